@@ -1,0 +1,18 @@
+#pragma once
+// Subcommands register their options and callback on the app; callbacks run
+// inside app.parse(), so their SpecErrors reach main's one-line handler.
+#include <CLI/CLI.hpp>
+
+namespace vtmm::cli {
+
+void add_sim(CLI::App& app);
+void add_run(CLI::App& app);
+void add_list(CLI::App& app);
+void add_reproduce(CLI::App& app);
+void add_plot(CLI::App& app);
+
+// Exit status set by a callback (0 unless a subcommand reports failure).
+int exit_code();
+void set_exit_code(int code);
+
+}  // namespace vtmm::cli

@@ -1,0 +1,41 @@
+// vtmm: the command line. Each subcommand is a small function; errors a user
+// can fix print one line and exit 2.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "vtmm/cli/commands.hpp"
+#include "vtmm/core/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vtmm: tiered-memory management for virtual machines (simulated host)"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  vtmm::cli::add_sim(app);
+  vtmm::cli::add_run(app);
+  vtmm::cli::add_list(app);
+  vtmm::cli::add_reproduce(app);
+  vtmm::cli::add_plot(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "vtmm: error: %s\n", e.what());
+    return 2;
+  } catch (const vtmm::SpecError& e) {
+    std::fprintf(stderr, "vtmm: error: %s\n", e.what());
+    return 2;
+  } catch (const vtmm::VerifyError& e) {
+    std::fprintf(stderr, "vtmm: workload check failed: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vtmm: internal error: %s\n", e.what());
+    return 1;
+  }
+  return vtmm::cli::exit_code();
+}

@@ -1,0 +1,81 @@
+// `vtmm sim`: one configuration from flags, one JSON record on stdout.
+#include <iostream>
+#include <memory>
+
+#include "vtmm/cli/commands.hpp"
+#include "vtmm/core/error.hpp"
+#include "vtmm/core/run_spec.hpp"
+#include "vtmm/runner/experiment.hpp"
+
+namespace vtmm::cli {
+namespace {
+
+int g_exit = 0;
+
+// KEY=VALUE, VALUE read as JSON when it parses (numbers, true, objects), else as a string.
+void apply_kv(Json& obj, const std::vector<std::string>& kvs, const std::string& flag) {
+  for (const auto& kv : kvs) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw SpecError(flag + ": expected KEY=VALUE, got \"" + kv + "\"");
+    const std::string key = kv.substr(0, eq), val = kv.substr(eq + 1);
+    Json v = Json::parse(val, nullptr, false);
+    obj[key] = v.is_discarded() ? Json(val) : v;
+  }
+}
+
+struct SimFlags {
+  std::string workload = "gups", policy = "first-touch", ratio, host = "optane", footprint, memory, fast_bytes;
+  uint64_t seed = 1;
+  uint32_t vcpus = 1;
+  bool ept_huge = false, aged = false, no_wall = false;
+  std::vector<std::string> wl_params, pol_params, host_params;
+};
+
+}  // namespace
+
+int exit_code() { return g_exit; }
+void set_exit_code(int code) { g_exit = code; }
+
+void add_sim(CLI::App& app) {
+  auto f = std::make_shared<SimFlags>();
+  CLI::App* c = app.add_subcommand("sim", "Run one configuration on the simulated host; print its JSON record");
+  c->add_option("--workload,-w", f->workload, "Workload name (see `vtmm list`)")->capture_default_str();
+  c->add_option("--policy,-p", f->policy, "Policy name (see `vtmm list`)")->capture_default_str();
+  c->add_option("--ratio,-r", f->ratio, "Fast:slow split of guest memory, e.g. 1:4");
+  c->add_option("--fast-bytes", f->fast_bytes, "Absolute fast-tier allowance instead of --ratio, e.g. 2GiB");
+  c->add_option("--footprint", f->footprint, "Workload footprint (its 'footprint' parameter), e.g. 1GiB");
+  c->add_option("--memory", f->memory, "Guest memory (default: footprint + page tables, 2 MiB aligned)");
+  c->add_option("--host", f->host, "Host profile name or JSON path")->capture_default_str();
+  c->add_option("--seed", f->seed, "Seed of every random choice in the run")->capture_default_str();
+  c->add_option("--vcpus", f->vcpus, "vCPUs (workload threads)")->capture_default_str();
+  c->add_flag("--ept-huge", f->ept_huge, "Back guest memory with 2 MiB EPT mappings");
+  c->add_flag("--aged-guest", f->aged, "Guest hands out physical pages in shuffled order");
+  c->add_option("--wl,--workload-param", f->wl_params, "Workload parameter KEY=VALUE (repeatable)");
+  c->add_option("--pp,--policy-param", f->pol_params, "Policy parameter KEY=VALUE (repeatable)");
+  c->add_option("--hp,--host-param", f->host_params, "Host constant override KEY=VALUE (repeatable)");
+  c->add_flag("--no-wall", f->no_wall, "Leave wall_s out, so identical runs print identical bytes");
+  c->callback([f] {
+    Json run;
+    run["host"] = f->host;
+    Json wl = {{"impl", f->workload}};
+    if (!f->footprint.empty()) wl["footprint"] = f->footprint;
+    apply_kv(wl, f->wl_params, "--workload-param");
+    Json pol = {{"impl", f->policy}};
+    apply_kv(pol, f->pol_params, "--policy-param");
+    Json hp = Json::object();
+    apply_kv(hp, f->host_params, "--host-param");
+    run["workload"] = wl;
+    run["policy"] = pol;
+    run["host_overrides"] = hp;
+    run["seed"] = f->seed;
+    run["vm"] = {{"vcpus", f->vcpus}, {"ept_huge", f->ept_huge}, {"aged_guest", f->aged}};
+    if (!f->memory.empty()) run["vm"]["memory"] = f->memory;
+    if (!f->ratio.empty()) run["ratio"] = f->ratio;
+    if (!f->fast_bytes.empty()) run["fast_bytes"] = f->fast_bytes;
+    const RunSpec spec = RunSpec::from_json(run, "sim");
+    const Json rec = runner::run_one(spec, !f->no_wall);
+    std::cout << rec.dump() << '\n';
+  });
+}
+
+}  // namespace vtmm::cli

@@ -1,0 +1,102 @@
+#include "vtmm/core/params.hpp"
+
+#include <cctype>
+#include <cmath>
+
+namespace vtmm {
+
+Params::Params(const Json& given, std::string where) : where_(std::move(where)) {
+  if (given.is_null()) {
+    given_ = Json::object();
+  } else if (!given.is_object()) {
+    throw SpecError(where_ + ": expected a JSON object");
+  } else {
+    given_ = given;
+  }
+}
+
+void Params::fail(const std::string& key, const std::string& what) const {
+  throw SpecError(where_ + ": '" + key + "' " + what);
+}
+
+uint64_t Params::get_bytes(const std::string& key, uint64_t def) {
+  uint64_t v = def;
+  if (given_.contains(key)) {
+    used_[key] = true;
+    v = parse_bytes(given_.at(key), where_ + ": '" + key + "'");
+  }
+  resolved_[key] = v;
+  return v;
+}
+
+Params Params::child(const std::string& key) {
+  used_[key] = true;
+  Params p(given_.contains(key) ? given_.at(key) : Json(), where_ + "." + key);
+  return p;
+}
+
+const Json& Params::raw(const std::string& key) {
+  used_[key] = true;
+  resolved_[key] = given_.at(key);
+  return given_.at(key);
+}
+
+void Params::finish() const {
+  for (auto it = given_.begin(); it != given_.end(); ++it) {
+    if (!used_.contains(it.key())) {
+      throw SpecError(where_ + ": unknown key '" + it.key() + "'");
+    }
+  }
+}
+
+uint64_t parse_bytes(const Json& j, const std::string& what) {
+  if (j.is_number_unsigned() || j.is_number_integer()) {
+    if (j.get<int64_t>() < 0) throw SpecError(what + " must not be negative");
+    return j.get<uint64_t>();
+  }
+  if (j.is_number_float()) {
+    double d = j.get<double>();
+    if (d < 0 || d != std::floor(d)) throw SpecError(what + " must be a whole number of bytes");
+    return static_cast<uint64_t>(d);
+  }
+  if (!j.is_string()) throw SpecError(what + " must be a size like 1GiB or a number of bytes");
+  const std::string s = j.get<std::string>();
+  size_t i = 0;
+  double num = 0;
+  bool digits = false;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) {
+    ++i;
+    digits = true;
+  }
+  if (!digits) throw SpecError(what + " must be a size like 1GiB, got \"" + s + "\"");
+  try {
+    num = std::stod(s.substr(0, i));
+  } catch (...) {
+    throw SpecError(what + " must be a size like 1GiB, got \"" + s + "\"");
+  }
+  std::string unit = s.substr(i);
+  while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+  double mult = 0;
+  if (unit.empty() || unit == "B") mult = 1;
+  else if (unit == "K" || unit == "KiB" || unit == "k") mult = 1024.0;
+  else if (unit == "M" || unit == "MiB") mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GiB") mult = 1024.0 * 1024 * 1024;
+  else if (unit == "T" || unit == "TiB") mult = 1024.0 * 1024 * 1024 * 1024;
+  else throw SpecError(what + ": unknown size unit \"" + unit + "\" (use B, KiB, MiB, GiB, TiB)");
+  return static_cast<uint64_t>(std::llround(num * mult));
+}
+
+std::string format_bytes(uint64_t b) {
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  double v = static_cast<double>(b);
+  while (v >= 1024 && u < 4 && std::fmod(v, 1024) == 0) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.0f%s", v, units[u]);
+  return buf;
+}
+
+}  // namespace vtmm

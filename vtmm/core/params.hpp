@@ -1,0 +1,86 @@
+#pragma once
+// Typed, self-documenting component parameters.
+//
+// A component reads each parameter once with its default in the same place:
+//     hot_ = p.get<double>("hot_fraction", 1.0 / 16);
+// Every read lands in resolved(), so a run record carries the full config and
+// `vtmm list --json` gets each component's schema by constructing it with no
+// keys. finish() rejects keys nobody read: a typo is an error naming the
+// component and the key, never a silent default.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "vtmm/core/error.hpp"
+
+namespace vtmm {
+
+using Json = nlohmann::json;
+
+class Params {
+ public:
+  Params(const Json& given, std::string where);
+
+  template <class T>
+  T get(const std::string& key, T def) {
+    if (!given_.contains(key)) {
+      resolved_[key] = def;
+      return def;
+    }
+    T v = convert<T>(key);
+    resolved_[key] = v;
+    return v;
+  }
+  template <class T>
+  T require(const std::string& key) {
+    if (!given_.contains(key)) throw SpecError(where_ + ": missing field '" + key + "'");
+    T v = convert<T>(key);
+    resolved_[key] = v;
+    return v;
+  }
+  // Byte sizes accept a number or a string with a binary suffix ("256MiB").
+  uint64_t get_bytes(const std::string& key, uint64_t def);
+  // A sub-object, for nested components; its keys are checked by its own finish().
+  Params child(const std::string& key);
+  // Marks a key as read without converting it (the caller handles it).
+  const Json& raw(const std::string& key);
+  bool has(const std::string& key) const { return given_.contains(key); }
+
+  void finish() const;
+  const Json& resolved() const { return resolved_; }
+  const std::string& where() const { return where_; }
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+
+ private:
+  template <class T>
+  T convert(const std::string& key) {
+    used_[key] = true;
+    const Json& j = given_.at(key);
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!j.is_boolean()) fail(key, "must be true or false");
+    } else if constexpr (std::is_arithmetic_v<T>) {
+      if (!j.is_number()) fail(key, "must be a number");
+      if constexpr (std::is_unsigned_v<T>) {
+        if (j.get<double>() < 0) fail(key, "must not be negative");
+      }
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!j.is_string()) fail(key, "must be a string");
+    }
+    try {
+      return j.get<T>();
+    } catch (const nlohmann::json::exception&) {
+      fail(key, "has the wrong type");
+    }
+  }
+
+  Json given_;
+  Json resolved_ = Json::object();
+  Json used_ = Json::object();
+  std::string where_;
+};
+
+// "1GiB" / "512MiB" / "4KiB" / "1G" / plain integer -> bytes. Throws SpecError naming `what`.
+uint64_t parse_bytes(const Json& j, const std::string& what);
+std::string format_bytes(uint64_t bytes);
+
+}  // namespace vtmm

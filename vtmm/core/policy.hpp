@@ -1,0 +1,49 @@
+#pragma once
+// The policy contract: a tiered-memory design is a mechanism (what it reads),
+// a classifier (what counts as hot) and a placement/migration engine (what it
+// moves, how). A Policy composes them and talks to the platform only through
+// Mechanisms.
+//
+// Lifecycle: construct from params -> attach() (check mechanisms, size state)
+// -> place() on each first backing and tick() every period_ns() -> report().
+// place() runs once per guest page (an EPT violation), never per access.
+#include <cstdint>
+#include <vector>
+
+#include "vtmm/core/mechanisms.hpp"
+#include "vtmm/core/registry.hpp"
+
+namespace vtmm {
+
+struct PolicyEnv {
+  uint64_t seed = 1;
+};
+
+class Policy {
+ public:
+  // Which tier sizes a run gives the VM: the spec's ratio, or one tier only
+  // (the references dram-only / slow-only).
+  enum class Sizing { Ratio, AllFast, AllSlow };
+
+  virtual ~Policy() = default;
+  virtual Sizing sizing() const { return Sizing::Ratio; }
+  virtual std::vector<Mechanism> needs() const { return {}; }
+  virtual void attach(Mechanisms& m) { (void)m; }
+  // The tier a guest page gets when first backed; must have room (the
+  // platform checks and falls back to the other tier when it has none).
+  virtual Tier place(Gpa g, const Mechanisms& m) = 0;
+  virtual double period_ns() const { return 0; }  // 0: never ticks
+  virtual void tick(Mechanisms& m) { (void)m; }
+
+  // Offline designs (oracle) first see a profiling pass: the true LLC misses
+  // per GPA in the measured phase, from a run of the same workload and seed.
+  virtual bool wants_profile() const { return false; }
+  virtual void set_profile(std::vector<uint32_t> misses_per_gpa) { (void)misses_per_gpa; }
+
+  // Policy-specific metrics for the run record.
+  virtual void report(Json& out) const { (void)out; }
+};
+
+using PolicyRegistry = Registry<Policy, PolicyEnv>;
+
+}  // namespace vtmm

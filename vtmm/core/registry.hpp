@@ -1,0 +1,88 @@
+#pragma once
+// One registry per extension point (policies, workloads), filled by one line
+// next to each implementation:
+//     VTMM_REGISTER(PolicyRegistry, FirstTouch, "first-touch", "fast until full, then slow");
+// Registries are function-local statics (no init-order games); a duplicate
+// name aborts at start-up, because two components answering to one name would
+// make results ambiguous.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vtmm/core/params.hpp"
+
+namespace vtmm {
+
+template <class BaseT, class EnvT>
+class Registry {
+ public:
+  using Base = BaseT;
+  using Env = EnvT;
+  using Factory = std::unique_ptr<BaseT> (*)(Params&, const EnvT&);
+  struct Entry {
+    std::string name;
+    std::string summary;
+    Factory make;
+  };
+
+  static Registry& instance() {
+    static Registry r;
+    return r;
+  }
+
+  bool add(std::string name, std::string summary, Factory factory) {
+    if (find(name) != nullptr) {
+      std::fprintf(stderr, "vtmm: two components registered as '%s'\n", name.c_str());
+      std::abort();
+    }
+    entries_.push_back({std::move(name), std::move(summary), factory});
+    std::sort(entries_.begin(), entries_.end(),
+              [](const Entry& a, const Entry& b) { return a.name < b.name; });
+    return true;
+  }
+
+  const Entry* find(const std::string& name) const {
+    for (const auto& e : entries_)
+      if (e.name == name) return &e;
+    return nullptr;
+  }
+
+  // spec is {"impl": name, ...params}; `kind` names the extension point in errors.
+  std::unique_ptr<BaseT> make(const Json& spec, const std::string& kind, const EnvT& env,
+                             Json* resolved = nullptr) const {
+    if (!spec.is_object() || !spec.contains("impl") || !spec.at("impl").is_string())
+      throw SpecError(kind + ": missing field 'impl' (a registered " + kind + " name)");
+    const std::string name = spec.at("impl").get<std::string>();
+    const Entry* e = find(name);
+    if (e == nullptr) throw SpecError(kind + ": unknown " + kind + " '" + name + "' (see `vtmm list`)");
+    Json params = spec;
+    params.erase("impl");
+    Params p(params, kind + " '" + name + "'");
+    auto obj = e->make(p, env);
+    p.finish();
+    if (resolved != nullptr) {
+      *resolved = p.resolved();
+      (*resolved)["impl"] = name;
+    }
+    return obj;
+  }
+
+  const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+}  // namespace vtmm
+
+#define VTMM_REGISTER(RegistryType, Class, name, summary)                                   \
+  namespace {                                                                               \
+  [[maybe_unused]] const bool vtmm_registered_##Class = RegistryType::instance().add(       \
+      name, summary,                                                                        \
+      [](::vtmm::Params& p, const RegistryType::Env& env) -> std::unique_ptr<RegistryType::Base> { \
+        return std::make_unique<Class>(p, env);                                             \
+      });                                                                                   \
+  }

@@ -1,0 +1,38 @@
+#pragma once
+// One run, fully described: what `vtmm sim` builds from flags and what the
+// experiment runner expands a spec into. Its JSON form is the "run" block of
+// a spec and the "config.run" block of a record.
+#include <optional>
+#include <string>
+
+#include "vtmm/core/params.hpp"
+
+namespace vtmm {
+
+struct Ratio {
+  double fast = 1, slow = 1;
+  std::string text;  // as the user wrote it, e.g. "1:4"
+};
+// "F:S" with F, S > 0. Throws SpecError naming `where`.
+Ratio parse_ratio(const std::string& s, const std::string& where);
+
+struct RunSpec {
+  std::string platform = "sim";
+  std::string host = "optane";
+  Json host_overrides = Json::object();
+  uint32_t vcpus = 1;
+  uint64_t memory_bytes = 0;  // 0: the footprint plus page tables, rounded up to 2 MiB
+  bool ept_huge = false;
+  bool aged_guest = false;
+  Json workload = Json::object();  // {"impl": name, params...}
+  Json policy = Json::object();
+  std::optional<Ratio> ratio;  // fast:slow split of guest memory
+  uint64_t fast_bytes = 0;     // or an absolute fast allowance (0: use ratio)
+  uint64_t seed = 1;
+
+  static RunSpec from_json(const Json& j, const std::string& where);
+  Json to_json() const;
+  std::string label() const;  // "gups/first-touch/1:4/seed1"
+};
+
+}  // namespace vtmm

@@ -1,0 +1,266 @@
+#include "vtmm/runner/experiment.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "vtmm/core/policy.hpp"
+#include "vtmm/core/workload.hpp"
+#include "vtmm/sim/host_profile.hpp"
+#include "vtmm/sim/simulation.hpp"
+
+namespace vtmm::runner {
+namespace fs = std::filesystem;
+
+std::string hash_hex(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
+  for (unsigned char ch : s) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string resolve_spec_path(const std::string& name) {
+  if (fs::exists(name)) return name;
+  const std::string p = sim::data_dir() + "/experiments/" + name + ".json";
+  if (fs::exists(p)) return p;
+  throw SpecError("spec: no such experiment or file '" + name + "' (see `vtmm list`)");
+}
+
+std::vector<std::string> list_experiments() {
+  std::vector<std::string> out;
+  const fs::path dir = fs::path(sim::data_dir()) / "experiments";
+  if (fs::exists(dir))
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path().stem().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+
+Json as_list(const Json& j) { return j.is_array() ? j : Json::array({j}); }
+
+// Policies that size the VM themselves (dram-only, slow-only) run once per
+// workload and seed, not once per ratio.
+bool uses_ratio(const Json& policy, uint64_t seed) {
+  Json p = policy.is_string() ? Json{{"impl", policy}} : policy;
+  auto pol = PolicyRegistry::instance().make(p, "policy", PolicyEnv{seed});
+  return pol->sizing() == Policy::Sizing::Ratio;
+}
+
+}  // namespace
+
+Experiment load_experiment(const std::string& name_or_path, bool full_scale) {
+  const std::string path = resolve_spec_path(name_or_path);
+  std::ifstream in(path);
+  if (!in) throw SpecError("spec: cannot open " + path);
+  Json j;
+  try {
+    j = Json::parse(in);
+  } catch (const Json::parse_error& e) {
+    throw SpecError("spec " + path + ": malformed JSON (" + std::string(e.what()) + ")");
+  }
+  if (!j.is_object()) throw SpecError("spec " + path + ": expected a JSON object");
+  Params p(j, "spec " + fs::path(path).filename().string());
+  Experiment e;
+  e.name = p.require<std::string>("name");
+  if (e.name.empty() || e.name.find('/') != std::string::npos) p.fail("name", "must be a plain non-empty name");
+  p.get<std::string>("title", "");
+  p.get<std::string>("reproduces", "");
+  p.get<std::string>("paper_claim", "");
+  p.get<std::string>("scale", "quick");
+  if (p.has("plot")) p.raw("plot");
+  Json base = p.has("run") ? p.raw("run") : Json::object();
+  if (!base.is_object()) p.fail("run", "must be an object (the base run)");
+  if (full_scale && p.has("full")) {
+    const Json& patch = p.raw("full");
+    if (!patch.is_object()) p.fail("full", "must be an object patching 'run' and 'sweep'");
+    if (patch.contains("run")) base.merge_patch(patch.at("run"));
+  } else if (p.has("full")) {
+    p.raw("full");
+  }
+  Json sweep = p.has("sweep") ? p.raw("sweep") : Json::object();
+  if (!sweep.is_object()) p.fail("sweep", "must be an object of axis -> list of values");
+  if (full_scale && j.contains("full") && j.at("full").contains("sweep")) sweep.merge_patch(j.at("full").at("sweep"));
+  e.baseline = p.get<std::string>("baseline", "dram-only");
+  p.finish();
+
+  static const std::vector<std::string> axes = {"workload", "policy", "ratio", "fast_bytes", "seed", "host"};
+  for (auto it = sweep.begin(); it != sweep.end(); ++it)
+    if (std::find(axes.begin(), axes.end(), it.key()) == axes.end())
+      throw SpecError("spec " + e.name + ": sweep: unknown axis '" + it.key() + "'");
+
+  // Cartesian product in a fixed axis order; ratio-free policies collapse the ratio axis.
+  std::vector<Json> runs = {base};
+  for (const auto& axis : axes) {
+    if (!sweep.contains(axis)) continue;
+    const Json values = as_list(sweep.at(axis));
+    if (values.empty()) throw SpecError("spec " + e.name + ": sweep: axis '" + axis + "' is empty");
+    std::vector<Json> next;
+    for (const Json& r : runs)
+      for (const Json& v : values) {
+        Json x = r;
+        x[axis] = v;
+        next.push_back(x);
+      }
+    runs = std::move(next);
+  }
+  std::map<std::string, bool> seen;
+  for (Json& r : runs) {
+    if (!r.contains("policy")) throw SpecError("spec " + e.name + ": missing field 'policy' (in run or sweep)");
+    const uint64_t seed = r.value("seed", uint64_t{1});
+    if (!uses_ratio(r.at("policy"), seed)) {
+      r.erase("ratio");
+      r.erase("fast_bytes");
+    }
+    RunSpec rs = RunSpec::from_json(r, "spec " + e.name + ": run");
+    const std::string key = rs.to_json().dump();
+    if (seen[key]) continue;
+    seen[key] = true;
+    // Construct every component once so a bad parameter fails before any run.
+    WorkloadRegistry::instance().make(rs.workload, "workload", WorkloadEnv{rs.seed, rs.vcpus});
+    sim::HostProfile::load(rs.host, rs.host_overrides);
+    e.runs.push_back(std::move(rs));
+  }
+  e.spec = j;
+  e.spec_hash = hash_hex(j.dump());
+  return e;
+}
+
+Json run_one(const RunSpec& r, bool with_wall) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Json rec = sim::simulate(r);
+  rec["run_key"] = hash_hex(r.to_json().dump());
+  if (with_wall)
+    rec["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rec;
+}
+
+namespace {
+
+std::string baseline_key(const Json& rec) {
+  Json c = rec.at("config").at("run");
+  c.erase("policy");
+  c.erase("ratio");
+  c.erase("fast_bytes");
+  return c.dump();
+}
+
+void write_atomically(const fs::path& path, const std::vector<Json>& records) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const Json& r : records) out << r.dump() << '\n';
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+std::string run_experiment(const Experiment& e, const RunOptions& opt) {
+  const fs::path dir = opt.out_dir.empty() ? fs::path("results") / e.name : fs::path(opt.out_dir);
+  fs::create_directories(dir);
+  const fs::path jsonl = dir / "runs.jsonl";
+
+  // Resume: keep complete records of this spec's runs; a torn last line is dropped.
+  std::map<std::string, Json> done;
+  if (opt.resume && fs::exists(jsonl)) {
+    std::ifstream in(jsonl);
+    std::string line;
+    while (std::getline(in, line)) {
+      try {
+        Json r = Json::parse(line);
+        if (r.value("spec_hash", "") == e.spec_hash) done[r.at("run_key").get<std::string>()] = r;
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  std::vector<Json> records(e.runs.size());
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < e.runs.size(); ++i) {
+    const auto it = done.find(hash_hex(e.runs[i].to_json().dump()));
+    if (it != done.end())
+      records[i] = it->second;
+    else
+      todo.push_back(i);
+  }
+  {  // start the log afresh with what survives, so appends below stay well-formed
+    std::vector<Json> kept;
+    for (const Json& r : records)
+      if (!r.is_null()) kept.push_back(r);
+    write_atomically(jsonl, kept);
+  }
+
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  size_t finished = 0;
+  std::exception_ptr failure;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto worker = [&] {
+    for (;;) {
+      const size_t k = next.fetch_add(1);
+      if (k >= todo.size()) return;
+      const size_t i = todo[k];
+      Json rec;
+      try {
+        rec = run_one(e.runs[i], true);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!failure) failure = std::current_exception();
+        next = todo.size();
+        return;
+      }
+      rec["experiment"] = e.name;
+      rec["spec_hash"] = e.spec_hash;
+      rec["run_index"] = i;
+      std::lock_guard<std::mutex> lock(mu);
+      {
+        std::ofstream out(jsonl, std::ios::app);
+        out << rec.dump() << '\n';
+      }
+      records[i] = std::move(rec);
+      ++finished;
+      if (opt.progress) {
+        const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double eta = el / static_cast<double>(finished) * static_cast<double>(todo.size() - finished);
+        std::fprintf(stderr, "\r[%s] %zu/%zu runs  %.0fs elapsed  ETA %.0fs   ", e.name.c_str(), finished,
+                     todo.size(), el, eta);
+        if (finished == todo.size()) std::fputc('\n', stderr);
+      }
+    }
+  };
+  const unsigned n = std::max(1u, std::min<unsigned>(opt.jobs, static_cast<unsigned>(todo.size())));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < n; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+
+  // Slowdown against the baseline policy's run of the same workload, seed and host.
+  std::map<std::string, double> base;
+  for (const Json& r : records)
+    if (r.at("policy") == e.baseline && r.at("sim_time_s").get<double>() > 0)
+      base[baseline_key(r)] = r.at("sim_time_s").get<double>();
+  for (Json& r : records) {
+    const auto it = base.find(baseline_key(r));
+    r["slowdown"] = it == base.end() ? Json(nullptr) : Json(r.at("sim_time_s").get<double>() / it->second);
+  }
+  write_atomically(jsonl, records);
+  return jsonl.string();
+}
+
+}  // namespace vtmm::runner

@@ -1,0 +1,46 @@
+#pragma once
+// Experiment specs: a base run plus sweep axes, expanded into RunSpecs, run
+// (in parallel if asked) and recorded one JSON object per line in
+// <out>/runs.jsonl. Records are appended as each run ends, so an interrupted
+// sweep resumes where it stopped; when the sweep is complete the file is
+// rewritten once (to a temporary, then renamed) in expansion order with each
+// record's slowdown against the baseline policy filled in.
+#include <string>
+#include <vector>
+
+#include "vtmm/core/run_spec.hpp"
+
+namespace vtmm::runner {
+
+struct Experiment {
+  std::string name;
+  Json spec;                  // as loaded (after the --full patch, if any)
+  std::vector<RunSpec> runs;  // expansion order
+  std::string baseline;       // policy whose run of the same workload/seed is 1.0
+  std::string spec_hash;
+};
+
+// Loads and fully validates a spec: every run's workload, policy and host are
+// constructed once, so a bad spec fails here, before any file is touched.
+Experiment load_experiment(const std::string& path, bool full_scale);
+
+struct RunOptions {
+  std::string out_dir;  // default results/<name>
+  unsigned jobs = 1;
+  bool progress = false;  // runs done / total and ETA on stderr
+  bool resume = true;
+};
+
+// Returns the path of runs.jsonl.
+std::string run_experiment(const Experiment& e, const RunOptions& opt);
+
+// One run with the runner's bookkeeping fields; wall_s included unless omitted.
+Json run_one(const RunSpec& r, bool with_wall);
+
+// Path of experiments/<name>.json for a bare name, or the path itself.
+std::string resolve_spec_path(const std::string& name_or_path);
+std::vector<std::string> list_experiments();
+
+std::string hash_hex(const std::string& s);
+
+}  // namespace vtmm::runner

@@ -1,0 +1,47 @@
+#pragma once
+// Event counts of one VM. Plain numbers, so a phase's counts are end - start.
+#include <cstdint>
+
+namespace vtmm::sim {
+
+struct Counters {
+  uint64_t accesses = 0, reads = 0, writes = 0;
+  uint64_t tlb_misses = 0, dirty_assists = 0;
+  uint64_t llc_hits = 0, llc_misses = 0;
+  uint64_t tier_misses[2] = {0, 0};     // LLC misses served by fast / slow
+  uint64_t writebacks[2] = {0, 0};      // dirty LLC evictions to fast / slow
+  uint64_t walk_llc_misses = 0;         // leaf-PTE loads that missed the LLC
+  uint64_t ept_violations = 0;          // first backing of a guest page
+  uint64_t pml_entries = 0, pml_full_exits = 0;
+  uint64_t vm_exits = 0;                // every exit charged to a vCPU
+  uint64_t tlb_flushes = 0;             // per-vCPU flushes (shootdowns)
+  uint64_t migration_traps = 0;         // vCPU accesses that hit a page under migration
+  uint64_t promoted = 0, demoted = 0, recopied = 0;
+  uint64_t copied_bytes = 0;
+  double trap_wait_ns = 0;              // vCPU time lost waiting on migrations
+  double bw_delay_ns = 0;               // vCPU time lost queueing for tier bandwidth
+  double tracking_ns = 0;               // hypervisor-thread time: tracking
+  double migration_ns = 0;              // hypervisor-thread time: migration
+
+  Counters operator-(const Counters& o) const {
+    Counters r = *this;
+    r.accesses -= o.accesses; r.reads -= o.reads; r.writes -= o.writes;
+    r.tlb_misses -= o.tlb_misses; r.dirty_assists -= o.dirty_assists;
+    r.llc_hits -= o.llc_hits; r.llc_misses -= o.llc_misses;
+    for (int t = 0; t < 2; ++t) {
+      r.tier_misses[t] -= o.tier_misses[t];
+      r.writebacks[t] -= o.writebacks[t];
+    }
+    r.walk_llc_misses -= o.walk_llc_misses; r.ept_violations -= o.ept_violations;
+    r.pml_entries -= o.pml_entries; r.pml_full_exits -= o.pml_full_exits;
+    r.vm_exits -= o.vm_exits; r.tlb_flushes -= o.tlb_flushes;
+    r.migration_traps -= o.migration_traps;
+    r.promoted -= o.promoted; r.demoted -= o.demoted; r.recopied -= o.recopied;
+    r.copied_bytes -= o.copied_bytes;
+    r.trap_wait_ns -= o.trap_wait_ns; r.bw_delay_ns -= o.bw_delay_ns;
+    r.tracking_ns -= o.tracking_ns; r.migration_ns -= o.migration_ns;
+    return r;
+  }
+};
+
+}  // namespace vtmm::sim

@@ -1,0 +1,56 @@
+#pragma once
+// What VMs on one simulated host share: the LLC, each tier's bandwidth, and
+// the queue of hypervisor events (policy ticks, migration completions) that
+// the run loop interleaves with the vCPUs in simulated time.
+#include <functional>
+#include <queue>
+#include <vector>
+
+#include "vtmm/sim/bandwidth.hpp"
+#include "vtmm/sim/host_profile.hpp"
+#include "vtmm/sim/llc.hpp"
+
+namespace vtmm::sim {
+
+class Vm;
+
+class Host {
+ public:
+  explicit Host(HostProfile p) : prof(std::move(p)) {
+    llc.init(static_cast<uint64_t>(prof.llc_bytes), static_cast<uint32_t>(prof.llc_ways));
+    for (int t = 0; t < kTiers; ++t) bw[t].init(prof.tier[t].read_bw_gbps, prof.tier[t].write_bw_gbps);
+  }
+
+  void schedule(double at_ns, std::function<void()> fn) { events_.push(Event{at_ns, seq_++, std::move(fn)}); }
+  bool has_event_at_or_before(double t) const { return !events_.empty() && events_.top().at <= t; }
+  double next_event_time() const { return events_.empty() ? 1e300 : events_.top().at; }
+  // Runs the earliest event (ties in scheduling order, for determinism).
+  void run_next_event() {
+    Event e = events_.top();
+    events_.pop();
+    e.fn();
+  }
+
+  HostProfile prof;
+  Llc llc;
+  BandwidthCalendar bw[kTiers];
+  std::vector<Vm*> vms;  // indexed by VM id (the LLC tags lines with it)
+
+ private:
+  struct Event {
+    double at;
+    uint64_t seq;
+    std::function<void()> fn;
+    bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  uint64_t seq_ = 0;
+};
+
+// A hypervisor (host kernel) thread: trackers and migrators run on these, on
+// the host's spare cores, with a clock of their own.
+struct HvThread {
+  double clock_ns = 0;
+};
+
+}  // namespace vtmm::sim

@@ -1,0 +1,152 @@
+#include "vtmm/sim/host_profile.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+namespace vtmm::sim {
+namespace {
+
+// The one table that names every constant; loading, overriding and printing
+// all walk it, so a new constant is one line here and one in the struct.
+std::vector<std::pair<const char*, double HostProfile::*>> fields() {
+  return {
+      {"llc_bytes", &HostProfile::llc_bytes},
+      {"llc_ways", &HostProfile::llc_ways},
+      {"llc_hit_ns", &HostProfile::llc_hit_ns},
+      {"tlb_l1_entries", &HostProfile::tlb_l1_entries},
+      {"tlb_l1_ways", &HostProfile::tlb_l1_ways},
+      {"tlb_l1_huge_entries", &HostProfile::tlb_l1_huge_entries},
+      {"tlb_l2_entries", &HostProfile::tlb_l2_entries},
+      {"tlb_l2_ways", &HostProfile::tlb_l2_ways},
+      {"tlb_l2_hit_ns", &HostProfile::tlb_l2_hit_ns},
+      {"walk_ns", &HostProfile::walk_ns},
+      {"page_walkers", &HostProfile::page_walkers},
+      {"vm_exit_ns", &HostProfile::vm_exit_ns},
+      {"ept_violation_ns", &HostProfile::ept_violation_ns},
+      {"tlb_shootdown_ns", &HostProfile::tlb_shootdown_ns},
+      {"page_fault_ns", &HostProfile::page_fault_ns},
+      {"pte_scan_ns", &HostProfile::pte_scan_ns},
+      {"ept_bit_ns", &HostProfile::ept_bit_ns},
+      {"pml_entry_ns", &HostProfile::pml_entry_ns},
+      {"pml_buffer_entries", &HostProfile::pml_buffer_entries},
+      {"migrate_page_ns", &HostProfile::migrate_page_ns},
+      {"copy_gbps", &HostProfile::copy_gbps},
+      {"host_cores", &HostProfile::host_cores},
+  };
+}
+
+double* tier_field(HostProfile& h, const std::string& key) {
+  for (int t = 0; t < kTiers; ++t) {
+    const std::string prefix = std::string(tier_name(static_cast<Tier>(t))) + ".";
+    if (key.rfind(prefix, 0) != 0) continue;
+    const std::string rest = key.substr(prefix.size());
+    if (rest == "read_latency_ns") return &h.tier[t].read_latency_ns;
+    if (rest == "read_bw_gbps") return &h.tier[t].read_bw_gbps;
+    if (rest == "write_bw_gbps") return &h.tier[t].write_bw_gbps;
+  }
+  return nullptr;
+}
+
+double* field(HostProfile& h, const std::string& key) {
+  for (auto& [name, member] : fields())
+    if (key == name) return &(h.*member);
+  return tier_field(h, key);
+}
+
+std::vector<std::string> all_keys() {
+  std::vector<std::string> keys;
+  for (int t = 0; t < kTiers; ++t)
+    for (const char* k : {"read_latency_ns", "read_bw_gbps", "write_bw_gbps"})
+      keys.push_back(std::string(tier_name(static_cast<Tier>(t))) + "." + k);
+  for (auto& [name, member] : fields()) keys.emplace_back(name);
+  return keys;
+}
+
+Json read_json_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path);
+  if (!in) throw SpecError(what + ": cannot open " + path);
+  try {
+    return Json::parse(in);
+  } catch (const Json::parse_error& e) {
+    throw SpecError(what + ": malformed JSON in " + path + " (" + e.what() + ")");
+  }
+}
+
+void load_into(HostProfile& h, const std::string& name, std::vector<std::string>& seen, int depth) {
+  if (depth > 8) throw SpecError("host profile '" + name + "': base chain too deep");
+  namespace fs = std::filesystem;
+  std::string path = name;
+  if (!fs::exists(path) || name.find('/') == std::string::npos)
+    path = data_dir() + "/experiments/hosts/" + name + ".json";
+  if (!fs::exists(path)) throw SpecError("host: unknown host profile '" + name + "' (see `vtmm list`)");
+  const Json j = read_json_file(path, "host profile '" + name + "'");
+  if (!j.is_object()) throw SpecError("host profile '" + name + "': expected a JSON object");
+  if (j.contains("base")) load_into(h, j.at("base").get<std::string>(), seen, depth + 1);
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& key = it.key();
+    if (key == "name" || key == "description" || key == "base") continue;
+    double* f = field(h, key);
+    if (f == nullptr) throw SpecError("host profile '" + name + "': unknown constant '" + key + "'");
+    const Json& v = it.value();
+    if (!v.is_object() || !v.contains("value") || !v.at("value").is_number() || !v.contains("source") ||
+        !v.at("source").is_string() || v.at("source").get<std::string>().empty())
+      throw SpecError("host profile '" + name + "': '" + key + "' must be {\"value\": number, \"source\": text}");
+    *f = v.at("value").get<double>();
+    seen.push_back(key);
+  }
+}
+
+}  // namespace
+
+std::string data_dir() {
+  if (const char* home = std::getenv("VTMM_HOME"); home != nullptr && *home != '\0') return home;
+  return VTMM_SOURCE_DIR;
+}
+
+HostProfile HostProfile::load(const std::string& name, const Json& overrides) {
+  HostProfile h;
+  std::vector<std::string> seen;
+  load_into(h, name, seen, 0);
+  h.name = name;
+  for (const auto& key : all_keys())
+    if (std::find(seen.begin(), seen.end(), key) == seen.end())
+      throw SpecError("host profile '" + name + "': missing constant '" + key + "'");
+  if (!overrides.is_null()) {
+    if (!overrides.is_object()) throw SpecError("host overrides: expected a JSON object");
+    for (auto it = overrides.begin(); it != overrides.end(); ++it) {
+      double* f = field(h, it.key());
+      if (f == nullptr) throw SpecError("host: unknown constant '" + it.key() + "'");
+      if (it.value().is_string()) {
+        *f = static_cast<double>(parse_bytes(it.value(), "host: '" + it.key() + "'"));
+      } else if (it.value().is_number()) {
+        *f = it.value().get<double>();
+      } else {
+        throw SpecError("host: '" + it.key() + "' must be a number");
+      }
+    }
+  }
+  for (const auto& key : all_keys())
+    if (!(*field(h, key) > 0)) throw SpecError("host: '" + key + "' must be positive");
+  return h;
+}
+
+Json HostProfile::to_json() const {
+  Json j = Json::object();
+  HostProfile copy = *this;
+  for (const auto& key : all_keys()) j[key] = *field(copy, key);
+  return j;
+}
+
+std::vector<std::string> list_host_profiles() {
+  std::vector<std::string> out;
+  const auto dir = std::filesystem::path(data_dir()) / "experiments" / "hosts";
+  if (std::filesystem::exists(dir))
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().extension() == ".json") out.push_back(e.path().stem().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace vtmm::sim

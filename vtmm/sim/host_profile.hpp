@@ -1,0 +1,44 @@
+#pragma once
+// A simulated host described by data: tier latencies and bandwidths, LLC and
+// TLB geometry, and the cost of every hypervisor event. Profiles live in
+// experiments/hosts/<name>.json, one {"value", "source"} object per constant;
+// a profile may name a "base" and state only what differs.
+#include <string>
+#include <vector>
+
+#include "vtmm/core/params.hpp"
+#include "vtmm/core/types.hpp"
+
+namespace vtmm::sim {
+
+struct TierCosts {
+  double read_latency_ns = 0;
+  double read_bw_gbps = 0;
+  double write_bw_gbps = 0;
+};
+
+struct HostProfile {
+  std::string name;
+  TierCosts tier[kTiers];
+  double llc_bytes = 0, llc_ways = 0, llc_hit_ns = 0;
+  double tlb_l1_entries = 0, tlb_l1_ways = 0, tlb_l1_huge_entries = 0;
+  double tlb_l2_entries = 0, tlb_l2_ways = 0, tlb_l2_hit_ns = 0;
+  double walk_ns = 0, page_walkers = 0;
+  double vm_exit_ns = 0, ept_violation_ns = 0, tlb_shootdown_ns = 0, page_fault_ns = 0;
+  double pte_scan_ns = 0, ept_bit_ns = 0, pml_entry_ns = 0, pml_buffer_entries = 0;
+  double migrate_page_ns = 0, copy_gbps = 0;
+  double host_cores = 0;
+
+  // Loads `name` (a profile name or a path to a JSON file) and applies
+  // `overrides` ({"llc_bytes": 8388608, ...}, plain numbers).
+  static HostProfile load(const std::string& name, const Json& overrides = Json::object());
+  // All constants as {"key": value}, for run records.
+  Json to_json() const;
+};
+
+// Folder holding experiments/ and plots/: $VTMM_HOME, else the source tree the
+// binary was built from.
+std::string data_dir();
+std::vector<std::string> list_host_profiles();
+
+}  // namespace vtmm::sim

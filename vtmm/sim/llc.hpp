@@ -1,0 +1,62 @@
+#pragma once
+// The shared last-level cache: set-associative, true LRU, write-back,
+// write-allocate. Lines are tagged by (VM, guest-physical line): a migration
+// keeps the GPA, and the copy itself goes through the cache on real hosts, so
+// cached lines stay valid across it; a dirty line is written back to whichever
+// tier backs its page when it is evicted. Sets are chosen by a hash of the
+// line address, as real LLC slice/set hashing spreads addresses.
+#include <cstdint>
+
+#include "vtmm/core/types.hpp"
+#include <cstring>
+#include <vector>
+
+namespace vtmm::sim {
+
+class Llc {
+ public:
+  static constexpr uint64_t kDirty = uint64_t{1} << 63;
+  static constexpr uint64_t kEmpty = ~uint64_t{0} >> 1;
+
+  void init(uint64_t bytes, uint32_t ways) {
+    ways_ = ways == 0 ? 1 : ways;
+    uint64_t lines = bytes / 64;
+    sets_ = lines / ways_ == 0 ? 1 : lines / ways_;
+    tags_.assign(sets_ * ways_, kEmpty);
+  }
+
+  struct Result {
+    bool hit;
+    uint64_t evicted_dirty;  // line address written back, or kEmpty
+  };
+
+  // line: (vm << 40) | guest-physical line number.
+  Result access(uint64_t line, bool write) {
+    uint64_t* set = &tags_[set_of(line) * ways_];
+    for (uint32_t w = 0; w < ways_; ++w) {
+      if ((set[w] & ~kDirty) == line) {
+        uint64_t t = set[w] | (write ? kDirty : 0);
+        if (w != 0) std::memmove(set + 1, set, w * sizeof(uint64_t));
+        set[0] = t;
+        return {true, kEmpty};
+      }
+    }
+    const uint64_t victim = set[ways_ - 1];
+    std::memmove(set + 1, set, (ways_ - 1) * sizeof(uint64_t));
+    set[0] = line | (write ? kDirty : 0);
+    return {false, (victim & kDirty) ? (victim & ~kDirty) : kEmpty};
+  }
+
+  uint64_t lines() const { return tags_.size(); }
+
+ private:
+  uint64_t set_of(uint64_t line) const {
+    const uint64_t h = line * 0x9e3779b97f4a7c15ULL;
+    return static_cast<uint64_t>((static_cast<u128>(h) * sets_) >> 64);
+  }
+  uint64_t sets_ = 1;
+  uint32_t ways_ = 1;
+  std::vector<uint64_t> tags_;
+};
+
+}  // namespace vtmm::sim

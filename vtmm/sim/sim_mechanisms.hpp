@@ -1,0 +1,50 @@
+#pragma once
+// The simulated host's implementation of Mechanisms for one VM: what a
+// hypervisor thread can do to the VM, and what each call costs (charged to
+// the thread's clock, or to the vCPUs where the guest pays).
+#include "vtmm/core/mechanisms.hpp"
+#include "vtmm/sim/vm.hpp"
+
+namespace vtmm::sim {
+
+class SimMechanisms final : public Mechanisms {
+ public:
+  void bind(Vm* vm) { vm_ = vm; }
+  HvThread& thread() { return hv_; }
+
+  bool offers(Mechanism) const override { return true; }
+  uint32_t guest_pages() const override { return static_cast<uint32_t>(vm_->ept.size()); }
+  bool backed(Gpa g) const override { return g < vm_->ept.size() && (vm_->ept[g] & kEptPresent); }
+  Tier tier_of(Gpa g) const override { return vm_->tier_of(g); }
+  uint64_t capacity_pages(Tier t) const override { return vm_->cap[static_cast<int>(t)]; }
+  uint64_t used_pages(Tier t) const override { return vm_->used[static_cast<int>(t)]; }
+
+  std::span<const Gpa> gpt_pages() const override { return vm_->gpt_list; }
+  void scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) override;
+  uint8_t ept_bits(Gpa g) const override;
+  void clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) override;
+  void set_pml(bool on) override { vm_->pml_on = on; }
+  void drain_pml(std::vector<Gpa>& out) override;
+  void flush_tlbs() override;
+  MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how) override;
+  std::span<const uint32_t> true_accesses() const override { return vm_->truth_accesses; }
+  double now_ns() const override { return hv_.clock_ns; }
+  void charge_ns(double ns) override {
+    hv_.clock_ns += ns;
+    vm_->c.tracking_ns += ns;
+  }
+
+  // Copy threads used by migrate(); vTMM uses 1 below 1 GiB queued, 4 above.
+  void set_copy_threads(uint32_t n) { copy_threads_ = n == 0 ? 1 : n; }
+
+ private:
+  void finish_migration(size_t idx);
+  void pml_second_pass(size_t idx);
+  double copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, double* cpu_ns);
+
+  Vm* vm_ = nullptr;
+  HvThread hv_;
+  uint32_t copy_threads_ = 1;
+};
+
+}  // namespace vtmm::sim

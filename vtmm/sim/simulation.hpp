@@ -1,0 +1,15 @@
+#pragma once
+// Runs one RunSpec on the simulated host and returns its record (without
+// the wall-clock field, which the caller adds: the rest is a pure function of
+// the spec and seed).
+#include "vtmm/core/run_spec.hpp"
+
+namespace vtmm::sim {
+
+Json simulate(const RunSpec& spec);
+
+// Guest memory for a workload footprint when the spec does not set it: the
+// data, one page-table page per 2 MiB, and 2 MiB of slack, rounded to 2 MiB.
+uint64_t default_memory_pages(uint64_t footprint_bytes);
+
+}  // namespace vtmm::sim

@@ -1,0 +1,211 @@
+#include "vtmm/sim/vm.hpp"
+
+#include <algorithm>
+
+#include "vtmm/core/rng.hpp"
+
+namespace vtmm::sim {
+
+Vm::Vm(Host& h, const VmConfig& config, Policy& pol, Mechanisms& m)
+    : host(h), prof(h.prof), cfg(config), policy(pol), mech(m) {
+  if (cfg.memory_pages == 0 || cfg.memory_pages >= kGptOwner)
+    throw SpecError("vm: memory must be between 4KiB and 8TiB");
+  if (cfg.ept_huge) cfg.memory_pages = (cfg.memory_pages + kPagesPerHuge - 1) & ~uint64_t{kPagesPerHuge - 1};
+  const uint64_t vpages = pages_for(cfg.va_bytes);
+  pte_gpa.assign(vpages, kNone);
+  pte_bits.assign(vpages, 0);
+  gpt_of.assign((vpages + kPtesPerPage - 1) / kPtesPerPage, kNone);
+  ept.assign(cfg.memory_pages, 0);
+  owner.assign(cfg.memory_pages, kNone);
+  truth_accesses.assign(cfg.memory_pages, 0);
+  truth_misses.assign(cfg.memory_pages, 0);
+  cap[0] = cfg.fast_pages;
+  cap[1] = cfg.slow_pages;
+  pml_on = cfg.pml;
+  for (int t = 0; t < kTiers; ++t) lat_[t] = prof.tier[t].read_latency_ns;
+
+  // The guest's free list: in address order for a fresh guest; shuffled in
+  // 2 MiB-aligned order-9 blocks for an aged one (buddy allocators keep
+  // blocks, they lose order between them).
+  free_pages.resize(cfg.memory_pages);
+  for (uint64_t i = 0; i < cfg.memory_pages; ++i) free_pages[i] = static_cast<Gpa>(i);
+  if (cfg.shuffle_free_pages) {
+    Rng rng(cfg.seed ^ 0x5eed0f7ee11ULL);
+    for (uint64_t i = cfg.memory_pages; i > 1; --i) std::swap(free_pages[i - 1], free_pages[rng.below(i)]);
+  }
+
+  vcpus.resize(cfg.vcpus);
+  for (auto& cpu : vcpus) {
+    cpu.tlb.l1.init(static_cast<uint32_t>(prof.tlb_l1_entries), static_cast<uint32_t>(prof.tlb_l1_ways));
+    cpu.tlb.l1_huge.init(static_cast<uint32_t>(prof.tlb_l1_huge_entries), static_cast<uint32_t>(prof.tlb_l1_ways));
+    cpu.tlb.l2.init(static_cast<uint32_t>(prof.tlb_l2_entries), static_cast<uint32_t>(prof.tlb_l2_ways));
+    cpu.pml.assign(static_cast<size_t>(prof.pml_buffer_entries), kNone);
+  }
+}
+
+uint64_t Vm::bytes_per_page() const {
+  // Per guest-virtual page: PTE target + bits; per guest-physical page: EPT
+  // byte, reverse map, two ground-truth counters, free-list slot.
+  return sizeof(Gpa) + sizeof(uint8_t) + sizeof(uint8_t) + sizeof(uint32_t) + 2 * sizeof(uint32_t) + sizeof(Gpa);
+}
+
+void Vm::run_batch(uint32_t v, const Batch& b) {
+  const double mlp = b.mlp == 0 ? 1.0 : b.mlp;
+  const double compute = b.compute_ns;
+  Vcpu& cpu = vcpus[v];
+  uint64_t writes = 0;
+  for (uint32_t i = 0; i < b.n; ++i) {
+    access(v, b.va[i], b.kind[i], mlp);
+    writes += (b.kind[i] & kWrite) ? 1 : 0;
+    cpu.clock_ns += compute;
+  }
+  c.accesses += b.n;
+  c.writes += writes;
+  c.reads += b.n - writes;
+}
+
+double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& out) {
+  // A walk is a dependent chain of loads, but independent misses can walk in
+  // parallel up to the core's page-miss handlers.
+  const double walk_mlp = std::min(mlp, prof.page_walkers);
+  double cost = prof.walk_ns / walk_mlp;
+  ++c.tlb_misses;
+  if (pte_gpa[vpn] == kNone) cost += first_touch(vpn);
+  const bool write = kind & kWrite;
+  const Gpa gpt = gpt_of[vpn / kPtesPerPage];
+  const Gpa g = pte_gpa[vpn];
+  const uint8_t want = PteBits::kAccessed | (write ? PteBits::kDirty : 0);
+  const bool pte_changes = (pte_bits[vpn] & want) != want;
+  pte_bits[vpn] |= want;
+  // The leaf PTE load (and the walker's A/D update) is a dependent access to
+  // the page-table page, through the LLC like any other.
+  const uint64_t misses_before = c.llc_misses;
+  cost += mem(cpu, gpt, static_cast<uint32_t>((vpn % kPtesPerPage) / 8), pte_changes, walk_mlp);
+  c.walk_llc_misses += c.llc_misses - misses_before;
+  // Intel SDM 3C, "EPT A/D flags": with A/D enabled, the processor's accesses
+  // to guest paging structures are treated as writes for EPT dirty purposes,
+  // so the walk dirties (and PML may log) the page-table page itself.
+  cost += set_ept_ad(cpu, gpt, true);
+  cost += set_ept_ad(cpu, g, write);
+  if (ept[ad_index(g)] & kEptMigrating) [[unlikely]] cost += migration_trap(cpu, g, write);
+  cpu.tlb.l2.insert(vpn, write);
+  out = cpu.tlb.l1.insert(vpn, write);
+  return cost;
+}
+
+double Vm::dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e) {
+  // A write through a clean TLB entry: the processor re-walks to set the
+  // guest PTE's D bit and the EPT D bit of the data page.
+  ++c.dirty_assists;
+  double cost = prof.walk_ns;
+  const Gpa gpt = gpt_of[vpn / kPtesPerPage];
+  const Gpa g = pte_gpa[vpn];
+  const bool pte_changes = !(pte_bits[vpn] & PteBits::kDirty);
+  pte_bits[vpn] |= PteBits::kAccessed | PteBits::kDirty;
+  cost += mem(cpu, gpt, static_cast<uint32_t>((vpn % kPtesPerPage) / 8), pte_changes, 1.0);
+  cost += set_ept_ad(cpu, gpt, true);
+  cost += set_ept_ad(cpu, g, true);
+  if (ept[ad_index(g)] & kEptMigrating) [[unlikely]] cost += migration_trap(cpu, g, true);
+  e->dirty = 1;
+  return cost;
+}
+
+double Vm::set_ept_ad(Vcpu& cpu, Gpa g, bool write) {
+  uint8_t& e = ept[ad_index(g)];
+  e |= kEptA;
+  if (!write || (e & kEptD)) return 0;
+  e |= kEptD;
+  if (!pml_on) return 0;
+  cpu.pml[cpu.pml_n++] = ad_index(g);
+  ++c.pml_entries;
+  return cpu.pml_n == cpu.pml.size() ? pml_full_exit(cpu) : 0;
+}
+
+double Vm::pml_full_exit(Vcpu& cpu) {
+  // Intel SDM 3C: a full PML buffer causes a VM exit; KVM saves the entries
+  // (here into pml_log, which drain_pml() hands to the policy) and resets the
+  // index. The vCPU pays the exit and the per-entry handling.
+  ++c.pml_full_exits;
+  ++c.vm_exits;
+  pml_log.insert(pml_log.end(), cpu.pml.begin(), cpu.pml.begin() + cpu.pml_n);
+  const double cost = prof.vm_exit_ns + cpu.pml_n * prof.pml_entry_ns;
+  cpu.pml_n = 0;
+  return cost;
+}
+
+Gpa Vm::alloc_gpa() {
+  if (free_next == free_pages.size())
+    throw SpecError("vm: guest memory exhausted (" + std::to_string(cfg.memory_pages) +
+                    " pages): give the VM more memory than the workload's footprint");
+  return free_pages[free_next++];
+}
+
+double Vm::back(Gpa g) {
+  // First touch of a guest page: an EPT violation; the policy picks the tier.
+  ++c.ept_violations;
+  ++c.vm_exits;
+  const Gpa head = ad_index(g);
+  if (ept[head] & kEptPresent) {  // 2 MiB mapping already backs it
+    ept[g] = static_cast<uint8_t>((ept[g] & ~kEptSlow) | (ept[head] & kEptSlow) | kEptPresent);
+    return prof.ept_violation_ns;
+  }
+  const uint32_t span = cfg.ept_huge ? kPagesPerHuge : 1;
+  Tier t = policy.place(head, mech);
+  if (used[static_cast<int>(t)] + span > cap[static_cast<int>(t)]) t = t == Tier::Fast ? Tier::Slow : Tier::Fast;
+  if (used[static_cast<int>(t)] + span > cap[static_cast<int>(t)])
+    throw SpecError("vm: both tiers are full: fast + slow allowance is smaller than guest memory");
+  used[static_cast<int>(t)] += span;
+  for (uint32_t i = 0; i < span; ++i) {
+    const Gpa p = head + i;
+    if (p >= ept.size()) break;
+    ept[p] = static_cast<uint8_t>((ept[p] & ~kEptSlow) | (t == Tier::Slow ? kEptSlow : 0));
+  }
+  ept[g] |= kEptPresent;
+  ept[head] |= kEptPresent;
+  return prof.ept_violation_ns;
+}
+
+double Vm::first_touch(uint64_t vpn) {
+  // The guest's page fault: it allocates the data page, and the leaf
+  // page-table page too if this is the first page of its 2 MiB range. Each
+  // newly used GPA is then backed by the host (an EPT violation).
+  double cost = 0;
+  const uint64_t group = vpn / kPtesPerPage;
+  if (gpt_of[group] == kNone) {
+    const Gpa gpt = alloc_gpa();
+    gpt_of[group] = gpt;
+    owner[gpt] = kGptOwner | static_cast<uint32_t>(group);
+    gpt_list.push_back(gpt);
+    cost += back(gpt);
+  }
+  const Gpa g = alloc_gpa();
+  pte_gpa[vpn] = g;
+  owner[g] = static_cast<uint32_t>(vpn);
+  cost += back(g);
+  return cost;
+}
+
+double Vm::migration_trap(Vcpu& cpu, Gpa g, bool write) {
+  const Gpa key = ad_index(g);
+  for (const Inflight& f : inflight) {
+    if (cpu.clock_ns >= f.until || cpu.clock_ns < f.start) continue;
+    if (!f.unmapped && !write) continue;
+    if (!std::binary_search(f.pages.begin(), f.pages.end(), key)) continue;
+    // The vCPU faults (an exit) and waits for the copy to finish.
+    ++c.migration_traps;
+    ++c.vm_exits;
+    const double wait = f.until - cpu.clock_ns;
+    c.trap_wait_ns += wait;
+    return prof.page_fault_ns + wait;
+  }
+  return 0;
+}
+
+void Vm::write_back(uint64_t line, double at_ns) {
+  const Gpa g = static_cast<Gpa>((line >> 6) & 0xffffffffULL);
+  const int t = static_cast<int>(tier_of(g));
+  ++c.writebacks[t];
+  host.bw[t].book(at_ns, kLineSize, true);
+}
+
+}  // namespace vtmm::sim
