@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs, builds and runs every test: the Release build, then the ASan+UBSan
+# build. Tests labelled "slow" run only with --slow.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+slow=0
+for a in "$@"; do
+  case "$a" in
+    --slow) slow=1 ;;
+    *) echo "test.sh: unknown option '$a' (--slow)" >&2; exit 2 ;;
+  esac
+done
+select=(-LE slow)
+[ "$slow" -eq 1 ] && select=()
+scripts/setup.sh
+scripts/build.sh release
+ctest --test-dir build --output-on-failure -j "$(nproc)" "${select[@]}"
+build/vtmm_bench --benchmark_min_time=0.05 >/dev/null  # the benchmarks still run (no speed is asserted)
+scripts/build.sh sanitize
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$(nproc)" "${select[@]}"
+echo "test.sh: all tests passed"
