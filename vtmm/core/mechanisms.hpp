@@ -65,16 +65,23 @@ class Mechanisms {
   // Reads the 512 PTEs of `gpt`, then clears `clear_mask` bits of each
   // present PTE. Charges the scan to the calling thread.
   virtual void scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) = 0;
+  // Clears masks[i] bits of PTE i of `gpt` (0 leaves it). Charges each PTE written.
+  virtual void clear_pte_bits(Gpa gpt, std::span<const uint8_t, kPtesPerPage> masks) = 0;
 
-  // EPT accessed/dirty bits (PteBits::kAccessed / kDirty).
-  virtual uint8_t ept_bits(Gpa g) const = 0;
+  // EPT accessed/dirty bits (PteBits::kAccessed / kDirty), one entry (charged).
+  virtual uint8_t ept_bits(Gpa g) = 0;
   virtual void clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) = 0;
+  // Reads the EPT A/D bits of every guest page into out (size guest_pages()),
+  // then clears clear_mask in each; charges a full EPT walk.
+  virtual void scan_ept(uint8_t clear_mask, std::span<uint8_t> out) = 0;
 
   virtual void set_pml(bool on) = 0;
   // Appends every logged GPA (vCPU buffers and what full-buffer exits saved).
   virtual void drain_pml(std::vector<Gpa>& out) = 0;
   virtual void flush_tlbs() = 0;
-  virtual MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how) = 0;
+  // Moves the backed pages of gs that are on the other tier, as far as the
+  // target tier's allowance has room, with `threads` copy threads.
+  virtual MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads = 1) = 0;
 
   // Ground truth of the current window (simulator only): true accesses.
   virtual std::span<const uint32_t> true_accesses() const = 0;

@@ -70,7 +70,9 @@ uint64_t parse_bytes(const Json& j, const std::string& what) {
   }
   if (!digits) throw SpecError(what + " must be a size like 1GiB, got \"" + s + "\"");
   try {
-    num = std::stod(s.substr(0, i));
+    size_t used = 0;
+    num = std::stod(s.substr(0, i), &used);
+    if (used != i) throw std::invalid_argument("trailing characters");
   } catch (...) {
     throw SpecError(what + " must be a size like 1GiB, got \"" + s + "\"");
   }

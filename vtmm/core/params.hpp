@@ -8,6 +8,7 @@
 // keys. finish() rejects keys nobody read: a typo is an error naming the
 // component and the key, never a silent default.
 #include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -58,11 +59,27 @@ class Params {
     const Json& j = given_.at(key);
     if constexpr (std::is_same_v<T, bool>) {
       if (!j.is_boolean()) fail(key, "must be true or false");
+    } else if constexpr (std::is_integral_v<T>) {
+      if (!j.is_number()) fail(key, "must be a number");
+      if (j.is_number_float()) {
+        const double d = j.get<double>();
+        if (d != static_cast<double>(static_cast<long long>(d))) fail(key, "must be a whole number");
+      }
+      if constexpr (std::is_unsigned_v<T>) {
+        if (j.is_number_integer() && !j.is_number_unsigned() && j.get<int64_t>() < 0) fail(key, "must not be negative");
+        if (j.is_number_float() && j.get<double>() < 0) fail(key, "must not be negative");
+        const long double v = j.is_number_float() ? static_cast<long double>(j.get<double>())
+                                                  : static_cast<long double>(j.get<uint64_t>());
+        if (v > static_cast<long double>(std::numeric_limits<T>::max())) fail(key, "is too large");
+      } else {
+        const long double v = j.is_number_float() ? static_cast<long double>(j.get<double>())
+                                                  : static_cast<long double>(j.get<int64_t>());
+        if (v > static_cast<long double>(std::numeric_limits<T>::max()) ||
+            v < static_cast<long double>(std::numeric_limits<T>::min()))
+          fail(key, "is out of range");
+      }
     } else if constexpr (std::is_arithmetic_v<T>) {
       if (!j.is_number()) fail(key, "must be a number");
-      if constexpr (std::is_unsigned_v<T>) {
-        if (j.get<double>() < 0) fail(key, "must not be negative");
-      }
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (!j.is_string()) fail(key, "must be a string");
     }

@@ -40,6 +40,8 @@ class Policy {
   virtual bool wants_profile() const { return false; }
   virtual void set_profile(std::vector<uint32_t> misses_per_gpa) { (void)misses_per_gpa; }
 
+  // The measured phase starts now: policies reset the metrics they report.
+  virtual void on_measure_start() {}
   // Policy-specific metrics for the run record.
   virtual void report(Json& out) const { (void)out; }
 };

@@ -124,6 +124,10 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale) {
     if (!uses_ratio(r.at("policy"), seed)) {
       r.erase("ratio");
       r.erase("fast_bytes");
+    } else if ((!r.contains("ratio") || r.at("ratio").is_null()) && !r.contains("fast_bytes")) {
+      const Json& pol = r.at("policy");
+      throw SpecError("spec " + e.name + ": policy '" + (pol.is_string() ? pol.get<std::string>() : pol.value("impl", "?")) +
+                      "' needs a 'ratio' (FAST:SLOW) or 'fast_bytes' (in run or sweep)");
     }
     RunSpec rs = RunSpec::from_json(r, "spec " + e.name + ": run");
     const std::string key = rs.to_json().dump();

@@ -4,11 +4,16 @@
 
 namespace vtmm::sim {
 
+uint32_t SimMechanisms::gpt_group(Gpa gpt) const {
+  const Vm& vm = *vm_;
+  if (gpt >= vm.owner.size() || vm.owner[gpt] == kNone || !(vm.owner[gpt] & kGptOwner))
+    throw std::invalid_argument("not a page-table page: GPA " + std::to_string(gpt));
+  return vm.owner[gpt] & ~kGptOwner;
+}
+
 void SimMechanisms::scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) {
   Vm& vm = *vm_;
-  if (gpt >= vm.owner.size() || !(vm.owner[gpt] & kGptOwner) || vm.owner[gpt] == kNone)
-    throw std::invalid_argument("scan_gpt_page: GPA is not a page-table page");
-  const uint64_t base = uint64_t{vm.owner[gpt] & ~kGptOwner} * kPtesPerPage;
+  const uint64_t base = uint64_t{gpt_group(gpt)} * kPtesPerPage;
   for (uint32_t i = 0; i < kPtesPerPage; ++i) {
     const uint64_t vpn = base + i;
     if (vpn >= vm.pte_gpa.size() || vm.pte_gpa[vpn] == kNone) {
@@ -21,9 +26,40 @@ void SimMechanisms::scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits
   charge_ns(kPtesPerPage * vm.prof.pte_scan_ns);
 }
 
-uint8_t SimMechanisms::ept_bits(Gpa g) const {
-  const uint8_t e = vm_->ept[vm_->ad_index(g)];
+void SimMechanisms::clear_pte_bits(Gpa gpt, std::span<const uint8_t, kPtesPerPage> masks) {
+  Vm& vm = *vm_;
+  const uint64_t base = uint64_t{gpt_group(gpt)} * kPtesPerPage;
+  uint32_t written = 0;
+  for (uint32_t i = 0; i < kPtesPerPage; ++i) {
+    const uint64_t vpn = base + i;
+    if (masks[i] == 0 || vpn >= vm.pte_gpa.size() || vm.pte_gpa[vpn] == kNone) continue;
+    vm.pte_bits[vpn] &= static_cast<uint8_t>(~masks[i]);
+    ++written;
+  }
+  charge_ns(written * vm.prof.pte_scan_ns);
+}
+
+namespace {
+uint8_t ad_of(uint8_t e) {
   return static_cast<uint8_t>(((e & kEptA) ? PteBits::kAccessed : 0) | ((e & kEptD) ? PteBits::kDirty : 0));
+}
+}  // namespace
+
+uint8_t SimMechanisms::ept_bits(Gpa g) {
+  charge_ns(vm_->prof.ept_bit_ns);
+  return ad_of(vm_->ept[vm_->ad_index(g)]);
+}
+
+void SimMechanisms::scan_ept(uint8_t clear_mask, std::span<uint8_t> out) {
+  Vm& vm = *vm_;
+  const uint8_t m = static_cast<uint8_t>(((clear_mask & PteBits::kAccessed) ? kEptA : 0) |
+                                         ((clear_mask & PteBits::kDirty) ? kEptD : 0));
+  const size_t n = std::min(out.size(), vm.ept.size());
+  for (size_t g = 0; g < n; ++g) {
+    out[g] = ad_of(vm.ept[vm.ad_index(static_cast<Gpa>(g))]);
+    if (vm.ad_index(static_cast<Gpa>(g)) == g) vm.ept[g] &= static_cast<uint8_t>(~m);
+  }
+  charge_ns(static_cast<double>(n) * vm.prof.ept_bit_ns);
 }
 
 void SimMechanisms::clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) {
@@ -54,20 +90,23 @@ void SimMechanisms::flush_tlbs() {
   Vm& vm = *vm_;
   for (auto& cpu : vm.vcpus) {
     cpu.tlb.flush();
-    cpu.clock_ns = std::max(cpu.clock_ns, hv_.clock_ns) + vm.prof.tlb_shootdown_ns;
+    // Charged where the vCPU is: a vCPU behind the thread's clock takes the
+    // shootdown when it gets there, it is not dragged forward to it.
+    cpu.clock_ns += vm.prof.tlb_shootdown_ns;
     ++vm.c.tlb_flushes;
     ++vm.c.vm_exits;
   }
 }
 
-double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, double* cpu_ns) {
+double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads,
+                                 double sw_ns, double* cpu_ns) {
   // Pages are dealt round-robin to the copy threads; each copies 4 KiB at its
   // own memcpy rate, and waits when either tier's bandwidth is booked up.
   Vm& vm = *vm_;
   const HostProfile& p = vm.prof;
-  std::vector<double> t(copy_threads_, start);
+  std::vector<double> t(std::max(1u, threads), start);
   for (size_t i = 0; i < pages.size(); ++i) {
-    double& now = t[i % copy_threads_];
+    double& now = t[i % t.size()];
     const uint32_t n = vm.cfg.ept_huge ? kPagesPerHuge : 1;
     for (uint32_t k = 0; k < n; ++k) {
       const double bytes = static_cast<double>(kPageSize);
@@ -76,7 +115,7 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
       now += bytes / p.copy_gbps;
       vm.c.copied_bytes += kPageSize;
     }
-    now += p.migrate_page_ns;
+    now += sw_ns;
   }
   double end = start;
   for (double x : t) {
@@ -86,22 +125,30 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
   return end;
 }
 
-MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how) {
+MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads) {
   Vm& vm = *vm_;
   const Tier from = to == Tier::Fast ? Tier::Slow : Tier::Fast;
   const uint32_t span = vm.cfg.ept_huge ? kPagesPerHuge : 1;
-  std::vector<Gpa> pages;
-  uint64_t room = vm.cap[static_cast<int>(to)] - std::min(vm.cap[static_cast<int>(to)], vm.used[static_cast<int>(to)]);
-  for (Gpa g : gs) {
-    if (g >= vm.ept.size()) throw std::invalid_argument("migrate: GPA beyond guest memory");
-    const Gpa head = vm.ad_index(g);
+  // Candidates in the caller's order (it may rank them), each page once.
+  std::vector<std::pair<Gpa, size_t>> cand;
+  for (size_t i = 0; i < gs.size(); ++i) {
+    if (gs[i] >= vm.ept.size()) throw std::invalid_argument("migrate: GPA beyond guest memory");
+    const Gpa head = vm.ad_index(gs[i]);
     if (!(vm.ept[head] & kEptPresent) || vm.tier_of(head) != from || (vm.ept[head] & kEptMigrating)) continue;
+    cand.emplace_back(head, i);
+  }
+  std::sort(cand.begin(), cand.end());
+  cand.erase(std::unique(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+             cand.end());
+  std::sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  uint64_t room = vm.cap[static_cast<int>(to)] - std::min(vm.cap[static_cast<int>(to)], vm.used[static_cast<int>(to)]);
+  std::vector<Gpa> pages;
+  for (const auto& c : cand) {
     if (room < span) break;
     room -= span;
-    pages.push_back(head);
+    pages.push_back(c.first);
   }
   std::sort(pages.begin(), pages.end());
-  pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
   MigrationResult r;
   if (pages.empty()) return r;
 
@@ -121,7 +168,7 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   (to == Tier::Fast ? vm.c.promoted : vm.c.demoted) += uint64_t{span} * pages.size();
 
   double cpu = 0;
-  const double end = copy_pages(pages, from, to, start, &cpu);
+  const double end = copy_pages(pages, from, to, start, threads, vm.prof.migrate_page_ns, &cpu);
   vm.c.migration_ns += cpu;
   hv_.clock_ns = end;
   r.moved = static_cast<uint32_t>(pages.size() * span);
@@ -129,7 +176,7 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
 
   const bool unmapped = how == MigrationMethod::Linux;
   const bool traps = how != MigrationMethod::Pml;
-  vm.inflight.push_back(Vm::Inflight{start, traps ? end : start, how, unmapped, std::move(pages)});
+  vm.inflight.push_back(Vm::Inflight{start, traps ? end : start, how, unmapped, threads, std::move(pages)});
   const size_t idx = vm.inflight.size() - 1;
   vm.host.schedule(end, [this, idx, how] {
     if (how == MigrationMethod::Pml)
@@ -156,7 +203,8 @@ void SimMechanisms::pml_second_pass(size_t idx) {
   const Tier to = vm.tier_of(f.pages.front());
   const Tier from = to == Tier::Fast ? Tier::Slow : Tier::Fast;
   double cpu = 0;
-  const double end = copy_pages(dirty, from, to, hv_.clock_ns, &cpu);
+  // Only the copy again: unmapping, EPT updates and accounting were paid per page in the first pass.
+  const double end = copy_pages(dirty, from, to, hv_.clock_ns, f.threads, 0.0, &cpu);
   vm.c.migration_ns += cpu;
   vm.c.recopied += dirty.size();
   hv_.clock_ns = end;

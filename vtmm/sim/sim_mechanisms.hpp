@@ -21,12 +21,14 @@ class SimMechanisms final : public Mechanisms {
 
   std::span<const Gpa> gpt_pages() const override { return vm_->gpt_list; }
   void scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) override;
-  uint8_t ept_bits(Gpa g) const override;
+  void clear_pte_bits(Gpa gpt, std::span<const uint8_t, kPtesPerPage> masks) override;
+  uint8_t ept_bits(Gpa g) override;
+  void scan_ept(uint8_t clear_mask, std::span<uint8_t> out) override;
   void clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) override;
   void set_pml(bool on) override { vm_->pml_on = on; }
   void drain_pml(std::vector<Gpa>& out) override;
   void flush_tlbs() override;
-  MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how) override;
+  MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads = 1) override;
   std::span<const uint32_t> true_accesses() const override { return vm_->truth_accesses; }
   double now_ns() const override { return hv_.clock_ns; }
   void charge_ns(double ns) override {
@@ -34,17 +36,15 @@ class SimMechanisms final : public Mechanisms {
     vm_->c.tracking_ns += ns;
   }
 
-  // Copy threads used by migrate(); vTMM uses 1 below 1 GiB queued, 4 above.
-  void set_copy_threads(uint32_t n) { copy_threads_ = n == 0 ? 1 : n; }
-
  private:
   void finish_migration(size_t idx);
   void pml_second_pass(size_t idx);
-  double copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, double* cpu_ns);
+  double copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads, double sw_ns,
+                    double* cpu_ns);
+  uint32_t gpt_group(Gpa gpt) const;
 
   Vm* vm_ = nullptr;
   HvThread hv_;
-  uint32_t copy_threads_ = 1;
 };
 
 }  // namespace vtmm::sim

@@ -20,8 +20,12 @@ class AllFast final : public Policy {
   Tier place(Gpa, const Mechanisms&) override { return Tier::Fast; }
 };
 
+// fast/slow: the tier allowances. The slow tier is the capacity tier: the host
+// can back all of a VM's memory there, so a tiered VM's slow allowance is its
+// whole memory (demotion never waits for room) while `split_slow` is what the
+// ratio leaves for slow (reported as slow_bytes).
 struct Sizes {
-  uint64_t memory = 0, fast = 0, slow = 0;
+  uint64_t memory = 0, fast = 0, slow = 0, split_slow = 0;
 };
 
 Sizes size_vm(const RunSpec& spec, Policy::Sizing sizing, uint64_t footprint) {
@@ -32,7 +36,7 @@ Sizes size_vm(const RunSpec& spec, Policy::Sizing sizing, uint64_t footprint) {
                     format_bytes(footprint) + ")");
   switch (sizing) {
     case Policy::Sizing::AllFast: s.fast = s.memory; break;
-    case Policy::Sizing::AllSlow: s.slow = s.memory; break;
+    case Policy::Sizing::AllSlow: s.slow = s.split_slow = s.memory; break;
     case Policy::Sizing::Ratio:
       if (spec.fast_bytes) {
         s.fast = std::min(pages_for(spec.fast_bytes), s.memory);
@@ -42,7 +46,8 @@ Sizes size_vm(const RunSpec& spec, Policy::Sizing sizing, uint64_t footprint) {
       } else {
         throw SpecError("run: policy '" + spec.policy.value("impl", "?") + "' needs a 'ratio' (FAST:SLOW) or 'fast_bytes'");
       }
-      s.slow = s.memory - s.fast;
+      s.split_slow = s.memory - s.fast;
+      s.slow = s.memory;
       break;
   }
   return s;
@@ -124,6 +129,7 @@ Outcome run_loop(const RunSpec& spec, const HostProfile& prof, Workload& wl, Pol
         start_ns = t;
         at_start = vm->c;
         vm->set_measuring(true);
+        pol.on_measure_start();
       }
       continue;
     }
@@ -212,7 +218,7 @@ Json simulate(const RunSpec& spec) {
   r["policy"] = spec.policy.value("impl", "");
   r["ratio"] = (pol->sizing() == Policy::Sizing::Ratio && spec.ratio && !spec.fast_bytes) ? Json(spec.ratio->text) : Json(nullptr);
   r["fast_bytes"] = sz.fast * kPageSize;
-  r["slow_bytes"] = sz.slow * kPageSize;
+  r["slow_bytes"] = sz.split_slow * kPageSize;
   r["memory_bytes"] = sz.memory * kPageSize;
   r["footprint_bytes"] = footprint;
   r["seed"] = spec.seed;

@@ -99,6 +99,7 @@ class Vm {
     double start, until;
     MigrationMethod how;
     bool unmapped;  // all accesses trap (else only writes)
+    uint32_t threads;
     std::vector<Gpa> pages;  // sorted
   };
   std::vector<Inflight> inflight;

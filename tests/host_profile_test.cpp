@@ -1,0 +1,106 @@
+// Host profiles: every shipped one loads and cites a source for each
+// constant; 'base' inheritance; overrides are checked.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "vtmm/sim/host_profile.hpp"
+
+namespace vtmm::sim {
+namespace {
+
+Json raw_profile(const std::string& name) {
+  std::ifstream in(data_dir() + "/experiments/hosts/" + name + ".json");
+  EXPECT_TRUE(in.good()) << name;
+  return Json::parse(in);
+}
+
+TEST(HostProfile, ShippedProfilesAreListed) {
+  const auto names = list_host_profiles();
+  EXPECT_NE(std::find(names.begin(), names.end(), "optane"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "cxl"), names.end());
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(data_dir() + "/experiments/hosts"))
+    files += e.path().extension() == ".json" ? 1 : 0;
+  EXPECT_EQ(names.size(), files);
+}
+
+TEST(HostProfile, EveryShippedProfileLoads) {
+  for (const auto& name : list_host_profiles()) {
+    HostProfile p;
+    EXPECT_NO_THROW(p = HostProfile::load(name)) << name;
+    EXPECT_EQ(p.name, name);
+    const Json j = p.to_json();
+    const Json raw = raw_profile(name);
+    if (!raw.contains("base")) {  // a root profile states every constant, nothing else
+      for (auto it = j.begin(); it != j.end(); ++it) EXPECT_TRUE(raw.contains(it.key())) << name << " " << it.key();
+      EXPECT_EQ(raw.size() - raw.count("name") - raw.count("description"), j.size()) << name;
+    }
+    for (auto it = j.begin(); it != j.end(); ++it) EXPECT_GT(it.value().get<double>(), 0.0) << name << " " << it.key();
+    EXPECT_GT(p.tier[1].read_latency_ns, p.tier[0].read_latency_ns) << name << ": the slow tier is slower";
+  }
+}
+
+TEST(HostProfile, EveryConstantCitesASource) {
+  for (const auto& name : list_host_profiles()) {
+    const Json j = raw_profile(name);
+    ASSERT_TRUE(j.is_object()) << name;
+    EXPECT_TRUE(j.contains("description") && !j.at("description").get<std::string>().empty()) << name;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.key() == "name" || it.key() == "description" || it.key() == "base") continue;
+      const Json& v = it.value();
+      ASSERT_TRUE(v.is_object()) << name << " " << it.key();
+      ASSERT_TRUE(v.contains("value") && v.at("value").is_number()) << name << " " << it.key();
+      ASSERT_TRUE(v.contains("source") && v.at("source").is_string()) << name << " " << it.key();
+      EXPECT_FALSE(v.at("source").get<std::string>().empty()) << name << " " << it.key();
+    }
+  }
+}
+
+TEST(HostProfile, CxlInheritsFromOptane) {
+  const Json raw = raw_profile("cxl");
+  ASSERT_EQ(raw.value("base", ""), "optane");
+  const HostProfile cxl = HostProfile::load("cxl"), optane = HostProfile::load("optane");
+  EXPECT_NE(cxl.tier[1].read_latency_ns, optane.tier[1].read_latency_ns);
+  EXPECT_EQ(cxl.tier[1].read_latency_ns, raw.at("slow.read_latency_ns").at("value").get<double>());
+  // What cxl.json does not state comes from optane.json.
+  const Json c = cxl.to_json(), o = optane.to_json();
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    if (raw.contains(it.key()))
+      EXPECT_EQ(c.at(it.key()), raw.at(it.key()).at("value")) << it.key();
+    else
+      EXPECT_EQ(c.at(it.key()), it.value()) << it.key();
+  }
+}
+
+TEST(HostProfile, OverridesApply) {
+  const HostProfile p = HostProfile::load("optane", Json{{"llc_bytes", "4MiB"}, {"slow.read_latency_ns", 400}});
+  EXPECT_EQ(p.llc_bytes, 4.0 * 1024 * 1024);
+  EXPECT_EQ(p.tier[1].read_latency_ns, 400.0);
+  EXPECT_EQ(p.tier[0].read_latency_ns, HostProfile::load("optane").tier[0].read_latency_ns);
+}
+
+TEST(HostProfile, UnknownOverrideIsASpecErrorNamingTheKey) {
+  try {
+    HostProfile::load("optane", Json{{"llc_byts", 1}});
+    FAIL() << "expected a SpecError";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("'llc_byts'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(HostProfile, BadOverridesAreSpecErrors) {
+  EXPECT_THROW(HostProfile::load("optane", Json{{"llc_bytes", 0}}), SpecError);
+  EXPECT_THROW(HostProfile::load("optane", Json{{"walk_ns", -1}}), SpecError);
+  EXPECT_THROW(HostProfile::load("optane", Json{{"walk_ns", true}}), SpecError);
+  EXPECT_THROW(HostProfile::load("optane", Json::array()), SpecError);
+}
+
+TEST(HostProfile, UnknownProfileIsASpecError) {
+  EXPECT_THROW(HostProfile::load("no-such-host"), SpecError);
+}
+
+}  // namespace
+}  // namespace vtmm::sim

@@ -1,0 +1,210 @@
+// SimMechanisms::migrate(): re-backs guest pages on the other tier, charges
+// the copy to the hypervisor thread, respects the destination's allowance,
+// and makes vCPUs that touch a page mid-copy pay as the method dictates.
+#include <gtest/gtest.h>
+
+#include "tests/sim_test_support.hpp"
+
+namespace vtmm::test {
+namespace {
+
+constexpr uint32_t kTouched = 10;  // vpns 0..9, all backed on the slow tier
+constexpr uint64_t kFastCap = 8;
+
+// A VM whose first kTouched virtual pages are backed on the slow tier; the
+// hypervisor thread's clock is brought up to the vCPU's, as the run loop's
+// tick does before calling the policy.
+struct SlowRig {
+  SimRig rig{[] {
+    sim::VmConfig c = vm_config(128, 32);
+    c.fast_pages = kFastCap;
+    return c;
+  }()};
+  SlowRig() {
+    rig.policy.tier = Tier::Slow;
+    for (uint64_t vpn = 0; vpn < kTouched; ++vpn) rig.access(0, vpn, kRead);
+    rig.mech.thread().clock_ns = rig.vm.vcpus[0].clock_ns;
+  }
+  std::vector<Gpa> data_pages(uint64_t first_vpn, uint64_t n) const {
+    std::vector<Gpa> gs;
+    for (uint64_t vpn = first_vpn; vpn < first_vpn + n; ++vpn) gs.push_back(rig.gpa(vpn));
+    return gs;
+  }
+};
+
+double copy_ns(const sim::HostProfile& p, uint64_t pages) {
+  return static_cast<double>(pages * kPageSize) / p.copy_gbps;
+}
+
+TEST(Migration, PromotesPages) {
+  SlowRig s;
+  auto& m = s.rig.mech;
+  const std::vector<Gpa> gs = s.data_pages(0, 4);
+  const uint64_t slow_before = m.used_pages(Tier::Slow);
+  ASSERT_EQ(slow_before, kTouched + 1u) << "data pages and their page-table page";
+  ASSERT_EQ(m.used_pages(Tier::Fast), 0u);
+  const double start = m.now_ns();
+
+  const MigrationResult r = m.migrate(gs, Tier::Fast, MigrationMethod::Linux);
+  EXPECT_EQ(r.moved, 4u);
+  EXPECT_EQ(r.recopied, 0u);
+  for (Gpa g : gs) EXPECT_EQ(m.tier_of(g), Tier::Fast) << g;
+  EXPECT_EQ(m.tier_of(s.rig.gpa(4)), Tier::Slow) << "pages not asked for stay";
+  EXPECT_EQ(m.used_pages(Tier::Fast), 4u);
+  EXPECT_EQ(m.used_pages(Tier::Slow), slow_before - 4);
+  EXPECT_EQ(s.rig.vm.c.promoted, 4u);
+  EXPECT_EQ(s.rig.vm.c.demoted, 0u);
+  EXPECT_EQ(s.rig.vm.c.copied_bytes, 4 * kPageSize);
+  EXPECT_GE(m.now_ns() - start, copy_ns(s.rig.host.prof, 4)) << "the hypervisor thread paid for the copy";
+  EXPECT_GE(r.busy_ns, copy_ns(s.rig.host.prof, 4));
+  EXPECT_GE(s.rig.vm.c.migration_ns, copy_ns(s.rig.host.prof, 4));
+}
+
+TEST(Migration, DemotesPages) {
+  SlowRig s;
+  auto& m = s.rig.mech;
+  const std::vector<Gpa> gs = s.data_pages(0, 3);
+  ASSERT_EQ(m.migrate(gs, Tier::Fast, MigrationMethod::Linux).moved, 3u);
+  s.rig.run_events();
+  const MigrationResult r = m.migrate(std::span<const Gpa>(gs).first(2), Tier::Slow, MigrationMethod::Linux);
+  EXPECT_EQ(r.moved, 2u);
+  EXPECT_EQ(m.tier_of(gs[0]), Tier::Slow);
+  EXPECT_EQ(m.tier_of(gs[2]), Tier::Fast);
+  EXPECT_EQ(m.used_pages(Tier::Fast), 1u);
+  EXPECT_EQ(s.rig.vm.c.demoted, 2u);
+  EXPECT_EQ(s.rig.vm.c.copied_bytes, 5 * kPageSize);
+}
+
+TEST(Migration, CompletionClearsTheInflightState) {
+  SlowRig s;
+  const std::vector<Gpa> gs = s.data_pages(0, 2);
+  s.rig.mech.migrate(gs, Tier::Fast, MigrationMethod::Linux);
+  for (Gpa g : gs) EXPECT_TRUE(s.rig.vm.ept[g] & sim::kEptMigrating);
+  EXPECT_FALSE(s.rig.vm.inflight.empty());
+  s.rig.run_events();
+  for (Gpa g : gs) EXPECT_FALSE(s.rig.vm.ept[g] & sim::kEptMigrating);
+  EXPECT_TRUE(s.rig.vm.inflight.empty());
+}
+
+TEST(Migration, RefusesToExceedTheDestinationAllowance) {
+  SlowRig s;
+  auto& m = s.rig.mech;
+  const std::vector<Gpa> gs = s.data_pages(0, kTouched);  // 10 pages, room for 8
+  const MigrationResult r = m.migrate(gs, Tier::Fast, MigrationMethod::Linux);
+  EXPECT_EQ(r.moved, kFastCap);
+  EXPECT_EQ(m.used_pages(Tier::Fast), kFastCap);
+  EXPECT_EQ(m.capacity_pages(Tier::Fast), kFastCap);
+  uint32_t on_fast = 0;
+  for (Gpa g : gs) on_fast += m.tier_of(g) == Tier::Fast ? 1 : 0;
+  EXPECT_EQ(on_fast, kFastCap);
+  EXPECT_EQ(s.rig.vm.c.copied_bytes, kFastCap * kPageSize);
+
+  s.rig.run_events();
+  const MigrationResult again = m.migrate(gs, Tier::Fast, MigrationMethod::Linux);
+  EXPECT_EQ(again.moved, 0u) << "the fast tier is full";
+  EXPECT_EQ(m.used_pages(Tier::Fast), kFastCap);
+}
+
+TEST(Migration, IgnoresPagesAlreadyThereOrUnbacked) {
+  SlowRig s;
+  auto& m = s.rig.mech;
+  const Gpa unbacked = 100;
+  ASSERT_FALSE(m.backed(unbacked));
+  const uint64_t flushes = s.rig.vm.c.tlb_flushes;
+  const double start = m.now_ns();
+  const Gpa gs[] = {unbacked, s.rig.gpa(0)};
+  const MigrationResult r = m.migrate(gs, Tier::Slow, MigrationMethod::Linux);  // gpa(0) is already slow
+  EXPECT_EQ(r.moved, 0u);
+  EXPECT_EQ(s.rig.vm.c.copied_bytes, 0u);
+  EXPECT_EQ(s.rig.vm.c.tlb_flushes, flushes) << "nothing to move: no shootdown";
+  EXPECT_EQ(m.now_ns(), start);
+  EXPECT_FALSE(m.backed(unbacked));
+}
+
+// A policy that feeds migrate() straight from a PML log or a sample may pass a
+// GPA twice; the duplicate must not use up room that another page could have.
+TEST(Migration, DuplicateGpasDoNotUseUpTheAllowance) {
+  SlowRig s;
+  auto& m = s.rig.mech;
+  ASSERT_EQ(m.migrate(s.data_pages(0, kFastCap - 2), Tier::Fast, MigrationMethod::Linux).moved, kFastCap - 2);
+  s.rig.run_events();
+  // Room for two more: ask for page A twice, then page B.
+  const Gpa a = s.rig.gpa(kFastCap - 2), b = s.rig.gpa(kFastCap - 1);
+  const Gpa gs[] = {a, a, b};
+  const MigrationResult r = m.migrate(gs, Tier::Fast, MigrationMethod::Linux);
+  EXPECT_EQ(r.moved, 2u);
+  EXPECT_EQ(m.tier_of(b), Tier::Fast);
+  EXPECT_EQ(m.used_pages(Tier::Fast), kFastCap);
+}
+
+TEST(Migration, LinuxMethodTrapsAnyAccessDuringTheCopy) {
+  SlowRig s;
+  auto& m = s.rig.mech;
+  const std::vector<Gpa> gs = s.data_pages(0, 8);
+  m.migrate(gs, Tier::Fast, MigrationMethod::Linux);
+  const double copy_end = m.now_ns();
+  ASSERT_LT(s.rig.vm.vcpus[0].clock_ns, copy_end) << "the vCPU must run inside the copy window";
+
+  s.rig.access(0, 9, kRead);  // a page not under migration
+  EXPECT_EQ(s.rig.vm.c.migration_traps, 0u);
+  ASSERT_LT(s.rig.vm.vcpus[0].clock_ns, copy_end);
+
+  const uint64_t exits = s.rig.vm.c.vm_exits;
+  s.rig.access(0, 0, kRead);  // gpa(0) is being copied: even a read traps
+  EXPECT_EQ(s.rig.vm.c.migration_traps, 1u);
+  EXPECT_EQ(s.rig.vm.c.vm_exits, exits + 1);
+  EXPECT_GE(s.rig.vm.vcpus[0].clock_ns, copy_end) << "the vCPU waits for the copy to end";
+  EXPECT_GT(s.rig.vm.c.trap_wait_ns, 0.0);
+}
+
+TEST(Migration, WriteProtectMethodTrapsWritesOnly) {
+  SlowRig s;
+  auto& m = s.rig.mech;
+  m.migrate(s.data_pages(0, 8), Tier::Fast, MigrationMethod::WriteProtect);
+  const double copy_end = m.now_ns();
+  s.rig.access(0, 0, kRead);
+  s.rig.access(0, 1, kRead);
+  EXPECT_EQ(s.rig.vm.c.migration_traps, 0u);
+  ASSERT_LT(s.rig.vm.vcpus[0].clock_ns, copy_end);
+  s.rig.access(0, 1, kWrite);  // a write through the clean entry: the dirty assist traps
+  EXPECT_EQ(s.rig.vm.c.migration_traps, 1u);
+  EXPECT_GE(s.rig.vm.vcpus[0].clock_ns, copy_end);
+}
+
+TEST(Migration, PmlMethodRecopiesPagesWrittenDuringTheCopy) {
+  SlowRig s;
+  auto& m = s.rig.mech;
+  const std::vector<Gpa> gs = s.data_pages(0, 4);
+  const MigrationResult r = m.migrate(gs, Tier::Fast, MigrationMethod::Pml);
+  EXPECT_EQ(r.moved, 4u);
+  ASSERT_LT(s.rig.vm.vcpus[0].clock_ns, m.now_ns());
+  s.rig.access(0, 0, kWrite);  // written during the first pass
+  s.rig.access(0, 1, kRead);   // only read
+  EXPECT_EQ(s.rig.vm.c.migration_traps, 0u) << "the first pass copies with the pages mapped";
+  EXPECT_EQ(s.rig.vm.c.recopied, 0u);
+  EXPECT_EQ(s.rig.vm.c.copied_bytes, 4 * kPageSize);
+
+  s.rig.host.run_next_event();  // first pass done: re-copy what was dirtied
+  EXPECT_EQ(s.rig.vm.c.recopied, 1u);
+  EXPECT_EQ(s.rig.vm.c.copied_bytes, 5 * kPageSize);
+  ASSERT_LT(s.rig.host.next_event_time(), 1e299) << "the second pass schedules the completion";
+  s.rig.host.run_next_event();
+  EXPECT_GE(s.rig.host.next_event_time(), 1e299);
+  for (Gpa g : gs) {
+    EXPECT_EQ(m.tier_of(g), Tier::Fast);
+    EXPECT_FALSE(s.rig.vm.ept[g] & sim::kEptMigrating);
+  }
+  EXPECT_EQ(s.rig.vm.c.recopied, 1u);
+}
+
+TEST(Migration, PmlMethodRecopiesNothingWhenNothingWasWritten) {
+  SlowRig s;
+  s.rig.mech.migrate(s.data_pages(0, 4), Tier::Fast, MigrationMethod::Pml);
+  s.rig.access(0, 2, kRead);
+  s.rig.run_events();
+  EXPECT_EQ(s.rig.vm.c.recopied, 0u);
+  EXPECT_EQ(s.rig.vm.c.copied_bytes, 4 * kPageSize);
+}
+
+}  // namespace
+}  // namespace vtmm::test
