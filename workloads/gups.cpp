@@ -14,6 +14,7 @@
 
 #include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
+#include "workloads/phases.hpp"
 
 namespace vtmm {
 namespace {
@@ -52,7 +53,8 @@ class Gups final : public Workload {
       p.fail("hot_offset", "must be \"random\", \"start\" or \"end\"");
     }
     va_ = layout_.alloc(elems_ * sizeof(uint64_t));
-    for (uint32_t v = 0; v < vcpus_; ++v) lanes_.push_back(Lane{Rng(env.seed * 0x9e37u + v + 1)});
+    for (uint32_t v = 0; v < vcpus_; ++v)
+      lanes_.push_back(Lane{Rng(env.seed * 0x9e37u + v + 1), {}, workloads::OpPhases(warmup_, updates_, v, vcpus_)});
   }
 
   uint64_t footprint_bytes() const override { return layout_.bytes(); }
@@ -65,36 +67,25 @@ class Gups final : public Workload {
     b.mlp = static_cast<uint8_t>(mlp_);
     b.compute_ns = static_cast<float>(compute_ns_);
     const uint64_t pages = (elems_ + 511) / 512;
-    if (l.init_page < pages) {  // setup: this vCPU's share of the pages, in order
-      b.phase = Phase::Setup;
-      const uint64_t share = (pages + vcpus_ - 1) / vcpus_;
-      const uint64_t end = std::min(pages, share * (v + 1));
-      if (l.init_page < share * v) l.init_page = share * v;
-      while (!b.full() && l.init_page < end) {
-        const uint64_t first = l.init_page * 512, last = std::min(elems_, first + 512);
-        for (uint64_t i = first; i < last; ++i) table_[i] = i;
-        b.push(va_ + first * sizeof(uint64_t), kWrite);
-        ++l.init_page;
-      }
-      if (l.init_page >= end) l.init_page = pages;
+    if (!l.setup.done(v, vcpus_, pages)) {
+      l.setup.next(v, vcpus_, va_, pages, b, [&](uint64_t page) {
+        for (uint64_t i = page * 512, end = std::min(elems_, i + 512); i < end; ++i) table_[i] = i;
+      });
       if (b.n > 0) return true;
     }
-    const uint64_t per_vcpu_warm = warmup_ / vcpus_ + (v < warmup_ % vcpus_ ? 1 : 0);
-    const uint64_t per_vcpu = updates_ / vcpus_ + (v < updates_ % vcpus_ ? 1 : 0);
-    const bool warm = l.done < per_vcpu_warm;
-    b.phase = warm ? Phase::Warmup : Phase::Measured;
-    const uint64_t limit = warm ? per_vcpu_warm : per_vcpu_warm + per_vcpu;
-    while (!b.full() && l.done < limit) {
+    const bool warm = l.ops.warming();
+    b.phase = l.ops.phase();
+    for (uint64_t left = l.ops.left_in_phase(); !b.full() && left > 0; --left) {
       const uint64_t r = l.rng.next();
       const bool hot = l.rng.uniform() < hot_prob_;
       const uint64_t i = hot ? hot_base_ + (r % hot_elems_) : r % elems_;
       table_[i] ^= r;
       xor_applied_ ^= r;
       b.push(va_ + i * sizeof(uint64_t), kReadWrite);
-      ++l.done;
+      l.ops.count();
       if (!warm) ++measured_;
     }
-    return l.done < per_vcpu_warm + per_vcpu;
+    return !l.ops.finished();
   }
 
   void verify() const override {
@@ -109,8 +100,8 @@ class Gups final : public Workload {
  private:
   struct Lane {
     Rng rng;
-    uint64_t init_page = 0;
-    uint64_t done = 0;
+    workloads::FirstTouchSweep setup;
+    workloads::OpPhases ops;
   };
   uint32_t vcpus_;
   double hot_fraction_, hot_prob_, compute_ns_;

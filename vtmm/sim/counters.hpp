@@ -15,7 +15,8 @@ struct Counters {
   uint64_t pml_entries = 0, pml_full_exits = 0;
   uint64_t vm_exits = 0;                // every exit charged to a vCPU
   uint64_t tlb_flushes = 0;             // per-vCPU flushes (shootdowns)
-  uint64_t migration_traps = 0;         // vCPU accesses that hit a page under migration
+  uint64_t migration_traps = 0;         // vCPU traps caused by migration (waits + remap faults)
+  uint64_t remap_faults = 0;            // of which: re-faulting a page Linux-style migration unmapped
   uint64_t promoted = 0, demoted = 0, recopied = 0;
   uint64_t copied_bytes = 0;
   double trap_wait_ns = 0;              // vCPU time lost waiting on migrations
@@ -36,6 +37,7 @@ struct Counters {
     r.pml_entries -= o.pml_entries; r.pml_full_exits -= o.pml_full_exits;
     r.vm_exits -= o.vm_exits; r.tlb_flushes -= o.tlb_flushes;
     r.migration_traps -= o.migration_traps;
+    r.remap_faults -= o.remap_faults;
     r.promoted -= o.promoted; r.demoted -= o.demoted; r.recopied -= o.recopied;
     r.copied_bytes -= o.copied_bytes;
     r.trap_wait_ns -= o.trap_wait_ns; r.bw_delay_ns -= o.bw_delay_ns;

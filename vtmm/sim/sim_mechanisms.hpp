@@ -38,9 +38,12 @@ class SimMechanisms final : public Mechanisms {
 
  private:
   void finish_migration(size_t idx);
-  void pml_second_pass(size_t idx);
+  void pml_second_pass(size_t idx, double at);
+  // Copies pages on `threads` threads from `start`; per page, its copy window
+  // goes to win_start/win_end and, if flush_each, a TLB shootdown starts it.
   double copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads, double sw_ns,
-                    double* cpu_ns);
+                    bool flush_each, std::vector<double>& win_start, std::vector<double>& win_end, double* cpu_ns);
+  void set_tier(Gpa head, Tier t);
   uint32_t gpt_group(Gpa gpt) const;
 
   Vm* vm_ = nullptr;

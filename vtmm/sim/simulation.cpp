@@ -173,7 +173,7 @@ Json counters_json(const Counters& c) {
               {"walk_llc_misses", c.walk_llc_misses}, {"ept_violations", c.ept_violations},
               {"pml_entries", c.pml_entries}, {"pml_full_exits", c.pml_full_exits},
               {"vm_exits", c.vm_exits}, {"tlb_flushes", c.tlb_flushes},
-              {"migration_traps", c.migration_traps}, {"recopied_pages", c.recopied},
+              {"migration_traps", c.migration_traps}, {"remap_faults", c.remap_faults}, {"recopied_pages", c.recopied},
               {"trap_wait_s", c.trap_wait_ns * 1e-9}, {"bw_delay_s", c.bw_delay_ns * 1e-9},
               {"migration_cpu_s", c.migration_ns * 1e-9}};
 }

@@ -87,7 +87,7 @@ double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& ou
   // so the walk dirties (and PML may log) the page-table page itself.
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, write);
-  if (ept[ad_index(g)] & kEptMigrating) [[unlikely]] cost += migration_trap(cpu, g, write);
+  if (ept[ad_index(g)] & (kEptMigrating | kEptZapped)) [[unlikely]] cost += migration_trap(cpu, g, write);
   cpu.tlb.l2.insert(vpn, write);
   out = cpu.tlb.l1.insert(vpn, write);
   return cost;
@@ -105,7 +105,7 @@ double Vm::dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e) {
   cost += mem(cpu, gpt, static_cast<uint32_t>((vpn % kPtesPerPage) / 8), pte_changes, 1.0);
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, true);
-  if (ept[ad_index(g)] & kEptMigrating) [[unlikely]] cost += migration_trap(cpu, g, true);
+  if (ept[ad_index(g)] & (kEptMigrating | kEptZapped)) [[unlikely]] cost += migration_trap(cpu, g, true);
   e->dirty = 1;
   return cost;
 }
@@ -187,18 +187,33 @@ double Vm::first_touch(uint64_t vpn) {
 
 double Vm::migration_trap(Vcpu& cpu, Gpa g, bool write) {
   const Gpa key = ad_index(g);
-  for (const Inflight& f : inflight) {
-    if (cpu.clock_ns >= f.until || cpu.clock_ns < f.start) continue;
-    if (!f.unmapped && !write) continue;
-    if (!std::binary_search(f.pages.begin(), f.pages.end(), key)) continue;
-    // The vCPU faults (an exit) and waits for the copy to finish.
-    ++c.migration_traps;
-    ++c.vm_exits;
-    const double wait = f.until - cpu.clock_ns;
-    c.trap_wait_ns += wait;
-    return prof.page_fault_ns + wait;
+  if (ept[key] & kEptMigrating) {
+    for (const Inflight& f : inflight) {
+      if (f.writes_only && !write) continue;
+      const auto it = std::lower_bound(f.pages.begin(), f.pages.end(), key);
+      if (it == f.pages.end() || *it != key) continue;
+      const size_t i = static_cast<size_t>(it - f.pages.begin());
+      if (cpu.clock_ns < f.start[i] || cpu.clock_ns >= f.end[i]) continue;
+      // The vCPU faults (an exit) and waits for the page's copy to finish.
+      ++c.migration_traps;
+      ++c.vm_exits;
+      const double wait = f.end[i] - cpu.clock_ns;
+      c.trap_wait_ns += wait;
+      return prof.page_fault_ns + wait + remap_fault(key);
+    }
   }
-  return 0;
+  return remap_fault(key);
+}
+
+double Vm::remap_fault(Gpa head) {
+  // Linux-style migration left the EPT entry unmapped: the first access after
+  // the copy takes an EPT violation that maps the new page.
+  if (!(ept[head] & kEptZapped) || (ept[head] & kEptMigrating)) return 0;
+  ept[head] &= static_cast<uint8_t>(~kEptZapped);
+  ++c.migration_traps;
+  ++c.remap_faults;
+  ++c.vm_exits;
+  return prof.page_fault_ns;
 }
 
 void Vm::write_back(uint64_t line, double at_ns) {

@@ -38,7 +38,8 @@ enum : uint8_t {
   kEptA = 2,
   kEptD = 4,
   kEptSlow = 8,
-  kEptMigrating = 16,
+  kEptMigrating = 16,  // in a migration batch (see Vm::inflight)
+  kEptZapped = 32,     // re-backed by a Linux-style migration: the next access re-faults it in
 };
 inline constexpr uint32_t kGptOwner = 0x80000000u;  // owner[] tag: a page-table page
 
@@ -94,13 +95,15 @@ class Vm {
   std::vector<Gpa> pml_log;  // entries saved by PML-full exits, not yet drained
   Counters c;
 
-  // Pages under migration: [start, until) during which vCPU accesses trap.
+  // A migration batch in flight. Per page, the window [start, end) in which a
+  // vCPU access traps and waits for `end` (writes only for write-protect).
   struct Inflight {
-    double start, until;
     MigrationMethod how;
-    bool unmapped;  // all accesses trap (else only writes)
+    Tier from, to;
     uint32_t threads;
+    bool writes_only;
     std::vector<Gpa> pages;  // sorted
+    std::vector<double> start, end;
   };
   std::vector<Inflight> inflight;
 
@@ -113,6 +116,7 @@ class Vm {
   double set_ept_ad(Vcpu& cpu, Gpa g, bool write);
   double pml_full_exit(Vcpu& cpu);
   double migration_trap(Vcpu& cpu, Gpa g, bool write);
+  double remap_fault(Gpa head);
   inline double mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp);
 
   double lat_[kTiers];

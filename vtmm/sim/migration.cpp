@@ -1,0 +1,169 @@
+// Page migration on the simulated host: three ways to re-back guest pages on
+// the other tier, all keeping the GPA (the guest never sees a change).
+//
+//  Linux  (PM_Linux): per page, as host Linux's migrate_pages() does for a
+//         VM's memory: unmap (the MMU notifier zaps the EPT entry and flushes
+//         the vCPUs' TLBs), copy, and leave the entry to be faulted back in.
+//         An access during the page's copy traps and waits; the first access
+//         after it takes an EPT violation to map the new page.
+//  WriteProtect (PM_WP, HeMem style): per page, write-protect (with a
+//         shootdown), copy, re-point. Only writes during the copy trap.
+//  Pml    (PM_PML, vTMM): per batch, clear the pages' EPT D bits and flush
+//         once, copy everything while the vCPUs run, then unmap the batch,
+//         find the pages written meanwhile (the D bits PML logged), copy
+//         those again and re-point every entry. Only accesses in that short
+//         second window trap.
+#include <algorithm>
+
+#include "vtmm/sim/sim_mechanisms.hpp"
+
+namespace vtmm::sim {
+
+void SimMechanisms::set_tier(Gpa head, Tier t) {
+  Vm& vm = *vm_;
+  const uint32_t span = vm.cfg.ept_huge ? kPagesPerHuge : 1;
+  for (uint32_t k = 0; k < span && head + k < vm.ept.size(); ++k) {
+    uint8_t& e = vm.ept[head + k];
+    e = static_cast<uint8_t>((e & ~kEptSlow) | (t == Tier::Slow ? kEptSlow : 0));
+  }
+}
+
+double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads,
+                                 double sw_ns, bool flush_each, std::vector<double>& win_start,
+                                 std::vector<double>& win_end, double* cpu_ns) {
+  // Pages are dealt round-robin to the copy threads; each copies 4 KiB at its
+  // own memcpy rate, and waits when either tier's bandwidth is booked up.
+  Vm& vm = *vm_;
+  const HostProfile& p = vm.prof;
+  const uint32_t n = vm.cfg.ept_huge ? kPagesPerHuge : 1;
+  std::vector<double> t(std::max(1u, threads), start);
+  win_start.resize(pages.size());
+  win_end.resize(pages.size());
+  for (size_t i = 0; i < pages.size(); ++i) {
+    double& now = t[i % t.size()];
+    win_start[i] = now;
+    if (flush_each) flush_tlbs();
+    now += sw_ns;
+    for (uint32_t k = 0; k < n; ++k) {
+      const double bytes = static_cast<double>(kPageSize);
+      now += vm.host.bw[static_cast<int>(from)].book(now, bytes, false);
+      now += vm.host.bw[static_cast<int>(to)].book(now, bytes, true);
+      now += bytes / p.copy_gbps;
+      vm.c.copied_bytes += kPageSize;
+    }
+    win_end[i] = now;
+  }
+  double end = start;
+  for (double x : t) {
+    end = std::max(end, x);
+    *cpu_ns += x - start;
+  }
+  return end;
+}
+
+MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads) {
+  Vm& vm = *vm_;
+  const Tier from = to == Tier::Fast ? Tier::Slow : Tier::Fast;
+  const uint32_t span = vm.cfg.ept_huge ? kPagesPerHuge : 1;
+  // Candidates in the caller's order (it may rank them), each page once.
+  std::vector<std::pair<Gpa, size_t>> cand;
+  for (size_t i = 0; i < gs.size(); ++i) {
+    if (gs[i] >= vm.ept.size()) throw std::invalid_argument("migrate: GPA beyond guest memory");
+    const Gpa head = vm.ad_index(gs[i]);
+    if (!(vm.ept[head] & kEptPresent) || vm.tier_of(head) != from || (vm.ept[head] & kEptMigrating)) continue;
+    cand.emplace_back(head, i);
+  }
+  std::sort(cand.begin(), cand.end());
+  cand.erase(std::unique(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+             cand.end());
+  std::sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  uint64_t room = vm.cap[static_cast<int>(to)] - std::min(vm.cap[static_cast<int>(to)], vm.used[static_cast<int>(to)]);
+  Vm::Inflight f{how, from, to, std::max(1u, threads), how == MigrationMethod::WriteProtect, {}, {}, {}};
+  for (const auto& c : cand) {
+    if (room < span) break;
+    room -= span;
+    f.pages.push_back(c.first);
+  }
+  std::sort(f.pages.begin(), f.pages.end());
+  MigrationResult r;
+  if (f.pages.empty()) return r;
+
+  // The destination is reserved and the source released up front.
+  vm.used[static_cast<int>(from)] -= uint64_t{span} * f.pages.size();
+  vm.used[static_cast<int>(to)] += uint64_t{span} * f.pages.size();
+  (to == Tier::Fast ? vm.c.promoted : vm.c.demoted) += uint64_t{span} * f.pages.size();
+  for (Gpa g : f.pages) vm.ept[g] |= kEptMigrating;
+
+  const double start = hv_.clock_ns;
+  const bool per_page = how != MigrationMethod::Pml;
+  if (how == MigrationMethod::Pml) {
+    for (Gpa g : f.pages) vm.ept[g] &= static_cast<uint8_t>(~kEptD);
+    flush_tlbs();  // so the next write to each page sets D again, and PML logs it
+  }
+  if (how == MigrationMethod::Linux) {
+    // Unmapped: from here on the page is reached only through a fault that
+    // waits for the copy and then maps the new page.
+    for (Gpa g : f.pages) {
+      set_tier(g, to);
+      vm.ept[g] |= kEptZapped;
+    }
+  }
+  double cpu = 0;
+  const double end =
+      copy_pages(f.pages, from, to, start, f.threads, vm.prof.migrate_page_ns, per_page, f.start, f.end, &cpu);
+  vm.c.migration_ns += cpu;
+  hv_.clock_ns = end;
+  r.moved = static_cast<uint32_t>(f.pages.size() * span);
+  r.busy_ns = cpu;
+  if (how == MigrationMethod::Pml) {
+    std::fill(f.end.begin(), f.end.end(), 0.0);  // mapped throughout the first pass: no traps
+  }
+  vm.inflight.push_back(std::move(f));
+  const size_t idx = vm.inflight.size() - 1;
+  vm.host.schedule(end, [this, idx, how, end] {
+    if (how == MigrationMethod::Pml)
+      pml_second_pass(idx, end);
+    else
+      finish_migration(idx);
+  });
+  return r;
+}
+
+void SimMechanisms::pml_second_pass(size_t idx, double at) {
+  Vm& vm = *vm_;
+  hv_.clock_ns = std::max(hv_.clock_ns, at);
+  const double start = hv_.clock_ns;
+  flush_tlbs();  // unmap the batch
+  std::vector<Gpa> dirty;
+  {
+    const Vm::Inflight& f = vm.inflight[idx];
+    for (Gpa g : f.pages)
+      if (vm.ept[g] & kEptD) dirty.push_back(g);
+    charge_ns(static_cast<double>(f.pages.size()) * vm.prof.pml_entry_ns);  // drain and match the log
+  }
+  Vm::Inflight& f = vm.inflight[idx];
+  double cpu = 0;
+  std::vector<double> ws, we;
+  // Only the copy again: unmapping, EPT updates and accounting were paid per page in the first pass.
+  const double end = copy_pages(dirty, f.from, f.to, hv_.clock_ns, f.threads, 0.0, false, ws, we, &cpu);
+  vm.c.migration_ns += cpu;
+  vm.c.recopied += dirty.size();
+  hv_.clock_ns = end;
+  std::fill(f.start.begin(), f.start.end(), start);
+  std::fill(f.end.begin(), f.end.end(), end);
+  vm.host.schedule(end, [this, idx] { finish_migration(idx); });
+}
+
+void SimMechanisms::finish_migration(size_t idx) {
+  Vm& vm = *vm_;
+  Vm::Inflight& f = vm.inflight[idx];
+  for (Gpa g : f.pages) {
+    if (f.how != MigrationMethod::Linux) set_tier(g, f.to);  // re-pointed now
+    vm.ept[g] &= static_cast<uint8_t>(~kEptMigrating);
+  }
+  f.pages.clear();
+  // Drop finished batches from the back so indices held by pending events stay valid.
+  while (!vm.inflight.empty() && vm.inflight.back().pages.empty()) vm.inflight.pop_back();
+}
+
+}  // namespace vtmm::sim
