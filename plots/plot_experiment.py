@@ -75,7 +75,46 @@ def slowdown_bars(records, spec, ax_for):
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
-KINDS = {"slowdown_bars": slowdown_bars}
+def metric(r, path):
+    """A record field by dotted path ("counters.migration_traps")."""
+    v = r
+    for part in path.split("."):
+        v = v.get(part) if isinstance(v, dict) else None
+    return v
+
+
+def metric_bars(records, spec, ax_for):
+    """One bar per policy (in spec order), one panel per metric and workload."""
+    plot = spec["plot"]
+    metrics = plot.get("metrics", ["slowdown"])
+    logs = plot.get("log", [False] * len(metrics))
+    for wl in sorted({r["workload"] for r in records}):
+        recs = [r for r in records if r["workload"] == wl]
+        policies = []
+        for r in recs:
+            if r["policy"] not in policies:
+                policies.append(r["policy"])
+        for m, log in zip(metrics, logs):
+            ax = ax_for((wl, m))
+            ys = []
+            for pol in policies:
+                vals = [metric(r, m) for r in recs if r["policy"] == pol and metric(r, m) is not None]
+                ys.append(mean(vals) if vals else float("nan"))
+            bars = ax.bar(range(len(policies)), ys,
+                          color=[COLOURS.get(p, "#777777") for p in policies])
+            for b, y in zip(bars, ys):
+                if y == y:
+                    label = f"{y:.3g}" if abs(y) < 1e4 else f"{y:.2e}"
+                    ax.annotate(label, (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom", fontsize=7)
+            ax.set_xticks(range(len(policies)))
+            ax.set_xticklabels(policies, rotation=30, ha="right", fontsize=8)
+            if log:
+                ax.set_yscale("symlog", linthresh=1)  # zero stays visible
+            ax.set_ylabel(m)
+            ax.set_title(f"{wl}: {m}", fontsize=9)
+
+
+KINDS = {"slowdown_bars": slowdown_bars, "metric_bars": metric_bars}
 
 
 def main():
@@ -92,9 +131,14 @@ def main():
     if not records:
         sys.exit(f"plot: no records in {results}/runs.jsonl")
     workloads = sorted({r["workload"] for r in records})
-    fig, axes = plt.subplots(1, len(workloads), figsize=(7 * len(workloads), 4), squeeze=False)
-    ax_of = {wl: axes[0][i] for i, wl in enumerate(workloads)}
-    KINDS[kind](records, spec, lambda wl: ax_of[wl])
+    if kind == "metric_bars":
+        metrics = plot.get("metrics", ["slowdown"])
+        fig, axes = plt.subplots(len(workloads), len(metrics), figsize=(5 * len(metrics), 4 * len(workloads)), squeeze=False)
+        ax_of = {(wl, m): axes[i][j] for i, wl in enumerate(workloads) for j, m in enumerate(metrics)}
+    else:
+        fig, axes = plt.subplots(1, len(workloads), figsize=(7 * len(workloads), 4), squeeze=False)
+        ax_of = {wl: axes[0][i] for i, wl in enumerate(workloads)}
+    KINDS[kind](records, spec, lambda key: ax_of[key])
     fig.suptitle(spec.get("title", spec["name"]), fontsize=10)
     fig.tight_layout()
     for ext in ("png", "svg"):

@@ -86,5 +86,31 @@ TEST(TlbAdBits, ClearedDirtyBitIsSetAgainOnlyAfterFlush) {
   EXPECT_EQ(rig.pte_bits(3) & kD, kD);
 }
 
+// An entry evicted from the L1 TLB but still in the L2 comes back as it was
+// cached: a clean one stays clean (a later write takes the assist), and the
+// L2 hit sets no PTE bit.
+TEST(TlbAdBits, SecondLevelHitKeepsTheEntryAsCached) {
+  SimRig rig(vm_config(512, 256));
+  const auto& prof = rig.host.prof;
+  const uint64_t l1_sets = static_cast<uint64_t>(prof.tlb_l1_entries / prof.tlb_l1_ways);
+  const uint64_t l1_ways = static_cast<uint64_t>(prof.tlb_l1_ways);
+  ASSERT_LT(l1_sets * l1_ways, 256u);
+  // vpn 0 and l1_ways more pages of its L1 set: vpn 0 falls out of the L1.
+  for (uint64_t k = 0; k <= l1_ways; ++k) rig.access(0, k * l1_sets, kRead);
+  const uint64_t walks = rig.vm.c.tlb_misses;
+  rig.scan_pte(0, kA);
+
+  const double cost = rig.access(0, 0, kRead, 1);
+  EXPECT_EQ(rig.vm.c.tlb_misses, walks) << "served by the L2 TLB, not a walk";
+  EXPECT_GE(cost, prof.tlb_l2_hit_ns);
+  EXPECT_EQ(rig.pte_bits(0) & kA, 0) << "a TLB hit of either level sets no bit";
+
+  for (uint64_t k = 1; k <= l1_ways; ++k) rig.access(0, k * l1_sets, kRead, 1);  // evict vpn 0 from L1 again
+  rig.access(0, 0, kWrite, 2);
+  EXPECT_EQ(rig.vm.c.tlb_misses, walks);
+  EXPECT_EQ(rig.vm.c.dirty_assists, 1u) << "the L2 entry was clean";
+  EXPECT_EQ(rig.pte_bits(0) & kD, kD);
+}
+
 }  // namespace
 }  // namespace vtmm::test

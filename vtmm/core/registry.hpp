@@ -50,7 +50,9 @@ class Registry {
     return nullptr;
   }
 
-  // spec is {"impl": name, ...params}; `kind` names the extension point in errors.
+  // spec is {"impl": name, "label"?: text, ...params}; `kind` names the
+  // extension point in errors. A label names a configured variant in records
+  // and figures (e.g. vtmm with migration "wp"); it is not a parameter.
   std::unique_ptr<BaseT> make(const Json& spec, const std::string& kind, const EnvT& env,
                              Json* resolved = nullptr) const {
     if (!spec.is_object() || !spec.contains("impl") || !spec.at("impl").is_string())
@@ -60,12 +62,16 @@ class Registry {
     if (e == nullptr) throw SpecError(kind + ": unknown " + kind + " '" + name + "' (see `vtmm list`)");
     Json params = spec;
     params.erase("impl");
+    if (params.contains("label") && !params.at("label").is_string())
+      throw SpecError(kind + " '" + name + "': 'label' must be a string");
+    params.erase("label");
     Params p(params, kind + " '" + name + "'");
     auto obj = e->make(p, env);
     p.finish();
     if (resolved != nullptr) {
       *resolved = p.resolved();
       (*resolved)["impl"] = name;
+      if (spec.contains("label")) (*resolved)["label"] = spec.at("label");
     }
     return obj;
   }

@@ -74,8 +74,13 @@ Json RunSpec::to_json() const {
   return j;
 }
 
+std::string RunSpec::policy_name() const {
+  return policy.contains("label") && policy.at("label").is_string() ? policy.at("label").get<std::string>()
+                                                                     : policy.value("impl", "?");
+}
+
 std::string RunSpec::label() const {
-  std::string s = workload.value("impl", "?") + "/" + policy.value("impl", "?");
+  std::string s = workload.value("impl", "?") + "/" + policy_name();
   if (ratio) s += "/" + ratio->text;
   if (fast_bytes) s += "/fast=" + format_bytes(fast_bytes);
   return s + "/seed" + std::to_string(seed);

@@ -33,6 +33,8 @@ struct RunSpec {
   static RunSpec from_json(const Json& j, const std::string& where);
   Json to_json() const;
   std::string label() const;  // "gups/first-touch/1:4/seed1"
+  // The policy's label if the spec gives one, else its registered name.
+  std::string policy_name() const;
 };
 
 }  // namespace vtmm

@@ -215,7 +215,8 @@ Json simulate(const RunSpec& spec) {
   r["platform"] = spec.platform;
   r["host"] = prof.name;
   r["workload"] = spec.workload.value("impl", "");
-  r["policy"] = spec.policy.value("impl", "");
+  r["policy"] = spec.policy_name();
+  r["policy_impl"] = spec.policy.value("impl", "");
   r["ratio"] = (pol->sizing() == Policy::Sizing::Ratio && spec.ratio && !spec.fast_bytes) ? Json(spec.ratio->text) : Json(nullptr);
   r["fast_bytes"] = sz.fast * kPageSize;
   r["slow_bytes"] = sz.split_slow * kPageSize;

@@ -17,6 +17,7 @@ namespace vtmm::sim {
 
 struct TlbEntry {
   uint64_t key = ~uint64_t{0};  // vpn for 4 KiB, (vpn >> 9) | kHugeBit for 2 MiB
+  uint32_t gen = 0;             // valid only in the array's current generation
   uint8_t dirty = 0;
 };
 
@@ -30,7 +31,7 @@ class TlbArray {
   TlbEntry* lookup(uint64_t key) {
     TlbEntry* set = &e_[(key % sets_) * ways_];
     for (uint32_t w = 0; w < ways_; ++w) {
-      if (set[w].key == key) {
+      if (set[w].key == key && set[w].gen == gen_) {
         if (w != 0) {
           TlbEntry hit = set[w];
           std::memmove(set + 1, set, w * sizeof(TlbEntry));
@@ -44,13 +45,20 @@ class TlbArray {
   TlbEntry* insert(uint64_t key, uint8_t dirty) {
     TlbEntry* set = &e_[(key % sets_) * ways_];
     std::memmove(set + 1, set, (ways_ - 1) * sizeof(TlbEntry));
-    set[0] = TlbEntry{key, dirty};
+    set[0] = TlbEntry{key, gen_, dirty};
     return set;
   }
-  void flush() { std::fill(e_.begin(), e_.end(), TlbEntry{}); }
+  // O(1): entries of older generations no longer match. (A flushed entry keeps
+  // its LRU slot until replaced, which only delays its eviction.)
+  void flush() {
+    if (++gen_ == 0) {  // wrapped: really clear once every 2^32 flushes
+      std::fill(e_.begin(), e_.end(), TlbEntry{});
+      gen_ = 1;
+    }
+  }
 
  private:
-  uint32_t sets_ = 1, ways_ = 1;
+  uint32_t sets_ = 1, ways_ = 1, gen_ = 1;
   std::vector<TlbEntry> e_;
 };
 
