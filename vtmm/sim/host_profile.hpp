@@ -15,6 +15,7 @@ struct TierCosts {
   double read_latency_ns = 0;
   double read_bw_gbps = 0;
   double write_bw_gbps = 0;
+  double access_unit_bytes = 0;  // the media's internal access size: a 64-byte transfer uses this much bandwidth
 };
 
 struct HostProfile {

@@ -22,7 +22,10 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, Mechanisms& m)
   cap[0] = cfg.fast_pages;
   cap[1] = cfg.slow_pages;
   pml_on = cfg.pml;
-  for (int t = 0; t < kTiers; ++t) lat_[t] = prof.tier[t].read_latency_ns;
+  for (int t = 0; t < kTiers; ++t) {
+    lat_[t] = prof.tier[t].read_latency_ns;
+    unit_[t] = std::max<double>(kLineSize, prof.tier[t].access_unit_bytes);
+  }
 
   // The guest's free list: in address order for a fresh guest; shuffled in
   // 2 MiB-aligned order-9 blocks for an aged one (buddy allocators keep
@@ -220,7 +223,7 @@ void Vm::write_back(uint64_t line, double at_ns) {
   const Gpa g = static_cast<Gpa>((line >> 6) & 0xffffffffULL);
   const int t = static_cast<int>(tier_of(g));
   ++c.writebacks[t];
-  host.bw[t].book(at_ns, kLineSize, true);
+  host.bw[t].book(at_ns, unit_[t], true);
 }
 
 }  // namespace vtmm::sim

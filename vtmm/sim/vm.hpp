@@ -120,6 +120,7 @@ class Vm {
   inline double mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp);
 
   double lat_[kTiers];
+  double unit_[kTiers];  // bytes of tier bandwidth one 64-byte line transfer uses
   uint64_t vpn_base_ = VaLayout::kBase >> kPageShift;
 };
 
@@ -135,7 +136,7 @@ inline double Vm::mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, doubl
   const int t = static_cast<int>(tier_of(g));
   ++c.tier_misses[t];
   if (measuring) ++truth_misses[g];
-  const double delay = host.bw[t].book(cpu.clock_ns, kLineSize, false);
+  const double delay = host.bw[t].book(cpu.clock_ns, unit_[t], false);
   c.bw_delay_ns += delay;
   return lat_[t] / mlp + delay;
 }

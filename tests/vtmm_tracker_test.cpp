@@ -1,0 +1,259 @@
+// vTMM's trackers (vtmm/policy/tracker.hpp) on the simulated VM, PML on:
+//  - PmlGptTracker scans only the guest page-table pages that PML logged
+//    (walked since the last window), tells reads from writes per data page,
+//    picks up page-table pages as the guest's tables grow, flushes the vCPUs'
+//    TLBs once per window, and leaves alone (does not re-arm) a page-table
+//    page whose PTEs are all in their MLQ do-not-disturb period;
+//  - EptScanner (the ablation) reads every EPT entry every window;
+//  - a vCPU's 512-entry PML buffer causes one exit per 512 logged GPAs.
+//
+// Layout of the VMs below: 1536 virtual pages (three 2 MiB groups, so three
+// leaf page-table pages once touched) in 2048 guest pages.
+#include <gtest/gtest.h>
+
+#include "tests/vtmm_test_support.hpp"
+
+namespace vtmm::test {
+namespace {
+
+using policy::EptScanner;
+using policy::MlqConfig;
+using policy::MlqPage;
+using policy::PmlGptTracker;
+using policy::Seen;
+
+constexpr uint64_t kMemPages = 2048, kVaPages = 1536;
+
+struct PmlRig : TrackerRig<PmlGptTracker> {
+  explicit PmlRig(uint32_t vcpus = 1, MlqConfig cfg = {})
+      : TrackerRig(vm_config(kMemPages, kVaPages, vcpus, /*pml=*/true), PmlGptTracker(cfg)) {}
+};
+struct EptRig : TrackerRig<EptScanner> {
+  explicit EptRig(uint32_t vcpus = 1) : TrackerRig(vm_config(kMemPages, kVaPages, vcpus, false), EptScanner{}) {}
+};
+
+bool ept_dirty(const SimRig& rig, Gpa g) { return (rig.vm.ept[g] & sim::kEptD) != 0; }
+
+TEST(VtmmTracker, ScansOnlyPageTablePagesThatPmlLogged) {
+  PmlRig t;
+  for (uint64_t vpn : {0u, 512u, 1024u}) t.rig.access(0, vpn, kRead);
+  t.window();
+  EXPECT_EQ(t.st.gpt_scanned, 3u) << "three tables, each walked (and logged) since attach";
+  EXPECT_EQ(t.st.ptes_scanned, 3u * kPtesPerPage);
+
+  t.rig.access(0, 517, kRead);  // walks only the second group's table
+  t.window();
+  EXPECT_EQ(t.st.gpt_scanned, 4u);
+  EXPECT_EQ(t.st.ptes_scanned, 4u * kPtesPerPage);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(517)), Seen::Read);
+  EXPECT_EQ(t.seen_of(t.rig.gpt(517)), Seen::Write) << "a logged table was walked";
+  EXPECT_EQ(t.seen_of(t.rig.gpt(0)), Seen::None);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(0)), Seen::None);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(1024)), Seen::None);
+
+  const double before = t.rig.vm.c.tracking_ns;
+  t.window();  // nothing walked: nothing scanned
+  EXPECT_EQ(t.st.gpt_scanned, 4u);
+  EXPECT_LT(t.rig.vm.c.tracking_ns - before, kPtesPerPage * t.rig.host.prof.pte_scan_ns)
+      << "not even one table's worth of PTE reads";
+}
+
+TEST(VtmmTracker, RecordsReadVersusWritePerDataPage) {
+  PmlRig t;
+  t.rig.access(0, 0, kWrite);
+  t.rig.access(0, 1, kRead);
+  t.rig.access(0, 2, kRead);
+  t.rig.access(0, 2, kWrite);  // read, then written in the same window
+  t.window();
+  EXPECT_EQ(t.seen_of(t.rig.gpa(0)), Seen::Write);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(1)), Seen::Read);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(2)), Seen::Write);
+
+  t.rig.access(0, 0, kRead);
+  t.rig.access(0, 1, kWrite);
+  t.window();
+  EXPECT_EQ(t.seen_of(t.rig.gpa(0)), Seen::Read) << "its dirty bit was cleared by the last window";
+  EXPECT_EQ(t.seen_of(t.rig.gpa(1)), Seen::Write);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(2)), Seen::None) << "scanned, not accessed";
+}
+
+TEST(VtmmTracker, PicksUpPageTablePagesAsTheGuestTablesGrow) {
+  PmlRig t;
+  t.rig.access(0, 0, kRead);
+  t.window();
+  EXPECT_TRUE(t.tracker.is_gpt()[t.rig.gpt(0)]);
+  EXPECT_EQ(t.st.gpt_scanned, 1u);
+
+  t.rig.access(0, 600, kRead);  // first page of the second group: a new table
+  const Gpa table = t.rig.gpt(600);
+  EXPECT_FALSE(t.tracker.is_gpt()[table]);
+  t.window();
+  EXPECT_TRUE(t.tracker.is_gpt()[table]);
+  EXPECT_EQ(t.st.gpt_scanned, 2u);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(600)), Seen::Read);
+  EXPECT_FALSE(ept_dirty(t.rig, table)) << "armed: its next walk is logged";
+
+  t.rig.access(0, 601, kRead);
+  t.window();
+  EXPECT_EQ(t.st.gpt_scanned, 3u);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(601)), Seen::Read);
+}
+
+TEST(VtmmTracker, FlushesEveryVcpuTlbOncePerWindow) {
+  constexpr uint32_t kVcpus = 3;
+  PmlRig t(kVcpus);
+  for (uint32_t w = 0; w < 6; ++w) {
+    for (uint32_t v = 0; v < kVcpus; ++v) {
+      t.rig.access(v, v * 512u + w, kWrite);  // each vCPU in its own group: three tables logged
+      t.rig.access(v, v * 512u + 100 + w, kRead);
+    }
+    const uint64_t flushes = t.rig.vm.c.tlb_flushes;
+    t.window();
+    EXPECT_EQ(t.rig.vm.c.tlb_flushes, flushes + kVcpus) << "window " << w;
+  }
+  EXPECT_EQ(t.rig.vm.c.tlb_flushes, 6u * kVcpus);
+  // The flush makes the next access to a cached page walk again.
+  const uint64_t misses = t.rig.vm.c.tlb_misses;
+  t.rig.access(0, 5, kRead);
+  EXPECT_EQ(t.rig.vm.c.tlb_misses, misses + 1);
+}
+
+// A single page read in every window: MLQ levels 0 (windows 0), 1 (1-2) and
+// 2 (3-5: left alone in 4 and 5). At window 3 its only PTE enters a 2-window
+// period: the table is not re-armed (the walks of window 4 log nothing) and
+// is scanned again only when the period ends (window 5).
+TEST(VtmmTracker, TableWithEveryPteInDoNotDisturbIsNotRearmedAndIsSkipped) {
+  PmlRig t;
+  const auto step = [&] {
+    t.rig.access(0, 0, kRead);
+    return t.window();
+  };
+  for (int i = 0; i < 3; ++i) step();  // windows 0..2
+  EXPECT_EQ(t.st.gpt_skipped, 0u);
+  EXPECT_EQ(t.st.gpt_scanned, 3u);
+  const Gpa d = t.rig.gpa(0), table = t.rig.gpt(0);
+
+  step();  // window 3
+  EXPECT_EQ(t.tracker.page(d).level, 2);
+  EXPECT_EQ(t.tracker.page(d).state, MlqPage::Dnd);
+  EXPECT_EQ(t.st.gpt_scanned, 4u);
+  EXPECT_EQ(t.st.gpt_skipped, 1u);
+  EXPECT_TRUE(ept_dirty(t.rig, table)) << "not re-armed";
+
+  const uint64_t drained = t.st.pml_drained;
+  step();  // window 4: the walk through the table is not logged; it is not scanned
+  EXPECT_EQ(t.st.pml_drained, drained);
+  EXPECT_EQ(t.st.gpt_scanned, 4u);
+  EXPECT_EQ(t.seen_of(d), Seen::Read) << "left alone: it is assumed to keep doing what it did";
+
+  step();  // window 5: the period ends, the table is due
+  EXPECT_EQ(t.st.gpt_scanned, 5u);
+  EXPECT_EQ(t.tracker.page(d).state, MlqPage::Probe);
+  EXPECT_FALSE(ept_dirty(t.rig, table)) << "re-armed for the probe window";
+
+  step();  // window 6: seen in its probe window, up to level 3 (4 windows)
+  EXPECT_EQ(t.st.gpt_scanned, 6u);
+  EXPECT_EQ(t.tracker.page(d).level, 3);
+  EXPECT_EQ(t.st.gpt_skipped, 2u);
+}
+
+TEST(VtmmTracker, TableWithAPteOutsideDoNotDisturbIsRearmed) {
+  PmlRig t;
+  t.rig.access(0, 1, kRead);  // touched once, then never again (same table)
+  for (int i = 0; i < 4; ++i) {
+    t.rig.access(0, 0, kRead);
+    t.window();
+  }
+  ASSERT_EQ(t.tracker.page(t.rig.gpa(0)).state, MlqPage::Dnd);
+  EXPECT_NE(t.tracker.page(t.rig.gpa(1)).state, MlqPage::Dnd);
+  EXPECT_EQ(t.st.gpt_skipped, 0u);
+  EXPECT_FALSE(ept_dirty(t.rig, t.rig.gpt(0)));
+  t.rig.access(0, 0, kRead);
+  t.window();
+  EXPECT_EQ(t.st.gpt_scanned, 5u) << "logged and scanned in every window";
+}
+
+// vTMM's MLQ: at the end of a page's do-not-disturb period its bits are
+// cleared, and if it is not seen in the next (probe) window it is not seen.
+// Here a page is read in windows 0 and 1 (level 1: window 2 is its period)
+// and never again, nor is anything else in its 2 MiB group: from window 3 on
+// the tracker must report it as not seen.
+TEST(VtmmTracker, PageLeftIdleAfterItsPeriodIsNotSeenAgain) {
+  PmlRig t;
+  t.rig.access(0, 0, kRead);
+  t.window();
+  t.rig.access(0, 0, kRead);
+  t.window();  // window 1
+  const Gpa d = t.rig.gpa(0);
+  ASSERT_EQ(t.tracker.page(d).level, 1);
+  ASSERT_EQ(t.tracker.page(d).state, MlqPage::Dnd);
+  t.window();  // window 2: its period; carried over
+  EXPECT_EQ(t.seen_of(d), Seen::Read);
+  for (uint32_t k = 3; k < 10; ++k) {
+    t.window();
+    EXPECT_EQ(t.seen_of(d), Seen::None) << "window " << k << ": not accessed since window 1";
+  }
+  EXPECT_NE(t.tracker.page(d).state, MlqPage::Dnd) << "its 1-window period ended in window 2";
+}
+
+TEST(VtmmTracker, PmlFullExitOncePer512LoggedEntries) {
+  ASSERT_EQ(sim::HostProfile::load("optane", small_host_overrides()).pml_buffer_entries, 512.0);
+  PmlRig t;
+  for (uint64_t vpn = 0; vpn < 1100; ++vpn) t.rig.access(0, vpn, kWrite);  // 1100 first writes, 3 tables
+  EXPECT_EQ(t.rig.vm.c.pml_entries, 1103u);
+  EXPECT_EQ(t.rig.vm.c.pml_full_exits, 2u) << "1103 entries: the 512th and the 1024th fill the buffer";
+  t.window();
+  EXPECT_EQ(t.st.pml_drained, 1103u) << "entries saved at full exits reach the tracker too";
+  EXPECT_EQ(t.st.gpt_scanned, 3u);
+
+  // Per vCPU: two vCPUs logging 301 entries each fill neither buffer.
+  PmlRig two(2);
+  for (uint64_t i = 0; i < 300; ++i) {
+    two.rig.access(0, i, kWrite);
+    two.rig.access(1, 512 + i, kWrite);
+  }
+  EXPECT_EQ(two.rig.vm.c.pml_entries, 602u);
+  EXPECT_EQ(two.rig.vm.c.pml_full_exits, 0u);
+  two.window();
+  EXPECT_EQ(two.st.pml_drained, 602u);
+}
+
+TEST(VtmmEptScanner, ReadsEveryEptEntryEachWindow) {
+  EptRig t;
+  t.rig.access(0, 0, kWrite);
+  t.rig.access(0, 1, kRead);
+  const double before = t.rig.vm.c.tracking_ns;
+  t.window();
+  EXPECT_EQ(t.st.ept_scanned, kMemPages);
+  EXPECT_DOUBLE_EQ(t.rig.vm.c.tracking_ns - before, kMemPages * t.rig.host.prof.ept_bit_ns);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(0)), Seen::Write);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(1)), Seen::Read);
+  EXPECT_EQ(t.seen_of(t.rig.gpt(0)), Seen::Write) << "the walker dirties the page-table page";
+  EXPECT_EQ(t.seen_of(kMemPages - 1), Seen::None);
+  for (Gpa g = 0; g < kMemPages; ++g) EXPECT_EQ(t.rig.vm.ept[g] & (sim::kEptA | sim::kEptD), 0) << g;
+
+  t.window();  // nothing accessed
+  EXPECT_EQ(t.st.ept_scanned, 2 * kMemPages);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(0)), Seen::None);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(1)), Seen::None);
+
+  t.rig.access(0, 1, kRead);  // TLB flushed: the access walks and sets A again
+  t.window();
+  EXPECT_EQ(t.st.ept_scanned, 3 * kMemPages);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(1)), Seen::Read);
+  EXPECT_EQ(t.st.windows, 3u);
+}
+
+TEST(VtmmEptScanner, FlushesEveryVcpuTlbOncePerWindow) {
+  EptRig t(2);
+  for (uint32_t w = 0; w < 4; ++w) {
+    t.rig.access(0, w, kRead);
+    t.rig.access(1, 600 + w, kWrite);
+    const uint64_t flushes = t.rig.vm.c.tlb_flushes;
+    t.window();
+    EXPECT_EQ(t.rig.vm.c.tlb_flushes, flushes + 2) << "window " << w;
+  }
+}
+
+}  // namespace
+}  // namespace vtmm::test
