@@ -314,15 +314,18 @@ TEST(VtmmPlacement, PromotionsNeverExceedTheRoomDemotionsMake) {
       EXPECT_GE(pg.key[plan.promote[i]], pg.key[plan.promote[i + 1]]) << "hottest first";
     for (Gpa g : plan.promote) EXPECT_TRUE(plan.hot[g] && pg.tier[g] == kSlow) << g;
     for (Gpa g = 0; g < n; ++g)
-      if (plan.hot[g] && pg.tier[g] == kSlow) EXPECT_TRUE(promoted.count(g)) << "every hot slow page is promoted: " << g;
+      if (plan.hot[g] && pg.tier[g] == kSlow) {
+        EXPECT_TRUE(promoted.count(g)) << "every hot slow page is promoted: " << g;
+      }
     bool past_free = false;
     for (size_t i = 0; i < plan.demote.size(); ++i) {
       const Gpa g = plan.demote[i];
       EXPECT_TRUE(pg.tier[g] == kFast && !plan.hot[g]) << g;
       if (!pg.free[g]) past_free = true;
       EXPECT_FALSE(past_free && pg.free[g]) << "free pages come first";
-      if (i > 0 && !pg.free[g] && !pg.free[plan.demote[i - 1]])
+      if (i > 0 && !pg.free[g] && !pg.free[plan.demote[i - 1]]) {
         EXPECT_LE(pg.key[plan.demote[i - 1]], pg.key[g]) << "coldest first";
+      }
     }
     const uint64_t after = fast_used - plan.demote.size() + plan.promote.size();
     EXPECT_LE(after, budget);

@@ -196,6 +196,32 @@ TEST(VtmmTracker, PageLeftIdleAfterItsPeriodIsNotSeenAgain) {
   EXPECT_NE(t.tracker.page(d).state, MlqPage::Dnd) << "its 1-window period ended in window 2";
 }
 
+// The same when the table was re-armed because another of its PTEs was not in
+// a period: page 0 is read in windows 0..3 (level 2 from window 3: windows 4
+// and 5 are its period), page 1 only before window 0; then the group is idle.
+// docs/vtmm.md, "One window", step 2: tables whose periods end now are scanned.
+TEST(VtmmTracker, IdleTableIsScannedWhenAPeriodEndsEvenIfItWasRearmed) {
+  PmlRig t;
+  t.rig.access(0, 1, kRead);
+  for (int i = 0; i < 4; ++i) {
+    t.rig.access(0, 0, kRead);
+    t.window();  // windows 0..3
+  }
+  const Gpa d = t.rig.gpa(0);
+  ASSERT_EQ(t.tracker.page(d).level, 2);
+  ASSERT_EQ(t.tracker.page(d).state, MlqPage::Dnd);
+  ASSERT_EQ(t.tracker.page(d).until, 5u);
+  ASSERT_EQ(t.st.gpt_skipped, 0u) << "re-armed: page 1 is not in a period";
+  const uint64_t scanned = t.st.gpt_scanned;
+  t.window();  // window 4
+  t.window();  // window 5: the period ends
+  EXPECT_EQ(t.st.gpt_scanned, scanned + 1) << "the table must be scanned when the period ends";
+  for (uint32_t k = 6; k < 12; ++k) {
+    t.window();
+    EXPECT_EQ(t.seen_of(d), Seen::None) << "window " << k << ": not accessed since window 3";
+  }
+}
+
 TEST(VtmmTracker, PmlFullExitOncePer512LoggedEntries) {
   ASSERT_EQ(sim::HostProfile::load("optane", small_host_overrides()).pml_buffer_entries, 512.0);
   PmlRig t;

@@ -63,7 +63,8 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
     ++st.gpt_scanned;
     st.ptes_scanned += kPtesPerPage;
     const uint32_t slot = slot_of(gpt);
-    uint32_t next_due = UINT32_MAX;
+    uint32_t next_due = UINT32_MAX;  // earliest end of a do-not-disturb period among its PTEs
+    bool watch = false;              // some PTE must be watched next window
     for (uint32_t i = 0; i < kPtesPerPage; ++i) {
       clear[i] = 0;
       Gpa& prev = prev_[static_cast<size_t>(slot) * kPtesPerPage + i];
@@ -89,14 +90,19 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
         ++st.ad_clears;
       }
       scanned_at_[g] = k + 1;
-      next_due = std::min(next_due, p.state == MlqPage::Dnd ? p.until : k + 1);
+      if (p.state == MlqPage::Dnd)
+        next_due = std::min(next_due, p.until);
+      else
+        watch = true;
     }
     m.clear_pte_bits(gpt, clear);
-    if (next_due <= k + 1 || next_due == UINT32_MAX) {
-      due_at_[gpt] = 0;
+    // Scanned again when a period ends, whether or not PML logs it by then.
+    due_at_[gpt] = next_due == UINT32_MAX ? 0 : next_due;
+    // Left un-armed only when every PTE is in a period that outlasts the next
+    // window: nothing to learn from it before then.
+    if (watch || next_due <= k + 1 || next_due == UINT32_MAX) {
       rearm_.push_back(gpt);
     } else {
-      due_at_[gpt] = next_due;  // nothing to learn from it before then
       ++st.gpt_skipped;
     }
   }

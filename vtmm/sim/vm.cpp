@@ -202,7 +202,9 @@ double Vm::migration_trap(Vcpu& cpu, Gpa g, bool write) {
       ++c.vm_exits;
       const double wait = f.end[i] - cpu.clock_ns;
       c.trap_wait_ns += wait;
-      return prof.page_fault_ns + wait + remap_fault(key);
+      // The fault that waited maps the new page when the copy ends: no second fault.
+      ept[key] &= static_cast<uint8_t>(~kEptZapped);
+      return prof.page_fault_ns + wait;
     }
   }
   return remap_fault(key);
