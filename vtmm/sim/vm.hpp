@@ -3,7 +3,7 @@
 // access path that charges every data access to its vCPU's clock.
 //
 // Per-page state is flat arrays indexed by guest-virtual page (guest page
-// table) or guest-physical page (EPT, ground truth): 18 bytes per 4 KiB page
+// table) or guest-physical page (EPT, ground truth): 22 bytes per 4 KiB page
 // in all (see bytes_per_page()). The access path (access()) is inline and
 // touches only these arrays, the TLB and the LLC; everything rarer (walks,
 // first touch, PML-full exits, migration traps) is out of line in vm.cpp.
