@@ -142,15 +142,16 @@ TEST(Migration, IgnoresPagesAlreadyThereOrUnbacked) {
 TEST(Migration, DuplicateGpasDoNotUseUpTheAllowance) {
   SlowRig s;
   auto& m = s.rig.mech;
-  ASSERT_EQ(m.migrate(s.data_pages(0, kFastCap - 2), Tier::Fast, MigrationMethod::Linux).moved, kFastCap - 2);
+  ASSERT_EQ(m.migrate(s.data_pages(0, kFastCap - 3), Tier::Fast, MigrationMethod::Linux).moved, kFastCap - 3);
   s.rig.run_events();
-  // Room for two more: ask for page A twice, then page B.
-  const Gpa a = s.rig.gpa(kFastCap - 2), b = s.rig.gpa(kFastCap - 1);
-  const Gpa gs[] = {a, a, b};
+  // Room for three more: A, B, A again (not next to its twin), then C.
+  const Gpa a = s.rig.gpa(kFastCap - 3), b = s.rig.gpa(kFastCap - 2), c = s.rig.gpa(kFastCap - 1);
+  const Gpa gs[] = {a, a, b, a, c};
   const MigrationResult r = m.migrate(gs, Tier::Fast, MigrationMethod::Linux);
-  EXPECT_EQ(r.moved, 2u);
-  EXPECT_EQ(m.tier_of(b), Tier::Fast);
+  EXPECT_EQ(r.moved, 3u);
+  for (Gpa g : {a, b, c}) EXPECT_EQ(m.tier_of(g), Tier::Fast) << g;
   EXPECT_EQ(m.used_pages(Tier::Fast), kFastCap);
+  EXPECT_EQ(s.rig.vm.c.copied_bytes, (kFastCap - 3 + 3) * kPageSize) << "each page copied once";
 }
 
 TEST(Migration, LinuxMethodTrapsAnyAccessDuringThePagesCopy) {
