@@ -114,7 +114,32 @@ def metric_bars(records, spec, ax_for):
             ax.set_title(f"{wl}: {m}", fontsize=9)
 
 
-KINDS = {"slowdown_bars": slowdown_bars, "metric_bars": metric_bars}
+def tier_sensitivity(records, spec, ax_for):
+    """Per workload: the policy's slowdown, and the extra time per LLC miss it
+    pays over the baseline run of the same workload and seed:
+    (sim_time - baseline sim_time) / baseline llc_misses, in ns."""
+    pol, base = spec["plot"].get("policy", "slow-only"), spec.get("baseline", "dram-only")
+    wls, slow, per_miss = [], [], []
+    for wl in [r["workload"] for r in records if r["policy"] == pol]:
+        a = [r for r in records if r["workload"] == wl and r["policy"] == pol]
+        b = [r for r in records if r["workload"] == wl and r["policy"] == base]
+        if not a or not b or wl in wls:
+            continue
+        wls.append(wl)
+        slow.append(mean([r["slowdown"] for r in a]))
+        dt = mean([r["sim_time_s"] for r in a]) - mean([r["sim_time_s"] for r in b])
+        per_miss.append(dt / max(1, mean([r["llc_misses"] for r in b])) * 1e9)
+    for ax, ys, label in ((ax_for("slowdown"), slow, f"{pol} slowdown vs {base}"),
+                          (ax_for("per_miss"), per_miss, f"extra ns per LLC miss on {pol}")):
+        bars = ax.bar(range(len(wls)), ys, color="#4393c3")
+        for b_, y in zip(bars, ys):
+            ax.annotate(f"{y:.2f}", (b_.get_x() + b_.get_width() / 2, y), ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(range(len(wls)))
+        ax.set_xticklabels(wls, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel(label)
+
+
+KINDS = {"slowdown_bars": slowdown_bars, "metric_bars": metric_bars, "tier_sensitivity": tier_sensitivity}
 
 
 def main():
@@ -131,7 +156,10 @@ def main():
     if not records:
         sys.exit(f"plot: no records in {results}/runs.jsonl")
     workloads = sorted({r["workload"] for r in records})
-    if kind == "metric_bars":
+    if kind == "tier_sensitivity":
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4), squeeze=False)
+        ax_of = {"slowdown": axes[0][0], "per_miss": axes[0][1]}
+    elif kind == "metric_bars":
         metrics = plot.get("metrics", ["slowdown"])
         fig, axes = plt.subplots(len(workloads), len(metrics), figsize=(5 * len(metrics), 4 * len(workloads)), squeeze=False)
         ax_of = {(wl, m): axes[i][j] for i, wl in enumerate(workloads) for j, m in enumerate(metrics)}
