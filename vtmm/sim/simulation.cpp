@@ -78,6 +78,10 @@ Outcome run_loop(const RunSpec& spec, const HostProfile& prof, Workload& wl, Pol
   auto vm = std::make_unique<Vm>(host, cfg, pol, mech);
   host.vms.push_back(vm.get());
   mech.bind(vm.get());
+  for (Mechanism m : pol.needs())
+    if (!mech.offers(m))
+      throw SpecError(std::string("policy: needs ") + mechanism_name(m) + ", which platform '" + spec.platform +
+                      "' does not offer");
   pol.attach(mech);
 
   const double period = pol.period_ns();
