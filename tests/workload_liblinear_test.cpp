@@ -2,76 +2,39 @@
 // (objective decreasing, w equal to a plain re-run's); a corrupted w is caught.
 #include <gtest/gtest.h>
 
-#include <memory>
-
-#include "vtmm/core/error.hpp"
-#include "vtmm/core/run_spec.hpp"
-#include "vtmm/core/workload.hpp"
-#include "vtmm/sim/simulation.hpp"
-#include "workloads/access_queue.hpp"
+#include "tests/workload_test_support.hpp"
 
 namespace {
 
 using vtmm::Json;
+using vtmm::test::expect_corruption_caught;
+using vtmm::test::simulate_workload;
+
+constexpr uint64_t kSeed = 3;
 
 Json tiny() {
   return Json{{"impl", "liblinear"}, {"rows", 2000}, {"features", 5000}, {"nnz_per_row", 10}, {"epochs", 3}};
 }
 
-Json simulate(const Json& w, uint32_t vcpus) {
-  const Json run = {{"workload", w}, {"policy", {{"impl", "dram-only"}}}, {"seed", 3}, {"vm", {{"vcpus", vcpus}}}};
-  return vtmm::sim::simulate(vtmm::RunSpec::from_json(run, "test"));  // calls verify()
-}
-
-std::unique_ptr<vtmm::Workload> run_alone(const Json& spec) {
-  auto w = vtmm::WorkloadRegistry::instance().make(spec, "workload", vtmm::WorkloadEnv{3, 1});
-  const uint64_t lo = vtmm::VaLayout::kBase, hi = lo + w->footprint_bytes();
-  auto b = std::make_unique<vtmm::Batch>();
-  vtmm::Phase last = vtmm::Phase::Setup;
-  bool more = true;
-  while (more) {
-    b->n = 0;
-    more = w->next(0, *b);
-    EXPECT_LE(b->n, vtmm::Batch::kCap);
-    if (b->n == 0) continue;
-    EXPECT_GE(b->phase, last) << "phases only move forward";
-    last = b->phase;
-    EXPECT_GE(b->mlp, 1);
-    for (uint32_t i = 0; i < b->n; ++i) {
-      EXPECT_GE(b->va[i], lo);
-      EXPECT_LT(b->va[i], hi);
-      if (b->va[i] < lo || b->va[i] >= hi) return w;
-    }
-  }
-  EXPECT_EQ(last, vtmm::Phase::Measured);
-  return w;
-}
-
 TEST(WorkloadLiblinear, PassesItsCheckInTheSimulator) {
-  const Json rec = simulate(tiny(), 1);
+  const Json rec = simulate_workload(tiny(), 1, kSeed);
   EXPECT_EQ(rec.at("ops").get<uint64_t>(), 3u * 2000 * 10);
   EXPECT_GT(rec.at("sim_time_s").get<double>(), 0.0);
   EXPECT_EQ(rec.at("op_name").get<std::string>(), "nonzero");
 }
 
 TEST(WorkloadLiblinear, PassesItsCheckOnTwoVcpus) {
-  EXPECT_EQ(simulate(tiny(), 2).at("ops").get<uint64_t>(), 3u * 2000 * 10);
+  EXPECT_EQ(simulate_workload(tiny(), 2, kSeed).at("ops").get<uint64_t>(), 3u * 2000 * 10);
 }
 
 TEST(WorkloadLiblinear, RejectsTooManyNonzerosPerRow) {
   Json w = tiny();
   w["nnz_per_row"] = 4000;
-  EXPECT_THROW(simulate(w, 1), vtmm::SpecError);
+  EXPECT_THROW(simulate_workload(w, 1, kSeed), vtmm::SpecError);
 }
 
 TEST(WorkloadLiblinear, CatchesACorruptedResult) {
-  auto w = run_alone(tiny());
-  EXPECT_NO_THROW(w->verify());
-  EXPECT_EQ(w->ops(), 3u * 2000 * 10);
-  auto* hook = dynamic_cast<vtmm::workloads::TestCorruptible*>(w.get());
-  ASSERT_NE(hook, nullptr);
-  hook->corrupt_for_test();
-  EXPECT_THROW(w->verify(), vtmm::VerifyError);
+  expect_corruption_caught(tiny(), kSeed, 3u * 2000 * 10);
 }
 
 }  // namespace

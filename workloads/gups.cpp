@@ -14,12 +14,13 @@
 
 #include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
+#include "workloads/access_queue.hpp"
 #include "workloads/phases.hpp"
 
 namespace vtmm {
 namespace {
 
-class Gups final : public Workload {
+class Gups final : public Workload, public workloads::TestCorruptible {
  public:
   Gups(Params& p, const WorkloadEnv& env) : vcpus_(env.vcpus) {
     const uint64_t bytes = p.get_bytes("footprint", uint64_t{1} << 30);
@@ -96,6 +97,9 @@ class Gups final : public Workload {
     for (uint64_t v : table_) x ^= v;
     if (x != (xor_init ^ xor_applied_)) throw VerifyError("gups: table checksum does not match the updates applied");
   }
+
+  // A torn or misdirected update: flip bits of one element, so the table XOR no longer matches.
+  void corrupt_for_test() override { table_[hot_base_] ^= 0x5a; }
 
  private:
   struct Lane {
