@@ -4,21 +4,10 @@
 // items_per_second counts simulated accesses.
 #include <benchmark/benchmark.h>
 
-#include "vtmm/core/policy.hpp"
-#include "vtmm/core/workload.hpp"
-#include "vtmm/sim/sim_mechanisms.hpp"
-#include "vtmm/sim/simulation.hpp"
-#include "vtmm/sim/vm.hpp"
+#include "bench/bench_support.hpp"
 
 namespace vtmm {
 namespace {
-
-class FastFirst final : public Policy {
- public:
-  Tier place(Gpa, const Mechanisms& m) override {
-    return m.used_pages(Tier::Fast) < m.capacity_pages(Tier::Fast) ? Tier::Fast : Tier::Slow;
-  }
-};
 
 Json gups_spec() {
   // Updates far beyond what a benchmark run consumes: the stream never ends.
@@ -52,18 +41,8 @@ BENCHMARK(BM_Gups_bare)->Name("BM_Gups/bare");
 
 void BM_Gups_full(benchmark::State& state) {
   auto wl = WorkloadRegistry::instance().make(gups_spec(), "workload", WorkloadEnv{1, 1});
-  sim::Host host(sim::HostProfile::load("optane"));
-  sim::SimMechanisms mech;
-  FastFirst pol;
-  sim::VmConfig cfg;
-  cfg.memory_pages = sim::default_memory_pages(wl->footprint_bytes());
-  cfg.fast_pages = cfg.memory_pages / 5;  // 1:4
-  cfg.slow_pages = cfg.memory_pages - cfg.fast_pages;
-  cfg.va_bytes = wl->footprint_bytes();
-  cfg.pml = state.range(0) != 0;
-  sim::Vm vm(host, cfg, pol, mech);
-  host.vms.push_back(&vm);
-  mech.bind(&vm);
+  bench::SimVm rig(*wl, state.range(0) != 0);
+  sim::Vm& vm = rig.vm;
   Batch b = skip_setup(*wl, &vm);
   uint64_t n = 0;
   for (auto _ : state) {

@@ -6,35 +6,15 @@
 // Registered from main() because registries fill during static initialisation.
 #include <benchmark/benchmark.h>
 
-#include "vtmm/core/policy.hpp"
-#include "vtmm/core/workload.hpp"
-#include "vtmm/sim/sim_mechanisms.hpp"
-#include "vtmm/sim/simulation.hpp"
-#include "vtmm/sim/vm.hpp"
+#include "bench/bench_support.hpp"
 
 namespace vtmm {
 namespace {
 
-class FastFirst final : public Policy {
- public:
-  Tier place(Gpa, const Mechanisms& m) override {
-    return m.used_pages(Tier::Fast) < m.capacity_pages(Tier::Fast) ? Tier::Fast : Tier::Slow;
-  }
-};
-
 void run_workload(benchmark::State& state, const std::string& name, bool model) {
   auto wl = WorkloadRegistry::instance().make(Json{{"impl", name}}, "workload", WorkloadEnv{1, 1});
-  sim::Host host(sim::HostProfile::load("optane"));
-  sim::SimMechanisms mech;
-  FastFirst pol;
-  sim::VmConfig cfg;
-  cfg.memory_pages = sim::default_memory_pages(wl->footprint_bytes());
-  cfg.fast_pages = cfg.memory_pages / 5;
-  cfg.slow_pages = cfg.memory_pages;
-  cfg.va_bytes = wl->footprint_bytes();
-  sim::Vm vm(host, cfg, pol, mech);
-  host.vms.push_back(&vm);
-  mech.bind(&vm);
+  bench::SimVm rig(*wl);
+  sim::Vm& vm = rig.vm;
   // Setup and warm-up, untimed (always through the model, so the data and
   // page tables exist when the timed part runs with it).
   Batch b;

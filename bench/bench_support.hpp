@@ -1,0 +1,37 @@
+#pragma once
+// One simulated VM for a benchmark: the optane host, the registered
+// first-touch policy, a 1:4 split of the workload's default memory.
+#include <memory>
+
+#include "vtmm/core/policy.hpp"
+#include "vtmm/core/workload.hpp"
+#include "vtmm/sim/sim_mechanisms.hpp"
+#include "vtmm/sim/simulation.hpp"
+#include "vtmm/sim/vm.hpp"
+
+namespace vtmm::bench {
+
+struct SimVm {
+  explicit SimVm(const Workload& wl, bool pml = false)
+      : host(sim::HostProfile::load("optane")),
+        pol(PolicyRegistry::instance().make(Json{{"impl", "first-touch"}}, "policy", PolicyEnv{})),
+        vm(host, config(wl, pml), *pol, mech) {
+    host.vms.push_back(&vm);
+    mech.bind(&vm);
+  }
+  static sim::VmConfig config(const Workload& wl, bool pml) {
+    sim::VmConfig cfg;
+    cfg.memory_pages = sim::default_memory_pages(wl.footprint_bytes());
+    cfg.fast_pages = cfg.memory_pages / 5;  // 1:4
+    cfg.slow_pages = cfg.memory_pages;
+    cfg.va_bytes = wl.footprint_bytes();
+    cfg.pml = pml;
+    return cfg;
+  }
+  sim::Host host;
+  sim::SimMechanisms mech;
+  std::unique_ptr<Policy> pol;
+  sim::Vm vm;
+};
+
+}  // namespace vtmm::bench
