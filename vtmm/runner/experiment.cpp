@@ -32,10 +32,14 @@ std::string hash_hex(const std::string& s) {
 }
 
 std::string resolve_spec_path(const std::string& name) {
-  if (fs::exists(name)) return name;
-  const std::string p = sim::data_dir() + "/experiments/" + name + ".json";
-  if (fs::exists(p)) return p;
-  throw SpecError("spec: no such experiment or file '" + name + "' (see `vtmm list`)");
+  // A path (it has a slash or ends in .json) is taken as given; a bare name is
+  // an experiment in experiments/, even if a folder of that name is in the way
+  // (the source tree has workloads/ next to experiments/workloads.json).
+  const bool is_path = name.find('/') != std::string::npos ||
+                       (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0);
+  const std::string p = is_path ? name : sim::data_dir() + "/experiments/" + name + ".json";
+  if (fs::is_regular_file(p)) return p;
+  throw SpecError("spec: no such experiment or spec file '" + name + "' (see `vtmm list`)");
 }
 
 std::vector<std::string> list_experiments() {
