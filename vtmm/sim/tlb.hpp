@@ -26,10 +26,11 @@ class TlbArray {
   void init(uint32_t entries, uint32_t ways) {
     ways_ = ways == 0 ? 1 : ways;
     sets_ = entries / ways_ == 0 ? 1 : entries / ways_;
+    mask_ = (sets_ & (sets_ - 1)) == 0 ? sets_ - 1 : 0;  // real TLBs have 2^k sets: index by mask
     e_.assign(static_cast<size_t>(sets_) * ways_, TlbEntry{});
   }
   TlbEntry* lookup(uint64_t key) {
-    TlbEntry* set = &e_[(key % sets_) * ways_];
+    TlbEntry* set = &e_[set_of(key) * ways_];
     for (uint32_t w = 0; w < ways_; ++w) {
       if (set[w].key == key && set[w].gen == gen_) {
         if (w != 0) {
@@ -43,7 +44,7 @@ class TlbArray {
     return nullptr;
   }
   TlbEntry* insert(uint64_t key, uint8_t dirty) {
-    TlbEntry* set = &e_[(key % sets_) * ways_];
+    TlbEntry* set = &e_[set_of(key) * ways_];
     std::memmove(set + 1, set, (ways_ - 1) * sizeof(TlbEntry));
     set[0] = TlbEntry{key, gen_, dirty};
     return set;
@@ -58,7 +59,8 @@ class TlbArray {
   }
 
  private:
-  uint32_t sets_ = 1, ways_ = 1, gen_ = 1;
+  uint64_t set_of(uint64_t key) const { return mask_ ? (key & mask_) : key % sets_; }
+  uint32_t sets_ = 1, ways_ = 1, gen_ = 1, mask_ = 0;
   std::vector<TlbEntry> e_;
 };
 
