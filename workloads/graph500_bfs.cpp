@@ -33,12 +33,10 @@ class Graph500Bfs final : public workloads::SteppedWorkload, public workloads::T
  public:
   Graph500Bfs(Params& p, const WorkloadEnv& env) : SteppedWorkload(env.vcpus), seed_(env.seed) {
     // Quick scale per the project's brief (Graph500's smallest class, "toy", is 26).
-    spec_.scale = p.get<uint32_t>("scale", 20);
-    spec_.edge_factor = p.get<uint32_t>("edge_factor", 16);  // Graph500 specification
-    spec_.seed = env.seed;
-    // Graph500 runs 64 search keys; 4 keep the quick run short.
-    roots_count_ = p.get<uint32_t>("roots", 4);
-    warmup_roots_ = p.get<uint32_t>("warmup_roots", 1);  // one search to warm caches and policies
+    const auto searches = workloads::Graph500Searches::read(p, env.seed, 20);
+    spec_ = searches.spec;
+    roots_count_ = searches.roots;
+    warmup_roots_ = searches.warmup_roots;
     // Top-down BFS: the parent checks of one neighbour list are independent
     // loads (addresses come from the sequentially read list), but each is
     // followed by a data-dependent, poorly predicted branch, which keeps the
@@ -47,10 +45,6 @@ class Graph500Bfs final : public workloads::SteppedWorkload, public workloads::T
     // Assumed: a compare, a branch (often mispredicted) and index arithmetic
     // per reported access, about 2-3 cycles at 2.1 GHz.
     compute_ns_ = p.get<double>("compute_ns", 1.2);
-    if (spec_.scale < 2 || spec_.scale > 30) p.fail("scale", "must be between 2 and 30");
-    if (spec_.edge_factor < 1 || spec_.edge_factor > 256) p.fail("edge_factor", "must be between 1 and 256");
-    if (roots_count_ < 1 || roots_count_ > 4096) p.fail("roots", "must be between 1 and 4096");
-    if (warmup_roots_ > 4096) p.fail("warmup_roots", "must be at most 4096");
     if (mlp_ < 1 || mlp_ > 64) p.fail("mlp", "must be between 1 and 64");
     if (!(compute_ns_ >= 0)) p.fail("compute_ns", "must not be negative");
     const uint64_t n = spec_.vertices();
@@ -66,8 +60,9 @@ class Graph500Bfs final : public workloads::SteppedWorkload, public workloads::T
 
   void verify() const override {
     if (!failure_.empty()) throw VerifyError("graph500-bfs: " + failure_);
-    if (roots_.empty() || searched_ != roots_.size() || roots_.size() != uint64_t{warmup_roots_} + roots_count_)
-      throw VerifyError("graph500-bfs: not every search ran");
+    const workloads::Graph500Searches want{spec_, roots_count_, warmup_roots_};
+    if (const std::string gap = want.incomplete(roots_.size(), searched_); !gap.empty())
+      throw VerifyError("graph500-bfs: " + gap);
     const std::string err = workloads::check_bfs_tree(edges_, g_.n, roots_.back(), parent_);
     if (!err.empty()) throw VerifyError("graph500-bfs: root " + std::to_string(roots_.back()) + ": " + err);
   }

@@ -34,11 +34,10 @@ class Graph500Sssp final : public workloads::SteppedWorkload, public workloads::
     // Quick scale: 18, not the brief's 20. At 20 a run takes ~100 s of CPU
     // (600M reported accesses; Dijkstra's heap adds ~3 accesses per edge to
     // BFS's 2); 18 takes about a quarter. Graph500's smallest class is 26.
-    spec_.scale = p.get<uint32_t>("scale", 18);
-    spec_.edge_factor = p.get<uint32_t>("edge_factor", 16);  // Graph500 specification
-    spec_.seed = env.seed;
-    roots_count_ = p.get<uint32_t>("roots", 4);  // Graph500 runs 64 keys; 4 keep the quick run short
-    warmup_roots_ = p.get<uint32_t>("warmup_roots", 1);  // one search to warm caches and policies
+    const auto searches = workloads::Graph500Searches::read(p, env.seed, 18);
+    spec_ = searches.spec;
+    roots_count_ = searches.roots;
+    warmup_roots_ = searches.warmup_roots;
     // Relaxing one vertex's list: the dist[] loads of its neighbours are
     // independent (addresses from the sequentially read list), each followed
     // by a compare-and-branch, as the BFS parent checks: mlp 4.
@@ -48,10 +47,6 @@ class Graph500Sssp final : public workloads::SteppedWorkload, public workloads::
     heap_mlp_ = p.get<uint32_t>("heap_mlp", 1);
     // Assumed: a float add/compare and a branch per reported access, 2-3 cycles.
     compute_ns_ = p.get<double>("compute_ns", 1.2);
-    if (spec_.scale < 2 || spec_.scale > 30) p.fail("scale", "must be between 2 and 30");
-    if (spec_.edge_factor < 1 || spec_.edge_factor > 256) p.fail("edge_factor", "must be between 1 and 256");
-    if (roots_count_ < 1 || roots_count_ > 4096) p.fail("roots", "must be between 1 and 4096");
-    if (warmup_roots_ > 4096) p.fail("warmup_roots", "must be at most 4096");
     if (relax_mlp_ < 1 || relax_mlp_ > 64) p.fail("relax_mlp", "must be between 1 and 64");
     if (heap_mlp_ < 1 || heap_mlp_ > 64) p.fail("heap_mlp", "must be between 1 and 64");
     if (!(compute_ns_ >= 0)) p.fail("compute_ns", "must not be negative");
@@ -71,8 +66,9 @@ class Graph500Sssp final : public workloads::SteppedWorkload, public workloads::
 
   void verify() const override {
     if (!failure_.empty()) throw VerifyError("graph500-sssp: " + failure_);
-    if (roots_.empty() || searched_ != roots_.size() || roots_.size() != uint64_t{warmup_roots_} + roots_count_)
-      throw VerifyError("graph500-sssp: not every search ran");
+    const workloads::Graph500Searches want{spec_, roots_count_, warmup_roots_};
+    if (const std::string gap = want.incomplete(roots_.size(), searched_); !gap.empty())
+      throw VerifyError("graph500-sssp: " + gap);
     const std::string err = workloads::check_sssp(edges_, g_.n, roots_.back(), parent_, dist_);
     if (!err.empty()) throw VerifyError("graph500-sssp: root " + std::to_string(roots_.back()) + ": " + err);
   }

@@ -7,6 +7,25 @@
 
 namespace vtmm::workloads {
 
+Graph500Searches Graph500Searches::read(Params& p, uint64_t seed, uint32_t default_scale) {
+  Graph500Searches g;
+  g.spec.scale = p.get<uint32_t>("scale", default_scale);
+  g.spec.edge_factor = p.get<uint32_t>("edge_factor", 16);  // Graph500 specification
+  g.spec.seed = seed;
+  g.roots = p.get<uint32_t>("roots", 4);  // Graph500 runs 64 search keys; 4 keep the quick run short
+  g.warmup_roots = p.get<uint32_t>("warmup_roots", 1);  // one search to warm caches and policies
+  if (g.spec.scale < 2 || g.spec.scale > 30) p.fail("scale", "must be between 2 and 30");
+  if (g.spec.edge_factor < 1 || g.spec.edge_factor > 256) p.fail("edge_factor", "must be between 1 and 256");
+  if (g.roots < 1 || g.roots > 4096) p.fail("roots", "must be between 1 and 4096");
+  if (g.warmup_roots > 4096) p.fail("warmup_roots", "must be at most 4096");
+  return g;
+}
+
+std::string Graph500Searches::incomplete(uint64_t sampled, uint64_t searched) const {
+  if (sampled == 0 || searched != sampled || sampled != uint64_t{warmup_roots} + roots) return "not every search ran";
+  return "";
+}
+
 EdgeList kronecker_edges(const KronSpec& s, bool weights) {
   const uint64_t n = s.vertices(), m = s.edges();
   // kronecker_generator.m: the row bit is 1 with probability C + D; given the

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "vtmm/core/params.hpp"
+
 namespace vtmm::workloads {
 
 inline constexpr uint32_t kNoVertex = UINT32_MAX;
@@ -23,6 +25,17 @@ struct KronSpec {
   uint64_t seed = 1;
   uint64_t vertices() const { return uint64_t{1} << scale; }
   uint64_t edges() const { return uint64_t{edge_factor} << scale; }
+};
+
+// The search kernels' shared parameters: the graph (scale, edge_factor) and
+// how many sampled roots are searched (warm-up, then measured).
+struct Graph500Searches {
+  KronSpec spec;
+  uint32_t roots = 4, warmup_roots = 1;
+  // Reads and checks scale (default_scale), edge_factor, roots, warmup_roots.
+  static Graph500Searches read(Params& p, uint64_t seed, uint32_t default_scale);
+  // "" when every search ran, else what is missing (for verify()).
+  std::string incomplete(uint64_t sampled, uint64_t searched) const;
 };
 
 struct EdgeList {
