@@ -11,8 +11,14 @@ const char* mechanism_name(Mechanism m) {
     case Mechanism::TlbFlush: return "TLB flush";
     case Mechanism::Migrate: return "page migration";
     case Mechanism::GroundTruth: return "ground-truth access counts";
+    case Mechanism::HintFaults: return "NUMA hint faults";
+    case Mechanism::Sampling: return "PEBS-like access sampling";
+    case Mechanism::Exchange: return "page exchange";
+    case Mechanism::GuestNuma: return "guest-visible NUMA nodes";
   }
   return "unknown mechanism";
 }
+
+const char* side_name(Side s) { return s == Side::Host ? "host" : "guest"; }
 
 }  // namespace vtmm

@@ -24,7 +24,11 @@ enum class Mechanism : uint8_t {
   Pml,         // page-modification logging of EPT D-bit 0->1 transitions
   TlbFlush,    // flush the VM's vCPU TLBs
   Migrate,     // re-back a guest page on the other tier
-  GroundTruth  // true per-page access counts (simulator only; for evaluation)
+  GroundTruth,  // true per-page access counts (simulator only; for evaluation)
+  HintFaults,   // NUMA hint faults: protect pages, fault on the next access
+  Sampling,     // PEBS-like sampling of LLC load misses and stores
+  Exchange,     // swap a fast and a slow page without free room (Nimble)
+  GuestNuma     // the guest sees a fast and a slow NUMA node and migrates itself
 };
 const char* mechanism_name(Mechanism m);
 
@@ -33,6 +37,36 @@ enum class MigrationMethod : uint8_t {
   Linux,         // unmap, copy, remap: any access during the copy traps and waits
   WriteProtect,  // map read-only during the copy: writes trap and wait (HeMem style)
   Pml            // copy while mapped, then re-copy pages PML saw dirtied (vTMM)
+};
+
+// Which side of the VM boundary a design runs on.
+//  Host:  in the hypervisor, transparent to the guest: pages keep their GPA,
+//         the EPT entry is re-pointed; faults are VM exits.
+//  Guest: in the guest kernel, on guest-visible NUMA nodes (GPA ranges the
+//         host backs with one tier each): a migration copies the data to a
+//         GPA on the other node and updates the guest PTE, with a guest TLB
+//         shootdown; faults are guest page faults (no VM exit); the design's
+//         background work runs on the guest's vCPUs, not on a host thread.
+enum class Side : uint8_t { Host, Guest };
+const char* side_name(Side s);
+
+// A NUMA hint fault, delivered to Policy::on_hint_fault in the faulting
+// vCPU's context (mechanism calls made there charge that vCPU).
+struct HintFault {
+  Gpa gpa;              // the page accessed (head page for 2 MiB mappings)
+  bool write;
+  uint32_t vcpu;
+  double protected_ns;  // when protect_for_hint() armed it
+  double now_ns;        // when the fault happened (the vCPU's clock)
+};
+
+// One PEBS-like sample.
+struct AccessSample {
+  Gpa gpa;
+  bool write;      // a store sample (else an LLC load miss)
+  bool slow;       // the sampled access was served by the slow tier
+  uint32_t vcpu;
+  double at_ns;
 };
 
 // Per-PTE result of scanning one guest page-table page.
@@ -46,6 +80,9 @@ struct MigrationResult {
   uint32_t moved = 0;        // pages now on the target tier
   uint32_t recopied = 0;     // pages copied twice (PML method)
   double busy_ns = 0;        // hypervisor thread time spent
+  // Guest-side migration only: (old GPA, new GPA) of each moved page, since
+  // the guest moves data to a GPA on the other node.
+  std::vector<std::pair<Gpa, Gpa>> remapped;
 };
 
 class Mechanisms {
@@ -82,6 +119,25 @@ class Mechanisms {
   // Moves the backed pages of gs that are on the other tier, as far as the
   // target tier's allowance has room, with `threads` copy threads.
   virtual MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads = 1) = 0;
+
+  // NUMA hint faults: makes each page inaccessible (host side: its EPT entry,
+  // as host NUMA balancing's PROT_NONE does through the MMU notifier; guest
+  // side: the guest PTE mapping it) and flushes the TLBs once. The next access
+  // to each traps (host: a VM exit; guest: a guest page fault) and the
+  // platform calls Policy::on_hint_fault before the access completes.
+  // Charges a PTE update per page plus the flush.
+  virtual void protect_for_hint(std::span<const Gpa> gs) = 0;
+
+  // PEBS-like sampling: every load_period-th LLC load miss and every
+  // store_period-th store per vCPU writes a sample (0 disables that event).
+  // Each sample costs the vCPU a PEBS assist; a full per-vCPU buffer an
+  // interrupt. drain_samples hands them over (charging per sample read).
+  virtual void set_sampling(uint32_t load_period, uint32_t store_period) = 0;
+  virtual void drain_samples(std::vector<AccessSample>& out) = 0;
+
+  // Swaps the tiers of (fast, slow) pairs: both pages are unmapped, copied
+  // both ways and remapped; needs no free room (Nimble's exchange_pages).
+  virtual MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads = 1) = 0;
 
   // Ground truth of the current window (simulator only): true accesses.
   virtual std::span<const uint32_t> true_accesses() const = 0;

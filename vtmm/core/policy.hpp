@@ -22,18 +22,30 @@ struct PolicyEnv {
 class Policy {
  public:
   // Which tier sizes a run gives the VM: the spec's ratio, or one tier only
-  // (the references dram-only / slow-only).
-  enum class Sizing { Ratio, AllFast, AllSlow };
+  // (the references dram-only / slow-only), or the fast tier as a hardware
+  // memory-side cache of slow memory (Intel Memory Mode: every page is backed
+  // by slow memory; the ratio sizes the cache).
+  enum class Sizing { Ratio, AllFast, AllSlow, MemoryMode };
 
   virtual ~Policy() = default;
   virtual Sizing sizing() const { return Sizing::Ratio; }
   virtual std::vector<Mechanism> needs() const { return {}; }
+  // Where the design runs (see Side). A guest-side design's VM sees two NUMA
+  // nodes (fast GPAs, then slow GPAs); place() then picks the node the guest
+  // allocator tries first (it falls back to the other when that one is full).
+  virtual Side side() const { return Side::Host; }
   virtual void attach(Mechanisms& m) { (void)m; }
   // The tier a guest page gets when first backed; must have room (the
   // platform checks and falls back to the other tier when it has none).
   virtual Tier place(Gpa g, const Mechanisms& m) = 0;
   virtual double period_ns() const { return 0; }  // 0: never ticks
   virtual void tick(Mechanisms& m) { (void)m; }
+  // A NUMA hint fault on a page armed by protect_for_hint(); runs in the
+  // faulting vCPU's context (a migration made here is waited for by it).
+  virtual void on_hint_fault(const HintFault& f, Mechanisms& m) {
+    (void)f;
+    (void)m;
+  }
 
   // Offline designs (oracle) first see a profiling pass: the true LLC misses
   // per GPA in the measured phase, from a run of the same workload and seed.

@@ -98,4 +98,12 @@ void SimMechanisms::flush_tlbs() {
   }
 }
 
+// In progress (lead): the mechanisms below land with their simulator support.
+void SimMechanisms::protect_for_hint(std::span<const Gpa>) { throw std::logic_error("protect_for_hint: not yet built"); }
+void SimMechanisms::set_sampling(uint32_t, uint32_t) { throw std::logic_error("set_sampling: not yet built"); }
+void SimMechanisms::drain_samples(std::vector<AccessSample>&) { throw std::logic_error("drain_samples: not yet built"); }
+MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>>, uint32_t) {
+  throw std::logic_error("exchange: not yet built");
+}
+
 }  // namespace vtmm::sim

@@ -29,6 +29,10 @@ class SimMechanisms final : public Mechanisms {
   void drain_pml(std::vector<Gpa>& out) override;
   void flush_tlbs() override;
   MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads = 1) override;
+  void protect_for_hint(std::span<const Gpa> gs) override;
+  void set_sampling(uint32_t load_period, uint32_t store_period) override;
+  void drain_samples(std::vector<AccessSample>& out) override;
+  MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads = 1) override;
   std::span<const uint32_t> true_accesses() const override { return vm_->truth_accesses; }
   double now_ns() const override { return hv_.clock_ns; }
   void charge_ns(double ns) override {
