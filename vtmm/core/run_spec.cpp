@@ -28,7 +28,12 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
   Params p(j, where);
   RunSpec r;
   r.platform = p.get<std::string>("platform", "sim");
-  if (r.platform != "sim") p.fail("platform", "must be \"sim\" (the vm platform is not built yet)");
+  if (r.platform != "sim" && r.platform != "vm") p.fail("platform", "must be \"sim\" or \"vm\"");
+  if (p.has("platform_options")) {
+    r.platform_options = p.raw("platform_options");
+    if (!r.platform_options.is_object() || r.platform != "vm")
+      p.fail("platform_options", "must be an object, and only with platform \"vm\"");
+  }
   r.host = p.get<std::string>("host", "optane");
   if (p.has("host_overrides")) {
     r.host_overrides = p.raw("host_overrides");
@@ -63,6 +68,7 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
 Json RunSpec::to_json() const {
   Json j;
   j["platform"] = platform;
+  if (!platform_options.empty()) j["platform_options"] = platform_options;
   j["host"] = host;
   j["host_overrides"] = host_overrides;
   j["vm"] = {{"vcpus", vcpus}, {"memory", memory_bytes}, {"ept_huge", ept_huge}, {"aged_guest", aged_guest}};

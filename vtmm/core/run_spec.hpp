@@ -18,6 +18,7 @@ Ratio parse_ratio(const std::string& s, const std::string& where);
 
 struct RunSpec {
   std::string platform = "sim";
+  Json platform_options = Json::object();  // vm only: checked by vtmm/platform/vm_run.cpp
   std::string host = "optane";
   Json host_overrides = Json::object();
   uint32_t vcpus = 1;

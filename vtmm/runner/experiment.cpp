@@ -15,6 +15,7 @@
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/workload.hpp"
 #include "vtmm/sim/host_profile.hpp"
+#include "vtmm/platform/vm_run.hpp"
 #include "vtmm/sim/simulation.hpp"
 
 namespace vtmm::runner {
@@ -138,8 +139,12 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale) {
     if (seen[key]) continue;
     seen[key] = true;
     // Construct every component once so a bad parameter fails before any run.
-    WorkloadRegistry::instance().make(rs.workload, "workload", WorkloadEnv{rs.seed, rs.vcpus});
-    sim::HostProfile::load(rs.host, rs.host_overrides);
+    if (rs.platform == "vm") {
+      platform::validate_vm_run(rs);
+    } else {
+      WorkloadRegistry::instance().make(rs.workload, "workload", WorkloadEnv{rs.seed, rs.vcpus});
+      sim::HostProfile::load(rs.host, rs.host_overrides);
+    }
     e.runs.push_back(std::move(rs));
   }
   e.spec = j;
@@ -149,7 +154,7 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale) {
 
 Json run_one(const RunSpec& r, bool with_wall) {
   const auto t0 = std::chrono::steady_clock::now();
-  Json rec = sim::simulate(r);
+  Json rec = r.platform == "vm" ? platform::run_vm(r) : sim::simulate(r);
   rec["run_key"] = hash_hex(r.to_json().dump());
   if (with_wall)
     rec["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
