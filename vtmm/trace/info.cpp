@@ -1,0 +1,93 @@
+#include "vtmm/trace/info.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "vtmm/trace/reader.hpp"
+
+namespace vtmm::trace {
+
+Json trace_info(const std::string& path) {
+  TraceReader r(path);
+  std::unordered_map<uint64_t, uint64_t> per_page;
+  per_page.reserve(r.summary().distinct_pages);
+  Window w;
+  uint64_t reads = 0, writes = 0, instr = 0, windows = 0, busiest = 0, empty = 0;
+  while (r.next(w)) {
+    uint64_t acc = 0;
+    for (const auto& p : w.pages) {
+      per_page[p.page] += p.reads + p.writes;
+      reads += p.reads;
+      writes += p.writes;
+      acc += p.reads + p.writes;
+    }
+    busiest = std::max(busiest, acc);
+    if (w.pages.empty()) ++empty;
+    instr += w.instructions;
+    ++windows;
+  }
+  std::vector<uint64_t> counts;
+  counts.reserve(per_page.size());
+  for (const auto& [page, n] : per_page) counts.push_back(n);
+  std::sort(counts.begin(), counts.end(), std::greater<>());
+  const uint64_t total = reads + writes;
+  Json deciles = Json::array();
+  uint64_t cum = 0;
+  size_t at = 0;
+  for (int d = 1; d <= 10; ++d) {
+    const size_t upto = (counts.size() * static_cast<size_t>(d) + 9) / 10;
+    for (; at < upto; ++at) cum += counts[at];
+    deciles.push_back(total ? static_cast<double>(cum) / static_cast<double>(total) : 0.0);
+  }
+  Json markers = Json::array();
+  for (const auto& m : r.summary().markers) markers.push_back({{"window", m.window}, {"name", m.name}});
+  const Header& h = r.header();
+  return Json{{"file", path},
+              {"file_bytes", r.file_bytes()},
+              {"program", h.program},
+              {"recorded_at", h.recorded_at},
+              {"recorder", h.recorder},
+              {"window_accesses", h.window_accesses},
+              {"windows", windows},
+              {"empty_windows", empty},
+              {"distinct_pages", per_page.size()},
+              {"footprint_bytes", per_page.size() * h.page_size},
+              {"reads", reads},
+              {"writes", writes},
+              {"read_fraction", total ? static_cast<double>(reads) / static_cast<double>(total) : 0.0},
+              {"instructions", instr},
+              {"busiest_window_accesses", busiest},
+              {"access_share_of_hottest_deciles", deciles},
+              {"markers", markers}};
+}
+
+std::string format_info(const Json& j) {
+  char buf[256];
+  std::string s;
+  auto line = [&](const char* fmt, auto... args) {
+    std::snprintf(buf, sizeof buf, fmt, args...);
+    s += buf;
+  };
+  line("file             %s (%llu bytes)\n", j["file"].get<std::string>().c_str(), (unsigned long long)j["file_bytes"].get<uint64_t>());
+  line("program          %s\n", j["program"].get<std::string>().c_str());
+  line("recorded         %s by %s\n", j["recorded_at"].get<std::string>().c_str(), j["recorder"].get<std::string>().c_str());
+  line("window           %llu data accesses\n", (unsigned long long)j["window_accesses"].get<uint64_t>());
+  line("windows          %llu (%llu empty)\n", (unsigned long long)j["windows"].get<uint64_t>(), (unsigned long long)j["empty_windows"].get<uint64_t>());
+  line("distinct pages   %llu (footprint %.1f MiB)\n", (unsigned long long)j["distinct_pages"].get<uint64_t>(),
+       static_cast<double>(j["footprint_bytes"].get<uint64_t>()) / (1 << 20));
+  line("accesses         %llu reads, %llu writes (%.1f %% reads)\n", (unsigned long long)j["reads"].get<uint64_t>(),
+       (unsigned long long)j["writes"].get<uint64_t>(), 100 * j["read_fraction"].get<double>());
+  line("instructions     %llu\n", (unsigned long long)j["instructions"].get<uint64_t>());
+  s += "access skew      share of accesses to the hottest 10%..100% of pages:\n                ";
+  for (const auto& d : j["access_share_of_hottest_deciles"]) line(" %.3f", d.get<double>());
+  s += "\nmarkers         ";
+  if (j["markers"].empty()) s += " none";
+  for (const auto& m : j["markers"]) line(" %s@%llu", m["name"].get<std::string>().c_str(), (unsigned long long)m["window"].get<uint64_t>());
+  s += "\n";
+  return s;
+}
+
+}  // namespace vtmm::trace
