@@ -8,6 +8,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
   python3-matplotlib
+  slurm-wlm munge  # the Slurm executor's test cluster (scripts/slurm-local.sh)
   zlib1g-dev valgrind
   libvirt-daemon-system libvirt-clients libvirt-dev libnuma-dev qemu-system-x86  # vm platform
   linux-image-amd64 busybox-static redis-server redis-tools  # vm guest image

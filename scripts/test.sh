@@ -10,11 +10,13 @@ for a in "$@"; do
     *) echo "test.sh: unknown option '$a' (--slow)" >&2; exit 2 ;;
   esac
 done
-select=(-LE slow)
-[ "$slow" -eq 1 ] && select=()
+select=(-LE 'slow|slurm')
+[ "$slow" -eq 1 ] && select=(-LE slurm)
 scripts/setup.sh
 scripts/build.sh release
 ctest --test-dir build --output-on-failure -j "$(nproc)" "${select[@]}"
+# The Slurm executor on a one-node cluster the test starts and stops (~30 s; once, not under ASan).
+VTMM_SLURM_REQUIRED=1 ctest --test-dir build --output-on-failure -L slurm
 build/vtmm_bench --benchmark_filter=BM_Gups --benchmark_min_time=0.05 >/dev/null  # the benchmarks still run (no speed is asserted)
 scripts/build.sh sanitize
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "vtmm/cli/commands.hpp"
+#include "vtmm/cli/slurm_flags.hpp"
 #include "vtmm/core/error.hpp"
 #include "vtmm/runner/experiment.hpp"
 #include "vtmm/sim/host_profile.hpp"
@@ -39,17 +40,35 @@ unsigned default_jobs() {
 }
 
 struct RunFlags {
-  std::string spec, out;
-  unsigned jobs = 1;
-  bool full = false, no_resume = false, plot = false;
+  std::string spec, out, executor = "local";
+  unsigned jobs = default_jobs();
+  bool full = false, resume = false, fresh = false, plot = false;
 };
 
 struct ReproduceFlags {
   std::string out = "results";
   unsigned jobs = default_jobs();
-  bool full = false, no_plots = false;
+  bool quick = false, full = false, no_plots = false;
   std::vector<std::string> only;
 };
+
+runner::RunOptions local_options(const std::string& out, unsigned jobs, bool resume) {
+  runner::RunOptions opt;
+  opt.out_dir = out;
+  opt.jobs = jobs;
+  opt.resume = resume;
+  opt.progress = true;
+  opt.tty = isatty(STDERR_FILENO) != 0;
+  return opt;
+}
+
+// A sweep with failed runs still writes every record; the exit status says so.
+void report_failures(const runner::SweepResult& r) {
+  if (r.failed == 0) return;
+  std::fprintf(stderr, "vtmm: %zu of %zu runs failed (records with \"status\": \"failed\" in %s)\n", r.failed,
+               r.total, r.jsonl.c_str());
+  set_exit_code(1);
+}
 
 }  // namespace
 
@@ -58,20 +77,29 @@ void add_run(CLI::App& app) {
   CLI::App* c = app.add_subcommand("run", "Run an experiment spec; append records to DIR/runs.jsonl");
   c->add_option("spec", f->spec, "Spec file, or the name of one in experiments/")->required();
   c->add_option("--out,-o", f->out, "Results folder (default results/<spec name>)");
-  c->add_option("--jobs,-j", f->jobs, "Runs in parallel")->capture_default_str();
+  c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")->capture_default_str();
   c->add_flag("--full", f->full, "Apply the spec's 'full' patch (paper-like scale)");
-  c->add_flag("--no-resume", f->no_resume, "Run everything again even if records exist");
+  auto* resume = c->add_flag("--resume", f->resume, "Skip runs already recorded ok for this spec (the default)");
+  c->add_flag("--fresh,--no-resume", f->fresh, "Redo every run even if records exist")->excludes(resume);
   c->add_flag("--plot", f->plot, "Draw the experiment's figures afterwards");
-  c->callback([f] {
+  c->add_option("--executor", f->executor, "Where runs execute: local (threads) or slurm (an array job)")
+      ->check(CLI::IsMember({"local", "slurm"}))
+      ->capture_default_str();
+  auto slurm = add_slurm_run_options(c);
+  c->callback([f, slurm] {
     const runner::Experiment e = runner::load_experiment(f->spec, f->full);
-    runner::RunOptions opt;
-    opt.out_dir = f->out;
-    opt.jobs = f->jobs;
-    opt.resume = !f->no_resume;
-    opt.progress = isatty(STDERR_FILENO) != 0;
-    const std::string path = runner::run_experiment(e, opt);
-    if (f->plot) plot(fs::path(path).parent_path().string(), runner::resolve_spec_path(f->spec));
-    std::cout << path << '\n';
+    if (f->executor == "slurm") {
+      const std::string path = run_on_slurm(e, f->out, !f->fresh, *slurm);
+      if (!path.empty() && f->plot && exit_code() == 0)
+        plot(fs::path(path).parent_path().string(), runner::resolve_spec_path(f->spec));
+      if (!path.empty()) std::cout << path << '\n';
+      return;
+    }
+    check_local_executor(*slurm);
+    const runner::SweepResult r = runner::run_experiment(e, local_options(f->out, f->jobs, !f->fresh));
+    if (f->plot) plot(fs::path(r.jsonl).parent_path().string(), runner::resolve_spec_path(f->spec));
+    std::cout << r.jsonl << '\n';
+    report_failures(r);
   });
 }
 
@@ -80,22 +108,25 @@ void add_reproduce(CLI::App& app) {
   CLI::App* c = app.add_subcommand(
       "reproduce", "Run every experiment in experiments/, draw every figure, write results/report.md");
   c->add_option("--out,-o", f->out, "Results root")->capture_default_str();
-  c->add_option("--jobs,-j", f->jobs, "Runs in parallel")->capture_default_str();
-  c->add_option("--only", f->only, "Only these experiments (repeatable)");
-  c->add_flag("--full", f->full, "Paper-like scale instead of the quick one");
+  c->add_option("names", f->only, "Only these experiments (default: every one in experiments/)");
+  c->add_option("--only", f->only, "Same as NAMES (repeatable)");
+  c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")->capture_default_str();
+  auto* quick = c->add_flag("--quick", f->quick, "Quick scale (the default): minutes on a 2-core machine");
+  c->add_flag("--full", f->full, "Paper-like scale instead of the quick one")->excludes(quick);
   c->add_flag("--no-plots", f->no_plots, "Skip figures and report");
   c->callback([f] {
     std::vector<std::string> names = f->only.empty() ? runner::list_experiments() : f->only;
     std::vector<runner::Experiment> exps;
     for (const auto& n : names) exps.push_back(runner::load_experiment(n, f->full));  // validate all first
+    runner::SweepResult all;
     for (const auto& e : exps) {
-      runner::RunOptions opt;
-      opt.out_dir = (fs::path(f->out) / e.name).string();
-      opt.jobs = f->jobs;
-      opt.progress = isatty(STDERR_FILENO) != 0;
-      const std::string path = runner::run_experiment(e, opt);
-      std::cout << path << '\n';
-      if (!f->no_plots) plot(opt.out_dir, runner::resolve_spec_path(e.name));
+      const std::string dir = (fs::path(f->out) / e.name).string();
+      const runner::SweepResult r = runner::run_experiment(e, local_options(dir, f->jobs, true));
+      std::cout << r.jsonl << '\n';
+      if (!f->no_plots) plot(dir, runner::resolve_spec_path(e.name));
+      all.total += r.total;
+      all.failed += r.failed;
+      all.jsonl = f->out + "/*/runs.jsonl";
     }
     if (!f->no_plots) {
       const std::string cmd = "/usr/bin/python3 " + shell_quote(sim::data_dir() + "/plots/report.py") + " " +
@@ -103,6 +134,7 @@ void add_reproduce(CLI::App& app) {
       if (std::system(cmd.c_str()) != 0) throw std::runtime_error("writing the report failed");
       std::cout << (fs::path(f->out) / "report.md").string() << '\n';
     }
+    report_failures(all);
   });
 }
 

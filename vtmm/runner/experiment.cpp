@@ -14,6 +14,7 @@
 
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/workload.hpp"
+#include "vtmm/runner/records.hpp"
 #include "vtmm/sim/host_profile.hpp"
 #include "vtmm/platform/vm_run.hpp"
 #include "vtmm/sim/simulation.hpp"
@@ -163,97 +164,92 @@ Json run_one(const RunSpec& r, bool with_wall) {
 
 namespace {
 
-std::string baseline_key(const Json& rec) {
-  Json c = rec.at("config").at("run");
-  c.erase("policy");
-  c.erase("ratio");
-  c.erase("fast_bytes");
-  return c.dump();
-}
-
-void write_atomically(const fs::path& path, const std::vector<Json>& records) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const Json& r : records) out << r.dump() << '\n';
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+// Progress on stderr: redrawn in place on a terminal, one line per run otherwise.
+class Progress {
+ public:
+  Progress(const std::string& name, size_t todo, const RunOptions& opt)
+      : name_(name), todo_(todo), opt_(opt), t0_(std::chrono::steady_clock::now()) {}
+  void run_done(size_t finished, const std::string& label, bool ok) {
+    if (!opt_.progress) return;
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    const double eta = el / static_cast<double>(finished) * static_cast<double>(todo_ - finished);
+    if (opt_.tty) {
+      std::fprintf(stderr, "\r\033[K[%s] %zu/%zu runs  %.0fs elapsed  ETA %.0fs", name_.c_str(), finished, todo_, el,
+                   eta);
+      if (finished == todo_) std::fputc('\n', stderr);
+    } else {
+      std::fprintf(stderr, "[%s] %zu/%zu %s %s  %.0fs elapsed  ETA %.0fs\n", name_.c_str(), finished, todo_,
+                   label.c_str(), ok ? "ok" : "FAILED", el, eta);
+    }
+    std::fflush(stderr);
   }
-  fs::rename(tmp, path);
-}
+
+ private:
+  std::string name_;
+  size_t todo_;
+  const RunOptions& opt_;
+  std::chrono::steady_clock::time_point t0_;
+};
 
 }  // namespace
 
-std::string run_experiment(const Experiment& e, const RunOptions& opt) {
+SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
   const fs::path dir = opt.out_dir.empty() ? fs::path("results") / e.name : fs::path(opt.out_dir);
   fs::create_directories(dir);
   const fs::path jsonl = dir / "runs.jsonl";
 
-  // Resume: keep complete records of this spec's runs; a torn last line is dropped.
+  // Resume: keep the ok records of this spec's runs; failed runs are redone.
+  std::vector<std::string> notes;
   std::map<std::string, Json> done;
-  if (opt.resume && fs::exists(jsonl)) {
-    std::ifstream in(jsonl);
-    std::string line;
-    while (std::getline(in, line)) {
-      try {
-        Json r = Json::parse(line);
-        if (r.value("spec_hash", "") == e.spec_hash) done[r.at("run_key").get<std::string>()] = r;
-      } catch (const std::exception&) {
-      }
-    }
-  }
+  if (opt.resume) done = read_records(jsonl.string(), e.spec_hash, notes);
+  for (const auto& n : notes) std::fprintf(stderr, "vtmm: note: %s\n", n.c_str());
+  SweepResult res;
+  res.jsonl = jsonl.string();
+  res.total = e.runs.size();
   std::vector<Json> records(e.runs.size());
   std::vector<size_t> todo;
   for (size_t i = 0; i < e.runs.size(); ++i) {
-    const auto it = done.find(hash_hex(e.runs[i].to_json().dump()));
-    if (it != done.end())
+    const auto it = done.find(run_key(e.runs[i]));
+    if (it != done.end() && record_ok(it->second))
       records[i] = it->second;
     else
       todo.push_back(i);
   }
+  res.reused = e.runs.size() - todo.size();
   {  // start the log afresh with what survives, so appends below stay well-formed
     std::vector<Json> kept;
     for (const Json& r : records)
       if (!r.is_null()) kept.push_back(r);
-    write_atomically(jsonl, kept);
+    write_records_atomically(jsonl.string(), kept);
   }
+  if (opt.progress && res.reused > 0)
+    std::fprintf(stderr, "[%s] %zu of %zu runs already recorded; %zu to run\n", e.name.c_str(), res.reused,
+                 res.total, todo.size());
 
   std::mutex mu;
   std::atomic<size_t> next{0};
   size_t finished = 0;
-  std::exception_ptr failure;
-  const auto t0 = std::chrono::steady_clock::now();
+  std::exception_ptr io_failure;
+  Progress progress(e.name, todo.size(), opt);
   auto worker = [&] {
     for (;;) {
       const size_t k = next.fetch_add(1);
       if (k >= todo.size()) return;
       const size_t i = todo[k];
-      Json rec;
+      Json rec = make_record(RunIdentity{e.name, e.spec_hash, i}, e.runs[i], true);
+      std::lock_guard<std::mutex> lock(mu);
       try {
-        rec = run_one(e.runs[i], true);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!failure) failure = std::current_exception();
+        append_record(jsonl.string(), rec);
+      } catch (...) {  // the log cannot be written: stop, nothing more can be recorded
+        if (!io_failure) io_failure = std::current_exception();
         next = todo.size();
         return;
       }
-      rec["experiment"] = e.name;
-      rec["spec_hash"] = e.spec_hash;
-      rec["run_index"] = i;
-      std::lock_guard<std::mutex> lock(mu);
-      {
-        std::ofstream out(jsonl, std::ios::app);
-        out << rec.dump() << '\n';
-      }
+      const bool ok = record_ok(rec);
+      if (!ok) ++res.failed;
       records[i] = std::move(rec);
       ++finished;
-      if (opt.progress) {
-        const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        const double eta = el / static_cast<double>(finished) * static_cast<double>(todo.size() - finished);
-        std::fprintf(stderr, "\r[%s] %zu/%zu runs  %.0fs elapsed  ETA %.0fs   ", e.name.c_str(), finished,
-                     todo.size(), el, eta);
-        if (finished == todo.size()) std::fputc('\n', stderr);
-      }
+      progress.run_done(finished, e.runs[i].label(), ok);
     }
   };
   const unsigned n = std::max(1u, std::min<unsigned>(opt.jobs, static_cast<unsigned>(todo.size())));
@@ -261,19 +257,12 @@ std::string run_experiment(const Experiment& e, const RunOptions& opt) {
   for (unsigned t = 1; t < n; ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
+  if (io_failure) std::rethrow_exception(io_failure);
+  res.ran = finished;
 
-  // Slowdown against the baseline policy's run of the same workload, seed and host.
-  std::map<std::string, double> base;
-  for (const Json& r : records)
-    if (r.at("policy") == e.baseline && r.at("sim_time_s").get<double>() > 0)
-      base[baseline_key(r)] = r.at("sim_time_s").get<double>();
-  for (Json& r : records) {
-    const auto it = base.find(baseline_key(r));
-    r["slowdown"] = it == base.end() ? Json(nullptr) : Json(r.at("sim_time_s").get<double>() / it->second);
-  }
-  write_atomically(jsonl, records);
-  return jsonl.string();
+  add_slowdowns(records, e.baseline);
+  write_records_atomically(jsonl.string(), records);
+  return res;
 }
 
 }  // namespace vtmm::runner

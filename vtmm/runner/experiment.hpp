@@ -27,12 +27,19 @@ Experiment load_experiment(const std::string& path, bool full_scale);
 struct RunOptions {
   std::string out_dir;  // default results/<name>
   unsigned jobs = 1;
-  bool progress = false;  // runs done / total and ETA on stderr
-  bool resume = true;
+  bool progress = false;  // runs done / total and ETA on stderr...
+  bool tty = false;       // ...redrawn in place (a terminal), else one plain line per run
+  bool resume = true;     // keep ok records of this spec; false: redo every run
 };
 
-// Returns the path of runs.jsonl.
-std::string run_experiment(const Experiment& e, const RunOptions& opt);
+struct SweepResult {
+  std::string jsonl;  // path of runs.jsonl
+  size_t total = 0, reused = 0, ran = 0, failed = 0;
+};
+
+// Runs what is not yet recorded; a failed run is recorded as failed and the
+// sweep goes on (the caller decides the exit status from `failed`).
+SweepResult run_experiment(const Experiment& e, const RunOptions& opt);
 
 // One run with the runner's bookkeeping fields; wall_s included unless omitted.
 Json run_one(const RunSpec& r, bool with_wall);

@@ -1,0 +1,187 @@
+#include "vtmm/runner/records.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "vtmm/core/build_info.hpp"
+#include "vtmm/core/error.hpp"
+#include "vtmm/runner/experiment.hpp"
+
+namespace vtmm::runner {
+namespace fs = std::filesystem;
+
+std::string run_key(const RunSpec& r) { return hash_hex(r.to_json().dump()); }
+
+bool record_ok(const Json& rec) { return rec.is_object() && rec.value("status", "") == "ok"; }
+
+namespace {
+
+// What a failed run's record says about the run, so it sorts and plots next
+// to the successful ones (same identifying fields, no metrics).
+Json failed_record(const RunSpec& r, const std::string& kind, const std::string& what) {
+  Json rec;
+  rec["schema"] = 1;
+  rec["vtmm_version"] = build::kVersion;
+  rec["git_commit"] = build::kGitCommit;
+  rec["build_type"] = build::kBuildType;
+  rec["platform"] = r.platform;
+  rec["host"] = r.host;
+  rec["workload"] = r.workload.value("impl", "");
+  rec["policy"] = r.policy_name();
+  rec["policy_impl"] = r.policy.value("impl", "");
+  rec["ratio"] = r.ratio ? Json(r.ratio->text) : Json(nullptr);
+  rec["seed"] = r.seed;
+  rec["slowdown"] = nullptr;
+  rec["config"] = {{"run", r.to_json()}};
+  rec["error_kind"] = kind;
+  rec["error"] = what;
+  return rec;
+}
+
+void write_all(int fd, const std::string& s, const std::string& path) {
+  size_t off = 0;
+  while (off < s.size()) {
+    const ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+Json make_record(const RunIdentity& id, const RunSpec& r, bool with_wall) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Json rec;
+  try {
+    rec = run_one(r, false);
+    rec["status"] = "ok";
+  } catch (const VerifyError& e) {
+    rec = failed_record(r, "verify", e.what());
+  } catch (const SpecError& e) {
+    rec = failed_record(r, "spec", e.what());
+  } catch (const std::exception& e) {
+    rec = failed_record(r, "internal", e.what());
+  } catch (...) {
+    rec = failed_record(r, "internal", "unknown exception");
+  }
+  if (!record_ok(rec)) rec["status"] = "failed";
+  rec["run_key"] = run_key(r);
+  rec["experiment"] = id.experiment;
+  rec["spec_hash"] = id.spec_hash;
+  rec["run_index"] = id.index;
+  if (with_wall) rec["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rec;
+}
+
+std::map<std::string, Json> read_records(const std::string& path, const std::string& spec_hash,
+                                         std::vector<std::string>& notes) {
+  std::map<std::string, Json> out;
+  if (!fs::exists(path)) return out;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  size_t corrupt = 0, other = 0, line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t nl = text.find('\n', pos);
+    ++line_no;
+    if (nl == std::string::npos) {
+      // Only an append cut short by a kill leaves a last line without its newline.
+      notes.push_back(path + ": dropped a torn last line (" + std::to_string(text.size() - pos) +
+                      " bytes, an append cut short by an interrupted run)");
+      break;
+    }
+    const std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) continue;
+    Json r = Json::parse(line, nullptr, false);
+    if (r.is_discarded() || !r.is_object() || !r.contains("run_key") || !r.at("run_key").is_string()) {
+      ++corrupt;
+      continue;
+    }
+    if (r.value("spec_hash", "") != spec_hash) {
+      ++other;
+      continue;
+    }
+    const std::string key = r.at("run_key").get<std::string>();
+    out[key] = std::move(r);
+  }
+  if (corrupt)
+    notes.push_back(path + ": dropped " + std::to_string(corrupt) + " line(s) that are not complete records");
+  if (other)
+    notes.push_back(path + ": dropped " + std::to_string(other) +
+                    " record(s) of another version of this spec (their runs are redone)");
+  return out;
+}
+
+void append_record(const std::string& path, const Json& rec) {
+  const std::string line = rec.dump() + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  try {
+    write_all(fd, line, path);
+    if (::fdatasync(fd) != 0) throw std::runtime_error("cannot sync " + path + ": " + std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  // A temporary per process, so two writers of one file (a task run twice) never share one.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
+  try {
+    write_all(fd, text, tmp);
+    if (::fsync(fd) != 0) throw std::runtime_error("cannot sync " + tmp + ": " + std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  fs::rename(tmp, path);
+}
+
+void write_records_atomically(const std::string& path, const std::vector<Json>& records) {
+  std::string text;
+  for (const Json& r : records) text += r.dump() + "\n";
+  write_file_atomically(path, text);
+}
+
+namespace {
+
+std::string baseline_key(const Json& rec) {
+  Json c = rec.at("config").at("run");
+  c.erase("policy");
+  c.erase("ratio");
+  c.erase("fast_bytes");
+  return c.dump();
+}
+
+}  // namespace
+
+void add_slowdowns(std::vector<Json>& records, const std::string& baseline) {
+  std::map<std::string, double> base;
+  for (const Json& r : records)
+    if (record_ok(r) && r.at("policy") == baseline && r.at("sim_time_s").get<double>() > 0)
+      base[baseline_key(r)] = r.at("sim_time_s").get<double>();
+  for (Json& r : records) {
+    if (!r.is_object()) continue;
+    const auto it = record_ok(r) ? base.find(baseline_key(r)) : base.end();
+    r["slowdown"] = it == base.end() ? Json(nullptr) : Json(r.at("sim_time_s").get<double>() / it->second);
+  }
+}
+
+}  // namespace vtmm::runner
