@@ -27,8 +27,10 @@ COLOURS = {
 
 
 def load(path):
+    """The ok records (a failed run's record has no metrics to draw)."""
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        recs = [json.loads(line) for line in f if line.strip()]
+    return [r for r in recs if r.get("status", "ok") == "ok"]
 
 
 def mean(xs):

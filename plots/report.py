@@ -27,6 +27,7 @@ def main():
             spec = json.load(f)
         with open(jsonl) as f:
             recs = [json.loads(line) for line in f if line.strip()]
+        recs = [r for r in recs if r.get("status", "ok") == "ok"]  # failed runs have no metrics
         lines += [f"## {spec.get('title', name)}", ""]
         if spec.get("reproduces"):
             lines += [f"**Reproduces:** {spec['reproduces']}", ""]
