@@ -79,7 +79,7 @@ class Gups final : public Workload, public workloads::TestCorruptible {
     for (uint64_t left = l.ops.left_in_phase(); !b.full() && left > 0; --left) {
       const uint64_t r = l.rng.next();
       const bool hot = l.rng.uniform() < hot_prob_;
-      const uint64_t i = hot ? hot_base_ + (r % hot_elems_) : r % elems_;
+      const uint64_t i = hot ? hot_base_ + mod(r, hot_elems_) : mod(r, elems_);
       table_[i] ^= r;
       xor_applied_ ^= r;
       b.push(va_ + i * sizeof(uint64_t), kReadWrite);
@@ -88,6 +88,10 @@ class Gups final : public Workload, public workloads::TestCorruptible {
     }
     return !l.ops.finished();
   }
+
+  // r % n without a 64-bit division when n is a power of two (the default
+  // footprints): the same index, at a fraction of the cost per update.
+  static uint64_t mod(uint64_t r, uint64_t n) { return (n & (n - 1)) == 0 ? r & (n - 1) : r % n; }
 
   void verify() const override {
     // XOR of 0..n-1 has a closed form by n mod 4.
