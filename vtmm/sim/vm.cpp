@@ -57,7 +57,31 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
   const double compute = b.compute_ns;
   Vcpu& cpu = vcpus[v];
   uint64_t writes = 0;
+  // The batch is known ahead: prefetch, for the access kFar ahead, its PTE
+  // target, and for the one kNear ahead (whose target is cached by now) the
+  // LLC sets of its data and PTE lines and its per-page state. Hints only:
+  // nothing the model computes depends on them.
+  constexpr uint32_t kFar = 16, kNear = 8;
+  const uint64_t vpages = pte_gpa.size();
   for (uint32_t i = 0; i < b.n; ++i) {
+    if (i + kFar < b.n) {
+      const uint64_t vpn = (b.va[i + kFar] >> kPageShift) - vpn_base_;
+      if (vpn < vpages) __builtin_prefetch(&pte_gpa[vpn]);
+    }
+    if (i + kNear < b.n) {
+      const uint64_t va = b.va[i + kNear];
+      const uint64_t vpn = (va >> kPageShift) - vpn_base_;
+      if (vpn < vpages) {
+        const Gpa g = pte_gpa[vpn];
+        const Gpa gpt = gpt_of[vpn / kPtesPerPage];
+        if (g != kNone) {
+          host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{g} << 6) | ((va >> kLineShift) & (kLinesPerPage - 1)));
+          __builtin_prefetch(&truth_accesses[g]);
+          __builtin_prefetch(&ept[g]);
+        }
+        if (gpt != kNone) host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{gpt} << 6) | ((vpn % kPtesPerPage) / 8));
+      }
+    }
     access(v, b.va[i], b.kind[i], mlp);
     writes += (b.kind[i] & kWrite) ? 1 : 0;
     cpu.clock_ns += compute;
