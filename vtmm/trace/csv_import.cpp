@@ -83,10 +83,14 @@ Summary import_csv(const std::string& csv_path, const std::string& out_path, con
         int err = 0;
         const char* msg = gzerror(in.get(), &err);
         if (err != Z_OK && err != Z_STREAM_END) fail(std::string("read error: ") + msg);
+        while (!line.empty() && line.back() == '\r') line.pop_back();
         return !line.empty();
       }
       line += buf.data();
-      if (!line.empty() && line.back() == '\n') return true;
+      if (!line.empty() && line.back() == '\n') {
+        while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+        return true;
+      }
     }
   };
 
