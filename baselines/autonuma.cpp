@@ -1,0 +1,153 @@
+// autonuma: host NUMA balancing on the QEMU process (Linux kernel.numa_balancing
+// = 1, NUMA_BALANCING_NORMAL), the hypervisor-side design the vTMM paper
+// compares with. Runs in the host: pages keep their GPA, a hint fault is a VM
+// exit on the inaccessible EPT entry (the host's PROT_NONE reaches the EPT
+// through the MMU notifier), migration re-points the EPT entry.
+//
+// Rule and defaults, from the kernel sources:
+//  - scanning: task_numa_work with its adaptive period (numa_scan.hpp):
+//    256 MB per scan (numa_balancing_scan_size_mb), period from
+//    numa_balancing_scan_delay_ms (1000) kept within scan_period_min_ms (1000)
+//    .. scan_period_max_ms (60000) per 256 MB window of RSS, adapted from the
+//    local/remote fault ratio once per pass. Every backed page is protected,
+//    fast and slow alike (normal mode scans all nodes).
+//  - on a hint fault (do_numa_page): a fast page is local, nothing moves; a
+//    slow page is misplaced (the vCPUs run on the fast node's socket) and is
+//    migrated to the fast tier in the faulting context (migrate_misplaced_folio;
+//    the vCPU waits). The two-stage cpupid filter always passes: one task on
+//    one CPU node.
+//  - demotion (the rule; classic NUMA balancing never demotes): only
+//    when the fast allowance is full, the least recently used fast page goes to
+//    the slow tier first, in the same fault. Recency: a page's last hint fault
+//    (a page that keeps its protection through scans was not touched); pages
+//    backed or promoted count as touched then.
+//
+// Simplified (ours): task_numa_work runs on the faulting task's return to
+// user mode (a vCPU thread); here it runs on a hypervisor thread at the next
+// tick (tick_ms) after it is due. The period adapts when a pass over the whole
+// address space completes rather than at the first fault after it.
+// Time and size constants are scaled by time_scale (time_scale.hpp).
+#include <algorithm>
+
+#include "baselines/numa_scan.hpp"
+#include "baselines/page_lists.hpp"
+#include "baselines/time_scale.hpp"
+#include "vtmm/core/policy.hpp"
+
+namespace vtmm::baselines {
+namespace {
+
+constexpr uint8_t kRecency = 0;
+
+class AutoNuma final : public Policy {
+ public:
+  AutoNuma(Params& p, const PolicyEnv&) {
+    scale_.read(p);
+    scan_.read(p);
+    tick_ms_ = p.get<double>("tick_ms", 2.0);
+    if (!(tick_ms_ > 0)) p.fail("tick_ms", "must be positive");
+  }
+
+  std::vector<Mechanism> needs() const override { return {Mechanism::HintFaults, Mechanism::Migrate}; }
+
+  void attach(Mechanisms& m) override {
+    const uint32_t pages = m.guest_pages();
+    scale_value_ = scale_.resolve(pages);
+    scanner_.configure(scan_, scale_value_, /*adapt=*/true);
+    lru_.resize(pages, 1);
+    armed_.assign(pages, 0);
+  }
+
+  Tier place(Gpa g, const Mechanisms& m) override {
+    if (m.used_pages(Tier::Fast) >= m.capacity_pages(Tier::Fast)) return Tier::Slow;
+    if (g < lru_.pages()) lru_.push_head(kRecency, g);
+    return Tier::Fast;
+  }
+
+  double period_ns() const override { return tick_ms_ * 1e6; }
+
+  void tick(Mechanisms& m) override {
+    const double now = m.now_ns();
+    if (!scanner_.due(now)) return;
+    const uint64_t rss = m.used_pages(Tier::Fast) + m.used_pages(Tier::Slow);
+    const uint32_t pages = m.guest_pages();
+    const uint32_t chunks = (pages + NumaScanner::kChunkPages - 1) / NumaScanner::kChunkPages;
+    protected_ += scanner_.scan(m, chunks, rss, now, [&](uint32_t c, std::vector<Gpa>& out) {
+      const Gpa first = c * NumaScanner::kChunkPages;
+      const Gpa end = std::min<Gpa>(pages, first + NumaScanner::kChunkPages);
+      for (Gpa g = first; g < end; ++g) {
+        if (armed_[g] || !m.backed(g)) continue;
+        // A fast page the LRU has not seen (backed by a fallback) joins as the oldest.
+        if (m.tier_of(g) == Tier::Fast && lru_.list_of(g) == PageLists::kNoList) lru_.push_tail(kRecency, g);
+        armed_[g] = 1;
+        out.push_back(g);
+      }
+      m.charge_ns(static_cast<double>(end - first) * scan_.walk_ns_per_pte);
+    });
+  }
+
+  void on_hint_fault(const HintFault& f, Mechanisms& m) override {
+    const Gpa g = f.gpa;
+    if (g >= armed_.size()) return;
+    armed_[g] = 0;
+    ++hint_faults_;
+    if (!m.backed(g)) return;
+    if (m.tier_of(g) == Tier::Fast) {
+      lru_.push_head(kRecency, g);
+      scanner_.fault(/*local=*/true, false);
+      return;
+    }
+    if (m.used_pages(Tier::Fast) >= m.capacity_pages(Tier::Fast)) {
+      Gpa victim = lru_.tail(kRecency);
+      while (victim != kNone && (!m.backed(victim) || m.tier_of(victim) != Tier::Fast)) {
+        lru_.remove(victim);
+        victim = lru_.tail(kRecency);
+      }
+      if (victim != kNone) {
+        lru_.remove(victim);
+        const Gpa one[1] = {victim};
+        demoted_ += m.migrate(one, Tier::Slow, MigrationMethod::Linux, 1).moved;
+      }
+    }
+    const Gpa one[1] = {g};
+    const bool moved = m.migrate(one, Tier::Fast, MigrationMethod::Linux, 1).moved > 0;
+    if (moved) {
+      ++promoted_;
+      lru_.push_head(kRecency, g);
+    } else {
+      ++failed_;
+    }
+    scanner_.fault(/*local=*/moved, /*failed=*/!moved);
+  }
+
+  void on_measure_start() override { hint_faults_ = promoted_ = demoted_ = failed_ = protected_ = 0; }
+
+  void report(Json& out) const override {
+    out["time_scale"] = scale_value_;
+    out["numa_scan_period_ms_last"] = scanner_.period_ns() * 1e-6;
+    out["numa_scan_pages"] = scanner_.scan_pages();
+    out["numa_scans"] = scanner_.scans();
+    out["numa_scan_passes"] = scanner_.passes();
+    out["pages_protected"] = protected_;
+    out["hint_faults"] = hint_faults_;
+    out["promoted_pages"] = promoted_;
+    out["demoted_pages"] = demoted_;
+    out["failed_promotions"] = failed_;
+  }
+
+ private:
+  TimeScale scale_;
+  NumaScanParams scan_;
+  double tick_ms_;
+  double scale_value_ = 1;
+  NumaScanner scanner_;
+  PageLists lru_;
+  std::vector<uint8_t> armed_;
+  uint64_t hint_faults_ = 0, promoted_ = 0, demoted_ = 0, failed_ = 0, protected_ = 0;
+};
+
+VTMM_REGISTER(vtmm::PolicyRegistry, AutoNuma, "autonuma",
+              "host NUMA balancing: 256 MB hint-fault scans (1-60 s adaptive), promote on fault, LRU demotion when fast is full")
+
+}  // namespace
+}  // namespace vtmm::baselines

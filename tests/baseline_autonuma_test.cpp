@@ -1,0 +1,110 @@
+// autonuma: host NUMA balancing's scanner (256 MB per scan, resuming where it
+// stopped, adaptive period) and its fault rule (promote a slow page; when the
+// fast allowance is full, demote the least recently faulted fast page first),
+// pinned on a scripted platform with time_scale 1.
+#include <gtest/gtest.h>
+
+#include "tests/baseline_test_support.hpp"
+
+namespace vtmm {
+namespace {
+
+using test::ScriptedPlatform;
+
+constexpr uint32_t kPages = 8192, kFast = 1024;
+
+struct AutoNumaRig {
+  explicit AutoNumaRig(Gpa fast_backed, Json params = Json::object()) : m(kPages, kFast) {
+    params["time_scale"] = 1.0;
+    policy = test::make_policy("autonuma", params);
+    m.back_range(0, fast_backed, Tier::Fast);
+    m.back_range(kFast, 4 * kFast, Tier::Slow);
+    policy->attach(m);
+  }
+  void tick_at(double ns) {
+    m.set_now(ns);
+    policy->tick(m);
+  }
+  Json report() const {
+    Json j;
+    policy->report(j);
+    return j;
+  }
+  ScriptedPlatform m;
+  std::unique_ptr<Policy> policy;
+};
+
+TEST(AutoNuma, ScansTheScanSizeFromWhereItStoppedOnBothTiers) {
+  AutoNumaRig r(kFast, Json{{"scan_size_bytes", "4MiB"}});  // 1024 pages per scan
+  r.tick_at(0.9e9);
+  EXPECT_EQ(r.m.protections, 0u);  // scan delay: 1 s
+  r.tick_at(1.0e9);
+  EXPECT_EQ(r.m.protections, 1024u);
+  EXPECT_TRUE(r.m.armed(0));  // fast pages too: normal mode scans every node
+  EXPECT_FALSE(r.m.armed(kFast));
+  r.tick_at(1.5e9);
+  EXPECT_EQ(r.m.protections, 1024u);  // period: 1 s
+  r.tick_at(2.0e9);
+  EXPECT_EQ(r.m.protections, 2048u);
+  EXPECT_TRUE(r.m.armed(kFast));
+  EXPECT_TRUE(r.m.armed(2 * kFast - 1));
+  EXPECT_FALSE(r.m.armed(2 * kFast));
+}
+
+TEST(AutoNuma, PromotesASlowPageOnItsHintFaultAndLeavesFastPages) {
+  AutoNumaRig r(kFast - 10);
+  r.tick_at(1.0e9);
+  r.m.set_now(1.5e9);
+  ASSERT_TRUE(r.m.fault(*r.policy, 0));
+  EXPECT_TRUE(r.m.moves.empty());
+  ASSERT_TRUE(r.m.fault(*r.policy, 2000));
+  EXPECT_EQ(r.m.moved_to(Tier::Fast), 1u);
+  EXPECT_EQ(r.m.moved_to(Tier::Slow), 0u);
+  EXPECT_EQ(r.m.tier_of(2000), Tier::Fast);
+}
+
+TEST(AutoNuma, DemotesTheLeastRecentlyFaultedPageOnlyWhenFastIsFull) {
+  AutoNumaRig r(kFast);
+  r.tick_at(1.0e9);
+  r.m.set_now(1.2e9);
+  for (Gpa g = 0; g < kFast; ++g)
+    if (g != 7) {
+      ASSERT_TRUE(r.m.fault(*r.policy, g));
+    }
+  ASSERT_TRUE(r.m.fault(*r.policy, 3000));
+  ASSERT_EQ(r.m.moves.size(), 2u);
+  EXPECT_EQ(r.m.moves[0].to, Tier::Slow);
+  EXPECT_EQ(r.m.moves[0].gpas, std::vector<Gpa>{7});
+  EXPECT_EQ(r.m.tier_of(3000), Tier::Fast);
+  EXPECT_EQ(r.m.tier_of(7), Tier::Slow);
+}
+
+TEST(AutoNuma, ScanPeriodDoublesAfterAPassWithoutFaults) {
+  // 4 MiB scans over 3072 backed pages (GPAs 1024..4095): 3 windows, so the
+  // period may range over [1000 / 3, 60000 / 3] ms. A pass takes 4 scans
+  // (2 populated 2 MiB steps each, the empty ones free, then the empty tail
+  // within the 8x walk limit); with no faults the period doubles from 1 s.
+  AutoNumaRig r(0, Json{{"scan_size_bytes", "4MiB"}});
+  for (int i = 1; i <= 3; ++i) r.tick_at(i * 1.0e9);
+  EXPECT_EQ(r.report()["numa_scan_passes"], 0);
+  r.tick_at(4.0e9);
+  EXPECT_EQ(r.report()["numa_scan_passes"], 1);
+  EXPECT_DOUBLE_EQ(r.report()["numa_scan_period_ms_last"].get<double>(), 2000.0);
+}
+
+TEST(AutoNuma, ScanPeriodStaysWithinTaskScanMax) {
+  // Passes without faults keep doubling the period, up to task_scan_max =
+  // scan_period_max_ms / 3 windows.
+  AutoNumaRig r(0, Json{{"scan_size_bytes", "4MiB"}, {"scan_period_max_ms", 6000}});
+  double t = 1.0e9;
+  for (int pass = 0; pass < 6; ++pass) {
+    for (int i = 0; i < 4; ++i) {
+      r.tick_at(t);
+      t += r.report()["numa_scan_period_ms_last"].get<double>() * 1e6;
+    }
+  }
+  EXPECT_DOUBLE_EQ(r.report()["numa_scan_period_ms_last"].get<double>(), 2000.0);  // 6000 / 3 windows
+}
+
+}  // namespace
+}  // namespace vtmm

@@ -1,0 +1,92 @@
+// nimble: active/inactive lists from periodic A-bit scans (two looks before a
+// page is active), promotion of active slow pages, exchange with inactive fast
+// pages when the fast tier is full, 4 copy threads; pinned on a scripted
+// platform with time_scale 1 (one round per tick).
+#include <gtest/gtest.h>
+
+#include "tests/baseline_test_support.hpp"
+
+namespace vtmm {
+namespace {
+
+using test::ScriptedPlatform;
+
+constexpr uint32_t kPages = 4096, kFast = 1024;
+
+struct NimbleRig {
+  explicit NimbleRig(Gpa fast_backed) : m(kPages, kFast) {
+    policy = test::make_policy("nimble", Json{{"time_scale", 1.0}});
+    m.back_range(0, fast_backed, Tier::Fast);
+    m.back_range(kFast, 2 * kFast, Tier::Slow);
+    policy->attach(m);
+  }
+  void round(std::initializer_list<std::pair<Gpa, Gpa>> touched) {
+    for (auto [a, b] : touched)
+      for (Gpa g = a; g < b; ++g) m.touch(g);
+    policy->tick(m);
+  }
+  ScriptedPlatform m;
+  std::unique_ptr<Policy> policy;
+};
+
+TEST(Nimble, PeriodIsFiveSecondsScaled) {
+  auto p = test::make_policy("nimble", Json{{"time_scale", 0.5}});
+  ScriptedPlatform m(kPages, kFast);
+  p->attach(m);
+  EXPECT_DOUBLE_EQ(p->period_ns(), 2.5e9);
+}
+
+TEST(Nimble, PromotesASlowPageOnlyOnceItIsActive) {
+  NimbleRig r(kFast - 24);
+  r.round({{1500, 1501}});
+  EXPECT_TRUE(r.m.moves.empty());  // first look: marked, still inactive
+  r.round({{1500, 1501}});
+  ASSERT_EQ(r.m.moved_to(Tier::Fast), 1u);
+  EXPECT_EQ(r.m.tier_of(1500), Tier::Fast);
+  EXPECT_EQ(r.m.moves.back().threads, 4u);
+  EXPECT_TRUE(r.m.exchanges.empty());
+}
+
+TEST(Nimble, AnUntouchedRoundBetweenLooksResetsTheMark) {
+  NimbleRig r(kFast - 24);
+  r.round({{1500, 1501}});
+  r.round({});
+  r.round({{1500, 1501}});
+  EXPECT_TRUE(r.m.moves.empty());
+}
+
+TEST(Nimble, ExchangesWithInactiveFastPagesWhenFastIsFull) {
+  NimbleRig r(kFast);
+  r.round({{0, 512}, {1500, 1502}});
+  r.round({{0, 512}, {1500, 1502}});
+  ASSERT_EQ(r.m.exchanges.size(), 1u);
+  ASSERT_EQ(r.m.exchanges[0].size(), 2u);
+  for (const auto& [fast, slow] : r.m.exchanges[0]) {
+    EXPECT_GE(fast, 512u);  // never a page the workload keeps using
+    EXPECT_GE(slow, 1500u);
+  }
+  EXPECT_EQ(r.m.exchange_threads, 4u);
+  EXPECT_EQ(r.m.tier_of(1500), Tier::Fast);
+  EXPECT_EQ(r.m.tier_of(1501), Tier::Fast);
+  EXPECT_EQ(r.m.used_pages(Tier::Fast), uint64_t{kFast});
+  EXPECT_TRUE(r.m.moves.empty());  // no free room was needed
+}
+
+TEST(Nimble, WithoutExchangeDemotesThenPromotes) {
+  ScriptedPlatform m(kPages, kFast);
+  auto p = test::make_policy("nimble", Json{{"time_scale", 1.0}, {"exchange", false}});
+  m.back_range(0, kFast, Tier::Fast);
+  m.back_range(kFast, 2 * kFast, Tier::Slow);
+  p->attach(m);
+  for (int i = 0; i < 2; ++i) {
+    m.touch(1500);
+    p->tick(m);
+  }
+  ASSERT_EQ(m.moves.size(), 2u);
+  EXPECT_EQ(m.moves[0].to, Tier::Slow);
+  EXPECT_EQ(m.moves[1].to, Tier::Fast);
+  EXPECT_EQ(m.tier_of(1500), Tier::Fast);
+}
+
+}  // namespace
+}  // namespace vtmm
