@@ -47,6 +47,7 @@
 // would otherwise not run in a 0.1-1 s run. The sample periods (199, 100007)
 // are kept: they already give many samples per page.
 //
+// Deviation: the warm bin never drops below min_hot_threshold (see adapt()).
 // Simplified: the ksampled CPU quota (3 %) that raises the sample period
 // under load is not modelled; LRU order within a bin is approximated by the
 // time of the page's last sample.
@@ -244,7 +245,10 @@ class Memtis final : public Policy {
       active_ = hot;
     }
     const bool need_warm = static_cast<double>(active) < static_cast<double>(room) * warm_fill_;
-    warm_thr_ = warm_ && need_warm ? active_ - 1 : active_;
+    // Deviation: the warm bin is kept >= min_hot_threshold. MEMTIS would set it
+    // to 0 when the hot bin is 1, making every page "warm" (never demoted), so
+    // fast memory full of never-sampled pages could never make room.
+    warm_thr_ = warm_ && need_warm ? std::max(active_ - 1, min_hot_) : active_;
   }
 
   void cool(Mechanisms& m) {

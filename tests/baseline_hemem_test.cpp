@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "tests/baseline_run_support.hpp"
 #include "tests/fake_mechanisms.hpp"
 #include "vtmm/core/policy.hpp"
 
@@ -185,6 +186,25 @@ TEST(HeMem, RejectsBadParams) {
   EXPECT_THROW(hemem({{"side", "hypervisor"}}), SpecError);
   EXPECT_THROW(hemem({{"cooling_threshold", 1}}), SpecError);
   EXPECT_THROW(hemem({{"migrate_interval_ms", 0}}), SpecError);
+}
+
+}  // namespace
+}  // namespace vtmm
+
+// Whole runs (tests/baseline_run_support.hpp).
+namespace vtmm {
+namespace {
+
+TEST(HeMemRun, BeatsFirstTouchWhenTheHotSetWasTouchedLast) {
+  const double dram = test::run_time(test::gups_hot_last("dram-only"));
+  const double first = test::run_time(test::gups_hot_last("first-touch"));
+  const double mine = test::run_time(test::gups_hot_last("hemem"));
+  EXPECT_LT(mine - dram, first - dram) << "dram " << dram << " first-touch " << first << " hemem " << mine;
+}
+
+TEST(HeMemRun, SameSpecSameRecord) {
+  const Json run = test::gups_hot_last("hemem");
+  EXPECT_EQ(test::run_record(run).dump(), test::run_record(run).dump());
 }
 
 }  // namespace
