@@ -1,0 +1,93 @@
+// vtmm-agent: the guest side of the vm platform (PID 1's successor in the
+// initramfs). It says hello with the guest's memory layout, then runs the
+// host's commands one at a time, answering each with Metrics (or Pages) and
+// a Done frame, until "poweroff". Command grammar (space-separated):
+//   caps | redis REQ CLIENTS KEYSPACE VALUE_BYTES | bfs SCALE EDGE_FACTOR ROOTS SEED
+//   | numa-move MIB FROM TO | soft-dirty MIB | check-marks | poweroff
+#include <sys/reboot.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "agent/tasks.hpp"
+
+namespace {
+
+using namespace vtmm;
+
+uint64_t node_bytes(int n) {
+  std::ifstream in("/sys/devices/system/node/node" + std::to_string(n) + "/meminfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (auto at = line.find("MemTotal:"); at != std::string::npos) return std::stoull(line.substr(at + 9)) * 1024;
+  return 0;
+}
+
+agent_proto::Hello hello() {
+  agent_proto::Hello h;
+  for (int n = 0; n < 64; ++n) {
+    const uint64_t b = node_bytes(n);
+    if (b == 0) break;
+    h.node_bytes.push_back(b);
+    h.mem_bytes += b;
+  }
+  return h;
+}
+
+agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name) {
+  std::istringstream in(cmd);
+  in >> name;
+  auto num = [&] {
+    uint64_t v;
+    if (!(in >> v)) throw std::runtime_error("bad arguments to " + name);
+    return v;
+  };
+  if (name == "caps") return agent::guest_capabilities();
+  if (name == "redis") {
+    const uint64_t req = num(), cl = num(), ks = num(), vb = num();
+    return agent::run_redis(req, static_cast<uint32_t>(cl), ks, static_cast<uint32_t>(vb));
+  }
+  if (name == "bfs") {
+    const uint64_t sc = num(), ef = num(), roots = num(), seed = num();
+    return agent::run_bfs(static_cast<uint32_t>(sc), static_cast<uint32_t>(ef), static_cast<uint32_t>(roots), seed);
+  }
+  if (name == "numa-move") {
+    const uint64_t mib = num(), from = num(), to = num();
+    return agent::run_numa_move(mib, static_cast<int>(from), static_cast<int>(to));
+  }
+  if (name == "soft-dirty") return agent::report_soft_dirty(ch, num());
+  if (name == "check-marks") return agent::check_marks();
+  throw std::runtime_error("unknown command '" + name + "'");
+}
+
+}  // namespace
+
+int main() {
+  try {
+    agent::Channel ch("org.vtmm.agent.0", 60);
+    ch.log("channel open");
+    ch.send(agent_proto::MsgType::Hello, hello());
+    for (;;) {
+      const std::string cmd = ch.next_command();
+      if (cmd == "poweroff") break;
+      std::string name;
+      try {
+        agent::Values v = run(ch, cmd, name);
+        ch.send(agent_proto::MsgType::Metrics, agent_proto::Metrics{name, std::move(v)});
+        ch.send(agent_proto::MsgType::Done, agent_proto::Done{0});
+      } catch (const std::exception& e) {
+        std::string why = e.what();
+        for (char& c : why)
+          if (c < 0x20 || c > 0x7e) c = ' ';
+        ch.send(agent_proto::MsgType::Error, agent_proto::Text{why.substr(0, agent_proto::kMaxText)});
+        ch.send(agent_proto::MsgType::Done, agent_proto::Done{1});
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vtmm-agent: %s\n", e.what());
+  }
+  ::sync();
+  ::reboot(RB_POWER_OFF);
+  return 0;
+}

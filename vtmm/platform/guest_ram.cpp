@@ -1,0 +1,144 @@
+#include "vtmm/platform/guest_ram.hpp"
+
+#include <fcntl.h>
+#include <numaif.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+namespace vtmm::platform {
+
+GuestRam::GuestRam(int qemu_pid, const std::vector<uint64_t>& cells) : pid_(qemu_pid) {
+  struct Vma {
+    uint64_t lo, hi;
+  };
+  std::vector<Vma> anon;
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/maps");
+  if (!in) throw std::runtime_error("daemon: cannot read /proc/" + std::to_string(pid_) + "/maps");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string range, perms, off, dev, ino, path;
+    f >> range >> perms >> off >> dev >> ino >> path;
+    if (perms != "rw-p" || ino != "0" || !path.empty()) continue;
+    const auto dash = range.find('-');
+    anon.push_back({std::stoull(range.substr(0, dash), nullptr, 16), std::stoull(range.substr(dash + 1), nullptr, 16)});
+  }
+  uint64_t gpa = 0;
+  for (uint64_t bytes : cells) {
+    RamCell c{gpa, bytes, {}, 0};
+    for (const Vma& v : anon)
+      if (v.hi - v.lo == bytes) c.candidates.push_back(v.lo);
+    if (c.candidates.empty())
+      throw std::runtime_error("daemon: no mapping of " + std::to_string(bytes) + " bytes in QEMU pid " + std::to_string(pid_));
+    cells_.push_back(std::move(c));
+    gpa += bytes;
+  }
+  if (gpa > (3ull << 30)) throw std::runtime_error("daemon: guest RAM over 3 GiB crosses the PCI hole (not supported)");
+}
+
+agent_proto::MemoryMap GuestRam::memory_map() const {
+  agent_proto::MemoryMap m;
+  for (const auto& c : cells_) m.ranges.emplace_back(c.gpa, c.gpa + c.bytes);
+  return m;
+}
+
+bool GuestRam::mark_at(uint64_t hva, uint64_t gfn) const {
+  const int fd = ::open(("/proc/" + std::to_string(pid_) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[16];
+  const bool ok = ::pread(fd, buf, sizeof buf, static_cast<off_t>(hva)) == 16 && std::memcmp(buf, kPageMark, 8) == 0 &&
+                  std::memcmp(buf + 8, &gfn, 8) == 0;
+  ::close(fd);
+  return ok;
+}
+
+uint64_t GuestRam::verify(const std::vector<uint64_t>& gfns) {
+  uint64_t matched = 0;
+  for (auto& c : cells_) {
+    std::vector<uint64_t> mine;
+    for (uint64_t g : gfns)
+      if (g <= (UINT64_MAX >> 12) && (g << 12) >= c.gpa && (g << 12) < c.gpa + c.bytes) mine.push_back(g);
+    if (mine.empty()) continue;
+    for (uint64_t base : c.candidates) {
+      uint64_t hits = 0;
+      for (uint64_t g : mine) hits += mark_at(base + ((g << 12) - c.gpa), g);
+      if (hits == mine.size()) {  // every mark where it must be: this mapping is the cell
+        c.hva = base;
+        matched += hits;
+        break;
+      }
+    }
+  }
+  return matched;
+}
+
+uint64_t GuestRam::hva_of(uint64_t gfn) const {
+  if (gfn > (UINT64_MAX >> 12)) return 0;
+  const uint64_t gpa = gfn << 12;
+  for (const auto& c : cells_)
+    if (c.hva && gpa >= c.gpa && gpa < c.gpa + c.bytes) return c.hva + (gpa - c.gpa);
+  return 0;
+}
+
+uint64_t GuestRam::marks_intact(const std::vector<uint64_t>& gfns) const {
+  uint64_t n = 0;
+  for (uint64_t g : gfns)
+    if (const uint64_t a = hva_of(g)) n += mark_at(a, g);
+  return n;
+}
+
+Json GuestRam::move(const std::vector<uint64_t>& gfns, int node) const {
+  std::vector<void*> pages;
+  uint64_t unmapped = 0;
+  for (uint64_t g : gfns) {
+    const uint64_t a = hva_of(g);
+    if (a == 0) {
+      ++unmapped;  // outside the map or in an unverified cell: never touched
+      continue;
+    }
+    pages.push_back(reinterpret_cast<void*>(a));
+  }
+  const size_t n = pages.size();
+  std::vector<int> status(n, 0), nodes(n, node);
+  auto where = [&] {
+    std::map<std::string, uint64_t> c;
+    if (n && ::move_pages(pid_, n, pages.data(), nullptr, status.data(), 0) == 0)
+      for (int s : status) ++c[s >= 0 ? "node" + std::to_string(s) : std::string(std::strerror(-s))];
+    return Json(c);
+  };
+  Json r;
+  r["target_node"] = node;
+  r["requested"] = gfns.size();
+  r["unmapped"] = unmapped;
+  r["before"] = where();
+  const auto t0 = std::chrono::steady_clock::now();
+  const long rc = n ? ::move_pages(pid_, n, pages.data(), nodes.data(), status.data(), MPOL_MF_MOVE_ALL) : 0;
+  const int err = errno;
+  r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (rc < 0) {
+    r["ok"] = false;
+    r["error"] = std::strerror(err);
+    r["moved"] = 0;
+  } else {
+    uint64_t on = 0;
+    std::map<std::string, uint64_t> errs;
+    for (int s : status) {
+      if (s == node) ++on;
+      else if (s < 0) ++errs[std::strerror(-s)];
+    }
+    r["ok"] = errs.empty() && unmapped == 0;
+    r["moved"] = on;  // on the target node afterwards
+    r["page_errors"] = errs;
+    if (rc > 0) r["not_migrated"] = rc;
+  }
+  r["after"] = where();
+  return r;
+}
+
+}  // namespace vtmm::platform
