@@ -18,11 +18,12 @@ int main(int argc, char** argv) {
   vtmm::cli::add_list(app);
   vtmm::cli::add_reproduce(app);
   vtmm::cli::add_plot(app);
+  vtmm::cli::add_doctor(app);
+  vtmm::cli::add_image(app);
   vtmm::cli::add_collect(app);
   vtmm::cli::add_run_one(app);
   vtmm::cli::add_trace(app);
-  vtmm::cli::add_doctor(app);
-  vtmm::cli::add_image(app);
+  vtmm::cli::add_compare(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -43,6 +43,7 @@ struct RunFlags {
   std::string spec, out, executor = "local";
   unsigned jobs = default_jobs();
   bool full = false, resume = false, fresh = false, plot = false;
+  unsigned repeat = 0;  // 0: as the spec says
 };
 
 struct ReproduceFlags {
@@ -79,6 +80,8 @@ void add_run(CLI::App& app) {
   c->add_option("--out,-o", f->out, "Results folder (default results/<spec name>)");
   c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")->capture_default_str();
   c->add_flag("--full", f->full, "Apply the spec's 'full' patch (paper-like scale)");
+  c->add_option("--repeat", f->repeat, "Run each configuration N times (overrides the spec's \"repeat\")")
+      ->check(CLI::PositiveNumber);
   auto* resume = c->add_flag("--resume", f->resume, "Skip runs already recorded ok for this spec (the default)");
   c->add_flag("--fresh,--no-resume", f->fresh, "Redo every run even if records exist")->excludes(resume);
   c->add_flag("--plot", f->plot, "Draw the experiment's figures afterwards");
@@ -87,7 +90,7 @@ void add_run(CLI::App& app) {
       ->capture_default_str();
   auto slurm = add_slurm_run_options(c);
   c->callback([f, slurm] {
-    const runner::Experiment e = runner::load_experiment(f->spec, f->full);
+    const runner::Experiment e = runner::load_experiment(f->spec, f->full, f->repeat);
     if (f->executor == "slurm") {
       const std::string path = run_on_slurm(e, f->out, !f->fresh, *slurm);
       if (!path.empty() && f->plot && exit_code() == 0)

@@ -61,6 +61,7 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
   }
   r.fast_bytes = p.get_bytes("fast_bytes", 0);
   r.seed = p.get<uint64_t>("seed", 1);
+  if (p.has("repeat")) r.repeat = p.get<uint32_t>("repeat", 0);
   p.finish();
   return r;
 }
@@ -77,6 +78,7 @@ Json RunSpec::to_json() const {
   j["ratio"] = ratio ? Json(ratio->text) : Json(nullptr);
   j["fast_bytes"] = fast_bytes;
   j["seed"] = seed;
+  if (repeat) j["repeat"] = *repeat;
   return j;
 }
 
@@ -89,7 +91,8 @@ std::string RunSpec::label() const {
   std::string s = workload.value("impl", "?") + "/" + policy_name();
   if (ratio) s += "/" + ratio->text;
   if (fast_bytes) s += "/fast=" + format_bytes(fast_bytes);
-  return s + "/seed" + std::to_string(seed);
+  s += "/seed" + std::to_string(seed);
+  return repeat ? s + "/rep" + std::to_string(*repeat) : s;
 }
 
 }  // namespace vtmm

@@ -30,6 +30,9 @@ struct RunSpec {
   std::optional<Ratio> ratio;  // fast:slow split of guest memory
   uint64_t fast_bytes = 0;     // or an absolute fast allowance (0: use ratio)
   uint64_t seed = 1;
+  // Which repetition of an otherwise identical run (set by the runner when a
+  // spec asks for "repeat" > 1; absent otherwise, so run keys stay as they were).
+  std::optional<uint32_t> repeat;
 
   static RunSpec from_json(const Json& j, const std::string& where);
   Json to_json() const;

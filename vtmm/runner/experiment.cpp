@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "vtmm/core/policy.hpp"
+#include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
 #include "vtmm/runner/records.hpp"
 #include "vtmm/sim/host_profile.hpp"
@@ -66,9 +67,35 @@ bool uses_ratio(const Json& policy, uint64_t seed) {
   return pol->sizing() == Policy::Sizing::Ratio;
 }
 
+// Repeat i of a run; seeds derived by splitmix64 so repeats of neighbouring
+// sweep seeds never coincide; kept below 2^32 to stay exact in any JSON reader.
+uint64_t repeat_seed(uint64_t seed, uint32_t i) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (uint64_t{i} + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return (z ^ (z >> 31)) >> 32;
+}
+
+std::vector<Json> expand_repeats(const std::vector<Json>& runs, uint32_t repeats, bool distinct_seeds,
+                                 const std::string& spec_hash) {
+  Rng rng(std::stoull(spec_hash, nullptr, 16));
+  std::vector<Json> out;
+  for (uint32_t i = 0; i < repeats; ++i) {
+    std::vector<Json> round;
+    for (Json x : runs) {
+      x["repeat"] = i;
+      if (distinct_seeds && i > 0) x["seed"] = repeat_seed(x.value("seed", uint64_t{1}), i);
+      round.push_back(std::move(x));
+    }
+    for (size_t k = round.size(); k > 1; --k) std::swap(round[k - 1], round[rng.below(k)]);  // Fisher-Yates
+    for (auto& x : round) out.push_back(std::move(x));
+  }
+  return out;
+}
+
 }  // namespace
 
-Experiment load_experiment(const std::string& name_or_path, bool full_scale) {
+Experiment load_experiment(const std::string& name_or_path, bool full_scale, unsigned repeat_override) {
   const std::string path = resolve_spec_path(name_or_path);
   std::ifstream in(path);
   if (!in) throw SpecError("spec: cannot open " + path);
@@ -101,6 +128,11 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale) {
   if (!sweep.is_object()) p.fail("sweep", "must be an object of axis -> list of values");
   if (full_scale && j.contains("full") && j.at("full").contains("sweep")) sweep.merge_patch(j.at("full").at("sweep"));
   e.baseline = p.get<std::string>("baseline", "dram-only");
+  const uint32_t spec_repeats = p.get<uint32_t>("repeat", 1);
+  if (spec_repeats == 0) p.fail("repeat", "must be at least 1");
+  const uint32_t repeats = repeat_override > 0 ? repeat_override : spec_repeats;
+  const bool repeat_seeds = p.get<bool>("repeat_seeds", false);
+  if (base.contains("repeat")) p.fail("run", "'repeat' is set by the runner; use the spec's top-level \"repeat\": N");
   p.finish();
 
   static const std::vector<std::string> axes = {"workload", "policy", "ratio", "fast_bytes", "seed", "host"};
@@ -123,6 +155,7 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale) {
       }
     runs = std::move(next);
   }
+  if (repeats > 1) runs = expand_repeats(runs, repeats, repeat_seeds, hash_hex(j.dump()));
   std::map<std::string, bool> seen;
   for (Json& r : runs) {
     if (!r.contains("policy")) throw SpecError("spec " + e.name + ": missing field 'policy' (in run or sweep)");
@@ -157,6 +190,7 @@ Json run_one(const RunSpec& r, bool with_wall) {
   const auto t0 = std::chrono::steady_clock::now();
   Json rec = r.platform == "vm" ? platform::run_vm(r) : sim::simulate(r);
   rec["run_key"] = hash_hex(r.to_json().dump());
+  if (r.repeat) rec["repeat"] = *r.repeat;
   if (with_wall)
     rec["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rec;

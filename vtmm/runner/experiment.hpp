@@ -22,7 +22,13 @@ struct Experiment {
 
 // Loads and fully validates a spec: every run's workload, policy and host are
 // constructed once, so a bad spec fails here, before any file is touched.
-Experiment load_experiment(const std::string& path, bool full_scale);
+// Repetitions: the spec's "repeat": N (or repeat_override > 0) runs each
+// configuration N times, in rounds (every configuration once, then again...)
+// shuffled within a round by a fixed seed, so drift on a real host does not
+// bias one design. Each run carries "repeat": i. With "repeat_seeds": true,
+// repeat i > 0 gets a seed derived from (seed, i); otherwise every repeat
+// keeps the seed (on `sim` identical seeds give identical results).
+Experiment load_experiment(const std::string& path, bool full_scale, unsigned repeat_override = 0);
 
 struct RunOptions {
   std::string out_dir;  // default results/<name>
