@@ -65,7 +65,9 @@ TEST(VmSmoke, RunsEndToEndAndCleansUp) {
     EXPECT_EQ(g.at("before_on_from"), g.at("pages"));
     EXPECT_EQ(g.at("moved"), g.at("pages"));
     EXPECT_EQ(g.at("after_on_to"), g.at("pages"));
-    EXPECT_EQ(g.at("numa_maps_after_N1"), g.at("pages"));
+    // numa_maps counts the whole VMA, which may have merged with the agent's marked buffer.
+    EXPECT_GE(g.at("numa_maps_after_N1").get<double>(), g.at("pages").get<double>());
+    EXPECT_EQ(g.at("numa_maps_after_N0"), 0);
   }
   EXPECT_EQ(workloads, (std::set<std::string>{"redis", "graph500-bfs"}));
   const auto& redis = recs[0].at("workload") == "redis" ? recs[0] : recs[1];
