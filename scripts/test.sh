@@ -15,6 +15,12 @@ select=(-LE 'slow|slurm')
 scripts/setup.sh
 scripts/build.sh release
 ctest --test-dir build --output-on-failure -j "$(nproc)" "${select[@]}"
+# The sim performance gate (docs/ci.md): vTMM and first-touch against the committed baseline.
+gate_dir="$(mktemp -d)"
+build/vtmm run experiments/gate.json --out "$gate_dir" --fresh --jobs "$(nproc)" >/dev/null 2>"$gate_dir/run.log" ||
+  { cat "$gate_dir/run.log" >&2; exit 1; }
+build/vtmm compare ci/baseline/gate.jsonl "$gate_dir" --threshold 5% --fail-on-unmatched
+rm -rf "$gate_dir"
 # The Slurm executor on a one-node cluster the test starts and stops (~30 s; once, not under ASan).
 VTMM_SLURM_REQUIRED=1 ctest --test-dir build --output-on-failure -L slurm
 build/vtmm_bench --benchmark_filter=BM_Gups --benchmark_min_time=0.05 >/dev/null  # the benchmarks still run (no speed is asserted)
