@@ -9,6 +9,7 @@
 // The rig is neither copyable nor movable: the Vm holds references to the
 // host, policy and mechanisms, and the host and mechanisms hold the Vm's address.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,14 +22,21 @@
 
 namespace vtmm::test {
 
-// place() returns `tier` (settable between accesses) and counts its calls.
+// place() returns `tier` (settable between accesses) and counts its calls;
+// hint faults are recorded and handed to `on_fault` if set.
 class FixedTierPolicy final : public Policy {
  public:
   Tier tier = Tier::Fast;
   uint32_t placed = 0;
+  std::vector<HintFault> faults;
+  std::function<void(const HintFault&, Mechanisms&)> on_fault;
   Tier place(Gpa, const Mechanisms&) override {
     ++placed;
     return tier;
+  }
+  void on_hint_fault(const HintFault& f, Mechanisms& m) override {
+    faults.push_back(f);
+    if (on_fault) on_fault(f, m);
   }
 };
 

@@ -64,7 +64,7 @@ Json as_list(const Json& j) { return j.is_array() ? j : Json::array({j}); }
 bool uses_ratio(const Json& policy, uint64_t seed) {
   Json p = policy.is_string() ? Json{{"impl", policy}} : policy;
   auto pol = PolicyRegistry::instance().make(p, "policy", PolicyEnv{seed});
-  return pol->sizing() == Policy::Sizing::Ratio;
+  return pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
 }
 
 // Repeat i of a run; seeds derived by splitmix64 so repeats of neighbouring

@@ -19,6 +19,11 @@ struct Counters {
   uint64_t remap_faults = 0;            // of which: re-faulting a page Linux-style migration unmapped
   uint64_t promoted = 0, demoted = 0, recopied = 0;
   uint64_t copied_bytes = 0;
+  uint64_t hint_faults = 0;             // NUMA hint faults taken
+  uint64_t samples = 0, samples_lost = 0;  // PEBS-like samples written / dropped (buffer full)
+  uint64_t mm_hits = 0, mm_misses = 0, mm_writebacks = 0;  // Memory Mode's DRAM cache
+  uint64_t exchanged = 0;               // pages moved by exchange (counted once per page)
+  uint64_t guest_migrations = 0;        // pages a guest-side design copied to the other node
   double trap_wait_ns = 0;              // vCPU time lost waiting on migrations
   double bw_delay_ns = 0;               // vCPU time lost queueing for tier bandwidth
   double tracking_ns = 0;               // hypervisor-thread time: tracking
@@ -40,6 +45,10 @@ struct Counters {
     r.remap_faults -= o.remap_faults;
     r.promoted -= o.promoted; r.demoted -= o.demoted; r.recopied -= o.recopied;
     r.copied_bytes -= o.copied_bytes;
+    r.hint_faults -= o.hint_faults;
+    r.samples -= o.samples; r.samples_lost -= o.samples_lost;
+    r.mm_hits -= o.mm_hits; r.mm_misses -= o.mm_misses; r.mm_writebacks -= o.mm_writebacks;
+    r.exchanged -= o.exchanged; r.guest_migrations -= o.guest_migrations;
     r.trap_wait_ns -= o.trap_wait_ns; r.bw_delay_ns -= o.bw_delay_ns;
     r.tracking_ns -= o.tracking_ns; r.migration_ns -= o.migration_ns;
     return r;

@@ -32,6 +32,10 @@ std::vector<std::pair<const char*, double HostProfile::*>> fields() {
       {"pml_entry_ns", &HostProfile::pml_entry_ns},
       {"pml_buffer_entries", &HostProfile::pml_buffer_entries},
       {"migrate_page_ns", &HostProfile::migrate_page_ns},
+      {"hint_fault_ns", &HostProfile::hint_fault_ns},
+      {"pebs_assist_ns", &HostProfile::pebs_assist_ns},
+      {"pebs_drain_ns", &HostProfile::pebs_drain_ns},
+      {"sample_buffer_entries", &HostProfile::sample_buffer_entries},
       {"copy_gbps", &HostProfile::copy_gbps},
       {"host_cores", &HostProfile::host_cores},
   };

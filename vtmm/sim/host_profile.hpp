@@ -28,6 +28,8 @@ struct HostProfile {
   double vm_exit_ns = 0, ept_violation_ns = 0, tlb_shootdown_ns = 0, page_fault_ns = 0;
   double pte_scan_ns = 0, ept_bit_ns = 0, pml_entry_ns = 0, pml_buffer_entries = 0;
   double migrate_page_ns = 0, copy_gbps = 0;
+  double hint_fault_ns = 0;                  // NUMA hint fault handling (without the exit)
+  double pebs_assist_ns = 0, pebs_drain_ns = 0, sample_buffer_entries = 0;
   double host_cores = 0;
 
   // Loads `name` (a profile name or a path to a JSON file) and applies

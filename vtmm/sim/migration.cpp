@@ -14,6 +14,7 @@
 //         those again and re-point every entry. Only accesses in that short
 //         second window trap.
 #include <algorithm>
+#include <tuple>
 
 #include "vtmm/sim/sim_mechanisms.hpp"
 
@@ -62,6 +63,7 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
 }
 
 MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads) {
+  if (side_ == Side::Guest) return guest_migrate(gs, to, threads);
   Vm& vm = *vm_;
   const Tier from = to == Tier::Fast ? Tier::Slow : Tier::Fast;
   const uint32_t span = vm.cfg.ept_huge ? kPagesPerHuge : 1;
@@ -94,7 +96,7 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   (to == Tier::Fast ? vm.c.promoted : vm.c.demoted) += uint64_t{span} * f.pages.size();
   for (Gpa g : f.pages) vm.ept[g] |= kEptMigrating;
 
-  const double start = hv_.clock_ns;
+  const double start = cur_->clock_ns;
   const bool per_page = how != MigrationMethod::Pml;
   if (how == MigrationMethod::Pml) {
     for (Gpa g : f.pages) vm.ept[g] &= static_cast<uint8_t>(~kEptD);
@@ -112,7 +114,7 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   const double end =
       copy_pages(f.pages, from, to, start, f.threads, vm.prof.migrate_page_ns, per_page, f.start, f.end, &cpu);
   vm.c.migration_ns += cpu;
-  hv_.clock_ns = end;
+  cur_->clock_ns = end;
   r.moved = static_cast<uint32_t>(f.pages.size() * span);
   r.busy_ns = cpu;
   if (how == MigrationMethod::Pml) {
@@ -164,6 +166,142 @@ void SimMechanisms::finish_migration(size_t idx) {
   f.pages.clear();
   // Drop finished batches from the back so indices held by pending events stay valid.
   while (!vm.inflight.empty() && vm.inflight.back().pages.empty()) vm.inflight.pop_back();
+}
+
+MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads) {
+  // Nimble's exchange_pages(): both pages are unmapped (one shootdown per
+  // pair), their contents swapped through the copy threads, both remapped;
+  // no free room is needed on either tier. Unmapped like PM_Linux: an access
+  // during the swap waits, the first access after it re-faults the entry.
+  if (side_ == Side::Guest) throw std::invalid_argument("exchange: only host-side designs can exchange pages here");
+  Vm& vm = *vm_;
+  const HostProfile& p = vm.prof;
+  const uint32_t span = vm.cfg.ept_huge ? kPagesPerHuge : 1;
+  std::vector<std::pair<Gpa, Gpa>> ok;
+  for (const auto& [fast, slow] : pairs) {
+    if (fast >= vm.ept.size() || slow >= vm.ept.size()) throw std::invalid_argument("exchange: GPA beyond guest memory");
+    const Gpa a = vm.ad_index(fast), b = vm.ad_index(slow);
+    const auto usable = [&](Gpa g, Tier t) {
+      return (vm.ept[g] & kEptPresent) && !(vm.ept[g] & kEptMigrating) && vm.tier_of(g) == t;
+    };
+    if (a == b || !usable(a, Tier::Fast) || !usable(b, Tier::Slow)) continue;
+    vm.ept[a] |= kEptMigrating;  // also keeps a page from being taken twice
+    vm.ept[b] |= kEptMigrating;
+    ok.emplace_back(a, b);
+  }
+  MigrationResult r;
+  if (ok.empty()) return r;
+  const double start = cur_->clock_ns;
+  std::vector<double> t(std::max(1u, threads), start);
+  std::vector<std::tuple<Gpa, double, double>> win;
+  for (size_t i = 0; i < ok.size(); ++i) {
+    double& now = t[i % t.size()];
+    const double ws = now;
+    flush_tlbs();
+    now += 2 * p.migrate_page_ns;
+    for (uint32_t k = 0; k < span; ++k) {
+      const double bytes = static_cast<double>(kPageSize);
+      for (int tier = 0; tier < kTiers; ++tier) {
+        now += vm.host.bw[tier].book(now, bytes, false);
+        now += vm.host.bw[tier].book(now, bytes, true);
+      }
+      now += 2 * bytes / p.copy_gbps;
+      vm.c.copied_bytes += 2 * kPageSize;
+    }
+    for (Gpa g : {ok[i].first, ok[i].second}) {
+      set_tier(g, vm.tier_of(g) == Tier::Fast ? Tier::Slow : Tier::Fast);
+      vm.ept[g] |= kEptZapped;
+      win.emplace_back(g, ws, now);
+    }
+  }
+  double end = start, cpu = 0;
+  for (double x : t) {
+    end = std::max(end, x);
+    cpu += x - start;
+  }
+  std::sort(win.begin(), win.end());
+  Vm::Inflight f{MigrationMethod::Linux, Tier::Fast, Tier::Slow, std::max(1u, threads), false, {}, {}, {}};
+  for (const auto& [g, ws, we] : win) {
+    f.pages.push_back(g);
+    f.start.push_back(ws);
+    f.end.push_back(we);
+  }
+  const uint64_t moved = uint64_t{span} * ok.size();
+  vm.c.promoted += moved;
+  vm.c.demoted += moved;
+  vm.c.exchanged += 2 * moved;
+  vm.c.migration_ns += cpu;
+  cur_->clock_ns = end;
+  r.moved = static_cast<uint32_t>(2 * moved);
+  r.busy_ns = cpu;
+  vm.inflight.push_back(std::move(f));
+  const size_t idx = vm.inflight.size() - 1;
+  vm.host.schedule(end, [this, idx] { finish_migration(idx); });
+  return r;
+}
+
+MigrationResult SimMechanisms::guest_migrate(std::span<const Gpa> gs, Tier to, uint32_t threads) {
+  // The guest kernel's migrate_pages() between its NUMA nodes: per page, a
+  // free page on the target node, the PTE replaced by a migration entry, the
+  // data copied, the PTE pointed at the new GPA, the old page freed. One guest
+  // TLB shootdown per batch (try_to_unmap_flush). An access during the copy
+  // takes a guest page fault and waits. A target GPA the host has not backed
+  // yet is backed by the copy's first write (an EPT violation).
+  Vm& vm = *vm_;
+  const Tier from = to == Tier::Fast ? Tier::Slow : Tier::Fast;
+  std::vector<Gpa> olds;
+  for (Gpa g : gs) {
+    if (g >= vm.ept.size()) throw std::invalid_argument("migrate: GPA beyond guest memory");
+    const uint32_t o = vm.owner[g];
+    if (o == kNone || (o & kGptOwner) || vm.node_of(g) != from || (vm.ept[g] & kEptMigrating)) continue;
+    vm.ept[g] |= kEptMigrating;  // keeps a page from being taken twice; cleared below
+    olds.push_back(g);
+  }
+  for (Gpa g : olds) vm.ept[g] &= static_cast<uint8_t>(~kEptMigrating);
+  if (olds.size() > vm.free_gpas[static_cast<int>(to)].size()) olds.resize(vm.free_gpas[static_cast<int>(to)].size());
+  MigrationResult r;
+  if (olds.empty()) return r;
+
+  double start = cur_->clock_ns;
+  flush_tlbs();
+  std::vector<Gpa> news;
+  for (Gpa old : olds) {
+    const Gpa nw = vm.alloc_gpa(to);
+    const uint32_t vpn = vm.owner[old];
+    vm.pte_gpa[vpn] = nw;
+    vm.owner[nw] = vpn;
+    vm.free_gpa(old);
+    if (!(vm.ept[nw] & kEptPresent)) start += vm.back(nw);  // the copy's first write exits
+    vm.truth_accesses[nw] += vm.truth_accesses[old];
+    vm.truth_accesses[old] = 0;
+    vm.ept[nw] |= kEptMigrating;
+    news.push_back(nw);
+    r.remapped.emplace_back(old, nw);
+  }
+  std::vector<double> ws, we;
+  double cpu = 0;
+  const double end = copy_pages(news, from, to, start, threads, vm.prof.migrate_page_ns, false, ws, we, &cpu);
+  cpu += start - cur_->clock_ns;
+  std::vector<size_t> order(news.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return news[a] < news[b]; });
+  Vm::Inflight f{MigrationMethod::Linux, from, to, std::max(1u, threads), false, {}, {}, {}, true};
+  for (size_t i : order) {
+    f.pages.push_back(news[i]);
+    f.start.push_back(ws[i]);
+    f.end.push_back(we[i]);
+  }
+  (to == Tier::Fast ? vm.c.promoted : vm.c.demoted) += news.size();
+  vm.c.guest_migrations += news.size();
+  vm.c.migration_ns += cpu;
+  cur_->clock_ns = end;
+  steal(cpu);
+  r.moved = static_cast<uint32_t>(news.size());
+  r.busy_ns = cpu;
+  vm.inflight.push_back(std::move(f));
+  const size_t idx = vm.inflight.size() - 1;
+  vm.host.schedule(end, [this, idx] { finish_migration(idx); });
+  return r;
 }
 
 }  // namespace vtmm::sim

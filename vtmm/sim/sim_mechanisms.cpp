@@ -98,12 +98,77 @@ void SimMechanisms::flush_tlbs() {
   }
 }
 
-// In progress (lead): the mechanisms below land with their simulator support.
-void SimMechanisms::protect_for_hint(std::span<const Gpa>) { throw std::logic_error("protect_for_hint: not yet built"); }
-void SimMechanisms::set_sampling(uint32_t, uint32_t) { throw std::logic_error("set_sampling: not yet built"); }
-void SimMechanisms::drain_samples(std::vector<AccessSample>&) { throw std::logic_error("drain_samples: not yet built"); }
-MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>>, uint32_t) {
-  throw std::logic_error("exchange: not yet built");
+uint64_t SimMechanisms::used_pages(Tier t) const {
+  const Vm& vm = *vm_;
+  const int i = static_cast<int>(t);
+  // A guest-side design sees its nodes' allocated pages (what the guest's
+  // free lists lack), not what the host has backed.
+  if (vm.cfg.guest_numa) return vm.cap[i] - vm.free_gpas[i].size();
+  return vm.used[i];
+}
+
+void SimMechanisms::steal(double ns) {
+  if (side_ != Side::Guest || in_fault_ || ns <= 0) return;
+  Vm& vm = *vm_;
+  const double each = ns / static_cast<double>(vm.vcpus.size());
+  for (auto& cpu : vm.vcpus) cpu.clock_ns += each;
+}
+
+void SimMechanisms::protect_for_hint(std::span<const Gpa> gs) {
+  // Host side: NUMA balancing's change_prot_numa() on the QEMU process; the
+  // MMU notifier zaps the EPT entries. Guest side: the guest kernel's own
+  // change_prot_numa() on the guest PTEs. Either way one flush ends the scan.
+  Vm& vm = *vm_;
+  if (vm.hint_armed_ns.empty()) vm.hint_armed_ns.assign(vm.ept.size(), 0.0);
+  uint64_t n = 0;
+  for (Gpa g : gs) {
+    if (g >= vm.ept.size()) throw std::invalid_argument("protect_for_hint: GPA beyond guest memory");
+    const Gpa head = vm.ad_index(g);
+    if (!(vm.ept[head] & kEptPresent)) continue;
+    vm.ept[head] |= kEptHint;
+    vm.hint_armed_ns[head] = cur_->clock_ns;
+    ++n;
+  }
+  charge_ns(static_cast<double>(n) * (side_ == Side::Host ? vm.prof.ept_bit_ns : vm.prof.pte_scan_ns));
+  if (n > 0) flush_tlbs();
+}
+
+double SimMechanisms::hint_fault(uint32_t v, Gpa head, bool write) {
+  Vm& vm = *vm_;
+  ++vm.c.hint_faults;
+  double cost = vm.prof.hint_fault_ns;
+  if (side_ == Side::Host) {  // the access exits on the zapped EPT entry
+    cost += vm.prof.vm_exit_ns;
+    ++vm.c.vm_exits;
+  }
+  HvThread ctx;
+  ctx.clock_ns = vm.vcpus[v].clock_ns + cost;
+  const double armed = vm.hint_armed_ns.empty() ? 0.0 : vm.hint_armed_ns[head];
+  const HintFault f{head, write, v, armed, ctx.clock_ns};
+  HvThread* const saved = cur_;
+  const bool saved_fault = in_fault_;
+  cur_ = &ctx;
+  in_fault_ = true;
+  vm.policy.on_hint_fault(f, *this);
+  cur_ = saved;
+  in_fault_ = saved_fault;
+  // A migration made in the fault maps the new page when the fault returns.
+  vm.ept[head] &= static_cast<uint8_t>(~kEptZapped);
+  return ctx.clock_ns - vm.vcpus[v].clock_ns;
+}
+
+void SimMechanisms::set_sampling(uint32_t load_period, uint32_t store_period) {
+  Vm& vm = *vm_;
+  vm.load_period = load_period;
+  vm.store_period = store_period;
+  for (auto& cpu : vm.vcpus) cpu.load_left = cpu.store_left = 0;
+}
+
+void SimMechanisms::drain_samples(std::vector<AccessSample>& out) {
+  Vm& vm = *vm_;
+  charge_ns(static_cast<double>(vm.samples.size()) * vm.prof.pebs_drain_ns);
+  out.insert(out.end(), vm.samples.begin(), vm.samples.end());
+  vm.samples.clear();
 }
 
 }  // namespace vtmm::sim

@@ -11,13 +11,20 @@ class SimMechanisms final : public Mechanisms {
  public:
   void bind(Vm* vm) { vm_ = vm; }
   HvThread& thread() { return hv_; }
+  // Which side the bound VM's policy runs on: guest-side work is stolen from
+  // the vCPUs, guest-side migration moves data to the other guest node.
+  void set_side(Side s) { side_ = s; }
+  Side side() const { return side_; }
+  // A NUMA hint fault taken by vCPU v on `head`: runs the policy's handler in
+  // that vCPU's context; returns what the vCPU pays (fault + handler's work).
+  double hint_fault(uint32_t v, Gpa head, bool write);
 
   bool offers(Mechanism) const override { return true; }
   uint32_t guest_pages() const override { return static_cast<uint32_t>(vm_->ept.size()); }
   bool backed(Gpa g) const override { return g < vm_->ept.size() && (vm_->ept[g] & kEptPresent); }
   Tier tier_of(Gpa g) const override { return vm_->tier_of(g); }
   uint64_t capacity_pages(Tier t) const override { return vm_->cap[static_cast<int>(t)]; }
-  uint64_t used_pages(Tier t) const override { return vm_->used[static_cast<int>(t)]; }
+  uint64_t used_pages(Tier t) const override;
 
   std::span<const Gpa> gpt_pages() const override { return vm_->gpt_list; }
   void scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) override;
@@ -34,10 +41,11 @@ class SimMechanisms final : public Mechanisms {
   void drain_samples(std::vector<AccessSample>& out) override;
   MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads = 1) override;
   std::span<const uint32_t> true_accesses() const override { return vm_->truth_accesses; }
-  double now_ns() const override { return hv_.clock_ns; }
+  double now_ns() const override { return cur_->clock_ns; }
   void charge_ns(double ns) override {
-    hv_.clock_ns += ns;
+    cur_->clock_ns += ns;
     vm_->c.tracking_ns += ns;
+    steal(ns);
   }
 
  private:
@@ -49,9 +57,16 @@ class SimMechanisms final : public Mechanisms {
                     bool flush_each, std::vector<double>& win_start, std::vector<double>& win_end, double* cpu_ns);
   void set_tier(Gpa head, Tier t);
   uint32_t gpt_group(Gpa gpt) const;
+  MigrationResult guest_migrate(std::span<const Gpa> gs, Tier to, uint32_t threads);
+  // Guest-side background work (not in a fault) runs on the guest's vCPUs:
+  // its time is taken from them, evenly.
+  void steal(double ns);
 
   Vm* vm_ = nullptr;
   HvThread hv_;
+  HvThread* cur_ = &hv_;  // the context mechanism calls charge: hv_, or a faulting vCPU's
+  bool in_fault_ = false;
+  Side side_ = Side::Host;
 };
 
 }  // namespace vtmm::sim

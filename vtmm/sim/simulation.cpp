@@ -37,6 +37,7 @@ Sizes size_vm(const RunSpec& spec, Policy::Sizing sizing, uint64_t footprint) {
   switch (sizing) {
     case Policy::Sizing::AllFast: s.fast = s.memory; break;
     case Policy::Sizing::AllSlow: s.slow = s.split_slow = s.memory; break;
+    case Policy::Sizing::MemoryMode:  // the ratio sizes the cache; every page lives in slow memory
     case Policy::Sizing::Ratio:
       if (spec.fast_bytes) {
         s.fast = std::min(pages_for(spec.fast_bytes), s.memory);
@@ -48,6 +49,7 @@ Sizes size_vm(const RunSpec& spec, Policy::Sizing sizing, uint64_t footprint) {
       }
       s.split_slow = s.memory - s.fast;
       s.slow = s.memory;
+      if (sizing == Policy::Sizing::MemoryMode) s.split_slow = s.memory;
       break;
   }
   return s;
@@ -74,10 +76,13 @@ Outcome run_loop(const RunSpec& spec, const HostProfile& prof, Workload& wl, Pol
   cfg.va_bytes = wl.footprint_bytes();
   cfg.ept_huge = spec.ept_huge;
   cfg.shuffle_free_pages = spec.aged_guest;
+  cfg.guest_numa = pol.side() == Side::Guest;
+  cfg.memory_mode = pol.sizing() == Policy::Sizing::MemoryMode;
   cfg.seed = spec.seed;
   auto vm = std::make_unique<Vm>(host, cfg, pol, mech);
   host.vms.push_back(vm.get());
   mech.bind(vm.get());
+  mech.set_side(pol.side());
   for (Mechanism m : pol.needs())
     if (!mech.offers(m))
       throw SpecError(std::string("policy: needs ") + mechanism_name(m) + ", which platform '" + spec.platform +
@@ -178,6 +183,10 @@ Json counters_json(const Counters& c) {
               {"pml_entries", c.pml_entries}, {"pml_full_exits", c.pml_full_exits},
               {"vm_exits", c.vm_exits}, {"tlb_flushes", c.tlb_flushes},
               {"migration_traps", c.migration_traps}, {"remap_faults", c.remap_faults}, {"recopied_pages", c.recopied},
+              {"hint_faults", c.hint_faults}, {"samples", c.samples}, {"samples_lost", c.samples_lost},
+              {"memory_mode_hits", c.mm_hits}, {"memory_mode_misses", c.mm_misses},
+              {"memory_mode_writebacks", c.mm_writebacks}, {"exchanged_pages", c.exchanged},
+              {"guest_migrations", c.guest_migrations},
               {"trap_wait_s", c.trap_wait_ns * 1e-9}, {"bw_delay_s", c.bw_delay_ns * 1e-9},
               {"migration_cpu_s", c.migration_ns * 1e-9}};
 }
@@ -221,7 +230,9 @@ Json simulate(const RunSpec& spec) {
   r["workload"] = spec.workload.value("impl", "");
   r["policy"] = spec.policy_name();
   r["policy_impl"] = spec.policy.value("impl", "");
-  r["ratio"] = (pol->sizing() == Policy::Sizing::Ratio && spec.ratio && !spec.fast_bytes) ? Json(spec.ratio->text) : Json(nullptr);
+  r["side"] = side_name(pol->side());
+  const bool ratio_sized = pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
+  r["ratio"] = (ratio_sized && spec.ratio && !spec.fast_bytes) ? Json(spec.ratio->text) : Json(nullptr);
   r["fast_bytes"] = sz.fast * kPageSize;
   r["slow_bytes"] = sz.split_slow * kPageSize;
   r["memory_bytes"] = sz.memory * kPageSize;

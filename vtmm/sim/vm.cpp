@@ -3,10 +3,11 @@
 #include <algorithm>
 
 #include "vtmm/core/rng.hpp"
+#include "vtmm/sim/sim_mechanisms.hpp"
 
 namespace vtmm::sim {
 
-Vm::Vm(Host& h, const VmConfig& config, Policy& pol, Mechanisms& m)
+Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
     : host(h), prof(h.prof), cfg(config), policy(pol), mech(m) {
   if (cfg.memory_pages == 0 || cfg.memory_pages >= kGptOwner)
     throw SpecError("vm: memory must be between 4KiB and 8TiB");
@@ -21,20 +22,36 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, Mechanisms& m)
   truth_misses.assign(cfg.memory_pages, 0);
   cap[0] = cfg.fast_pages;
   cap[1] = cfg.slow_pages;
+  if (cfg.guest_numa) {
+    if (cfg.fast_pages == 0 || cfg.fast_pages >= cfg.memory_pages)
+      throw SpecError("vm: a guest-side design needs a fast node and a slow node (0 < fast < memory)");
+    cap[1] = cfg.memory_pages - cfg.fast_pages;  // each node is backed by its own tier
+  }
+  if (cfg.memory_mode) {
+    if (cfg.fast_pages == 0) throw SpecError("vm: memory mode needs a fast tier to use as its cache");
+    mm_tags.assign(cfg.fast_pages * kLinesPerPage, 0);
+    cap[0] = 0;  // fast memory is the cache, not a place for pages
+    cap[1] = cfg.memory_pages;
+  }
   pml_on = cfg.pml;
   for (int t = 0; t < kTiers; ++t) {
     lat_[t] = prof.tier[t].read_latency_ns;
     unit_[t] = std::max<double>(kLineSize, prof.tier[t].access_unit_bytes);
   }
 
-  // The guest's free list: in address order for a fresh guest; shuffled in
-  // 2 MiB-aligned order-9 blocks for an aged one (buddy allocators keep
-  // blocks, they lose order between them).
-  free_pages.resize(cfg.memory_pages);
-  for (uint64_t i = 0; i < cfg.memory_pages; ++i) free_pages[i] = static_cast<Gpa>(i);
-  if (cfg.shuffle_free_pages) {
-    Rng rng(cfg.seed ^ 0x5eed0f7ee11ULL);
-    for (uint64_t i = cfg.memory_pages; i > 1; --i) std::swap(free_pages[i - 1], free_pages[rng.below(i)]);
+  // The guest's free lists: in address order for a fresh guest; shuffled for
+  // an aged one. Stored reversed: the next GPA handed out is at the back.
+  const uint64_t split = cfg.guest_numa ? cfg.fast_pages : cfg.memory_pages;
+  for (int n = 0; n < kTiers; ++n) {
+    const uint64_t lo = n == 0 ? 0 : split, hi = n == 0 ? split : cfg.memory_pages;
+    std::vector<Gpa>& list = free_gpas[n];
+    list.resize(hi - lo);
+    for (uint64_t i = lo; i < hi; ++i) list[i - lo] = static_cast<Gpa>(i);
+    if (cfg.shuffle_free_pages) {
+      Rng rng(cfg.seed ^ 0x5eed0f7ee11ULL ^ static_cast<uint64_t>(n));
+      for (uint64_t i = list.size(); i > 1; --i) std::swap(list[i - 1], list[rng.below(i)]);
+    }
+    std::reverse(list.begin(), list.end());
   }
 
   vcpus.resize(cfg.vcpus);
@@ -114,7 +131,7 @@ double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& ou
   // so the walk dirties (and PML may log) the page-table page itself.
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, write);
-  if (ept[ad_index(g)] & (kEptMigrating | kEptZapped)) [[unlikely]] cost += migration_trap(cpu, g, write);
+  if (ept[ad_index(g)] & (kEptMigrating | kEptZapped | kEptHint)) [[unlikely]] cost += trap(cpu, g, write);
   cpu.tlb.l2.insert(vpn, write);
   out = cpu.tlb.l1.insert(vpn, write);
   return cost;
@@ -132,7 +149,7 @@ double Vm::dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e) {
   cost += mem(cpu, gpt, static_cast<uint32_t>((vpn % kPtesPerPage) / 8), pte_changes, 1.0);
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, true);
-  if (ept[ad_index(g)] & (kEptMigrating | kEptZapped)) [[unlikely]] cost += migration_trap(cpu, g, true);
+  if (ept[ad_index(g)] & (kEptMigrating | kEptZapped | kEptHint)) [[unlikely]] cost += trap(cpu, g, true);
   e->dirty = 1;
   return cost;
 }
@@ -160,11 +177,22 @@ double Vm::pml_full_exit(Vcpu& cpu) {
   return cost;
 }
 
-Gpa Vm::alloc_gpa() {
-  if (free_next == free_pages.size())
-    throw SpecError("vm: guest memory exhausted (" + std::to_string(cfg.memory_pages) +
-                    " pages): give the VM more memory than the workload's footprint");
-  return free_pages[free_next++];
+Gpa Vm::alloc_gpa(Tier preferred) {
+  // Linux's zonelist fallback: the preferred node, then the other.
+  for (int k = 0; k < kTiers; ++k) {
+    std::vector<Gpa>& list = free_gpas[(static_cast<int>(preferred) + k) % kTiers];
+    if (list.empty()) continue;
+    const Gpa g = list.back();
+    list.pop_back();
+    return g;
+  }
+  throw SpecError("vm: guest memory exhausted (" + std::to_string(cfg.memory_pages) +
+                  " pages): give the VM more memory than the workload's footprint");
+}
+
+void Vm::free_gpa(Gpa g) {
+  owner[g] = kNone;
+  free_gpas[cfg.guest_numa ? static_cast<int>(node_of(g)) : 0].push_back(g);
 }
 
 double Vm::back(Gpa g) {
@@ -177,7 +205,8 @@ double Vm::back(Gpa g) {
     return prof.ept_violation_ns;
   }
   const uint32_t span = cfg.ept_huge ? kPagesPerHuge : 1;
-  Tier t = policy.place(head, mech);
+  // A guest-side VM's nodes are bound to tiers; otherwise the policy picks.
+  Tier t = cfg.guest_numa ? node_of(head) : cfg.memory_mode ? Tier::Slow : policy.place(head, mech);
   if (used[static_cast<int>(t)] + span > cap[static_cast<int>(t)]) t = t == Tier::Fast ? Tier::Slow : Tier::Fast;
   if (used[static_cast<int>(t)] + span > cap[static_cast<int>(t)])
     throw SpecError("vm: both tiers are full: fast + slow allowance is smaller than guest memory");
@@ -199,13 +228,14 @@ double Vm::first_touch(uint64_t vpn) {
   double cost = 0;
   const uint64_t group = vpn / kPtesPerPage;
   if (gpt_of[group] == kNone) {
-    const Gpa gpt = alloc_gpa();
+    const Gpa gpt = alloc_gpa(Tier::Fast);  // page tables come from the local (fast) node
     gpt_of[group] = gpt;
     owner[gpt] = kGptOwner | static_cast<uint32_t>(group);
     gpt_list.push_back(gpt);
     cost += back(gpt);
   }
-  const Gpa g = alloc_gpa();
+  // A guest-side design's policy picks the node the guest allocator tries first.
+  const Gpa g = alloc_gpa(cfg.guest_numa ? policy.place(kNone, mech) : Tier::Fast);
   pte_gpa[vpn] = g;
   owner[g] = static_cast<uint32_t>(vpn);
   cost += back(g);
@@ -221,9 +251,10 @@ double Vm::migration_trap(Vcpu& cpu, Gpa g, bool write) {
       if (it == f.pages.end() || *it != key) continue;
       const size_t i = static_cast<size_t>(it - f.pages.begin());
       if (cpu.clock_ns < f.start[i] || cpu.clock_ns >= f.end[i]) continue;
-      // The vCPU faults (an exit) and waits for the page's copy to finish.
+      // The vCPU faults (an exit; a guest page fault for a guest-side copy)
+      // and waits for the page's copy to finish.
       ++c.migration_traps;
-      ++c.vm_exits;
+      if (!f.guest) ++c.vm_exits;
       const double wait = f.end[i] - cpu.clock_ns;
       c.trap_wait_ns += wait;
       // The fault that waited maps the new page when the copy ends: no second fault.
@@ -232,6 +263,90 @@ double Vm::migration_trap(Vcpu& cpu, Gpa g, bool write) {
     }
   }
   return remap_fault(key);
+}
+
+double Vm::trap(Vcpu& cpu, Gpa g, bool write) {
+  double cost = 0;
+  const Gpa key = ad_index(g);
+  if (ept[key] & kEptHint) {
+    ept[key] &= static_cast<uint8_t>(~kEptHint);
+    cost = mech.hint_fault(static_cast<uint32_t>(&cpu - vcpus.data()), key, write);
+  }
+  // A migration the fault itself made has been waited for: the checks below
+  // see the vCPU where the fault left it.
+  cpu.clock_ns += cost;
+  double more = 0;
+  if (ept[key] & (kEptMigrating | kEptZapped)) more = migration_trap(cpu, g, write);
+  cpu.clock_ns -= cost;
+  return cost + more;
+}
+
+double Vm::sample(Vcpu& cpu, uint8_t kind, Gpa g, bool missed) {
+  // PEBS: a counter per event; on overflow the assist writes a record. Load
+  // samples count only loads that missed the LLC (MEM_LOAD_L3_MISS_RETIRED);
+  // store samples count every store (MEM_INST_RETIRED.ALL_STORES), as HeMem
+  // and MEMTIS program them. A read-modify-write is both a load and a store.
+  double cost = 0;
+  const auto event = [&](uint32_t period, uint32_t& left, bool write) {
+    if (left == 0) left = period;
+    if (--left != 0) return;
+    ++c.samples;
+    cost += prof.pebs_assist_ns;
+    if (samples.size() >= static_cast<size_t>(prof.sample_buffer_entries)) {
+      ++c.samples_lost;  // the consumer fell behind: the ring buffer is full
+      return;
+    }
+    samples.push_back(AccessSample{g, write, tier_of(g) == Tier::Slow, static_cast<uint32_t>(&cpu - vcpus.data()),
+                                   cpu.clock_ns});
+  };
+  if ((kind & kRead) && missed && load_period != 0) event(load_period, cpu.load_left, false);
+  if ((kind & kWrite) && store_period != 0) event(store_period, cpu.store_left, true);
+  return cost;
+}
+
+double Vm::mm_miss(Vcpu& cpu, Gpa g, uint32_t line_in_page, double mlp) {
+  // Intel Memory Mode (2LM): the memory controller checks the DRAM cache
+  // first; a hit is served by DRAM; a miss reads the line from the slow tier,
+  // fills the direct-mapped slot and writes back the victim if dirty.
+  const uint64_t line = (uint64_t{g} << 6) | line_in_page;
+  uint64_t& slot = mm_tags[line % mm_tags.size()];
+  constexpr uint64_t kDirty = uint64_t{1} << 63;
+  double delay;
+  if ((slot & ~kDirty) == line + 1) {
+    ++c.tier_misses[0];
+    ++c.mm_hits;
+    delay = host.bw[0].book(cpu.clock_ns, unit_[0], false);
+    c.bw_delay_ns += delay;
+    if (measuring) ++truth_misses[g];
+    return lat_[0] / mlp + delay;
+  }
+  ++c.tier_misses[1];
+  ++c.mm_misses;
+  if (measuring) ++truth_misses[g];
+  if (slot & kDirty) {
+    ++c.mm_writebacks;
+    host.bw[1].book(cpu.clock_ns, unit_[1], true);
+  }
+  // A store miss fills clean: the LLC holds the dirty line and writes it back
+  // here later (mm_install).
+  slot = line + 1;
+  delay = host.bw[1].book(cpu.clock_ns, unit_[1], false);
+  host.bw[0].book(cpu.clock_ns, unit_[0], true);  // the fill
+  c.bw_delay_ns += delay;
+  return (lat_[0] + lat_[1]) / mlp + delay;
+}
+
+void Vm::mm_install(uint64_t line, double at_ns) {
+  // A dirty LLC eviction lands in the DRAM cache (a full-line write needs no
+  // fetch); the victim it displaces is written back if dirty.
+  uint64_t& slot = mm_tags[line % mm_tags.size()];
+  constexpr uint64_t kDirty = uint64_t{1} << 63;
+  if ((slot & ~kDirty) != line + 1 && (slot & kDirty)) {
+    ++c.mm_writebacks;
+    host.bw[1].book(at_ns, unit_[1], true);
+  }
+  slot = (line + 1) | kDirty;
+  host.bw[0].book(at_ns, unit_[0], true);
 }
 
 double Vm::remap_fault(Gpa head) {
@@ -247,6 +362,11 @@ double Vm::remap_fault(Gpa head) {
 
 void Vm::write_back(uint64_t line, double at_ns) {
   const Gpa g = static_cast<Gpa>((line >> 6) & 0xffffffffULL);
+  if (cfg.memory_mode) {
+    ++c.writebacks[0];
+    mm_install(line & ((uint64_t{1} << 40) - 1), at_ns);
+    return;
+  }
   const int t = static_cast<int>(tier_of(g));
   ++c.writebacks[t];
   host.bw[t].book(at_ns, unit_[t], true);

@@ -19,6 +19,8 @@
 
 namespace vtmm::sim {
 
+class SimMechanisms;
+
 struct VmConfig {
   uint32_t id = 0;
   uint32_t vcpus = 1;
@@ -29,6 +31,12 @@ struct VmConfig {
   bool pml = false;           // PML enabled from the start
   bool ept_huge = false;      // back guest memory with 2 MiB EPT mappings
   bool shuffle_free_pages = false;  // an aged guest hands out GPAs in random order
+  // Guest-side designs: the guest sees node 0 = GPAs [0, fast_pages) backed by
+  // the fast tier and node 1 = the rest backed by the slow tier.
+  bool guest_numa = false;
+  // Intel Memory Mode: every page on the slow tier; fast_pages of fast memory
+  // act as a direct-mapped memory-side cache with 64-byte lines.
+  bool memory_mode = false;
   uint64_t seed = 1;
 };
 
@@ -40,6 +48,7 @@ enum : uint8_t {
   kEptSlow = 8,
   kEptMigrating = 16,  // in a migration batch (see Vm::inflight)
   kEptZapped = 32,     // re-backed by a Linux-style migration: the next access re-faults it in
+  kEptHint = 64,       // armed by protect_for_hint(): the next access takes a NUMA hint fault
 };
 inline constexpr uint32_t kGptOwner = 0x80000000u;  // owner[] tag: a page-table page
 
@@ -48,11 +57,12 @@ struct Vcpu {
   Tlb tlb;
   std::vector<Gpa> pml;  // the 512-entry PML buffer
   uint32_t pml_n = 0;
+  uint32_t load_left = 0, store_left = 0;  // PEBS-like countdowns to the next sample
 };
 
 class Vm {
  public:
-  Vm(Host& host, const VmConfig& cfg, Policy& policy, Mechanisms& mech);
+  Vm(Host& host, const VmConfig& cfg, Policy& policy, SimMechanisms& mech);
 
   // Charges one data access to vCPU v's clock. mlp: misses this access may
   // overlap with (1 = dependent).
@@ -60,6 +70,8 @@ class Vm {
   void run_batch(uint32_t v, const Batch& b);
 
   Tier tier_of(Gpa g) const { return (ept[g] & kEptSlow) ? Tier::Slow : Tier::Fast; }
+  // The guest NUMA node (as a tier) a GPA belongs to (guest_numa VMs).
+  Tier node_of(Gpa g) const { return g < cfg.fast_pages ? Tier::Fast : Tier::Slow; }
   // Index holding the EPT A/D bits of g: the head page of a 2 MiB mapping.
   Gpa ad_index(Gpa g) const { return cfg.ept_huge ? (g & ~(kPagesPerHuge - 1)) : g; }
   uint64_t bytes_per_page() const;
@@ -71,7 +83,7 @@ class Vm {
   const HostProfile& prof;
   VmConfig cfg;
   Policy& policy;
-  Mechanisms& mech;
+  SimMechanisms& mech;
   std::vector<Vcpu> vcpus;
 
   // Guest page table (by guest-virtual page): PTE target and A/D bits.
@@ -89,8 +101,19 @@ class Vm {
 
   uint64_t used[kTiers] = {0, 0};
   uint64_t cap[kTiers] = {0, 0};
-  std::vector<Gpa> free_pages;
-  size_t free_next = 0;
+  // The guest's free GPAs, per guest node (one node unless guest_numa), as
+  // stacks: the next GPA handed out is at the back.
+  std::vector<Gpa> free_gpas[kTiers];
+  Gpa alloc_gpa(Tier preferred);
+  void free_gpa(Gpa g);
+  // NUMA hint faults: when each armed page was protected (sized on first use).
+  std::vector<double> hint_armed_ns;
+  // PEBS-like sampling (0: off) and the samples not yet drained.
+  uint32_t load_period = 0, store_period = 0;
+  std::vector<AccessSample> samples;
+  // Memory Mode's memory-side cache: per 64-byte slot, 1 + line address of
+  // the line it holds (0: empty), top bit set when dirty.
+  std::vector<uint64_t> mm_tags;
   bool pml_on = false;
   std::vector<Gpa> pml_log;  // entries saved by PML-full exits, not yet drained
   Counters c;
@@ -104,15 +127,21 @@ class Vm {
     bool writes_only;
     std::vector<Gpa> pages;  // sorted
     std::vector<double> start, end;
+    bool guest = false;  // a guest-side copy: a trap is a guest page fault, not a VM exit
   };
   std::vector<Inflight> inflight;
+
+  // The host backs guest page g (an EPT violation); returns what it costs.
+  double back(Gpa g);
 
  private:
   double walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& out);
   double dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e);
   double first_touch(uint64_t vpn);
-  double back(Gpa g);
-  Gpa alloc_gpa();
+  double trap(Vcpu& cpu, Gpa g, bool write);
+  double sample(Vcpu& cpu, uint8_t kind, Gpa g, bool missed);
+  double mm_miss(Vcpu& cpu, Gpa g, uint32_t line_in_page, double mlp);
+  void mm_install(uint64_t line, double at_ns);
   double set_ept_ad(Vcpu& cpu, Gpa g, bool write);
   double pml_full_exit(Vcpu& cpu);
   double migration_trap(Vcpu& cpu, Gpa g, bool write);
@@ -133,6 +162,7 @@ inline double Vm::mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, doubl
     return prof.llc_hit_ns / mlp;
   }
   ++c.llc_misses;
+  if (cfg.memory_mode) [[unlikely]] return mm_miss(cpu, g, line_in_page, mlp);
   const int t = static_cast<int>(tier_of(g));
   ++c.tier_misses[t];
   if (measuring) ++truth_misses[g];
@@ -160,7 +190,9 @@ inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {
   if ((kind & kWrite) && !e->dirty) [[unlikely]] cost += dirty_assist(cpu, vpn, e);
   const Gpa g = pte_gpa[vpn];
   ++truth_accesses[g];
+  const uint64_t misses = c.llc_misses;
   cost += mem(cpu, g, static_cast<uint32_t>((va >> kLineShift) & (kLinesPerPage - 1)), kind & kWrite, mlp);
+  if ((load_period | store_period) != 0) [[unlikely]] cost += sample(cpu, kind, g, c.llc_misses != misses);
   cpu.clock_ns += cost;
 }
 
