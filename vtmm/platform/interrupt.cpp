@@ -16,7 +16,8 @@ void on_signal(int) { g_flag = 1; }
 
 InterruptGuard::InterruptGuard() {
   if (g_depth++ > 0) return;
-  g_flag = 0;
+  // Sticky for the process: after Ctrl-C the runner's remaining vm runs fail
+  // at once instead of booting more guests.
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
