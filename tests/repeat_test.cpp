@@ -65,7 +65,9 @@ TEST_F(Repeat, DistinctSeedsWhenAsked) {
   ASSERT_EQ(e.runs.size(), 8u);
   std::map<std::string, std::set<uint64_t>> seeds;
   for (const auto& r : e.runs) {
-    if (*r.repeat == 0) EXPECT_EQ(r.seed, 7u);  // repeat 0 is the spec's own run
+    if (*r.repeat == 0) {
+      EXPECT_EQ(r.seed, 7u);  // repeat 0 is the spec's own run
+    }
     EXPECT_LT(r.seed, uint64_t{1} << 32);
     seeds[r.policy_name()].insert(r.seed);
   }

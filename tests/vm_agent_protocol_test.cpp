@@ -176,8 +176,8 @@ TEST(VmAgentProtocol, FuzzNoCrashAndAcceptedFramesObeyLimits) {
       switch (kind) {
         case 0: f[rng() % f.size()] ^= static_cast<char>(1u << (rng() % 8)); break;
         case 1: f[rng() % f.size()] = static_cast<char>(rng()); break;
-        case 2: f.resize(rng() % (f.size() + 1)); if (f.empty()) f = "V"; break;
-        case 3: f += std::string(1 + rng() % 16, static_cast<char>(rng())); break;
+        case 2: f.resize(rng() % (f.size() + 1)); if (f.empty()) f.push_back('V'); break;
+        case 3: f.append(1 + rng() % 16, static_cast<char>(rng())); break;
         case 4: if (f.size() >= 12) set32(f, 8, static_cast<uint32_t>(rng())); break;
         case 5: {  // random payload behind a well-formed header
           std::string p(rng() % 128, '\0');

@@ -111,7 +111,7 @@ void add_reproduce(CLI::App& app) {
   CLI::App* c = app.add_subcommand(
       "reproduce", "Run every experiment in experiments/, draw every figure, write results/report.md");
   c->add_option("--out,-o", f->out, "Results root")->capture_default_str();
-  c->add_option("names", f->only, "Only these experiments (default: every one in experiments/)");
+  c->add_option("names", f->only, "Only these experiments (default: every one in experiments/ not marked \"reproduce\": false)");
   c->add_option("--only", f->only, "Same as NAMES (repeatable)");
   c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")->capture_default_str();
   auto* quick = c->add_flag("--quick", f->quick, "Quick scale (the default): minutes on a 2-core machine");
@@ -120,7 +120,11 @@ void add_reproduce(CLI::App& app) {
   c->callback([f] {
     std::vector<std::string> names = f->only.empty() ? runner::list_experiments() : f->only;
     std::vector<runner::Experiment> exps;
-    for (const auto& n : names) exps.push_back(runner::load_experiment(n, f->full));  // validate all first
+    for (const auto& n : names) {  // validate all first
+      runner::Experiment e = runner::load_experiment(n, f->full);
+      if (f->only.empty() && !e.in_reproduce) continue;  // named explicitly, it runs
+      exps.push_back(std::move(e));
+    }
     runner::SweepResult all;
     for (const auto& e : exps) {
       const std::string dir = (fs::path(f->out) / e.name).string();

@@ -129,8 +129,8 @@ Decoded decode_frame(const uint8_t* data, size_t len, const MemoryMap& map) {
       if (r.left() != nodes * 8) return fail("hello: size does not match node count");
       uint64_t sum = 0;
       for (uint64_t i = 0; i < nodes; ++i) {
-        uint64_t b;
-        r.u(8, b);
+        uint64_t b = 0;
+        if (!r.u(8, b)) return fail("hello: truncated");
         if (b > map.total_bytes()) return fail("hello: node larger than the VM");
         sum += b;
         h.node_bytes.push_back(b);
@@ -177,8 +177,8 @@ Decoded decode_frame(const uint8_t* data, size_t len, const MemoryMap& map) {
       g.gfns.reserve(count);
       g.flags.reserve(count);
       for (uint64_t i = 0; i < count; ++i) {
-        uint64_t e;
-        r.u(8, e);
+        uint64_t e = 0;
+        if (!r.u(8, e)) return fail("pages: truncated");
         const uint64_t gfn = e & kPfnMask;
         const uint64_t flags = e >> 56;
         if ((e >> 52) & 0xf) return fail("pages: reserved bits set");

@@ -128,6 +128,7 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
   if (!sweep.is_object()) p.fail("sweep", "must be an object of axis -> list of values");
   if (full_scale && j.contains("full") && j.at("full").contains("sweep")) sweep.merge_patch(j.at("full").at("sweep"));
   e.baseline = p.get<std::string>("baseline", "dram-only");
+  e.in_reproduce = p.get<bool>("reproduce", true);
   const uint32_t spec_repeats = p.get<uint32_t>("repeat", 1);
   if (spec_repeats == 0) p.fail("repeat", "must be at least 1");
   const uint32_t repeats = repeat_override > 0 ? repeat_override : spec_repeats;

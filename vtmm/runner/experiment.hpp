@@ -18,6 +18,10 @@ struct Experiment {
   std::vector<RunSpec> runs;  // expansion order
   std::string baseline;       // policy whose run of the same workload/seed is 1.0
   std::string spec_hash;
+  // Whether `vtmm reproduce` runs it by default (spec key "reproduce"; false
+  // for checks that are not paper figures, e.g. the CI gate and the real-VM
+  // smoke test).
+  bool in_reproduce = true;
 };
 
 // Loads and fully validates a spec: every run's workload, policy and host are

@@ -72,7 +72,10 @@ std::string array_ranges(const std::vector<size_t>& v) {
     while (b + 1 < v.size() && v[b + 1] == v[b] + 1) ++b;
     if (!s.empty()) s += ',';
     s += std::to_string(v[a]);
-    if (b > a) s += "-" + std::to_string(v[b]);
+    if (b > a) {
+      s += '-';
+      s += std::to_string(v[b]);
+    }
     a = b + 1;
   }
   return s;
