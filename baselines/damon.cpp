@@ -56,6 +56,7 @@
 #include <cmath>
 #include <string>
 
+#include "baselines/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/rng.hpp"
 
@@ -106,8 +107,7 @@ class Damon final : public Policy {
     promote_.wm = watermarks(p, "promote");
     demote_.wm = watermarks(p, "demote");
     threads_ = p.get<uint32_t>("copy_threads", 1);
-    time_scale_ = p.get<double>("time_scale", 0.0);
-    reference_bytes_ = p.get_bytes("reference_vm_bytes", uint64_t{16} << 30);
+    time_scale_.read(p);
     // Assumed: list walking and arithmetic per region per aggregation.
     region_ns_ = p.get<double>("region_ns", 20.0);
     if (!(sample_ms_ > 0) || !(aggr_ms_ >= sample_ms_)) p.fail("aggr_interval_ms", "must be >= sample_interval_ms > 0");
@@ -116,7 +116,6 @@ class Damon final : public Policy {
     if (promote_.goal_bp == 0 || promote_.goal_bp > 10000 || demote_.goal_bp == 0 || demote_.goal_bp > 10000)
       p.fail("promote_goal_fast_used_bp", "goals must be 1..10000 basis points");
     if (threads_ == 0) p.fail("copy_threads", "must be >= 1");
-    if (time_scale_ < 0) p.fail("time_scale", "must be >= 0 (0: guest memory / reference_vm_bytes)");
     promote_.promote = true;
     demote_.promote = false;
   }
@@ -125,8 +124,7 @@ class Damon final : public Policy {
 
   void attach(Mechanisms& m) override {
     const uint32_t pages = m.guest_pages();
-    scale_ = time_scale_ > 0 ? time_scale_
-                             : static_cast<double>(uint64_t{pages} * kPageSize) / static_cast<double>(reference_bytes_);
+    scale_ = time_scale_.resolve(pages);
     samples_per_aggr_ = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(aggr_ms_ / sample_ms_)));
     aggrs_per_apply_ = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(apply_ms_ / aggr_ms_)));
     reset_ns_ = reset_ms_ * 1e6 * scale_;
@@ -385,8 +383,9 @@ class Damon final : public Policy {
     return s.promote ? h : kMaxScore - h;
   }
 
-  double sample_ms_, aggr_ms_, apply_ms_, reset_ms_, time_scale_, region_ns_;
-  uint64_t quota_bytes_, reference_bytes_;
+  double sample_ms_, aggr_ms_, apply_ms_, reset_ms_, region_ns_;
+  uint64_t quota_bytes_;
+  baselines::TimeScale time_scale_;
   uint32_t min_regions_, max_regions_, w_freq_, w_age_, threads_;
   bool goals_, young_filter_;
   Scheme promote_, demote_;

@@ -45,6 +45,7 @@
 #include <array>
 #include <cmath>
 
+#include "baselines/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
 
 namespace vtmm {
@@ -72,8 +73,7 @@ class HeMem final : public Policy {
     rate_bytes_ = p.get_bytes("migrate_rate_bytes", uint64_t{10} << 30);
     threads_ = p.get<uint32_t>("copy_threads", 4);
     region_pages_ = p.get<uint32_t>("region_pages", kPagesPerHuge);
-    time_scale_ = p.get<double>("time_scale", 0.0);
-    reference_bytes_ = p.get_bytes("reference_vm_bytes", uint64_t{16} << 30);
+    time_scale_.read(p);
     // Assumed: one hash lookup and counter update per sample (HeMem's scan
     // thread), a list move per region visited.
     sample_ns_ = p.get<double>("sample_ns", 50.0);
@@ -87,7 +87,6 @@ class HeMem final : public Policy {
     if (!(interval_ms_ > 0)) p.fail("migrate_interval_ms", "must be positive");
     if (threads_ == 0) p.fail("copy_threads", "must be >= 1");
     if (region_pages_ == 0) p.fail("region_pages", "must be >= 1");
-    if (time_scale_ < 0) p.fail("time_scale", "must be >= 0 (0: guest memory / reference_vm_bytes)");
   }
 
   std::vector<Mechanism> needs() const override {
@@ -99,8 +98,7 @@ class HeMem final : public Policy {
 
   void attach(Mechanisms& m) override {
     const uint32_t pages = m.guest_pages();
-    scale_ = time_scale_ > 0 ? time_scale_
-                             : static_cast<double>(uint64_t{pages} * kPageSize) / static_cast<double>(reference_bytes_);
+    scale_ = time_scale_.resolve(pages);
     eff_load_ = scaled(load_period_);
     eff_store_ = scaled(store_period_);
     m.set_sampling(eff_load_, eff_store_);
@@ -262,8 +260,9 @@ class HeMem final : public Policy {
   }
 
   uint32_t load_period_, store_period_, hot_reads_, hot_writes_, cool_at_, threads_, region_pages_;
-  double interval_ms_, time_scale_, sample_ns_, region_ns_;
-  uint64_t rate_bytes_, reference_bytes_;
+  double interval_ms_, sample_ns_, region_ns_;
+  uint64_t rate_bytes_;
+  baselines::TimeScale time_scale_;
   Side side_;
 
   double scale_ = 1;

@@ -55,6 +55,7 @@
 #include <array>
 #include <cmath>
 
+#include "baselines/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
 
 namespace vtmm {
@@ -107,8 +108,7 @@ class Memtis final : public Policy {
     gamma_ = p.get<double>("split_gamma", 0.4);
     fast_lat_ = p.get<double>("split_fast_latency", 80.0);
     slow_lat_ = p.get<double>("split_slow_latency", 270.0);
-    time_scale_ = p.get<double>("time_scale", 0.0);
-    reference_bytes_ = p.get_bytes("reference_vm_bytes", uint64_t{16} << 30);
+    time_scale_.read(p);
     // Assumed: a page-info lookup and histogram update per sample (ksampled),
     // a few ns per page per histogram pass / cooling.
     sample_ns_ = p.get<double>("sample_ns", 50.0);
@@ -125,7 +125,6 @@ class Memtis final : public Policy {
     if (promo_wm_min_ > promo_wm_max_) p.fail("promotion_watermark_min_bytes", "must not exceed the max");
     if (!(migrate_ms_ > 0)) p.fail("migrate_period_ms", "must be positive");
     if (!(fast_lat_ > 0 && slow_lat_ >= fast_lat_)) p.fail("split_slow_latency", "must be >= split_fast_latency > 0");
-    if (time_scale_ < 0) p.fail("time_scale", "must be >= 0 (0: guest memory / reference_vm_bytes)");
   }
 
   std::vector<Mechanism> needs() const override {
@@ -137,8 +136,7 @@ class Memtis final : public Policy {
 
   void attach(Mechanisms& m) override {
     const uint32_t pages = m.guest_pages();
-    scale_ = time_scale_ > 0 ? time_scale_
-                             : static_cast<double>(uint64_t{pages} * kPageSize) / static_cast<double>(reference_bytes_);
+    scale_ = time_scale_.resolve(pages);
     adapt_ = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(static_cast<double>(adapt_samples_) * scale_)));
     cool_ = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(static_cast<double>(cool_samples_) * scale_)));
     count_.assign(pages, 0);
@@ -375,9 +373,9 @@ class Memtis final : public Policy {
   }
 
   uint32_t load_period_, store_period_, weight_, min_hot_, split_period_shift_;
-  uint64_t adapt_samples_, cool_samples_, promo_wm_min_, promo_wm_max_, reference_bytes_;
+  uint64_t adapt_samples_, cool_samples_, promo_wm_min_, promo_wm_max_;
   bool warm_, split_;
-  double warm_fill_, promo_wm_frac_, migrate_ms_, gamma_, fast_lat_, slow_lat_, time_scale_, sample_ns_, page_ns_;
+  double warm_fill_, promo_wm_frac_, migrate_ms_, gamma_, fast_lat_, slow_lat_, sample_ns_, page_ns_;
   Side side_;
 
   double scale_ = 1;
@@ -391,6 +389,7 @@ class Memtis final : public Policy {
   uint64_t fast_sampled_ = 0, max_fast_sampled_ = 0, prev_fast_ = 0, prev_max_fast_ = 0;
   uint64_t samples_ = 0, adaptations_ = 0, coolings_ = 0, promoted_ = 0, demoted_ = 0;
   uint64_t would_split_ = 0, split_target_ = 0;
+  baselines::TimeScale time_scale_;
 };
 
 VTMM_REGISTER(vtmm::PolicyRegistry, Memtis, "memtis",
