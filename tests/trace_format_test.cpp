@@ -210,6 +210,64 @@ TEST(TraceFormat, CorruptByteFailsWithItsBlockOffset) {
   fs::remove_all(dir);
 }
 
+TEST(TraceFormat, BadMagicAndVersionAreNamedWithTheirOffset) {
+  const auto dir = test::scratch_dir("trace");
+  const std::string good = (dir / "good").string();
+  test::write_trace(good, test::synthetic_windows(3, 50, 2));
+  std::string bad = slurp(good);
+  bad.replace(0, 8, "VTMMTRCX");
+  spit(dir / "magic", bad);
+  EXPECT_NE(read_error((dir / "magic").string()).find("at byte 0: not a vtmm trace (bad magic)"), std::string::npos)
+      << read_error((dir / "magic").string());
+  bad = slurp(good);
+  bad[8] = 2;  // version 2
+  spit(dir / "version", bad);
+  EXPECT_NE(read_error((dir / "version").string()).find("at byte 8: format version 2 is not supported"), std::string::npos)
+      << read_error((dir / "version").string());
+  // Not a trace at all (a CSV handed to the replay by mistake).
+  spit(dir / "csv", "window,page,reads,writes\n0,1,1,1\n");
+  EXPECT_NE(read_error((dir / "csv").string()).find("at byte 0: not a vtmm trace"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(TraceFormat, SummaryTotalsPerPhase) {
+  const auto dir = test::scratch_dir("trace");
+  auto ws = test::synthetic_windows(6, 80, 3);
+  for (auto& w : ws) w.marker.clear();
+  ws[2].marker = "warmup";
+  ws[4].marker = "measured";
+  test::write_trace((dir / "t").string(), ws);
+  const trace::Json j = trace::trace_info((dir / "t").string());
+  ASSERT_EQ(j["phases"].size(), 3u) << j["phases"].dump();
+  const std::vector<std::pair<std::string, uint64_t>> want = {{"", 0}, {"warmup", 2}, {"measured", 4}};
+  uint64_t reads = 0, writes = 0, instr = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& ph = j["phases"][i];
+    EXPECT_EQ(ph["name"], want[i].first);
+    EXPECT_EQ(ph["first_window"], want[i].second);
+    EXPECT_EQ(ph["windows"], 2);
+    uint64_t r = 0, w = 0, n = 0;
+    for (uint64_t k = want[i].second; k < want[i].second + 2; ++k) {
+      for (const auto& pc : ws[k].pages) {
+        r += pc.reads;
+        w += pc.writes;
+      }
+      n += ws[k].instructions;
+    }
+    EXPECT_EQ(ph["reads"], r);
+    EXPECT_EQ(ph["writes"], w);
+    EXPECT_EQ(ph["instructions"], n);
+    reads += r;
+    writes += w;
+    instr += n;
+  }
+  EXPECT_EQ(j["reads"], reads);
+  EXPECT_EQ(j["writes"], writes);
+  EXPECT_EQ(j["instructions"], instr);
+  EXPECT_NE(trace::format_info(j).find("phase measured"), std::string::npos) << trace::format_info(j);
+  fs::remove_all(dir);
+}
+
 TEST(TraceFormat, InfoReportsSkewAndMix) {
   const auto dir = test::scratch_dir("trace");
   const auto ws = test::synthetic_windows(8, 300, 2);
@@ -254,6 +312,47 @@ TEST(TraceFormat, CliRefusesBadTracesWithExitCode2) {
   EXPECT_NE(err.find("line 3"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir / "o"));
   EXPECT_EQ(run_vtmm("trace import --csv " + (dir / "missing.csv").string() + " --out " + (dir / "o").string(), err), 2);
+  fs::remove_all(dir);
+}
+
+// Each kind of damage the issue names, through the CLI: exit 2, one line, the
+// byte offset (binary) or the line (CSV), and no output file left behind.
+TEST(TraceFormat, CliNamesTheOffsetOfEveryKindOfDamage) {
+  const auto dir = test::scratch_dir("trace");
+  const std::string good = (dir / "good").string();
+  test::write_trace(good, test::synthetic_windows(6, 100, 3));
+  const std::string bytes = slurp(good);
+  trace::TraceReader r(good);
+  const size_t first_block = 20 + r.header().to_json().dump().size();
+  std::string magic = bytes, crc = bytes;
+  magic[3] = 'X';
+  crc[first_block + 20 + 5] = static_cast<char>(crc[first_block + 20 + 5] ^ 0x10);
+  spit(dir / "magic", magic);
+  spit(dir / "crc", crc);
+  spit(dir / "cut", bytes.substr(0, bytes.size() - 40));
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"magic", "at byte 0: not a vtmm trace (bad magic)"},
+      {"crc", "at byte " + std::to_string(first_block + 20) + ": block CRC mismatch"},
+      {"cut", "at byte "}};
+  std::string err;
+  for (const auto& [file, needle] : cases) {
+    const std::string path = (dir / file).string();
+    for (const std::string& cmd : {"trace info " + path, "sim -w trace -p dram-only --wl trace=" + path + " --no-wall"}) {
+      EXPECT_EQ(run_vtmm(cmd, err), 2) << cmd << ": " << err;
+      EXPECT_NE(err.find(needle), std::string::npos) << cmd << ": " << err;
+      EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << cmd << ": " << err;
+    }
+  }
+  // A bad line in a gzip-compressed CSV is named by its line number too.
+  const std::string csv = "window,page,reads,writes\n0,1,1,1\n0,2,1,1\n1,3,x,1\n";
+  gzFile gz = gzopen((dir / "bad.csv.gz").c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  gzwrite(gz, csv.data(), static_cast<unsigned>(csv.size()));
+  gzclose(gz);
+  EXPECT_EQ(run_vtmm("trace import --csv " + (dir / "bad.csv.gz").string() + " --out " + (dir / "o").string(), err), 2);
+  EXPECT_NE(err.find("line 4"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(fs::exists(dir / "o"));
   fs::remove_all(dir);
 }
 

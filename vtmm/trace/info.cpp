@@ -15,19 +15,39 @@ Json trace_info(const std::string& path) {
   std::unordered_map<uint64_t, uint64_t> per_page;
   per_page.reserve(r.summary().distinct_pages);
   Window w;
-  uint64_t reads = 0, writes = 0, instr = 0, windows = 0, busiest = 0, empty = 0;
+  uint64_t windows = 0, busiest = 0, empty = 0;
+  // One entry per phase: windows before the first marker (if any), then from
+  // each marker to the next. Instructions per access of the measured phase is
+  // what the replay's compute time is made of.
+  struct Phase {
+    std::string name;
+    uint64_t first_window = 0, windows = 0, reads = 0, writes = 0, instructions = 0;
+  };
+  std::vector<Phase> phases;
   while (r.next(w)) {
+    if (phases.empty() || !w.marker.empty()) phases.push_back(Phase{w.marker, w.index});
+    Phase& ph = phases.back();
     uint64_t acc = 0;
     for (const auto& p : w.pages) {
       per_page[p.page] += p.reads + p.writes;
-      reads += p.reads;
-      writes += p.writes;
+      ph.reads += p.reads;
+      ph.writes += p.writes;
       acc += p.reads + p.writes;
     }
     busiest = std::max(busiest, acc);
     if (w.pages.empty()) ++empty;
-    instr += w.instructions;
+    ph.instructions += w.instructions;
+    ++ph.windows;
     ++windows;
+  }
+  uint64_t reads = 0, writes = 0, instr = 0;
+  Json phase_json = Json::array();
+  for (const Phase& ph : phases) {
+    reads += ph.reads;
+    writes += ph.writes;
+    instr += ph.instructions;
+    phase_json.push_back({{"name", ph.name}, {"first_window", ph.first_window}, {"windows", ph.windows},
+                          {"reads", ph.reads}, {"writes", ph.writes}, {"instructions", ph.instructions}});
   }
   std::vector<uint64_t> counts;
   counts.reserve(per_page.size());
@@ -61,7 +81,8 @@ Json trace_info(const std::string& path) {
               {"instructions", instr},
               {"busiest_window_accesses", busiest},
               {"access_share_of_hottest_deciles", deciles},
-              {"markers", markers}};
+              {"markers", markers},
+              {"phases", phase_json}};
 }
 
 std::string format_info(const Json& j) {
@@ -87,6 +108,15 @@ std::string format_info(const Json& j) {
   if (j["markers"].empty()) s += " none";
   for (const auto& m : j["markers"]) line(" %s@%llu", m["name"].get<std::string>().c_str(), (unsigned long long)m["window"].get<uint64_t>());
   s += "\n";
+  for (const auto& p : j.value("phases", Json::array())) {
+    const auto acc = p["reads"].get<uint64_t>() + p["writes"].get<uint64_t>();
+    const std::string name = p["name"].get<std::string>();
+    line("phase %-10s windows %llu..%llu: %llu reads, %llu writes, %.1f instructions per access\n",
+         name.empty() ? "(start)" : name.c_str(), (unsigned long long)p["first_window"].get<uint64_t>(),
+         (unsigned long long)(p["first_window"].get<uint64_t>() + p["windows"].get<uint64_t>() - 1),
+         (unsigned long long)p["reads"].get<uint64_t>(), (unsigned long long)p["writes"].get<uint64_t>(),
+         acc ? static_cast<double>(p["instructions"].get<uint64_t>()) / static_cast<double>(acc) : 0.0);
+  }
   return s;
 }
 

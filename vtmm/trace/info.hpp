@@ -2,7 +2,8 @@
 // Statistics of a trace, computed in one streaming pass (memory: one counter
 // per distinct page): footprint, read/write mix, instructions, and how skewed
 // the accesses are (the share of all accesses that the hottest 10 %, 20 %,
-// ... of the pages receive).
+// ... of the pages receive), and the same totals per phase (from each
+// marker to the next).
 #include <string>
 
 #include "vtmm/trace/format.hpp"
