@@ -10,6 +10,7 @@ Writes RESULTS_DIR/<name>.png and .svg, and prints their paths.
 import json
 import os
 import sys
+import textwrap
 from collections import defaultdict
 
 import matplotlib
@@ -22,8 +23,21 @@ COLOURS = {
     "dram-only": "#4d4d4d", "slow-only": "#bdbdbd", "first-touch": "#e08214",
     "oracle": "#1b7837", "vtmm": "#2166ac", "autonuma": "#b2182b", "tpp": "#d6604d",
     "memory-mode": "#8073ac", "nimble": "#fdb863", "ept-scanner": "#92c5de",
-    "hemem": "#5aae61", "memtis": "#c2a5cf", "damon": "#a6611a",
+    "hemem": "#5aae61", "memtis": "#c2a5cf", "damon": "#a6611a", "tpp-host": "#f4a582",
 }
+# Labelled variants (e.g. "vtmm 600ms") get the next colour of this cycle, in first-seen order.
+# Disjoint from COLOURS, so a variant never looks like another design.
+_CYCLE = ["#762a83", "#35978f", "#c51b7d", "#01665e", "#fdae61", "#4d9221", "#9970ab", "#80cdc1", "#de77ae",
+          "#b35806", "#313695", "#8c510a"]
+_ASSIGNED = {}
+
+
+def colour(policy):
+    if policy in COLOURS:
+        return COLOURS[policy]
+    if policy not in _ASSIGNED:
+        _ASSIGNED[policy] = _CYCLE[len(_ASSIGNED) % len(_CYCLE)]
+    return _ASSIGNED[policy]
 
 
 def load(path):
@@ -61,14 +75,14 @@ def slowdown_bars(records, spec, ax_for):
                 vals = [r["slowdown"] for r in recs if r["policy"] == pol and r["ratio"] == ratio and r["slowdown"] is not None]
                 ys.append(mean(vals) if vals else float("nan"))
             xs = [j + (i - (len(policies) - 1) / 2) * width for j in range(len(ratios))]
-            bars = ax.bar(xs, ys, width, label=pol, color=COLOURS.get(pol))
+            bars = ax.bar(xs, ys, width, label=pol, color=colour(pol))
             for b, y in zip(bars, ys):
                 if y == y:
                     ax.annotate(f"{y:.2f}", (b.get_x() + b.get_width() / 2, y), ha="center", va="bottom", fontsize=7)
         for pol in sorted({r["policy"] for r in recs if not r["ratio"]}):
             vals = [r["slowdown"] for r in recs if r["policy"] == pol and not r["ratio"] and r["slowdown"] is not None]
             if vals:
-                ax.axhline(mean(vals), linestyle="--", linewidth=1, color=COLOURS.get(pol, "k"), label=f"{pol} ({mean(vals):.2f})")
+                ax.axhline(mean(vals), linestyle="--", linewidth=1, color=colour(pol), label=f"{pol} ({mean(vals):.2f})")
         ax.set_xticks(range(len(ratios)))
         ax.set_xticklabels([f"fast:slow {r}" for r in ratios])
         ax.set_ylabel(f"slowdown vs {spec.get('baseline', 'dram-only')} (sim time)")
@@ -103,7 +117,7 @@ def metric_bars(records, spec, ax_for):
                 vals = [metric(r, m) for r in recs if r["policy"] == pol and metric(r, m) is not None]
                 ys.append(mean(vals) if vals else float("nan"))
             bars = ax.bar(range(len(policies)), ys,
-                          color=[COLOURS.get(p, "#777777") for p in policies])
+                          color=[colour(p) for p in policies])
             for b, y in zip(bars, ys):
                 if y == y:
                     label = f"{y:.3g}" if abs(y) < 1e4 else f"{y:.2e}"
@@ -112,8 +126,9 @@ def metric_bars(records, spec, ax_for):
             ax.set_xticklabels(policies, rotation=30, ha="right", fontsize=8)
             if log:
                 ax.set_yscale("symlog", linthresh=1)  # zero stays visible
-            ax.set_ylabel(m)
-            ax.set_title(f"{wl}: {m}", fontsize=9)
+            ax.set_ylim(bottom=0)
+            ax.set_ylabel(plot.get("ylabels", {}).get(m, m))
+            ax.set_title(f"{wl}: {plot.get('ylabels', {}).get(m, m)}", fontsize=9)
 
 
 def tier_sensitivity(records, spec, ax_for):
@@ -141,6 +156,186 @@ def tier_sensitivity(records, spec, ax_for):
         ax.set_ylabel(label)
 
 
+def in_order(values):
+    out = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def workload_label(r):
+    """A workload and its size, for figures whose runs differ only in parameters."""
+    return f"{r['workload']} ({r['footprint_bytes'] / 2**20:.0f} MiB)"
+
+
+def normalised_bars(records, spec):
+    """Paper-style grouped bars: per workload, each design's run time relative to
+    the reference design (the spec's baseline), as slowdown (lower is better) or
+    speedup = 1 / slowdown (higher is better)."""
+    plot = spec["plot"]
+    ref, what = plot.get("reference", spec.get("baseline", "dram-only")), plot.get("metric", "slowdown")
+    wls = in_order(workload_label(r) for r in records)
+    pols = in_order(r["policy"] for r in records)
+    fig, ax = plt.subplots(figsize=(max(7, 1.3 * len(wls) * max(1, len(pols)) / 2.5), 4.2))
+    width = 0.8 / max(1, len(pols))
+    for i, pol in enumerate(pols):
+        ys = []
+        for wl in wls:
+            vals = [r["slowdown"] for r in records if r["policy"] == pol and workload_label(r) == wl and r["slowdown"]]
+            v = mean(vals) if vals else float("nan")
+            ys.append(1.0 / v if what == "speedup" and v == v else v)
+        xs = [j + (i - (len(pols) - 1) / 2) * width for j in range(len(wls))]
+        bars = ax.bar(xs, ys, width, label=pol, color=colour(pol))
+        for b, y in zip(bars, ys):
+            if y == y:
+                ax.annotate(f"{y:.2f}", (b.get_x() + b.get_width() / 2, y), ha="center", va="bottom", fontsize=6)
+    ax.axhline(1.0, color="k", linewidth=0.8)
+    if plot.get("claim_line"):
+        ax.axhline(plot["claim_line"], color="#b2182b", linestyle=":", linewidth=1,
+                   label=f"paper: up to {plot['claim_line']:g}x")
+    ax.set_xticks(range(len(wls)))
+    ax.set_xticklabels(wls, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(plot.get("ylabel", f"{what} vs {ref}"))
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return fig
+
+
+def fast_share(ratio):
+    fast, slow = (float(x) for x in ratio.split(":"))
+    return fast / (fast + slow)
+
+
+def ratio_lines(records, spec):
+    """Sensitivity sweep: slowdown vs the fast share of guest memory, one line per
+    design, one panel per workload; ratio-free references as dashed lines."""
+    wls = in_order(workload_label(r) for r in records)
+    fig, axes = plt.subplots(1, len(wls), figsize=(6.5 * len(wls), 4.5), squeeze=False)
+    for ax, wl in zip(axes[0], wls):
+        recs = [r for r in records if workload_label(r) == wl and r["slowdown"] is not None]
+        for pol in in_order(r["policy"] for r in recs if r["ratio"]):
+            pts = sorted((fast_share(r["ratio"]), r["slowdown"]) for r in recs if r["policy"] == pol and r["ratio"])
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, label=pol, color=colour(pol))
+        for pol in in_order(r["policy"] for r in recs if not r["ratio"]):
+            vals = [r["slowdown"] for r in recs if r["policy"] == pol and not r["ratio"]]
+            ax.axhline(mean(vals), linestyle="--", linewidth=1, color=colour(pol), label=f"{pol} ({mean(vals):.2f})")
+        ratios = sorted({r["ratio"] for r in recs if r["ratio"]}, key=fast_share)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([fast_share(x) for x in ratios])
+        ax.set_xticklabels(ratios, fontsize=8)
+        ax.minorticks_off()
+        ax.set_xlabel("fast:slow ratio (fast share of guest memory, log scale)")
+        ax.set_ylabel(f"slowdown vs {spec.get('baseline', 'dram-only')} (x)")
+        ax.set_title(wl, fontsize=9)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return fig
+
+
+def rss_lines(records, spec):
+    """Per workload and metric: the metric against the RSS, one line per design."""
+    plot = spec["plot"]
+    metrics, logs = plot.get("metrics", ["slowdown"]), plot.get("log", [])
+    wls = in_order(r["workload"] for r in records)
+    fig, axes = plt.subplots(len(wls), len(metrics), figsize=(6 * len(metrics), 4 * len(wls)), squeeze=False)
+    for i, wl in enumerate(wls):
+        recs = [r for r in records if r["workload"] == wl]
+        sizes = sorted({r["footprint_bytes"] for r in recs})
+        for j, m in enumerate(metrics):
+            ax = axes[i][j]
+            for pol in in_order(r["policy"] for r in recs):
+                pts = []
+                for sz in sizes:
+                    vals = [metric(r, m) for r in recs if r["policy"] == pol and r["footprint_bytes"] == sz
+                            and metric(r, m) is not None]
+                    if vals:
+                        pts.append((sz / 2**20, mean(vals)))
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, label=pol, color=colour(pol))
+            ax.set_xscale("log", base=2)
+            ax.set_xticks([sz / 2**20 for sz in sizes])
+            ax.set_xticklabels([f"{sz / 2**20:.0f}" for sz in sizes])
+            ax.minorticks_off()
+            if j < len(logs) and logs[j]:
+                ax.set_yscale("symlog", linthresh=1)
+            ax.set_ylim(bottom=0)
+            ax.set_xlabel("RSS (MiB)")
+            ax.set_ylabel(plot.get("ylabels", {}).get(m, m))
+            ax.set_title(wl, fontsize=9)
+            ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return fig
+
+
+def tracking_accuracy(records, spec):
+    """Window length and MLQ: hot-set precision/recall against ground truth, A/D
+    resets, and the two per-page distributions (true access counts per window,
+    and the tracker's temperature after the last window)."""
+    recs = [r for r in records if r.get("policy_metrics", {}).get("key_histogram_last") is not None]
+    pols = in_order(r["policy"] for r in recs)
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8.5))
+    ax = axes[0][0]
+    width = 0.4
+    for k, (key, name) in enumerate((("hotset_precision", "precision"), ("hotset_recall", "recall"))):
+        ys = [mean([r["policy_metrics"][key] for r in recs if r["policy"] == p and r["policy_metrics"][key] is not None]
+                   or [float("nan")]) for p in pols]
+        bars = ax.bar([x + (k - 0.5) * width for x in range(len(pols))], ys, width, label=name,
+                      color=["#2166ac", "#b2182b"][k])
+        for b, y in zip(bars, ys):
+            if y == y:
+                ax.annotate(f"{y:.2f}", (b.get_x() + b.get_width() / 2, y), ha="center", va="bottom", fontsize=6)
+    ax.set_xticks(range(len(pols)))
+    ax.set_xticklabels(pols, rotation=25, ha="right", fontsize=8)
+    ax.set_ylabel("hot set vs ground truth (fraction)")
+    ax.set_ylim(0, 1.1)
+    ax.legend(fontsize=7)
+    ax.set_title("hot-set precision / recall (mean over measured windows)", fontsize=9)
+    ax = axes[0][1]
+    for k, (key, name) in enumerate((("policy_metrics.ad_clears", "A/D bits cleared"), ("pml_entries", "PML entries"))):
+        ys = [mean([metric(r, key) for r in recs if r["policy"] == p]) for p in pols]
+        ax.bar([x + (k - 0.5) * width for x in range(len(pols))], ys, width, label=name, color=["#4393c3", "#d6604d"][k])
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(pols)))
+    ax.set_xticklabels(pols, rotation=25, ha="right", fontsize=8)
+    ax.set_ylabel("count over the measured phase (log)")
+    ax.legend(fontsize=7)
+    ax.set_title("tracking work", fontsize=9)
+    ax = axes[1][0]
+    for p in pols:
+        r = next(r for r in recs if r["policy"] == p)
+        if "no-MLQ" in p:
+            continue  # the truth does not depend on the MLQ: one line per window length
+        h = r["policy_metrics"]["true_access_histogram_log2"]
+        last = max((i for i, v in enumerate(h) if v), default=0)
+        tot = sum(h) or 1
+        ax.plot(range(last + 1), [v / tot for v in h[:last + 1]], marker="o", markersize=3, label=p, color=colour(p))
+    ax.set_xlabel("true accesses to a page in one window (log2 bin: 0 = none, b = 2^(b-1)..2^b-1)")
+    ax.set_ylabel("fraction of page-windows")
+    ax.set_title("per-page access frequency (ground truth)", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    ax = axes[1][1]
+    for p in pols:
+        r = next(r for r in recs if r["policy"] == p)
+        h = r["policy_metrics"]["key_histogram_last"]
+        tot = sum(h) or 1
+        pts = [(k, v / tot) for k, v in enumerate(h) if v]  # empty temperatures (e.g. no reads) are skipped
+        ax.plot([q[0] for q in pts], [q[1] for q in pts], marker=".", label=p, color=colour(p),
+                linestyle="--" if "no-MLQ" in p else "-")
+    ax.set_yscale("log")
+    ax.set_xlabel("page temperature after the last window (1 per read window + 3 per written window)")
+    ax.set_ylabel("fraction of backed pages (log)")
+    ax.set_title("temperature distribution seen by the tracker", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+# Figure kinds that lay out their own figure.
+FIGURES = {"normalised_bars": normalised_bars, "ratio_lines": ratio_lines, "rss_lines": rss_lines,
+           "tracking_accuracy": tracking_accuracy}
+
 KINDS = {"slowdown_bars": slowdown_bars, "metric_bars": metric_bars, "tier_sensitivity": tier_sensitivity}
 
 
@@ -152,13 +347,15 @@ def main():
         spec = json.load(f)
     plot = spec.get("plot", {"kind": "slowdown_bars"})
     kind = plot.get("kind", "slowdown_bars")
-    if kind not in KINDS:
+    if kind not in KINDS and kind not in FIGURES:
         sys.exit(f"plot: unknown plot kind '{kind}' in {spec_path}")
     records = load(os.path.join(results, "runs.jsonl"))
     if not records:
         sys.exit(f"plot: no records in {results}/runs.jsonl")
     workloads = sorted({r["workload"] for r in records})
-    if kind == "tier_sensitivity":
+    if kind in FIGURES:
+        fig = FIGURES[kind](records, spec)
+    elif kind == "tier_sensitivity":
         fig, axes = plt.subplots(1, 2, figsize=(12, 4), squeeze=False)
         ax_of = {"slowdown": axes[0][0], "per_miss": axes[0][1]}
     elif kind == "metric_bars":
@@ -168,8 +365,9 @@ def main():
     else:
         fig, axes = plt.subplots(1, len(workloads), figsize=(7 * len(workloads), 4), squeeze=False)
         ax_of = {wl: axes[0][i] for i, wl in enumerate(workloads)}
-    KINDS[kind](records, spec, lambda key: ax_of[key])
-    fig.suptitle(spec.get("title", spec["name"]), fontsize=10)
+    if kind in KINDS:
+        KINDS[kind](records, spec, lambda key: ax_of[key])
+    fig.suptitle(textwrap.fill(spec.get("title", spec["name"]), 110), fontsize=10)
     fig.tight_layout()
     for ext in ("png", "svg"):
         out = os.path.join(results, f"{spec['name']}.{ext}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, builds, and runs the main job: every experiment in experiments/ on
-# the simulated host at quick scale, with figures and results/report.md.
+# the simulated host at quick scale, with figures and results/REPORT.md.
 # Extra arguments go to `vtmm reproduce` (e.g. --full, --only smoke).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -109,7 +109,7 @@ void add_run(CLI::App& app) {
 void add_reproduce(CLI::App& app) {
   auto f = std::make_shared<ReproduceFlags>();
   CLI::App* c = app.add_subcommand(
-      "reproduce", "Run every experiment in experiments/, draw every figure, write results/report.md");
+      "reproduce", "Run every experiment in experiments/, draw every figure, write results/REPORT.md");
   c->add_option("--out,-o", f->out, "Results root")->capture_default_str();
   c->add_option("names", f->only, "Only these experiments (default: every one in experiments/ not marked \"reproduce\": false)");
   c->add_option("--only", f->only, "Same as NAMES (repeatable)");
@@ -139,7 +139,7 @@ void add_reproduce(CLI::App& app) {
       const std::string cmd = "/usr/bin/python3 " + shell_quote(sim::data_dir() + "/plots/report.py") + " " +
                               shell_quote(f->out) + " " + shell_quote(sim::data_dir() + "/experiments");
       if (std::system(cmd.c_str()) != 0) throw std::runtime_error("writing the report failed");
-      std::cout << (fs::path(f->out) / "report.md").string() << '\n';
+      std::cout << (fs::path(f->out) / "REPORT.md").string() << '\n';
     }
     report_failures(all);
   });

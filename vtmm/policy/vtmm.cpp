@@ -17,7 +17,10 @@
 // rate whatever the VM size), and the migration threshold stays the same
 // fraction of guest memory.
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
+#include <span>
 
 #include "vtmm/core/policy.hpp"
 #include "vtmm/policy/hotness.hpp"
@@ -134,6 +137,7 @@ class Vtmm : public Policy {
     last_threshold_ = plan.threshold;
     last_hot_ = plan.hot_pages;
     const HotsetScore sc = score_hotset(m.true_accesses(), plan.hot, coverage_, m.capacity_pages(Tier::Fast));
+    count_distributions(m.true_accesses());
     if (sc.valid) {
       precision_sum_ += sc.precision;
       recall_sum_ += sc.recall;
@@ -161,6 +165,7 @@ class Vtmm : public Policy {
     stats_ = TrackStats{};
     precision_sum_ = recall_sum_ = 0;
     scored_ = batches_ = pages_moved_ = skipped_ = 0;
+    truth_hist_.fill(0);
   }
 
   void report(Json& out) const override {
@@ -183,9 +188,27 @@ class Vtmm : public Policy {
     out["hotset_precision"] = scored_ ? Json(precision_sum_ / static_cast<double>(scored_)) : Json(nullptr);
     out["hotset_recall"] = scored_ ? Json(recall_sum_ / static_cast<double>(scored_)) : Json(nullptr);
     out["hotset_windows_scored"] = scored_;
+    // The two distributions the tracking-accuracy figure draws: what the
+    // tracker believes (last window) and what the pages really did.
+    out["key_kind"] = classifier_;
+    out["key_histogram_last"] = key_hist_;
+    out["true_access_histogram_log2"] = truth_hist_;
   }
 
  private:
+  // Per backed page: its classifier key (temperature 0..30, or LRU recency)
+  // after this window; and, summed over measured windows, its true access
+  // count in log2 bins (bin 0: not accessed, bin b: 2^(b-1)..2^b-1).
+  void count_distributions(std::span<const uint32_t> truth) {
+    key_hist_.assign(hotness_->max_key() + 1, 0);
+    for (size_t g = 0; g < keys_.size(); ++g) {
+      if (tiers_[g] >= 2) continue;
+      ++key_hist_[keys_[g]];
+      const uint32_t c = g < truth.size() ? truth[g] : 0;
+      ++truth_hist_[std::min<size_t>(std::bit_width(c), truth_hist_.size() - 1)];
+    }
+  }
+
   double window_ms_, time_scale_, classify_ns_, coverage_;
   uint64_t reference_bytes_, threshold_bytes_, threads_cutoff_;
   uint32_t history_, read_w_, write_w_, fixed_threshold_, skip_rounds_, threads_small_, threads_large_;
@@ -205,6 +228,8 @@ class Vtmm : public Policy {
   TrackStats stats_;
   double precision_sum_ = 0, recall_sum_ = 0;
   uint64_t scored_ = 0, batches_ = 0, pages_moved_ = 0, skipped_ = 0;
+  std::vector<uint64_t> key_hist_;
+  std::array<uint64_t, 33> truth_hist_{};
 };
 
 // The paper's ablations: the same parts, one choice changed each.
