@@ -20,7 +20,8 @@
 //    when the fast allowance is full, the least recently used fast page goes to
 //    the slow tier first, in the same fault. Recency: a page's last hint fault
 //    (a page that keeps its protection through scans was not touched); pages
-//    backed or promoted count as touched then.
+//    backed or promoted count as touched then. The tail page gets reclaim's
+//    second chance (EPT accessed bit, see pick_victim).
 //
 // Simplified (ours): task_numa_work runs on the faulting task's return to
 // user mode (a vCPU thread); here it runs on a hypervisor thread at the next
@@ -98,11 +99,7 @@ class AutoNuma final : public Policy {
       return;
     }
     if (m.used_pages(Tier::Fast) >= m.capacity_pages(Tier::Fast)) {
-      Gpa victim = lru_.tail(kRecency);
-      while (victim != kNone && (!m.backed(victim) || m.tier_of(victim) != Tier::Fast)) {
-        lru_.remove(victim);
-        victim = lru_.tail(kRecency);
-      }
+      const Gpa victim = pick_victim(m);
       if (victim != kNone) {
         lru_.remove(victim);
         const Gpa one[1] = {victim};
@@ -120,7 +117,26 @@ class AutoNuma final : public Policy {
     scanner_.fault(/*local=*/moved, /*failed=*/!moved);
   }
 
-  void on_measure_start() override { hint_faults_ = promoted_ = demoted_ = failed_ = protected_ = 0; }
+  // The LRU tail, with the second chance reclaim gives a referenced page:
+  // the host's page_referenced() reaches the EPT accessed bit through the MMU
+  // notifier (kvm_age_gfn), so a young tail page is cleared and rotated to
+  // the head instead of demoted. At most one lap of the list.
+  Gpa pick_victim(Mechanisms& m) {
+    for (uint32_t looked = 0, laps = lru_.size(kRecency); looked <= laps; ++looked) {
+      const Gpa g = lru_.tail(kRecency);
+      if (g == kNone) return kNone;
+      if (!m.backed(g) || m.tier_of(g) != Tier::Fast) {
+        lru_.remove(g);
+        continue;
+      }
+      if (!m.test_and_clear_young(g)) return g;
+      lru_.push_head(kRecency, g);
+      ++rotated_;
+    }
+    return lru_.tail(kRecency);
+  }
+
+  void on_measure_start() override { hint_faults_ = promoted_ = demoted_ = failed_ = protected_ = rotated_ = 0; }
 
   void report(Json& out) const override {
     out["time_scale"] = scale_value_;
@@ -133,6 +149,7 @@ class AutoNuma final : public Policy {
     out["promoted_pages"] = promoted_;
     out["demoted_pages"] = demoted_;
     out["failed_promotions"] = failed_;
+    out["lru_rotated_young"] = rotated_;
   }
 
  private:
@@ -143,7 +160,7 @@ class AutoNuma final : public Policy {
   NumaScanner scanner_;
   PageLists lru_;
   std::vector<uint8_t> armed_;
-  uint64_t hint_faults_ = 0, promoted_ = 0, demoted_ = 0, failed_ = 0, protected_ = 0;
+  uint64_t hint_faults_ = 0, promoted_ = 0, demoted_ = 0, failed_ = 0, protected_ = 0, rotated_ = 0;
 };
 
 VTMM_REGISTER(vtmm::PolicyRegistry, AutoNuma, "autonuma",

@@ -101,7 +101,12 @@ class Nimble final : public Policy {
   }
 
  private:
+  // Deactivation comes before the accessed-bit look: as in the kernel, a page
+  // moved to the inactive list must pass a reference check there before it
+  // can be isolated, so a young page deactivated this round is re-activated
+  // (second chance) instead of demoted right away.
   void age(Mechanisms& m) {
+    balance_lists(lists_, kFastInactive, kFastActive, ratio_);
     m.scan_ept(PteBits::kAccessed, bits_);
     for (Gpa g = 0; g < bits_.size(); ++g) {
       if (!m.backed(g)) continue;
@@ -116,7 +121,6 @@ class Nimble final : public Policy {
         age_page(lists_, g, young, inactive_of(t), active_of(t));
       }
     }
-    balance_lists(lists_, kFastInactive, kFastActive, ratio_);
   }
 
   // Takes up to n pages from the tail of list l.
@@ -154,7 +158,7 @@ class Nimble final : public Policy {
       const uint64_t n = std::min<uint64_t>(room, hot_.size() - h);
       dropped_ += hot_.size() - h - n;
       const std::span<const Gpa> up(hot_.data() + h, n);
-      promoted_ += m.migrate(up, Tier::Fast, MigrationMethod::Linux, threads_).moved;
+      if (!up.empty()) promoted_ += m.migrate(up, Tier::Fast, MigrationMethod::Linux, threads_).moved;
       for (Gpa g : up) relist(m, g);
     }
   }

@@ -15,7 +15,9 @@
 //  - the active list is refilled into the inactive one from its tail while the
 //    inactive list is low (inactive_is_low: inactive * ratio < active, ratio =
 //    int_sqrt(10 * node GiB), 1 below 1 GiB); anonymous pages are deactivated
-//    whatever their bit (shrink_active_list).
+//    whatever their bit (shrink_active_list), keeping their mark ("the mark is
+//    set for activated folios as well so that recently deactivated but used
+//    folios are quickly recovered", folio_check_references).
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -122,7 +124,9 @@ inline uint32_t balance_lists(PageLists& l, uint8_t inactive, uint8_t active, ui
   uint32_t moved = 0;
   while (l.size(active) > 0 && uint64_t{l.size(inactive)} * ratio < l.size(active)) {
     const Gpa g = l.tail(active);
+    const bool marked = l.referenced(g);
     l.push_head(inactive, g);
+    l.set_referenced(g, marked);  // kept, so a deactivated page still in use comes back at its next look
     ++moved;
   }
   return moved;

@@ -21,10 +21,11 @@
 //    (page_lists.hpp), fed by accessed-bit scans: guest PTE A bits (tpp, the
 //    guest kernel's own page tables) or EPT A bits (tpp-host).
 //
-// Simplified (ours): the kernel checks accessed bits when reclaim reaches a
-// page; we read them for every fast page once per age_period_ms (1 s, scaled)
-// and before a kswapd run if new pages are not listed yet, and apply the same
-// rules to what we see (close to MGLRU's page-table walks). kswapd runs at the
+// Simplified (ours): besides the check reclaim makes on each candidate at the
+// inactive tail (Mechanisms::test_and_clear_young, folio_check_references),
+// we read the accessed bits of every fast page once per age_period_ms (1 s,
+// scaled) and before a kswapd run if new pages are not listed yet, and apply
+// the same rules to what we see (close to MGLRU's page-table walks). kswapd runs at the
 // next tick (tick_ms) after it is woken instead of at once. On the host, the
 // "node" whose watermarks apply is the VM's fast allowance. The two-stage
 // cpupid filter (should_numa_migrate_memory) always passes for a single task.
@@ -129,7 +130,7 @@ class Tpp : public Policy {
   }
 
   void on_measure_start() override {
-    hint_faults_ = promoted_ = too_cold_ = rate_limited_ = no_room_ = demoted_ = kswapd_runs_ = ages_ = protected_ = 0;
+    hint_faults_ = promoted_ = too_cold_ = rate_limited_ = no_room_ = demoted_ = kswapd_runs_ = ages_ = protected_ = spared_ = 0;
   }
 
   void report(Json& out) const override {
@@ -151,6 +152,7 @@ class Tpp : public Policy {
     out["demoted_pages"] = demoted_;
     out["kswapd_runs"] = kswapd_runs_;
     out["lru_age_scans"] = ages_;
+    out["reclaim_spared_young"] = spared_;
   }
 
  private:
@@ -198,14 +200,27 @@ class Tpp : public Policy {
     ++kswapd_runs_;
     uint64_t need = wm_.promo - free;
     victims_.clear();
+    uint64_t looked = 0;
+    const uint64_t look_limit = 2 * (lists_.size(kInactive) + lists_.size(kActive));
     while (need > 0) {
       if (lists_.size(kInactive) == 0 && balance_lists(lists_, kInactive, kActive, ratio_) == 0) {
         if (lists_.size(kActive) == 0) break;
         lists_.push_head(kInactive, lists_.tail(kActive));  // ratio rounding: take one anyway
       }
       const Gpa g = lists_.tail(kInactive);
+      if (!m.backed(g) || m.tier_of(g) != Tier::Fast) {
+        lists_.remove(g);
+        continue;
+      }
+      // shrink_folio_list's folio_check_references: a young candidate is
+      // kept (marked, or activated on its second look), not demoted. Its bit
+      // is cleared, so each page is spared at most once per run.
+      if (++looked <= look_limit && m.test_and_clear_young(g)) {
+        age_page(lists_, g, true, kInactive, kActive);
+        ++spared_;
+        continue;
+      }
       lists_.remove(g);
-      if (!m.backed(g) || m.tier_of(g) != Tier::Fast) continue;
       victims_.push_back(g);
       --need;
     }
@@ -269,7 +284,7 @@ class Tpp : public Policy {
   double scale_value_ = 1, age_period_ns_ = 0, next_age_ns_ = 0;
   bool wake_ = false;
   uint64_t hint_faults_ = 0, promoted_ = 0, too_cold_ = 0, rate_limited_ = 0, no_room_ = 0, demoted_ = 0;
-  uint64_t kswapd_runs_ = 0, ages_ = 0, protected_ = 0;
+  uint64_t kswapd_runs_ = 0, ages_ = 0, protected_ = 0, spared_ = 0;
 };
 
 struct TppGuest final : Tpp {

@@ -79,6 +79,26 @@ TEST(AutoNuma, DemotesTheLeastRecentlyFaultedPageOnlyWhenFastIsFull) {
   EXPECT_EQ(r.m.tier_of(7), Tier::Slow);
 }
 
+TEST(AutoNuma, DemotionGivesAPageInUseASecondChance) {
+  // As above, but the guest used page 7 since (its EPT accessed bit is set):
+  // reclaim clears the bit, rotates 7 to the head and demotes the next oldest.
+  AutoNumaRig r(kFast);
+  r.tick_at(1.0e9);
+  r.m.set_now(1.2e9);
+  for (Gpa g = 0; g < kFast; ++g)
+    if (g != 7) {
+      ASSERT_TRUE(r.m.fault(*r.policy, g));
+    }
+  r.m.touch(7);
+  ASSERT_TRUE(r.m.fault(*r.policy, 3000));
+  ASSERT_EQ(r.m.moves.size(), 2u);
+  EXPECT_EQ(r.m.moves[0].to, Tier::Slow);
+  EXPECT_EQ(r.m.moves[0].gpas, std::vector<Gpa>{0});
+  EXPECT_EQ(r.m.tier_of(7), Tier::Fast);
+  EXPECT_EQ(r.m.ept_bits(7) & PteBits::kAccessed, 0);
+  EXPECT_EQ(r.report()["lru_rotated_young"], 1);
+}
+
 TEST(AutoNuma, ScanPeriodDoublesAfterAPassWithoutFaults) {
   // 4 MiB scans over 3072 backed pages (GPAs 1024..4095): 3 windows, so the
   // period may range over [1000 / 3, 60000 / 3] ms. A pass takes 4 scans

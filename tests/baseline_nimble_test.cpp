@@ -72,6 +72,18 @@ TEST(Nimble, ExchangesWithInactiveFastPagesWhenFastIsFull) {
   EXPECT_TRUE(r.m.moves.empty());  // no free room was needed
 }
 
+TEST(Nimble, AFastPageStillInUseSurvivesDeactivation) {
+  // Every fast page is in use every round. Deactivation (the inactive list
+  // refilled from the active tail) keeps the pages' marks, so the next look
+  // re-activates them and there is no inactive page to exchange out, however
+  // many slow pages are active.
+  NimbleRig r(kFast);
+  for (int i = 0; i < 4; ++i) r.round({{0, kFast}, {1500, 1502}});
+  EXPECT_TRUE(r.m.exchanges.empty());
+  EXPECT_EQ(r.m.moved_to(Tier::Fast) + r.m.moved_to(Tier::Slow), 0u);
+  EXPECT_EQ(r.m.tier_of(1500), Tier::Slow);
+}
+
 TEST(Nimble, WithoutExchangeDemotesThenPromotes) {
   ScriptedPlatform m(kPages, kFast);
   auto p = test::make_policy("nimble", Json{{"time_scale", 1.0}, {"exchange", false}});

@@ -137,6 +137,25 @@ TEST_P(TppBothSides, PromotionWithoutRoomWakesKswapd) {
   EXPECT_EQ(r.m.moved_to(Tier::Slow), 18u);  // up to promo (78 free)
 }
 
+TEST_P(TppBothSides, ReclaimSparesAnInactivePageUsedSinceItsLastLook) {
+  // The LRU look at 1.0 s finds no page used: all inactive, 1987 at the tail.
+  // Pages 1950..1987 are then used. The promotion that finds no room wakes
+  // kswapd, which checks each tail candidate's accessed bit as
+  // folio_check_references does: the used ones are kept, 18 others demoted.
+  TppRig r(GetParam(), Json::object(), kFast - 60);
+  r.tick_at(1.0e9);
+  for (Gpa g = 1950; g < 1988; ++g) r.m.touch(g);
+  r.m.set_now(1.1e9);
+  ASSERT_TRUE(r.m.fault(*r.policy, kFast));
+  r.tick_at(1.2e9);
+  EXPECT_EQ(r.m.moved_to(Tier::Slow), 18u);
+  for (const auto& mv : r.m.moves)
+    for (Gpa g : mv.gpas) EXPECT_LT(g, 1950u);
+  Json j;
+  r.policy->report(j);
+  EXPECT_EQ(j["reclaim_spared_young"], 38);
+}
+
 INSTANTIATE_TEST_SUITE_P(Sides, TppBothSides, ::testing::Values(true, false),
                          [](const auto& param_info) { return param_info.param ? std::string("Guest") : std::string("Host"); });
 

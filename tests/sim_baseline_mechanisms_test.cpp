@@ -86,6 +86,29 @@ TEST(HintFaults, GuestAllocatorFallsBackToTheOtherNode) {
   EXPECT_EQ(rig.vm.node_of(rig.gpa(11)), Tier::Slow);
 }
 
+TEST(Referenced, GuestSideReadsAndClearsTheGuestPteHostSideTheEpt) {
+  sim::VmConfig c = slow_vm(64, 32);
+  c.guest_numa = true;
+  SimRig rig(c);
+  rig.mech.set_side(Side::Guest);
+  rig.policy.tier = Tier::Fast;
+  rig.access(0, 3, kRead);
+  const Gpa g = rig.gpa(3);
+  const uint64_t vpn = rig.vm.owner[g];
+  ASSERT_EQ(vpn, 3u);
+  ASSERT_NE(rig.vm.pte_bits[vpn] & PteBits::kAccessed, 0);
+  const uint8_t ept_before = rig.mech.ept_bits(g);
+  EXPECT_TRUE(rig.mech.test_and_clear_young(g));
+  EXPECT_EQ(rig.vm.pte_bits[vpn] & PteBits::kAccessed, 0) << "the guest PTE's bit is cleared";
+  EXPECT_EQ(rig.mech.ept_bits(g), ept_before) << "the guest cannot touch the EPT";
+  EXPECT_FALSE(rig.mech.test_and_clear_young(g));
+
+  rig.mech.set_side(Side::Host);
+  ASSERT_NE(rig.mech.ept_bits(g) & PteBits::kAccessed, 0);
+  EXPECT_TRUE(rig.mech.test_and_clear_young(g));
+  EXPECT_EQ(rig.mech.ept_bits(g) & PteBits::kAccessed, 0) << "the host clears the EPT bit";
+}
+
 TEST(Sampling, SamplesEveryNthStoreAndOnlyLoadsThatMissTheLlc) {
   SimRig rig(slow_vm());
   rig.mech.set_sampling(2, 3);

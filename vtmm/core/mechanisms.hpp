@@ -108,6 +108,19 @@ class Mechanisms {
   // EPT accessed/dirty bits (PteBits::kAccessed / kDirty), one entry (charged).
   virtual uint8_t ept_bits(Gpa g) = 0;
   virtual void clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) = 0;
+  // Linux's folio_referenced() for one page: tests and clears the accessed
+  // bit of the mapping the design's side owns (host: the EPT entry, reached
+  // through the MMU notifier; guest: the guest PTE, reached through the
+  // reverse map). Reclaim asks this of each candidate before demoting it.
+  // Charged. The default is the host's: the EPT bit.
+  virtual bool test_and_clear_young(Gpa g) {
+    const bool young = (ept_bits(g) & PteBits::kAccessed) != 0;
+    if (young) {
+      const Gpa one[1] = {g};
+      clear_ept_bits(one, PteBits::kAccessed);
+    }
+    return young;
+  }
   // Reads the EPT A/D bits of every guest page into out (size guest_pages()),
   // then clears clear_mask in each; charges a full EPT walk.
   virtual void scan_ept(uint8_t clear_mask, std::span<uint8_t> out) = 0;

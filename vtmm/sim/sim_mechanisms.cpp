@@ -50,6 +50,22 @@ uint8_t SimMechanisms::ept_bits(Gpa g) {
   return ad_of(vm_->ept[vm_->ad_index(g)]);
 }
 
+bool SimMechanisms::test_and_clear_young(Gpa g) {
+  if (side_ == Side::Host) return Mechanisms::test_and_clear_young(g);
+  // Guest side: the reverse map leads to the one PTE mapping g. The hop is
+  // charged as one page-walk step (walk_ns): the rmap chain is a few
+  // dependent loads, like a walk. x86 does not flush the TLB when clearing
+  // young, so an access through a cached translation stays unseen.
+  Vm& vm = *vm_;
+  charge_ns(vm.prof.walk_ns);
+  if (g >= vm.owner.size()) return false;
+  const uint32_t vpn = vm.owner[g];
+  if (vpn == kNone || (vpn & kGptOwner) || vpn >= vm.pte_bits.size()) return false;
+  const bool young = (vm.pte_bits[vpn] & PteBits::kAccessed) != 0;
+  vm.pte_bits[vpn] &= static_cast<uint8_t>(~PteBits::kAccessed);
+  return young;
+}
+
 void SimMechanisms::scan_ept(uint8_t clear_mask, std::span<uint8_t> out) {
   Vm& vm = *vm_;
   const uint8_t m = static_cast<uint8_t>(((clear_mask & PteBits::kAccessed) ? kEptA : 0) |

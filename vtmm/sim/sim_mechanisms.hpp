@@ -30,6 +30,7 @@ class SimMechanisms final : public Mechanisms {
   void scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) override;
   void clear_pte_bits(Gpa gpt, std::span<const uint8_t, kPtesPerPage> masks) override;
   uint8_t ept_bits(Gpa g) override;
+  bool test_and_clear_young(Gpa g) override;
   void scan_ept(uint8_t clear_mask, std::span<uint8_t> out) override;
   void clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) override;
   void set_pml(bool on) override { vm_->pml_on = on; }

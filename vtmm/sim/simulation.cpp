@@ -71,6 +71,12 @@ Outcome run_loop(const RunSpec& spec, const HostProfile& prof, Workload& wl, Pol
   VmConfig cfg;
   cfg.vcpus = spec.vcpus;
   cfg.memory_pages = sz.memory;
+  // A guest design's slow node spans the VM's whole memory, as a host design's
+  // slow allowance does (Sizes): the fast capacity is the same for both sides,
+  // and the guest has free slow-node pages to demote into (a guest whose two
+  // nodes are exactly full could never migrate: guest migration needs a free
+  // GPA on the target node).
+  if (pol.side() == Side::Guest && sz.fast > 0 && sz.fast < sz.memory) cfg.memory_pages = sz.fast + sz.memory;
   cfg.fast_pages = sz.fast;
   cfg.slow_pages = sz.slow;
   cfg.va_bytes = wl.footprint_bytes();
