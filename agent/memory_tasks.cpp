@@ -45,8 +45,13 @@ std::pair<double, double> numa_maps_counts(void* p) {
 
 Values run_numa_move(uint64_t mib, int from, int to) {
   const size_t len = mib << 20, n = len / kPage;
-  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::runtime_error("mmap failed");
+  // Inaccessible guard pages on both sides keep the buffer a VMA of its own:
+  // once its policy is reset to default it could otherwise merge with a
+  // neighbouring anonymous VMA, whose pages numa_maps would then count too.
+  char* region = static_cast<char*>(::mmap(nullptr, len + 2 * kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  if (region == MAP_FAILED) throw std::runtime_error("mmap failed");
+  void* p = region + kPage;
+  if (::mprotect(p, len, PROT_READ | PROT_WRITE) != 0) throw std::runtime_error("mprotect failed");
   unsigned long mask = 1ul << from;
   if (::syscall(SYS_mbind, p, len, kMpolBind, &mask, sizeof(mask) * 8, 0) != 0)
     throw std::runtime_error(std::string("mbind to guest node failed: ") + std::strerror(errno));
@@ -75,7 +80,7 @@ Values run_numa_move(uint64_t mib, int from, int to) {
   // The data survived the move.
   for (size_t i = 0; i < len; i += kPage)
     if (static_cast<unsigned char*>(p)[i] != 0x5a) throw std::runtime_error("page content changed by the move");
-  ::munmap(p, len);
+  ::munmap(region, len + 2 * kPage);
   return {{"pages", static_cast<double>(n)}, {"from_node", from}, {"to_node", to},
           {"before_on_from", before_from},   {"before_on_to", before_to},
           {"moved", moved},                  {"failed", failed},

@@ -117,6 +117,42 @@ void validate_vm_run(const RunSpec& r) {
                     "hot-page policies need PML/EPT A/D or PEBS, which QEMU does not give a user-space daemon");
 }
 
+// QEMU runs as libvirt's unprivileged user (qemu.conf), which cannot reach an
+// image cache under a 0700 home directory: for the run, the boot files are
+// copied into a directory of their own under libvirt's boot directory, and
+// removed afterwards (also when the run fails).
+namespace {
+class StagedBoot {
+ public:
+  StagedBoot(const GuestImage& img, const std::string& domain) {
+    namespace fs = std::filesystem;
+    const fs::path base = fs::exists("/var/lib/libvirt/boot") ? fs::path("/var/lib/libvirt/boot") : fs::temp_directory_path();
+    dir_ = base / ("vtmm-" + domain);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    fs::create_directories(dir_);
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+    kernel = (dir_ / "vmlinuz").string();
+    initrd = (dir_ / "initramfs.cpio").string();
+    fs::copy_file(img.kernel, kernel, fs::copy_options::overwrite_existing);
+    fs::copy_file(img.initrd, initrd, fs::copy_options::overwrite_existing);
+    for (const std::string& f : {kernel, initrd})
+      fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  }
+  ~StagedBoot() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  StagedBoot(const StagedBoot&) = delete;
+  StagedBoot& operator=(const StagedBoot&) = delete;
+  std::string kernel, initrd;
+
+ private:
+  std::filesystem::path dir_;
+};
+}  // namespace
+
 Json run_vm(const RunSpec& r) {
   std::lock_guard<std::mutex> one(g_one_vm_at_a_time);
   InterruptGuard guard;
@@ -158,8 +194,9 @@ Json run_vm(const RunSpec& r) {
   dc.kvm = use_kvm;
   dc.vcpus = r.vcpus;
   dc.cells = cells;
-  dc.kernel = img.kernel;
-  dc.initrd = img.initrd;
+  const StagedBoot boot(img, name);
+  dc.kernel = boot.kernel;
+  dc.initrd = boot.initrd;
   dc.cmdline = "console=ttyS0 panic=-1 quiet";
   dc.serial_log = "/var/log/libvirt/qemu/" + name + ".serial.log";
   // Pin vCPUs only when the fast node has a spare core for QEMU's own threads and the daemon.
