@@ -368,7 +368,9 @@ def main():
     if kind in KINDS:
         KINDS[kind](records, spec, lambda key: ax_of[key])
     fig.suptitle(textwrap.fill(spec.get("title", spec["name"]), 110), fontsize=10)
-    fig.tight_layout()
+    # Leave room for the (wrapped) title above the panels' own titles.
+    lines = textwrap.fill(spec.get("title", spec["name"]), 110).count("\n") + 1
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.25 + 0.18 * lines) / fig.get_size_inches()[1]))
     for ext in ("png", "svg"):
         out = os.path.join(results, f"{spec['name']}.{ext}")
         # A fixed date in the SVG keeps the file identical for identical records.

@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh release
+SECONDS=0
 build/vtmm reproduce "$@"
+echo "vtmm reproduce $*: ${SECONDS} s wall" >&2
