@@ -63,14 +63,20 @@ TEST(AutoNuma, PromotesASlowPageOnItsHintFaultAndLeavesFastPages) {
   EXPECT_EQ(r.m.tier_of(2000), Tier::Fast);
 }
 
-TEST(AutoNuma, DemotesTheLeastRecentlyFaultedPageOnlyWhenFastIsFull) {
-  AutoNumaRig r(kFast);
+// Fast is full; after the first scan every fast page but `skip` takes its
+// hint fault, which leaves `skip` at the LRU tail.
+void fault_every_fast_page_but(AutoNumaRig& r, Gpa skip) {
   r.tick_at(1.0e9);
   r.m.set_now(1.2e9);
   for (Gpa g = 0; g < kFast; ++g)
-    if (g != 7) {
+    if (g != skip) {
       ASSERT_TRUE(r.m.fault(*r.policy, g));
     }
+}
+
+TEST(AutoNuma, DemotesTheLeastRecentlyFaultedPageOnlyWhenFastIsFull) {
+  AutoNumaRig r(kFast);
+  ASSERT_NO_FATAL_FAILURE(fault_every_fast_page_but(r, 7));
   ASSERT_TRUE(r.m.fault(*r.policy, 3000));
   ASSERT_EQ(r.m.moves.size(), 2u);
   EXPECT_EQ(r.m.moves[0].to, Tier::Slow);
@@ -83,12 +89,7 @@ TEST(AutoNuma, DemotionGivesAPageInUseASecondChance) {
   // As above, but the guest used page 7 since (its EPT accessed bit is set):
   // reclaim clears the bit, rotates 7 to the head and demotes the next oldest.
   AutoNumaRig r(kFast);
-  r.tick_at(1.0e9);
-  r.m.set_now(1.2e9);
-  for (Gpa g = 0; g < kFast; ++g)
-    if (g != 7) {
-      ASSERT_TRUE(r.m.fault(*r.policy, g));
-    }
+  ASSERT_NO_FATAL_FAILURE(fault_every_fast_page_but(r, 7));
   r.m.touch(7);
   ASSERT_TRUE(r.m.fault(*r.policy, 3000));
   ASSERT_EQ(r.m.moves.size(), 2u);
