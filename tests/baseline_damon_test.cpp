@@ -7,14 +7,14 @@
 #include <memory>
 
 #include "tests/baseline_run_support.hpp"
-#include "tests/fake_mechanisms.hpp"
+#include "tests/baseline_test_support.hpp"
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/rng.hpp"
 
 namespace vtmm {
 namespace {
 
-using test::FakeMechanisms;
+using test::ScriptedPlatform;
 
 std::unique_ptr<Policy> damon(Json extra = Json::object()) {
   Json spec{{"impl", "damon"}, {"time_scale", 1}};
@@ -30,7 +30,7 @@ Json report(const Policy& p) {
 
 // Drives the policy tick by tick; before each tick, `touch` sets A bits.
 template <class F>
-void run(Policy& p, FakeMechanisms& m, int ticks, F touch) {
+void run(Policy& p, ScriptedPlatform& m, int ticks, F touch) {
   for (int i = 0; i < ticks; ++i) {
     touch(i);
     m.set_now(m.now_ns() + p.period_ns());
@@ -40,7 +40,7 @@ void run(Policy& p, FakeMechanisms& m, int ticks, F touch) {
 
 TEST(Damon, RegionCountStaysWithinBoundsAfterManyAggregations) {
   for (uint32_t max_regions : {20u, 1000u}) {
-    FakeMechanisms m(1u << 16, 1u << 14);  // 256 MiB, a quarter fast
+    ScriptedPlatform m(1u << 16, 1u << 14);  // 256 MiB, a quarter fast
     m.back_range(0, 1u << 14, Tier::Fast);
     m.back_range(1u << 14, 1u << 16, Tier::Slow);
     auto p = damon({{"max_nr_regions", max_regions}, {"quota_goals", false}});
@@ -50,7 +50,7 @@ TEST(Damon, RegionCountStaysWithinBoundsAfterManyAggregations) {
     run(*p, m, 20 * 300, [&](int t) {
       const Gpa base = static_cast<Gpa>((t / 400) * 4096 % (1u << 16));
       const uint32_t width = 512u << ((t / 1000) % 5);
-      for (int k = 0; k < 2000; ++k) m.set_accessed(static_cast<Gpa>((base + rng.below(width)) % (1u << 16)));
+      for (int k = 0; k < 2000; ++k) m.touch(static_cast<Gpa>((base + rng.below(width)) % (1u << 16)));
     });
     const Json r = report(*p);
     EXPECT_EQ(r.at("aggregations"), 300);
@@ -64,7 +64,7 @@ TEST(Damon, QuotaIsRespectedPerResetInterval) {
   // Everything slow and accessed; fast has room for all. With a fixed quota
   // of 64 pages per reset interval (= apply interval here), each application
   // moves at most 64 pages.
-  FakeMechanisms m(8192, 8192);
+  ScriptedPlatform m(8192, 8192);
   m.back_range(0, 8192, Tier::Slow);
   auto p = damon({{"quota_goals", false}, {"quota_bytes", 64 * 4096}, {"young_filter", false}});
   p->attach(m);
@@ -72,11 +72,11 @@ TEST(Damon, QuotaIsRespectedPerResetInterval) {
   uint64_t total = 0;
   for (int apply = 0; apply < 5; ++apply) {
     run(*p, m, 200, [&](int) {
-      for (Gpa g = 0; g < 8192; g += 7) m.set_accessed(g);
+      for (Gpa g = 0; g < 8192; g += 7) m.touch(g);
     });
     uint64_t moved = 0;
-    for (; seen < m.migrations.size(); ++seen)
-      if (m.migrations[seen].to == Tier::Fast) moved += m.migrations[seen].moved;
+    for (; seen < m.moves.size(); ++seen)
+      if (m.moves[seen].to == Tier::Fast) moved += m.moves[seen].moved;
     EXPECT_LE(moved, 64u) << "application " << apply << ": the quota is per scheme";
     total += moved;
   }
@@ -86,27 +86,27 @@ TEST(Damon, QuotaIsRespectedPerResetInterval) {
 
 TEST(Damon, MigrateHotPromotesAccessedAndMigrateColdDemotesIdle) {
   // Fast holds an idle half; slow holds an accessed half.
-  FakeMechanisms m(4096, 2048);
+  ScriptedPlatform m(4096, 2048);
   m.back_range(0, 2048, Tier::Fast);
   m.back_range(2048, 4096, Tier::Slow);
   auto p = damon({{"quota_goals", false}, {"young_filter", false}});
   p->attach(m);
   run(*p, m, 200 * 5, [&](int) {
-    for (Gpa g = 2048; g < 4096; ++g) m.set_accessed(g);
+    for (Gpa g = 2048; g < 4096; ++g) m.touch(g);
   });
   // Regions are coarse (a region straddling both halves moves as one), so
   // the end state is checked, not each page.
   uint64_t fast_hot = 0;
   for (Gpa g = 2048; g < 4096; ++g) fast_hot += m.tier_of(g) == Tier::Fast;
   EXPECT_GT(fast_hot, 1800u);
-  EXPECT_GT(m.pages_moved(Tier::Slow), 1800u);
-  for (const auto& c : m.migrations) EXPECT_EQ(c.how, MigrationMethod::Linux);
+  EXPECT_GT(m.moved_to(Tier::Slow), 1800u);
+  for (const auto& c : m.moves) EXPECT_EQ(c.how, MigrationMethod::Linux);
 }
 
 TEST(Damon, GoalTunedQuotaStartsSmallAndGrowsWhileTheGoalIsMissed) {
   // Fast full (0 % free) misses the demotion goal (0.5 % free): the demotion
   // quota grows each reset interval, from 1 byte.
-  FakeMechanisms m(1u << 17, 1u << 16);
+  ScriptedPlatform m(1u << 17, 1u << 16);
   m.back_range(0, 1u << 16, Tier::Fast);
   m.back_range(1u << 16, 1u << 17, Tier::Slow);
   auto p = damon();
@@ -118,13 +118,13 @@ TEST(Damon, GoalTunedQuotaStartsSmallAndGrowsWhileTheGoalIsMissed) {
   }
   EXPECT_EQ(esz.front(), 0u);
   EXPECT_GT(esz.back(), 0u);
-  EXPECT_GT(m.pages_moved(Tier::Slow), 0u);
-  EXPECT_LT(m.pages_moved(Tier::Slow), 327u) << "still short of the 0.5 % free goal";
-  EXPECT_EQ(m.pages_moved(Tier::Fast), 0u) << "fast is fuller than the 99.7 % promotion goal";
+  EXPECT_GT(m.moved_to(Tier::Slow), 0u);
+  EXPECT_LT(m.moved_to(Tier::Slow), 327u) << "still short of the 0.5 % free goal";
+  EXPECT_EQ(m.moved_to(Tier::Fast), 0u) << "fast is fuller than the 99.7 % promotion goal";
 }
 
 TEST(Damon, PublishedDefaultsAndScaling) {
-  FakeMechanisms m(4096, 1024);  // 16 MiB
+  ScriptedPlatform m(4096, 1024);  // 16 MiB
   auto p = PolicyRegistry::instance().make(Json{{"impl", "damon"}}, "policy", PolicyEnv{});
   p->attach(m);
   EXPECT_EQ(p->side(), Side::Host);

@@ -7,13 +7,13 @@
 #include <memory>
 
 #include "tests/baseline_run_support.hpp"
-#include "tests/fake_mechanisms.hpp"
+#include "tests/baseline_test_support.hpp"
 #include "vtmm/core/policy.hpp"
 
 namespace vtmm {
 namespace {
 
-using test::FakeMechanisms;
+using test::ScriptedPlatform;
 constexpr Gpa R = kPagesPerHuge;  // pages per region
 
 std::unique_ptr<Policy> hemem(Json extra = Json::object()) {
@@ -24,7 +24,7 @@ std::unique_ptr<Policy> hemem(Json extra = Json::object()) {
 
 // Four regions; regions 0-1 may fit in fast memory. Everything starts slow.
 struct Rig {
-  FakeMechanisms m{4 * R, 2 * R};
+  ScriptedPlatform m{4 * R, 2 * R};
   std::unique_ptr<Policy> p;
   explicit Rig(Json extra = Json::object()) : p(hemem(std::move(extra))) {
     m.back_range(0, 4 * R, Tier::Slow);
@@ -83,7 +83,7 @@ TEST(HeMem, CoolingIsPerEventTypeAndRepeats) {
   // HeMem keeps fast reads, slow reads and writes apart (DRAMREAD, NVMREAD,
   // WRITE): 9 writes + 9 slow reads never cool; each run of one count to 10
   // does (after halving, 5 more reach 10 again). No fast room: nothing moves.
-  FakeMechanisms m(4 * R, 0);
+  ScriptedPlatform m(4 * R, 0);
   m.back_range(0, 4 * R, Tier::Slow);
   auto p = hemem();
   p->attach(m);
@@ -101,15 +101,15 @@ TEST(HeMem, CoolingIsPerEventTypeAndRepeats) {
   p->tick(m);
   p->report(j);
   EXPECT_EQ(j.at("coolings"), 2);
-  EXPECT_TRUE(m.migrations.empty());
+  EXPECT_TRUE(m.moves.empty());
 }
 
 TEST(HeMem, MovesWhole2MiBRegionsWithWriteProtect) {
   Rig r;
   r.reads(3, 4);
   r.p->tick(r.m);
-  ASSERT_EQ(r.m.migrations.size(), 1u);
-  const auto& c = r.m.migrations[0];
+  ASSERT_EQ(r.m.moves.size(), 1u);
+  const auto& c = r.m.moves[0];
   EXPECT_EQ(c.gpas.size(), R);
   EXPECT_EQ(c.gpas.front(), 3 * R);
   EXPECT_EQ(c.to, Tier::Fast);
@@ -119,7 +119,7 @@ TEST(HeMem, MovesWhole2MiBRegionsWithWriteProtect) {
 }
 
 TEST(HeMem, DemotesTheLongestColdFastRegionToMakeRoom) {
-  FakeMechanisms m(4 * R, 2 * R);
+  ScriptedPlatform m(4 * R, 2 * R);
   m.back_range(0, 2 * R, Tier::Fast);
   m.back_range(2 * R, 4 * R, Tier::Slow);
   auto p = hemem();
@@ -136,7 +136,7 @@ TEST(HeMem, DemotesTheLongestColdFastRegionToMakeRoom) {
 }
 
 TEST(HeMem, NeverDemotesHotRegions) {
-  FakeMechanisms m(4 * R, 2 * R);
+  ScriptedPlatform m(4 * R, 2 * R);
   m.back_range(0, 2 * R, Tier::Fast);
   m.back_range(2 * R, 4 * R, Tier::Slow);
   auto p = hemem();
@@ -144,21 +144,21 @@ TEST(HeMem, NeverDemotesHotRegions) {
   for (Gpa region : {0u, 1u, 2u})
     for (int i = 0; i < 4; ++i) m.sample(region * R + static_cast<Gpa>(i), false);
   p->tick(m);
-  EXPECT_TRUE(m.migrations.empty());
+  EXPECT_TRUE(m.moves.empty());
   EXPECT_EQ(m.tier_of(2 * R), Tier::Slow);
 }
 
 TEST(HeMem, GuestSideFollowsMovedPagesToTheirNewGpas) {
   // Guest NUMA: GPAs [0, 2R) are the fast node. Region 2 (slow node) is
   // promoted to fresh fast GPAs; samples on those GPAs still count for it.
-  FakeMechanisms m(4 * R, 2 * R, UINT64_MAX, /*guest=*/true);
+  ScriptedPlatform m(4 * R, 2 * R, /*guest=*/true);
   m.back_range(2 * R, 4 * R, Tier::Slow);
   auto p = PolicyRegistry::instance().make(Json{{"impl", "hemem"}}, "policy", PolicyEnv{});
   EXPECT_EQ(p->side(), Side::Guest);
   p->attach(m);
   for (int i = 0; i < 4; ++i) m.sample(2 * R + static_cast<Gpa>(i), true);
   p->tick(m);
-  ASSERT_EQ(m.pages_moved(Tier::Fast), R);
+  ASSERT_EQ(m.moved_to(Tier::Fast), R);
   EXPECT_FALSE(m.backed(2 * R));
   EXPECT_TRUE(m.backed(0));
   // 6 more writes on the region's new home make 10 and cool: they reached
@@ -168,11 +168,11 @@ TEST(HeMem, GuestSideFollowsMovedPagesToTheirNewGpas) {
   Json j;
   p->report(j);
   EXPECT_EQ(j.at("coolings"), 1);
-  EXPECT_EQ(m.migrations.size(), 1u) << "a hot region already in fast memory stays";
+  EXPECT_EQ(m.moves.size(), 1u) << "a hot region already in fast memory stays";
 }
 
 TEST(HeMem, SamplePeriodIsPublishedTimesTimeScale) {
-  FakeMechanisms m(4 * R, 2 * R);
+  ScriptedPlatform m(4 * R, 2 * R);
   auto p = hemem({{"time_scale", 1}});
   p->attach(m);
   EXPECT_EQ(m.load_period, 19997u);

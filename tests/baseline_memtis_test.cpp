@@ -8,13 +8,13 @@
 #include <memory>
 
 #include "tests/baseline_run_support.hpp"
-#include "tests/fake_mechanisms.hpp"
+#include "tests/baseline_test_support.hpp"
 #include "vtmm/core/policy.hpp"
 
 namespace vtmm {
 namespace {
 
-using test::FakeMechanisms;
+using test::ScriptedPlatform;
 
 std::unique_ptr<Policy> memtis(Json extra = Json::object()) {
   // time_scale 1 keeps the published watermark clamps; tests shrink them.
@@ -33,20 +33,20 @@ Json report(const Policy& p) {
   return j;
 }
 
-void hit(FakeMechanisms& m, Gpa g, int n) {
+void hit(ScriptedPlatform& m, Gpa g, int n) {
   for (int i = 0; i < n; ++i) m.sample(g, false);
 }
 
 // 2 pages in bin 15 (64 samples each), 4 in bin 14, 8 in 13, ... 128 in bin 9
 // (1 sample): 2, 6, 14, 30, 62, 126, 254 pages from bin 15 down.
-void graded(FakeMechanisms& m) {
+void graded(ScriptedPlatform& m) {
   Gpa g = 0;
   for (int k = 0; k < 7; ++k)
     for (int i = 0; i < (2 << k); ++i) hit(m, g++, 64 >> k);
 }
 
 TEST(Memtis, CountsGoIntoLog2Bins) {
-  FakeMechanisms m(1024, 256);
+  ScriptedPlatform m(1024, 256);
   m.back_range(0, 1024, Tier::Slow);
   auto p = memtis({{"adaptation_period_samples", 1000000}});
   p->attach(m);
@@ -66,7 +66,7 @@ TEST(Memtis, CountsGoIntoLog2Bins) {
 
 TEST(Memtis, HistogramThresholdFitsFastTier) {
   for (uint64_t fast : {8u, 20u, 40u, 100u}) {
-    FakeMechanisms m(1024, fast);
+    ScriptedPlatform m(1024, fast);
     m.back_range(0, 1024, Tier::Slow);
     auto p = memtis({{"adaptation_period_samples", 1}});  // adapt after every sample
     p->attach(m);
@@ -86,7 +86,7 @@ TEST(Memtis, HistogramThresholdFitsFastTier) {
 }
 
 TEST(Memtis, WatermarkIsLeftFree) {
-  FakeMechanisms m(1024, 100);
+  ScriptedPlatform m(1024, 100);
   m.back_range(0, 1024, Tier::Slow);
   auto p = memtis({{"adaptation_period_samples", 1}, {"promotion_watermark_fraction", 0.3}});
   p->attach(m);
@@ -98,7 +98,7 @@ TEST(Memtis, WatermarkIsLeftFree) {
 TEST(Memtis, WarmSetWhenTheHotSetIsSmall) {
   // Two very hot pages and many lukewarm ones: the hot set is far under 75 %
   // of the fast tier, so the warm threshold is one bin lower.
-  FakeMechanisms m(1024, 64);
+  ScriptedPlatform m(1024, 64);
   m.back_range(0, 1024, Tier::Slow);
   auto p = memtis({{"adaptation_period_samples", 1}});
   p->attach(m);
@@ -109,7 +109,7 @@ TEST(Memtis, WarmSetWhenTheHotSetIsSmall) {
   Json r = report(*p);
   EXPECT_EQ(r.at("warm_threshold_bin").get<uint32_t>() + 1, r.at("hot_threshold_bin").get<uint32_t>());
   auto q = memtis({{"adaptation_period_samples", 1}, {"warm", false}});
-  FakeMechanisms m2(1024, 64);
+  ScriptedPlatform m2(1024, 64);
   m2.back_range(0, 1024, Tier::Slow);
   q->attach(m2);
   hit(m2, 0, 300);
@@ -119,7 +119,7 @@ TEST(Memtis, WarmSetWhenTheHotSetIsSmall) {
 }
 
 TEST(Memtis, CoolingHalvesEveryCount) {
-  FakeMechanisms m(1024, 256);
+  ScriptedPlatform m(1024, 256);
   m.back_range(0, 1024, Tier::Slow);
   auto p = memtis({{"cooling_period_samples", 8}, {"adaptation_period_samples", 1000000}, {"split", false}});
   p->attach(m);
@@ -137,7 +137,7 @@ TEST(Memtis, CoolingHalvesEveryCount) {
 }
 
 TEST(Memtis, DemotesColdPagesToMakeRoomForHotOnes) {
-  FakeMechanisms m(1024, 8);
+  ScriptedPlatform m(1024, 8);
   m.back_range(0, 8, Tier::Fast);
   m.back_range(8, 1024, Tier::Slow);
   auto p = memtis({{"adaptation_period_samples", 1}, {"warm", false}});
@@ -147,15 +147,15 @@ TEST(Memtis, DemotesColdPagesToMakeRoomForHotOnes) {
   p->tick(m);
   EXPECT_EQ(m.tier_of(0), Tier::Fast) << "a hot fast page stays";
   for (Gpa g = 100; g < 104; ++g) EXPECT_EQ(m.tier_of(g), Tier::Fast);
-  EXPECT_EQ(m.pages_moved(Tier::Slow), 4u);
-  for (const auto& c : m.migrations) EXPECT_EQ(c.how, MigrationMethod::Linux);
+  EXPECT_EQ(m.moved_to(Tier::Slow), 4u);
+  for (const auto& c : m.moves) EXPECT_EQ(c.how, MigrationMethod::Linux);
 }
 
 // The split rule on 2 MiB GPA groups: one page of group 0 takes every sample
 // (highly skewed); the samples were served by slow memory although a
 // base-page fast tier would have served them, so MEMTIS would split group 0.
 uint64_t would_split(Tier where) {
-  FakeMechanisms m(2048, 64);
+  ScriptedPlatform m(2048, 64);
   m.back_range(0, 2048, where);
   auto p = memtis({{"cooling_period_samples", 1200}, {"adaptation_period_samples", 100}});
   p->attach(m);
@@ -173,7 +173,7 @@ TEST(Memtis, SkewedHugePageWouldBeSplitWhenHitsAreLost) {
 }
 
 TEST(Memtis, Scaling) {
-  FakeMechanisms m(4096, 1024);  // 16 MiB
+  ScriptedPlatform m(4096, 1024);  // 16 MiB
   auto p = PolicyRegistry::instance().make(Json{{"impl", "memtis"}}, "policy", PolicyEnv{});
   EXPECT_EQ(p->side(), Side::Guest);
   p->attach(m);

@@ -1,15 +1,17 @@
 #pragma once
-// A scripted platform for rule tests of the hint-fault / A-bit baselines
-// (autonuma, tpp, tpp-host, nimble): the test backs pages, sets accessed bits,
-// moves the clock and delivers hint faults; every migrate()/exchange() call
-// and every protection is recorded, so a test pins a policy's decisions
-// without the simulator's timing.
+// A scripted platform for rule tests of the baselines (autonuma, tpp,
+// tpp-host, nimble, damon, hemem, memtis): the test backs pages, sets
+// accessed bits, queues PEBS-like samples, moves the clock and delivers hint
+// faults; every migrate()/exchange() call, every protection and the sampling
+// periods are recorded, so a test pins a policy's decisions without the
+// simulator's timing.
 //
 //   vtmm::test::ScriptedPlatform m(4096, /*fast_cap=*/1024);
 //   m.back_range(0, 4096, vtmm::Tier::Slow);
 //   policy->attach(m);
 //   m.set_now(2e9); policy->tick(m);       // a scan protects pages
 //   m.fault(*policy, 17);                 // the next access to page 17
+//   m.sample(17, /*write=*/false);        // a sample the next tick drains
 //
 // Guest mode models guest-side NUMA: GPAs [0, fast_cap) are the fast node;
 // a migration moves the data to the lowest free GPA of the other node, fixes
@@ -32,6 +34,7 @@ class ScriptedPlatform final : public Mechanisms {
   struct Move {
     std::vector<Gpa> gpas;
     Tier to;
+    MigrationMethod how;
     uint32_t threads;
     uint32_t moved;
   };
@@ -55,6 +58,9 @@ class ScriptedPlatform final : public Mechanisms {
     for (Gpa g = first; g < last; ++g) back(g, t);
   }
   void touch(Gpa g) { bits_[g] |= PteBits::kAccessed; }
+  void sample(Gpa g, bool write, double at = 0) {
+    samples_.push_back(AccessSample{g, write, backed(g) && tier_of(g) == Tier::Slow, 0, at});
+  }
   void set_now(double ns) { now_ = ns; }
   bool armed(Gpa g) const { return armed_at_[g] >= 0; }
   double armed_at(Gpa g) const { return armed_at_[g]; }
@@ -76,6 +82,7 @@ class ScriptedPlatform final : public Mechanisms {
   std::vector<Move> moves;
   std::vector<std::vector<std::pair<Gpa, Gpa>>> exchanges;
   uint32_t exchange_threads = 0;
+  uint32_t load_period = 0, store_period = 0;
   uint64_t protections = 0, protect_calls = 0;
   double charged_ns = 0;
 
@@ -116,7 +123,7 @@ class ScriptedPlatform final : public Mechanisms {
   void drain_pml(std::vector<Gpa>&) override { unsupported(); }
   void flush_tlbs() override {}
 
-  MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod, uint32_t threads = 1) override {
+  MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads = 1) override {
     MigrationResult r;
     const int ti = static_cast<int>(to);
     for (Gpa g : gs) {
@@ -142,7 +149,7 @@ class ScriptedPlatform final : public Mechanisms {
       }
       ++r.moved;
     }
-    moves.push_back(Move{{gs.begin(), gs.end()}, to, threads, r.moved});
+    moves.push_back(Move{{gs.begin(), gs.end()}, to, how, threads, r.moved});
     return r;
   }
   void protect_for_hint(std::span<const Gpa> gs) override {
@@ -152,8 +159,14 @@ class ScriptedPlatform final : public Mechanisms {
       ++protections;
     }
   }
-  void set_sampling(uint32_t, uint32_t) override { unsupported(); }
-  void drain_samples(std::vector<AccessSample>&) override { unsupported(); }
+  void set_sampling(uint32_t load, uint32_t store) override {
+    load_period = load;
+    store_period = store;
+  }
+  void drain_samples(std::vector<AccessSample>& out) override {
+    out.insert(out.end(), samples_.begin(), samples_.end());
+    samples_.clear();
+  }
   MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads = 1) override {
     if (guest_) unsupported();
     MigrationResult r;
@@ -188,6 +201,7 @@ class ScriptedPlatform final : public Mechanisms {
   std::vector<double> armed_at_;
   std::vector<uint32_t> vpn_of_;
   std::vector<Gpa> pte_, gpts_;
+  std::vector<AccessSample> samples_;
   uint64_t cap_[2] = {0, 0}, used_[2] = {0, 0};
   double now_ = 0;
   bool guest_;
