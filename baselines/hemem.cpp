@@ -45,6 +45,7 @@
 #include <array>
 #include <cmath>
 
+#include "baselines/pebs_sampling.hpp"
 #include "baselines/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
 
@@ -78,9 +79,7 @@ class HeMem final : public Policy {
     // thread), a list move per region visited.
     sample_ns_ = p.get<double>("sample_ns", 50.0);
     region_ns_ = p.get<double>("region_ns", 10.0);
-    const std::string side = p.get<std::string>("side", "guest");
-    if (side != "guest" && side != "host") p.fail("side", "must be \"guest\" or \"host\"");
-    side_ = side == "guest" ? Side::Guest : Side::Host;
+    side_ = baselines::read_sampling_side(p);
     if (load_period_ == 0 && store_period_ == 0) p.fail("load_sample_period", "one sample period must be non-zero");
     if (hot_reads_ == 0 || hot_writes_ == 0) p.fail("hot_read_threshold", "hot thresholds must be >= 1");
     if (cool_at_ < 2) p.fail("cooling_threshold", "must be >= 2");
@@ -89,11 +88,7 @@ class HeMem final : public Policy {
     if (region_pages_ == 0) p.fail("region_pages", "must be >= 1");
   }
 
-  std::vector<Mechanism> needs() const override {
-    std::vector<Mechanism> n{Mechanism::Sampling, Mechanism::Migrate};
-    if (side_ == Side::Guest) n.push_back(Mechanism::GuestNuma);
-    return n;
-  }
+  std::vector<Mechanism> needs() const override { return baselines::sampling_needs(side_); }
   Side side() const override { return side_; }
 
   void attach(Mechanisms& m) override {
@@ -181,9 +176,7 @@ class HeMem final : public Policy {
   }
 
   void ingest(Mechanisms& m) {
-    buf_.clear();
-    m.drain_samples(buf_);
-    m.charge_ns(static_cast<double>(buf_.size()) * sample_ns_);
+    baselines::drain_samples(m, buf_, sample_ns_);
     for (const AccessSample& s : buf_) {
       if (s.gpa >= region_of_.size()) continue;
       // A GPA freed by a guest-side migration and handed out again belongs to

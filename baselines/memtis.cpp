@@ -55,6 +55,7 @@
 #include <array>
 #include <cmath>
 
+#include "baselines/pebs_sampling.hpp"
 #include "baselines/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
 
@@ -113,9 +114,7 @@ class Memtis final : public Policy {
     // a few ns per page per histogram pass / cooling.
     sample_ns_ = p.get<double>("sample_ns", 50.0);
     page_ns_ = p.get<double>("page_ns", 2.0);
-    const std::string side = p.get<std::string>("side", "guest");
-    if (side != "guest" && side != "host") p.fail("side", "must be \"guest\" or \"host\"");
-    side_ = side == "guest" ? Side::Guest : Side::Host;
+    side_ = baselines::read_sampling_side(p);
     if (load_period_ == 0 && store_period_ == 0) p.fail("load_sample_period", "one sample period must be non-zero");
     if (weight_ == 0) p.fail("sample_weight", "must be >= 1");
     if (adapt_samples_ == 0 || cool_samples_ == 0) p.fail("adaptation_period_samples", "periods must be >= 1");
@@ -127,11 +126,7 @@ class Memtis final : public Policy {
     if (!(fast_lat_ > 0 && slow_lat_ >= fast_lat_)) p.fail("split_slow_latency", "must be >= split_fast_latency > 0");
   }
 
-  std::vector<Mechanism> needs() const override {
-    std::vector<Mechanism> n{Mechanism::Sampling, Mechanism::Migrate};
-    if (side_ == Side::Guest) n.push_back(Mechanism::GuestNuma);
-    return n;
-  }
+  std::vector<Mechanism> needs() const override { return baselines::sampling_needs(side_); }
   Side side() const override { return side_; }
 
   void attach(Mechanisms& m) override {
@@ -193,9 +188,7 @@ class Memtis final : public Policy {
 
  private:
   void ingest(Mechanisms& m) {
-    buf_.clear();
-    m.drain_samples(buf_);
-    m.charge_ns(static_cast<double>(buf_.size()) * sample_ns_);
+    baselines::drain_samples(m, buf_, sample_ns_);
     for (const AccessSample& s : buf_) {
       if (s.gpa >= count_.size()) continue;
       const uint32_t before = bin_of(count_[s.gpa]);
