@@ -11,8 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "vtmm/core/build_info.hpp"
 #include "vtmm/core/error.hpp"
+#include "vtmm/core/record_identity.hpp"
 #include "vtmm/runner/experiment.hpp"
 
 namespace vtmm::runner {
@@ -27,18 +27,8 @@ namespace {
 // What a failed run's record says about the run, so it sorts and plots next
 // to the successful ones (same identifying fields, no metrics).
 Json failed_record(const RunSpec& r, const std::string& kind, const std::string& what) {
-  Json rec;
-  rec["schema"] = 1;
-  rec["vtmm_version"] = build::kVersion;
-  rec["git_commit"] = build::kGitCommit;
-  rec["build_type"] = build::kBuildType;
-  rec["platform"] = r.platform;
-  rec["host"] = r.host;
-  rec["workload"] = r.workload.value("impl", "");
-  rec["policy"] = r.policy_name();
-  rec["policy_impl"] = r.policy.value("impl", "");
+  Json rec = record_identity(r, r.host);
   rec["ratio"] = r.ratio ? Json(r.ratio->text) : Json(nullptr);
-  rec["seed"] = r.seed;
   rec["slowdown"] = nullptr;
   rec["config"] = {{"run", r.to_json()}};
   rec["error_kind"] = kind;

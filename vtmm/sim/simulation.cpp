@@ -4,8 +4,8 @@
 #include <cmath>
 #include <memory>
 
-#include "vtmm/core/build_info.hpp"
 #include "vtmm/core/policy.hpp"
+#include "vtmm/core/record_identity.hpp"
 #include "vtmm/core/workload.hpp"
 #include "vtmm/sim/sim_mechanisms.hpp"
 #include "vtmm/sim/vm.hpp"
@@ -226,16 +226,7 @@ Json simulate(const RunSpec& spec) {
 
   const Counters& c = o.measured;
   const double secs = o.sim_time_ns * 1e-9;
-  Json r;
-  r["schema"] = 1;
-  r["vtmm_version"] = build::kVersion;
-  r["git_commit"] = build::kGitCommit;
-  r["build_type"] = build::kBuildType;
-  r["platform"] = spec.platform;
-  r["host"] = prof.name;
-  r["workload"] = spec.workload.value("impl", "");
-  r["policy"] = spec.policy_name();
-  r["policy_impl"] = spec.policy.value("impl", "");
+  Json r = record_identity(spec, prof.name);
   r["side"] = side_name(pol->side());
   const bool ratio_sized = pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
   r["ratio"] = (ratio_sized && spec.ratio && !spec.fast_bytes) ? Json(spec.ratio->text) : Json(nullptr);
@@ -243,7 +234,6 @@ Json simulate(const RunSpec& spec) {
   r["slow_bytes"] = sz.split_slow * kPageSize;
   r["memory_bytes"] = sz.memory * kPageSize;
   r["footprint_bytes"] = footprint;
-  r["seed"] = spec.seed;
   r["sim_time_s"] = secs;
   r["ops"] = wl->ops();
   r["op_name"] = wl->op_name();
