@@ -40,6 +40,7 @@
 #include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
 #include "workloads/access_queue.hpp"
+#include "workloads/kv_requests.hpp"
 #include "workloads/ycsb.hpp"
 
 namespace vtmm {
@@ -90,6 +91,7 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
     if (hash_power_ < 4 || hash_power_ > 32) p.fail("hash_power", "must be between 4 and 32");
     if (!(request_ns_ >= 0)) p.fail("request_ns", "must not be negative");
     if (!(compute_ns_ >= 0)) p.fail("compute_ns", "must not be negative");
+    loop_ = workloads::RequestLoop(records_, warmup_, requests_);
     // slabs_init: sizes grow by the factor from 96 B, 8-byte aligned, up to
     // half a page; the last class is half a page.
     double size = 96;
@@ -108,12 +110,12 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
   }
 
   uint64_t footprint_bytes() const override { return layout_.bytes(); }
-  uint64_t ops() const override { return measured_; }
+  uint64_t ops() const override { return loop_.measured(); }
   std::string op_name() const override { return "request"; }
 
   void verify() const override {
     if (!failure_.empty()) throw VerifyError("memcached: " + failure_);
-    if (loaded_ != records_ || done_ != warmup_ + requests_) throw VerifyError("memcached: not every request ran");
+    if (!loop_.finished()) throw VerifyError("memcached: not every request ran");
     uint64_t in_hash = 0;
     for (uint64_t b = 0; b < (uint64_t{1} << hash_power_); ++b)
       for (uint64_t it = ld(hash_va_ + b * 8); it != 0; it = ld(it + 16)) ++in_hash;
@@ -122,7 +124,7 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
       if (!present_[id]) continue;
       ++present;
       const std::string key = workloads::ycsb::key_name(id);
-      const uint64_t it = find_host(key, hash(key));
+      const uint64_t it = find_host(key, workloads::key_hash(key));
       if (it == 0) throw VerifyError("memcached: key " + key + " is missing");
       const std::string err = check(it, id);
       if (!err.empty()) throw VerifyError("memcached: " + err);
@@ -145,7 +147,7 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
     for (uint64_t id = 0; id < records_; ++id)
       if (present_[id]) {
         const std::string key = workloads::ycsb::key_name(id);
-        const uint64_t it = find_host(key, hash(key));
+        const uint64_t it = find_host(key, workloads::key_hash(key));
         const uint64_t end = data(it) + nbytes(it) - 2 - 8;
         st(end, ld(end) ^ 1);  // a torn write
         return;
@@ -168,24 +170,13 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
   }
 
   bool step(uint32_t, AccessQueue& q) override {
-    if (loaded_ < records_) {
-      ph_ = Phase::Setup;
-      for (int k = 0; k < 32 && loaded_ < records_; ++k) set(q, loaded_++);
-      return true;
-    }
-    if (done_ >= warmup_ + requests_) return false;
-    for (int k = 0; k < 32 && done_ < warmup_ + requests_; ++k) {
-      const bool measured = done_ >= warmup_;
-      ph_ = measured ? Phase::Measured : Phase::Warmup;
+    return loop_.step(32, ph_, [&](uint64_t id) { set(q, id); }, [&] {
       const uint64_t id = zipf_.next(rng_);
       if (rng_.uniform() < get_fraction_)
         get(q, id);
       else
         set(q, id);
-      ++done_;
-      if (measured) ++measured_;
-    }
-    return true;
+    });
   }
 
  private:
@@ -211,14 +202,6 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
   uint64_t data(uint64_t it) const { return it + kHdr + nkey(it) + 1; }
   uint64_t ntotal(uint64_t it) const { return kHdr + nkey(it) + 1 + nbytes(it); }
 
-  static uint64_t hash(const std::string& key) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (char c : key) {
-      h ^= static_cast<uint8_t>(c);
-      h *= 1099511628211ULL;
-    }
-    return splitmix64(h);
-  }
   bool key_equals(uint64_t it, const std::string& key) const {
     return nkey(it) == key.size() && std::memcmp(at(it + kHdr), key.data(), key.size()) == 0;
   }
@@ -338,7 +321,7 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
     const uint64_t id = item_id(victim);
     q.push(data(victim), kRead);
     const std::string key = workloads::ycsb::key_name(id);
-    hash_unlink(q, victim, hash(key));
+    hash_unlink(q, victim, workloads::key_hash(key));
     lru_unlink(q, victim);
     present_[id] = 0;
     ++evictions_;
@@ -363,16 +346,16 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
 
   void get(AccessQueue& q, uint64_t id) {
     const std::string key = workloads::ycsb::key_name(id);
-    const uint64_t it = find(q, key, hash(key));
+    const uint64_t it = find(q, key, workloads::key_hash(key));
     if (it == 0) {
       if (present_[id] && failure_.empty()) failure_ = "GET of key " + std::to_string(id) + " missed a stored item";
       return;
     }
     if (!present_[id] && failure_.empty()) failure_ = "GET of key " + std::to_string(id) + " hit an evicted item";
     // do_item_update: bump at most once per interval.
-    if (ld(it + 24) + bump_every_ <= done_) {
+    if (ld(it + 24) + bump_every_ <= loop_.done()) {
       lru_unlink(q, it);
-      st(it + 24, done_);
+      st(it + 24, loop_.done());
       lru_link(q, it);
     }
     push_range(q, data(it), nbytes(it), kRead);
@@ -382,7 +365,7 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
 
   void set(AccessQueue& q, uint64_t id) {
     const std::string key = workloads::ycsb::key_name(id);
-    const uint64_t h = hash(key);
+    const uint64_t h = workloads::key_hash(key);
     const uint64_t value = value_min_ + rng_.below(value_max_ - value_min_ + 1);
     const uint64_t total = kHdr + key.size() + 1 + value + 2;
     const size_t c = static_cast<size_t>(std::lower_bound(chunk_.begin(), chunk_.end(), total) - chunk_.begin());
@@ -400,7 +383,7 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
     }
     uint8_t* p = at(it);
     std::memset(p, 0, kHdr);
-    st(it + 24, done_);
+    st(it + 24, loop_.done());
     st32(it + 32, static_cast<uint32_t>(value + 2));
     p[36] = 1;  // refcount
     p[38] = 1;  // ITEM_LINKED
@@ -441,7 +424,8 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
   Rng rng_{1};
   workloads::ycsb::ScrambledZipfian zipf_{1};
   Phase ph_ = Phase::Setup;
-  uint64_t loaded_ = 0, done_ = 0, measured_ = 0, cas_ = 0, evictions_ = 0, failed_sets_ = 0;
+  workloads::RequestLoop loop_;
+  uint64_t cas_ = 0, evictions_ = 0, failed_sets_ = 0;
   std::string failure_;
 };
 

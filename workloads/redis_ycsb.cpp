@@ -45,6 +45,7 @@
 #include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
 #include "workloads/access_queue.hpp"
+#include "workloads/kv_requests.hpp"
 #include "workloads/ycsb.hpp"
 
 namespace vtmm {
@@ -103,6 +104,7 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
     if (rehash_steps_ < 1 || rehash_steps_ > 1024) p.fail("rehash_steps", "must be between 1 and 1024");
     if (!(request_ns_ >= 0)) p.fail("request_ns", "must not be negative");
     if (!(compute_ns_ >= 0)) p.fail("compute_ns", "must not be negative");
+    loop_ = workloads::RequestLoop(records_, warmup_, requests_);
     if (mix_ == "default") {
       read_fraction_ = 0.5;
     } else if (mix_ == "a") {
@@ -135,12 +137,12 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   }
 
   uint64_t footprint_bytes() const override { return layout_.bytes(); }
-  uint64_t ops() const override { return measured_; }
+  uint64_t ops() const override { return loop_.measured(); }
   std::string op_name() const override { return "request"; }
 
   void verify() const override {
     if (!failure_.empty()) throw VerifyError("redis-ycsb: " + failure_);
-    if (loaded_ != records_ || done_ != warmup_ + requests_) throw VerifyError("redis-ycsb: not every request ran");
+    if (!loop_.finished()) throw VerifyError("redis-ycsb: not every request ran");
     uint64_t count = 0;
     for (int t = 0; t < 2; ++t)
       for (uint64_t i = 0; i < ht_[t].size; ++i)
@@ -150,7 +152,7 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
                         std::to_string(records_));
     for (uint64_t id = 0; id < records_; ++id) {
       const std::string key = workloads::ycsb::key_name(id);
-      const uint64_t de = find_host(key, hash(key));
+      const uint64_t de = find_host(key, workloads::key_hash(key));
       if (de == 0) throw VerifyError("redis-ycsb: key " + key + " is missing");
       const std::string err = check_value(de, id);
       if (!err.empty()) throw VerifyError("redis-ycsb: " + err);
@@ -159,7 +161,7 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
 
   void corrupt_for_test() override {
     const std::string key = workloads::ycsb::key_name(records_ / 2);
-    const uint64_t de = find_host(key, hash(key));
+    const uint64_t de = find_host(key, workloads::key_hash(key));
     const uint64_t buf = ld(ld(de + 8) + 8);
     st(buf + value_bytes_ - 8, ld(buf + value_bytes_ - 8) ^ 1);  // a lost update
   }
@@ -179,23 +181,13 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   }
 
   bool step(uint32_t, AccessQueue& q) override {
-    if (loaded_ < records_) {
-      for (int k = 0; k < 16 && loaded_ < records_; ++k) insert(q, loaded_++);
-      return true;
-    }
-    if (done_ >= warmup_ + requests_) return false;
-    for (int k = 0; k < 16 && done_ < warmup_ + requests_; ++k) {
-      const bool measured = done_ >= warmup_;
-      ph_ = measured ? Phase::Measured : Phase::Warmup;
+    return loop_.step(16, ph_, [&](uint64_t id) { insert(q, id); }, [&] {
       const uint64_t id = mix_ == "default" ? perm_[hotspot_.next(rng_)] : zipf_.next(rng_);
       if (rng_.uniform() < read_fraction_)
         get(q, id);
       else
         update(q, id);
-      ++done_;
-      if (measured) ++measured_;
-    }
-    return true;
+    });
   }
 
  private:
@@ -238,21 +230,13 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
     for (uint64_t l = va >> kLineShift, e = (va + bytes - 1) >> kLineShift; l <= e; ++l) q.push(l << kLineShift, k);
   }
 
-  static uint64_t hash(const std::string& key) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (char c : key) {
-      h ^= static_cast<uint8_t>(c);
-      h *= 1099511628211ULL;
-    }
-    return splitmix64(h);
-  }
   bool key_equals(uint64_t sds, const std::string& key) const {
     const uint8_t* p = at(sds);
     return static_cast<size_t>(p[0]) == key.size() && std::memcmp(p + 3, key.data(), key.size()) == 0;
   }
   uint64_t key_hash_at(uint64_t sds) const {
     const uint8_t* p = at(sds);
-    return hash(std::string(reinterpret_cast<const char*>(p + 3), p[0]));
+    return workloads::key_hash(std::string(reinterpret_cast<const char*>(p + 3), p[0]));
   }
 
   // dictRehash(d, rehash_steps_).
@@ -353,9 +337,8 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   }
 
   void insert(AccessQueue& q, uint64_t id) {
-    ph_ = Phase::Setup;
     const std::string key = workloads::ycsb::key_name(id);
-    const uint64_t h = hash(key);
+    const uint64_t h = workloads::key_hash(key);
     // The SET's argv: the value sds and its robj are built while parsing.
     const uint64_t sds = malloc_class(3), robj = malloc_class(2);
     const uint64_t buf = sds + val_hdr_;
@@ -388,7 +371,7 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
 
   uint64_t lookup(AccessQueue& q, uint64_t id) {
     const std::string key = workloads::ycsb::key_name(id);
-    const uint64_t h = hash(key);
+    const uint64_t h = workloads::key_hash(key);
     rehash_step(q);
     const uint64_t de = find(q, key, h);
     if (de == 0) throw VerifyError("redis-ycsb: key " + key + " not found");
@@ -432,7 +415,7 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   workloads::ycsb::ScrambledZipfian zipf_{1};
   workloads::ycsb::Hotspot hotspot_{1, 0.2, 0.8};
   Phase ph_ = Phase::Setup;
-  uint64_t loaded_ = 0, done_ = 0, measured_ = 0;
+  workloads::RequestLoop loop_;
   std::string failure_;
 };
 
