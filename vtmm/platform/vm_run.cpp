@@ -9,7 +9,7 @@
 #include <sstream>
 #include <thread>
 
-#include "vtmm/core/build_info.hpp"
+#include "vtmm/core/record_identity.hpp"
 #include "vtmm/platform/agent_link.hpp"
 #include "vtmm/platform/domain_xml.hpp"
 #include "vtmm/platform/guest_image.hpp"
@@ -268,24 +268,14 @@ Json run_vm(const RunSpec& r) {
   std::filesystem::remove(dc.serial_log, ec);
 
   const Json wm = values_json(work.metrics);
-  Json rec;
-  rec["schema"] = 1;
-  rec["vtmm_version"] = build::kVersion;
-  rec["git_commit"] = build::kGitCommit;
-  rec["build_type"] = build::kBuildType;
-  rec["platform"] = "vm";
-  rec["accel"] = use_kvm ? "kvm" : "tcg";
-  rec["notes"] = notes;
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  rec["host"] = host;
-  rec["workload"] = r.workload.value("impl", "");
-  rec["policy"] = r.policy_name();
-  rec["policy_impl"] = policy;
+  Json rec = record_identity(r, host);
+  rec["accel"] = use_kvm ? "kvm" : "tcg";
+  rec["notes"] = notes;
   rec["ratio"] = policy == "first-touch" && r.ratio && !r.fast_bytes ? Json(r.ratio->text) : Json(nullptr);
   rec["fast_bytes"] = cells[0].host_node == fast ? cells[0].bytes + (cells[1].host_node == fast ? cells[1].bytes : 0) : 0;
   rec["memory_bytes"] = opt.memory;
-  rec["seed"] = r.seed;
   rec["runtime_s"] = wm.value("search_s", wm.value("wall_s", workload_s));
   rec["throughput"] = wm.value("throughput", 0.0);
   rec["op_name"] = wl.op_name;
