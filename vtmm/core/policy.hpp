@@ -8,6 +8,7 @@
 // -> place() on each first backing and tick() every period_ns() -> report().
 // place() runs once per guest page (an EPT violation), never per access.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "vtmm/core/mechanisms.hpp"
@@ -51,6 +52,13 @@ class Policy {
   // per GPA in the measured phase, from a run of the same workload and seed.
   virtual bool wants_profile() const { return false; }
   virtual void set_profile(std::vector<uint32_t> misses_per_gpa) { (void)misses_per_gpa; }
+
+  // For a host's fast-memory pool (multi-VM runs): how many pages this VM's
+  // design wants in fast memory now, i.e. its hot-set size measured without
+  // regard to its current allowance (capacity_pages(Fast), which the pool
+  // changes between ticks). nullopt: the design gives no such signal, and
+  // the pool leaves it its default share.
+  virtual std::optional<uint64_t> fast_demand_pages() const { return std::nullopt; }
 
   // The measured phase starts now: policies reset the metrics they report.
   virtual void on_measure_start() {}

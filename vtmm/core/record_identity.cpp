@@ -12,7 +12,7 @@ Json record_identity(const RunSpec& r, const std::string& host) {
   rec["build_type"] = build::kBuildType;
   rec["platform"] = r.platform;
   rec["host"] = host;
-  rec["workload"] = r.workload.value("impl", "");
+  rec["workload"] = r.workload_name();
   rec["policy"] = r.policy_name();
   rec["policy_impl"] = r.policy.value("impl", "");
   rec["seed"] = r.seed;

@@ -24,6 +24,66 @@ Ratio parse_ratio(const std::string& s, const std::string& where) {
   return r;
 }
 
+namespace {
+
+Json as_component(const Json& j) { return j.is_string() ? Json{{"impl", j}} : j; }
+
+// The multi-VM part of a run: "vms", "host_memory", "fast_memory_sharing", "pool".
+void parse_multi(Params& p, RunSpec& r, const std::string& where) {
+  if (p.has("vm") || p.has("workload"))
+    p.fail(p.has("vm") ? "vm" : "workload", "a multi-VM run gives each VM its own in 'vms'");
+  const Json& list = p.raw("vms");
+  if (!list.is_array() || list.empty()) p.fail("vms", "must be a non-empty list of VMs");
+  for (size_t i = 0; i < list.size(); ++i) {
+    VmSpec v = VmSpec::from_json(list[i], where + ": vms[" + std::to_string(i) + "]");
+    if (v.name.empty()) v.name = "vm" + std::to_string(i);
+    for (const VmSpec& o : r.vms)
+      if (o.name == v.name) throw SpecError(where + ": vms[" + std::to_string(i) + "]: duplicate name '" + v.name + "'");
+    r.vms.push_back(std::move(v));
+  }
+  r.share.sharing = p.get<std::string>("fast_memory_sharing", "static");
+  if (r.share.sharing != "pool" && r.share.sharing != "static" && r.share.sharing != "proportional")
+    p.fail("fast_memory_sharing", "must be \"pool\", \"static\" or \"proportional\"");
+  if (p.has("host_memory")) {
+    Params hm = p.child("host_memory");
+    r.share.fast_bytes = hm.get_bytes("fast", 0);
+    r.share.memory_bytes = hm.get_bytes("total", 0);
+    r.share.allow_memory_overcommit = hm.get<bool>("allow_overcommit", false);
+    hm.finish();
+  }
+  if (p.has("pool")) {
+    r.share.pool = p.raw("pool");
+    if (!r.share.pool.is_object()) p.fail("pool", "must be an object of pool parameters");
+  }
+}
+
+}  // namespace
+
+VmSpec VmSpec::from_json(const Json& j, const std::string& where) {
+  if (!j.is_object()) throw SpecError(where + ": must be an object");
+  Params p(j, where);
+  VmSpec v;
+  v.name = p.get<std::string>("name", "");
+  v.vcpus = p.get<uint32_t>("vcpus", 1);
+  if (v.vcpus == 0 || v.vcpus > 256) p.fail("vcpus", "must be between 1 and 256");
+  v.memory_bytes = p.get_bytes("memory", 0);
+  v.ept_huge = p.get<bool>("ept_huge", false);
+  v.aged_guest = p.get<bool>("aged_guest", false);
+  if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
+  v.workload = as_component(p.raw("workload"));
+  v.fast_share_bytes = p.get_bytes("fast_share", 0);
+  v.start_ms = p.get<double>("start_ms", 0.0);
+  if (!(v.start_ms >= 0) || !std::isfinite(v.start_ms)) p.fail("start_ms", "must be a finite time >= 0");
+  p.finish();
+  return v;
+}
+
+Json VmSpec::to_json() const {
+  return Json{{"name", name},           {"vcpus", vcpus},        {"memory", memory_bytes},
+              {"ept_huge", ept_huge},   {"aged_guest", aged_guest}, {"workload", workload},
+              {"fast_share", fast_share_bytes}, {"start_ms", start_ms}};
+}
+
 RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
   Params p(j, where);
   RunSpec r;
@@ -39,7 +99,12 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
     r.host_overrides = p.raw("host_overrides");
     if (!r.host_overrides.is_object()) p.fail("host_overrides", "must be an object of host constants");
   }
-  {
+  if (p.has("vms")) {
+    if (r.platform != "sim") p.fail("vms", "multi-VM runs need platform \"sim\"");
+    parse_multi(p, r, where);
+  } else {
+    for (const char* k : {"host_memory", "fast_memory_sharing", "pool"})
+      if (p.has(k)) p.fail(k, "belongs to multi-VM runs (a 'vms' list)");
     Params vm = p.child("vm");
     r.vcpus = vm.get<uint32_t>("vcpus", 1);
     if (r.vcpus == 0 || r.vcpus > 256) vm.fail("vcpus", "must be between 1 and 256");
@@ -47,13 +112,11 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
     r.ept_huge = vm.get<bool>("ept_huge", false);
     r.aged_guest = vm.get<bool>("aged_guest", false);
     vm.finish();
+    if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
+    r.workload = as_component(p.raw("workload"));
   }
-  if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
-  r.workload = p.raw("workload");
-  if (r.workload.is_string()) r.workload = Json{{"impl", r.workload}};
   if (!p.has("policy")) throw SpecError(where + ": missing field 'policy'");
-  r.policy = p.raw("policy");
-  if (r.policy.is_string()) r.policy = Json{{"impl", r.policy}};
+  r.policy = as_component(p.raw("policy"));
   if (p.has("ratio") && !p.raw("ratio").is_null()) {
     const Json& rj = p.raw("ratio");
     if (!rj.is_string()) p.fail("ratio", "must be a string FAST:SLOW, e.g. \"1:4\"");
@@ -72,8 +135,18 @@ Json RunSpec::to_json() const {
   if (!platform_options.empty()) j["platform_options"] = platform_options;
   j["host"] = host;
   j["host_overrides"] = host_overrides;
-  j["vm"] = {{"vcpus", vcpus}, {"memory", memory_bytes}, {"ept_huge", ept_huge}, {"aged_guest", aged_guest}};
-  j["workload"] = workload;
+  if (multi()) {
+    Json list = Json::array();
+    for (const VmSpec& v : vms) list.push_back(v.to_json());
+    j["vms"] = list;
+    j["fast_memory_sharing"] = share.sharing;
+    j["host_memory"] = {{"fast", share.fast_bytes}, {"total", share.memory_bytes},
+                        {"allow_overcommit", share.allow_memory_overcommit}};
+    j["pool"] = share.pool;
+  } else {
+    j["vm"] = {{"vcpus", vcpus}, {"memory", memory_bytes}, {"ept_huge", ept_huge}, {"aged_guest", aged_guest}};
+    j["workload"] = workload;
+  }
   j["policy"] = policy;
   j["ratio"] = ratio ? Json(ratio->text) : Json(nullptr);
   j["fast_bytes"] = fast_bytes;
@@ -87,8 +160,11 @@ std::string RunSpec::policy_name() const {
                                                                      : policy.value("impl", "?");
 }
 
+std::string RunSpec::workload_name() const { return multi() ? "multi-vm" : workload.value("impl", ""); }
+
 std::string RunSpec::label() const {
-  std::string s = workload.value("impl", "?") + "/" + policy_name();
+  std::string s = multi() ? std::to_string(vms.size()) + "vms/" + policy_name() + "/" + share.sharing
+                          : workload.value("impl", "?") + "/" + policy_name();
   if (ratio) s += "/" + ratio->text;
   if (fast_bytes) s += "/fast=" + format_bytes(fast_bytes);
   s += "/seed" + std::to_string(seed);

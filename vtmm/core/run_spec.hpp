@@ -4,6 +4,7 @@
 // a spec and the "config.run" block of a record.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "vtmm/core/params.hpp"
 
@@ -15,6 +16,32 @@ struct Ratio {
 };
 // "F:S" with F, S > 0. Throws SpecError naming `where`.
 Ratio parse_ratio(const std::string& s, const std::string& where);
+
+// One VM of a multi-VM run (RunSpec::vms): several VMs on one simulated host,
+// each with its own vCPUs, memory, workload and start time; they all run the
+// run's policy.
+struct VmSpec {
+  std::string name;
+  uint32_t vcpus = 1;
+  uint64_t memory_bytes = 0;  // 0: the footprint plus page tables, rounded up to 2 MiB
+  bool ept_huge = false;
+  bool aged_guest = false;
+  Json workload = Json::object();
+  uint64_t fast_share_bytes = 0;  // its default fast share; 0: the run's ratio of its memory
+  double start_ms = 0;            // simulated time at which it starts
+
+  static VmSpec from_json(const Json& j, const std::string& where);
+  Json to_json() const;
+};
+
+// How the VMs of a multi-VM run share the host's fast tier.
+struct HostShare {
+  std::string sharing = "static";  // "pool", "static" or "proportional"
+  uint64_t fast_bytes = 0;         // the host's fast tier for these VMs (0: the sum of the shares)
+  uint64_t memory_bytes = 0;       // the host's memory, both tiers (0: not checked)
+  bool allow_memory_overcommit = false;
+  Json pool = Json::object();      // the pool's parameters (vtmm/policy/fast_pool.hpp)
+};
 
 struct RunSpec {
   std::string platform = "sim";
@@ -33,10 +60,17 @@ struct RunSpec {
   // Which repetition of an otherwise identical run (set by the runner when a
   // spec asks for "repeat" > 1; absent otherwise, so run keys stay as they were).
   std::optional<uint32_t> repeat;
+  // Multi-VM runs: the VMs (then `workload`, `vcpus`, `memory_bytes`, ... of
+  // the single VM are unused) and how they share fast memory.
+  std::vector<VmSpec> vms;
+  HostShare share;
+  bool multi() const { return !vms.empty(); }
 
   static RunSpec from_json(const Json& j, const std::string& where);
   Json to_json() const;
-  std::string label() const;  // "gups/first-touch/1:4/seed1"
+  std::string label() const;  // "gups/first-touch/1:4/seed1", "4vms/vtmm/pool/seed1"
+  // The workload's name, or "multi-vm".
+  std::string workload_name() const;
   // The policy's label if the spec gives one, else its registered name.
   std::string policy_name() const;
 };

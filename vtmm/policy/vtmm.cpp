@@ -68,6 +68,11 @@ class Vtmm : public Policy {
     // the hot set; a few cycles per page each.
     classify_ns_ = p.get<double>("classify_ns_per_page", 2.0);
     coverage_ = p.get<double>("truth_coverage", 0.9);
+    // Journal version, multi-VM path (DESIGN.md section 4): the hot set a VM
+    // asks the fast-memory pool for is 90 % of its pages with a non-zero
+    // temperature (seen at least once in the history).
+    pool_hot_fraction_ = p.get<double>("pool_hot_fraction", 0.9);
+    if (!(pool_hot_fraction_ > 0 && pool_hot_fraction_ <= 1)) p.fail("pool_hot_fraction", "must be in (0, 1]");
     if (!(window_ms_ > 0)) p.fail("window_ms", "must be positive");
     if (time_scale_ < 0) p.fail("time_scale", "must be >= 0 (0: guest memory / reference_vm_bytes)");
     if (history_ == 0 || history_ > 16) p.fail("history", "must be 1..16 windows");
@@ -134,6 +139,10 @@ class Vtmm : public Policy {
     PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast),
                  hot_set_ == "fixed" ? fixed_threshold_ : 0};
     Plan plan = plan_placement(in);
+    uint64_t warm = 0;  // pages with a non-zero key, in either tier
+    for (int t = 0; t < 2; ++t)
+      for (uint32_t key = 1; key <= hotness_->max_key(); ++key) warm += plan.bucket_counts[t][key];
+    demand_ = static_cast<uint64_t>(std::ceil(pool_hot_fraction_ * static_cast<double>(warm)));
     last_threshold_ = plan.threshold;
     last_hot_ = plan.hot_pages;
     const HotsetScore sc = score_hotset(m.true_accesses(), plan.hot, coverage_, m.capacity_pages(Tier::Fast));
@@ -161,6 +170,13 @@ class Vtmm : public Policy {
     pages_moved_ += d.moved + u.moved;
   }
 
+  // No demand until a full history has been seen: a temperature over fewer
+  // windows undercounts a VM that is still touching its memory for the first
+  // time, and the pool would take its share away just as it allocates.
+  std::optional<uint64_t> fast_demand_pages() const override {
+    return window_ >= history_ ? std::optional<uint64_t>(demand_) : std::nullopt;
+  }
+
   void on_measure_start() override {
     stats_ = TrackStats{};
     precision_sum_ = recall_sum_ = 0;
@@ -185,6 +201,7 @@ class Vtmm : public Policy {
     out["skipped_rounds"] = skipped_;
     out["hot_threshold_last"] = last_threshold_;
     out["hot_pages_last"] = last_hot_;
+    out["fast_demand_pages_last"] = demand_;
     out["hotset_precision"] = scored_ ? Json(precision_sum_ / static_cast<double>(scored_)) : Json(nullptr);
     out["hotset_recall"] = scored_ ? Json(recall_sum_ / static_cast<double>(scored_)) : Json(nullptr);
     out["hotset_windows_scored"] = scored_;
@@ -209,7 +226,7 @@ class Vtmm : public Policy {
     }
   }
 
-  double window_ms_, time_scale_, classify_ns_, coverage_;
+  double window_ms_, time_scale_, classify_ns_, coverage_, pool_hot_fraction_;
   uint64_t reference_bytes_, threshold_bytes_, threads_cutoff_;
   uint32_t history_, read_w_, write_w_, fixed_threshold_, skip_rounds_, threads_small_, threads_large_;
   MlqConfig mlq_;
@@ -224,7 +241,7 @@ class Vtmm : public Policy {
   std::vector<uint8_t> seen_, tiers_, free_;
   std::vector<uint32_t> keys_;
   uint32_t window_ = 0, skip_ = 0, last_threshold_ = 0;
-  uint64_t last_hot_ = 0;
+  uint64_t last_hot_ = 0, demand_ = 0;
   TrackStats stats_;
   double precision_sum_ = 0, recall_sum_ = 0;
   uint64_t scored_ = 0, batches_ = 0, pages_moved_ = 0, skipped_ = 0;

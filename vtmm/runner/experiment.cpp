@@ -136,7 +136,8 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
   if (base.contains("repeat")) p.fail("run", "'repeat' is set by the runner; use the spec's top-level \"repeat\": N");
   p.finish();
 
-  static const std::vector<std::string> axes = {"workload", "policy", "ratio", "fast_bytes", "seed", "host"};
+  static const std::vector<std::string> axes = {"workload", "policy", "ratio", "fast_bytes", "seed", "host",
+                                                 "fast_memory_sharing"};
   for (auto it = sweep.begin(); it != sweep.end(); ++it)
     if (std::find(axes.begin(), axes.end(), it.key()) == axes.end())
       throw SpecError("spec " + e.name + ": sweep: unknown axis '" + it.key() + "'");
@@ -161,9 +162,14 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
   for (Json& r : runs) {
     if (!r.contains("policy")) throw SpecError("spec " + e.name + ": missing field 'policy' (in run or sweep)");
     const uint64_t seed = r.value("seed", uint64_t{1});
+    const bool multi = r.contains("vms");
     if (!uses_ratio(r.at("policy"), seed)) {
       r.erase("ratio");
       r.erase("fast_bytes");
+      r.erase("fast_memory_sharing");  // references run each VM on one tier, unshared
+      r.erase("pool");
+    } else if (multi) {
+      // Each VM's fast share is its own "fast_share" or the run's ratio (checked with the run).
     } else if ((!r.contains("ratio") || r.at("ratio").is_null()) && !r.contains("fast_bytes")) {
       const Json& pol = r.at("policy");
       throw SpecError("spec " + e.name + ": policy '" + (pol.is_string() ? pol.get<std::string>() : pol.value("impl", "?")) +
@@ -176,6 +182,8 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
     // Construct every component once so a bad parameter fails before any run.
     if (rs.platform == "vm") {
       platform::validate_vm_run(rs);
+    } else if (rs.multi()) {
+      sim::validate_multi(rs);
     } else {
       WorkloadRegistry::instance().make(rs.workload, "workload", WorkloadEnv{rs.seed, rs.vcpus});
       sim::HostProfile::load(rs.host, rs.host_overrides);

@@ -157,20 +157,50 @@ std::string baseline_key(const Json& rec) {
   c.erase("policy");
   c.erase("ratio");
   c.erase("fast_bytes");
+  c.erase("fast_memory_sharing");
+  c.erase("pool");
   return c.dump();
+}
+
+// A multi-VM record against its baseline: each VM's slowdown against the same
+// VM in the baseline run; normalized throughput = sum of 1/slowdown (each VM's
+// rate as a fraction of its baseline rate); the record's slowdown is the
+// harmonic mean, VMs / normalized throughput.
+void add_vm_slowdowns(Json& r, const Json* base) {
+  Json& vms = r["vms"];
+  double norm = 0;
+  bool all = base != nullptr && base->at("vms").size() == vms.size();
+  for (size_t i = 0; i < vms.size(); ++i) {
+    const double t = vms[i].value("sim_time_s", 0.0);
+    const double b = all ? base->at("vms")[i].value("sim_time_s", 0.0) : 0.0;
+    if (all && t > 0 && b > 0) {
+      vms[i]["slowdown"] = t / b;
+      norm += b / t;
+    } else {
+      vms[i]["slowdown"] = nullptr;
+      all = false;
+    }
+  }
+  r["normalized_throughput"] = all ? Json(norm) : Json(nullptr);
+  r["slowdown"] = all && norm > 0 ? Json(static_cast<double>(vms.size()) / norm) : Json(nullptr);
 }
 
 }  // namespace
 
 void add_slowdowns(std::vector<Json>& records, const std::string& baseline) {
-  std::map<std::string, double> base;
+  std::map<std::string, const Json*> base;
   for (const Json& r : records)
     if (record_ok(r) && r.at("policy") == baseline && r.at("sim_time_s").get<double>() > 0)
-      base[baseline_key(r)] = r.at("sim_time_s").get<double>();
+      base[baseline_key(r)] = &r;
   for (Json& r : records) {
     if (!r.is_object()) continue;
     const auto it = record_ok(r) ? base.find(baseline_key(r)) : base.end();
-    r["slowdown"] = it == base.end() ? Json(nullptr) : Json(r.at("sim_time_s").get<double>() / it->second);
+    const Json* b = it == base.end() ? nullptr : it->second;
+    if (r.contains("vms") && r.at("vms").is_array()) {
+      add_vm_slowdowns(r, b);
+      continue;
+    }
+    r["slowdown"] = b == nullptr ? Json(nullptr) : Json(r.at("sim_time_s").get<double>() / b->at("sim_time_s").get<double>());
   }
 }
 

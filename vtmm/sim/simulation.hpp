@@ -7,6 +7,11 @@
 namespace vtmm::sim {
 
 Json simulate(const RunSpec& spec);
+// A multi-VM run (spec.multi()): the VMs on one host, sharing its fast tier
+// as spec.share says; one record with a "vms" list (multi_vm.cpp).
+Json simulate_multi(const RunSpec& spec);
+// Checks a multi-VM run before it runs (components, sizes, host memory).
+void validate_multi(const RunSpec& spec);
 
 // Guest memory for a workload footprint when the spec does not set it: the
 // data, one page-table page per 2 MiB, and 2 MiB of slack, rounded to 2 MiB.

@@ -1,0 +1,46 @@
+#pragma once
+// The run loop: the VMs of one simulated host, interleaved in simulated time.
+// The vCPU (of any VM) with the smallest clock runs its next batch; hypervisor
+// events due by then (policy ticks, migration completions, pool rebalances)
+// run first; each VM's phases end at a barrier across its own vCPUs.
+//
+// When the host's cores are overcommitted (vCPUs plus host-side policy
+// threads above host_cores), every batch and every host-side tick takes
+// longer by runnable / host_cores: fair time slicing, without the cost of
+// the context switches themselves (docs/simulator.md).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vtmm/core/policy.hpp"
+#include "vtmm/core/workload.hpp"
+#include "vtmm/sim/vm.hpp"
+
+namespace vtmm::sim {
+
+class PoolDriver;
+
+// One VM of a run, as its caller sets it up.
+struct VmSlot {
+  VmConfig cfg;  // cfg.id is set by the loop (the VM's index)
+  Workload* wl = nullptr;
+  Policy* pol = nullptr;
+  double start_ns = 0;  // the VM's vCPUs start here
+};
+
+// What one VM did.
+struct Outcome {
+  Counters measured;  // counters over its measured phase
+  double measure_start_ns = 0, end_ns = 0, sim_time_ns = 0;
+  std::vector<uint32_t> truth_misses;
+  uint64_t gpt_pages = 0;
+  double bytes_per_page = 0;
+};
+
+// Runs every slot's workload to its end. `platform` names the platform in the
+// error for a mechanism a policy needs and the host lacks. `pool` (optional)
+// re-sizes the VMs' fast allowances at its interval.
+std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots,
+                              PoolDriver* pool = nullptr);
+
+}  // namespace vtmm::sim

@@ -1,0 +1,103 @@
+#include "vtmm/sim/vm_setup.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "vtmm/sim/simulation.hpp"
+
+namespace vtmm::sim {
+
+Sizes size_vm(const VmSizing& in, Policy::Sizing sizing, uint64_t footprint) {
+  Sizes s;
+  s.memory = in.memory_bytes ? pages_for(in.memory_bytes) : default_memory_pages(footprint);
+  if (s.memory < pages_for(footprint))
+    throw SpecError("vm: 'memory' (" + format_bytes(s.memory * kPageSize) + ") is smaller than the workload's footprint (" +
+                    format_bytes(footprint) + ")");
+  switch (sizing) {
+    case Policy::Sizing::AllFast: s.fast = s.memory; break;
+    case Policy::Sizing::AllSlow: s.slow = s.split_slow = s.memory; break;
+    case Policy::Sizing::MemoryMode:  // the ratio sizes the cache; every page lives in slow memory
+    case Policy::Sizing::Ratio:
+      if (in.fast_bytes) {
+        s.fast = std::min(pages_for(in.fast_bytes), s.memory);
+      } else if (in.ratio) {
+        s.fast = static_cast<uint64_t>(std::floor(static_cast<double>(s.memory) * in.ratio->fast /
+                                                  (in.ratio->fast + in.ratio->slow)));
+      } else {
+        throw SpecError(in.where + ": policy '" + in.policy + "' needs a 'ratio' (FAST:SLOW) or 'fast_bytes'");
+      }
+      s.split_slow = s.memory - s.fast;
+      s.slow = s.memory;
+      if (sizing == Policy::Sizing::MemoryMode) s.split_slow = s.memory;
+      break;
+  }
+  return s;
+}
+
+Json counters_json(const Counters& c) {
+  return Json{{"accesses", c.accesses}, {"reads", c.reads}, {"writes", c.writes},
+              {"tlb_misses", c.tlb_misses}, {"dirty_assists", c.dirty_assists},
+              {"llc_hits", c.llc_hits}, {"llc_misses", c.llc_misses},
+              {"fast_misses", c.tier_misses[0]}, {"slow_misses", c.tier_misses[1]},
+              {"fast_writebacks", c.writebacks[0]}, {"slow_writebacks", c.writebacks[1]},
+              {"walk_llc_misses", c.walk_llc_misses}, {"ept_violations", c.ept_violations},
+              {"pml_entries", c.pml_entries}, {"pml_full_exits", c.pml_full_exits},
+              {"vm_exits", c.vm_exits}, {"tlb_flushes", c.tlb_flushes},
+              {"migration_traps", c.migration_traps}, {"remap_faults", c.remap_faults}, {"recopied_pages", c.recopied},
+              {"hint_faults", c.hint_faults}, {"samples", c.samples}, {"samples_lost", c.samples_lost},
+              {"memory_mode_hits", c.mm_hits}, {"memory_mode_misses", c.mm_misses},
+              {"memory_mode_writebacks", c.mm_writebacks}, {"exchanged_pages", c.exchanged},
+              {"guest_migrations", c.guest_migrations},
+              {"trap_wait_s", c.trap_wait_ns * 1e-9}, {"bw_delay_s", c.bw_delay_ns * 1e-9},
+              {"migration_cpu_s", c.migration_ns * 1e-9}};
+}
+
+
+
+VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape) {
+  VmConfig cfg;
+  cfg.vcpus = shape.vcpus;
+  cfg.memory_pages = sz.memory;
+  // A guest design's slow node spans the VM's whole memory, as a host design's
+  // slow allowance does (Sizes): the fast capacity is the same for both sides,
+  // and the guest has free slow-node pages to demote into (a guest whose two
+  // nodes are exactly full could never migrate: guest migration needs a free
+  // GPA on the target node).
+  if (pol.side() == Side::Guest && sz.fast > 0 && sz.fast < sz.memory) cfg.memory_pages = sz.fast + sz.memory;
+  cfg.fast_pages = sz.fast;
+  cfg.slow_pages = sz.slow;
+  cfg.va_bytes = shape.va_bytes;
+  cfg.ept_huge = shape.ept_huge;
+  cfg.shuffle_free_pages = shape.aged_guest;
+  cfg.guest_numa = pol.side() == Side::Guest;
+  cfg.memory_mode = pol.sizing() == Policy::Sizing::MemoryMode;
+  cfg.seed = shape.seed;
+  return cfg;
+}
+
+void put_measures(Json& r, const Outcome& o, const Workload& wl, const Policy& pol) {
+  const Counters& c = o.measured;
+  const double secs = o.sim_time_ns * 1e-9;
+  r["sim_time_s"] = secs;
+  r["ops"] = wl.ops();
+  r["op_name"] = wl.op_name();
+  r["throughput"] = secs > 0 ? Json(static_cast<double>(wl.ops()) / secs) : Json(nullptr);
+  r["fast_hit_ratio"] =
+      c.llc_misses ? Json(static_cast<double>(c.tier_misses[0]) / static_cast<double>(c.llc_misses)) : Json(nullptr);
+  r["llc_misses"] = c.llc_misses;
+  r["promoted_pages"] = c.promoted;
+  r["demoted_pages"] = c.demoted;
+  r["copied_bytes"] = c.copied_bytes;
+  r["vm_exits"] = c.vm_exits;
+  r["tlb_flushes"] = c.tlb_flushes;
+  r["pml_entries"] = c.pml_entries;
+  r["tracking_cpu_s"] = c.tracking_ns * 1e-9;
+  r["counters"] = counters_json(c);
+  r["counters"]["gpt_pages"] = o.gpt_pages;
+  r["counters"]["sim_metadata_bytes_per_page"] = o.bytes_per_page;
+  Json pm = Json::object();
+  pol.report(pm);
+  r["policy_metrics"] = pm;
+}
+
+}  // namespace vtmm::sim
