@@ -332,9 +332,60 @@ def tracking_accuracy(records, spec):
     return fig
 
 
+def multi_vm_bars(records, spec):
+    """Multi-VM runs: per VM, its slowdown against the same VM in the baseline
+    run, and the fast memory it held on average, one bar per way of sharing the
+    fast tier (and host fast-tier size, when the spec sweeps it); the legend
+    gives each run's normalized throughput (sum over VMs of 1 / slowdown)."""
+    recs = [r for r in records if r.get("vms") and r.get("fast_memory_sharing")]
+    if not recs:
+        sys.exit("plot: multi_vm_bars needs multi-VM records with a fast_memory_sharing")
+    sizes = {r["host_fast_bytes"] for r in recs}
+
+    def series(r):
+        name = f"{r['policy']} {r['fast_memory_sharing']}"
+        return name + (f", fast tier {r['host_fast_bytes'] / 2**20:.0f} MiB" if len(sizes) > 1 else "")
+
+    keys = in_order(series(r) for r in recs)
+    names = in_order(v["name"] for r in recs for v in r["vms"])
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    width = 0.8 / len(keys)
+    for i, key in enumerate(keys):
+        rs = [r for r in recs if series(r) == key]
+        norm = [r["normalized_throughput"] for r in rs if r.get("normalized_throughput") is not None]
+        label = key + (f" (normalized throughput {mean(norm):.3f})" if norm else "")
+        sd, mib = [], []
+        for n in names:
+            vs = [v for r in rs for v in r["vms"] if v["name"] == n]
+            s = [v["slowdown"] for v in vs if v.get("slowdown") is not None]
+            sd.append(mean(s) if s else float("nan"))
+            mib.append(mean([v["fast_bytes_mean"] / 2**20 for v in vs]) if vs else float("nan"))
+        xs = [j + (i - (len(keys) - 1) / 2) * width for j in range(len(names))]
+        c = _CYCLE[i % len(_CYCLE)]
+        for ax, ys, fmt in ((axes[0], sd, "{:.2f}"), (axes[1], mib, "{:.0f}")):
+            bars = ax.bar(xs, ys, width, label=label, color=c)
+            for b, y in zip(bars, ys):
+                if y == y:
+                    ax.annotate(fmt.format(y), (b.get_x() + b.get_width() / 2, y), ha="center", va="bottom", fontsize=6)
+    share = {v["name"]: v["fast_share_bytes"] / 2**20 for r in recs for v in r["vms"]}
+    for j, n in enumerate(names):
+        axes[1].hlines(share[n], j - 0.45, j + 0.45, colors="k", linestyles="--", linewidth=1,
+                       label="default share" if j == 0 else None)
+    axes[0].axhline(1.0, color="k", linewidth=0.8)
+    axes[0].set_ylabel(f"slowdown vs the same VM under {spec.get('baseline', 'dram-only')} (x)")
+    axes[1].set_ylabel("fast memory held, time-weighted mean (MiB)")
+    for ax in axes:
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, fontsize=8)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3, axis="y")
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return fig
+
+
 # Figure kinds that lay out their own figure.
 FIGURES = {"normalised_bars": normalised_bars, "ratio_lines": ratio_lines, "rss_lines": rss_lines,
-           "tracking_accuracy": tracking_accuracy}
+           "tracking_accuracy": tracking_accuracy, "multi_vm_bars": multi_vm_bars}
 
 KINDS = {"slowdown_bars": slowdown_bars, "metric_bars": metric_bars, "tier_sensitivity": tier_sensitivity}
 

@@ -137,7 +137,7 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
   p.finish();
 
   static const std::vector<std::string> axes = {"workload", "policy", "ratio", "fast_bytes", "seed", "host",
-                                                 "fast_memory_sharing"};
+                                                 "fast_memory_sharing", "host_memory"};
   for (auto it = sweep.begin(); it != sweep.end(); ++it)
     if (std::find(axes.begin(), axes.end(), it.key()) == axes.end())
       throw SpecError("spec " + e.name + ": sweep: unknown axis '" + it.key() + "'");
