@@ -341,9 +341,10 @@ def multi_vm_bars(records, spec):
     if not recs:
         sys.exit("plot: multi_vm_bars needs multi-VM records with a fast_memory_sharing")
     sizes = {r["host_fast_bytes"] for r in recs}
+    hosts = {r["host"] for r in recs}
 
     def series(r):
-        name = f"{r['policy']} {r['fast_memory_sharing']}"
+        name = (f"{r['host']}: " if len(hosts) > 1 else "") + f"{r['policy']} {r['fast_memory_sharing']}"
         return name + (f", fast tier {r['host_fast_bytes'] / 2**20:.0f} MiB" if len(sizes) > 1 else "")
 
     keys = in_order(series(r) for r in recs)

@@ -13,16 +13,13 @@ from collections import defaultdict
 
 # The paper's evaluation in its order; experiments not listed follow by name.
 PAPER_ORDER = ["motivation", "workloads", "write_bandwidth", "tracking_accuracy", "tracking_overhead",
-               "migration_methods", "ablation", "classification", "ratio_sensitivity", "vtmm_gups", "smoke"]
+               "migration_methods", "ablation", "classification", "ratio_sensitivity", "multi-vm-pool",
+               "fast-overcommit", "vtmm_gups", "smoke"]
 
-# Figures of the paper that need the journal version's huge pages and the
-# multi-VM memory pool (issue 6). No spec exists for them yet; none is faked.
+# Figures of the paper that need the journal version's huge pages (issue 6).
+# No spec exists for them yet; none is faked.
 PENDING = [
     ("huge pages", "hybrid-grained 2 MiB pages tracked at 4 KiB against pure 4 KiB and pure 2 MiB"),
-    ("multi-VM with the pool", "up to 8 VMs lending and borrowing fast memory from one pool; "
-     "paper: 50%-140% better than the baselines on DRAM+NVM"),
-    ("fast-tier overcommit", "more VM fast shares than fast memory, served by the pool"),
-    ("multi-VM on the CXL-like profile", "the multi-VM runs on the `cxl` host profile; paper: 16%-40% on CXL"),
 ]
 
 # Columns every table has, then the figure's own metrics.
@@ -95,6 +92,8 @@ def section(name, spec, recs, root):
         lines += [f"![{name}]({fig})", "", f"(vector: [{name}.svg]({name}/{name}.svg))", ""]
     else:
         lines += ["*No figure: plotting did not produce one (see the command's output).*", ""]
+    if any(r.get("vms") for r in ok):
+        return lines + multi_vm_table(ok)
     cols = columns_for(name, spec)
     groups = defaultdict(list)
     for r in ok:
@@ -104,6 +103,21 @@ def section(name, spec, recs, root):
     for (wl, sz, pol, ratio), rs in groups.items():
         vals = [fmt(mean([metric(r, key) for r in rs]), f) for key, _, f in cols]
         lines.append(f"| {wl} | {sz} | {pol} | {ratio} | {len(rs)} | " + " | ".join(vals) + " |")
+    lines.append("")
+    return lines
+
+
+def multi_vm_table(recs):
+    """One row per multi-VM run: how the fast tier was shared and what each VM got."""
+    lines = ["| host | policy | sharing | host fast tier | normalized throughput | total throughput (ops/s) | "
+             "per VM: slowdown, mean fast MiB (share MiB) |", "|---|---|---|---|---|---|---|"]
+    for r in recs:
+        per_vm = "; ".join(f"{v['name']} {fmt(v.get('slowdown'), '{:.3f}')}, {v['fast_bytes_mean'] / 2**20:.0f} "
+                           f"({v['fast_share_bytes'] / 2**20:.0f})" for v in r["vms"])
+        fast = r.get("host_fast_bytes")
+        lines.append(f"| {r['host']} | {r['policy']} | {r.get('fast_memory_sharing') or '-'} | "
+                     f"{fmt(fast / 2**20 if fast else None, '{:.0f} MiB')} | {fmt(r.get('normalized_throughput'), '{:.3f}')} | "
+                     f"{fmt(r.get('throughput'), '{:.4g}')} | {per_vm} |")
     lines.append("")
     return lines
 
@@ -127,8 +141,8 @@ def main():
         lines += [f'<a id="{name}"></a>', ""]
         lines += section(name, spec, load_records(os.path.join(root, name, "runs.jsonl")), root)
     lines += ["## Not reproduced yet (pending issue 6)", "",
-              "These parts of the paper's evaluation need huge pages and the multi-VM memory pool, which are not "
-              "built yet; there is no spec and no number for them here.", ""]
+              "These parts of the paper's evaluation need hybrid-grained huge pages, which are not built yet; "
+              "there is no spec and no number for them here.", ""]
     lines += [f"- **{what}**: {detail}" for what, detail in PENDING]
     lines.append("")
     out = os.path.join(root, "REPORT.md")
