@@ -87,13 +87,8 @@ struct Classifier {
   }
   // What vTMM does after each tracking window (vtmm/policy/vtmm.cpp tick()).
   policy::Plan run(Mechanisms& m, const std::vector<uint8_t>& seen, const policy::PmlGptTracker* t) {
-    hot.record(seen);
-    const uint32_t n = m.guest_pages();
-    for (Gpa g = 0; g < n; ++g) {
-      keys[g] = hot.key(g);
-      tiers[g] = m.backed(g) ? static_cast<uint8_t>(m.tier_of(g)) : uint8_t{2};
-      free[g] = t != nullptr && tiers[g] < 2 && !t->referenced()[g] && !t->is_gpt()[g];
-    }
+    static const std::vector<uint8_t> kNone;
+    policy::classify_window(hot, seen, m, t ? t->referenced() : kNone, t ? t->is_gpt() : kNone, keys, tiers, free);
     return policy::plan_placement(
         policy::PlanInput{keys, tiers, free, hot.max_key(), m.capacity_pages(Tier::Fast), 0});
   }

@@ -336,3 +336,86 @@ TEST(VtmmPlacement, PromotionsNeverExceedTheRoomDemotionsMake) {
 
 }  // namespace
 }  // namespace vtmm::policy
+
+namespace vtmm::policy {
+namespace {
+
+// The rule of plan_placement written the plain way (a full counting sort by
+// key, stable in GPA order; hot from the top of the sorted order down; free
+// pages then the sorted order from the bottom for demotion), to pin the fast
+// implementation's exact lists on random inputs.
+Plan reference_plan(const PlanInput& in) {
+  Plan p;
+  const size_t n = in.key.size();
+  p.hot.assign(n, 0);
+  for (size_t g = 0; g < n; ++g)
+    if (in.tier[g] < 2) ++p.bucket_counts[in.tier[g]][in.key[g]];
+  const uint32_t floor_key = in.fixed_threshold > 0 ? in.fixed_threshold : 1;
+  uint64_t taken = 0, quota = 0;
+  uint32_t partial = 0;
+  p.threshold = in.max_key + 1;
+  for (uint32_t k = in.max_key + 1; k-- > floor_key;) {
+    const uint64_t c = p.bucket_counts[0][k] + p.bucket_counts[1][k];
+    if (taken + c <= in.budget) {
+      taken += c;
+      p.threshold = k;
+      continue;
+    }
+    partial = k;
+    quota = in.budget - taken;
+    break;
+  }
+  std::vector<Gpa> order;
+  for (uint32_t k = 0; k <= in.max_key; ++k)
+    for (size_t g = 0; g < n; ++g)
+      if (in.tier[g] < 2 && in.key[g] == k) order.push_back(static_cast<Gpa>(g));
+  uint64_t qf = partial ? std::min<uint64_t>(quota, p.bucket_counts[0][partial]) : 0, qs = partial ? quota - qf : 0;
+  for (size_t i = order.size(); i-- > 0;) {
+    const Gpa g = order[i];
+    const uint32_t k = in.key[g];
+    if (k < floor_key || (k < p.threshold && k != partial)) break;
+    if (k < p.threshold) {
+      uint64_t& q = in.tier[g] == 0 ? qf : qs;
+      if (q == 0) continue;
+      --q;
+    }
+    p.hot[g] = 1;
+    ++p.hot_pages;
+    if (in.tier[g] == 1) p.promote.push_back(g);
+  }
+  uint64_t fast_used = 0;
+  for (uint32_t k = 0; k <= in.max_key; ++k) fast_used += p.bucket_counts[0][k];
+  uint64_t need = fast_used + p.promote.size() > in.budget ? fast_used + p.promote.size() - in.budget : 0;
+  for (size_t g = 0; g < n && need > 0; ++g)
+    if (in.tier[g] == 0 && !p.hot[g] && in.free[g]) p.demote.push_back(static_cast<Gpa>(g)), --need;
+  for (size_t i = 0; i < order.size() && need > 0; ++i)
+    if (in.tier[order[i]] == 0 && !p.hot[order[i]] && !in.free[order[i]]) p.demote.push_back(order[i]), --need;
+  if (need > 0) p.promote.resize(p.promote.size() - std::min<uint64_t>(need, p.promote.size()));
+  return p;
+}
+
+TEST(VtmmPlacement, MatchesThePlainRuleOnRandomPages) {
+  Rng rng(11);
+  for (int round = 0; round < 300; ++round) {
+    const size_t n = 1 + rng.below(400);
+    std::vector<uint32_t> key(n);
+    std::vector<uint8_t> tier(n), free(n);
+    const uint32_t spread = 1 + static_cast<uint32_t>(rng.below(31));  // few buckets: big partial buckets
+    for (size_t g = 0; g < n; ++g) {
+      key[g] = static_cast<uint32_t>(rng.below(spread)) * (30 / spread);
+      tier[g] = static_cast<uint8_t>(rng.below(10) == 0 ? 2 : rng.below(3) == 0 ? 0 : 1);
+      free[g] = static_cast<uint8_t>(tier[g] == 0 && rng.below(6) == 0);
+    }
+    PlanInput in{key, tier, free, 30, rng.below(n + 1), rng.below(4) == 0 ? static_cast<uint32_t>(1 + rng.below(20)) : 0};
+    const Plan a = plan_placement(in), b = reference_plan(in);
+    SCOPED_TRACE("round " + std::to_string(round));
+    EXPECT_EQ(a.promote, b.promote);
+    EXPECT_EQ(a.demote, b.demote);
+    EXPECT_EQ(a.hot, b.hot);
+    EXPECT_EQ(a.hot_pages, b.hot_pages);
+    EXPECT_EQ(a.threshold, b.threshold);
+  }
+}
+
+}  // namespace
+}  // namespace vtmm::policy

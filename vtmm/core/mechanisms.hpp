@@ -95,6 +95,12 @@ class Mechanisms {
   virtual bool backed(Gpa g) const = 0;
   virtual Tier tier_of(Gpa g) const = 0;
   virtual uint64_t capacity_pages(Tier t) const = 0;  // this VM's allowance
+  // Every page's tier in one call (out.size() == guest_pages()): 0 fast,
+  // 1 slow, 2 not backed. What a per-window classifier reads for all pages;
+  // a platform with a flat map overrides the per-page default.
+  virtual void page_tiers(std::span<uint8_t> out) const {
+    for (Gpa g = 0; g < out.size(); ++g) out[g] = backed(g) ? static_cast<uint8_t>(tier_of(g)) : uint8_t{2};
+  }
   virtual uint64_t used_pages(Tier t) const = 0;
 
   // Guest page tables: leaf GPT pages (512 PTEs each) as GPAs.

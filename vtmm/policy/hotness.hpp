@@ -9,6 +9,8 @@
 // history).
 #include <cstdint>
 #include <span>
+
+#include "vtmm/core/mechanisms.hpp"
 #include <vector>
 
 #include "vtmm/core/types.hpp"
@@ -25,6 +27,8 @@ class Hotness {
   Hotness(Kind kind, uint32_t windows, uint32_t read_weight, uint32_t write_weight);
   // Shifts every page's history by one window and records seen[g] (policy::Seen).
   void record(std::span<const uint8_t> seen);
+  // The same, and every page's key after it into keys (one pass).
+  void record(std::span<const uint8_t> seen, std::span<uint32_t> keys);
   uint32_t key(Gpa g) const;
   uint32_t max_key() const { return max_key_; }
   uint32_t windows() const { return windows_; }
@@ -37,6 +41,15 @@ class Hotness {
   uint16_t mask_;
   std::vector<History> hist_;
 };
+
+// One window's classification input, in flat passes over every page:
+// records `seen` into the history and writes each page's key, its tier
+// (Mechanisms::page_tiers) and whether it is free: backed, yet the target of
+// no scanned PTE (ref) and no page-table page (gpt). Empty ref: none is free
+// (a tracker that does not read guest PTEs cannot tell).
+void classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m, std::span<const uint8_t> ref,
+                     std::span<const uint8_t> gpt, std::span<uint32_t> keys, std::span<uint8_t> tiers,
+                     std::span<uint8_t> free);
 
 // Per guest page, what the planner needs to know. tier: 0 fast, 1 slow, 2 not backed.
 struct PlanInput {

@@ -126,15 +126,10 @@ class Vtmm : public Policy {
     if (pml_) pml_->window(m, k, seen_, stats_);
     else ept_->window(m, k, seen_, stats_);
 
-    // Classify: history, keys, tiers, free pages; one pass over all pages.
-    hotness_->record(seen_);
     const uint32_t n = m.guest_pages();
-    for (Gpa g = 0; g < n; ++g) {
-      keys_[g] = hotness_->key(g);
-      tiers_[g] = m.backed(g) ? static_cast<uint8_t>(m.tier_of(g)) : uint8_t{2};
-      // Free: backed, yet no scanned PTE points at it and it is no page table.
-      free_[g] = pml_ && tiers_[g] < 2 && !pml_->referenced()[g] && !pml_->is_gpt()[g];
-    }
+    static const std::vector<uint8_t> kNone;
+    classify_window(*hotness_, seen_, m, pml_ ? pml_->referenced() : kNone, pml_ ? pml_->is_gpt() : kNone, keys_,
+                    tiers_, free_);
     m.charge_ns(static_cast<double>(n) * classify_ns_);
     PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast),
                  hot_set_ == "fixed" ? fixed_threshold_ : 0};

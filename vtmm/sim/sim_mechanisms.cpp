@@ -114,6 +114,14 @@ void SimMechanisms::flush_tlbs() {
   }
 }
 
+void SimMechanisms::page_tiers(std::span<uint8_t> out) const {
+  const uint8_t* ept = vm_->ept.data();
+  const size_t n = std::min(out.size(), vm_->ept.size());
+  for (size_t g = 0; g < n; ++g)  // branch-free, so it vectorises
+    out[g] = static_cast<uint8_t>((ept[g] & kEptPresent) ? ((ept[g] & kEptSlow) ? 1 : 0) : 2);
+  for (size_t g = n; g < out.size(); ++g) out[g] = 2;
+}
+
 uint64_t SimMechanisms::used_pages(Tier t) const {
   const Vm& vm = *vm_;
   const int i = static_cast<int>(t);

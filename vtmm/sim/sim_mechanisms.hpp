@@ -24,6 +24,7 @@ class SimMechanisms final : public Mechanisms {
   bool backed(Gpa g) const override { return g < vm_->ept.size() && (vm_->ept[g] & kEptPresent); }
   Tier tier_of(Gpa g) const override { return vm_->tier_of(g); }
   uint64_t capacity_pages(Tier t) const override { return vm_->cap[static_cast<int>(t)]; }
+  void page_tiers(std::span<uint8_t> out) const override;
   uint64_t used_pages(Tier t) const override;
 
   std::span<const Gpa> gpt_pages() const override { return vm_->gpt_list; }
