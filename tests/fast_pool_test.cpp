@@ -19,6 +19,16 @@ PoolParams params(uint64_t reserve) {
   return p;
 }
 
+// Two active VMs of `share` pages each (memory 4x the share) on `fast` pages.
+FastPool two_vms(Sharing mode, uint64_t fast, uint64_t reserve, uint64_t share0 = 1000, uint64_t share1 = 1000) {
+  FastPool pool(mode, fast, params(reserve));
+  pool.add(share0, 4 * share0);
+  pool.add(share1, 4 * share1);
+  pool.set_active(0, true);
+  pool.set_active(1, true);
+  return pool;
+}
+
 uint64_t held(const FastPool& p) {
   uint64_t s = 0;
   for (const auto& m : p.members()) s += m.allowance;
@@ -64,11 +74,7 @@ TEST(FastPool, LedgerBalancesUnderRandomDemandInEveryMode) {
 }
 
 TEST(FastPool, ALenderKeepsItsHotSetPlusTheReserveAndABorrowerGetsTheRest) {
-  FastPool pool(Sharing::Pool, 2000, params(50));
-  pool.add(1000, 4000);
-  pool.add(1000, 4000);
-  pool.set_active(0, true);
-  pool.set_active(1, true);
+  FastPool pool = two_vms(Sharing::Pool, 2000, 50);
   pool.set_demand(0, 200);   // fits its share
   pool.set_demand(1, 3000);  // does not
   pool.rebalance();
@@ -81,11 +87,7 @@ TEST(FastPool, ALenderKeepsItsHotSetPlusTheReserveAndABorrowerGetsTheRest) {
 }
 
 TEST(FastPool, SpareMemoryStaysInThePoolWhenNobodyNeedsIt) {
-  FastPool pool(Sharing::Pool, 2000, params(50));
-  pool.add(1000, 4000);
-  pool.add(1000, 4000);
-  pool.set_active(0, true);
-  pool.set_active(1, true);
+  FastPool pool = two_vms(Sharing::Pool, 2000, 50);
   pool.set_demand(0, 100);
   pool.set_demand(1, 300);
   pool.rebalance();
@@ -95,11 +97,7 @@ TEST(FastPool, SpareMemoryStaysInThePoolWhenNobodyNeedsIt) {
 }
 
 TEST(FastPool, AVmWithoutADemandSignalKeepsItsShare) {
-  FastPool pool(Sharing::Pool, 2000, params(50));
-  pool.add(1000, 4000);
-  pool.add(1000, 4000);
-  pool.set_active(0, true);
-  pool.set_active(1, true);
+  FastPool pool = two_vms(Sharing::Pool, 2000, 50);
   pool.set_demand(1, 4000);
   pool.rebalance();
   EXPECT_EQ(pool.allowance(0), 1000u);
@@ -107,11 +105,7 @@ TEST(FastPool, AVmWithoutADemandSignalKeepsItsShare) {
 }
 
 TEST(FastPool, NoVmGoesBelowItsMinimumEvenWithNoHotPages) {
-  FastPool pool(Sharing::Pool, 2000, params(50));
-  pool.add(1000, 4000);
-  pool.add(30, 4000);  // a share below the reserve: its minimum is the share
-  pool.set_active(0, true);
-  pool.set_active(1, true);
+  FastPool pool = two_vms(Sharing::Pool, 2000, 50, 1000, 30);  // VM 1's share is below the reserve
   pool.set_demand(0, 0);
   pool.set_demand(1, 0);
   pool.rebalance();
@@ -122,11 +116,7 @@ TEST(FastPool, NoVmGoesBelowItsMinimumEvenWithNoHotPages) {
 }
 
 TEST(FastPool, StaticPartitioningIgnoresDemand) {
-  FastPool pool(Sharing::Static, 2000, params(50));
-  pool.add(1000, 4000);
-  pool.add(1000, 4000);
-  pool.set_active(0, true);
-  pool.set_active(1, true);
+  FastPool pool = two_vms(Sharing::Static, 2000, 50);
   pool.set_demand(0, 10);
   pool.set_demand(1, 3000);
   pool.rebalance();
@@ -135,11 +125,7 @@ TEST(FastPool, StaticPartitioningIgnoresDemand) {
 }
 
 TEST(FastPool, ProportionalSplitsTheWholeTierByWhatEachAsks) {
-  FastPool pool(Sharing::Proportional, 2000, params(0));
-  pool.add(1000, 4000);
-  pool.add(1000, 4000);
-  pool.set_active(0, true);
-  pool.set_active(1, true);
+  FastPool pool = two_vms(Sharing::Proportional, 2000, 0);
   pool.set_demand(0, 500);
   pool.set_demand(1, 1500);
   pool.rebalance();
@@ -178,11 +164,7 @@ TEST(FastPool, AVmThatStartsReclaimsItsShareFromBorrowers) {
 }
 
 TEST(FastPool, CapsNeverOversubscribeTheFastTierWhileLendersStillHoldPages) {
-  FastPool pool(Sharing::Pool, 2000, params(0));
-  pool.add(1000, 4000);
-  pool.add(1000, 4000);
-  pool.set_active(0, true);
-  pool.set_active(1, true);
+  FastPool pool = two_vms(Sharing::Pool, 2000, 0);
   pool.set_demand(0, 100);
   pool.set_demand(1, 3000);
   pool.rebalance();  // allowances 100 and 1900
