@@ -128,13 +128,20 @@ Json coarse_key(const Json& rec) {
 
 std::string label_of(const Json& rec) {
   const Json& run = rec.at("config").at("run");
-  std::string s = run.value("host", "?") + "/" + component_name(run.value("workload", Json())) + "/" +
-                  component_name(run.value("policy", Json()));
+  const bool multi = run.contains("vms") && run.at("vms").is_array();
+  std::string s = run.value("host", "?") + "/" +
+                  (multi ? std::to_string(run.at("vms").size()) + "vms" : component_name(run.value("workload", Json()))) +
+                  "/" + component_name(run.value("policy", Json()));
+  if (multi && run.contains("fast_memory_sharing") && run.at("fast_memory_sharing").is_string())
+    s += "/" + run.at("fast_memory_sharing").get<std::string>();
   if (run.contains("ratio") && run.at("ratio").is_string()) s += "/" + run.at("ratio").get<std::string>();
   if (run.contains("fast_bytes") && run.at("fast_bytes").is_number() && run.at("fast_bytes").get<double>() > 0)
     s += "/fast=" + run.at("fast_bytes").dump();
   if (run.contains("vm") && run.at("vm").is_object() && run.at("vm").value("vcpus", 1) != 1)
     s += "/" + std::to_string(run.at("vm").value("vcpus", 1)) + "vcpu";
+  if (multi && run.contains("host_memory") && run.at("host_memory").is_object() &&
+      run.at("host_memory").value("fast", 0.0) > 0)
+    s += "/hostfast=" + run.at("host_memory").at("fast").dump();
   return s;
 }
 
