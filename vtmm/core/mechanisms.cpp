@@ -15,6 +15,8 @@ const char* mechanism_name(Mechanism m) {
     case Mechanism::Sampling: return "PEBS-like access sampling";
     case Mechanism::Exchange: return "page exchange";
     case Mechanism::GuestNuma: return "guest-visible NUMA nodes";
+    case Mechanism::HugeMappings: return "2 MiB EPT mappings (split/merge)";
+    case Mechanism::SubpageAdBits: return "sub-page A/D bits in 2 MiB mappings (hardware mode)";
   }
   return "unknown mechanism";
 }

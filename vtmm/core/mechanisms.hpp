@@ -11,6 +11,7 @@
 // it is refused before the run (see Policy::needs()).
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "vtmm/core/types.hpp"
@@ -28,7 +29,9 @@ enum class Mechanism : uint8_t {
   HintFaults,   // NUMA hint faults: protect pages, fault on the next access
   Sampling,     // PEBS-like sampling of LLC load misses and stores
   Exchange,     // swap a fast and a slow page without free room (Nimble)
-  GuestNuma     // the guest sees a fast and a slow NUMA node and migrates itself
+  GuestNuma,    // the guest sees a fast and a slow NUMA node and migrates itself
+  HugeMappings,  // 2 MiB EPT mappings: choose new backings' size, split and merge them
+  SubpageAdBits  // hardware mode: A/D bits per 4 KiB inside a 2 MiB mapping
 };
 const char* mechanism_name(Mechanism m);
 
@@ -157,6 +160,31 @@ class Mechanisms {
   // Swaps the tiers of (fast, slow) pairs: both pages are unmapped, copied
   // both ways and remapped; needs no free room (Nimble's exchange_pages).
   virtual MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads = 1) = 0;
+
+  // 2 MiB EPT mappings (docs/huge-pages.md); a region is 512 aligned GPAs.
+  // set_huge_backing: whether guest memory backed from now on gets 2 MiB
+  // mappings where a region allows. split_huge / merge_huge: for each
+  // region holding one of gs, split its 2 MiB mapping into 4 KiB entries /
+  // merge its 4 KiB entries into one 2 MiB mapping (every page backed, on
+  // one tier, none moving, no page table in it); returns how many regions
+  // changed. Charges the host's work to the calling thread and one TLB
+  // shootdown if any region changed. Platforms without them throw.
+  virtual void set_huge_backing(bool on) {
+    (void)on;
+    throw std::logic_error("platform offers no 2 MiB mappings");
+  }
+  virtual bool huge_mapped(Gpa g) const {
+    (void)g;
+    return false;
+  }
+  virtual uint32_t split_huge(std::span<const Gpa> gs) {
+    (void)gs;
+    throw std::logic_error("platform offers no 2 MiB mappings");
+  }
+  virtual uint32_t merge_huge(std::span<const Gpa> gs) {
+    (void)gs;
+    throw std::logic_error("platform offers no 2 MiB mappings");
+  }
 
   // Ground truth of the current window (simulator only): true accesses.
   virtual std::span<const uint32_t> true_accesses() const = 0;

@@ -68,6 +68,7 @@ VmSpec VmSpec::from_json(const Json& j, const std::string& where) {
   if (v.vcpus == 0 || v.vcpus > 256) p.fail("vcpus", "must be between 1 and 256");
   v.memory_bytes = p.get_bytes("memory", 0);
   v.ept_huge = p.get<bool>("ept_huge", false);
+  v.guest_thp = p.get<bool>("guest_thp", false);
   v.aged_guest = p.get<bool>("aged_guest", false);
   if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
   v.workload = as_component(p.raw("workload"));
@@ -79,9 +80,11 @@ VmSpec VmSpec::from_json(const Json& j, const std::string& where) {
 }
 
 Json VmSpec::to_json() const {
-  return Json{{"name", name},           {"vcpus", vcpus},        {"memory", memory_bytes},
-              {"ept_huge", ept_huge},   {"aged_guest", aged_guest}, {"workload", workload},
-              {"fast_share", fast_share_bytes}, {"start_ms", start_ms}};
+  Json j{{"name", name},           {"vcpus", vcpus},        {"memory", memory_bytes},
+         {"ept_huge", ept_huge},   {"aged_guest", aged_guest}, {"workload", workload},
+         {"fast_share", fast_share_bytes}, {"start_ms", start_ms}};
+  if (guest_thp) j["guest_thp"] = true;  // only when set: records without it stay as they were
+  return j;
 }
 
 RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
@@ -110,6 +113,7 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
     if (r.vcpus == 0 || r.vcpus > 256) vm.fail("vcpus", "must be between 1 and 256");
     r.memory_bytes = vm.get_bytes("memory", 0);
     r.ept_huge = vm.get<bool>("ept_huge", false);
+    r.guest_thp = vm.get<bool>("guest_thp", false);
     r.aged_guest = vm.get<bool>("aged_guest", false);
     vm.finish();
     if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
@@ -145,6 +149,7 @@ Json RunSpec::to_json() const {
     j["pool"] = share.pool;
   } else {
     j["vm"] = {{"vcpus", vcpus}, {"memory", memory_bytes}, {"ept_huge", ept_huge}, {"aged_guest", aged_guest}};
+    if (guest_thp) j["vm"]["guest_thp"] = true;  // only when set: records without it stay as they were
     j["workload"] = workload;
   }
   j["policy"] = policy;

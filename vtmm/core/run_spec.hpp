@@ -25,6 +25,7 @@ struct VmSpec {
   uint32_t vcpus = 1;
   uint64_t memory_bytes = 0;  // 0: the footprint plus page tables, rounded up to 2 MiB
   bool ept_huge = false;
+  bool guest_thp = false;  // the guest maps 2 MiB pages (docs/huge-pages.md)
   bool aged_guest = false;
   Json workload = Json::object();
   uint64_t fast_share_bytes = 0;  // its default fast share; 0: the run's ratio of its memory
@@ -51,6 +52,7 @@ struct RunSpec {
   uint32_t vcpus = 1;
   uint64_t memory_bytes = 0;  // 0: the footprint plus page tables, rounded up to 2 MiB
   bool ept_huge = false;
+  bool guest_thp = false;  // the guest maps 2 MiB pages (docs/huge-pages.md)
   bool aged_guest = false;
   Json workload = Json::object();  // {"impl": name, params...}
   Json policy = Json::object();

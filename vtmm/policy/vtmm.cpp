@@ -24,6 +24,7 @@
 
 #include "vtmm/core/policy.hpp"
 #include "vtmm/policy/hotness.hpp"
+#include "vtmm/policy/huge_pages.hpp"
 #include "vtmm/policy/hotset_eval.hpp"
 #include "vtmm/policy/tracker.hpp"
 
@@ -85,12 +86,18 @@ class Vtmm : public Policy {
     const auto kind = classifier_ == "lru" ? Hotness::Kind::Lru : Hotness::Kind::Temperature;
     hotness_ = std::make_unique<Hotness>(kind, history_, read_w_, write_w_);
     if (hotness_->max_key() >= 64) p.fail("write_weight", "history x weight must stay below 64");
+    huge_ = std::make_unique<HugePages>(p, hotness_->max_key(), fixed_threshold_);
   }
 
   std::vector<Mechanism> needs() const override {
-    if (tracker_kind_ == "ept") return {Mechanism::EptAdBits, Mechanism::TlbFlush, Mechanism::Migrate};
-    return {Mechanism::GptList, Mechanism::PteAdBits, Mechanism::EptAdBits, Mechanism::Pml, Mechanism::TlbFlush,
-            Mechanism::Migrate};
+    std::vector<Mechanism> n = huge_->needs();
+    if (tracker_kind_ == "ept") {
+      n.insert(n.begin(), {Mechanism::EptAdBits, Mechanism::TlbFlush, Mechanism::Migrate});
+      return n;
+    }
+    n.insert(n.begin(), {Mechanism::GptList, Mechanism::PteAdBits, Mechanism::EptAdBits, Mechanism::Pml,
+                         Mechanism::TlbFlush, Mechanism::Migrate});
+    return n;
   }
 
   void attach(Mechanisms& m) override {
@@ -113,6 +120,7 @@ class Vtmm : public Policy {
       ept_ = std::make_unique<EptScanner>();
       ept_->attach(m);
     }
+    huge_->attach(m);
   }
 
   Tier place(Gpa, const Mechanisms& m) override {
@@ -125,6 +133,7 @@ class Vtmm : public Policy {
     const uint32_t k = window_++;
     if (pml_) pml_->window(m, k, seen_, stats_);
     else ept_->window(m, k, seen_, stats_);
+    huge_->coarsen(m, seen_);
 
     const uint32_t n = m.guest_pages();
     static const std::vector<uint8_t> kNone;
@@ -133,6 +142,7 @@ class Vtmm : public Policy {
     m.charge_ns(static_cast<double>(n) * classify_ns_);
     PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast),
                  hot_set_ == "fixed" ? fixed_threshold_ : 0};
+    huge_->note_hot_target(keys_, tiers_);
     Plan plan = plan_placement(in);
     uint64_t warm = 0;  // pages with a non-zero key, in either tier
     for (int t = 0; t < 2; ++t)
@@ -153,6 +163,7 @@ class Vtmm : public Policy {
       ++skipped_;
       return;
     }
+    huge_->adjust(m, keys_, tiers_, plan);
     const uint64_t volume = plan.promote.size() + plan.demote.size();
     if (volume == 0 || volume < threshold_pages_) {
       skip_ = skip_rounds_;
@@ -177,6 +188,7 @@ class Vtmm : public Policy {
     precision_sum_ = recall_sum_ = 0;
     scored_ = batches_ = pages_moved_ = skipped_ = 0;
     truth_hist_.fill(0);
+    huge_->reset_stats();
   }
 
   void report(Json& out) const override {
@@ -205,6 +217,7 @@ class Vtmm : public Policy {
     out["key_kind"] = classifier_;
     out["key_histogram_last"] = key_hist_;
     out["true_access_histogram_log2"] = truth_hist_;
+    huge_->report(out);
   }
 
  private:
@@ -230,6 +243,7 @@ class Vtmm : public Policy {
   std::unique_ptr<Hotness> hotness_;
   std::unique_ptr<PmlGptTracker> pml_;
   std::unique_ptr<EptScanner> ept_;
+  std::unique_ptr<HugePages> huge_;
 
   double scale_ = 1, period_ns_ = 0;
   uint64_t threshold_pages_ = 1, cutoff_pages_ = 0;

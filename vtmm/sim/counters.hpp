@@ -24,6 +24,10 @@ struct Counters {
   uint64_t mm_hits = 0, mm_misses = 0, mm_writebacks = 0;  // Memory Mode's DRAM cache
   uint64_t exchanged = 0;               // pages moved by exchange (counted once per page)
   uint64_t guest_migrations = 0;        // pages a guest-side design copied to the other node
+  uint64_t huge_tlb_fills = 0;          // walks that cached a 2 MiB translation
+  uint64_t subpage_assists = 0;         // hardware mode: sub-page A/D bits set through a 2 MiB entry
+  uint64_t huge_splits = 0, huge_merges = 0;  // 2 MiB EPT mappings split / merged back
+  uint64_t huge_collapse_copies = 0;    // of the merges: those that copied the region into a new 2 MiB frame
   double trap_wait_ns = 0;              // vCPU time lost waiting on migrations
   double bw_delay_ns = 0;               // vCPU time lost queueing for tier bandwidth
   double tracking_ns = 0;               // hypervisor-thread time: tracking
@@ -49,6 +53,9 @@ struct Counters {
     r.samples -= o.samples; r.samples_lost -= o.samples_lost;
     r.mm_hits -= o.mm_hits; r.mm_misses -= o.mm_misses; r.mm_writebacks -= o.mm_writebacks;
     r.exchanged -= o.exchanged; r.guest_migrations -= o.guest_migrations;
+    r.huge_tlb_fills -= o.huge_tlb_fills; r.subpage_assists -= o.subpage_assists;
+    r.huge_splits -= o.huge_splits; r.huge_merges -= o.huge_merges;
+    r.huge_collapse_copies -= o.huge_collapse_copies;
     r.trap_wait_ns -= o.trap_wait_ns; r.bw_delay_ns -= o.bw_delay_ns;
     r.tracking_ns -= o.tracking_ns; r.migration_ns -= o.migration_ns;
     return r;

@@ -38,6 +38,8 @@ std::vector<std::pair<const char*, double HostProfile::*>> fields() {
       {"sample_buffer_entries", &HostProfile::sample_buffer_entries},
       {"copy_gbps", &HostProfile::copy_gbps},
       {"host_cores", &HostProfile::host_cores},
+      {"page_alloc_ns", &HostProfile::page_alloc_ns},
+      {"subpage_ad_bits", &HostProfile::subpage_ad_bits},
   };
 }
 
@@ -132,8 +134,13 @@ HostProfile HostProfile::load(const std::string& name, const Json& overrides) {
       }
     }
   }
-  for (const auto& key : all_keys())
-    if (!(*field(h, key) > 0)) throw SpecError("host: '" + key + "' must be positive");
+  for (const auto& key : all_keys()) {
+    if (key == "subpage_ad_bits") {
+      if (h.subpage_ad_bits != 0 && h.subpage_ad_bits != 1) throw SpecError("host: 'subpage_ad_bits' must be 0 or 1");
+    } else if (!(*field(h, key) > 0)) {
+      throw SpecError("host: '" + key + "' must be positive");
+    }
+  }
   return h;
 }
 

@@ -31,6 +31,10 @@ struct HostProfile {
   double hint_fault_ns = 0;                  // NUMA hint fault handling (without the exit)
   double pebs_assist_ns = 0, pebs_drain_ns = 0, sample_buffer_entries = 0;
   double host_cores = 0;
+  double page_alloc_ns = 0;    // allocating (and zeroing) a page for a new page table or huge frame
+  // Hardware mode (1) or not (0): A/D bits per 4 KiB inside a 2 MiB mapping
+  // (docs/huge-pages.md). The one constant allowed to be 0.
+  double subpage_ad_bits = 0;
 
   // Loads `name` (a profile name or a path to a JSON file) and applies
   // `overrides` ({"llc_bytes": 8388608, ...}, plain numbers).

@@ -22,7 +22,8 @@ namespace vtmm::sim {
 
 void SimMechanisms::set_tier(Gpa head, Tier t) {
   Vm& vm = *vm_;
-  const uint32_t span = vm.cfg.ept_huge ? kPagesPerHuge : 1;
+  const uint32_t span = vm.span_of(head);
+  if (span == 1) vm.ept_moved[head >> (kHugeShift - kPageShift)] = 1;  // a later merge must collapse (copy)
   for (uint32_t k = 0; k < span && head + k < vm.ept.size(); ++k) {
     uint8_t& e = vm.ept[head + k];
     e = static_cast<uint8_t>((e & ~kEptSlow) | (t == Tier::Slow ? kEptSlow : 0));
@@ -36,11 +37,11 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
   // own memcpy rate, and waits when either tier's bandwidth is booked up.
   Vm& vm = *vm_;
   const HostProfile& p = vm.prof;
-  const uint32_t n = vm.cfg.ept_huge ? kPagesPerHuge : 1;
   std::vector<double> t(std::max(1u, threads), start);
   win_start.resize(pages.size());
   win_end.resize(pages.size());
   for (size_t i = 0; i < pages.size(); ++i) {
+    const uint32_t n = vm.span_of(pages[i]);
     double& now = t[i % t.size()];
     win_start[i] = now;
     if (flush_each) flush_tlbs();
@@ -66,7 +67,6 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   if (side_ == Side::Guest) return guest_migrate(gs, to, threads);
   Vm& vm = *vm_;
   const Tier from = to == Tier::Fast ? Tier::Slow : Tier::Fast;
-  const uint32_t span = vm.cfg.ept_huge ? kPagesPerHuge : 1;
   // Candidates in the caller's order (it may rank them), each page once.
   std::vector<std::pair<Gpa, size_t>> cand;
   for (size_t i = 0; i < gs.size(); ++i) {
@@ -81,9 +81,15 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   std::sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   uint64_t room = vm.cap[static_cast<int>(to)] - std::min(vm.cap[static_cast<int>(to)], vm.used[static_cast<int>(to)]);
   Vm::Inflight f{how, from, to, std::max(1u, threads), how == MigrationMethod::WriteProtect, {}, {}, {}};
+  uint64_t pages = 0;  // 4 KiB pages in the batch (a 2 MiB mapping moves whole)
   for (const auto& c : cand) {
-    if (room < span) break;
+    const uint32_t span = vm.span_of(c.first);
+    if (room < span) {
+      if (span > 1) continue;  // a smaller mapping further down may still fit
+      break;
+    }
     room -= span;
+    pages += span;
     f.pages.push_back(c.first);
   }
   std::sort(f.pages.begin(), f.pages.end());
@@ -91,9 +97,9 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   if (f.pages.empty()) return r;
 
   // The destination is reserved and the source released up front.
-  vm.used[static_cast<int>(from)] -= uint64_t{span} * f.pages.size();
-  vm.used[static_cast<int>(to)] += uint64_t{span} * f.pages.size();
-  (to == Tier::Fast ? vm.c.promoted : vm.c.demoted) += uint64_t{span} * f.pages.size();
+  vm.used[static_cast<int>(from)] -= pages;
+  vm.used[static_cast<int>(to)] += pages;
+  (to == Tier::Fast ? vm.c.promoted : vm.c.demoted) += pages;
   for (Gpa g : f.pages) vm.ept[g] |= kEptMigrating;
 
   const double start = cur_->clock_ns;
@@ -115,7 +121,7 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
       copy_pages(f.pages, from, to, start, f.threads, vm.prof.migrate_page_ns, per_page, f.start, f.end, &cpu);
   vm.c.migration_ns += cpu;
   cur_->clock_ns = end;
-  r.moved = static_cast<uint32_t>(f.pages.size() * span);
+  r.moved = static_cast<uint32_t>(pages);
   r.busy_ns = cpu;
   if (how == MigrationMethod::Pml) {
     std::fill(f.end.begin(), f.end.end(), 0.0);  // mapped throughout the first pass: no traps
@@ -176,7 +182,6 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
   if (side_ == Side::Guest) throw std::invalid_argument("exchange: only host-side designs can exchange pages here");
   Vm& vm = *vm_;
   const HostProfile& p = vm.prof;
-  const uint32_t span = vm.cfg.ept_huge ? kPagesPerHuge : 1;
   std::vector<std::pair<Gpa, Gpa>> ok;
   for (const auto& [fast, slow] : pairs) {
     if (fast >= vm.ept.size() || slow >= vm.ept.size()) throw std::invalid_argument("exchange: GPA beyond guest memory");
@@ -184,7 +189,7 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
     const auto usable = [&](Gpa g, Tier t) {
       return (vm.ept[g] & kEptPresent) && !(vm.ept[g] & kEptMigrating) && vm.tier_of(g) == t;
     };
-    if (a == b || !usable(a, Tier::Fast) || !usable(b, Tier::Slow)) continue;
+    if (a == b || !usable(a, Tier::Fast) || !usable(b, Tier::Slow) || vm.span_of(a) != vm.span_of(b)) continue;
     vm.ept[a] |= kEptMigrating;  // also keeps a page from being taken twice
     vm.ept[b] |= kEptMigrating;
     ok.emplace_back(a, b);
@@ -194,7 +199,10 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
   const double start = cur_->clock_ns;
   std::vector<double> t(std::max(1u, threads), start);
   std::vector<std::tuple<Gpa, double, double>> win;
+  uint64_t moved = 0;
   for (size_t i = 0; i < ok.size(); ++i) {
+    const uint32_t span = vm.span_of(ok[i].first);
+    moved += span;
     double& now = t[i % t.size()];
     const double ws = now;
     flush_tlbs();
@@ -226,7 +234,6 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
     f.start.push_back(ws);
     f.end.push_back(we);
   }
-  const uint64_t moved = uint64_t{span} * ok.size();
   vm.c.promoted += moved;
   vm.c.demoted += moved;
   vm.c.exchanged += 2 * moved;

@@ -65,7 +65,7 @@ Built build(const RunSpec& spec) {
     const uint64_t footprint = b.wls.back()->footprint_bytes();
     const VmSizing sizing{v.memory_bytes, spec.ratio, v.fast_share_bytes, spec.policy_name(), where};
     b.sizes.push_back(size_vm(sizing, pol.sizing(), footprint));
-    b.shapes.push_back(VmShape{v.vcpus, footprint, v.ept_huge, v.aged_guest, seed});
+    b.shapes.push_back(VmShape{v.vcpus, footprint, v.ept_huge, v.aged_guest, seed, v.guest_thp});
     b.shares += b.sizes.back().fast;
     b.vm_memory += b.sizes.back().memory;
   }

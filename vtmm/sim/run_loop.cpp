@@ -202,6 +202,7 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
     o.sim_time_ns = r.measured ? o.end_ns - r.measure_start_ns : 0;
     o.truth_misses = std::move(r.vm->truth_misses);
     o.gpt_pages = r.vm->gpt_list.size();
+    o.huge_mappings_live = r.vm->ept_2m_live;
     o.bytes_per_page = static_cast<double>(r.vm->bytes_per_page());
   }
   if (pool != nullptr) pool->finish(last);

@@ -34,6 +34,7 @@ struct Outcome {
   double measure_start_ns = 0, end_ns = 0, sim_time_ns = 0;
   std::vector<uint32_t> truth_misses;
   uint64_t gpt_pages = 0;
+  uint64_t huge_mappings_live = 0;  // 2 MiB EPT mappings at the end of the run
   double bytes_per_page = 0;
 };
 

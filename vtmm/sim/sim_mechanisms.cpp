@@ -14,15 +14,20 @@ uint32_t SimMechanisms::gpt_group(Gpa gpt) const {
 void SimMechanisms::scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) {
   Vm& vm = *vm_;
   const uint64_t base = uint64_t{gpt_group(gpt)} * kPtesPerPage;
+  const bool shared = base + 1 < vm.pte_bits.size() && vm.bits_vpn(base + 1) == base;  // one pair for the group
   for (uint32_t i = 0; i < kPtesPerPage; ++i) {
     const uint64_t vpn = base + i;
     if (vpn >= vm.pte_gpa.size() || vm.pte_gpa[vpn] == kNone) {
       out[i] = PteBits{kNone, 0};
       continue;
     }
-    out[i] = PteBits{vm.pte_gpa[vpn], static_cast<uint8_t>(vm.pte_bits[vpn] | PteBits::kPresent)};
-    vm.pte_bits[vpn] &= static_cast<uint8_t>(~clear_mask);
+    // A 2 MiB guest page without the hardware mode has one A/D pair (its
+    // head's): every 4 KiB slot reports it.
+    const uint64_t bv = vm.bits_vpn(vpn);
+    out[i] = PteBits{vm.pte_gpa[vpn], static_cast<uint8_t>(vm.pte_bits[bv] | PteBits::kPresent)};
+    if (!shared) vm.pte_bits[vpn] &= static_cast<uint8_t>(~clear_mask);
   }
+  if (shared) vm.pte_bits[base] &= static_cast<uint8_t>(~clear_mask);
   charge_ns(kPtesPerPage * vm.prof.pte_scan_ns);
 }
 
@@ -33,7 +38,7 @@ void SimMechanisms::clear_pte_bits(Gpa gpt, std::span<const uint8_t, kPtesPerPag
   for (uint32_t i = 0; i < kPtesPerPage; ++i) {
     const uint64_t vpn = base + i;
     if (masks[i] == 0 || vpn >= vm.pte_gpa.size() || vm.pte_gpa[vpn] == kNone) continue;
-    vm.pte_bits[vpn] &= static_cast<uint8_t>(~masks[i]);
+    vm.pte_bits[vm.bits_vpn(vpn)] &= static_cast<uint8_t>(~masks[i]);  // a 2 MiB page's one pair: any slot clears it
     ++written;
   }
   charge_ns(written * vm.prof.pte_scan_ns);
@@ -193,6 +198,48 @@ void SimMechanisms::drain_samples(std::vector<AccessSample>& out) {
   charge_ns(static_cast<double>(vm.samples.size()) * vm.prof.pebs_drain_ns);
   out.insert(out.end(), vm.samples.begin(), vm.samples.end());
   vm.samples.clear();
+}
+
+namespace {
+// The distinct regions of gs, in order (callers may pass every page of a region).
+std::vector<uint32_t> regions_of(std::span<const Gpa> gs, size_t pages) {
+  std::vector<uint32_t> rs;
+  for (Gpa g : gs) {
+    if (g >= pages) throw std::invalid_argument("huge mappings: GPA beyond guest memory");
+    rs.push_back(g >> (kHugeShift - kPageShift));
+  }
+  std::sort(rs.begin(), rs.end());
+  rs.erase(std::unique(rs.begin(), rs.end()), rs.end());
+  return rs;
+}
+}  // namespace
+
+uint32_t SimMechanisms::split_huge(std::span<const Gpa> gs) {
+  Vm& vm = *vm_;
+  uint32_t n = 0;
+  for (uint32_t r : regions_of(gs, vm.ept.size())) {
+    const double ns = vm.split_ept(r);
+    if (ns < 0) continue;
+    cur_->clock_ns += ns;
+    vm.c.migration_ns += ns;
+    ++n;
+  }
+  if (n > 0) flush_tlbs();  // one shootdown for the batch, as KVM flushes once after a range
+  return n;
+}
+
+uint32_t SimMechanisms::merge_huge(std::span<const Gpa> gs) {
+  Vm& vm = *vm_;
+  uint32_t n = 0;
+  for (uint32_t r : regions_of(gs, vm.ept.size())) {
+    const double ns = vm.merge_ept(r, cur_->clock_ns);
+    if (ns < 0) continue;
+    cur_->clock_ns += ns;
+    vm.c.migration_ns += ns;
+    ++n;
+  }
+  if (n > 0) flush_tlbs();
+  return n;
 }
 
 }  // namespace vtmm::sim

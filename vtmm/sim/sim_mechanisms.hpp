@@ -19,7 +19,8 @@ class SimMechanisms final : public Mechanisms {
   // that vCPU's context; returns what the vCPU pays (fault + handler's work).
   double hint_fault(uint32_t v, Gpa head, bool write);
 
-  bool offers(Mechanism) const override { return true; }
+  // Everything, except the hardware mode where the host profile lacks it.
+  bool offers(Mechanism m) const override { return m != Mechanism::SubpageAdBits || vm_->subpage_ad; }
   uint32_t guest_pages() const override { return static_cast<uint32_t>(vm_->ept.size()); }
   bool backed(Gpa g) const override { return g < vm_->ept.size() && (vm_->ept[g] & kEptPresent); }
   Tier tier_of(Gpa g) const override { return vm_->tier_of(g); }
@@ -42,6 +43,10 @@ class SimMechanisms final : public Mechanisms {
   void set_sampling(uint32_t load_period, uint32_t store_period) override;
   void drain_samples(std::vector<AccessSample>& out) override;
   MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads = 1) override;
+  void set_huge_backing(bool on) override { vm_->huge_backing = on; }
+  bool huge_mapped(Gpa g) const override { return g < vm_->ept.size() && vm_->span_of(g) > 1; }
+  uint32_t split_huge(std::span<const Gpa> gs) override;
+  uint32_t merge_huge(std::span<const Gpa> gs) override;
   std::span<const uint32_t> true_accesses() const override { return vm_->truth_accesses; }
   double now_ns() const override { return cur_->clock_ns; }
   void charge_ns(double ns) override {

@@ -11,11 +11,20 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
     : host(h), prof(h.prof), cfg(config), policy(pol), mech(m) {
   if (cfg.memory_pages == 0 || cfg.memory_pages >= kGptOwner)
     throw SpecError("vm: memory must be between 4KiB and 8TiB");
-  if (cfg.ept_huge) cfg.memory_pages = (cfg.memory_pages + kPagesPerHuge - 1) & ~uint64_t{kPagesPerHuge - 1};
+  if (cfg.guest_thp && cfg.guest_numa)
+    throw SpecError("vm: 'guest_thp' is modelled for host-side designs only (a guest-side design's nodes are not 2 MiB blocks)");
+  if (cfg.ept_huge || cfg.guest_thp)
+    cfg.memory_pages = (cfg.memory_pages + kPagesPerHuge - 1) & ~uint64_t{kPagesPerHuge - 1};
   const uint64_t vpages = pages_for(cfg.va_bytes);
   pte_gpa.assign(vpages, kNone);
   pte_bits.assign(vpages, 0);
   gpt_of.assign((vpages + kPtesPerPage - 1) / kPtesPerPage, kNone);
+  guest_huge.assign(gpt_of.size(), 0);
+  const uint64_t regions = (cfg.memory_pages + kPagesPerHuge - 1) / kPagesPerHuge;
+  ept_2m.assign(regions, 0);
+  ept_moved.assign(regions, 0);
+  huge_backing = cfg.ept_huge;
+  subpage_ad = prof.subpage_ad_bits > 0;
   ept.assign(cfg.memory_pages, 0);
   owner.assign(cfg.memory_pages, kNone);
   truth_accesses.assign(cfg.memory_pages, 0);
@@ -52,6 +61,19 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
       for (uint64_t i = list.size(); i > 1; --i) std::swap(list[i - 1], list[rng.below(i)]);
     }
     std::reverse(list.begin(), list.end());
+  }
+  if (cfg.guest_thp) {
+    // A THP guest's buddy allocator: whole aligned 2 MiB blocks, broken into
+    // 4 KiB pages only when a 4 KiB allocation finds none free (so page tables
+    // and 4 KiB data share a few blocks, and THP faults find whole ones).
+    free_gpas[0].clear();
+    huge_blocks.resize(regions);
+    for (uint64_t b = 0; b < regions; ++b) huge_blocks[b] = static_cast<uint32_t>(b);
+    if (cfg.shuffle_free_pages) {
+      Rng rng(cfg.seed ^ 0x5eed0f7ee11ULL ^ 0x2bULL);
+      for (uint64_t i = huge_blocks.size(); i > 1; --i) std::swap(huge_blocks[i - 1], huge_blocks[rng.below(i)]);
+    }
+    std::reverse(huge_blocks.begin(), huge_blocks.end());
   }
 
   vcpus.resize(cfg.vcpus);
@@ -108,23 +130,67 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
   c.reads += b.n - writes;
 }
 
+TlbEntry* Vm::translate(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, double& cost) {
+  // An L1 miss for 4 KiB: the 2 MiB L1 and the shared L2 (each size with its
+  // own key), then a walk. Huge keys are looked up only once the VM has ever
+  // cached a 2 MiB translation, so 4 KiB-only VMs pay nothing for them.
+  if (any_huge_tlb) {
+    const uint64_t hk = (vpn >> (kHugeShift - kPageShift)) | kHugeKeyBit;
+    TlbEntry* e = cpu.tlb.l1_huge.lookup(hk);
+    if (e == nullptr) {
+      e = cpu.tlb.l2.lookup(hk);
+      if (e != nullptr) {
+        cost += prof.tlb_l2_hit_ns;
+        e = cpu.tlb.l1_huge.insert(hk, e->dirty);
+      }
+    }
+    if (e != nullptr) {
+      if (subpage_ad) cost += subpage_assist(cpu, vpn, kind, e);
+      return e;
+    }
+  }
+  TlbEntry* e = cpu.tlb.l2.lookup(vpn);
+  if (e != nullptr) {
+    cost += prof.tlb_l2_hit_ns;
+    return cpu.tlb.l1.insert(vpn, e->dirty);
+  }
+  cost += walk(cpu, vpn, kind, mlp, e);
+  return e;
+}
+
+namespace {
+// Bhargava et al., ASPLOS'08: a 2D (guest x host) walk with n guest and m
+// host levels makes (n+1)(m+1)-1 memory references: 24 with 4 KiB pages in
+// both dimensions, 19 when one of them maps 2 MiB (one level shorter), 15
+// when both do. walk_ns is the 4 KiB walk's upper part; it scales by this.
+double walk_scale(bool guest_2m, bool ept_2m) {
+  const int n = guest_2m ? 3 : 4, m = ept_2m ? 3 : 4;
+  return static_cast<double>((n + 1) * (m + 1) - 1) / 24.0;
+}
+}  // namespace
+
 double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& out) {
   // A walk is a dependent chain of loads, but independent misses can walk in
   // parallel up to the core's page-miss handlers.
   const double walk_mlp = std::min(mlp, prof.page_walkers);
-  double cost = prof.walk_ns / walk_mlp;
   ++c.tlb_misses;
+  double cost = 0;
   if (pte_gpa[vpn] == kNone) cost += first_touch(vpn);
   const bool write = kind & kWrite;
-  const Gpa gpt = gpt_of[vpn / kPtesPerPage];
+  const uint64_t group = vpn / kPtesPerPage;
+  const Gpa gpt = gpt_of[group];
   const Gpa g = pte_gpa[vpn];
+  const bool guest_2m = guest_huge[group] != 0, host_2m = ept_2m[g >> (kHugeShift - kPageShift)] != 0;
+  cost += prof.walk_ns * walk_scale(guest_2m, host_2m) / walk_mlp;
+  const uint64_t bv = bits_vpn(vpn);
   const uint8_t want = PteBits::kAccessed | (write ? PteBits::kDirty : 0);
-  const bool pte_changes = (pte_bits[vpn] & want) != want;
-  pte_bits[vpn] |= want;
-  // The leaf PTE load (and the walker's A/D update) is a dependent access to
-  // the page-table page, through the LLC like any other.
+  const bool pte_changes = (pte_bits[bv] & want) != want;
+  pte_bits[bv] |= want;
+  // The leaf entry load (and the walker's A/D update) is a dependent access to
+  // the page-table page, through the LLC like any other. For a 2 MiB guest
+  // page the page-table page stands for the entry's table (huge_pages.md).
   const uint64_t misses_before = c.llc_misses;
-  cost += mem(cpu, gpt, static_cast<uint32_t>((vpn % kPtesPerPage) / 8), pte_changes, walk_mlp);
+  cost += mem(cpu, gpt, static_cast<uint32_t>((bv % kPtesPerPage) / 8), pte_changes, walk_mlp);
   c.walk_llc_misses += c.llc_misses - misses_before;
   // Intel SDM 3C, "EPT A/D flags": with A/D enabled, the processor's accesses
   // to guest paging structures are treated as writes for EPT dirty purposes,
@@ -132,8 +198,38 @@ double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& ou
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, write);
   if (ept[ad_index(g)] & (kEptMigrating | kEptZapped | kEptHint)) [[unlikely]] cost += trap(cpu, g, write);
+  if (guest_2m && host_2m) {
+    // The TLB entry reaches the smaller of the two mappings: here 2 MiB.
+    ++c.huge_tlb_fills;
+    any_huge_tlb = true;
+    const uint64_t hk = (vpn >> (kHugeShift - kPageShift)) | kHugeKeyBit;
+    cpu.tlb.l2.insert(hk, write);
+    out = cpu.tlb.l1_huge.insert(hk, write);
+    return cost;
+  }
   cpu.tlb.l2.insert(vpn, write);
   out = cpu.tlb.l1.insert(vpn, write);
+  return cost;
+}
+
+double Vm::subpage_assist(Vcpu& cpu, uint64_t vpn, uint8_t kind, TlbEntry* e) {
+  // Hardware mode: the first access to a 4 KiB sub-page through a 2 MiB entry
+  // (the first write, for D) sets that sub-page's bit, as a dirty assist
+  // sets D: charged like one (walk_ns plus the bit's line, which dirties the
+  // page-table page for PML). The bit is checked in memory, so one cleared
+  // behind a live entry is set again by the next access (huge_pages.md).
+  const bool write = kind & kWrite;
+  const uint8_t want = PteBits::kAccessed | (write ? PteBits::kDirty : 0);
+  if ((pte_bits[vpn] & want) == want) return 0;
+  ++c.subpage_assists;
+  pte_bits[vpn] |= want;
+  const Gpa gpt = gpt_of[vpn / kPtesPerPage];
+  const Gpa g = pte_gpa[vpn];
+  double cost = prof.walk_ns;
+  cost += mem(cpu, gpt, static_cast<uint32_t>((vpn % kPtesPerPage) / 8), true, 1.0);
+  cost += set_ept_ad(cpu, gpt, true);
+  cost += set_ept_ad(cpu, g, write);
+  if (write) e->dirty = 1;
   return cost;
 }
 
@@ -144,9 +240,10 @@ double Vm::dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e) {
   double cost = prof.walk_ns;
   const Gpa gpt = gpt_of[vpn / kPtesPerPage];
   const Gpa g = pte_gpa[vpn];
-  const bool pte_changes = !(pte_bits[vpn] & PteBits::kDirty);
-  pte_bits[vpn] |= PteBits::kAccessed | PteBits::kDirty;
-  cost += mem(cpu, gpt, static_cast<uint32_t>((vpn % kPtesPerPage) / 8), pte_changes, 1.0);
+  const uint64_t bv = bits_vpn(vpn);
+  const bool pte_changes = !(pte_bits[bv] & PteBits::kDirty);
+  pte_bits[bv] |= PteBits::kAccessed | PteBits::kDirty;
+  cost += mem(cpu, gpt, static_cast<uint32_t>((bv % kPtesPerPage) / 8), pte_changes, 1.0);
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, true);
   if (ept[ad_index(g)] & (kEptMigrating | kEptZapped | kEptHint)) [[unlikely]] cost += trap(cpu, g, true);
@@ -177,7 +274,15 @@ double Vm::pml_full_exit(Vcpu& cpu) {
   return cost;
 }
 
+void Vm::break_huge_block() {
+  const uint32_t b = huge_blocks.back();
+  huge_blocks.pop_back();
+  std::vector<Gpa>& list = free_gpas[0];
+  for (uint32_t i = kPagesPerHuge; i-- > 0;) list.push_back(b * kPagesPerHuge + i);  // lowest handed out first
+}
+
 Gpa Vm::alloc_gpa(Tier preferred) {
+  if (cfg.guest_thp && free_gpas[0].empty() && !huge_blocks.empty()) break_huge_block();
   // Linux's zonelist fallback: the preferred node, then the other.
   for (int k = 0; k < kTiers; ++k) {
     std::vector<Gpa>& list = free_gpas[(static_cast<int>(preferred) + k) % kTiers];
@@ -196,28 +301,39 @@ void Vm::free_gpa(Gpa g) {
 }
 
 double Vm::back(Gpa g) {
+  const uint32_t r = g >> (kHugeShift - kPageShift);
+  const Gpa head = g & ~(kPagesPerHuge - 1);
+  if (ept_2m[r]) return 0;  // the region's 2 MiB mapping already backs it: no exit
   // First touch of a guest page: an EPT violation; the policy picks the tier.
   ++c.ept_violations;
   ++c.vm_exits;
-  const Gpa head = ad_index(g);
-  if (ept[head] & kEptPresent) {  // 2 MiB mapping already backs it
-    ept[g] = static_cast<uint8_t>((ept[g] & ~kEptSlow) | (ept[head] & kEptSlow) | kEptPresent);
-    return prof.ept_violation_ns;
-  }
-  const uint32_t span = cfg.ept_huge ? kPagesPerHuge : 1;
+  // A whole 2 MiB mapping when the host backs with huge pages, the region is
+  // still untouched and holds no page-table page (huge_pages.md: KVM keeps
+  // gfns it write-tracks on 4 KiB entries, and vTMM watches page tables).
+  bool huge = huge_backing && head + kPagesPerHuge <= ept.size() && !((owner[g] & kGptOwner) && owner[g] != kNone);
+  for (uint32_t i = 0; huge && i < kPagesPerHuge; ++i) huge = !(ept[head + i] & kEptPresent);
+  const Gpa at = huge ? head : g;
   // A guest-side VM's nodes are bound to tiers; otherwise the policy picks.
-  Tier t = cfg.guest_numa ? node_of(head) : cfg.memory_mode ? Tier::Slow : policy.place(head, mech);
-  if (used[static_cast<int>(t)] + span > cap[static_cast<int>(t)]) t = t == Tier::Fast ? Tier::Slow : Tier::Fast;
-  if (used[static_cast<int>(t)] + span > cap[static_cast<int>(t)])
-    throw SpecError("vm: both tiers are full: fast + slow allowance is smaller than guest memory");
-  used[static_cast<int>(t)] += span;
-  for (uint32_t i = 0; i < span; ++i) {
-    const Gpa p = head + i;
-    if (p >= ept.size()) break;
-    ept[p] = static_cast<uint8_t>((ept[p] & ~kEptSlow) | (t == Tier::Slow ? kEptSlow : 0));
+  Tier t = cfg.guest_numa ? node_of(at) : cfg.memory_mode ? Tier::Slow : policy.place(at, mech);
+  const auto fits = [&](Tier x, uint64_t n) { return used[static_cast<int>(x)] + n <= cap[static_cast<int>(x)]; };
+  const Tier other = t == Tier::Fast ? Tier::Slow : Tier::Fast;
+  if (huge && !fits(t, kPagesPerHuge)) {
+    if (fits(other, kPagesPerHuge)) t = other;
+    else huge = false;  // no 2 MiB of room on either tier: map this page alone
   }
-  ept[g] |= kEptPresent;
-  ept[head] |= kEptPresent;
+  const uint32_t span = huge ? kPagesPerHuge : 1;
+  if (!fits(t, span)) t = other;
+  if (!fits(t, span)) throw SpecError("vm: both tiers are full: fast + slow allowance is smaller than guest memory");
+  used[static_cast<int>(t)] += span;
+  const uint8_t slow = t == Tier::Slow ? kEptSlow : 0;
+  if (huge) {
+    ept_2m[r] = 1;
+    ++ept_2m_live;
+    for (uint32_t i = 0; i < kPagesPerHuge; ++i)
+      ept[head + i] = static_cast<uint8_t>((ept[head + i] & ~kEptSlow) | slow | kEptPresent);
+  } else {
+    ept[g] = static_cast<uint8_t>((ept[g] & ~kEptSlow) | slow | kEptPresent);
+  }
   return prof.ept_violation_ns;
 }
 
@@ -232,13 +348,45 @@ double Vm::first_touch(uint64_t vpn) {
     gpt_of[group] = gpt;
     owner[gpt] = kGptOwner | static_cast<uint32_t>(group);
     gpt_list.push_back(gpt);
-    cost += back(gpt);
+    if (ept_2m[gpt >> (kHugeShift - kPageShift)]) {
+      // A page table landed in a 2 MiB EPT mapping (so it is backed): the
+      // host splits the mapping so the page table has an entry (and D bit)
+      // of its own (not while the region is being migrated: rare, and then
+      // it shares the region's bits).
+      const double split = split_ept(gpt >> (kHugeShift - kPageShift));
+      if (split > 0) {
+        cost += split;
+        mech.flush_tlbs();
+      }
+    } else {
+      cost += back(gpt);
+    }
+    // A THP guest maps a whole, aligned, in-layout 2 MiB range with one
+    // 2 MiB page when a free block is left (else 4 KiB pages, as THP falls back).
+    if (cfg.guest_thp && (group + 1) * kPtesPerPage <= pte_gpa.size() && !huge_blocks.empty())
+      return cost + first_touch_huge(group);
   }
   // A guest-side design's policy picks the node the guest allocator tries first.
   const Gpa g = alloc_gpa(cfg.guest_numa ? policy.place(kNone, mech) : Tier::Fast);
   pte_gpa[vpn] = g;
   owner[g] = static_cast<uint32_t>(vpn);
   cost += back(g);
+  return cost;
+}
+
+double Vm::first_touch_huge(uint64_t group) {
+  // The guest's THP fault: one aligned block, every 4 KiB of it mapped at
+  // once (the guest zeroes it all, so the host backs all of it now).
+  guest_huge[group] = 1;
+  const Gpa base = huge_blocks.back() * kPagesPerHuge;
+  huge_blocks.pop_back();
+  double cost = 0;
+  for (uint32_t i = 0; i < kPagesPerHuge; ++i) {
+    const uint64_t vpn = group * kPtesPerPage + i;
+    pte_gpa[vpn] = base + i;
+    owner[base + i] = static_cast<uint32_t>(vpn);
+  }
+  for (uint32_t i = 0; i < kPagesPerHuge; ++i) cost += back(base + i);
   return cost;
 }
 

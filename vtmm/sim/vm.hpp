@@ -29,7 +29,8 @@ struct VmConfig {
   uint64_t slow_pages = 0;    // this VM's slow-tier allowance
   uint64_t va_bytes = 0;      // extent of the workload's virtual layout
   bool pml = false;           // PML enabled from the start
-  bool ept_huge = false;      // back guest memory with 2 MiB EPT mappings
+  bool ept_huge = false;      // back guest memory with 2 MiB EPT mappings where it can (huge_pages.md)
+  bool guest_thp = false;     // the guest maps aligned 2 MiB regions with 2 MiB pages (THP at fault time)
   bool shuffle_free_pages = false;  // an aged guest hands out GPAs in random order
   // Guest-side designs: the guest sees node 0 = GPAs [0, fast_pages) backed by
   // the fast tier and node 1 = the rest backed by the slow tier.
@@ -73,7 +74,22 @@ class Vm {
   // The guest NUMA node (as a tier) a GPA belongs to (guest_numa VMs).
   Tier node_of(Gpa g) const { return g < cfg.fast_pages ? Tier::Fast : Tier::Slow; }
   // Index holding the EPT A/D bits of g: the head page of a 2 MiB mapping.
-  Gpa ad_index(Gpa g) const { return cfg.ept_huge ? (g & ~(kPagesPerHuge - 1)) : g; }
+  Gpa ad_index(Gpa g) const { return ept_2m[g >> (kHugeShift - kPageShift)] ? (g & ~(kPagesPerHuge - 1)) : g; }
+  // Pages one EPT entry maps at g's head: 512 for a 2 MiB mapping, else 1.
+  uint32_t span_of(Gpa g) const { return ept_2m[g >> (kHugeShift - kPageShift)] ? kPagesPerHuge : 1; }
+  // Where the guest-side A/D bits of vpn live: its own PTE, or the head's for
+  // a 2 MiB guest page without sub-page A/D bits (one pair per mapping).
+  uint64_t bits_vpn(uint64_t vpn) const {
+    return guest_huge[vpn / kPtesPerPage] && !subpage_ad ? vpn & ~uint64_t{kPtesPerPage - 1} : vpn;
+  }
+  // 2 MiB EPT mappings (huge_mappings.cpp). split_ept re-maps region r with
+  // 512 4 KiB entries; merge_ept maps it with one 2 MiB entry again, which
+  // needs every page backed, on one tier, not moving, and no page table in
+  // it. Both return the host's cost (the caller flushes the TLBs); merge_ept
+  // returns a negative value when the region cannot be merged.
+  double split_ept(uint32_t r);
+  double merge_ept(uint32_t r, double at_ns);
+  bool can_merge(uint32_t r) const;
   uint64_t bytes_per_page() const;
   void set_measuring(bool on) { measuring = on; }
   // Writes back a dirty line evicted from the shared LLC (bandwidth only).
@@ -91,6 +107,18 @@ class Vm {
   std::vector<uint8_t> pte_bits;
   std::vector<Gpa> gpt_of;    // leaf page-table page of each 512-page group
   std::vector<Gpa> gpt_list;  // leaf page-table pages in creation order
+  // 2 MiB mappings. guest_huge, per 512-page group of guest-virtual space:
+  // the guest maps it with one 2 MiB leaf (THP; its GPAs are one aligned
+  // block). ept_2m, per 2 MiB region of GPAs: the host maps it with one 2 MiB
+  // EPT entry. A translation reaches 2 MiB only when both do.
+  std::vector<uint8_t> guest_huge;
+  std::vector<uint8_t> ept_2m;
+  std::vector<uint8_t> ept_moved;     // per region: a page changed host frame since its split
+  std::vector<uint32_t> huge_blocks;  // the guest's free aligned 2 MiB GPA blocks (guest_thp), a stack
+  bool huge_backing = false;  // new regions get 2 MiB EPT mappings (cfg.ept_huge; Mechanisms::set_huge_backing)
+  bool subpage_ad = false;    // the host's hardware mode: A/D bits per 4 KiB inside 2 MiB mappings
+  bool any_huge_tlb = false;  // a 2 MiB translation was ever cached: misses look for huge entries
+  uint64_t ept_2m_live = 0;   // regions mapped by a 2 MiB EPT entry now
   // EPT and reverse map (by guest-physical page).
   std::vector<uint8_t> ept;
   std::vector<uint32_t> owner;  // vpn, or kGptOwner | group for a page-table page
@@ -135,7 +163,11 @@ class Vm {
   double back(Gpa g);
 
  private:
+  TlbEntry* translate(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, double& cost);
   double walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& out);
+  double subpage_assist(Vcpu& cpu, uint64_t vpn, uint8_t kind, TlbEntry* e);
+  double first_touch_huge(uint64_t group);
+  void break_huge_block();
   double dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e);
   double first_touch(uint64_t vpn);
   double trap(Vcpu& cpu, Gpa g, bool write);
@@ -178,15 +210,7 @@ inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {
     throw std::out_of_range("vtmm: workload accessed an address outside its layout");
   double cost = 0;
   TlbEntry* e = cpu.tlb.l1.lookup(vpn);
-  if (e == nullptr) [[unlikely]] {
-    e = cpu.tlb.l2.lookup(vpn);
-    if (e != nullptr) {
-      cost += prof.tlb_l2_hit_ns;
-      e = cpu.tlb.l1.insert(vpn, e->dirty);
-    } else {
-      cost += walk(cpu, vpn, kind, mlp, e);
-    }
-  }
+  if (e == nullptr) [[unlikely]] e = translate(cpu, vpn, kind, mlp, cost);
   if ((kind & kWrite) && !e->dirty) [[unlikely]] cost += dirty_assist(cpu, vpn, e);
   const Gpa g = pte_gpa[vpn];
   ++truth_accesses[g];

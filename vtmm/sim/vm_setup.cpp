@@ -48,6 +48,9 @@ Json counters_json(const Counters& c) {
               {"memory_mode_hits", c.mm_hits}, {"memory_mode_misses", c.mm_misses},
               {"memory_mode_writebacks", c.mm_writebacks}, {"exchanged_pages", c.exchanged},
               {"guest_migrations", c.guest_migrations},
+              {"huge_tlb_fills", c.huge_tlb_fills}, {"subpage_assists", c.subpage_assists},
+              {"huge_splits", c.huge_splits}, {"huge_merges", c.huge_merges},
+              {"huge_collapse_copies", c.huge_collapse_copies},
               {"trap_wait_s", c.trap_wait_ns * 1e-9}, {"bw_delay_s", c.bw_delay_ns * 1e-9},
               {"migration_cpu_s", c.migration_ns * 1e-9}};
 }
@@ -68,6 +71,7 @@ VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape) {
   cfg.slow_pages = sz.slow;
   cfg.va_bytes = shape.va_bytes;
   cfg.ept_huge = shape.ept_huge;
+  cfg.guest_thp = shape.guest_thp;
   cfg.shuffle_free_pages = shape.aged_guest;
   cfg.guest_numa = pol.side() == Side::Guest;
   cfg.memory_mode = pol.sizing() == Policy::Sizing::MemoryMode;
@@ -94,6 +98,7 @@ void put_measures(Json& r, const Outcome& o, const Workload& wl, const Policy& p
   r["tracking_cpu_s"] = c.tracking_ns * 1e-9;
   r["counters"] = counters_json(c);
   r["counters"]["gpt_pages"] = o.gpt_pages;
+  r["counters"]["huge_mappings_live"] = o.huge_mappings_live;
   r["counters"]["sim_metadata_bytes_per_page"] = o.bytes_per_page;
   Json pm = Json::object();
   pol.report(pm);

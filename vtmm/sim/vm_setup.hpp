@@ -45,6 +45,7 @@ struct VmShape {
   uint64_t va_bytes = 0;
   bool ept_huge = false, aged_guest = false;
   uint64_t seed = 1;
+  bool guest_thp = false;  // the guest maps 2 MiB pages (docs/huge-pages.md)
 };
 VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape);
 
