@@ -307,6 +307,8 @@ double Vm::back(Gpa g) {
   // First touch of a guest page: an EPT violation; the policy picks the tier.
   ++c.ept_violations;
   ++c.vm_exits;
+  // A GPA the guest freed and reuses (guest-side designs) is still backed.
+  if (ept[g] & kEptPresent) return prof.ept_violation_ns;
   // A whole 2 MiB mapping when the host backs with huge pages, the region is
   // still untouched and holds no page-table page (huge_pages.md: KVM keeps
   // gfns it write-tracks on 4 KiB entries, and vTMM watches page tables).
