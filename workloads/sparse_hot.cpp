@@ -9,7 +9,9 @@
 // Each update XORs a random value into a random 8-byte element: in a dense
 // region with dense_probability, in a sparse hot page with
 // sparse_probability, anywhere in the table otherwise. Reported as one
-// read-modify-write each.
+// read-modify-write each. Defaults (the huge_pages experiment's): 1 GiB,
+// 32 dense regions, 256 sparse regions of 32 hot pages, 50 % / 50 % (no
+// updates elsewhere).
 // Phases: setup touches the table page by page (first-touch order only),
 // warm-up runs warmup_updates, the measured phase runs `updates`.
 // Check: the XOR of the table must equal the XOR of its initial values and of
