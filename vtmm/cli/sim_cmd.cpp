@@ -27,7 +27,7 @@ struct SimFlags {
   std::string workload = "gups", policy = "first-touch", ratio, host = "optane", footprint, memory, fast_bytes;
   uint64_t seed = 1;
   uint32_t vcpus = 1;
-  bool ept_huge = false, aged = false, no_wall = false;
+  bool ept_huge = false, guest_thp = false, aged = false, no_wall = false;
   std::vector<std::string> wl_params, pol_params, host_params;
 };
 
@@ -49,6 +49,7 @@ void add_sim(CLI::App& app) {
   c->add_option("--seed", f->seed, "Seed of every random choice in the run")->capture_default_str();
   c->add_option("--vcpus", f->vcpus, "vCPUs (workload threads)")->capture_default_str();
   c->add_flag("--ept-huge", f->ept_huge, "Back guest memory with 2 MiB EPT mappings");
+  c->add_flag("--guest-thp", f->guest_thp, "The guest maps 2 MiB pages (THP; docs/huge-pages.md)");
   c->add_flag("--aged-guest", f->aged, "Guest hands out physical pages in shuffled order");
   c->add_option("--wl,--workload-param", f->wl_params, "Workload parameter KEY=VALUE (repeatable)");
   c->add_option("--pp,--policy-param", f->pol_params, "Policy parameter KEY=VALUE (repeatable)");
@@ -70,6 +71,7 @@ void add_sim(CLI::App& app) {
     run["seed"] = f->seed;
     run["vm"] = {{"vcpus", f->vcpus}, {"ept_huge", f->ept_huge}, {"aged_guest", f->aged}};
     if (!f->memory.empty()) run["vm"]["memory"] = f->memory;
+    if (f->guest_thp) run["vm"]["guest_thp"] = true;
     if (!f->ratio.empty()) run["ratio"] = f->ratio;
     if (!f->fast_bytes.empty()) run["fast_bytes"] = f->fast_bytes;
     const RunSpec spec = RunSpec::from_json(run, "sim");
