@@ -24,12 +24,16 @@ LABELS = {"tracking_cpu_s": ("tracking CPU (s)", "{:.4f}"), "vm_exits": ("VM exi
           "counters.migration_traps": ("migration traps", "{:.0f}"), "pml_entries": ("PML entries", "{:.0f}"),
           "policy_metrics.hotset_precision": ("hot-set precision", "{:.3f}"),
           "policy_metrics.hotset_recall": ("hot-set recall", "{:.3f}"),
-          "policy_metrics.ad_clears": ("A/D clears", "{:.0f}"), "counters.hint_faults": ("hint faults", "{:.0f}")}
+          "policy_metrics.ad_clears": ("A/D clears", "{:.0f}"), "counters.hint_faults": ("hint faults", "{:.0f}"),
+          "counters.tlb_misses": ("TLB misses", "{:.0f}"),
+          "counters.huge_mappings_live": ("2 MiB mappings at end", "{:.0f}"),
+          "policy_metrics.huge_splits": ("2 MiB splits (whole run)", "{:.0f}")}
 EXTRA = {"tracking_accuracy": ["policy_metrics.hotset_precision", "policy_metrics.hotset_recall",
                                "policy_metrics.ad_clears", "pml_entries", "tracking_cpu_s"],
          "tracking_overhead": ["tracking_cpu_s", "vm_exits", "counters.hint_faults"],
          "motivation": ["vm_exits", "counters.hint_faults"],
-         "ablation": ["tracking_cpu_s", "counters.migration_traps"]}
+         "ablation": ["tracking_cpu_s", "counters.migration_traps"],
+         "huge_pages": ["counters.tlb_misses", "counters.huge_mappings_live", "policy_metrics.huge_splits"]}
 
 
 def metric(r, path):
@@ -57,7 +61,7 @@ def columns_for(name, spec):
     extra = list(EXTRA.get(name, []))
     plot = spec.get("plot", {})
     for m in plot.get("metrics", []):
-        if m != "slowdown" and m not in extra:
+        if m not in {c[0] for c in BASE_COLUMNS} and m not in extra:
             extra.append(m)
     return BASE_COLUMNS + [(m, LABELS.get(m, (m, "{:.4g}"))[0], LABELS.get(m, (m, "{:.4g}"))[1]) for m in extra]
 

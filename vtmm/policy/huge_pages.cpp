@@ -1,7 +1,6 @@
 #include "vtmm/policy/huge_pages.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 #include "vtmm/policy/mlq.hpp"
 
@@ -22,12 +21,10 @@ HugePages::HugePages(Params& p, uint32_t max_key, uint32_t hot_key) {
   split_min_hot_ = p.get<uint32_t>("split_min_hot_pages", 1);
   split_min_cold_ = p.get<uint32_t>("split_min_cold_pages", kPagesPerHuge / 8);
   merge_after_ = p.get<uint32_t>("merge_after_windows", 3);
-  hot_target_ = p.get<double>("huge_hot_target", 0.9);
   if (split_hot_key_ == 0 || split_hot_key_ > max_key) p.fail("split_hot_key", "must be 1..the classifier's largest key");
   if (split_min_hot_ == 0 || split_min_hot_ > kPagesPerHuge) p.fail("split_min_hot_pages", "must be 1..512");
   if (split_min_cold_ == 0 || split_min_cold_ > kPagesPerHuge) p.fail("split_min_cold_pages", "must be 1..512");
   if (merge_after_ == 0) p.fail("merge_after_windows", "must be at least 1");
-  if (!(hot_target_ > 0 && hot_target_ <= 1)) p.fail("huge_hot_target", "must be in (0, 1]");
 }
 
 std::vector<Mechanism> HugePages::needs() const {
@@ -54,13 +51,6 @@ void HugePages::coarsen(const Mechanisms& m, std::span<uint8_t> seen) const {
     for (Gpa g = head; g < end; ++g) most = std::max(most, seen[g]);
     std::fill(seen.begin() + head, seen.begin() + end, most);
   }
-}
-
-void HugePages::note_hot_target(std::span<const uint32_t> keys, std::span<const uint8_t> tiers) {
-  if (mode_ != Mode::Pages2m && mode_ != Mode::Hybrid) return;
-  uint64_t warm = 0;
-  for (size_t g = 0; g < keys.size(); ++g) warm += (tiers[g] < 2 && keys[g] > 0) ? 1 : 0;
-  hot_target_pages_ = static_cast<uint64_t>(std::ceil(hot_target_ * static_cast<double>(warm)));
 }
 
 void HugePages::adjust(Mechanisms& m, std::span<const uint32_t> keys, std::span<const uint8_t> tiers, Plan& plan) {
@@ -164,7 +154,6 @@ void HugePages::report(Json& out) const {
   out["huge_merges"] = merges_;
   out["huge_plan_pages_held_back"] = held_back_;
   out["split_hot_key"] = split_hot_key_;
-  out["huge_hot_target_pages_last"] = hot_target_pages_;
 }
 
 }  // namespace vtmm::policy

@@ -14,7 +14,7 @@
 //            for merge_after_windows windows is brought to one tier and merged
 //
 // The hooks run inside vTMM's tick, in this order: coarsen() on what the
-// tracker saw, note_hot_target() for the report, adjust() on the plan before its
+// tracker saw, adjust() on the plan before its
 // migrations.
 #include <cstdint>
 #include <span>
@@ -39,11 +39,6 @@ class HugePages {
   // 2m: one A/D pair per 2 MiB mapping: each mapped region is seen as its
   // most active page was (a write if any page was written).
   void coarsen(const Mechanisms& m, std::span<uint8_t> seen) const;
-  // DESIGN.md §4's hot set target for the multi-VM huge-page path:
-  // huge_hot_target of the pages with non-zero temperature. Reported (the
-  // fast memory this VM would ask a pool for); a single VM's plan still fills
-  // its whole fast allowance (docs/huge-pages.md, rule 6).
-  void note_hot_target(std::span<const uint32_t> keys, std::span<const uint8_t> tiers);
   // Splits and merges per the rules, then fixes the plan so every 2 MiB
   // mapping left moves whole, and only when most of it wants to.
   void adjust(Mechanisms& m, std::span<const uint32_t> keys, std::span<const uint8_t> tiers, Plan& plan);
@@ -55,11 +50,10 @@ class HugePages {
  private:
   Mode mode_ = Mode::Platform;
   uint32_t split_hot_key_, split_min_hot_, split_min_cold_, merge_after_;
-  double hot_target_;
   std::vector<uint8_t> split_by_us_;  // per region: split by this policy (merge candidates)
   std::vector<uint8_t> uniform_for_;  // per region: consecutive windows it was uniform since the split
   std::vector<Gpa> split_, merge_;
-  uint64_t splits_ = 0, merges_ = 0, held_back_ = 0, hot_target_pages_ = 0;
+  uint64_t splits_ = 0, merges_ = 0, held_back_ = 0;
 };
 
 }  // namespace vtmm::policy

@@ -142,7 +142,6 @@ class Vtmm : public Policy {
     m.charge_ns(static_cast<double>(n) * classify_ns_);
     PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast),
                  hot_set_ == "fixed" ? fixed_threshold_ : 0};
-    huge_->note_hot_target(keys_, tiers_);
     Plan plan = plan_placement(in);
     uint64_t warm = 0;  // pages with a non-zero key, in either tier
     for (int t = 0; t < 2; ++t)

@@ -45,7 +45,7 @@ double Vm::merge_ept(uint32_t r, double at_ns) {
   if (!can_merge(r)) return -1;
   const Gpa head = r * kPagesPerHuge;
   uint8_t ad = 0;
-  for (uint32_t i = 0; i < kPagesPerHuge; ++i) ad |= ept[head + i] & (kEptA | kEptD);
+  for (uint32_t i = 0; i < kPagesPerHuge; ++i) ad = static_cast<uint8_t>(ad | (ept[head + i] & (kEptA | kEptD)));
   ept[head] |= ad;
   double cost = kPagesPerHuge * prof.pte_scan_ns;
   if (ept_moved[r]) {
