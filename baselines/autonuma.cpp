@@ -11,28 +11,55 @@
 //    .. scan_period_max_ms (60000) per 256 MB window of RSS, adapted from the
 //    local/remote fault ratio once per pass. Every backed page is protected,
 //    fast and slow alike (normal mode scans all nodes).
-//  - on a hint fault (do_numa_page): a fast page is local, nothing moves; a
-//    slow page is misplaced (the vCPUs run on the fast node's socket) and is
-//    migrated to the fast tier in the faulting context (migrate_misplaced_folio;
-//    the vCPU waits). The two-stage cpupid filter always passes: one task on
-//    one CPU node.
-//  - demotion (the rule; classic NUMA balancing never demotes): only
-//    when the fast allowance is full, the least recently used fast page goes to
-//    the slow tier first, in the same fault. Recency: a page's last hint fault
-//    (a page that keeps its protection through scans was not touched); pages
-//    backed or promoted count as touched then. The tail page gets reclaim's
-//    second chance (EPT accessed bit, see pick_victim).
+//  - on a hint fault (mm/memory.c do_numa_page): a fast page is local,
+//    nothing moves; a slow page is misplaced (the vCPUs run on the fast
+//    node's socket) and migrate_misplaced_folio moves it to the fast tier in
+//    the faulting context (the vCPU waits), but only if the fast node stays
+//    balanced: mm/migrate.c numamigrate_isolate_folio refuses the migration
+//    when migrate_balanced_pgdat fails (free <= high watermark + the folio's
+//    pages), and in normal mode it wakes nobody. The fault then counts as a
+//    remote fault with a failed migration (TNF_MIGRATE_FAIL), which doubles
+//    the scan period at the next adaptation. Before that,
+//    should_numa_migrate_memory's cpupid test (Linux 6.1+, commit 33024536
+//    "memory tiering: hot page selection with hint page fault latency"): in
+//    normal mode a page on a non-top-tier node whose last_cpupid is still
+//    unset (never hint-faulted) is not migrated on this fault, and
+//    task_numa_fault records nothing for it; the fault sets last_cpupid, so
+//    the page's next hint fault (next pass) may migrate it. Past that test
+//    the two-stage filter always passes: one task on one CPU node.
+//  - demotion (the "only when the fast tier is full (LRU)"): classic
+//    NUMA balancing never demotes; Linux demotes only in reclaim
+//    (mm/vmscan.c shrink_folio_list -> demote_folio_list, with
+//    numa/demotion_enabled), which kswapd runs on a node under its low
+//    watermark until the node is balanced at its high watermark
+//    (pgdat_balanced, normal mode). The victims come from the LRU tail, each
+//    given reclaim's second chance (EPT accessed bit, see pick_victim).
+//    Recency: a page's last hint fault (a page that keeps its protection
+//    through scans was not touched); pages backed or promoted count as
+//    touched then.
+//  - allocation (mm/page_alloc.c get_page_from_freelist, zone_reclaim_mode 0):
+//    a first touch takes the fast node while its free pages stay above the
+//    low watermark, else falls back to the slow node without waking kswapd
+//    (the fast path wakes nobody; the slow path runs only when every node is
+//    under its low watermark). Watermarks: tpp_rule.hpp zone_watermarks on
+//    the VM's fast allowance, as tpp-host.
+//  So once the fast allowance is full, classic NUMA balancing promotes
+//  nothing (every misplaced fault fails) and demotes nothing; kswapd acts
+//  only if the allowance shrinks under the pages it backs (a pool lending
+//  fast memory away).
 //
 // Simplified (ours): task_numa_work runs on the faulting task's return to
 // user mode (a vCPU thread); here it runs on a hypervisor thread at the next
-// tick (tick_ms) after it is due. The period adapts when a pass over the whole
-// address space completes rather than at the first fault after it.
+// tick (tick_ms) after it is due, and so does kswapd. The period adapts when
+// a pass over the whole address space completes rather than at the first
+// fault after it.
 // Time and size constants are scaled by time_scale (time_scale.hpp).
 #include <algorithm>
 
 #include "baselines/numa_scan.hpp"
 #include "baselines/page_lists.hpp"
 #include "baselines/time_scale.hpp"
+#include "baselines/tpp_rule.hpp"
 #include "vtmm/core/policy.hpp"
 
 namespace vtmm::baselines {
@@ -46,7 +73,11 @@ class AutoNuma final : public Policy {
     scale_.read(p);
     scan_.read(p);
     tick_ms_ = p.get<double>("tick_ms", 2.0);
+    watermark_scale_factor_ = p.get<uint32_t>("watermark_scale_factor", 10);
+    min_free_kbytes_ = p.get<uint64_t>("min_free_kbytes", 0);
     if (!(tick_ms_ > 0)) p.fail("tick_ms", "must be positive");
+    if (watermark_scale_factor_ == 0 || watermark_scale_factor_ > 3000)
+      p.fail("watermark_scale_factor", "must be 1..3000 (as vm.watermark_scale_factor)");
   }
 
   std::vector<Mechanism> needs() const override { return {Mechanism::HintFaults, Mechanism::Migrate}; }
@@ -57,10 +88,12 @@ class AutoNuma final : public Policy {
     scanner_.configure(scan_, scale_value_, /*adapt=*/true);
     lru_.resize(pages, 1);
     armed_.assign(pages, 0);
+    cpupid_set_.assign(pages, 0);
+    wm_ = zone_watermarks(m.capacity_pages(Tier::Fast), pages, min_free_kbytes_, watermark_scale_factor_);
   }
 
   Tier place(Gpa g, const Mechanisms& m) override {
-    if (m.used_pages(Tier::Fast) >= m.capacity_pages(Tier::Fast)) return Tier::Slow;
+    if (fast_free(m) <= wm_.low) return Tier::Slow;  // fallback; kswapd stays asleep
     if (g < lru_.pages()) lru_.push_head(kRecency, g);
     return Tier::Fast;
   }
@@ -69,6 +102,7 @@ class AutoNuma final : public Policy {
 
   void tick(Mechanisms& m) override {
     const double now = m.now_ns();
+    if (fast_free(m) < wm_.low) kswapd(m);
     if (!scanner_.due(now)) return;
     const uint64_t rss = m.used_pages(Tier::Fast) + m.used_pages(Tier::Slow);
     const uint32_t pages = m.guest_pages();
@@ -94,20 +128,24 @@ class AutoNuma final : public Policy {
     ++hint_faults_;
     if (!m.backed(g)) return;
     if (m.tier_of(g) == Tier::Fast) {
+      cpupid_set_[g] = 1;
       lru_.push_head(kRecency, g);
       scanner_.fault(/*local=*/true, false);
       return;
     }
-    if (m.used_pages(Tier::Fast) >= m.capacity_pages(Tier::Fast)) {
-      const Gpa victim = pick_victim(m);
-      if (victim != kNone) {
-        lru_.remove(victim);
-        const Gpa one[1] = {victim};
-        demoted_ += m.migrate(one, Tier::Slow, MigrationMethod::Linux, 1).moved;
-      }
+    // should_numa_migrate_memory: a slow page's first hint fault only sets
+    // its last_cpupid; nothing moves and task_numa_fault counts nothing.
+    if (!cpupid_set_[g]) {
+      cpupid_set_[g] = 1;
+      ++first_faults_;
+      return;
     }
-    const Gpa one[1] = {g};
-    const bool moved = m.migrate(one, Tier::Fast, MigrationMethod::Linux, 1).moved > 0;
+    // numamigrate_isolate_folio: migrate_balanced_pgdat or no migration.
+    bool moved = false;
+    if (fast_free(m) > wm_.high + 1) {
+      const Gpa one[1] = {g};
+      moved = m.migrate(one, Tier::Fast, MigrationMethod::Linux, 1).moved > 0;
+    }
     if (moved) {
       ++promoted_;
       lru_.push_head(kRecency, g);
@@ -115,6 +153,28 @@ class AutoNuma final : public Policy {
       ++failed_;
     }
     scanner_.fault(/*local=*/moved, /*failed=*/!moved);
+  }
+
+  // kswapd in normal mode: demote from the LRU tail until the fast node is
+  // balanced at its high watermark.
+  void kswapd(Mechanisms& m) {
+    ++kswapd_runs_;
+    const uint64_t used = m.used_pages(Tier::Fast), cap = m.capacity_pages(Tier::Fast);
+    const uint64_t need = used + wm_.high > cap ? used + wm_.high - cap : 0;
+    victims_.clear();
+    while (victims_.size() < need) {
+      const Gpa victim = pick_victim(m);
+      if (victim == kNone) break;
+      lru_.remove(victim);
+      victims_.push_back(victim);
+    }
+    if (!victims_.empty()) demoted_ += m.migrate(victims_, Tier::Slow, MigrationMethod::Linux, 1).moved;
+  }
+
+  // Against the current allowance, which a pool may shrink.
+  static uint64_t fast_free(const Mechanisms& m) {
+    const uint64_t used = m.used_pages(Tier::Fast), cap = m.capacity_pages(Tier::Fast);
+    return used >= cap ? 0 : cap - used;
   }
 
   // The LRU tail, with the second chance reclaim gives a referenced page:
@@ -136,7 +196,9 @@ class AutoNuma final : public Policy {
     return lru_.tail(kRecency);
   }
 
-  void on_measure_start() override { hint_faults_ = promoted_ = demoted_ = failed_ = protected_ = rotated_ = 0; }
+  void on_measure_start() override {
+    hint_faults_ = promoted_ = demoted_ = failed_ = protected_ = rotated_ = kswapd_runs_ = first_faults_ = 0;
+  }
 
   void report(Json& out) const override {
     out["time_scale"] = scale_value_;
@@ -149,22 +211,30 @@ class AutoNuma final : public Policy {
     out["promoted_pages"] = promoted_;
     out["demoted_pages"] = demoted_;
     out["failed_promotions"] = failed_;
+    out["slow_first_faults"] = first_faults_;
     out["lru_rotated_young"] = rotated_;
+    out["kswapd_runs"] = kswapd_runs_;
+    out["watermark_low_pages"] = wm_.low;
+    out["watermark_high_pages"] = wm_.high;
   }
 
  private:
   TimeScale scale_;
   NumaScanParams scan_;
   double tick_ms_;
+  uint32_t watermark_scale_factor_;
+  uint64_t min_free_kbytes_;
   double scale_value_ = 1;
+  Watermarks wm_;
+  std::vector<Gpa> victims_;
   NumaScanner scanner_;
   PageLists lru_;
-  std::vector<uint8_t> armed_;
-  uint64_t hint_faults_ = 0, promoted_ = 0, demoted_ = 0, failed_ = 0, protected_ = 0, rotated_ = 0;
+  std::vector<uint8_t> armed_, cpupid_set_;
+  uint64_t hint_faults_ = 0, promoted_ = 0, demoted_ = 0, failed_ = 0, protected_ = 0, rotated_ = 0, kswapd_runs_ = 0, first_faults_ = 0;
 };
 
 VTMM_REGISTER(vtmm::PolicyRegistry, AutoNuma, "autonuma",
-              "host NUMA balancing: 256 MB hint-fault scans (1-60 s adaptive), promote on fault, LRU demotion when fast is full")
+              "host NUMA balancing: 256 MB hint-fault scans (1-60 s adaptive), promote on fault into a balanced fast node, kswapd LRU demotion under the low watermark")
 
 }  // namespace
 }  // namespace vtmm::baselines

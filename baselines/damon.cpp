@@ -192,6 +192,9 @@ class Damon final : public Policy {
       out[k + "applied_pages"] = s->applied_pages;
       out[k + "moved_pages"] = s->moved_pages;
       out[k + "effective_quota_pages"] = s->esz_pages;
+      // The feedback loop's own state (esz_bp / 10000): how far the
+      // goal-tuned quota got, below a page as much as above.
+      if (goals_) out[k + "goal_tuned_quota_bytes"] = std::max(s->esz_bp, 10000.0) / 10000.0;
     }
   }
 

@@ -1,7 +1,8 @@
 // autonuma: host NUMA balancing's scanner (256 MB per scan, resuming where it
-// stopped, adaptive period) and its fault rule (promote a slow page; when the
-// fast allowance is full, demote the least recently faulted fast page first),
-// pinned on a scripted platform with time_scale 1.
+// stopped, adaptive period), its fault rule (promote a slow page only into a
+// fast node above its high watermark, migrate_balanced_pgdat), allocation
+// fallback at the low watermark, and kswapd's LRU demotion under the low
+// watermark, pinned on a scripted platform with time_scale 1.
 #include <gtest/gtest.h>
 
 #include "tests/baseline_test_support.hpp"
@@ -51,20 +52,77 @@ TEST(AutoNuma, ScansTheScanSizeFromWhereItStoppedOnBothTiers) {
   EXPECT_FALSE(r.m.armed(2 * kFast));
 }
 
+// The watermarks of the rig's fast node (1024 of 8192 pages; Linux's rules,
+// tpp_rule.hpp): min 22, low 27, high 32.
+uint64_t wmark(const AutoNumaRig& r, const char* which) {
+  return r.report()[std::string("watermark_") + which + "_pages"].get<uint64_t>();
+}
+
+// A slow page's first hint fault only sets its last_cpupid (Linux 6.1+
+// should_numa_migrate_memory); the fault of the next pass may migrate it.
+void fault_twice(AutoNumaRig& r, Gpa g) {
+  r.tick_at(1.0e9);  // 256 MB: one scan arms the whole rig
+  r.m.set_now(1.5e9);
+  ASSERT_TRUE(r.m.fault(*r.policy, g));
+  r.tick_at(3.0e9);  // the fault-free first pass doubled the period to 2 s
+  r.m.set_now(3.5e9);
+  ASSERT_TRUE(r.m.fault(*r.policy, g));
+}
+
+TEST(AutoNuma, FirstHintFaultOfASlowPageMovesNothingAndCountsNothing) {
+  AutoNumaRig r(kFast - 64);
+  r.tick_at(1.0e9);
+  r.m.set_now(1.5e9);
+  ASSERT_TRUE(r.m.fault(*r.policy, 2000));
+  EXPECT_TRUE(r.m.moves.empty());
+  EXPECT_EQ(r.m.tier_of(2000), Tier::Slow);
+  EXPECT_EQ(r.report()["slow_first_faults"], 1);
+  EXPECT_EQ(r.report()["failed_promotions"], 0);
+}
+
 TEST(AutoNuma, PromotesASlowPageOnItsHintFaultAndLeavesFastPages) {
-  AutoNumaRig r(kFast - 10);
+  AutoNumaRig r(kFast - 64);
   r.tick_at(1.0e9);
   r.m.set_now(1.5e9);
   ASSERT_TRUE(r.m.fault(*r.policy, 0));
   EXPECT_TRUE(r.m.moves.empty());
-  ASSERT_TRUE(r.m.fault(*r.policy, 2000));
+  ASSERT_NO_FATAL_FAILURE(fault_twice(r, 2000));
   EXPECT_EQ(r.m.moved_to(Tier::Fast), 1u);
   EXPECT_EQ(r.m.moved_to(Tier::Slow), 0u);
   EXPECT_EQ(r.m.tier_of(2000), Tier::Fast);
 }
 
-// Fast is full; after the first scan every fast page but `skip` takes its
-// hint fault, which leaves `skip` at the LRU tail.
+TEST(AutoNuma, RefusesAPromotionThatWouldTakeTheFastNodeToItsHighWatermark) {
+  // migrate_balanced_pgdat: free must exceed high + 1 page. At exactly that
+  // the fault fails: nothing moves, nothing is demoted to make room.
+  AutoNumaRig probe(0);
+  const uint64_t high = wmark(probe, "high");
+  ASSERT_EQ(high, 32u);
+  AutoNumaRig r(static_cast<Gpa>(kFast - high - 1));
+  ASSERT_NO_FATAL_FAILURE(fault_twice(r, 2000));
+  EXPECT_TRUE(r.m.moves.empty());
+  EXPECT_EQ(r.m.tier_of(2000), Tier::Slow);
+  EXPECT_EQ(r.report()["failed_promotions"], 1);
+  EXPECT_EQ(r.report()["demoted_pages"], 0);
+  r.tick_at(3.6e9);  // free is above low: kswapd stays asleep
+  EXPECT_TRUE(r.m.moves.empty());
+  EXPECT_EQ(r.report()["kswapd_runs"], 0);
+}
+
+TEST(AutoNuma, FirstTouchFallsBackToSlowAtTheLowWatermark) {
+  AutoNumaRig probe(0);
+  const uint64_t low = wmark(probe, "low");
+  AutoNumaRig r(static_cast<Gpa>(kFast - low - 1));
+  EXPECT_EQ(r.policy->place(kPages - 1, r.m), Tier::Fast);
+  r.m.back(kPages - 1, Tier::Fast);
+  EXPECT_EQ(r.policy->place(kPages - 2, r.m), Tier::Slow);  // free == low
+  r.tick_at(1.0e9);
+  EXPECT_TRUE(r.m.moves.empty());  // the fallback wakes no kswapd
+}
+
+// Fast is full (free 0, under the low watermark); after the first scan every
+// fast page but `skip` takes its hint fault, which leaves `skip` at the LRU
+// tail.
 void fault_every_fast_page_but(AutoNumaRig& r, Gpa skip) {
   r.tick_at(1.0e9);
   r.m.set_now(1.2e9);
@@ -74,27 +132,37 @@ void fault_every_fast_page_but(AutoNumaRig& r, Gpa skip) {
     }
 }
 
-TEST(AutoNuma, DemotesTheLeastRecentlyFaultedPageOnlyWhenFastIsFull) {
+TEST(AutoNuma, KswapdDemotesFromTheLruTailUnderTheLowWatermarkUpToHigh) {
   AutoNumaRig r(kFast);
   ASSERT_NO_FATAL_FAILURE(fault_every_fast_page_but(r, 7));
+  EXPECT_TRUE(r.m.moves.empty());  // no demotion in the fault path
   ASSERT_TRUE(r.m.fault(*r.policy, 3000));
-  ASSERT_EQ(r.m.moves.size(), 2u);
+  EXPECT_TRUE(r.m.moves.empty());  // and no promotion into a full node
+  r.tick_at(1.3e9);
+  ASSERT_EQ(r.m.moves.size(), 1u);
   EXPECT_EQ(r.m.moves[0].to, Tier::Slow);
-  EXPECT_EQ(r.m.moves[0].gpas, std::vector<Gpa>{7});
-  EXPECT_EQ(r.m.tier_of(3000), Tier::Fast);
+  EXPECT_EQ(r.m.moves[0].moved, wmark(r, "high"));
+  EXPECT_EQ(r.m.moves[0].gpas.front(), 7u);
   EXPECT_EQ(r.m.tier_of(7), Tier::Slow);
+  EXPECT_EQ(r.m.tier_of(3000), Tier::Slow);
+  // Balanced now: the next misplaced fault finds free == high, still no room
+  // (high + 1 needed), until reclaim runs again.
+  r.tick_at(2.0e9);
+  r.m.set_now(2.1e9);
+  ASSERT_TRUE(r.m.fault(*r.policy, 3001));
+  EXPECT_EQ(r.m.tier_of(3001), Tier::Slow);
 }
 
-TEST(AutoNuma, DemotionGivesAPageInUseASecondChance) {
+TEST(AutoNuma, ReclaimGivesAPageInUseASecondChance) {
   // As above, but the guest used page 7 since (its EPT accessed bit is set):
   // reclaim clears the bit, rotates 7 to the head and demotes the next oldest.
   AutoNumaRig r(kFast);
   ASSERT_NO_FATAL_FAILURE(fault_every_fast_page_but(r, 7));
   r.m.touch(7);
-  ASSERT_TRUE(r.m.fault(*r.policy, 3000));
-  ASSERT_EQ(r.m.moves.size(), 2u);
+  r.tick_at(1.3e9);
+  ASSERT_EQ(r.m.moves.size(), 1u);
   EXPECT_EQ(r.m.moves[0].to, Tier::Slow);
-  EXPECT_EQ(r.m.moves[0].gpas, std::vector<Gpa>{0});
+  EXPECT_EQ(r.m.moves[0].gpas.front(), 0u);
   EXPECT_EQ(r.m.tier_of(7), Tier::Fast);
   EXPECT_EQ(r.m.ept_bits(7) & PteBits::kAccessed, 0);
   EXPECT_EQ(r.report()["lru_rotated_young"], 1);
