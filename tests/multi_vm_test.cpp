@@ -61,6 +61,17 @@ TEST(MultiVmSpec, RejectsBadMultiVmRunsWithOneLineErrors) {
   EXPECT_THROW(sim::validate_multi(RunSpec::from_json(j, "t")), SpecError);
 }
 
+TEST(MultiVmSpec, ARunNamesItsSharingOnlyWhenTheSpecDoes) {
+  const RunSpec pooled = RunSpec::from_json(two_vms("pool"), "t");
+  EXPECT_EQ(pooled.label(), "2vms/vtmm/pool/1:4/seed3");
+  EXPECT_EQ(pooled.to_json().at("fast_memory_sharing"), "pool");
+  Json j = two_vms("pool", "dram-only");
+  j.erase("fast_memory_sharing");  // what the runner does for references
+  const RunSpec ref = RunSpec::from_json(j, "t");
+  EXPECT_EQ(ref.label(), "2vms/dram-only/1:4/seed3");
+  EXPECT_FALSE(ref.to_json().contains("fast_memory_sharing"));
+}
+
 TEST(MultiVmSpec, VmMemoryAboveHostMemoryNeedsConsent) {
   Json j = two_vms("static");
   j["host_memory"] = {{"total", "48MiB"}};  // two VMs of about 36 MiB each

@@ -41,6 +41,7 @@ void parse_multi(Params& p, RunSpec& r, const std::string& where) {
       if (o.name == v.name) throw SpecError(where + ": vms[" + std::to_string(i) + "]: duplicate name '" + v.name + "'");
     r.vms.push_back(std::move(v));
   }
+  r.share.sharing_given = p.has("fast_memory_sharing");
   r.share.sharing = p.get<std::string>("fast_memory_sharing", "static");
   if (r.share.sharing != "pool" && r.share.sharing != "static" && r.share.sharing != "proportional")
     p.fail("fast_memory_sharing", "must be \"pool\", \"static\" or \"proportional\"");
@@ -143,7 +144,7 @@ Json RunSpec::to_json() const {
     Json list = Json::array();
     for (const VmSpec& v : vms) list.push_back(v.to_json());
     j["vms"] = list;
-    j["fast_memory_sharing"] = share.sharing;
+    if (share.sharing_given) j["fast_memory_sharing"] = share.sharing;
     j["host_memory"] = {{"fast", share.fast_bytes}, {"total", share.memory_bytes},
                         {"allow_overcommit", share.allow_memory_overcommit}};
     j["pool"] = share.pool;
@@ -168,7 +169,8 @@ std::string RunSpec::policy_name() const {
 std::string RunSpec::workload_name() const { return multi() ? "multi-vm" : workload.value("impl", ""); }
 
 std::string RunSpec::label() const {
-  std::string s = multi() ? std::to_string(vms.size()) + "vms/" + policy_name() + "/" + share.sharing
+  std::string s = multi() ? std::to_string(vms.size()) + "vms/" + policy_name() +
+                                (share.sharing_given ? "/" + share.sharing : std::string())
                           : workload.value("impl", "?") + "/" + policy_name();
   if (ratio) s += "/" + ratio->text;
   if (fast_bytes) s += "/fast=" + format_bytes(fast_bytes);

@@ -38,6 +38,7 @@ struct VmSpec {
 // How the VMs of a multi-VM run share the host's fast tier.
 struct HostShare {
   std::string sharing = "static";  // "pool", "static" or "proportional"
+  bool sharing_given = false;      // the spec named it (references have it erased)
   uint64_t fast_bytes = 0;         // the host's fast tier for these VMs (0: the sum of the shares)
   uint64_t memory_bytes = 0;       // the host's memory, both tiers (0: not checked)
   bool allow_memory_overcommit = false;
