@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "vtmm/core/rng.hpp"
 #include "vtmm/core/error.hpp"
 #include "vtmm/runner/experiment.hpp"
 #include "vtmm/runner/records.hpp"
@@ -99,3 +100,11 @@ TEST_F(Repeat, RecordsCarryTheRepeat) {
 }
 
 }  // namespace
+
+// The committed gate baseline (ci/baseline/gate.jsonl) holds repeats 1 and 2
+// of seed 1 with these seeds; multi-VM runs derive VM seeds the same way.
+TEST(DerivedSeed, PinnedToTheCommittedRecords) {
+  EXPECT_EQ(vtmm::derived_seed(1, 1), 3203108257u);
+  EXPECT_EQ(vtmm::derived_seed(1, 2), 4170425070u);
+  EXPECT_NE(vtmm::derived_seed(1, 1), vtmm::derived_seed(2, 1));
+}

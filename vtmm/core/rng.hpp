@@ -15,6 +15,15 @@ inline uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
+// The i-th seed derived from `seed`: splitmix64's (i+1)-th output from it,
+// kept below 2^32 so it stays exact in any JSON reader. Repeats of a run and
+// the VMs of a multi-VM run take their seeds from it, so neighbouring seeds
+// of a sweep never hand two runs (or two VMs) the same stream.
+inline uint64_t derived_seed(uint64_t seed, uint64_t i) {
+  uint64_t x = seed + 0x9e3779b97f4a7c15ULL * i;
+  return splitmix64(x) >> 32;
+}
+
 class Rng {
  public:
   explicit Rng(uint64_t seed) {

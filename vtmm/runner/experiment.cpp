@@ -67,14 +67,6 @@ bool uses_ratio(const Json& policy, uint64_t seed) {
   return pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
 }
 
-// Repeat i of a run; seeds derived by splitmix64 so repeats of neighbouring
-// sweep seeds never coincide; kept below 2^32 to stay exact in any JSON reader.
-uint64_t repeat_seed(uint64_t seed, uint32_t i) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (uint64_t{i} + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return (z ^ (z >> 31)) >> 32;
-}
 
 std::vector<Json> expand_repeats(const std::vector<Json>& runs, uint32_t repeats, bool distinct_seeds,
                                  const std::string& spec_hash) {
@@ -84,7 +76,7 @@ std::vector<Json> expand_repeats(const std::vector<Json>& runs, uint32_t repeats
     std::vector<Json> round;
     for (Json x : runs) {
       x["repeat"] = i;
-      if (distinct_seeds && i > 0) x["seed"] = repeat_seed(x.value("seed", uint64_t{1}), i);
+      if (distinct_seeds && i > 0) x["seed"] = derived_seed(x.value("seed", uint64_t{1}), i);
       round.push_back(std::move(x));
     }
     for (size_t k = round.size(); k > 1; --k) std::swap(round[k - 1], round[rng.below(k)]);  // Fisher-Yates

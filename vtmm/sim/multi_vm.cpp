@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 
+#include "vtmm/core/rng.hpp"
 #include "vtmm/core/record_identity.hpp"
 #include "vtmm/policy/fast_pool.hpp"
 #include "vtmm/sim/pool_driver.hpp"
@@ -19,13 +20,7 @@ constexpr size_t kMaxVms = 64;  // VM ids tag LLC lines (Vm::mem); far above any
 
 // VM i's seed: the run's for VM 0, a splitmix64 derivation for the others, so
 // identical VMs do not replay identical streams and seed sweeps never overlap.
-uint64_t vm_seed(uint64_t seed, size_t i) {
-  if (i == 0) return seed;
-  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (uint64_t{i} + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return (z ^ (z >> 31)) >> 32;
-}
+uint64_t vm_seed(uint64_t seed, size_t i) { return i == 0 ? seed : derived_seed(seed, i); }
 
 // Everything a multi-VM run is made of, built and checked before it runs.
 struct Built {
