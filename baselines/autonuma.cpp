@@ -89,7 +89,8 @@ class AutoNuma final : public Policy {
     lru_.resize(pages, 1);
     armed_.assign(pages, 0);
     cpupid_set_.assign(pages, 0);
-    wm_ = zone_watermarks(m.capacity_pages(Tier::Fast), pages, min_free_kbytes_, watermark_scale_factor_);
+    wm_cap_ = m.capacity_pages(Tier::Fast);
+    wm_ = zone_watermarks(wm_cap_, pages, min_free_kbytes_, watermark_scale_factor_);
   }
 
   Tier place(Gpa g, const Mechanisms& m) override {
@@ -101,6 +102,13 @@ class AutoNuma final : public Policy {
   double period_ns() const override { return tick_ms_ * 1e6; }
 
   void tick(Mechanisms& m) override {
+    // A fast-memory pool resizes the allowance (this design's node) under a
+    // running VM: recompute its watermarks, as Linux does for a resized zone
+    // (setup_per_zone_wmarks after memory hotplug).
+    if (const uint64_t cap = m.capacity_pages(Tier::Fast); cap != wm_cap_) {
+      wm_cap_ = cap;
+      wm_ = zone_watermarks(cap, m.guest_pages(), min_free_kbytes_, watermark_scale_factor_);
+    }
     const double now = m.now_ns();
     if (fast_free(m) < wm_.low) kswapd(m);
     if (!scanner_.due(now)) return;
@@ -226,6 +234,7 @@ class AutoNuma final : public Policy {
   uint64_t min_free_kbytes_;
   double scale_value_ = 1;
   Watermarks wm_;
+  uint64_t wm_cap_ = 0;  // the allowance wm_ was computed for
   std::vector<Gpa> victims_;
   NumaScanner scanner_;
   PageLists lru_;

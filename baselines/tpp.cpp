@@ -86,6 +86,7 @@ class Tpp : public Policy {
   }
 
   Tier place(Gpa, const Mechanisms& m) override {
+    follow_allowance(m);
     // get_page_from_freelist: the fast node unless it is under its low
     // watermark, which also wakes kswapd.
     if (fast_free(m) > wm_.low) return Tier::Fast;
@@ -96,6 +97,7 @@ class Tpp : public Policy {
   double period_ns() const override { return tick_ms_ * 1e6; }
 
   void tick(Mechanisms& m) override {
+    follow_allowance(m);
     const double now = m.now_ns();
     if (now >= next_age_ns_) {
       age(m);
@@ -105,7 +107,21 @@ class Tpp : public Policy {
     if (scanner_.due(now)) scan(m, now);
   }
 
+  // A fast-memory pool resizes the allowance (this design's node) under a
+  // running VM. Linux recomputes a resized zone's watermarks
+  // (setup_per_zone_wmarks after memory hotplug); so do we, and the free
+  // count follows the new size at once.
+  void follow_allowance(const Mechanisms& m) {
+    const uint64_t cap = m.capacity_pages(Tier::Fast);
+    if (cap == fast_pages_) return;
+    fast_pages_ = cap;
+    wm_ = zone_watermarks(fast_pages_, m.guest_pages(), rule_.min_free_kbytes, rule_.watermark_scale_factor);
+    promotion_.configure(rule_, scale_value_, fast_pages_, wm_);
+    ratio_ = inactive_ratio(fast_pages_);
+  }
+
   void on_hint_fault(const HintFault& f, Mechanisms& m) override {
+    follow_allowance(m);
     const Gpa g = f.gpa;
     if (g < armed_.size()) armed_[g] = 0;
     ++hint_faults_;

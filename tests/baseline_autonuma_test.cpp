@@ -5,6 +5,7 @@
 // watermark, pinned on a scripted platform with time_scale 1.
 #include <gtest/gtest.h>
 
+#include "baselines/tpp_rule.hpp"
 #include "tests/baseline_test_support.hpp"
 
 namespace vtmm {
@@ -193,6 +194,15 @@ TEST(AutoNuma, ScanPeriodStaysWithinTaskScanMax) {
     }
   }
   EXPECT_DOUBLE_EQ(r.report()["numa_scan_period_ms_last"].get<double>(), 2000.0);  // 6000 / 3 windows
+}
+
+TEST(AutoNuma, WatermarksFollowAPoolResizingTheAllowance) {
+  AutoNumaRig r(kFast - 64);
+  const uint64_t low_before = wmark(r, "low");
+  r.m.set_fast_capacity(4 * kFast);
+  r.tick_at(0.1e9);
+  EXPECT_EQ(wmark(r, "low"), baselines::zone_watermarks(4 * kFast, kPages, 0, 10).low);
+  EXPECT_GT(wmark(r, "low"), low_before);
 }
 
 }  // namespace

@@ -91,6 +91,8 @@ class ScriptedPlatform final : public Mechanisms {
   bool backed(Gpa g) const override { return g < tier_.size() && tier_[g] != kUnbacked; }
   Tier tier_of(Gpa g) const override { return tier_[g] == 1 ? Tier::Slow : Tier::Fast; }
   uint64_t capacity_pages(Tier t) const override { return cap_[static_cast<int>(t)]; }
+  // A fast-memory pool resizing this VM's allowance (host-side designs only).
+  void set_fast_capacity(uint64_t pages) { cap_[0] = pages; }
   uint64_t used_pages(Tier t) const override { return used_[static_cast<int>(t)]; }
 
   std::span<const Gpa> gpt_pages() const override { return gpts_; }

@@ -179,5 +179,18 @@ TEST(TppRule, SidesAreDeclared) {
   EXPECT_EQ(test::make_policy("tpp-host")->side(), Side::Host);
 }
 
+TEST(TppRule, HostSideFollowsAPoolResizingItsAllowance) {
+  // 100 pages free on a 2048-page node; a pool then shrinks the allowance to
+  // 1900 pages, below what is used: no free page is left, so first touch
+  // falls back to slow, and the watermarks are the resized node's.
+  TppRig r(/*guest=*/false, Json::object(), kFast - 100);
+  EXPECT_EQ(r.policy->place(kFast, r.m), Tier::Fast);
+  r.m.set_fast_capacity(1900);
+  EXPECT_EQ(r.policy->place(kFast, r.m), Tier::Slow);
+  Json j;
+  r.policy->report(j);
+  EXPECT_EQ(j["watermark_low_pages"], baselines::zone_watermarks(1900, kPages, 0, 10).low);
+}
+
 }  // namespace
 }  // namespace vtmm
