@@ -3,7 +3,9 @@
 // host's commands one at a time, answering each with Metrics (or Pages) and
 // a Done frame, until "poweroff". Command grammar (space-separated):
 //   caps | redis REQ CLIENTS KEYSPACE VALUE_BYTES | bfs SCALE EDGE_FACTOR ROOTS SEED
-//   | numa-move MIB FROM TO | soft-dirty MIB | check-marks | poweroff
+//   | ycsb[-start] RECORDS OPERATIONS CLIENTS VALUE_BYTES WORKLOAD(a|b|c) DISTRIBUTION SEED
+//   | ycsb-wait | window-report WINDOW | tiering-on | vmstat
+//   | numa-move MIB FROM TO | soft-dirty MIB [interleave] | check-marks | poweroff
 #include <sys/reboot.h>
 #include <unistd.h>
 
@@ -48,6 +50,24 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
     const uint64_t req = num(), cl = num(), ks = num(), vb = num();
     return agent::run_redis(req, static_cast<uint32_t>(cl), ks, static_cast<uint32_t>(vb));
   }
+  if (name == "ycsb" || name == "ycsb-start") {
+    agent::YcsbParams p;
+    p.records = num();
+    p.operations = num();
+    p.clients = static_cast<uint32_t>(num());
+    p.value_bytes = static_cast<uint32_t>(num());
+    std::string wl;
+    if (!(in >> wl >> p.distribution) || wl.size() != 1) throw std::runtime_error("bad arguments to " + name);
+    p.workload = wl[0];
+    p.seed = num();
+    if (name == "ycsb") return agent::run_ycsb(p);
+    agent::ycsb_start(p);
+    return {{"started", 1}};
+  }
+  if (name == "ycsb-wait") return agent::ycsb_wait();
+  if (name == "window-report") return agent::report_workload_window(ch, static_cast<uint32_t>(num()));
+  if (name == "tiering-on") return agent::guest_tiering_on();
+  if (name == "vmstat") return agent::guest_vmstat();
   if (name == "bfs") {
     const uint64_t sc = num(), ef = num(), roots = num(), seed = num();
     return agent::run_bfs(static_cast<uint32_t>(sc), static_cast<uint32_t>(ef), static_cast<uint32_t>(roots), seed);
@@ -56,7 +76,12 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
     const uint64_t mib = num(), from = num(), to = num();
     return agent::run_numa_move(mib, static_cast<int>(from), static_cast<int>(to));
   }
-  if (name == "soft-dirty") return agent::report_soft_dirty(ch, num());
+  if (name == "soft-dirty") {
+    const uint64_t mib = num();
+    std::string mode;
+    in >> mode;
+    return agent::report_soft_dirty(ch, mib, mode == "interleave");
+  }
   if (name == "check-marks") return agent::check_marks();
   throw std::runtime_error("unknown command '" + name + "'");
 }

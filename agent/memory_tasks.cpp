@@ -100,12 +100,17 @@ struct Marked {
 };
 Marked g_marked;
 
-Values report_soft_dirty(Channel& ch, uint64_t mib) {
+Values report_soft_dirty(Channel& ch, uint64_t mib, bool interleave) {
   if (g_marked.p) ::munmap(g_marked.p, g_marked.len);
   g_marked = Marked{};
   const size_t len = mib << 20, n = len / kPage;
   auto* p = static_cast<char*>(::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   if (p == MAP_FAILED) throw std::runtime_error("mmap failed");
+  if (interleave) {  // marks in both guest cells, so the host can find both cells' RAM
+    unsigned long mask = 3;
+    if (::syscall(SYS_mbind, p, len, 3 /* MPOL_INTERLEAVE */, &mask, sizeof(mask) * 8, 0) != 0)
+      throw std::runtime_error(std::string("mbind interleave failed: ") + std::strerror(errno));
+  }
   for (size_t i = 0; i < len; i += kPage) static_cast<volatile char*>(p)[i] = 1;
   const int fd = ::open("/proc/self/pagemap", O_RDONLY);
   if (fd < 0) throw std::runtime_error("no /proc/self/pagemap");

@@ -15,7 +15,9 @@ namespace {
 
 const char* kSocket = "/tmp/redis.sock";
 
-pid_t spawn(const std::vector<std::string>& argv, const char* out_path) {
+}  // namespace
+
+pid_t spawn_process(const std::vector<std::string>& argv, const char* out_path) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -30,6 +32,8 @@ pid_t spawn(const std::vector<std::string>& argv, const char* out_path) {
   }
   return pid;
 }
+
+namespace {
 
 std::string slurp(const char* path) {
   std::FILE* f = std::fopen(path, "r");
@@ -58,7 +62,7 @@ std::vector<std::string> csv_fields(const std::string& line) {
 
 Values run_redis(uint64_t requests, uint32_t clients, uint64_t keyspace, uint32_t value_bytes) {
   ::unlink(kSocket);
-  const pid_t server = spawn({"/usr/bin/redis-server", "--port", "0", "--unixsocket", kSocket, "--save", "",
+  const pid_t server = spawn_process({"/usr/bin/redis-server", "--port", "0", "--unixsocket", kSocket, "--save", "",
                               "--appendonly", "no", "--daemonize", "no"},
                              "/tmp/redis-server.log");
   for (int i = 0; i < 600 && ::access(kSocket, F_OK) != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -68,7 +72,7 @@ Values run_redis(uint64_t requests, uint32_t clients, uint64_t keyspace, uint32_
     throw std::runtime_error("redis-server did not open its socket: " + slurp("/tmp/redis-server.log").substr(0, 200));
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const pid_t bench = spawn({"/usr/bin/redis-benchmark", "-s", kSocket, "-t", "set,get", "-n", std::to_string(requests), "-c",
+  const pid_t bench = spawn_process({"/usr/bin/redis-benchmark", "-s", kSocket, "-t", "set,get", "-n", std::to_string(requests), "-c",
                              std::to_string(clients), "-r", std::to_string(keyspace), "-d", std::to_string(value_bytes),
                              "--csv"},
                             "/tmp/redis-benchmark.csv");

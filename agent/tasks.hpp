@@ -1,6 +1,8 @@
 #pragma once
 // What the agent does on the host's command; each returns the metrics it
 // measured (sent as one Metrics frame) or throws with a reason.
+#include <sys/types.h>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +15,24 @@ using Values = std::vector<std::pair<std::string, double>>;
 
 // redis-server on a unix socket + redis-benchmark SET/GET: throughput and latency percentiles.
 Values run_redis(uint64_t requests, uint32_t clients, uint64_t keyspace, uint32_t value_bytes);
+// YCSB core workload a/b/c against redis-server over TCP (agent/ycsb_client.cpp):
+// per operation type throughput and latency percentiles, the drawn key shares.
+struct YcsbParams {
+  uint64_t records = 0, operations = 0;
+  uint32_t clients = 1, value_bytes = 0;
+  char workload = 'a';
+  std::string distribution = "zipfian";
+  uint64_t seed = 1;
+};
+Values run_ycsb(const YcsbParams& p);
+// The same in the background: start loads the records and returns with the
+// operations running, so the host can take access reports meanwhile.
+void ycsb_start(const YcsbParams& p);
+bool ycsb_running();
+pid_t ycsb_server_pid();  // -1 when none
+Values ycsb_wait();
+// fork + execv with stdout to `out_path` (if set).
+pid_t spawn_process(const std::vector<std::string>& argv, const char* out_path);
 // Graph500 BFS (the project's Kronecker generator and validator, native memory):
 // mean TEPS over `roots` validated searches.
 Values run_bfs(uint32_t scale, uint32_t edge_factor, uint32_t roots, uint64_t seed);
@@ -24,10 +44,19 @@ Values run_numa_move(uint64_t mib, int from, int to);
 // pagemap) over a buffer of `mib` of which every other page is written;
 // sends the dirty pages' guest frame numbers as Pages frames. Written pages
 // carry "VTMMPAGE" + their frame number; the buffer stays mapped.
-Values report_soft_dirty(Channel& ch, uint64_t mib);
+// `interleave`: the buffer interleaved over guest nodes 0 and 1.
+Values report_soft_dirty(Channel& ch, uint64_t mib, bool interleave);
 // Whether the last report's marked pages still hold their marks at the same
 // guest frames (after the host moved their backing).
 Values check_marks();
+// One window of the running ycsb workload's access: redis-server's soft-dirty
+// pages since the last report (Pages frames with `window`), then clears them.
+Values report_workload_window(Channel& ch, uint32_t window);
+// The guest kernel's own tiering: kernel.numa_balancing=2 and
+// demotion_enabled=1, read back; and how many memory tiers the kernel formed.
+Values guest_tiering_on();
+// /proc/vmstat's numa_*, pgpromote*, pgdemote*, pgmigrate* counters.
+Values guest_vmstat();
 // What the guest kernel offers (page_idle, soft-dirty, DAMON, NUMA nodes).
 Values guest_capabilities();
 

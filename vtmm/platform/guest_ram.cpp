@@ -93,17 +93,20 @@ uint64_t GuestRam::marks_intact(const std::vector<uint64_t>& gfns) const {
   return n;
 }
 
-Json GuestRam::move(const std::vector<uint64_t>& gfns, int node) const {
+Json GuestRam::move(const std::vector<uint64_t>& gfns, int node, std::vector<int>* status_out) const {
   std::vector<void*> pages;
+  std::vector<size_t> index;  // pages[i] is gfns[index[i]]
   uint64_t unmapped = 0;
-  for (uint64_t g : gfns) {
-    const uint64_t a = hva_of(g);
+  for (size_t i = 0; i < gfns.size(); ++i) {
+    const uint64_t a = hva_of(gfns[i]);
     if (a == 0) {
       ++unmapped;  // outside the map or in an unverified cell: never touched
       continue;
     }
     pages.push_back(reinterpret_cast<void*>(a));
+    index.push_back(i);
   }
+  if (status_out) status_out->assign(gfns.size(), kUnmapped);
   const size_t n = pages.size();
   std::vector<int> status(n, 0), nodes(n, node);
   auto where = [&] {
@@ -125,6 +128,8 @@ Json GuestRam::move(const std::vector<uint64_t>& gfns, int node) const {
     r["ok"] = false;
     r["error"] = std::strerror(err);
     r["moved"] = 0;
+    if (status_out)
+      for (size_t i = 0; i < n; ++i) (*status_out)[index[i]] = -err;
   } else {
     uint64_t on = 0;
     std::map<std::string, uint64_t> errs;
@@ -132,6 +137,8 @@ Json GuestRam::move(const std::vector<uint64_t>& gfns, int node) const {
       if (s == node) ++on;
       else if (s < 0) ++errs[std::strerror(-s)];
     }
+    if (status_out)
+      for (size_t i = 0; i < n; ++i) (*status_out)[index[i]] = status[i];
     r["ok"] = errs.empty() && unmapped == 0;
     r["moved"] = on;  // on the target node afterwards
     r["page_errors"] = errs;

@@ -41,8 +41,10 @@ class GuestRam {
   uint64_t marks_intact(const std::vector<uint64_t>& gfns) const;
 
   // move_pages(2) of the given guest frames to host `node`: requested, moved,
-  // per-error counts, node counts before/after.
-  Json move(const std::vector<uint64_t>& gfns, int node) const;
+  // per-error counts, node counts before/after. `status`, if given, gets one
+  // entry per gfn: the node it is on afterwards, -errno, or kUnmapped.
+  static constexpr int kUnmapped = -100000;
+  Json move(const std::vector<uint64_t>& gfns, int node, std::vector<int>* status = nullptr) const;
 
  private:
   bool mark_at(uint64_t hva, uint64_t gfn) const;

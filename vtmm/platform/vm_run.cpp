@@ -17,6 +17,7 @@
 #include "vtmm/platform/host_probe.hpp"
 #include "vtmm/platform/interrupt.hpp"
 #include "vtmm/platform/libvirt_session.hpp"
+#include "vtmm/platform/vm_policies.hpp"
 
 namespace vtmm::platform {
 namespace {
@@ -24,6 +25,7 @@ namespace {
 // What a spec's workload becomes in the guest: the agent command and the unit of its throughput.
 struct GuestWorkload {
   std::string command, op_name;
+  std::string start_command;  // runs it in the background (ycsb only): for per-window access reports
   Json resolved;
 };
 
@@ -33,14 +35,36 @@ GuestWorkload parse_workload(const RunSpec& r) {
   p.get<std::string>("impl", "");
   GuestWorkload w;
   if (impl == "redis") {
-    // redis-benchmark's keys are uniform over the keyspace (-r); it has no YCSB hotspot option.
-    const auto req = p.get<uint64_t>("requests", 2000), clients = p.get<uint64_t>("clients", 8);
-    const auto keys = p.get<uint64_t>("keyspace", 10000), value = p.get<uint64_t>("value_bytes", 4096);
-    if (req == 0 || clients == 0 || clients > 1000 || keys == 0 || value == 0 || value > (1u << 20))
-      throw SpecError(p.where() + ": requests, clients (<= 1000), keyspace and value_bytes (<= 1 MiB) must be > 0");
-    w.command = "redis " + std::to_string(req) + " " + std::to_string(clients) + " " + std::to_string(keys) + " " +
-                std::to_string(value);
-    w.op_name = "request";
+    const auto client = p.get<std::string>("client", "redis-benchmark");
+    if (client == "ycsb") {
+      // The agent's YCSB client: YCSB's key choice and core workload mixes.
+      const auto records = p.get<uint64_t>("records", 10000), ops = p.get<uint64_t>("operations", 10000);
+      const auto clients = p.get<uint64_t>("clients", 8), value = p.get<uint64_t>("value_bytes", 1024);
+      const auto mix = p.get<std::string>("workload", "a"), dist = p.get<std::string>("distribution", "zipfian");
+      if (mix != "a" && mix != "b" && mix != "c") p.fail("workload", "must be a (50/50 read/update), b (95/5) or c (read only)");
+      if (dist != "zipfian" && dist != "uniform" && dist != "latest") p.fail("distribution", "must be zipfian, uniform or latest");
+      if (records == 0 || records > 10'000'000) p.fail("records", "must be 1..10000000");
+      if (ops == 0 || ops > 1'000'000'000) p.fail("operations", "must be 1..1000000000");
+      if (clients == 0 || clients > 256) p.fail("clients", "must be 1..256");
+      if (value == 0 || value > (1u << 20)) p.fail("value_bytes", "must be 1..1048576");
+      if (records * value > (1ull << 30)) p.fail("records", "records x value_bytes must fit in 1 GiB");
+      const std::string args = std::to_string(records) + " " + std::to_string(ops) + " " + std::to_string(clients) + " " +
+                               std::to_string(value) + " " + mix + " " + dist + " " + std::to_string(r.seed);
+      w.command = "ycsb " + args;
+      w.start_command = "ycsb-start " + args;
+      w.op_name = "operation";
+    } else if (client == "redis-benchmark") {
+      // redis-benchmark's keys are uniform over the keyspace (-r); it has no YCSB hotspot option.
+      const auto req = p.get<uint64_t>("requests", 2000), clients = p.get<uint64_t>("clients", 8);
+      const auto keys = p.get<uint64_t>("keyspace", 10000), value = p.get<uint64_t>("value_bytes", 4096);
+      if (req == 0 || clients == 0 || clients > 1000 || keys == 0 || value == 0 || value > (1u << 20))
+        throw SpecError(p.where() + ": requests, clients (<= 1000), keyspace and value_bytes (<= 1 MiB) must be > 0");
+      w.command = "redis " + std::to_string(req) + " " + std::to_string(clients) + " " + std::to_string(keys) + " " +
+                  std::to_string(value);
+      w.op_name = "request";
+    } else {
+      p.fail("client", "must be redis-benchmark or ycsb");
+    }
   } else if (impl == "graph500-bfs") {
     const auto scale = p.get<uint32_t>("scale", 12), ef = p.get<uint32_t>("edge_factor", 16);
     const auto roots = p.get<uint32_t>("roots", 2);
@@ -87,7 +111,37 @@ VmOptions parse_options(const RunSpec& r) {
   return o;
 }
 
-const std::vector<std::string> kPolicies = {"dram-only", "slow-only", "first-touch"};
+const std::vector<std::string> kPolicies = {"dram-only", "slow-only", "first-touch", "vtmm", "guest-tiering"};
+
+struct VmPolicy {
+  std::string impl;
+  uint32_t window_ms = 200, history = 10;
+  Json resolved;
+};
+
+VmPolicy parse_policy(const RunSpec& r, const GuestWorkload& w) {
+  VmPolicy v;
+  v.impl = r.policy.value("impl", "");
+  if (std::find(kPolicies.begin(), kPolicies.end(), v.impl) == kPolicies.end())
+    throw SpecError("policy '" + v.impl + "': the vm platform runs dram-only, slow-only, first-touch (static split), vtmm "
+                    "(host daemon on the guest's soft-dirty reports) and guest-tiering; other hot-page policies need "
+                    "PML/EPT A/D or PEBS, which QEMU does not give a user-space daemon");
+  Params p(r.policy, "policy '" + v.impl + "' (vm)");
+  p.get<std::string>("impl", "");
+  p.get<std::string>("label", "");
+  if (v.impl == "vtmm") {
+    v.window_ms = p.get<uint32_t>("window_ms", 200);
+    v.history = p.get<uint32_t>("history", 10);
+    if (v.window_ms < 10 || v.window_ms > 60000) p.fail("window_ms", "must be 10..60000");
+    if (v.history == 0 || v.history > 16) p.fail("history", "must be 1..16 windows");
+    if (w.start_command.empty())
+      throw SpecError("policy 'vtmm' (vm): its per-window access reports are taken on the YCSB client's redis-server; "
+                      "use workload redis with \"client\": \"ycsb\"");
+  }
+  p.finish();
+  v.resolved = p.resolved();
+  return v;
+}
 
 // Fast share of guest memory for first-touch, rounded to 4 MiB, both cells non-empty.
 uint64_t fast_share(const RunSpec& r, uint64_t memory) {
@@ -108,13 +162,14 @@ std::mutex g_one_vm_at_a_time;  // runs share the host's libvirtd; --jobs serial
 
 }  // namespace
 
+bool vm_policy_uses_ratio(const Json& policy) {
+  const std::string impl = policy.is_string() ? policy.get<std::string>() : policy.value("impl", "");
+  return impl == "first-touch" || impl == "vtmm" || impl == "guest-tiering";
+}
+
 void validate_vm_run(const RunSpec& r) {
-  parse_workload(r);
+  parse_policy(r, parse_workload(r));
   parse_options(r);
-  const std::string impl = r.policy.value("impl", "");
-  if (std::find(kPolicies.begin(), kPolicies.end(), impl) == kPolicies.end())
-    throw SpecError("policy '" + impl + "': the vm platform runs dram-only, slow-only and first-touch (static split); "
-                    "hot-page policies need PML/EPT A/D or PEBS, which QEMU does not give a user-space daemon");
 }
 
 // QEMU runs as libvirt's unprivileged user (qemu.conf), which cannot reach an
@@ -159,8 +214,8 @@ Json run_vm(const RunSpec& r) {
   const auto t_start = std::chrono::steady_clock::now();
   const GuestWorkload wl = parse_workload(r);
   const VmOptions opt = parse_options(r);
-  validate_vm_run(r);
-  const std::string policy = r.policy.value("impl", "");
+  const VmPolicy vp = parse_policy(r, wl);
+  const std::string& policy = vp.impl;
 
   const KvmStatus kvm = probe_kvm();
   const bool use_kvm = opt.accel == "kvm" || (opt.accel == "auto" && kvm.usable);
@@ -174,7 +229,7 @@ Json run_vm(const RunSpec& r) {
 
   // Two guest NUMA cells, bound per the policy.
   std::vector<GuestCell> cells;
-  if (policy == "first-touch") {
+  if (policy == "first-touch" || policy == "vtmm" || policy == "guest-tiering") {
     const uint64_t f = fast_share(r, opt.memory);
     cells = {{f, fast}, {opt.memory - f, slow}};
   } else {
@@ -233,18 +288,53 @@ Json run_vm(const RunSpec& r) {
     return rep;
   };
   const CommandReply caps = must("caps");
+  int absent = -1;
+  for (const auto& n : numa.nodes) absent = std::max(absent, n.id);
+  ++absent;
+  const int slow_target = numa.slow_node ? *numa.slow_node : absent;
+
+  Json loop, tiering;
+  CommandReply work;
   const auto t_wl = std::chrono::steady_clock::now();
-  const CommandReply work = must(wl.command);
+  if (policy == "vtmm") {
+    // Find both cells' RAM first (marks interleaved over the guest nodes), then the per-window loop.
+    const CommandReply marks = must("soft-dirty " + std::to_string(opt.soft_dirty_mib) + " interleave");
+    std::vector<uint64_t> mg;
+    for (const auto& pg : marks.pages) mg.insert(mg.end(), pg.gfns.begin(), pg.gfns.end());
+    const uint64_t verified = ram.verify(mg);
+    const auto t_loop = std::chrono::steady_clock::now();
+    WindowLoopConfig lc;
+    lc.window_ms = vp.window_ms;
+    lc.history = vp.history;
+    lc.pages = opt.memory / 4096;
+    lc.fast_pages = cells[0].bytes / 4096;
+    lc.fast_node = fast;
+    lc.slow_node = slow_target;
+    loop = vtmm_window_loop(lc, must, [&](const std::vector<uint64_t>& g, int node, std::vector<int>& st) {
+      return ram.move(g, node, &st);
+    }, wl.start_command);
+    loop["cells_verified_by"] = {{"marks", mg.size()}, {"matched", verified}};
+    loop["loop_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_loop).count();
+    work = must("ycsb-wait");
+    if (!numa.slow_node)
+      notes.push_back("vtmm: one host node, so demotions target absent node " + std::to_string(absent) +
+                      " and fail (recorded); promotions land on node " + std::to_string(fast) + ", where the pages already are");
+  } else if (policy == "guest-tiering") {
+    const CommandReply on = must("tiering-on");
+    const CommandReply before = must("vmstat");
+    work = must(wl.command);
+    const CommandReply after = must("vmstat");
+    tiering = guest_tiering_record(on, before, after);
+    notes.push_back(tiering.at("observed").get<std::string>());
+  } else {
+    work = must(wl.command);
+  }
   const double workload_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_wl).count();
 
   // Host daemon: the guest's soft-dirty frames, moved to the slow node and back (same GPA, new backing).
   const CommandReply sd = must("soft-dirty " + std::to_string(opt.soft_dirty_mib));
   std::vector<uint64_t> gfns;
   for (const auto& pg : sd.pages) gfns.insert(gfns.end(), pg.gfns.begin(), pg.gfns.end());
-  int absent = -1;
-  for (const auto& n : numa.nodes) absent = std::max(absent, n.id);
-  ++absent;
-  const int slow_target = numa.slow_node ? *numa.slow_node : absent;
   Json daemon;
   daemon["source"] = "soft_dirty";
   daemon["pages_reported"] = gfns.size();
@@ -294,6 +384,8 @@ Json run_vm(const RunSpec& r) {
   rec["access_report"] = values_json(sd.metrics);
   rec["daemon_migration"] = daemon;
   rec["guest_numa_move"] = values_json(gm.metrics);
+  if (policy == "vtmm") rec["vtmm_loop"] = loop;
+  if (policy == "guest-tiering") rec["guest_tiering"] = tiering;
   rec["agent_messages_rejected"] = link.rejected();
   rec["timing"] = {{"image_s", image_s}, {"image_cached", img.cached}, {"boot_s", boot_s}, {"workload_s", workload_s},
                    {"total_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()},
@@ -301,6 +393,7 @@ Json run_vm(const RunSpec& r) {
   Json cfg = r.to_json();
   cfg["workload"] = wl.resolved;
   cfg["platform_options"] = opt.resolved;
+  cfg["policy"] = vp.resolved;
   rec["config"] = {{"run", cfg}, {"image", {{"hash", img.hash}, {"kernel", img.kernel}, {"initrd_bytes", img.initrd_bytes}}}};
   return rec;
 }

@@ -24,6 +24,9 @@ namespace vtmm::platform {
 
 // Throws SpecError for an unknown workload, bad parameter or unsupported policy.
 void validate_vm_run(const RunSpec& r);
+// Whether a vm policy splits guest memory by the run's ratio (first-touch,
+// vtmm, guest-tiering); the sim's policy registry does not know the vm-only ones.
+bool vm_policy_uses_ratio(const Json& policy);
 Json run_vm(const RunSpec& r);
 
 }  // namespace vtmm::platform

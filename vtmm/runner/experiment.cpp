@@ -155,7 +155,8 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
     if (!r.contains("policy")) throw SpecError("spec " + e.name + ": missing field 'policy' (in run or sweep)");
     const uint64_t seed = r.value("seed", uint64_t{1});
     const bool multi = r.contains("vms");
-    if (!uses_ratio(r.at("policy"), seed)) {
+    const bool on_vm = r.value("platform", std::string("sim")) == "vm";
+    if (!(on_vm ? platform::vm_policy_uses_ratio(r.at("policy")) : uses_ratio(r.at("policy"), seed))) {
       r.erase("ratio");
       r.erase("fast_bytes");
       r.erase("fast_memory_sharing");  // references run each VM on one tier, unshared
