@@ -5,7 +5,7 @@
 //   caps | redis REQ CLIENTS KEYSPACE VALUE_BYTES | bfs SCALE EDGE_FACTOR ROOTS SEED
 //   | ycsb[-start] RECORDS OPERATIONS CLIENTS VALUE_BYTES WORKLOAD(a|b|c) DISTRIBUTION SEED
 //   | ycsb-wait | window-report WINDOW | tiering-on | vmstat
-//   | numa-move MIB FROM TO | soft-dirty MIB [interleave] | check-marks | poweroff
+//   | numa-move MIB FROM TO | soft-dirty MIB [split] | check-marks | poweroff
 #include <sys/reboot.h>
 #include <unistd.h>
 
@@ -80,7 +80,7 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
     const uint64_t mib = num();
     std::string mode;
     in >> mode;
-    return agent::report_soft_dirty(ch, mib, mode == "interleave");
+    return agent::report_soft_dirty(ch, mib, mode == "split");
   }
   if (name == "check-marks") return agent::check_marks();
   throw std::runtime_error("unknown command '" + name + "'");

@@ -100,16 +100,18 @@ struct Marked {
 };
 Marked g_marked;
 
-Values report_soft_dirty(Channel& ch, uint64_t mib, bool interleave) {
+Values report_soft_dirty(Channel& ch, uint64_t mib, bool split) {
   if (g_marked.p) ::munmap(g_marked.p, g_marked.len);
   g_marked = Marked{};
   const size_t len = mib << 20, n = len / kPage;
   auto* p = static_cast<char*>(::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   if (p == MAP_FAILED) throw std::runtime_error("mmap failed");
-  if (interleave) {  // marks in both guest cells, so the host can find both cells' RAM
-    unsigned long mask = 3;
-    if (::syscall(SYS_mbind, p, len, 3 /* MPOL_INTERLEAVE */, &mask, sizeof(mask) * 8, 0) != 0)
-      throw std::runtime_error(std::string("mbind interleave failed: ") + std::strerror(errno));
+  if (split) {  // marks in both guest cells, so the host can find both cells' RAM: half bound to each node
+    for (unsigned long node = 0; node < 2; ++node) {
+      unsigned long mask = 1ul << node;
+      if (::syscall(SYS_mbind, p + node * (len / 2), len / 2, kMpolBind, &mask, sizeof(mask) * 8, 0) != 0)
+        throw std::runtime_error(std::string("mbind to guest node failed: ") + std::strerror(errno));
+    }
   }
   for (size_t i = 0; i < len; i += kPage) static_cast<volatile char*>(p)[i] = 1;
   const int fd = ::open("/proc/self/pagemap", O_RDONLY);
@@ -149,11 +151,19 @@ Values report_soft_dirty(Channel& ch, uint64_t mib, bool interleave) {
     }
   }
   ch.send(agent_proto::MsgType::Pages, msg);
+  // Where the marked pages are, per guest node (move_pages' query mode).
+  std::vector<void*> where;
+  for (size_t i : g_marked.pages) where.push_back(p + i * kPage);
+  std::vector<int> node(where.size(), -1);
+  double on0 = 0, on1 = 0;
+  if (!where.empty() && move_pages(where.size(), where.data(), nullptr, node.data()) == 0)
+    for (int x : node) on0 += x == 0, on1 += x == 1;
   g_marked.p = p;
   g_marked.len = len;
   g_marked.gfns = msg.gfns;
   return {{"pages", static_cast<double>(n)}, {"soft_dirty", dirty}, {"clean", clean},
-          {"written_pages_seen_dirty", written_seen}, {"reported", static_cast<double>(msg.gfns.size())}};
+          {"written_pages_seen_dirty", written_seen}, {"reported", static_cast<double>(msg.gfns.size())},
+          {"reported_on_node0", on0}, {"reported_on_node1", on1}};
 }
 
 Values check_marks() {

@@ -44,8 +44,8 @@ Values run_numa_move(uint64_t mib, int from, int to);
 // pagemap) over a buffer of `mib` of which every other page is written;
 // sends the dirty pages' guest frame numbers as Pages frames. Written pages
 // carry "VTMMPAGE" + their frame number; the buffer stays mapped.
-// `interleave`: the buffer interleaved over guest nodes 0 and 1.
-Values report_soft_dirty(Channel& ch, uint64_t mib, bool interleave);
+// `split`: the buffer's first half bound to guest node 0, the second to node 1.
+Values report_soft_dirty(Channel& ch, uint64_t mib, bool split);
 // Whether the last report's marked pages still hold their marks at the same
 // guest frames (after the host moved their backing).
 Values check_marks();

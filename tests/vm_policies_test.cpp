@@ -92,6 +92,22 @@ TEST(VmVtmmLoop, FailedDemotionsAreRecordedAndNothingOverfillsTheFastNode) {
   EXPECT_EQ(r.at("fast_pages_after"), 100);
 }
 
+TEST(VmVtmmLoop, OverfillPromotesDespiteFailedDemotions) {
+  ScriptedGuest g;
+  g.windows = 3;
+  WindowLoopConfig c = config();
+  c.overfill = true;
+  const PageMover one_node = [&](const std::vector<uint64_t>& gfns, int node, std::vector<int>& st) {
+    st.assign(gfns.size(), node == 0 ? 0 : -ENODEV);
+    return Json::object();
+  };
+  const Json r = vtmm_window_loop(c, std::ref(g), one_node, "start");
+  EXPECT_EQ(r.at("promoted"), 50);  // once: afterwards the hot pages are fast
+  EXPECT_EQ(r.at("promote_skipped_no_room"), 0);
+  EXPECT_EQ(r.at("demote_failed"), 150);
+  EXPECT_EQ(r.at("fast_pages_after"), 150);
+}
+
 TEST(VmVtmmLoop, FramesOutsideTheMapAreCountedNotUsed) {
   ScriptedGuest g;
   g.windows = 2;

@@ -77,10 +77,12 @@ Json vtmm_window_loop(const WindowLoopConfig& c, const AgentCall& agent, const P
         }
       }
     }
-    // Promote only into room: when demotions fail the fast budget still holds.
+    // Promote only into room (unless overfill): when demotions fail the fast budget still holds.
     std::vector<uint64_t> up;
-    for (Gpa g : plan.promote)
-      (on_fast + up.size() < c.fast_pages ? up.push_back(g) : void(++wskip));
+    for (Gpa g : plan.promote) {
+      if (c.overfill || on_fast + up.size() < c.fast_pages) up.push_back(g);
+      else ++wskip;
+    }
     if (!up.empty()) {
       move(up, c.fast_node, st);
       for (size_t i = 0; i < up.size(); ++i) {
@@ -130,7 +132,7 @@ Json vtmm_window_loop(const WindowLoopConfig& c, const AgentCall& agent, const P
           {"demote_failed", demote_failed},
           {"promote_skipped_no_room", skipped_no_room},
           {"failures", failures},
-          {"fast_budget_pages", c.fast_pages},
+          {"fast_budget_pages", c.fast_pages}, {"overfill", c.overfill},
           {"fast_pages_after", fast_now},
           {"fast_node", c.fast_node},
           {"slow_node", c.slow_node},

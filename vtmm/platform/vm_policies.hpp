@@ -28,6 +28,9 @@ struct WindowLoopConfig {
   uint64_t fast_pages = 0;  // the fast budget: cell 0, initially on the fast node
   int fast_node = 0, slow_node = 1;
   uint32_t max_windows = 100000;
+  // Promote even when the demotions that were to make room failed (the fast
+  // node then holds more than the fast cell's share). Off: the budget holds.
+  bool overfill = false;
 };
 
 // Sends one agent command, returns its reply (throws if the guest failed it).

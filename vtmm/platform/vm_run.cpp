@@ -116,6 +116,7 @@ const std::vector<std::string> kPolicies = {"dram-only", "slow-only", "first-tou
 struct VmPolicy {
   std::string impl;
   uint32_t window_ms = 200, history = 10;
+  bool overfill = false;
   Json resolved;
 };
 
@@ -132,6 +133,7 @@ VmPolicy parse_policy(const RunSpec& r, const GuestWorkload& w) {
   if (v.impl == "vtmm") {
     v.window_ms = p.get<uint32_t>("window_ms", 200);
     v.history = p.get<uint32_t>("history", 10);
+    v.overfill = p.get<bool>("overfill", false);
     if (v.window_ms < 10 || v.window_ms > 60000) p.fail("window_ms", "must be 10..60000");
     if (v.history == 0 || v.history > 16) p.fail("history", "must be 1..16 windows");
     if (w.start_command.empty())
@@ -297,8 +299,8 @@ Json run_vm(const RunSpec& r) {
   CommandReply work;
   const auto t_wl = std::chrono::steady_clock::now();
   if (policy == "vtmm") {
-    // Find both cells' RAM first (marks interleaved over the guest nodes), then the per-window loop.
-    const CommandReply marks = must("soft-dirty " + std::to_string(opt.soft_dirty_mib) + " interleave");
+    // Find both cells' RAM first (marks on both guest nodes), then the per-window loop.
+    const CommandReply marks = must("soft-dirty " + std::to_string(opt.soft_dirty_mib) + " split");
     std::vector<uint64_t> mg;
     for (const auto& pg : marks.pages) mg.insert(mg.end(), pg.gfns.begin(), pg.gfns.end());
     const uint64_t verified = ram.verify(mg);
@@ -306,6 +308,7 @@ Json run_vm(const RunSpec& r) {
     WindowLoopConfig lc;
     lc.window_ms = vp.window_ms;
     lc.history = vp.history;
+    lc.overfill = vp.overfill;
     lc.pages = opt.memory / 4096;
     lc.fast_pages = cells[0].bytes / 4096;
     lc.fast_node = fast;
@@ -313,7 +316,10 @@ Json run_vm(const RunSpec& r) {
     loop = vtmm_window_loop(lc, must, [&](const std::vector<uint64_t>& g, int node, std::vector<int>& st) {
       return ram.move(g, node, &st);
     }, wl.start_command);
-    loop["cells_verified_by"] = {{"marks", mg.size()}, {"matched", verified}};
+    Json per_cell = Json::array();
+    for (const auto& c : ram.cells()) per_cell.push_back(c.hva != 0);
+    loop["cells_verified_by"] = {{"marks", mg.size()}, {"matched", verified}, {"cells", per_cell},
+                                 {"agent", values_json(marks.metrics)}};
     loop["loop_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_loop).count();
     work = must("ycsb-wait");
     if (!numa.slow_node)
