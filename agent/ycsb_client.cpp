@@ -189,7 +189,7 @@ Values run_phase(const YcsbParams& p, double load_s) {
     threads.emplace_back([&, t, ops] {
       try {
         Conn c(10);
-        Rng rng(p.seed * 1000003 + t + 1);
+        Rng rng(derived_seed(p.seed, t + 1));  // one stream per client
         std::string value = value_of(rng, p.value_bytes);
         auto& L = lat[t];
         L.read_us.reserve(ops);
@@ -277,7 +277,7 @@ double load(const YcsbParams& p) {
     threads.emplace_back([&, t] {
       try {
         Conn c(60);
-        Rng rng(p.seed * 7919 + t);
+        Rng rng(derived_seed(p.seed, p.clients + t + 1));
         const std::string value = value_of(rng, p.value_bytes);
         for (uint64_t k = t; k < p.records; k += p.clients) c.set(ycsb::key_name(k), value);
       } catch (const std::exception& e) {
