@@ -11,6 +11,7 @@
 #include "vtmm/core/run_spec.hpp"
 #include "vtmm/platform/guest_ram.hpp"
 #include "vtmm/platform/vm_run.hpp"
+#include "vtmm/runner/experiment.hpp"
 
 namespace {
 
@@ -189,6 +190,18 @@ TEST(VmSpec, YcsbClientAndPoliciesAreValidated) {
   expect_spec_error(vm_spec("vtmm", {{"impl", "redis"}, {"requests", 100}}), "ycsb");
   expect_spec_error(vm_spec("tpp", ycsb), "hot-page policies");
   expect_spec_error(vm_spec("memtis", ycsb), "hot-page policies");
+}
+
+// Both vm specs load at both scales (the sim's policy registry does not know vm-only policies).
+TEST(VmSpec, VmExperimentsLoadQuickAndFull) {
+  for (const bool full : {false, true}) {
+    const auto smoke = runner::load_experiment("experiments/vm-smoke.json", full);
+    const auto pol = runner::load_experiment("experiments/vm-policies.json", full);
+    EXPECT_EQ(pol.runs.size(), 2u);
+    EXPECT_EQ(pol.runs[0].policy.value("impl", ""), "vtmm");
+    EXPECT_EQ(pol.runs[0].policy.value("overfill", false), !full);  // quick only: one host node here
+    EXPECT_EQ(smoke.runs.size(), full ? 6u : 2u);
+  }
 }
 
 }  // namespace
