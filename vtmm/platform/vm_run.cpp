@@ -129,7 +129,7 @@ VmPolicy parse_policy(const RunSpec& r, const GuestWorkload& w) {
                     "PML/EPT A/D or PEBS, which QEMU does not give a user-space daemon");
   Params p(r.policy, "policy '" + v.impl + "' (vm)");
   p.get<std::string>("impl", "");
-  p.get<std::string>("label", "");
+  if (p.has("label")) p.get<std::string>("label", "");
   if (v.impl == "vtmm") {
     v.window_ms = p.get<uint32_t>("window_ms", 200);
     v.history = p.get<uint32_t>("history", 10);
