@@ -1,9 +1,10 @@
 // End to end on the vm platform: `vtmm run experiments/vm-smoke.json` boots a
-// two-node guest through libvirt (TCG here), runs redis-benchmark and a BFS in
-// it, exercises the daemon's move_pages path and a guest-side NUMA move, and
-// leaves no domain or daemon behind. Slow (two guest boots): ctest runs it as
-// `vm_smoke` under the label "slow"; the discovered copy skips unless
-// VTMM_VM_E2E=1 is set.
+// two-node guest through libvirt (TCG here), runs Redis under the agent's YCSB
+// client and a BFS in it, exercises the daemon's move_pages path and a
+// guest-side NUMA move, and leaves no domain or daemon behind; then
+// experiments/vm-policies.json runs the vtmm window loop and guest-tiering.
+// Slow (four guest boots, ~2.5 min): ctest runs it as `vm_smoke` under the
+// label "slow"; the discovered copies skip unless VTMM_VM_E2E=1 is set.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
