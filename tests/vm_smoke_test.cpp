@@ -1,8 +1,9 @@
 // End to end on the vm platform: `vtmm run experiments/vm-smoke.json` boots a
-// two-node guest through libvirt (TCG here), runs Redis under the agent's YCSB
-// client and a BFS in it, exercises the daemon's move_pages path and a
+// two-node guest through libvirt (TCG here), runs redis-benchmark and a BFS
+// in it, exercises the daemon's move_pages path and a
 // guest-side NUMA move, and leaves no domain or daemon behind; then
-// experiments/vm-policies.json runs the vtmm window loop and guest-tiering.
+// experiments/vm-policies.json runs the vtmm window loop and guest-tiering,
+// both under the agent's YCSB client (zipfian keys).
 // Slow (four guest boots, ~2.5 min): ctest runs it as `vm_smoke` under the
 // label "slow"; the discovered copies skip unless VTMM_VM_E2E=1 is set.
 #include <gtest/gtest.h>
@@ -55,6 +56,7 @@ TEST(VmSmoke, RunsEndToEndAndCleansUp) {
     EXPECT_EQ(r.at("agent_messages_rejected"), 0);
     // Daemon: frames the guest reported moved back to the fast node; the slow move either worked or failed cleanly.
     const auto& d = r.at("daemon_migration");
+    SCOPED_TRACE("daemon_migration: " + d.dump());
     EXPECT_GT(d.at("pages_reported").get<uint64_t>(), 0u);
     EXPECT_EQ(d.at("to_fast").at("ok"), true);
     EXPECT_EQ(d.at("to_fast").at("moved"), d.at("pages_reported"));
@@ -70,6 +72,7 @@ TEST(VmSmoke, RunsEndToEndAndCleansUp) {
     EXPECT_EQ(d.at("guest_check").at("same_gfn"), d.at("guest_check").at("marked"));
     // Guest-side: every page moved from guest node 0 to guest node 1, seen by move_pages and numa_maps.
     const auto& g = r.at("guest_numa_move");
+    SCOPED_TRACE("guest_numa_move: " + g.dump());  // a failure shows every count (one flaked once, cause unseen)
     EXPECT_EQ(g.at("before_on_from"), g.at("pages"));
     EXPECT_EQ(g.at("moved"), g.at("pages"));
     EXPECT_EQ(g.at("after_on_to"), g.at("pages"));
@@ -78,22 +81,9 @@ TEST(VmSmoke, RunsEndToEndAndCleansUp) {
     EXPECT_EQ(g.at("numa_maps_after_N0"), 0);
   }
   EXPECT_EQ(workloads, (std::set<std::string>{"redis", "graph500-bfs"}));
-  // The YCSB client: workload A's mix, every read found its value, per-type percentiles in order,
-  // and the keys it drew are zipfian-skewed (uniform would give the hottest key ~0.1 %, the top 10 % of keys ~10 %).
-  const auto& m = (recs[0].at("workload") == "redis" ? recs[0] : recs[1]).at("guest_metrics");
-  EXPECT_EQ(m.at("read_ops").get<double>() + m.at("update_ops").get<double>(), 2000);
-  EXPECT_GT(m.at("read_ops").get<double>(), 850);
-  EXPECT_GT(m.at("update_ops").get<double>(), 850);
-  EXPECT_EQ(m.at("read_misses"), 0);
-  for (const std::string op : {"read", "update"}) {
-    EXPECT_GT(m.at(op + "_p50_latency_ms").get<double>(), 0);
-    EXPECT_LE(m.at(op + "_p50_latency_ms").get<double>(), m.at(op + "_p95_latency_ms").get<double>());
-    EXPECT_LE(m.at(op + "_p95_latency_ms").get<double>(), m.at(op + "_p99_latency_ms").get<double>());
-    EXPECT_LE(m.at(op + "_p99_latency_ms").get<double>(), m.at(op + "_p999_latency_ms").get<double>());
-  }
-  EXPECT_GT(m.at("top_key_share").get<double>(), 0.02);
-  EXPECT_LT(m.at("top_key_share").get<double>(), 0.08);
-  EXPECT_GT(m.at("top10pct_keys_share").get<double>(), 0.22);
+  // redis-benchmark: per-test latency percentiles from the guest.
+  const auto& redis = recs[0].at("workload") == "redis" ? recs[0] : recs[1];
+  EXPECT_GT(redis.at("guest_metrics").at("get_p50_latency_ms").get<double>(), 0);
   const auto& bfs = recs[0].at("workload") == "redis" ? recs[1] : recs[0];
   EXPECT_EQ(bfs.at("guest_metrics").at("validated"), 1);
 
@@ -113,6 +103,23 @@ TEST(VmSmoke, PoliciesRunOnARealGuest) {
     SCOPED_TRACE(r.at("policy").get<std::string>());
     EXPECT_EQ(r.at("agent_messages_rejected"), 0);
     EXPECT_GT(r.at("guest_metrics").at("throughput").get<double>(), 0);
+    // The YCSB client: workload A's mix, every read found its value, per-type percentiles in order,
+    // and the keys it drew are zipfian-skewed (uniform would give the hottest key ~0.1 %, the top 10 % of keys ~10 %).
+    const auto& m = r.at("guest_metrics");
+    EXPECT_EQ(m.at("read_ops").get<double>() + m.at("update_ops").get<double>(), 3000);
+    EXPECT_GT(m.at("read_ops").get<double>(), 1300);
+    EXPECT_GT(m.at("update_ops").get<double>(), 1300);
+    EXPECT_EQ(m.at("read_misses"), 0);
+    for (const std::string op : {"read", "update"}) {
+      EXPECT_GT(m.at(op + "_p50_latency_ms").get<double>(), 0);
+      EXPECT_LE(m.at(op + "_p50_latency_ms").get<double>(), m.at(op + "_p95_latency_ms").get<double>());
+      EXPECT_LE(m.at(op + "_p95_latency_ms").get<double>(), m.at(op + "_p99_latency_ms").get<double>());
+      EXPECT_LE(m.at(op + "_p99_latency_ms").get<double>(), m.at(op + "_p999_latency_ms").get<double>());
+    }
+    EXPECT_GT(m.at("top_key_share").get<double>(), 0.02);
+    EXPECT_LT(m.at("top_key_share").get<double>(), 0.08);
+    EXPECT_GT(m.at("top10pct_keys_share").get<double>(), 0.22);
+
     if (r.at("policy") == "vtmm") {
       const auto& l = r.at("vtmm_loop");
       EXPECT_GE(l.at("windows").get<uint64_t>(), 1u);
