@@ -3,6 +3,7 @@
 // host's commands one at a time, answering each with Metrics (or Pages) and
 // a Done frame, until "poweroff". Command grammar (space-separated):
 //   caps | redis REQ CLIENTS KEYSPACE VALUE_BYTES | bfs SCALE EDGE_FACTOR ROOTS SEED
+//   | pagerank SCALE EDGE_FACTOR ITERATIONS TOLERANCE SEED
 //   | ycsb[-start] RECORDS OPERATIONS CLIENTS VALUE_BYTES WORKLOAD(a|b|c) DISTRIBUTION SEED
 //   | ycsb-wait | window-report WINDOW | tiering-on | vmstat
 //   | numa-move MIB FROM TO | soft-dirty MIB [split] | check-marks | poweroff
@@ -71,6 +72,13 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
   if (name == "bfs") {
     const uint64_t sc = num(), ef = num(), roots = num(), seed = num();
     return agent::run_bfs(static_cast<uint32_t>(sc), static_cast<uint32_t>(ef), static_cast<uint32_t>(roots), seed);
+  }
+  if (name == "pagerank") {
+    const uint64_t sc = num(), ef = num(), iters = num();
+    double tol = 0;
+    if (!(in >> tol) || !(tol >= 0)) throw std::runtime_error("bad arguments to " + name);
+    const uint64_t seed = num();
+    return agent::run_pagerank(static_cast<uint32_t>(sc), static_cast<uint32_t>(ef), static_cast<uint32_t>(iters), tol, seed);
   }
   if (name == "numa-move") {
     const uint64_t mib = num(), from = num(), to = num();

@@ -36,6 +36,7 @@ pid_t spawn_process(const std::vector<std::string>& argv, const char* out_path);
 // Graph500 BFS (the project's Kronecker generator and validator, native memory):
 // mean TEPS over `roots` validated searches.
 Values run_bfs(uint32_t scale, uint32_t edge_factor, uint32_t roots, uint64_t seed);
+Values run_pagerank(uint32_t scale, uint32_t edge_factor, uint32_t iterations, double tolerance, uint64_t seed);
 // Guest-side placement: `mib` of memory first-touched on guest node `from`,
 // moved with move_pages(2) to `to`; counts per node before and after from
 // move_pages' query mode and from /proc/self/numa_maps.

@@ -192,6 +192,14 @@ TEST(VmSpec, YcsbClientAndPoliciesAreValidated) {
   expect_spec_error(vm_spec("memtis", ycsb), "hot-page policies");
 }
 
+TEST(VmSpec, PageRankInTheGuestIsValidated) {
+  EXPECT_NO_THROW(validate_vm_run(vm_spec("dram-only", {{"impl", "pagerank"}, {"scale", 12}, {"iterations", 10}})));
+  expect_spec_error(vm_spec("dram-only", {{"impl", "pagerank"}, {"iterations", 0}}), "iterations");
+  expect_spec_error(vm_spec("dram-only", {{"impl", "pagerank"}, {"tolerance", 2}}), "tolerance");
+  expect_spec_error(vm_spec("dram-only", {{"impl", "pagerank"}, {"roots", 2}}), "roots");  // BFS's key
+  expect_spec_error(vm_spec("dram-only", {{"impl", "mcf"}}), "not a guest program");
+}
+
 // Both vm specs load at both scales (the sim's policy registry does not know vm-only policies).
 TEST(VmSpec, VmExperimentsLoadQuickAndFull) {
   for (const bool full : {false, true}) {
@@ -200,7 +208,7 @@ TEST(VmSpec, VmExperimentsLoadQuickAndFull) {
     EXPECT_EQ(pol.runs.size(), 2u);
     EXPECT_EQ(pol.runs[0].policy.value("impl", ""), "vtmm");
     EXPECT_EQ(pol.runs[0].policy.value("overfill", false), !full);  // quick only: one host node here
-    EXPECT_EQ(smoke.runs.size(), full ? 6u : 2u);
+    EXPECT_EQ(smoke.runs.size(), full ? 8u : 2u);
   }
 }
 

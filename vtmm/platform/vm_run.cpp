@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
@@ -73,8 +74,20 @@ GuestWorkload parse_workload(const RunSpec& r) {
     w.command = "bfs " + std::to_string(scale) + " " + std::to_string(ef) + " " + std::to_string(roots) + " " +
                 std::to_string(r.seed);
     w.op_name = "edge";
+  } else if (impl == "pagerank") {
+    // The sim workload's rule and parameter names (workloads/pagerank.cpp).
+    const auto scale = p.get<uint32_t>("scale", 12), ef = p.get<uint32_t>("edge_factor", 16);
+    const auto iters = p.get<uint32_t>("iterations", 10);
+    const double tol = p.get<double>("tolerance", 1e-4);
+    if (scale < 4 || scale > 24 || ef == 0 || ef > 64 || iters == 0 || iters > 1000 || !(tol >= 0 && tol < 1))
+      throw SpecError(p.where() + ": scale 4..24, edge_factor 1..64, iterations 1..1000, tolerance in [0, 1)");
+    char t[32];
+    std::snprintf(t, sizeof t, "%.17g", tol);
+    w.command = "pagerank " + std::to_string(scale) + " " + std::to_string(ef) + " " + std::to_string(iters) + " " + t +
+                " " + std::to_string(r.seed);
+    w.op_name = "edge";
   } else {
-    throw SpecError("workload '" + impl + "': not a guest program of the vm platform (redis, graph500-bfs)");
+    throw SpecError("workload '" + impl + "': not a guest program of the vm platform (redis, graph500-bfs, pagerank)");
   }
   p.finish();
   w.resolved = p.resolved();
@@ -372,10 +385,10 @@ Json run_vm(const RunSpec& r) {
   rec["ratio"] = policy == "first-touch" && r.ratio && !r.fast_bytes ? Json(r.ratio->text) : Json(nullptr);
   rec["fast_bytes"] = cells[0].host_node == fast ? cells[0].bytes + (cells[1].host_node == fast ? cells[1].bytes : 0) : 0;
   rec["memory_bytes"] = opt.memory;
-  rec["runtime_s"] = wm.value("search_s", wm.value("wall_s", workload_s));
+  rec["runtime_s"] = wm.value("search_s", wm.value("run_s", wm.value("wall_s", workload_s)));
   rec["throughput"] = wm.value("throughput", 0.0);
   rec["op_name"] = wl.op_name;
-  rec["ops"] = wm.value("edges_traversed", wm.value("requests", 0.0));
+  rec["ops"] = wm.value("edges_traversed", wm.value("edges_pulled", wm.value("requests", 0.0)));
   rec["slowdown"] = nullptr;
   rec["guest_metrics"] = wm;
   Json cj = Json::array();
