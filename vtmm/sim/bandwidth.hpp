@@ -19,8 +19,7 @@ class BandwidthCalendar {
   void init(double read_gbps, double write_gbps) {
     cap_ = read_gbps * kSlotNs;  // GB/s == bytes/ns
     write_weight_ = read_gbps / write_gbps;
-    epoch_.assign(kSlots, -1);
-    used_.assign(kSlots, 0.0);
+    slots_.assign(kSlots, Slot{});
   }
 
   // Books `bytes` at time t; returns the delay in ns before the transfer can start.
@@ -28,15 +27,15 @@ class BandwidthCalendar {
     const double cost = write ? bytes * write_weight_ : bytes;
     int64_t s = static_cast<int64_t>(t / kSlotNs);
     for (uint32_t tries = 0; tries < kSlots; ++tries, ++s) {
-      const uint32_t i = static_cast<uint32_t>(s) & (kSlots - 1);
-      if (epoch_[i] < s) {
-        epoch_[i] = s;
-        used_[i] = 0;
-      } else if (epoch_[i] > s) {
+      Slot& slot = slots_[static_cast<uint32_t>(s) & (kSlots - 1)];
+      if (slot.epoch < s) {
+        slot.epoch = s;
+        slot.used = 0;
+      } else if (slot.epoch > s) {
         return 0;  // older than the calendar keeps: treat as uncontended
       }
-      if (used_[i] + cost <= cap_ || used_[i] == 0) {
-        used_[i] += cost;
+      if (slot.used + cost <= cap_ || slot.used == 0) {
+        slot.used += cost;
         const double start = static_cast<double>(s) * kSlotNs;
         return start > t ? start - t : 0;
       }
@@ -48,8 +47,12 @@ class BandwidthCalendar {
 
  private:
   double cap_ = 0, write_weight_ = 1;
-  std::vector<int64_t> epoch_;
-  std::vector<double> used_;
+  // A slot's epoch and bytes are read together: one host cache line for both.
+  struct Slot {
+    int64_t epoch = -1;
+    double used = 0;
+  };
+  std::vector<Slot> slots_;
 };
 
 }  // namespace vtmm::sim
