@@ -94,7 +94,17 @@ Values run_numa_move(uint64_t mib, int from, int to) {
     busy_left += (s == -EBUSY || s == -EAGAIN);
   }
   if (rc < 0) failed = static_cast<double>(n), moved = 0;
-  const double after_from = count_on(from), after_to = count_on(to);
+  // The status query can see a page mid-way (e.g. khugepaged collapsing the
+  // range just moved, which unmaps it for a moment: -ENOENT); ask again a few
+  // times before taking the answer, and record what the first answer was.
+  double after_from = count_on(from), after_to = count_on(to), requeried = 0, unlocated_first = -1;
+  for (int round = 0; after_from + after_to < static_cast<double>(n) && round < 10; ++round) {
+    if (unlocated_first < 0) unlocated_first = static_cast<double>(n) - after_from - after_to;
+    ::usleep(20000);
+    ++requeried;
+    after_from = count_on(from);
+    after_to = count_on(to);
+  }
   const auto ma = numa_maps_counts(p);
   // The data survived the move.
   for (size_t i = 0; i < len; i += kPage)
@@ -107,6 +117,7 @@ Values run_numa_move(uint64_t mib, int from, int to) {
           {"numa_maps_before_N0", mb.first}, {"numa_maps_before_N1", mb.second},
           {"numa_maps_after_N0", ma.first},  {"numa_maps_after_N1", ma.second},
           {"retried", retried},              {"busy_after_retries", busy_left},
+          {"status_requeries", requeried},   {"unlocated_at_first_query", unlocated_first < 0 ? 0 : unlocated_first},
           {"move_s", secs}};
 }
 
