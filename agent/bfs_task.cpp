@@ -4,6 +4,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "agent/guest_graph.hpp"
 #include "agent/tasks.hpp"
 #include "workloads/kronecker.hpp"
 
@@ -11,14 +12,10 @@ namespace vtmm::agent {
 
 Values run_bfs(uint32_t scale, uint32_t edge_factor, uint32_t roots, uint64_t seed) {
   using namespace vtmm::workloads;
-  KronSpec s;
-  s.scale = scale;
-  s.edge_factor = edge_factor;
-  s.seed = seed;
-  const auto tg = std::chrono::steady_clock::now();
-  const EdgeList e = kronecker_edges(s, false);
-  const Csr g = build_undirected_csr(e, s.vertices());
-  const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tg).count();
+  const GuestGraph gg = build_guest_graph(scale, edge_factor, seed);
+  const EdgeList& e = gg.edges;
+  const Csr& g = gg.csr;
+  const double build_s = gg.build_s;
   const auto keys = sample_roots(g, roots, seed);
   std::vector<uint32_t> parent(g.n), queue(g.n);
   double search_s = 0;

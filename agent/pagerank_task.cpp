@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "agent/guest_graph.hpp"
 #include "agent/tasks.hpp"
 #include "workloads/kronecker.hpp"
 
@@ -61,14 +62,10 @@ std::vector<double> push(const workloads::EdgeList& e, const workloads::Csr& g, 
 
 Values run_pagerank(uint32_t scale, uint32_t edge_factor, uint32_t iterations, double tolerance, uint64_t seed) {
   using namespace vtmm::workloads;
-  KronSpec s;
-  s.scale = scale;
-  s.edge_factor = edge_factor;
-  s.seed = seed;
-  const auto tg = std::chrono::steady_clock::now();
-  const EdgeList e = kronecker_edges(s, false);
-  const Csr g = build_undirected_csr(e, s.vertices());
-  const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tg).count();
+  const GuestGraph gg = build_guest_graph(scale, edge_factor, seed);
+  const EdgeList& e = gg.edges;
+  const Csr& g = gg.csr;
+  const double build_s = gg.build_s;
   std::vector<double> score(g.n, 1.0 / static_cast<double>(g.n)), contrib(g.n), next(g.n), prev;
   uint32_t done = 0;
   double change = 0;
