@@ -30,6 +30,14 @@ struct GuestWorkload {
   Json resolved;
 };
 
+// The guest graph kernels' Kronecker graph: "SCALE EDGE_FACTOR" for the agent.
+std::string graph_args(Params& p) {
+  const auto scale = p.get<uint32_t>("scale", 12), ef = p.get<uint32_t>("edge_factor", 16);
+  if (scale < 4 || scale > 24) p.fail("scale", "must be 4..24");
+  if (ef == 0 || ef > 64) p.fail("edge_factor", "must be 1..64");
+  return std::to_string(scale) + " " + std::to_string(ef);
+}
+
 GuestWorkload parse_workload(const RunSpec& r) {
   const std::string impl = r.workload.value("impl", "");
   Params p(r.workload, "workload '" + impl + "' (vm)");
@@ -67,24 +75,21 @@ GuestWorkload parse_workload(const RunSpec& r) {
       p.fail("client", "must be redis-benchmark or ycsb");
     }
   } else if (impl == "graph500-bfs") {
-    const auto scale = p.get<uint32_t>("scale", 12), ef = p.get<uint32_t>("edge_factor", 16);
+    const std::string graph = graph_args(p);
     const auto roots = p.get<uint32_t>("roots", 2);
-    if (scale < 4 || scale > 24 || ef == 0 || ef > 64 || roots == 0 || roots > 64)
-      throw SpecError(p.where() + ": scale 4..24, edge_factor 1..64, roots 1..64");
-    w.command = "bfs " + std::to_string(scale) + " " + std::to_string(ef) + " " + std::to_string(roots) + " " +
-                std::to_string(r.seed);
+    if (roots == 0 || roots > 64) p.fail("roots", "must be 1..64");
+    w.command = "bfs " + graph + " " + std::to_string(roots) + " " + std::to_string(r.seed);
     w.op_name = "edge";
   } else if (impl == "pagerank") {
     // The sim workload's rule and parameter names (workloads/pagerank.cpp).
-    const auto scale = p.get<uint32_t>("scale", 12), ef = p.get<uint32_t>("edge_factor", 16);
+    const std::string graph = graph_args(p);
     const auto iters = p.get<uint32_t>("iterations", 10);
     const double tol = p.get<double>("tolerance", 1e-4);
-    if (scale < 4 || scale > 24 || ef == 0 || ef > 64 || iters == 0 || iters > 1000 || !(tol >= 0 && tol < 1))
-      throw SpecError(p.where() + ": scale 4..24, edge_factor 1..64, iterations 1..1000, tolerance in [0, 1)");
+    if (iters == 0 || iters > 1000) p.fail("iterations", "must be 1..1000");
+    if (!(tol >= 0 && tol < 1)) p.fail("tolerance", "must be in [0, 1)");
     char t[32];
     std::snprintf(t, sizeof t, "%.17g", tol);
-    w.command = "pagerank " + std::to_string(scale) + " " + std::to_string(ef) + " " + std::to_string(iters) + " " + t +
-                " " + std::to_string(r.seed);
+    w.command = "pagerank " + graph + " " + std::to_string(iters) + " " + t + " " + std::to_string(r.seed);
     w.op_name = "edge";
   } else {
     throw SpecError("workload '" + impl + "': not a guest program of the vm platform (redis, graph500-bfs, pagerank)");
