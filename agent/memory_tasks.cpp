@@ -21,7 +21,6 @@ namespace {
 
 constexpr int kMpolBind = 2;
 constexpr int kMpolMfMove = 1 << 1;
-constexpr size_t kPage = 4096;
 
 long move_pages(size_t count, void** pages, const int* nodes, int* status) {
   return ::syscall(SYS_move_pages, 0, count, pages, nodes, status, kMpolMfMove);

@@ -13,6 +13,9 @@ namespace vtmm::agent {
 
 using Values = std::vector<std::pair<std::string, double>>;
 
+// The guest's base page size (x86-64), for the tasks that walk memory by page.
+inline constexpr size_t kPage = 4096;
+
 // redis-server on a unix socket + redis-benchmark SET/GET: throughput and latency percentiles.
 Values run_redis(uint64_t requests, uint32_t clients, uint64_t keyspace, uint32_t value_bytes);
 // YCSB core workload a/b/c against redis-server over TCP (agent/ycsb_client.cpp):

@@ -14,7 +14,6 @@
 namespace vtmm::agent {
 namespace {
 
-constexpr size_t kPage = 4096;
 constexpr size_t kFramePages = 100000;  // per Pages frame (protocol limit ~131 k)
 constexpr size_t kChunkPages = 65536;
 

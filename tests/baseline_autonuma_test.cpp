@@ -9,7 +9,7 @@
 #include "tests/baseline_test_support.hpp"
 
 namespace vtmm {
-namespace {
+namespace baseline_autonuma_test {
 
 using test::ScriptedPlatform;
 
@@ -205,5 +205,5 @@ TEST(AutoNuma, WatermarksFollowAPoolResizingTheAllowance) {
   EXPECT_GT(wmark(r, "low"), low_before);
 }
 
-}  // namespace
+}  // namespace baseline_autonuma_test
 }  // namespace vtmm

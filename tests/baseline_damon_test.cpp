@@ -12,7 +12,7 @@
 #include "vtmm/core/rng.hpp"
 
 namespace vtmm {
-namespace {
+namespace baseline_damon_test {
 
 using test::ScriptedPlatform;
 
@@ -141,12 +141,12 @@ TEST(Damon, RejectsBadParams) {
   EXPECT_THROW(damon({{"demote_wmarks_metric", "psi"}}), SpecError);
 }
 
-}  // namespace
+}  // namespace baseline_damon_test
 }  // namespace vtmm
 
 // Whole runs (tests/baseline_run_support.hpp).
 namespace vtmm {
-namespace {
+namespace baseline_damon_test {
 
 TEST(DamonRun, BeatsFirstTouchWhenTheHotSetWasTouchedLast) {
   const double dram = test::run_time(test::gups_hot_last("dram-only"));
@@ -163,5 +163,5 @@ TEST(DamonRun, SameSpecSameRecord) {
   EXPECT_EQ(test::run_record(run).dump(), test::run_record(run).dump());
 }
 
-}  // namespace
+}  // namespace baseline_damon_test
 }  // namespace vtmm

@@ -11,7 +11,7 @@
 #include "vtmm/core/policy.hpp"
 
 namespace vtmm {
-namespace {
+namespace baseline_hemem_test {
 
 using test::ScriptedPlatform;
 constexpr Gpa R = kPagesPerHuge;  // pages per region
@@ -188,12 +188,12 @@ TEST(HeMem, RejectsBadParams) {
   EXPECT_THROW(hemem({{"migrate_interval_ms", 0}}), SpecError);
 }
 
-}  // namespace
+}  // namespace baseline_hemem_test
 }  // namespace vtmm
 
 // Whole runs (tests/baseline_run_support.hpp).
 namespace vtmm {
-namespace {
+namespace baseline_hemem_test {
 
 TEST(HeMemRun, BeatsFirstTouchWhenTheHotSetWasTouchedLast) {
   const double dram = test::run_time(test::gups_hot_last("dram-only"));
@@ -207,5 +207,5 @@ TEST(HeMemRun, SameSpecSameRecord) {
   EXPECT_EQ(test::run_record(run).dump(), test::run_record(run).dump());
 }
 
-}  // namespace
+}  // namespace baseline_hemem_test
 }  // namespace vtmm

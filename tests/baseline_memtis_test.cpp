@@ -12,7 +12,7 @@
 #include "vtmm/core/policy.hpp"
 
 namespace vtmm {
-namespace {
+namespace baseline_memtis_test {
 
 using test::ScriptedPlatform;
 
@@ -191,12 +191,12 @@ TEST(Memtis, RejectsBadParams) {
   EXPECT_THROW(memtis({{"side", "both"}}), SpecError);
 }
 
-}  // namespace
+}  // namespace baseline_memtis_test
 }  // namespace vtmm
 
 // Whole runs (tests/baseline_run_support.hpp).
 namespace vtmm {
-namespace {
+namespace baseline_memtis_test {
 
 TEST(MemtisRun, BeatsFirstTouchWhenTheHotSetWasTouchedLast) {
   const double dram = test::run_time(test::gups_hot_last("dram-only"));
@@ -214,5 +214,5 @@ TEST(MemtisRun, SameSpecSameRecord) {
   EXPECT_EQ(test::run_record(run).dump(), test::run_record(run).dump());
 }
 
-}  // namespace
+}  // namespace baseline_memtis_test
 }  // namespace vtmm

@@ -7,7 +7,7 @@
 #include "tests/baseline_test_support.hpp"
 
 namespace vtmm {
-namespace {
+namespace baseline_nimble_test {
 
 using test::ScriptedPlatform;
 
@@ -100,5 +100,5 @@ TEST(Nimble, WithoutExchangeDemotesThenPromotes) {
   EXPECT_EQ(m.tier_of(1500), Tier::Fast);
 }
 
-}  // namespace
+}  // namespace baseline_nimble_test
 }  // namespace vtmm

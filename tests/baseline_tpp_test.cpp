@@ -9,7 +9,7 @@
 #include "vtmm/sim/simulation.hpp"
 
 namespace vtmm {
-namespace {
+namespace baseline_tpp_test {
 
 using test::ScriptedPlatform;
 
@@ -192,5 +192,5 @@ TEST(TppRule, HostSideFollowsAPoolResizingItsAllowance) {
   EXPECT_EQ(j["watermark_low_pages"], baselines::zone_watermarks(1900, kPages, 0, 10).low);
 }
 
-}  // namespace
+}  // namespace baseline_tpp_test
 }  // namespace vtmm

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-namespace {
+namespace cli_test {
 
 namespace fs = std::filesystem;
 
@@ -179,4 +179,4 @@ TEST_F(CliTest, GoodSpecWritesOneRecordPerRun) {
   EXPECT_EQ(lines, 2u) << jsonl;
 }
 
-}  // namespace
+}  // namespace cli_test

@@ -15,7 +15,7 @@
 
 #include "vtmm/core/rng.hpp"
 
-namespace {
+namespace compare_test {
 
 namespace fs = std::filesystem;
 using namespace vtmm::runner;
@@ -309,4 +309,4 @@ TEST_F(CompareCli, BadInputIsOneLineAndExitTwo) {
   EXPECT_EQ(count_lines(r.err), 1u) << r.err;
 }
 
-}  // namespace
+}  // namespace compare_test

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace {
+namespace determinism_test {
 
 struct Output {
   int code = -1;
@@ -55,4 +55,4 @@ TEST(Determinism, OtherSeedOtherBytes) {
   EXPECT_NE(ja.at("counters"), jc.at("counters"));
 }
 
-}  // namespace
+}  // namespace determinism_test

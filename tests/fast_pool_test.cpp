@@ -10,7 +10,7 @@
 #include "vtmm/policy/fast_pool.hpp"
 
 namespace vtmm::policy {
-namespace {
+namespace fast_pool_test {
 
 PoolParams params(uint64_t reserve) {
   PoolParams p;
@@ -198,5 +198,5 @@ TEST(FastPool, ParamsScaleTheReserveAndIntervalAndRejectUnknownKeys) {
   EXPECT_THROW(read_pool_params(Json{{"interval_ms", 0}}, 1.0, nullptr), SpecError);
 }
 
-}  // namespace
+}  // namespace fast_pool_test
 }  // namespace vtmm::policy

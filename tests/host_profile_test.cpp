@@ -9,7 +9,7 @@
 #include "vtmm/sim/host_profile.hpp"
 
 namespace vtmm::sim {
-namespace {
+namespace host_profile_test {
 
 Json raw_profile(const std::string& name) {
   std::ifstream in(data_dir() + "/experiments/hosts/" + name + ".json");
@@ -108,5 +108,5 @@ TEST(HostProfile, UnknownProfileIsASpecError) {
   EXPECT_THROW(HostProfile::load("no-such-host"), SpecError);
 }
 
-}  // namespace
+}  // namespace host_profile_test
 }  // namespace vtmm::sim

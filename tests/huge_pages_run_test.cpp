@@ -11,7 +11,7 @@
 #include "vtmm/sim/simulation.hpp"
 
 namespace vtmm {
-namespace {
+namespace huge_pages_run_test {
 
 Json run(const std::string& mode, const std::string& host) {
   // 128 MiB: 4 dense regions (8 MiB hot), 32 sparse regions of 32 hot pages
@@ -51,5 +51,5 @@ TEST(HugePagesRun, HybridBeats2MiBInHitRatioAnd4KiBInTlbMisses) {
             m2.at("counters").at("huge_mappings_live").get<uint64_t>());
 }
 
-}  // namespace
+}  // namespace huge_pages_run_test
 }  // namespace vtmm

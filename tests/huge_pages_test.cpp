@@ -10,7 +10,7 @@
 #include "vtmm/policy/huge_pages.hpp"
 
 namespace vtmm::test {
-namespace {
+namespace huge_pages_test {
 
 constexpr uint8_t kA = PteBits::kAccessed;
 constexpr Gpa R = kPagesPerHuge;
@@ -302,5 +302,5 @@ TEST(HugePagesRules, HybridNeedsTheHardwareMode) {
   EXPECT_THROW(policy::HugePages(q, 30, 9), SpecError);
 }
 
-}  // namespace
+}  // namespace huge_pages_test
 }  // namespace vtmm::test

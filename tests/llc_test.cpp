@@ -7,7 +7,7 @@
 #include "vtmm/sim/llc.hpp"
 
 namespace vtmm::test {
-namespace {
+namespace llc_test {
 
 // Two pages backed on different tiers, each touched once (walk, first touch
 // and the first line's miss done), so later accesses hit the TLB.
@@ -138,5 +138,5 @@ TEST(Llc, LinesOfDifferentVmsDoNotAlias) {
   EXPECT_TRUE(llc.access(vm0, false).hit);
 }
 
-}  // namespace
+}  // namespace llc_test
 }  // namespace vtmm::test

@@ -11,7 +11,7 @@
 #include "tests/sim_test_support.hpp"
 
 namespace vtmm::test {
-namespace {
+namespace migration_test {
 
 constexpr uint32_t kTouched = 10;  // vpns 0..9, all backed on the slow tier
 constexpr uint64_t kFastCap = 8;
@@ -276,5 +276,5 @@ TEST(Migration, PmlMethodRecopiesNothingWhenNothingWasWritten) {
   EXPECT_EQ(s.rig.vm.c.copied_bytes, 4 * kPageSize);
 }
 
-}  // namespace
+}  // namespace migration_test
 }  // namespace vtmm::test

@@ -9,7 +9,7 @@
 #include "vtmm/sim/simulation.hpp"
 
 namespace vtmm {
-namespace {
+namespace multi_vm_test {
 
 // A VM running gups over `footprint` with every update in a hot set of
 // `hot_fraction` of it (the rest is allocated and idle).
@@ -144,5 +144,5 @@ TEST(MultiVm, ALaterVmStartsLater) {
   EXPECT_GT(r.at("sim_time_s").get<double>(), r.at("vms")[0].at("sim_time_s").get<double>());
 }
 
-}  // namespace
+}  // namespace multi_vm_test
 }  // namespace vtmm

@@ -9,7 +9,7 @@
 #include "vtmm/core/run_spec.hpp"
 
 namespace vtmm {
-namespace {
+namespace params_test {
 
 // The SpecError message `fn` throws; fails the test if it throws none.
 std::string spec_error(const std::function<void()>& fn) {
@@ -167,5 +167,5 @@ TEST(ParseRatio, RejectsMalformedRatiosNamingWhere) {
   }
 }
 
-}  // namespace
+}  // namespace params_test
 }  // namespace vtmm

@@ -11,7 +11,7 @@
 #include "tests/sim_test_support.hpp"
 
 namespace vtmm::test {
-namespace {
+namespace pml_test {
 
 constexpr uint8_t kD = PteBits::kDirty;
 
@@ -140,5 +140,5 @@ TEST(Pml, DrainKicksVcpusWithPendingEntries) {
   EXPECT_EQ(rig.vm.c.vm_exits, exits + 2);
 }
 
-}  // namespace
+}  // namespace pml_test
 }  // namespace vtmm::test

@@ -12,7 +12,7 @@
 #include "vtmm/sim/simulation.hpp"
 
 namespace vtmm {
-namespace {
+namespace reference_policies_test {
 
 // gups over 128 MiB with a 4 MiB LLC, so the footprint dwarfs the cache; the
 // hot set sits at the end of the table, where first-touch never puts fast memory.
@@ -126,5 +126,5 @@ TEST(Registries, UnknownNamesAreSpecErrors) {
   EXPECT_THROW(PolicyRegistry::instance().make(Json::object(), "policy", PolicyEnv{}), SpecError);
 }
 
-}  // namespace
+}  // namespace reference_policies_test
 }  // namespace vtmm

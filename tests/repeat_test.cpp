@@ -14,7 +14,7 @@
 #include "vtmm/runner/experiment.hpp"
 #include "vtmm/runner/records.hpp"
 
-namespace {
+namespace repeat_test {
 
 namespace fs = std::filesystem;
 using vtmm::runner::load_experiment;
@@ -99,7 +99,7 @@ TEST_F(Repeat, RecordsCarryTheRepeat) {
   EXPECT_EQ(rec.at("seed"), e.runs.back().seed);
 }
 
-}  // namespace
+}  // namespace repeat_test
 
 // The committed gate baseline (ci/baseline/gate.jsonl) holds repeats 1 and 2
 // of seed 1 with these seeds; multi-VM runs derive VM seeds the same way.

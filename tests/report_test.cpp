@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace report_test {
 
 namespace fs = std::filesystem;
 
@@ -96,4 +96,4 @@ TEST(Report, EveryPlotKindGivesAFigureThatTheReportReferences) {
   fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace report_test

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace runner_resume_test {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
@@ -209,4 +209,4 @@ TEST_F(RunnerResume, FailedRunIsRecordedAndTheSweepGoesOn) {
   EXPECT_EQ(records_by_key(jsonl).size(), 2u);
 }
 
-}  // namespace
+}  // namespace runner_resume_test

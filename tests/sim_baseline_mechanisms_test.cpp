@@ -7,7 +7,7 @@
 #include "tests/sim_test_support.hpp"
 
 namespace vtmm::test {
-namespace {
+namespace sim_baseline_mechanisms_test {
 
 sim::VmConfig slow_vm(uint64_t memory = 128, uint64_t va = 32) {
   sim::VmConfig c = vm_config(memory, va);
@@ -197,5 +197,5 @@ TEST(MemoryMode, DirtyLinesAreWrittenBackWhenDisplaced) {
   EXPECT_EQ(rig.vm.c.mm_writebacks - wb, 1u);
 }
 
-}  // namespace
+}  // namespace sim_baseline_mechanisms_test
 }  // namespace vtmm::test

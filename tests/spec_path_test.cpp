@@ -7,7 +7,7 @@
 #include "vtmm/core/error.hpp"
 #include "vtmm/runner/experiment.hpp"
 
-namespace {
+namespace spec_path_test {
 
 TEST(SpecPath, BareNameIsAnExperimentEvenBesideAFolderOfThatName) {
   ASSERT_TRUE(std::filesystem::is_directory("workloads"));  // tests run from the source root
@@ -30,4 +30,4 @@ TEST(SpecPath, EveryShippedExperimentLoads) {
   }
 }
 
-}  // namespace
+}  // namespace spec_path_test

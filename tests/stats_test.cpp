@@ -7,7 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
-namespace {
+namespace stats_test {
 
 using vtmm::runner::mann_whitney;
 using vtmm::runner::min_attainable_p;
@@ -108,4 +108,4 @@ TEST(Stats, MinimumAttainableP) {
   EXPECT_LT(min_attainable_p(10, 10), 1e-4);
 }
 
-}  // namespace
+}  // namespace stats_test

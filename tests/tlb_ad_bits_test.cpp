@@ -6,7 +6,7 @@
 #include "tests/sim_test_support.hpp"
 
 namespace vtmm::test {
-namespace {
+namespace tlb_ad_bits_test {
 
 constexpr uint8_t kA = PteBits::kAccessed;
 constexpr uint8_t kD = PteBits::kDirty;
@@ -112,5 +112,5 @@ TEST(TlbAdBits, SecondLevelHitKeepsTheEntryAsCached) {
   EXPECT_EQ(rig.pte_bits(0) & kD, kD);
 }
 
-}  // namespace
+}  // namespace tlb_ad_bits_test
 }  // namespace vtmm::test

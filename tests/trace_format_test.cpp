@@ -16,7 +16,7 @@
 #include "vtmm/trace/info.hpp"
 #include "vtmm/trace/reader.hpp"
 
-namespace {
+namespace trace_format_test {
 
 using namespace vtmm;
 namespace fs = std::filesystem;
@@ -356,4 +356,4 @@ TEST(TraceFormat, CliNamesTheOffsetOfEveryKindOfDamage) {
   fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace trace_format_test

@@ -14,7 +14,7 @@
 #include "vtmm/core/workload.hpp"
 #include "vtmm/sim/simulation.hpp"
 
-namespace {
+namespace trace_workload_test {
 
 using namespace vtmm;
 namespace fs = std::filesystem;
@@ -153,4 +153,4 @@ TEST(TraceWorkloadShipped, DefaultIsTheShippedTrace) {
   EXPECT_GT(w->footprint_bytes(), 0u);
 }
 
-}  // namespace
+}  // namespace trace_workload_test

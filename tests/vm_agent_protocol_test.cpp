@@ -13,7 +13,7 @@
 #include "vtmm/platform/agent_protocol.hpp"
 
 namespace vtmm::agent_proto {
-namespace {
+namespace vm_agent_protocol_test {
 
 const MemoryMap kMap{{{0, 64ull << 20}, {1ull << 32, (1ull << 32) + (16ull << 20)}}};  // 64 MiB + 16 MiB above 4 GiB
 
@@ -207,5 +207,5 @@ TEST(VmAgentProtocol, FuzzNoCrashAndAcceptedFramesObeyLimits) {
   EXPECT_GT(rejected, tried / 2);
 }
 
-}  // namespace
+}  // namespace vm_agent_protocol_test
 }  // namespace vtmm::agent_proto

@@ -13,7 +13,7 @@
 #include "vtmm/platform/vm_run.hpp"
 #include "vtmm/runner/experiment.hpp"
 
-namespace {
+namespace vm_policies_test {
 
 using namespace vtmm;
 using namespace vtmm::platform;
@@ -212,4 +212,4 @@ TEST(VmSpec, VmExperimentsLoadQuickAndFull) {
   }
 }
 
-}  // namespace
+}  // namespace vm_policies_test

@@ -18,7 +18,7 @@
 #include "vtmm/core/params.hpp"
 #include "vtmm/platform/libvirt_session.hpp"
 
-namespace {
+namespace vm_smoke_test {
 
 namespace fs = std::filesystem;
 
@@ -160,4 +160,4 @@ TEST(VmSmoke, PoliciesRunOnARealGuest) {
   EXPECT_TRUE(vtmm::platform::running_vtmm_qemu_pids().empty());
 }
 
-}  // namespace
+}  // namespace vm_smoke_test

@@ -14,7 +14,7 @@
 #include "vtmm/policy/mlq.hpp"
 
 namespace vtmm::policy {
-namespace {
+namespace vtmm_hotness_test {
 
 constexpr uint8_t N = static_cast<uint8_t>(Seen::None);
 constexpr uint8_t R = static_cast<uint8_t>(Seen::Read);
@@ -334,11 +334,11 @@ TEST(VtmmPlacement, PromotionsNeverExceedTheRoomDemotionsMake) {
   }
 }
 
-}  // namespace
+}  // namespace vtmm_hotness_test
 }  // namespace vtmm::policy
 
 namespace vtmm::policy {
-namespace {
+namespace vtmm_hotness_test {
 
 // The rule of plan_placement written the plain way (a full counting sort by
 // key, stable in GPA order; hot from the top of the sorted order down; free
@@ -417,5 +417,5 @@ TEST(VtmmPlacement, MatchesThePlainRuleOnRandomPages) {
   }
 }
 
-}  // namespace
+}  // namespace vtmm_hotness_test
 }  // namespace vtmm::policy

@@ -10,7 +10,7 @@
 #include "tests/vtmm_test_support.hpp"
 
 namespace vtmm::test {
-namespace {
+namespace vtmm_migration_test {
 
 constexpr uint64_t kBacked = 12;  // vpns 0..11, backed on the slow tier
 
@@ -188,5 +188,5 @@ TEST(VtmmMigration, LinuxAccessDuringTheCopyIsThePagesOnlyFault) {
   EXPECT_EQ(c.vm_exits, exits);
 }
 
-}  // namespace
+}  // namespace vtmm_migration_test
 }  // namespace vtmm::test

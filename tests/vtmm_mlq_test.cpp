@@ -18,7 +18,7 @@
 #include "vtmm/policy/mlq.hpp"
 
 namespace vtmm::policy {
-namespace {
+namespace vtmm_mlq_test {
 
 struct WindowLog {
   bool looked = false;   // plan: A/D read this window
@@ -247,5 +247,5 @@ TEST(VtmmMlq, LastObservationIsCarriedThroughThePeriod) {
   EXPECT_EQ(p.last, static_cast<uint8_t>(Seen::Write)) << "what it last did, not overwritten by the period";
 }
 
-}  // namespace
+}  // namespace vtmm_mlq_test
 }  // namespace vtmm::policy

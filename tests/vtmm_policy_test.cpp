@@ -15,7 +15,7 @@
 #include "vtmm/sim/simulation.hpp"
 
 namespace vtmm {
-namespace {
+namespace vtmm_policy_test {
 
 constexpr double kTimeScale = 0.003;  // 600 ms windows -> 1.8 ms
 constexpr uint64_t kUpdates = 2000000;
@@ -118,5 +118,5 @@ TEST(VtmmPolicy, EveryPresetRunsAndPassesItsWorkloadCheck) {
   }
 }
 
-}  // namespace
+}  // namespace vtmm_policy_test
 }  // namespace vtmm

@@ -14,7 +14,7 @@
 #include "tests/vtmm_test_support.hpp"
 
 namespace vtmm::test {
-namespace {
+namespace vtmm_tracker_test {
 
 using policy::EptScanner;
 using policy::MlqConfig;
@@ -281,5 +281,5 @@ TEST(VtmmEptScanner, FlushesEveryVcpuTlbOncePerWindow) {
   }
 }
 
-}  // namespace
+}  // namespace vtmm_tracker_test
 }  // namespace vtmm::test

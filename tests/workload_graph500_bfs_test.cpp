@@ -4,7 +4,7 @@
 
 #include "tests/workload_test_support.hpp"
 
-namespace {
+namespace workload_graph500_bfs_test {
 
 using vtmm::Json;
 using vtmm::test::expect_corruption_caught;
@@ -30,4 +30,4 @@ TEST(WorkloadGraph500Bfs, CatchesACorruptedResult) {
   expect_corruption_caught(tiny(), kSeed);
 }
 
-}  // namespace
+}  // namespace workload_graph500_bfs_test

@@ -4,7 +4,7 @@
 
 #include "tests/workload_test_support.hpp"
 
-namespace {
+namespace workload_gups_test {
 
 using vtmm::Json;
 using vtmm::test::expect_corruption_caught;
@@ -29,4 +29,4 @@ TEST(WorkloadGups, CatchesACorruptedResult) {
   expect_corruption_caught(tiny(), kSeed, 20000u);
 }
 
-}  // namespace
+}  // namespace workload_gups_test

@@ -4,7 +4,7 @@
 
 #include "tests/workload_test_support.hpp"
 
-namespace {
+namespace workload_liblinear_test {
 
 using vtmm::Json;
 using vtmm::test::expect_corruption_caught;
@@ -37,4 +37,4 @@ TEST(WorkloadLiblinear, CatchesACorruptedResult) {
   expect_corruption_caught(tiny(), kSeed, 3u * 2000 * 10);
 }
 
-}  // namespace
+}  // namespace workload_liblinear_test

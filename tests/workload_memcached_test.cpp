@@ -5,7 +5,7 @@
 
 #include "tests/workload_test_support.hpp"
 
-namespace {
+namespace workload_memcached_test {
 
 using vtmm::Json;
 using vtmm::test::expect_corruption_caught;
@@ -44,4 +44,4 @@ TEST(WorkloadMemcached, CatchesACorruptedResult) {
   expect_corruption_caught(tiny(), kSeed, 3000u);
 }
 
-}  // namespace
+}  // namespace workload_memcached_test

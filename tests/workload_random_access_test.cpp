@@ -7,7 +7,7 @@
 
 #include "tests/workload_test_support.hpp"
 
-namespace {
+namespace workload_random_access_test {
 
 using vtmm::Json;
 using vtmm::test::expect_corruption_caught;
@@ -41,4 +41,4 @@ TEST(WorkloadRandomAccess, CatchesALostWrite) {
   expect_corruption_caught(tiny("random-write"), kSeed, 20000u);
 }
 
-}  // namespace
+}  // namespace workload_random_access_test

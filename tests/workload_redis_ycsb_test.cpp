@@ -4,7 +4,7 @@
 
 #include "tests/workload_test_support.hpp"
 
-namespace {
+namespace workload_redis_ycsb_test {
 
 using vtmm::Json;
 using vtmm::test::expect_corruption_caught;
@@ -37,4 +37,4 @@ TEST(WorkloadRedisYcsb, CatchesACorruptedResult) {
   expect_corruption_caught(tiny(), kSeed, 3000u);
 }
 
-}  // namespace
+}  // namespace workload_redis_ycsb_test

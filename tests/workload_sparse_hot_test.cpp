@@ -5,7 +5,7 @@
 
 #include "tests/workload_test_support.hpp"
 
-namespace {
+namespace workload_sparse_hot_test {
 
 using vtmm::Json;
 using vtmm::test::expect_corruption_caught;
@@ -39,4 +39,4 @@ TEST(WorkloadSparseHot, RefusesRegionsThatDoNotFit) {
   EXPECT_THROW(simulate_workload(w, 1, kSeed), vtmm::SpecError);
 }
 
-}  // namespace
+}  // namespace workload_sparse_hot_test

@@ -4,7 +4,7 @@
 
 #include "tests/workload_test_support.hpp"
 
-namespace {
+namespace workload_xsbench_test {
 
 using vtmm::Json;
 using vtmm::test::expect_corruption_caught;
@@ -38,4 +38,4 @@ TEST(WorkloadXsBench, CatchesACorruptedResult) {
   expect_corruption_caught(tiny(), kSeed, 3000u);
 }
 
-}  // namespace
+}  // namespace workload_xsbench_test

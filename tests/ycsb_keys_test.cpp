@@ -9,7 +9,7 @@
 #include <functional>
 #include <vector>
 
-namespace {
+namespace ycsb_keys_test {
 
 using namespace vtmm;
 
@@ -119,4 +119,4 @@ TEST(YcsbKeys, WorkloadsAndBadNames) {
   EXPECT_EQ(ycsb::key_name(1).rfind("user", 0), 0u);
 }
 
-}  // namespace
+}  // namespace ycsb_keys_test

@@ -38,16 +38,16 @@ namespace {
 
 using workloads::AccessQueue;
 
-struct Node {  // LIBLINEAR's feature_node
+struct FeatureNode {  // LIBLINEAR's feature_node
   int32_t index;
   double value;
 };
-static_assert(sizeof(Node) == 16);
+static_assert(sizeof(FeatureNode) == 16);
 
 struct Data {
   uint64_t rows = 0, features = 0;
   std::vector<uint64_t> start;  // node offset of each row; rows + 1 entries
-  std::vector<Node> nodes;
+  std::vector<FeatureNode> nodes;
   std::vector<double> y, xtx;
 };
 
@@ -77,11 +77,11 @@ Data generate(uint64_t rows, uint64_t features, uint32_t nnz, uint64_t seed) {
     double score = 0, sq = 0;
     for (int32_t f : row) {
       const double v = 1.0 - rng.uniform();
-      d.nodes.push_back(Node{f, v});
+      d.nodes.push_back(FeatureNode{f, v});
       score += hidden[static_cast<uint64_t>(f - 1)] * v;
       sq += v * v;
     }
-    d.nodes.push_back(Node{-1, 0});
+    d.nodes.push_back(FeatureNode{-1, 0});
     double y = score >= 0 ? 1 : -1;
     if (rng.uniform() < 0.1) y = -y;
     d.y.push_back(y);
@@ -156,7 +156,7 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
     if (epochs_ < 1) p.fail("epochs", "must be at least 1");
     if (!(c_ > 0)) p.fail("C", "must be positive");
     if (!(compute_ns_ >= 0)) p.fail("compute_ns", "must not be negative");
-    nodes_va_ = layout_.alloc(rows_ * (nnz_ + 1) * sizeof(Node));
+    nodes_va_ = layout_.alloc(rows_ * (nnz_ + 1) * sizeof(FeatureNode));
     start_va_ = layout_.alloc((rows_ + 1) * 8);
     y_va_ = layout_.alloc(rows_ * 8);
     xtx_va_ = layout_.alloc(rows_ * 8);
@@ -191,7 +191,7 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
     order_.resize(rows_);
     for (uint64_t i = 0; i < rows_; ++i) order_[i] = static_cast<uint32_t>(i);
     rng_ = Rng(seed_ ^ 0x73687566ULL);
-    sweep_.add(nodes_va_, data_.nodes.size() * sizeof(Node));
+    sweep_.add(nodes_va_, data_.nodes.size() * sizeof(FeatureNode));
     sweep_.add(start_va_, (rows_ + 1) * 8);
     sweep_.add(y_va_, rows_ * 8);
     sweep_.add(xtx_va_, rows_ * 8);
@@ -220,7 +220,7 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
       double ywtx = 0;
       for (uint64_t j = b; j < e; ++j) {  // w.x, the terminator included
         q.mode(ph, 8, c);
-        q.push(nodes_va_ + j * sizeof(Node), kRead);
+        q.push(nodes_va_ + j * sizeof(FeatureNode), kRead);
         if (data_.nodes[j].index < 0) break;
         const uint64_t f = static_cast<uint64_t>(data_.nodes[j].index - 1);
         q.mode(ph, 4, c);
@@ -234,7 +234,7 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
         const double d = delta * data_.y[i];
         for (uint64_t j = b; j + 1 < e; ++j) {
           q.mode(ph, 8, c);
-          q.push(nodes_va_ + j * sizeof(Node), kRead);
+          q.push(nodes_va_ + j * sizeof(FeatureNode), kRead);
           const uint64_t f = static_cast<uint64_t>(data_.nodes[j].index - 1);
           q.mode(ph, 4, c);
           q.push(w_va_ + f * 8, kReadWrite);
@@ -280,7 +280,7 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
     for (uint64_t i = 0; i < rows_; ++i) {
       alpha[2 * i] = std::min(0.001 * c_, 1e-8);
       alpha[2 * i + 1] = c_ - alpha[2 * i];
-      for (const Node* x = &d.nodes[d.start[i]]; x->index != -1; ++x)
+      for (const FeatureNode* x = &d.nodes[d.start[i]]; x->index != -1; ++x)
         w[static_cast<uint64_t>(x->index - 1)] += d.y[i] * alpha[2 * i] * x->value;
     }
     std::vector<uint32_t> order(rows_);
@@ -291,12 +291,12 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
       shuffle(rng, order);
       for (uint32_t i : order) {
         double ywtx = 0;
-        for (const Node* x = &d.nodes[d.start[i]]; x->index != -1; ++x) ywtx += w[static_cast<uint64_t>(x->index - 1)] * x->value;
+        for (const FeatureNode* x = &d.nodes[d.start[i]]; x->index != -1; ++x) ywtx += w[static_cast<uint64_t>(x->index - 1)] * x->value;
         ywtx *= d.y[i];
         double sign;
         const double delta = newton(d.xtx[i], ywtx, c_, &alpha[2 * uint64_t{i}], innereps, sign);
         if (delta == 0) continue;
-        for (const Node* x = &d.nodes[d.start[i]]; x->index != -1; ++x)
+        for (const FeatureNode* x = &d.nodes[d.start[i]]; x->index != -1; ++x)
           w[static_cast<uint64_t>(x->index - 1)] += delta * d.y[i] * x->value;
       }
     }
