@@ -186,7 +186,8 @@ class Mechanisms {
     throw std::logic_error("platform offers no 2 MiB mappings");
   }
 
-  // Ground truth of the current window (simulator only): true accesses.
+  // Ground truth of the current window (simulator only): true accesses per
+  // guest page; empty unless the policy declares Mechanism::GroundTruth.
   virtual std::span<const uint32_t> true_accesses() const = 0;
 
   virtual double now_ns() const = 0;

@@ -91,6 +91,7 @@ class Vtmm : public Policy {
 
   std::vector<Mechanism> needs() const override {
     std::vector<Mechanism> n = huge_->needs();
+    n.push_back(Mechanism::GroundTruth);  // the hot-set precision/recall it reports
     if (tracker_kind_ == "ept") {
       n.insert(n.begin(), {Mechanism::EptAdBits, Mechanism::TlbFlush, Mechanism::Migrate});
       return n;

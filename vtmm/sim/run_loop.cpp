@@ -46,10 +46,12 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
     host.vms.push_back(r->vm.get());
     r->mech.bind(r->vm.get());
     r->mech.set_side(pol.side());
-    for (Mechanism m : pol.needs())
+    for (Mechanism m : pol.needs()) {
       if (!r->mech.offers(m))
         throw SpecError(std::string("policy: needs ") + mechanism_name(m) + ", which platform '" + platform +
                         "' does not offer");
+      if (m == Mechanism::GroundTruth) r->vm->truth_wanted = true;
+    }
     pol.attach(r->mech);
     r->lanes.resize(slots[i].cfg.vcpus);
     for (auto& cpu : r->vm->vcpus) cpu.clock_ns = slots[i].start_ns;
@@ -89,7 +91,7 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
       const double t0 = hv.clock_ns;
       pol.tick(r.mech);
       if (stretch > 1 && r.mech.side() == Side::Host) hv.clock_ns = t0 + (hv.clock_ns - t0) * stretch;
-      std::fill(r.vm->truth_accesses.begin(), r.vm->truth_accesses.end(), 0u);
+      if (r.vm->truth_wanted) std::fill(r.vm->truth_accesses.begin(), r.vm->truth_accesses.end(), 0u);
       host.schedule(std::max(at + period, hv.clock_ns), [&r, at, period] {
         r.tick(std::max(at + period, r.mech.thread().clock_ns));
       });

@@ -47,7 +47,9 @@ class SimMechanisms final : public Mechanisms {
   bool huge_mapped(Gpa g) const override { return g < vm_->ept.size() && vm_->span_of(g) > 1; }
   uint32_t split_huge(std::span<const Gpa> gs) override;
   uint32_t merge_huge(std::span<const Gpa> gs) override;
-  std::span<const uint32_t> true_accesses() const override { return vm_->truth_accesses; }
+  std::span<const uint32_t> true_accesses() const override {
+    return vm_->truth_wanted ? std::span<const uint32_t>(vm_->truth_accesses) : std::span<const uint32_t>();
+  }
   double now_ns() const override { return cur_->clock_ns; }
   void charge_ns(double ns) override {
     cur_->clock_ns += ns;

@@ -123,7 +123,11 @@ class Vm {
   std::vector<uint8_t> ept;
   std::vector<uint32_t> owner;  // vpn, or kGptOwner | group for a page-table page
   // Ground truth (by guest-physical page).
+  // Counted on every access (no branch in the access path) but zeroed at each
+  // policy tick, an O(pages) pass, only for a policy that declares
+  // Mechanism::GroundTruth; the others see an empty span.
   std::vector<uint32_t> truth_accesses;  // this tracking window
+  bool truth_wanted = false;
   std::vector<uint32_t> truth_misses;    // LLC misses in the measured phase
   bool measuring = false;
 
