@@ -90,14 +90,14 @@ class Vtmm : public Policy {
   }
 
   std::vector<Mechanism> needs() const override {
-    std::vector<Mechanism> n = huge_->needs();
-    n.push_back(Mechanism::GroundTruth);  // the hot-set precision/recall it reports
-    if (tracker_kind_ == "ept") {
-      n.insert(n.begin(), {Mechanism::EptAdBits, Mechanism::TlbFlush, Mechanism::Migrate});
-      return n;
-    }
-    n.insert(n.begin(), {Mechanism::GptList, Mechanism::PteAdBits, Mechanism::EptAdBits, Mechanism::Pml,
-                         Mechanism::TlbFlush, Mechanism::Migrate});
+    std::vector<Mechanism> n;
+    if (tracker_kind_ == "ept")
+      n = {Mechanism::EptAdBits, Mechanism::TlbFlush, Mechanism::Migrate};
+    else
+      n = {Mechanism::GptList, Mechanism::PteAdBits, Mechanism::EptAdBits, Mechanism::Pml, Mechanism::TlbFlush,
+           Mechanism::Migrate};
+    for (Mechanism h : huge_->needs()) n.push_back(h);
+    n.push_back(Mechanism::GroundTruth);  // for the hot-set precision/recall it reports
     return n;
   }
 
