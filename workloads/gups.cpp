@@ -12,11 +12,11 @@
 #include <algorithm>
 #include <vector>
 
-#include "vtmm/core/huge_alloc.hpp"
 #include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
 #include "workloads/access_queue.hpp"
 #include "workloads/phases.hpp"
+#include "workloads/xor_table.hpp"
 
 namespace vtmm {
 namespace {
@@ -55,82 +55,41 @@ class Gups final : public Workload, public workloads::TestCorruptible {
       p.fail("hot_offset", "must be \"random\", \"start\" or \"end\"");
     }
     va_ = layout_.alloc(elems_ * sizeof(uint64_t));
+    table_ = workloads::XorTable(elems_);
     for (uint32_t v = 0; v < vcpus_; ++v)
-      lanes_.push_back(Lane{Rng(env.seed * 0x9e37u + v + 1), {}, workloads::OpPhases(warmup_, updates_, v, vcpus_)});
+      lanes_.push_back(workloads::XorLane{Rng(env.seed * 0x9e37u + v + 1), {}, workloads::OpPhases(warmup_, updates_, v, vcpus_)});
   }
 
   uint64_t footprint_bytes() const override { return layout_.bytes(); }
-  uint64_t ops() const override { return measured_; }
+  uint64_t ops() const override { return table_.measured(); }
   std::string op_name() const override { return "update"; }
 
   bool next(uint32_t v, Batch& b) override {
-    if (table_.empty()) table_.resize(elems_);  // data is built on first use, not at validation
-    Lane& l = lanes_[v];
     b.mlp = static_cast<uint8_t>(mlp_);
     b.compute_ns = static_cast<float>(compute_ns_);
-    const uint64_t pages = (elems_ + 511) / 512;
-    if (!l.setup.done(v, vcpus_, pages)) {
-      l.setup.next(v, vcpus_, va_, pages, b, [&](uint64_t page) {
-        for (uint64_t i = page * 512, end = std::min(elems_, i + 512); i < end; ++i) table_[i] = i;
-      });
-      if (b.n > 0) return true;
-    }
-    const bool warm = l.ops.warming();
-    b.phase = l.ops.phase();
-    // Two passes over the batch's updates: draw every index first (the same
-    // random stream) and prefetch its element, then apply them in order. Each
-    // update misses the host's caches (the table is real), and this way the
-    // misses overlap instead of each waiting for the one before it.
-    const uint64_t n = std::min<uint64_t>(l.ops.left_in_phase(), Batch::kCap - b.n);
-    uint64_t rs[Batch::kCap], is[Batch::kCap];
-    for (uint64_t k = 0; k < n; ++k) {
-      const uint64_t r = l.rng.next();
-      const bool hot = l.rng.uniform() < hot_prob_;
-      const uint64_t i = hot ? hot_base_ + mod(r, hot_elems_) : mod(r, elems_);
-      __builtin_prefetch(&table_[i], 1);
-      rs[k] = r;
-      is[k] = i;
-    }
-    for (uint64_t k = 0; k < n; ++k) {
-      table_[is[k]] ^= rs[k];
-      xor_applied_ ^= rs[k];
-      b.push(va_ + is[k] * sizeof(uint64_t), kReadWrite);
-    }
-    l.ops.count(n);
-    if (!warm) measured_ += n;
-    return !l.ops.finished();
+    return table_.next(lanes_[v], v, vcpus_, va_, b, [this](Rng& rng, uint64_t r) {
+      const bool hot = rng.uniform() < hot_prob_;
+      return hot ? hot_base_ + mod(r, hot_elems_) : mod(r, elems_);
+    });
   }
 
   // r % n without a 64-bit division when n is a power of two (the default
   // footprints): the same index, at a fraction of the cost per update.
   static uint64_t mod(uint64_t r, uint64_t n) { return (n & (n - 1)) == 0 ? r & (n - 1) : r % n; }
 
-  void verify() const override {
-    // XOR of 0..n-1 has a closed form by n mod 4.
-    const uint64_t n1 = elems_ - 1;
-    const uint64_t xor_init = (n1 % 4 == 0) ? n1 : (n1 % 4 == 1) ? 1 : (n1 % 4 == 2) ? n1 + 1 : 0;
-    uint64_t x = 0;
-    for (uint64_t v : table_) x ^= v;
-    if (x != (xor_init ^ xor_applied_)) throw VerifyError("gups: table checksum does not match the updates applied");
-  }
+  void verify() const override { table_.verify("gups"); }
 
-  // A torn or misdirected update: flip bits of one element, so the table XOR no longer matches.
-  void corrupt_for_test() override { table_[hot_base_] ^= 0x5a; }
+  // A torn or misdirected update: the table XOR no longer matches.
+  void corrupt_for_test() override { table_.corrupt(hot_base_); }
 
  private:
-  struct Lane {
-    Rng rng;
-    workloads::FirstTouchSweep setup;
-    workloads::OpPhases ops;
-  };
   uint32_t vcpus_;
   double hot_fraction_, hot_prob_, compute_ns_;
   uint64_t warmup_, updates_, elems_, hot_elems_, hot_base_ = 0, va_ = 0;
   uint32_t mlp_;
   VaLayout layout_;
-  std::vector<uint64_t, HugePageAllocator<uint64_t>> table_;
-  std::vector<Lane> lanes_;
-  uint64_t xor_applied_ = 0, measured_ = 0;
+  workloads::XorTable table_;
+  std::vector<workloads::XorLane> lanes_;
 };
 
 VTMM_REGISTER(vtmm::WorkloadRegistry, Gups, "gups",

@@ -23,6 +23,7 @@
 #include "vtmm/core/workload.hpp"
 #include "workloads/access_queue.hpp"
 #include "workloads/phases.hpp"
+#include "workloads/xor_table.hpp"
 
 namespace vtmm {
 namespace {
@@ -68,77 +69,42 @@ class SparseHot final : public Workload, public workloads::TestCorruptible {
     std::sort(dense_.begin(), dense_.end());
     std::sort(sparse_pages_.begin(), sparse_pages_.end());
     va_ = layout_.alloc(bytes);
+    table_ = workloads::XorTable(elems_);
     for (uint32_t v = 0; v < vcpus_; ++v)
-      lanes_.push_back(Lane{Rng(env.seed * 0x9e37u + v + 1), {}, workloads::OpPhases(warmup_, updates_, v, vcpus_)});
+      lanes_.push_back(workloads::XorLane{Rng(env.seed * 0x9e37u + v + 1), {}, workloads::OpPhases(warmup_, updates_, v, vcpus_)});
   }
 
   uint64_t footprint_bytes() const override { return layout_.bytes(); }
-  uint64_t ops() const override { return measured_; }
+  uint64_t ops() const override { return table_.measured(); }
   std::string op_name() const override { return "update"; }
 
   bool next(uint32_t v, Batch& b) override {
-    if (table_.empty()) table_.resize(elems_);  // data is built on first use, not at validation
-    Lane& l = lanes_[v];
     b.mlp = static_cast<uint8_t>(mlp_);
     b.compute_ns = static_cast<float>(compute_ns_);
-    constexpr uint64_t kPerPage = kPageSize / sizeof(uint64_t);
-    const uint64_t pages = elems_ / kPerPage;
-    if (!l.setup.done(v, vcpus_, pages)) {
-      l.setup.next(v, vcpus_, va_, pages, b, [&](uint64_t page) {
-        for (uint64_t i = page * kPerPage, end = i + kPerPage; i < end; ++i) table_[i] = i;
-      });
-      if (b.n > 0) return true;
-    }
-    const bool warm = l.ops.warming();
-    b.phase = l.ops.phase();
-    constexpr uint64_t kPerRegion = kHugeSize / sizeof(uint64_t);
-    for (uint64_t left = l.ops.left_in_phase(); !b.full() && left > 0; --left) {
-      const uint64_t r = l.rng.next();
-      const double u = l.rng.uniform();
-      uint64_t i;
-      if (u < dense_prob_) {
-        i = dense_[l.rng.below(dense_.size())] * kPerRegion + r % kPerRegion;
-      } else if (u < dense_prob_ + sparse_prob_) {
-        i = sparse_pages_[l.rng.below(sparse_pages_.size())] * kPerPage + r % kPerPage;
-      } else {
-        i = l.rng.below(elems_);
-      }
-      table_[i] ^= r;
-      xor_applied_ ^= r;
-      b.push(va_ + i * sizeof(uint64_t), kReadWrite);
-      l.ops.count();
-      if (!warm) ++measured_;
-    }
-    return !l.ops.finished();
+    return table_.next(lanes_[v], v, vcpus_, va_, b, [this](Rng& rng, uint64_t r) {
+      constexpr uint64_t kPerRegion = kHugeSize / sizeof(uint64_t), kPerPage = kPageSize / sizeof(uint64_t);
+      const double u = rng.uniform();
+      if (u < dense_prob_) return dense_[rng.below(dense_.size())] * kPerRegion + r % kPerRegion;
+      if (u < dense_prob_ + sparse_prob_) return sparse_pages_[rng.below(sparse_pages_.size())] * kPerPage + r % kPerPage;
+      return rng.below(elems_);
+    });
   }
 
-  void verify() const override {
-    const uint64_t n1 = elems_ - 1;  // XOR of 0..n-1 has a closed form by n mod 4
-    const uint64_t xor_init = (n1 % 4 == 0) ? n1 : (n1 % 4 == 1) ? 1 : (n1 % 4 == 2) ? n1 + 1 : 0;
-    uint64_t x = 0;
-    for (uint64_t e : table_) x ^= e;
-    if (x != (xor_init ^ xor_applied_)) throw VerifyError("sparse-hot: table checksum does not match the updates applied");
-  }
+  void verify() const override { table_.verify("sparse-hot"); }
 
-  void corrupt_for_test() override { table_[sparse_pages_.front() * (kPageSize / sizeof(uint64_t))] ^= 0x5a; }
+  void corrupt_for_test() override { table_.corrupt(sparse_pages_.front() * (kPageSize / sizeof(uint64_t))); }
 
   // The hot 4 KiB pages' indices in the table (tests and docs use them).
   const std::vector<uint64_t>& sparse_pages() const { return sparse_pages_; }
 
  private:
-  struct Lane {
-    Rng rng;
-    workloads::FirstTouchSweep setup;
-    workloads::OpPhases ops;
-  };
   uint32_t vcpus_, mlp_;
   double dense_prob_, sparse_prob_, compute_ns_;
   uint64_t warmup_, updates_, elems_, va_ = 0;
   std::vector<uint64_t> dense_, sparse_pages_;  // region indices; page indices
   VaLayout layout_;
-  std::vector<uint64_t> table_;
-  std::vector<Lane> lanes_;
-  uint64_t xor_applied_ = 0, measured_ = 0;
+  workloads::XorTable table_;
+  std::vector<workloads::XorLane> lanes_;
 };
 
 VTMM_REGISTER(vtmm::WorkloadRegistry, SparseHot, "sparse-hot",
