@@ -38,7 +38,7 @@ class PmlGptTracker {
   MlqConfig cfg_;
   std::vector<MlqPage> mlq_;         // by data GPA
   std::vector<uint8_t> is_gpt_, refs_, logged_;
-  std::vector<uint32_t> scanned_at_;  // window + 1 in which the page's PTE was scanned
+  std::vector<uint64_t> scanned_;     // this window: bit g set once page g's PTE was scanned
   std::vector<uint32_t> due_at_;      // by GPA of a page-table page: next window it must be scanned
   std::vector<uint32_t> slot_;        // by GPA of a page-table page: index into prev_
   std::vector<Gpa> prev_;             // 512 previous PTE targets per page-table page
