@@ -13,7 +13,8 @@ void PmlGptTracker::attach(Mechanisms& m) {
   refs_.assign(n, 0);
   logged_.assign(n, 0);
   scanned_.assign((uint64_t{n} + 63) / 64, 0);
-  due_at_.assign(n, 0);
+  prev_.clear();
+  due_at_.clear();
   slot_.assign(n, kNone);
   m.set_pml(true);
 }
@@ -22,6 +23,7 @@ uint32_t PmlGptTracker::slot_of(Gpa gpt) {
   if (slot_[gpt] == kNone) {
     slot_[gpt] = static_cast<uint32_t>(prev_.size() / kPtesPerPage);
     prev_.resize(prev_.size() + kPtesPerPage, kNone);
+    due_at_.push_back(0);
   }
   return slot_[gpt];
 }
@@ -54,7 +56,7 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
   }
   // Tables left alone because all their PTEs were in DND come due when a period ends.
   for (Gpa g : watched_)
-    if (!logged_[g] && due_at_[g] != 0 && due_at_[g] <= k) scan_.push_back(g);
+    if (!logged_[g] && slot_[g] != kNone && due_at_[slot_[g]] != 0 && due_at_[slot_[g]] <= k) scan_.push_back(g);
   std::sort(scan_.begin(), scan_.end());  // deterministic order, friendlier to caches
 
   std::array<PteBits, kPtesPerPage> ptes;
@@ -99,7 +101,7 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
     }
     m.clear_pte_bits(gpt, clear);
     // Scanned again when a period ends, whether or not PML logs it by then.
-    due_at_[gpt] = next_due == UINT32_MAX ? 0 : next_due;
+    due_at_[slot] = next_due == UINT32_MAX ? 0 : next_due;
     // Left un-armed only when every PTE is in a period that outlasts the next
     // window: nothing to learn from it before then.
     if (watch || next_due <= k + 1 || next_due == UINT32_MAX) {

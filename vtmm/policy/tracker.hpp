@@ -39,9 +39,9 @@ class PmlGptTracker {
   std::vector<MlqPage> mlq_;         // by data GPA
   std::vector<uint8_t> is_gpt_, refs_, logged_;
   std::vector<uint64_t> scanned_;     // this window: bit g set once page g's PTE was scanned
-  std::vector<uint32_t> due_at_;      // by GPA of a page-table page: next window it must be scanned
-  std::vector<uint32_t> slot_;        // by GPA of a page-table page: index into prev_
-  std::vector<Gpa> prev_;             // 512 previous PTE targets per page-table page
+  std::vector<uint32_t> slot_;        // by GPA of a page-table page: its slot (once scanned)
+  std::vector<uint32_t> due_at_;      // by slot: next window the table must be scanned (0: none)
+  std::vector<Gpa> prev_;             // by slot: the table's 512 previous PTE targets
   std::vector<Gpa> watched_;          // page-table pages handed over so far
   std::vector<Gpa> log_, scan_, rearm_;
 };
