@@ -26,21 +26,6 @@ struct XorLane {
 class XorTable {
  public:
   explicit XorTable(uint64_t elems = 0) : elems_(elems) {}
-  uint64_t elems() const { return elems_; }
-  // Built on first use, not when the spec is validated.
-  void ensure_built() {
-    if (table_.empty()) table_.resize(elems_);
-  }
-  // Set-up of one 4 KiB page's elements (page index `page`).
-  void init_page(uint64_t page) {
-    constexpr uint64_t kPerPage = kPageSize / sizeof(uint64_t);
-    for (uint64_t i = page * kPerPage, end = std::min(elems_, i + kPerPage); i < end; ++i) table_[i] = i;
-  }
-  void prefetch(uint64_t i) const { __builtin_prefetch(&table_[i], 1); }
-  void update(uint64_t i, uint64_t r) {
-    table_[i] ^= r;
-    applied_ ^= r;
-  }
   // `who` names the workload in the error.
   void verify(const std::string& who) const {
     const uint64_t n1 = elems_ - 1;  // XOR of 0..n-1 has a closed form by n mod 4
@@ -91,6 +76,21 @@ class XorTable {
   }
 
  private:
+  // Built on first use, not when the spec is validated.
+  void ensure_built() {
+    if (table_.empty()) table_.resize(elems_);
+  }
+  // Set-up of one 4 KiB page's elements (page index `page`).
+  void init_page(uint64_t page) {
+    constexpr uint64_t kPerPage = kPageSize / sizeof(uint64_t);
+    for (uint64_t i = page * kPerPage, end = std::min(elems_, i + kPerPage); i < end; ++i) table_[i] = i;
+  }
+  void prefetch(uint64_t i) const { __builtin_prefetch(&table_[i], 1); }
+  void update(uint64_t i, uint64_t r) {
+    table_[i] ^= r;
+    applied_ ^= r;
+  }
+
   uint64_t elems_, applied_ = 0, measured_ = 0;
   std::vector<uint64_t, HugePageAllocator<uint64_t>> table_;
 };
