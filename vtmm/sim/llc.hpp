@@ -9,7 +9,6 @@
 
 #include "vtmm/core/huge_alloc.hpp"
 #include "vtmm/core/types.hpp"
-#include <cstring>
 #include <vector>
 
 namespace vtmm::sim {
@@ -32,20 +31,27 @@ class Llc {
   };
 
   // line: (vm << 40) | guest-physical line number.
+  // One pass finds the line and shifts the ways in front of it down by one,
+  // so the move to the front needs no second pass (or memmove call).
   Result access(uint64_t line, bool write) {
     uint64_t* set = &tags_[set_of(line) * ways_];
-    for (uint32_t w = 0; w < ways_; ++w) {
-      if ((set[w] & ~kDirty) == line) {
-        uint64_t t = set[w] | (write ? kDirty : 0);
-        if (w != 0) std::memmove(set + 1, set, w * sizeof(uint64_t));
-        set[0] = t;
+    const uint64_t dirty = write ? kDirty : 0;
+    uint64_t carry = set[0];
+    if ((carry & ~kDirty) == line) {
+      set[0] = carry | dirty;
+      return {true, kEmpty};
+    }
+    for (uint32_t w = 1; w < ways_; ++w) {
+      const uint64_t t = set[w];
+      set[w] = carry;
+      carry = t;
+      if ((t & ~kDirty) == line) {
+        set[0] = t | dirty;
         return {true, kEmpty};
       }
     }
-    const uint64_t victim = set[ways_ - 1];
-    std::memmove(set + 1, set, (ways_ - 1) * sizeof(uint64_t));
-    set[0] = line | (write ? kDirty : 0);
-    return {false, (victim & kDirty) ? (victim & ~kDirty) : kEmpty};
+    set[0] = line | dirty;  // carry is the old LRU way: the victim
+    return {false, (carry & kDirty) ? (carry & ~kDirty) : kEmpty};
   }
 
   uint64_t lines() const { return tags_.size(); }
