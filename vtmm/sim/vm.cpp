@@ -98,10 +98,13 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
   uint64_t writes = 0;
   // The batch is known ahead: prefetch, for the access kFar ahead, its PTE
   // target, and for the one kNear ahead (whose target is cached by now) the
-  // LLC sets of its data and PTE lines and its per-page state. Hints only:
+  // LLC set of its data line and its ground-truth counter, plus, when the
+  // previous batch walked often, what its walk would read. Hints only:
   // nothing the model computes depends on them.
   constexpr uint32_t kFar = 16, kNear = 8;
   const uint64_t vpages = pte_gpa.size();
+  const uint64_t walks_before = c.tlb_misses;
+  const bool walky = walky_;
   for (uint32_t i = 0; i < b.n; ++i) {
     if (i + kFar < b.n) {
       const uint64_t vpn = (b.va[i + kFar] >> kPageShift) - vpn_base_;
@@ -112,19 +115,22 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
       const uint64_t vpn = (va >> kPageShift) - vpn_base_;
       if (vpn < vpages) {
         const Gpa g = pte_gpa[vpn];
-        const Gpa gpt = gpt_of[vpn / kPtesPerPage];
         if (g != kNone) {
           host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{g} << 6) | ((va >> kLineShift) & (kLinesPerPage - 1)));
           __builtin_prefetch(&truth_accesses[g]);
-          __builtin_prefetch(&ept[g]);
+          if (walky) __builtin_prefetch(&ept[g]);
         }
-        if (gpt != kNone) host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{gpt} << 6) | ((vpn % kPtesPerPage) / 8));
+        if (walky) {
+          const Gpa gpt = gpt_of[vpn / kPtesPerPage];
+          if (gpt != kNone) host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{gpt} << 6) | ((vpn % kPtesPerPage) / 8));
+        }
       }
     }
     access(v, b.va[i], b.kind[i], mlp);
     writes += (b.kind[i] & kWrite) ? 1 : 0;
     cpu.clock_ns += compute;
   }
+  walky_ = (c.tlb_misses - walks_before) * 16 > b.n;
   c.accesses += b.n;
   c.writes += writes;
   c.reads += b.n - writes;

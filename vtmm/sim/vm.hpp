@@ -187,6 +187,9 @@ class Vm {
   double lat_[kTiers];
   double unit_[kTiers];  // bytes of tier bandwidth one 64-byte line transfer uses
   uint64_t vpn_base_ = VaLayout::kBase >> kPageShift;
+  // The previous batch walked often (more than one access in 16): prefetch
+  // what a walk reads (the PTE line's LLC set, the EPT byte) for this one too.
+  bool walky_ = true;
 };
 
 inline double Vm::mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp) {
