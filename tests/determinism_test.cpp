@@ -40,6 +40,7 @@ TEST(Determinism, SameSeedSameBytes) {
   ASSERT_EQ(b.code, 0);
   ASSERT_FALSE(a.out.empty());
   EXPECT_EQ(a.out.find("wall_s"), std::string::npos) << "--no-wall leaves the wall clock out";
+  EXPECT_EQ(a.out.find("\"cpu_s\""), std::string::npos) << "--no-wall leaves the CPU time out";
   EXPECT_EQ(a.out, b.out);
 }
 

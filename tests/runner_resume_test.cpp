@@ -136,6 +136,10 @@ TEST_F(RunnerResume, KilledMidSweepFinishesWithoutRedoingRecordedRuns) {
   for (const auto& [key, r] : after) {
     EXPECT_EQ(r.at("status"), "ok");
     indices.insert(r.at("run_index").get<uint64_t>());
+    // What the run cost: its thread's CPU time, at most the elapsed time (a sim run is one thread).
+    const double cpu = r.at("cpu_s").get<double>(), wall = r.at("wall_s").get<double>();
+    EXPECT_GT(cpu, 0.0);
+    EXPECT_LE(cpu, wall + 0.01);
   }
   EXPECT_EQ(indices.size(), 12u);
   // A run redone would carry a new wall-clock time.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Slurm executor against a real single-node Slurm cluster on this machine
 # (scripts/slurm-local.sh): a small sim sweep submitted as an array job gives
-# the same records as the local executor (apart from wall_s); a cancelled
+# the same records as the local executor (apart from wall_s and cpu_s); a cancelled
 # array task is reported missing by `vtmm collect`, `--resubmit` completes it,
 # and nothing is duplicated. ctest label "slurm".
 #   usage: tests/slurm_test.sh PATH/TO/vtmm
@@ -43,8 +43,8 @@ cat >"$WORK/spec.json" <<'EOF'
  "sweep": {"policy": ["dram-only", "first-touch", "oracle"], "seed": [1, 2]}}
 EOF
 
-# Records without their wall-clock field, byte for byte (keys are sorted).
-strip_wall() { sed -E 's/,"wall_s":[-0-9.e+]+//; s/"wall_s":[-0-9.e+]+,//' "$1"; }
+# Records without their timing fields (cpu_s, wall_s), byte for byte (keys are sorted).
+strip_wall() { sed -E 's/,"(wall|cpu)_s":[-0-9.e+]+//g; s/"(wall|cpu)_s":[-0-9.e+]+,//g' "$1"; }
 
 # Every line a complete record; run_index 0..N-1 each exactly once.
 check_unique() {
@@ -77,9 +77,9 @@ echo "--- scontrol show job $JOB (one entry per array task)"
 scontrol show job "$JOB" | grep -E 'JobId=|JobState=|NodeList=' | sed 's/^ */  /'
 check_unique "$WORK/slurm/runs.jsonl" 6
 cmp <(strip_wall "$WORK/local/runs.jsonl") <(strip_wall "$WORK/slurm/runs.jsonl") ||
-  fail "slurm records differ from local ones (apart from wall_s)"
+  fail "slurm records differ from local ones (apart from wall_s and cpu_s)"
 ls "$WORK/slurm/slurm/logs" | grep -q "^${JOB}_5.out$" || fail "no Slurm log for task ${JOB}_5"
-say "slurm records == local records (apart from wall_s)"
+say "slurm records == local records (apart from wall_s and cpu_s)"
 
 say "cancel one array task, collect, resubmit"
 "$VTMM" run "$WORK/spec.json" --executor slurm --out "$WORK/cancel" --max-parallel 1 >"$WORK/jobs.out" 2>"$WORK/c.err" ||
@@ -110,7 +110,7 @@ grep -q "6 ok, 0 failed, 0 missing" "$WORK/collect2.err" || fail "resubmission d
 grep -q "as array job(s) [0-9]* (tasks 5)" "$WORK/collect2.err" || fail "resubmission should hold only task 5"
 check_unique "$WORK/cancel/runs.jsonl" 6
 cmp <(strip_wall "$WORK/local/runs.jsonl") <(strip_wall "$WORK/cancel/runs.jsonl") ||
-  fail "resumed slurm records differ from local ones (apart from wall_s)"
+  fail "resumed slurm records differ from local ones (apart from wall_s and cpu_s)"
 echo "--- job completion log (what ran where, as Slurm recorded it)"
 sed -E 's/.*JobId=([0-9]+).*JobState=([A-Z]+).*NodeList=([^ ]+).*ArrayJobId=([0-9]+) ArrayTaskId=([0-9]+).*/jobcomp: job \1 = array \4_\5 \2 on \3/' \
   "$VTMM_SLURM_DIR/log/jobcomp.log"

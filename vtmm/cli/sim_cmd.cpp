@@ -54,7 +54,7 @@ void add_sim(CLI::App& app) {
   c->add_option("--wl,--workload-param", f->wl_params, "Workload parameter KEY=VALUE (repeatable)");
   c->add_option("--pp,--policy-param", f->pol_params, "Policy parameter KEY=VALUE (repeatable)");
   c->add_option("--hp,--host-param", f->host_params, "Host constant override KEY=VALUE (repeatable)");
-  c->add_flag("--no-wall", f->no_wall, "Leave wall_s out, so identical runs print identical bytes");
+  c->add_flag("--no-wall", f->no_wall, "Leave wall_s and cpu_s out, so identical runs print identical bytes");
   c->callback([f] {
     Json run;
     run["host"] = f->host;

@@ -1,5 +1,6 @@
 #include "vtmm/runner/experiment.hpp"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -188,13 +189,27 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
   return e;
 }
 
+namespace {
+double thread_cpu_s() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+}  // namespace
+
+RunTimer::RunTimer() : wall0_(std::chrono::steady_clock::now()), cpu0_(thread_cpu_s()) {}
+
+void RunTimer::stamp(Json& rec) const {
+  rec["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
+  rec["cpu_s"] = thread_cpu_s() - cpu0_;
+}
+
 Json run_one(const RunSpec& r, bool with_wall) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const RunTimer timer;
   Json rec = r.platform == "vm" ? platform::run_vm(r) : sim::simulate(r);
   rec["run_key"] = hash_hex(r.to_json().dump());
   if (r.repeat) rec["repeat"] = *r.repeat;
-  if (with_wall)
-    rec["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (with_wall) timer.stamp(rec);
   return rec;
 }
 

@@ -5,6 +5,7 @@
 // sweep resumes where it stopped; when the sweep is complete the file is
 // rewritten once (to a temporary, then renamed) in expansion order with each
 // record's slowdown against the baseline policy filled in.
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,21 @@ struct SweepResult {
 // sweep goes on (the caller decides the exit status from `failed`).
 SweepResult run_experiment(const Experiment& e, const RunOptions& opt);
 
-// One run with the runner's bookkeeping fields; wall_s included unless omitted.
+// What a run cost the machine, stamped into its record: wall_s (elapsed, so
+// it grows when other work shares the cores) and cpu_s (CPU time of the
+// thread that ran it: for a sim run, which is one thread, its own cost
+// whatever else runs; for a vm run, only vtmm's side, not QEMU's).
+class RunTimer {
+ public:
+  RunTimer();
+  void stamp(Json& rec) const;
+
+ private:
+  std::chrono::steady_clock::time_point wall0_;
+  double cpu0_;
+};
+
+// One run with the runner's bookkeeping fields; wall_s and cpu_s included unless omitted.
 Json run_one(const RunSpec& r, bool with_wall);
 
 // Path of experiments/<name>.json for a bare name, or the path itself.

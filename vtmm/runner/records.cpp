@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -49,7 +48,7 @@ void write_all(int fd, const std::string& s, const std::string& path) {
 }  // namespace
 
 Json make_record(const RunIdentity& id, const RunSpec& r, bool with_wall) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const RunTimer timer;
   Json rec;
   try {
     rec = run_one(r, false);
@@ -68,7 +67,7 @@ Json make_record(const RunIdentity& id, const RunSpec& r, bool with_wall) {
   rec["experiment"] = id.experiment;
   rec["spec_hash"] = id.spec_hash;
   rec["run_index"] = id.index;
-  if (with_wall) rec["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (with_wall) timer.stamp(rec);
   return rec;
 }
 

@@ -3,11 +3,11 @@
 //
 // A record is one JSON object: the run's metrics and resolved config (from
 // run_one) plus the runner's bookkeeping: experiment, spec_hash, run_index,
-// run_key, status ("ok" or "failed"), wall_s. A run that throws (a workload
+// run_key, status ("ok" or "failed"), wall_s and cpu_s (RunTimer). A run that throws (a workload
 // whose result check fails, an internal error) becomes a record with
 // "status": "failed" and its "error", so a sweep goes on past it. The local
 // and the Slurm executor both build records here, so they hold the same bytes
-// apart from wall_s.
+// apart from wall_s and cpu_s.
 //
 // runs.jsonl is appended one whole line per record (one write(2), then
 // fdatasync). A line cut short by a kill is detected when the log is read
