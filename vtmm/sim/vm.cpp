@@ -98,7 +98,7 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
   uint64_t writes = 0;
   // The batch is known ahead: prefetch, for the access kFar ahead, its PTE
   // target, and for the one kNear ahead (whose target is cached by now) the
-  // LLC set of its data line and its ground-truth counter, plus, when the
+  // LLC set of its data line and its ground-truth counter (if counted), plus, when the
   // previous batch walked often, what its walk would read. Hints only:
   // nothing the model computes depends on them.
   constexpr uint32_t kFar = 16, kNear = 8;
@@ -117,7 +117,7 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
         const Gpa g = pte_gpa[vpn];
         if (g != kNone) {
           host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{g} << 6) | ((va >> kLineShift) & (kLinesPerPage - 1)));
-          __builtin_prefetch(&truth_accesses[g]);
+          if (truth_wanted) __builtin_prefetch(&truth_accesses[g]);
           if (walky) __builtin_prefetch(&ept[g]);
         }
         if (walky) {

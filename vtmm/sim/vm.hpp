@@ -123,9 +123,9 @@ class Vm {
   std::vector<uint8_t> ept;
   std::vector<uint32_t> owner;  // vpn, or kGptOwner | group for a page-table page
   // Ground truth (by guest-physical page).
-  // Counted on every access (no branch in the access path) but zeroed at each
-  // policy tick, an O(pages) pass, only for a policy that declares
-  // Mechanism::GroundTruth; the others see an empty span.
+  // Counted, and zeroed at each policy tick (an O(pages) pass), only for a
+  // policy that declares Mechanism::GroundTruth; the others see an empty span,
+  // so their runs skip the counter's random read-modify-write per access.
   std::vector<uint32_t> truth_accesses;  // this tracking window
   bool truth_wanted = false;
   std::vector<uint32_t> truth_misses;    // LLC misses in the measured phase
@@ -220,7 +220,7 @@ inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {
   if (e == nullptr) [[unlikely]] e = translate(cpu, vpn, kind, mlp, cost);
   if ((kind & kWrite) && !e->dirty) [[unlikely]] cost += dirty_assist(cpu, vpn, e);
   const Gpa g = pte_gpa[vpn];
-  ++truth_accesses[g];
+  if (truth_wanted) ++truth_accesses[g];
   const uint64_t misses = c.llc_misses;
   cost += mem(cpu, g, static_cast<uint32_t>((va >> kLineShift) & (kLinesPerPage - 1)), kind & kWrite, mlp);
   if ((load_period | store_period) != 0) [[unlikely]] cost += sample(cpu, kind, g, c.llc_misses != misses);
