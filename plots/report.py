@@ -84,7 +84,10 @@ def section(name, spec, recs, root):
     wall = sum(r.get("wall_s") or 0 for r in ok)
     # cpu_s: the run thread's CPU time, unaffected by other work on the cores (older records lack it).
     timed = [r for r in ok if "cpu_s" in r]
-    cpu = f" ({sum(r['cpu_s'] for r in timed):.0f} s of CPU" + ("" if len(timed) == len(ok) else f" in the {len(timed)} runs that record it") + ")" if timed else ""
+    cpu = ""
+    if timed:
+        which = "" if len(timed) == len(ok) else f" in the {len(timed)} runs that record it"
+        cpu = f" ({sum(r['cpu_s'] for r in timed):.0f} s of CPU{which})"
     lines += [f"**Host profile:** {', '.join(f'`{h}` (experiments/hosts/{h}.json)' for h in hosts) or '-'}; "
               f"{len(ok)} runs recorded ok" + (f", **{failed} failed** (see runs.jsonl)" if failed else "") +
               f"; {wall:.0f} s of run wall time in total{cpu}; slowdowns are against `{spec.get('baseline', 'dram-only')}`.", ""]
