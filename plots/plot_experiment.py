@@ -13,6 +13,8 @@ import sys
 import textwrap
 from collections import defaultdict
 
+from records import load_records, ok_records
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -42,9 +44,7 @@ def colour(policy):
 
 def load(path):
     """The ok records (a failed run's record has no metrics to draw)."""
-    with open(path) as f:
-        recs = [json.loads(line) for line in f if line.strip()]
-    return [r for r in recs if r.get("status", "ok") == "ok"]
+    return ok_records(load_records(path))
 
 
 def mean(xs):

@@ -11,6 +11,8 @@ import os
 import sys
 from collections import defaultdict
 
+from records import load_records, ok_records, run_costs
+
 # The paper's evaluation in its order; experiments not listed follow by name.
 PAPER_ORDER = ["motivation", "workloads", "write_bandwidth", "tracking_accuracy", "tracking_overhead",
                "migration_methods", "ablation", "classification", "ratio_sensitivity", "multi-vm-pool",
@@ -52,11 +54,6 @@ def fmt(v, f):
     return "-" if v is None else f.format(v)
 
 
-def load_records(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def columns_for(name, spec):
     extra = list(EXTRA.get(name, []))
     plot = spec.get("plot", {})
@@ -71,7 +68,7 @@ def size_of(r):
 
 
 def section(name, spec, recs, root):
-    ok = [r for r in recs if r.get("status", "ok") == "ok"]  # failed runs have no metrics
+    ok = ok_records(recs)  # failed runs have no metrics
     failed = len(recs) - len(ok)
     lines = [f"## {spec.get('title', name)}", "", f"Experiment `{name}` (`experiments/{name}.json`).", ""]
     if spec.get("reproduces"):
@@ -81,13 +78,11 @@ def section(name, spec, recs, root):
     if spec.get("scale"):
         lines += [f"**Scale:** {spec['scale']}", ""]
     hosts = sorted({r["host"] for r in ok})
-    wall = sum(r.get("wall_s") or 0 for r in ok)
-    # cpu_s: the run thread's CPU time, unaffected by other work on the cores (older records lack it).
-    timed = [r for r in ok if "cpu_s" in r]
+    wall, cpu_sum, timed = run_costs(ok)
     cpu = ""
     if timed:
-        which = "" if len(timed) == len(ok) else f" in the {len(timed)} runs that record it"
-        cpu = f" ({sum(r['cpu_s'] for r in timed):.0f} s of CPU{which})"
+        which = "" if timed == len(ok) else f" in the {timed} runs that record it"
+        cpu = f" ({cpu_sum:.0f} s of CPU{which})"
     lines += [f"**Host profile:** {', '.join(f'`{h}` (experiments/hosts/{h}.json)' for h in hosts) or '-'}; "
               f"{len(ok)} runs recorded ok" + (f", **{failed} failed** (see runs.jsonl)" if failed else "") +
               f"; {wall:.0f} s of run wall time in total{cpu}; slowdowns are against `{spec.get('baseline', 'dram-only')}`.", ""]

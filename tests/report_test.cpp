@@ -96,7 +96,7 @@ TEST(Report, EveryPlotKindGivesAFigureThatTheReportReferences) {
   fs::remove_all(dir);
 }
 
-// scripts/run_times.py: per experiment, ok runs and the sums of wall_s and
+// plots/run_times.py: per experiment, ok runs and the sums of wall_s and
 // cpu_s as the runner reads runs.jsonl (a later line for a run wins, torn
 // lines and failed runs do not count, records without cpu_s are counted apart).
 TEST(Report, RunTimesSumsTheRecordsAsTheRunnerReadsThem) {
@@ -112,14 +112,14 @@ TEST(Report, RunTimesSumsTheRecordsAsTheRunnerReadsThem) {
       << R"({"run_key": "k4", "status": "ok", "wall_)";  // torn by a kill
   std::ofstream(dir / "b" / "runs.jsonl") << R"({"run_key": "x", "status": "ok", "wall_s": 1.0, "cpu_s": 1.0})" "\n";
   const std::string root = fs::current_path().string();
-  ASSERT_EQ(sh("/usr/bin/python3 " + quote(root + "/scripts/run_times.py") + " " + quote(dir.string()) + " >" +
+  ASSERT_EQ(sh("/usr/bin/python3 " + quote(root + "/plots/run_times.py") + " " + quote(dir.string()) + " >" +
                quote((dir / "out").string()) + " 2>/dev/null"),
             0);
   const std::string out = slurp(dir / "out");
   EXPECT_NE(out.find("| `a` | 2 | 8 s | 2 s (1) |"), std::string::npos) << out;
   EXPECT_NE(out.find("| `b` | 1 | 1 s | 1 s (1) |"), std::string::npos) << out;
   EXPECT_NE(out.find("| all | 3 | 9 s | 4 s (2) |"), std::string::npos) << out;
-  EXPECT_EQ(sh("/usr/bin/python3 " + quote(root + "/scripts/run_times.py") + " " + quote((dir / "none").string()) +
+  EXPECT_EQ(sh("/usr/bin/python3 " + quote(root + "/plots/run_times.py") + " " + quote((dir / "none").string()) +
                " 2>/dev/null"),
             2);
   fs::remove_all(dir);
