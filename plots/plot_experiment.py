@@ -211,8 +211,13 @@ def ratio_lines(records, spec):
     """Sensitivity sweep: slowdown vs the fast share of guest memory, one line per
     design, one panel per workload; ratio-free references as dashed lines."""
     wls = in_order(workload_label(r) for r in records)
-    fig, axes = plt.subplots(1, len(wls), figsize=(6.5 * len(wls), 4.5), squeeze=False)
-    for ax, wl in zip(axes[0], wls):
+    # At most four panels a row: --full sweeps every workload (twelve panels).
+    cols = min(4, len(wls))
+    rows = (len(wls) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 4.5 * rows), squeeze=False)
+    for ax in axes.flat[len(wls):]:
+        ax.set_visible(False)
+    for ax, wl in zip(axes.flat, wls):
         recs = [r for r in records if workload_label(r) == wl and r["slowdown"] is not None]
         for pol in in_order(r["policy"] for r in recs if r["ratio"]):
             pts = sorted((fast_share(r["ratio"]), r["slowdown"]) for r in recs if r["policy"] == pol and r["ratio"])
@@ -230,7 +235,7 @@ def ratio_lines(records, spec):
         ax.set_title(wl, fontsize=9)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    axes[0][cols - 1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return fig
 
 
