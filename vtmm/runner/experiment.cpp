@@ -150,7 +150,9 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
       }
     runs = std::move(next);
   }
-  if (repeats > 1) runs = expand_repeats(runs, repeats, repeat_seeds, hash_hex(j.dump()));
+  // The shuffle's seed comes from the runs, not the spec's prose, so editing a
+  // title does not reorder a repeated sweep.
+  if (repeats > 1) runs = expand_repeats(runs, repeats, repeat_seeds, hash_hex(Json(runs).dump()));
   std::map<std::string, bool> seen;
   for (Json& r : runs) {
     if (!r.contains("policy")) throw SpecError("spec " + e.name + ": missing field 'policy' (in run or sweep)");
@@ -185,7 +187,12 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
     e.runs.push_back(std::move(rs));
   }
   e.spec = j;
-  e.spec_hash = hash_hex(j.dump());
+  // Records belong to the runs the spec expands to and the baseline they are
+  // measured against; prose (title, scale, claim) and the plot block do not
+  // count, so fixing a sentence keeps a long sweep's records.
+  Json identity = {{"name", e.name}, {"baseline", e.baseline}, {"runs", Json::array()}};
+  for (const RunSpec& rs : e.runs) identity["runs"].push_back(rs.to_json());
+  e.spec_hash = hash_hex(identity.dump());
   return e;
 }
 

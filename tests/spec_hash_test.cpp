@@ -1,0 +1,68 @@
+// What a sweep's records belong to: the runs a spec expands to and its
+// baseline. Editing prose (title, scale, claim) or the plot block must keep a
+// long sweep's records; changing what runs must not.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "vtmm/runner/experiment.hpp"
+
+namespace spec_hash_test {
+
+namespace fs = std::filesystem;
+using vtmm::runner::load_experiment;
+
+class SpecHash : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("vtmm_spec_hash_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  // A two-run spec; `title`, `updates`, `baseline` and `extra` vary per test.
+  std::string spec(const std::string& title, int updates = 20000, const std::string& baseline = "dram-only",
+                   const std::string& extra = "") const {
+    const fs::path p = dir_ / "h.json";
+    std::ofstream(p) << R"({"name": "h", "title": ")" + title + R"(", "scale": "tiny",
+      "run": {"workload": {"impl": "gups", "footprint": "8MiB", "updates": )" +
+                            std::to_string(updates) + R"(, "warmup_updates": 1000}, "ratio": "1:4", "seed": 3},
+      "sweep": {"policy": ["dram-only", "first-touch"]}, "baseline": ")" + baseline + "\"" + extra + "}";
+    return p.string();
+  }
+  fs::path dir_;
+};
+
+TEST_F(SpecHash, ProseAndPlotDoNotCount) {
+  const std::string h = load_experiment(spec("one title"), false).spec_hash;
+  EXPECT_EQ(load_experiment(spec("another title"), false).spec_hash, h);
+  EXPECT_EQ(load_experiment(spec("one title", 20000, "dram-only", R"(, "plot": {"kind": "slowdown_bars"})"), false)
+                .spec_hash,
+            h);
+}
+
+TEST_F(SpecHash, RunsAndBaselineDo) {
+  const std::string h = load_experiment(spec("t"), false).spec_hash;
+  EXPECT_NE(load_experiment(spec("t", 30000), false).spec_hash, h);
+  EXPECT_NE(load_experiment(spec("t", 20000, "first-touch"), false).spec_hash, h);
+  EXPECT_NE(load_experiment(spec("t", 20000, "dram-only", R"(, "full": {"run": {"seed": 4}})"), true).spec_hash, h);
+}
+
+// The resume itself: a retitled spec reuses every record.
+TEST_F(SpecHash, RetitledSweepResumesWithoutRerunning) {
+  vtmm::runner::RunOptions opt;
+  opt.out_dir = (dir_ / "out").string();
+  const auto first = vtmm::runner::run_experiment(load_experiment(spec("before"), false), opt);
+  ASSERT_EQ(first.ran, 2u);
+  const auto again = vtmm::runner::run_experiment(load_experiment(spec("after"), false), opt);
+  EXPECT_EQ(again.reused, 2u);
+  EXPECT_EQ(again.ran, 0u);
+  const auto changed = vtmm::runner::run_experiment(load_experiment(spec("after", 30000), false), opt);
+  EXPECT_EQ(changed.reused, 0u);
+  EXPECT_EQ(changed.ran, 2u);
+}
+
+}  // namespace spec_hash_test
