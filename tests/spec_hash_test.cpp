@@ -1,6 +1,7 @@
-// What a sweep's records belong to: the runs a spec expands to and its
-// baseline. Editing prose (title, scale, claim) or the plot block must keep a
-// long sweep's records; changing what runs must not.
+// The spec hash names what a spec runs (its expanded runs and baseline), not
+// its prose or plot block; a resumed sweep reuses a record when its run key
+// (the resolved run) matches, whichever spec version wrote it, and redoes
+// runs whose configuration changed.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -63,6 +64,28 @@ TEST_F(SpecHash, RetitledSweepResumesWithoutRerunning) {
   const auto changed = vtmm::runner::run_experiment(load_experiment(spec("after", 30000), false), opt);
   EXPECT_EQ(changed.reused, 0u);
   EXPECT_EQ(changed.ran, 2u);
+}
+
+// Another spec version with the same runs (here: another baseline) reuses the
+// records, stamps them with its own hash and recomputes their slowdowns.
+TEST_F(SpecHash, SameRunsUnderAnotherSpecVersionAreReused) {
+  vtmm::runner::RunOptions opt;
+  opt.out_dir = (dir_ / "out").string();
+  ASSERT_EQ(vtmm::runner::run_experiment(load_experiment(spec("t"), false), opt).ran, 2u);
+  const auto e = load_experiment(spec("t", 20000, "first-touch"), false);
+  const auto again = vtmm::runner::run_experiment(e, opt);
+  EXPECT_EQ(again.reused, 2u);
+  EXPECT_EQ(again.ran, 0u);
+  std::ifstream in(dir_ / "out" / "runs.jsonl");
+  size_t n = 0;
+  for (std::string line; std::getline(in, line); ++n) {
+    const auto r = vtmm::Json::parse(line);
+    EXPECT_EQ(r.at("spec_hash"), e.spec_hash);
+    if (r.at("policy") == "first-touch") {
+      EXPECT_EQ(r.at("slowdown"), 1.0);
+    }
+  }
+  EXPECT_EQ(n, 2u);
 }
 
 }  // namespace spec_hash_test

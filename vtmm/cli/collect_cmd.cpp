@@ -64,15 +64,16 @@ void refuse_if_queued(const std::string& dir) {
 }
 
 // Ok records that runs.jsonl already holds (from either executor) count as done.
-void adopt_local_records(const std::string& dir, const runner::Experiment& e, const sl::RunList& rl) {
+void adopt_local_records(const std::string& dir, const sl::RunList& rl) {
   std::vector<std::string> notes;
-  const auto done = runner::read_records((fs::path(dir) / "runs.jsonl").string(), e.spec_hash, notes);
+  const auto done = runner::read_records((fs::path(dir) / "runs.jsonl").string(), notes);
   for (size_t i = 0; i < rl.runs.size(); ++i) {
     const fs::path p = fs::path(dir) / "slurm" / "records" / (std::to_string(i) + ".json");
     const auto it = done.find(rl.keys[i]);
     if (it == done.end() || !runner::record_ok(it->second) || fs::exists(p)) continue;
     Json r = it->second;
     r["run_index"] = i;
+    r["spec_hash"] = rl.spec_hash;  // possibly written by another spec version with the same run
     runner::write_file_atomically(p.string(), r.dump() + "\n");
   }
 }
@@ -112,7 +113,7 @@ std::string run_on_slurm(const runner::Experiment& e, const std::string& out, bo
   sl::write_run_list(e, dir, o);
   if (!resume) sl::remove_records(dir);
   const sl::RunList rl = sl::read_run_list(dir);
-  if (resume) adopt_local_records(dir, e, rl);
+  if (resume) adopt_local_records(dir, rl);
   const std::vector<size_t> ok = sl::recorded_ok(dir, rl);
   std::vector<size_t> todo;
   for (size_t i = 0; i < rl.runs.size(); ++i)

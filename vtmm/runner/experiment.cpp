@@ -256,23 +256,32 @@ SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
   fs::create_directories(dir);
   const fs::path jsonl = dir / "runs.jsonl";
 
-  // Resume: keep the ok records of this spec's runs; failed runs are redone.
+  // Resume: keep the ok records of this spec's runs (same run key: the same
+  // resolved run), whichever spec version wrote them; failed runs are redone,
+  // records of runs the spec no longer has are dropped.
   std::vector<std::string> notes;
   std::map<std::string, Json> done;
-  if (opt.resume) done = read_records(jsonl.string(), e.spec_hash, notes);
-  for (const auto& n : notes) std::fprintf(stderr, "vtmm: note: %s\n", n.c_str());
+  if (opt.resume) done = read_records(jsonl.string(), notes);
   SweepResult res;
   res.jsonl = jsonl.string();
   res.total = e.runs.size();
   std::vector<Json> records(e.runs.size());
   std::vector<size_t> todo;
+  size_t matched = 0;
   for (size_t i = 0; i < e.runs.size(); ++i) {
     const auto it = done.find(run_key(e.runs[i]));
-    if (it != done.end() && record_ok(it->second))
+    if (it != done.end()) ++matched;
+    if (it != done.end() && record_ok(it->second)) {
       records[i] = it->second;
-    else
+      records[i]["spec_hash"] = e.spec_hash;  // bookkeeping: the spec version that holds it now
+    } else {
       todo.push_back(i);
+    }
   }
+  if (done.size() > matched)
+    notes.push_back(jsonl.string() + ": dropped " + std::to_string(done.size() - matched) +
+                    " record(s) of runs this spec does not have");
+  for (const auto& n : notes) std::fprintf(stderr, "vtmm: note: %s\n", n.c_str());
   res.reused = e.runs.size() - todo.size();
   {  // start the log afresh with what survives, so appends below stay well-formed
     std::vector<Json> kept;

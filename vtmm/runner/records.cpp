@@ -71,15 +71,14 @@ Json make_record(const RunIdentity& id, const RunSpec& r, bool with_wall) {
   return rec;
 }
 
-std::map<std::string, Json> read_records(const std::string& path, const std::string& spec_hash,
-                                         std::vector<std::string>& notes) {
+std::map<std::string, Json> read_records(const std::string& path, std::vector<std::string>& notes) {
   std::map<std::string, Json> out;
   if (!fs::exists(path)) return out;
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();
-  size_t corrupt = 0, other = 0, line_no = 0;
+  size_t corrupt = 0, line_no = 0;
   size_t pos = 0;
   while (pos < text.size()) {
     const size_t nl = text.find('\n', pos);
@@ -98,18 +97,11 @@ std::map<std::string, Json> read_records(const std::string& path, const std::str
       ++corrupt;
       continue;
     }
-    if (r.value("spec_hash", "") != spec_hash) {
-      ++other;
-      continue;
-    }
     const std::string key = r.at("run_key").get<std::string>();
     out[key] = std::move(r);
   }
   if (corrupt)
     notes.push_back(path + ": dropped " + std::to_string(corrupt) + " line(s) that are not complete records");
-  if (other)
-    notes.push_back(path + ": dropped " + std::to_string(other) +
-                    " record(s) of another version of this spec (their runs are redone)");
   return out;
 }
 

@@ -36,11 +36,11 @@ Json make_record(const RunIdentity& id, const RunSpec& r, bool with_wall);
 
 bool record_ok(const Json& rec);
 
-// Records of runs.jsonl that belong to `spec_hash`, by run_key, in file order
-// (a later line for the same key wins). Torn or corrupt lines and records of
-// other spec versions are skipped; `notes` gets one line per kind skipped.
-std::map<std::string, Json> read_records(const std::string& path, const std::string& spec_hash,
-                                         std::vector<std::string>& notes);
+// Records of runs.jsonl by run_key, in file order (a later line for the same
+// key wins). Torn or corrupt lines are skipped with a note. The run key is the
+// hash of the fully resolved run, so a caller reuses a record exactly when its
+// run is the same, whatever spec version or vtmm build wrote it.
+std::map<std::string, Json> read_records(const std::string& path, std::vector<std::string>& notes);
 
 // Appends one line durably; throws std::runtime_error if the write fails.
 void append_record(const std::string& path, const Json& rec);
