@@ -187,9 +187,10 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
     e.runs.push_back(std::move(rs));
   }
   e.spec = j;
-  // Records belong to the runs the spec expands to and the baseline they are
-  // measured against; prose (title, scale, claim) and the plot block do not
-  // count, so fixing a sentence keeps a long sweep's records.
+  // The spec version that records are stamped with: what it runs and the
+  // baseline they are measured against. Prose (title, scale, claim) and the
+  // plot block do not count: a sentence fixed is not a new version. (Resuming
+  // matches records by run key, not by this hash.)
   Json identity = {{"name", e.name}, {"baseline", e.baseline}, {"runs", Json::array()}};
   for (const RunSpec& rs : e.runs) identity["runs"].push_back(rs.to_json());
   e.spec_hash = hash_hex(identity.dump());
