@@ -78,11 +78,10 @@ std::map<std::string, Json> read_records(const std::string& path, std::vector<st
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();
-  size_t corrupt = 0, line_no = 0;
+  size_t corrupt = 0;
   size_t pos = 0;
   while (pos < text.size()) {
     const size_t nl = text.find('\n', pos);
-    ++line_no;
     if (nl == std::string::npos) {
       // Only an append cut short by a kill leaves a last line without its newline.
       notes.push_back(path + ": dropped a torn last line (" + std::to_string(text.size() - pos) +
