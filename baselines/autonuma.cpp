@@ -58,7 +58,7 @@
 
 #include "baselines/numa_scan.hpp"
 #include "baselines/page_lists.hpp"
-#include "baselines/time_scale.hpp"
+#include "vtmm/core/time_scale.hpp"
 #include "baselines/tpp_rule.hpp"
 #include "vtmm/core/policy.hpp"
 
@@ -69,8 +69,8 @@ constexpr uint8_t kRecency = 0;
 
 class AutoNuma final : public Policy {
  public:
-  AutoNuma(Params& p, const PolicyEnv&) {
-    scale_.read(p);
+  AutoNuma(Params& p, const PolicyEnv& env) {
+    scale_.read(p, env);
     scan_.read(p);
     tick_ms_ = p.get<double>("tick_ms", 2.0);
     watermark_scale_factor_ = p.get<uint32_t>("watermark_scale_factor", 10);
@@ -210,6 +210,7 @@ class AutoNuma final : public Policy {
 
   void report(Json& out) const override {
     out["time_scale"] = scale_value_;
+    out["time_scale_rule"] = scale_.rule();
     out["numa_scan_period_ms_last"] = scanner_.period_ns() * 1e-6;
     out["numa_scan_pages"] = scanner_.scan_pages();
     out["numa_scans"] = scanner_.scans();

@@ -56,7 +56,7 @@
 #include <cmath>
 #include <string>
 
-#include "baselines/time_scale.hpp"
+#include "vtmm/core/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/rng.hpp"
 
@@ -107,7 +107,7 @@ class Damon final : public Policy {
     promote_.wm = watermarks(p, "promote");
     demote_.wm = watermarks(p, "demote");
     threads_ = p.get<uint32_t>("copy_threads", 1);
-    time_scale_.read(p);
+    time_scale_.read(p, env);
     // Assumed: list walking and arithmetic per region per aggregation.
     region_ns_ = p.get<double>("region_ns", 20.0);
     if (!(sample_ms_ > 0) || !(aggr_ms_ >= sample_ms_)) p.fail("aggr_interval_ms", "must be >= sample_interval_ms > 0");
@@ -180,6 +180,7 @@ class Damon final : public Policy {
   void report(Json& out) const override {
     out["side"] = "host";
     out["time_scale"] = scale_;
+    out["time_scale_rule"] = time_scale_.rule();
     out["sample_interval_ms_effective"] = sample_ms_ * scale_;
     out["aggregations"] = aggrs_ - aggregations_measured_;
     out["nr_regions"] = regions_.size();

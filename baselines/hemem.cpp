@@ -46,7 +46,7 @@
 #include <cmath>
 
 #include "baselines/pebs_sampling.hpp"
-#include "baselines/time_scale.hpp"
+#include "vtmm/core/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
 
 namespace vtmm {
@@ -64,7 +64,7 @@ struct Region {
 
 class HeMem final : public Policy {
  public:
-  HeMem(Params& p, const PolicyEnv&) {
+  HeMem(Params& p, const PolicyEnv& env) {
     load_period_ = p.get<uint32_t>("load_sample_period", 19997);
     store_period_ = p.get<uint32_t>("store_sample_period", 19997);
     hot_reads_ = p.get<uint32_t>("hot_read_threshold", 4);
@@ -74,7 +74,7 @@ class HeMem final : public Policy {
     rate_bytes_ = p.get_bytes("migrate_rate_bytes", uint64_t{10} << 30);
     threads_ = p.get<uint32_t>("copy_threads", 4);
     region_pages_ = p.get<uint32_t>("region_pages", kPagesPerHuge);
-    time_scale_.read(p);
+    time_scale_.read(p, env);
     // Assumed: one hash lookup and counter update per sample (HeMem's scan
     // thread), a list move per region visited.
     sample_ns_ = p.get<double>("sample_ns", 50.0);
@@ -154,6 +154,7 @@ class HeMem final : public Policy {
     for (const Region& x : regions_) hot += x.hot;
     out["side"] = side_name(side_);
     out["time_scale"] = scale_;
+    out["time_scale_rule"] = time_scale_.rule();
     out["load_sample_period_effective"] = eff_load_;
     out["store_sample_period_effective"] = eff_store_;
     out["samples"] = samples_;

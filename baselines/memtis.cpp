@@ -56,7 +56,7 @@
 #include <cmath>
 
 #include "baselines/pebs_sampling.hpp"
-#include "baselines/time_scale.hpp"
+#include "vtmm/core/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
 
 namespace vtmm {
@@ -91,7 +91,7 @@ uint32_t skew_bin_of(uint64_t n) {
 
 class Memtis final : public Policy {
  public:
-  Memtis(Params& p, const PolicyEnv&) {
+  Memtis(Params& p, const PolicyEnv& env) {
     load_period_ = p.get<uint32_t>("load_sample_period", 199);
     store_period_ = p.get<uint32_t>("store_sample_period", 100007);
     weight_ = p.get<uint32_t>("sample_weight", kPagesPerHuge);
@@ -109,7 +109,7 @@ class Memtis final : public Policy {
     gamma_ = p.get<double>("split_gamma", 0.4);
     fast_lat_ = p.get<double>("split_fast_latency", 80.0);
     slow_lat_ = p.get<double>("split_slow_latency", 270.0);
-    time_scale_.read(p);
+    time_scale_.read(p, env);
     // Assumed: a page-info lookup and histogram update per sample (ksampled),
     // a few ns per page per histogram pass / cooling.
     sample_ns_ = p.get<double>("sample_ns", 50.0);
@@ -170,6 +170,7 @@ class Memtis final : public Policy {
     for (uint32_t b = active_; b < kBins; ++b) hot += hist_[b];
     out["side"] = side_name(side_);
     out["time_scale"] = scale_;
+    out["time_scale_rule"] = time_scale_.rule();
     out["adaptation_period_samples_effective"] = adapt_;
     out["cooling_period_samples_effective"] = cool_;
     out["samples"] = samples_;

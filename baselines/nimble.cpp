@@ -32,7 +32,7 @@
 #include <algorithm>
 
 #include "baselines/page_lists.hpp"
-#include "baselines/time_scale.hpp"
+#include "vtmm/core/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
 
 namespace vtmm::baselines {
@@ -45,8 +45,8 @@ uint8_t active_of(Tier t) { return t == Tier::Fast ? kFastActive : kSlowActive; 
 
 class Nimble final : public Policy {
  public:
-  Nimble(Params& p, const PolicyEnv&) {
-    scale_.read(p);
+  Nimble(Params& p, const PolicyEnv& env) {
+    scale_.read(p, env);
     period_ms_ = p.get<double>("period_ms", 5000.0);
     threads_ = p.get<uint32_t>("copy_threads", 4);
     managed_pages_ = p.get<uint64_t>("managed_pages", 0);
@@ -89,6 +89,7 @@ class Nimble final : public Policy {
 
   void report(Json& out) const override {
     out["time_scale"] = scale_value_;
+    out["time_scale_rule"] = scale_.rule();
     out["period_ms_effective"] = period_ns_ * 1e-6;
     out["rounds"] = rounds_;
     out["promoted_pages"] = promoted_;

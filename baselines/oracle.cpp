@@ -3,8 +3,13 @@
 // workload and seed counts the true LLC misses per guest page in the measured
 // phase; this run then backs the pages with the most misses on the fast tier
 // from their first touch, and everything else on the slow tier. It pays no
-// tracking and no migration. (Guest-physical addresses are the same in both
-// passes: the guest allocator does not depend on placement.)
+// tracking and no migration.
+//
+// The profile is keyed by what a page holds (its guest-virtual page, or the
+// group a page table maps: MissProfile), not by GPA: with several vCPUs the
+// guest hands out GPAs in the order of first touches, which follows the
+// vCPUs' clocks, and those depend on placement, so the two passes give the
+// same data different GPAs.
 #include <algorithm>
 #include <numeric>
 
@@ -17,29 +22,41 @@ class Oracle final : public Policy {
  public:
   Oracle(Params&, const PolicyEnv&) {}
   bool wants_profile() const override { return true; }
-  void set_profile(std::vector<uint32_t> misses) override { misses_ = std::move(misses); }
+  void set_profile(MissProfile profile) override { profile_ = std::move(profile); }
 
   void attach(Mechanisms& m) override {
+    // One ranking over data pages and page tables: index i < data.size() is
+    // a data page, the rest are page-table groups.
+    const std::vector<uint32_t>& data = profile_.data;
+    const std::vector<uint32_t>& tables = profile_.page_tables;
+    const auto misses = [&](size_t i) { return i < data.size() ? data[i] : tables[i - data.size()]; };
+    std::vector<size_t> order(data.size() + tables.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    // Most misses first; ties by index so the choice is deterministic.
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return misses(a) > misses(b); });
+    hot_data_.assign(data.size(), 0);
+    hot_tables_.assign(tables.size(), 0);
     const uint64_t fast = m.capacity_pages(Tier::Fast);
-    std::vector<Gpa> order(misses_.size());
-    std::iota(order.begin(), order.end(), Gpa{0});
-    // Most misses first; ties by GPA so the choice is deterministic.
-    std::stable_sort(order.begin(), order.end(), [&](Gpa a, Gpa b) { return misses_[a] > misses_[b]; });
-    hot_.assign(m.guest_pages(), 0);
-    for (uint64_t i = 0; i < order.size() && i < fast; ++i)
-      if (misses_[order[i]] > 0) hot_[order[i]] = 1;
-    chosen_ = static_cast<uint64_t>(std::count(hot_.begin(), hot_.end(), 1));
+    for (uint64_t k = 0; k < order.size() && k < fast && misses(order[k]) > 0; ++k) {
+      const size_t i = order[k];
+      (i < data.size() ? hot_data_[i] : hot_tables_[i - data.size()]) = 1;
+      ++chosen_;
+    }
   }
 
-  Tier place(Gpa g, const Mechanisms&) override {
-    return g < hot_.size() && hot_[g] ? Tier::Fast : Tier::Slow;
+  Tier place(Gpa g, const Mechanisms& m) override {
+    const PageUse u = m.page_use(g);
+    const std::vector<uint8_t>* hot = u.kind == PageUse::Data        ? &hot_data_
+                                      : u.kind == PageUse::PageTable ? &hot_tables_
+                                                                     : nullptr;
+    return hot != nullptr && u.index < hot->size() && (*hot)[u.index] ? Tier::Fast : Tier::Slow;
   }
 
   void report(Json& out) const override { out["oracle_fast_pages"] = chosen_; }
 
  private:
-  std::vector<uint32_t> misses_;
-  std::vector<uint8_t> hot_;
+  MissProfile profile_;
+  std::vector<uint8_t> hot_data_, hot_tables_;
   uint64_t chosen_ = 0;
 };
 
@@ -48,4 +65,3 @@ VTMM_REGISTER(vtmm::PolicyRegistry, Oracle, "oracle",
 
 }  // namespace
 }  // namespace vtmm
-

@@ -40,7 +40,7 @@
 
 #include "baselines/numa_scan.hpp"
 #include "baselines/page_lists.hpp"
-#include "baselines/time_scale.hpp"
+#include "vtmm/core/time_scale.hpp"
 #include "baselines/tpp_rule.hpp"
 #include "vtmm/core/policy.hpp"
 
@@ -51,8 +51,8 @@ constexpr uint8_t kInactive = 0, kActive = 1;
 
 class Tpp : public Policy {
  public:
-  Tpp(Params& p, const PolicyEnv&, Side side) : side_(side) {
-    scale_.read(p);
+  Tpp(Params& p, const PolicyEnv& env, Side side) : side_(side) {
+    scale_.read(p, env);
     scan_.read(p);
     rule_.read(p);
     age_period_ms_ = p.get<double>("age_period_ms", 1000.0);
@@ -159,6 +159,7 @@ class Tpp : public Policy {
   void report(Json& out) const override {
     out["side"] = side_name(side_);
     out["time_scale"] = scale_value_;
+    out["time_scale_rule"] = scale_.rule();
     out["numa_scan_period_ms_effective"] = scanner_.period_ns() * 1e-6;
     out["numa_scan_pages"] = scanner_.scan_pages();
     out["hot_threshold_ms_effective"] = promotion_.threshold_ns() * 1e-6;

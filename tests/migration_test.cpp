@@ -62,6 +62,7 @@ TEST(Migration, PromotesPages) {
   const MigrationResult r = m.migrate(gs, Tier::Fast, MigrationMethod::Linux);
   EXPECT_EQ(r.moved, 4u);
   EXPECT_EQ(r.recopied, 0u);
+  s.rig.run_events();  // each page is unmapped (and re-pointed) when its window opens
   for (Gpa g : gs) EXPECT_EQ(m.tier_of(g), Tier::Fast) << g;
   EXPECT_EQ(m.tier_of(s.rig.gpa(4)), Tier::Slow) << "pages not asked for stay";
   EXPECT_EQ(m.used_pages(Tier::Fast), 4u);
@@ -84,6 +85,7 @@ TEST(Migration, DemotesPages) {
   s.rig.run_events();
   const MigrationResult r = m.migrate(std::span<const Gpa>(gs).first(2), Tier::Slow, MigrationMethod::Linux);
   EXPECT_EQ(r.moved, 2u);
+  s.rig.run_events();
   EXPECT_EQ(m.tier_of(gs[0]), Tier::Slow);
   EXPECT_EQ(m.tier_of(gs[2]), Tier::Fast);
   EXPECT_EQ(m.used_pages(Tier::Fast), 1u);
@@ -110,6 +112,7 @@ TEST(Migration, RefusesToExceedTheDestinationAllowance) {
   EXPECT_EQ(r.moved, kFastCap);
   EXPECT_EQ(m.used_pages(Tier::Fast), kFastCap);
   EXPECT_EQ(m.capacity_pages(Tier::Fast), kFastCap);
+  s.rig.run_events();
   uint32_t on_fast = 0;
   for (Gpa g : gs) on_fast += m.tier_of(g) == Tier::Fast ? 1 : 0;
   EXPECT_EQ(on_fast, kFastCap);
@@ -149,6 +152,7 @@ TEST(Migration, DuplicateGpasDoNotUseUpTheAllowance) {
   const Gpa gs[] = {a, a, b, a, c};
   const MigrationResult r = m.migrate(gs, Tier::Fast, MigrationMethod::Linux);
   EXPECT_EQ(r.moved, 3u);
+  s.rig.run_events();
   for (Gpa g : {a, b, c}) EXPECT_EQ(m.tier_of(g), Tier::Fast) << g;
   EXPECT_EQ(m.used_pages(Tier::Fast), kFastCap);
   EXPECT_EQ(s.rig.vm.c.copied_bytes, (kFastCap - 3 + 3) * kPageSize) << "each page copied once";
@@ -178,6 +182,7 @@ TEST(Migration, LinuxMethodShootsDownPerPage) {
   SlowRig s;
   const uint64_t flushes = s.rig.vm.c.tlb_flushes;
   s.rig.mech.migrate(s.data_pages(0, 5), Tier::Fast, MigrationMethod::Linux);
+  s.rig.run_events();  // each when its page's window opens (MigrationWindows.* in model_rules_test)
   EXPECT_EQ(s.rig.vm.c.tlb_flushes, flushes + 5) << "one shootdown per unmapped page (1 vCPU)";
 }
 

@@ -93,6 +93,10 @@ class TraceReplay final : public Workload {
   uint64_t footprint_bytes() const override { return layout_.bytes(); }
   uint64_t ops() const override { return measured_; }
   std::string op_name() const override { return "access"; }
+  std::string fixed_page_rates() const override {
+    return "a replayed trace gives each page the access rate its program had in real time, whatever the VM's size: "
+           "scaled periods would see fewer accesses per page, so they keep the published values";
+  }
 
   bool next(uint32_t, Batch& b) override {
     while (at_ == todo_.size()) {

@@ -88,6 +88,24 @@ struct MigrationResult {
   std::vector<std::pair<Gpa, Gpa>> remapped;
 };
 
+// What a guest page holds, by an identity the guest's allocation order
+// cannot change: a data page by its guest-virtual page (counted from the
+// workload layout's base), a leaf page table by the 512-page group of
+// guest-virtual space it maps.
+struct PageUse {
+  enum Kind : uint8_t { Unknown, Free, Data, PageTable };
+  Kind kind = Unknown;
+  uint64_t index = 0;
+};
+
+// LLC misses per guest page of a profiling pass, by PageUse identity: with
+// several vCPUs the order of first touches (so every GPA) follows the
+// vCPUs' clocks, which depend on placement; these keys do not.
+struct MissProfile {
+  std::vector<uint32_t> data;         // by guest-virtual page
+  std::vector<uint32_t> page_tables;  // by 512-page group
+};
+
 class Mechanisms {
  public:
   virtual ~Mechanisms() = default;
@@ -189,6 +207,13 @@ class Mechanisms {
   // Ground truth of the current window (simulator only): true accesses per
   // guest page; empty unless the policy declares Mechanism::GroundTruth.
   virtual std::span<const uint32_t> true_accesses() const = 0;
+
+  // What guest page g holds now (the simulator knows; a real platform
+  // would need the guest's help and may say Unknown).
+  virtual PageUse page_use(Gpa g) const {
+    (void)g;
+    return {};
+  }
 
   virtual double now_ns() const = 0;
   // The policy's own CPU work (sorting, bookkeeping) on the calling thread.

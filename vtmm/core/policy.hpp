@@ -9,6 +9,7 @@
 // place() runs once per guest page (an EPT violation), never per access.
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "vtmm/core/mechanisms.hpp"
@@ -17,7 +18,13 @@
 namespace vtmm {
 
 struct PolicyEnv {
+  PolicyEnv() = default;
+  explicit PolicyEnv(uint64_t s) : seed(s) {}
   uint64_t seed = 1;
+  // Whether a policy whose spec leaves time_scale at 0 scales its periods by
+  // guest memory / reference_vm_bytes (TimeScale), and if not, why not.
+  bool scale_time_by_memory = true;
+  std::string time_scale_why;
 };
 
 class Policy {
@@ -49,9 +56,10 @@ class Policy {
   }
 
   // Offline designs (oracle) first see a profiling pass: the true LLC misses
-  // per GPA in the measured phase, from a run of the same workload and seed.
+  // per guest page in the measured phase, from a run of the same workload and
+  // seed, keyed by what placement cannot change (MissProfile).
   virtual bool wants_profile() const { return false; }
-  virtual void set_profile(std::vector<uint32_t> misses_per_gpa) { (void)misses_per_gpa; }
+  virtual void set_profile(MissProfile profile) { (void)profile; }
 
   // For a host's fast-memory pool (multi-VM runs): how many pages this VM's
   // design wants in fast memory now, i.e. its hot-set size measured without

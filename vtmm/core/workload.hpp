@@ -77,6 +77,13 @@ class Workload {
   virtual uint64_t ops() const = 0;
   virtual std::string op_name() const { return "op"; }
   virtual void verify() const = 0;
+  // Why the policies' periods must not be scaled with guest memory (empty:
+  // they may be). Time scaling (docs/vtmm.md) keeps a page's accesses per
+  // window only when the per-page rate falls as the footprint grows, as it
+  // does for a generator that spreads a core's accesses over its data. A
+  // workload whose pages have fixed rates in time (a replayed trace) says
+  // why not here, and its runs keep the published periods.
+  virtual std::string fixed_page_rates() const { return {}; }
 };
 
 using WorkloadRegistry = Registry<Workload, WorkloadEnv>;

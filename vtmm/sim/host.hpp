@@ -18,7 +18,7 @@ class Host {
  public:
   explicit Host(HostProfile p) : prof(std::move(p)) {
     llc.init(static_cast<uint64_t>(prof.llc_bytes), static_cast<uint32_t>(prof.llc_ways));
-    for (int t = 0; t < kTiers; ++t) bw[t].init(prof.tier[t].read_bw_gbps, prof.tier[t].write_bw_gbps);
+    for (int t = 0; t < kTiers; ++t) bw[t].init(prof.tier[t].read_bw_gbps, prof.tier[t].write_bw_gbps, prof.tier[t].write_queue_bytes);
   }
 
   void schedule(double at_ns, std::function<void()> fn) { events_.push(Event{at_ns, seq_++, std::move(fn)}); }

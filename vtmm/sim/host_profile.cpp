@@ -52,6 +52,7 @@ double* tier_field(HostProfile& h, const std::string& key) {
     if (rest == "read_bw_gbps") return &h.tier[t].read_bw_gbps;
     if (rest == "write_bw_gbps") return &h.tier[t].write_bw_gbps;
     if (rest == "access_unit_bytes") return &h.tier[t].access_unit_bytes;
+    if (rest == "write_queue_bytes") return &h.tier[t].write_queue_bytes;
   }
   return nullptr;
 }
@@ -65,7 +66,7 @@ double* field(HostProfile& h, const std::string& key) {
 std::vector<std::string> all_keys() {
   std::vector<std::string> keys;
   for (int t = 0; t < kTiers; ++t)
-    for (const char* k : {"read_latency_ns", "read_bw_gbps", "write_bw_gbps", "access_unit_bytes"})
+    for (const char* k : {"read_latency_ns", "read_bw_gbps", "write_bw_gbps", "access_unit_bytes", "write_queue_bytes"})
       keys.push_back(std::string(tier_name(static_cast<Tier>(t))) + "." + k);
   for (auto& [name, member] : fields()) keys.emplace_back(name);
   return keys;

@@ -16,6 +16,7 @@ struct TierCosts {
   double read_bw_gbps = 0;
   double write_bw_gbps = 0;
   double access_unit_bytes = 0;  // the media's internal access size: a 64-byte transfer uses this much bandwidth
+  double write_queue_bytes = 0;  // posted writes the controller holds before a writer stalls (BandwidthCalendar::post)
 };
 
 struct HostProfile {

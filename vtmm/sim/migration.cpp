@@ -20,19 +20,38 @@
 
 namespace vtmm::sim {
 
-void SimMechanisms::set_tier(Gpa head, Tier t) {
+void SimMechanisms::set_tier(Gpa head, Tier t) { vm_->repoint(head, t); }
+
+void SimMechanisms::track_in_flight() {
   Vm& vm = *vm_;
-  const uint32_t span = vm.span_of(head);
-  if (span == 1) vm.ept_moved[head >> (kHugeShift - kPageShift)] = 1;  // a later merge must collapse (copy)
-  for (uint32_t k = 0; k < span && head + k < vm.ept.size(); ++k) {
-    uint8_t& e = vm.ept[head + k];
-    e = static_cast<uint8_t>((e & ~kEptSlow) | (t == Tier::Slow ? kEptSlow : 0));
+  // Drop finished batches from the back so indices held by pending events stay valid.
+  while (!vm.inflight.empty() && vm.inflight.back().pages.empty()) vm.inflight.pop_back();
+  vm.in_flight = !vm.inflight.empty();
+}
+
+void SimMechanisms::schedule_page_windows(size_t idx) {
+  // Per page, as the kernel runs the batch while the vCPUs keep running: at
+  // the window's start a shootdown (every vCPU pays it where it is then)
+  // and, for Linux, the unmapping; at its end, write-protect's re-pointing.
+  Vm& vm = *vm_;
+  const Vm::Inflight& f = vm.inflight[idx];
+  for (size_t i = 0; i < f.pages.size(); ++i) {
+    vm.host.schedule(f.start[i], [this, idx, i] {
+      flush_tlbs();
+      const Vm::Inflight& b = vm_->inflight[idx];
+      if (b.repoint && b.how == MigrationMethod::Linux) set_tier(b.pages[i], b.to);
+    });
+    if (f.repoint && f.how == MigrationMethod::WriteProtect)
+      vm.host.schedule(f.end[i], [this, idx, i] {
+        const Vm::Inflight& b = vm_->inflight[idx];
+        set_tier(b.pages[i], b.to);
+      });
   }
 }
 
 double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads,
-                                 double sw_ns, bool flush_each, std::vector<double>& win_start,
-                                 std::vector<double>& win_end, double* cpu_ns) {
+                                 double sw_ns, std::vector<double>& win_start, std::vector<double>& win_end,
+                                 double* cpu_ns) {
   // Pages are dealt round-robin to the copy threads; each copies 4 KiB at its
   // own memcpy rate, and waits when either tier's bandwidth is booked up.
   Vm& vm = *vm_;
@@ -44,7 +63,6 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
     const uint32_t n = vm.span_of(pages[i]);
     double& now = t[i % t.size()];
     win_start[i] = now;
-    if (flush_each) flush_tlbs();
     now += sw_ns;
     for (uint32_t k = 0; k < n; ++k) {
       const double bytes = static_cast<double>(kPageSize);
@@ -80,7 +98,7 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
              cand.end());
   std::sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   uint64_t room = vm.cap[static_cast<int>(to)] - std::min(vm.cap[static_cast<int>(to)], vm.used[static_cast<int>(to)]);
-  Vm::Inflight f{how, from, to, std::max(1u, threads), how == MigrationMethod::WriteProtect, {}, {}, {}};
+  Vm::Inflight f{how, from, to, std::max(1u, threads), how == MigrationMethod::WriteProtect, {}, {}, {}, false, true};
   uint64_t pages = 0;  // 4 KiB pages in the batch (a 2 MiB mapping moves whole)
   for (const auto& c : cand) {
     const uint32_t span = vm.span_of(c.first);
@@ -109,16 +127,13 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
     flush_tlbs();  // so the next write to each page sets D again, and PML logs it
   }
   if (how == MigrationMethod::Linux) {
-    // Unmapped: from here on the page is reached only through a fault that
-    // waits for the copy and then maps the new page.
-    for (Gpa g : f.pages) {
-      set_tier(g, to);
-      vm.ept[g] |= kEptZapped;
-    }
+    // Unmapped from its window's start (schedule_page_windows): from then on
+    // the page is reached only through a fault that waits for the copy and
+    // then maps the new page.
+    for (Gpa g : f.pages) vm.ept[g] |= kEptZapped;
   }
   double cpu = 0;
-  const double end =
-      copy_pages(f.pages, from, to, start, f.threads, vm.prof.migrate_page_ns, per_page, f.start, f.end, &cpu);
+  const double end = copy_pages(f.pages, from, to, start, f.threads, vm.prof.migrate_page_ns, f.start, f.end, &cpu);
   vm.c.migration_ns += cpu;
   cur_->clock_ns = end;
   r.moved = static_cast<uint32_t>(pages);
@@ -127,7 +142,9 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
     std::fill(f.end.begin(), f.end.end(), 0.0);  // mapped throughout the first pass: no traps
   }
   vm.inflight.push_back(std::move(f));
+  vm.in_flight = true;
   const size_t idx = vm.inflight.size() - 1;
+  if (per_page) schedule_page_windows(idx);
   vm.host.schedule(end, [this, idx, how, end] {
     if (how == MigrationMethod::Pml)
       pml_second_pass(idx, end);
@@ -153,7 +170,7 @@ void SimMechanisms::pml_second_pass(size_t idx, double at) {
   double cpu = 0;
   std::vector<double> ws, we;
   // Only the copy again: unmapping, EPT updates and accounting were paid per page in the first pass.
-  const double end = copy_pages(dirty, f.from, f.to, hv_.clock_ns, f.threads, 0.0, false, ws, we, &cpu);
+  const double end = copy_pages(dirty, f.from, f.to, hv_.clock_ns, f.threads, 0.0, ws, we, &cpu);
   vm.c.migration_ns += cpu;
   vm.c.recopied += dirty.size();
   hv_.clock_ns = end;
@@ -166,12 +183,11 @@ void SimMechanisms::finish_migration(size_t idx) {
   Vm& vm = *vm_;
   Vm::Inflight& f = vm.inflight[idx];
   for (Gpa g : f.pages) {
-    if (f.how != MigrationMethod::Linux) set_tier(g, f.to);  // re-pointed now
+    if (f.repoint) set_tier(g, f.to);  // every page is re-pointed by now (Linux, WP: at its own copy's end)
     vm.ept[g] &= static_cast<uint8_t>(~kEptMigrating);
   }
   f.pages.clear();
-  // Drop finished batches from the back so indices held by pending events stay valid.
-  while (!vm.inflight.empty() && vm.inflight.back().pages.empty()) vm.inflight.pop_back();
+  track_in_flight();
 }
 
 MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads) {
@@ -199,13 +215,14 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
   const double start = cur_->clock_ns;
   std::vector<double> t(std::max(1u, threads), start);
   std::vector<std::tuple<Gpa, double, double>> win;
+  std::vector<double> pair_start(ok.size());
   uint64_t moved = 0;
   for (size_t i = 0; i < ok.size(); ++i) {
     const uint32_t span = vm.span_of(ok[i].first);
     moved += span;
     double& now = t[i % t.size()];
     const double ws = now;
-    flush_tlbs();
+    pair_start[i] = ws;  // the pair's shootdown: scheduled below
     now += 2 * p.migrate_page_ns;
     for (uint32_t k = 0; k < span; ++k) {
       const double bytes = static_cast<double>(kPageSize);
@@ -242,7 +259,10 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
   r.moved = static_cast<uint32_t>(2 * moved);
   r.busy_ns = cpu;
   vm.inflight.push_back(std::move(f));
+  vm.in_flight = true;
   const size_t idx = vm.inflight.size() - 1;
+  // One shootdown per pair when its swap starts (both pages of a pair share it).
+  for (size_t i = 0; i < ok.size(); ++i) vm.host.schedule(pair_start[i], [this] { flush_tlbs(); });
   vm.host.schedule(end, [this, idx] { finish_migration(idx); });
   return r;
 }
@@ -287,7 +307,7 @@ MigrationResult SimMechanisms::guest_migrate(std::span<const Gpa> gs, Tier to, u
   }
   std::vector<double> ws, we;
   double cpu = 0;
-  const double end = copy_pages(news, from, to, start, threads, vm.prof.migrate_page_ns, false, ws, we, &cpu);
+  const double end = copy_pages(news, from, to, start, threads, vm.prof.migrate_page_ns, ws, we, &cpu);
   cpu += start - cur_->clock_ns;
   std::vector<size_t> order(news.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -306,6 +326,7 @@ MigrationResult SimMechanisms::guest_migrate(std::span<const Gpa> gs, Tier to, u
   r.moved = static_cast<uint32_t>(news.size());
   r.busy_ns = cpu;
   vm.inflight.push_back(std::move(f));
+  vm.in_flight = true;
   const size_t idx = vm.inflight.size() - 1;
   vm.host.schedule(end, [this, idx] { finish_migration(idx); });
   return r;

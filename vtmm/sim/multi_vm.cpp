@@ -52,7 +52,8 @@ Built build(const RunSpec& spec) {
     Json wr;
     b.wls.push_back(WorkloadRegistry::instance().make(v.workload, where + ": workload", WorkloadEnv{seed, v.vcpus}, &wr));
     b.wl_resolved.push_back(wr);
-    b.pols.push_back(PolicyRegistry::instance().make(spec.policy, "policy", PolicyEnv{seed}, i == 0 ? &b.pol_resolved : nullptr));
+    b.pols.push_back(PolicyRegistry::instance().make(spec.policy, "policy", policy_env(seed, *b.wls.back()),
+                                                     i == 0 ? &b.pol_resolved : nullptr));
     const Policy& pol = *b.pols.back();
     if (pol.wants_profile())
       throw SpecError("policy: '" + spec.policy_name() + "' needs a profiling pass, which multi-VM runs do not make");
@@ -165,6 +166,7 @@ Json simulate_multi(const RunSpec& spec) {
       v["fast_bytes_mean"] = static_cast<double>(guaranteed[i] * kPageSize);
     }
     put_measures(v, o, *b.wls[i], *b.pols[i]);
+    v["time_scaling"] = time_scaling_json(policy_env(b.shapes[i].seed, *b.wls[i]));
     v["slowdown"] = nullptr;
     v["seed"] = b.shapes[i].seed;
     first = std::min(first, o.measure_start_ns);

@@ -9,6 +9,11 @@
 namespace vtmm::sim {
 namespace {
 
+// How far before the slowest vCPU a booking may still come (an event's
+// hypervisor work starting at its own time): the bandwidth calendars keep
+// that much of the past.
+constexpr double kRetireSlackNs = 1e6;
+
 struct Lane {
   Batch batch;
   bool pending = false, ended = false, done = false, waiting = false;
@@ -30,6 +35,17 @@ struct Running {
     return static_cast<uint32_t>(lanes.size()) + (slot->pol->period_ns() > 0 && mech.side() == Side::Host ? 1 : 0);
   }
 };
+
+MissProfile miss_profile(const Vm& vm) {
+  MissProfile p;
+  p.data.assign(vm.pte_gpa.size(), 0);
+  for (size_t vpn = 0; vpn < vm.pte_gpa.size(); ++vpn)
+    if (vm.pte_gpa[vpn] != kNone) p.data[vpn] = vm.truth_misses[vm.pte_gpa[vpn]];
+  p.page_tables.assign(vm.gpt_of.size(), 0);
+  for (size_t group = 0; group < vm.gpt_of.size(); ++group)
+    if (vm.gpt_of[group] != kNone) p.page_tables[group] = vm.truth_misses[vm.gpt_of[group]];
+  return p;
+}
 
 }  // namespace
 
@@ -170,6 +186,9 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
     Lane& lane = r.lanes[v];
     Vcpu& cpu = r.vm->vcpus[v];
     const double now = cpu.clock_ns;
+    // Every vCPU is at `now` or later; hypervisor work starts at an event's
+    // time, at most a batch before. Slots older than that are done with.
+    for (auto& bw : host.bw) bw.retire_before(now - kRetireSlackNs);
     while (host.has_event_at_or_before(now)) host.run_next_event();
     if (!lane.pending) {
       if (lane.ended) {
@@ -202,7 +221,7 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
     o.measured = r.vm->c - r.at_start;
     o.measure_start_ns = r.measure_start_ns;
     o.sim_time_ns = r.measured ? o.end_ns - r.measure_start_ns : 0;
-    o.truth_misses = std::move(r.vm->truth_misses);
+    o.profile = miss_profile(*r.vm);
     o.gpt_pages = r.vm->gpt_list.size();
     o.huge_mappings_live = r.vm->ept_2m_live;
     o.bytes_per_page = static_cast<double>(r.vm->bytes_per_page());

@@ -32,7 +32,7 @@ struct VmSlot {
 struct Outcome {
   Counters measured;  // counters over its measured phase
   double measure_start_ns = 0, end_ns = 0, sim_time_ns = 0;
-  std::vector<uint32_t> truth_misses;
+  MissProfile profile;  // true LLC misses per page of the measured phase
   uint64_t gpt_pages = 0;
   uint64_t huge_mappings_live = 0;  // 2 MiB EPT mappings at the end of the run
   double bytes_per_page = 0;

@@ -119,6 +119,14 @@ void SimMechanisms::flush_tlbs() {
   }
 }
 
+PageUse SimMechanisms::page_use(Gpa g) const {
+  const Vm& vm = *vm_;
+  if (g >= vm.owner.size() || vm.owner[g] == kNone) return {PageUse::Free, 0};
+  const uint32_t o = vm.owner[g];
+  if (o & kGptOwner) return {PageUse::PageTable, o & ~kGptOwner};
+  return {PageUse::Data, o};
+}
+
 void SimMechanisms::page_tiers(std::span<uint8_t> out) const {
   const uint8_t* ept = vm_->ept.data();
   const size_t n = std::min(out.size(), vm_->ept.size());

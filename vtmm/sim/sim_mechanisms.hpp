@@ -50,6 +50,7 @@ class SimMechanisms final : public Mechanisms {
   std::span<const uint32_t> true_accesses() const override {
     return vm_->truth_wanted ? std::span<const uint32_t>(vm_->truth_accesses) : std::span<const uint32_t>();
   }
+  PageUse page_use(Gpa g) const override;
   double now_ns() const override { return cur_->clock_ns; }
   void charge_ns(double ns) override {
     cur_->clock_ns += ns;
@@ -61,9 +62,11 @@ class SimMechanisms final : public Mechanisms {
   void finish_migration(size_t idx);
   void pml_second_pass(size_t idx, double at);
   // Copies pages on `threads` threads from `start`; per page, its copy window
-  // goes to win_start/win_end and, if flush_each, a TLB shootdown starts it.
+  // goes to win_start/win_end.
   double copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads, double sw_ns,
-                    bool flush_each, std::vector<double>& win_start, std::vector<double>& win_end, double* cpu_ns);
+                    std::vector<double>& win_start, std::vector<double>& win_end, double* cpu_ns);
+  void schedule_page_windows(size_t idx);
+  void track_in_flight();
   void set_tier(Gpa head, Tier t);
   uint32_t gpt_group(Gpa gpt) const;
   MigrationResult guest_migrate(std::span<const Gpa> gs, Tier to, uint32_t threads);

@@ -24,7 +24,8 @@ Json simulate(const RunSpec& spec) {
   const WorkloadEnv wenv{spec.seed, spec.vcpus};
   Json wl_resolved, pol_resolved;
   auto wl = WorkloadRegistry::instance().make(spec.workload, "workload", wenv, &wl_resolved);
-  auto pol = PolicyRegistry::instance().make(spec.policy, "policy", PolicyEnv{spec.seed}, &pol_resolved);
+  const PolicyEnv penv = policy_env(spec.seed, *wl);
+  auto pol = PolicyRegistry::instance().make(spec.policy, "policy", penv, &pol_resolved);
   const uint64_t footprint = wl->footprint_bytes();
   const VmSizing sizing{spec.memory_bytes, spec.ratio, spec.fast_bytes, spec.policy.value("impl", "?"), "run"};
   const Sizes sz = size_vm(sizing, pol->sizing(), footprint);
@@ -35,7 +36,7 @@ Json simulate(const RunSpec& spec) {
     AllFast all_fast;
     const Sizes full = size_vm(sizing, Policy::Sizing::AllFast, footprint);
     std::vector<VmSlot> first{VmSlot{vm_config(full, all_fast, shape), wl_profile.get(), &all_fast, 0}};
-    pol->set_profile(std::move(run_loop(spec.platform, prof, first).front().truth_misses));
+    pol->set_profile(std::move(run_loop(spec.platform, prof, first).front().profile));
   }
   std::vector<VmSlot> slots{VmSlot{vm_config(sz, *pol, shape), wl.get(), pol.get(), 0}};
   const Outcome o = std::move(run_loop(spec.platform, prof, slots).front());
@@ -50,6 +51,7 @@ Json simulate(const RunSpec& spec) {
   r["memory_bytes"] = sz.memory * kPageSize;
   r["footprint_bytes"] = footprint;
   put_measures(r, o, *wl, *pol);
+  r["time_scaling"] = time_scaling_json(penv);
   r["slowdown"] = nullptr;
   Json cfg = spec.to_json();
   cfg["workload"] = wl_resolved;

@@ -43,6 +43,13 @@ class TlbArray {
     }
     return nullptr;
   }
+  // The live entry for key, if any, without touching the LRU order.
+  TlbEntry* peek(uint64_t key) {
+    TlbEntry* set = &e_[set_of(key) * ways_];
+    for (uint32_t w = 0; w < ways_; ++w)
+      if (set[w].key == key && set[w].gen == gen_) return set + w;
+    return nullptr;
+  }
   TlbEntry* insert(uint64_t key, uint8_t dirty) {
     TlbEntry* set = &e_[set_of(key) * ways_];
     std::memmove(set + 1, set, (ways_ - 1) * sizeof(TlbEntry));
@@ -68,6 +75,14 @@ inline constexpr uint64_t kHugeKeyBit = uint64_t{1} << 63;
 
 struct Tlb {
   TlbArray l1, l1_huge, l2;
+  // A write went through the L1 entry e after an assist set the D bits: the
+  // translation is dirty now wherever it is cached (the assist re-walked; the
+  // L2 copy must not refill a clean L1 entry and make the next write assist
+  // again).
+  void mark_dirty(TlbEntry* e) {
+    e->dirty = 1;
+    if (TlbEntry* in_l2 = l2.peek(e->key)) in_l2->dirty = 1;
+  }
   void flush() {
     l1.flush();
     l1_huge.flush();

@@ -151,6 +151,7 @@ TlbEntry* Vm::translate(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, doubl
       }
     }
     if (e != nullptr) {
+      if (in_flight) [[unlikely]] cached_trap(cpu, vpn, kind & kWrite);
       if (subpage_ad) cost += subpage_assist(cpu, vpn, kind, e);
       return e;
     }
@@ -158,6 +159,7 @@ TlbEntry* Vm::translate(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, doubl
   TlbEntry* e = cpu.tlb.l2.lookup(vpn);
   if (e != nullptr) {
     cost += prof.tlb_l2_hit_ns;
+    if (in_flight) [[unlikely]] cached_trap(cpu, vpn, kind & kWrite);
     return cpu.tlb.l1.insert(vpn, e->dirty);
   }
   cost += walk(cpu, vpn, kind, mlp, e);
@@ -235,7 +237,7 @@ double Vm::subpage_assist(Vcpu& cpu, uint64_t vpn, uint8_t kind, TlbEntry* e) {
   cost += mem(cpu, gpt, static_cast<uint32_t>((vpn % kPtesPerPage) / 8), true, 1.0);
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, write);
-  if (write) e->dirty = 1;
+  if (write) cpu.tlb.mark_dirty(e);
   return cost;
 }
 
@@ -253,7 +255,7 @@ double Vm::dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e) {
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, true);
   if (ept[ad_index(g)] & (kEptMigrating | kEptZapped | kEptHint)) [[unlikely]] cost += trap(cpu, g, true);
-  e->dirty = 1;
+  cpu.tlb.mark_dirty(e);
   return cost;
 }
 
@@ -402,11 +404,15 @@ double Vm::migration_trap(Vcpu& cpu, Gpa g, bool write) {
   const Gpa key = ad_index(g);
   if (ept[key] & kEptMigrating) {
     for (const Inflight& f : inflight) {
-      if (f.writes_only && !write) continue;
       const auto it = std::lower_bound(f.pages.begin(), f.pages.end(), key);
       if (it == f.pages.end() || *it != key) continue;
       const size_t i = static_cast<size_t>(it - f.pages.begin());
-      if (cpu.clock_ns < f.start[i] || cpu.clock_ns >= f.end[i]) continue;
+      if (cpu.clock_ns < f.start[i]) return 0;  // not unmapped or protected yet: the old mapping serves
+      if (cpu.clock_ns >= f.end[i]) {           // copied: an unmapped page faults the new one in
+        if (f.repoint && f.how != MigrationMethod::Pml) repoint(key, f.to);
+        return remap_fault(key);
+      }
+      if (f.writes_only && !write) return 0;  // write-protected: reads go on
       // The vCPU faults (an exit; a guest page fault for a guest-side copy)
       // and waits for the page's copy to finish.
       ++c.migration_traps;
@@ -415,10 +421,26 @@ double Vm::migration_trap(Vcpu& cpu, Gpa g, bool write) {
       c.trap_wait_ns += wait;
       // The fault that waited maps the new page when the copy ends: no second fault.
       ept[key] &= static_cast<uint8_t>(~kEptZapped);
+      if (f.repoint) repoint(key, f.to);
       return prof.page_fault_ns + wait;
     }
   }
   return remap_fault(key);
+}
+
+void Vm::cached_trap(Vcpu& cpu, uint64_t vpn, bool write) {
+  const Gpa g = pte_gpa[vpn];
+  if (ept[ad_index(g)] & kEptMigrating) cpu.clock_ns += migration_trap(cpu, g, write);
+}
+
+void Vm::repoint(Gpa head, Tier t) {
+  if (tier_of(head) == t) return;
+  const uint32_t span = span_of(head);
+  if (span == 1) ept_moved[head >> (kHugeShift - kPageShift)] = 1;  // a later merge must collapse (copy)
+  for (uint32_t k = 0; k < span && head + k < ept.size(); ++k) {
+    uint8_t& e = ept[head + k];
+    e = static_cast<uint8_t>((e & ~kEptSlow) | (t == Tier::Slow ? kEptSlow : 0));
+  }
 }
 
 double Vm::trap(Vcpu& cpu, Gpa g, bool write) {
@@ -479,36 +501,41 @@ double Vm::mm_miss(Vcpu& cpu, Gpa g, uint32_t line_in_page, double mlp) {
   ++c.tier_misses[1];
   ++c.mm_misses;
   if (measuring) ++truth_misses[g];
+  // The victim's write-back and the fill are posted writes: they stall the
+  // core only when a tier's write queue is full.
+  double stall = 0;
   if (slot & kDirty) {
     ++c.mm_writebacks;
-    host.bw[1].book(cpu.clock_ns, unit_[1], true);
+    stall += host.bw[1].post(cpu.clock_ns, unit_[1]);
   }
   // A store miss fills clean: the LLC holds the dirty line and writes it back
   // here later (mm_install).
   slot = line + 1;
-  delay = host.bw[1].book(cpu.clock_ns, unit_[1], false);
-  host.bw[0].book(cpu.clock_ns, unit_[0], true);  // the fill
+  delay = host.bw[1].book(cpu.clock_ns + stall, unit_[1], false);
+  stall += host.bw[0].post(cpu.clock_ns + stall, unit_[0]);  // the fill
   c.bw_delay_ns += delay;
-  return (lat_[0] + lat_[1]) / mlp + delay;
+  c.wb_stall_ns += stall;
+  return (lat_[0] + lat_[1]) / mlp + delay + stall;
 }
 
-void Vm::mm_install(uint64_t line, double at_ns) {
+double Vm::mm_install(uint64_t line, double at_ns) {
   // A dirty LLC eviction lands in the DRAM cache (a full-line write needs no
   // fetch); the victim it displaces is written back if dirty.
   uint64_t& slot = mm_tags[line % mm_tags.size()];
   constexpr uint64_t kDirty = uint64_t{1} << 63;
+  double stall = 0;
   if ((slot & ~kDirty) != line + 1 && (slot & kDirty)) {
     ++c.mm_writebacks;
-    host.bw[1].book(at_ns, unit_[1], true);
+    stall += host.bw[1].post(at_ns, unit_[1]);
   }
   slot = (line + 1) | kDirty;
-  host.bw[0].book(at_ns, unit_[0], true);
+  return stall + host.bw[0].post(at_ns + stall, unit_[0]);
 }
 
 double Vm::remap_fault(Gpa head) {
   // Linux-style migration left the EPT entry unmapped: the first access after
   // the copy takes an EPT violation that maps the new page.
-  if (!(ept[head] & kEptZapped) || (ept[head] & kEptMigrating)) return 0;
+  if (!(ept[head] & kEptZapped)) return 0;
   ept[head] &= static_cast<uint8_t>(~kEptZapped);
   ++c.migration_traps;
   ++c.remap_faults;
@@ -516,16 +543,15 @@ double Vm::remap_fault(Gpa head) {
   return prof.page_fault_ns;
 }
 
-void Vm::write_back(uint64_t line, double at_ns) {
+double Vm::write_back(uint64_t line, double at_ns) {
   const Gpa g = static_cast<Gpa>((line >> 6) & 0xffffffffULL);
   if (cfg.memory_mode) {
     ++c.writebacks[0];
-    mm_install(line & ((uint64_t{1} << 40) - 1), at_ns);
-    return;
+    return mm_install(line & ((uint64_t{1} << 40) - 1), at_ns);
   }
   const int t = static_cast<int>(tier_of(g));
   ++c.writebacks[t];
-  host.bw[t].book(at_ns, unit_[t], true);
+  return host.bw[t].post(at_ns, unit_[t]);
 }
 
 }  // namespace vtmm::sim

@@ -92,8 +92,10 @@ class Vm {
   bool can_merge(uint32_t r) const;
   uint64_t bytes_per_page() const;
   void set_measuring(bool on) { measuring = on; }
-  // Writes back a dirty line evicted from the shared LLC (bandwidth only).
-  void write_back(uint64_t line, double at_ns);
+  // Writes back a dirty line evicted from the shared LLC: a posted write on
+  // the tier that holds it; returns the evicting core's stall when the
+  // tier's write queue is full (BandwidthCalendar::post).
+  double write_back(uint64_t line, double at_ns);
 
   Host& host;
   const HostProfile& prof;
@@ -152,6 +154,8 @@ class Vm {
 
   // A migration batch in flight. Per page, the window [start, end) in which a
   // vCPU access traps and waits for `end` (writes only for write-protect).
+  // Before `start` the page is still mapped as it was; after `end` an
+  // unmapped page (kEptZapped) takes one fault that maps the new copy.
   struct Inflight {
     MigrationMethod how;
     Tier from, to;
@@ -159,9 +163,13 @@ class Vm {
     bool writes_only;
     std::vector<Gpa> pages;  // sorted
     std::vector<double> start, end;
-    bool guest = false;  // a guest-side copy: a trap is a guest page fault, not a VM exit
+    bool guest = false;    // a guest-side copy: a trap is a guest page fault, not a VM exit
+    bool repoint = false;  // host-side migrate: each page's EPT entry moves to `to` when its copy is done
   };
   std::vector<Inflight> inflight;
+  bool in_flight = false;  // !inflight.empty(): accesses through cached translations check the windows
+  // Points head's EPT entry (a 2 MiB mapping: all of it) at tier t.
+  void repoint(Gpa head, Tier t);
 
   // The host backs guest page g (an EPT violation); returns what it costs.
   double back(Gpa g);
@@ -177,10 +185,15 @@ class Vm {
   double trap(Vcpu& cpu, Gpa g, bool write);
   double sample(Vcpu& cpu, uint8_t kind, Gpa g, bool missed);
   double mm_miss(Vcpu& cpu, Gpa g, uint32_t line_in_page, double mlp);
-  void mm_install(uint64_t line, double at_ns);
+  double mm_install(uint64_t line, double at_ns);
   double set_ept_ad(Vcpu& cpu, Gpa g, bool write);
   double pml_full_exit(Vcpu& cpu);
   double migration_trap(Vcpu& cpu, Gpa g, bool write);
+  // An access through a cached translation while a batch is in flight: the
+  // batch's shootdown at the page's window start removed that translation.
+  // A trap's wait moves the vCPU's clock at once, so what follows in the same
+  // access (a dirty assist, the bandwidth booking) happens after it.
+  void cached_trap(Vcpu& cpu, uint64_t vpn, bool write);
   double remap_fault(Gpa head);
   inline double mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp);
 
@@ -195,19 +208,23 @@ class Vm {
 inline double Vm::mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp) {
   const uint64_t line = (uint64_t{cfg.id} << 40) | (uint64_t{g} << 6) | line_in_page;
   const Llc::Result r = host.llc.access(line, write);
-  if (r.evicted_dirty != Llc::kEmpty) host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, cpu.clock_ns);
+  double stall = 0;
+  if (r.evicted_dirty != Llc::kEmpty) [[unlikely]] {
+    stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, cpu.clock_ns);
+    c.wb_stall_ns += stall;
+  }
   if (r.hit) {
     ++c.llc_hits;
-    return prof.llc_hit_ns / mlp;
+    return prof.llc_hit_ns / mlp + stall;
   }
   ++c.llc_misses;
-  if (cfg.memory_mode) [[unlikely]] return mm_miss(cpu, g, line_in_page, mlp);
+  if (cfg.memory_mode) [[unlikely]] return stall + mm_miss(cpu, g, line_in_page, mlp);
   const int t = static_cast<int>(tier_of(g));
   ++c.tier_misses[t];
   if (measuring) ++truth_misses[g];
-  const double delay = host.bw[t].book(cpu.clock_ns, unit_[t], false);
+  const double delay = host.bw[t].book(cpu.clock_ns + stall, unit_[t], false);
   c.bw_delay_ns += delay;
-  return lat_[t] / mlp + delay;
+  return stall + lat_[t] / mlp + delay;
 }
 
 inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {
@@ -218,6 +235,7 @@ inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {
   double cost = 0;
   TlbEntry* e = cpu.tlb.l1.lookup(vpn);
   if (e == nullptr) [[unlikely]] e = translate(cpu, vpn, kind, mlp, cost);
+  else if (in_flight) [[unlikely]] cached_trap(cpu, vpn, kind & kWrite);
   if ((kind & kWrite) && !e->dirty) [[unlikely]] cost += dirty_assist(cpu, vpn, e);
   const Gpa g = pte_gpa[vpn];
   if (truth_wanted) ++truth_accesses[g];

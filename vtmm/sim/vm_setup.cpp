@@ -52,10 +52,27 @@ Json counters_json(const Counters& c) {
               {"huge_splits", c.huge_splits}, {"huge_merges", c.huge_merges},
               {"huge_collapse_copies", c.huge_collapse_copies},
               {"trap_wait_s", c.trap_wait_ns * 1e-9}, {"bw_delay_s", c.bw_delay_ns * 1e-9},
+              {"wb_stall_s", c.wb_stall_ns * 1e-9},
               {"migration_cpu_s", c.migration_ns * 1e-9}};
 }
 
 
+
+PolicyEnv policy_env(uint64_t seed, const Workload& wl) {
+  PolicyEnv env;
+  env.seed = seed;
+  env.time_scale_why = wl.fixed_page_rates();
+  env.scale_time_by_memory = env.time_scale_why.empty();
+  if (env.scale_time_by_memory)
+    env.time_scale_why = "the workload spreads each core's accesses over its footprint, so a page's rate falls as "
+                         "guest memory grows: periods scale by guest memory / reference_vm_bytes unless time_scale "
+                         "is given";
+  return env;
+}
+
+Json time_scaling_json(const PolicyEnv& env) {
+  return Json{{"by_guest_memory", env.scale_time_by_memory}, {"why", env.time_scale_why}};
+}
 
 VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape) {
   VmConfig cfg;

@@ -50,6 +50,10 @@ struct VmShape {
 VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape);
 
 Json counters_json(const Counters& c);
+// The policy environment of a VM running `wl`: whether periods scale with
+// guest memory (not for a workload with fixed per-page rates), and why.
+PolicyEnv policy_env(uint64_t seed, const Workload& wl);
+Json time_scaling_json(const PolicyEnv& env);
 // The measured part of a VM's record: time, ops, throughput, hit ratio,
 // migration and tracking counts, all counters, the policy's own metrics.
 void put_measures(Json& r, const Outcome& o, const Workload& wl, const Policy& pol);
