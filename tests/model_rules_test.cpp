@@ -103,11 +103,40 @@ Json gups_at(const std::string& policy, uint32_t vcpus) {
 }
 
 TEST(Oracle, IsAtLeastAsFastAsFirstTouchWithSeveralVcpus) {
+  double one_vcpu_hits = 0;
   for (const uint32_t vcpus : {1u, 2u, 4u}) {
     const Json oracle = run_record(gups_at("oracle", vcpus));
     const Json first = run_record(gups_at("first-touch", vcpus));
+    const double hits = oracle.at("fast_hit_ratio").get<double>();
     EXPECT_LE(oracle.at("sim_time_s").get<double>(), first.at("sim_time_s").get<double>()) << vcpus << " vCPUs";
-    EXPECT_GE(oracle.at("fast_hit_ratio").get<double>(), first.at("fast_hit_ratio").get<double>()) << vcpus;
+    EXPECT_GE(hits, first.at("fast_hit_ratio").get<double>()) << vcpus;
+    // The same data is hot whatever the vCPU count: a profile that lands on
+    // the right pages keeps the hit ratio (keyed by GPA it fell from 0.76 at
+    // one vCPU to 0.48 at four).
+    if (vcpus == 1) one_vcpu_hits = hits;
+    EXPECT_GE(hits, 0.97 * one_vcpu_hits) << vcpus << " vCPUs";
+  }
+}
+
+// --- References do not depend on the split --------------------------------------
+
+TEST(References, DramOnlyAndSlowOnlyIgnoreTheRatio) {
+  for (const std::string policy : {"dram-only", "slow-only"}) {
+    Json a = gups_at(policy, 2), b = gups_at(policy, 2);
+    a["ratio"] = "1:1";
+    b["ratio"] = "1:8";
+    EXPECT_EQ(run_record(a).at("sim_time_s"), run_record(b).at("sim_time_s")) << policy;
+  }
+}
+
+TEST(References, SlowerSlowTierNeverMakesSlowOnlyFaster) {
+  double last = 0;
+  for (const double ns : {150.0, 305.0, 600.0}) {
+    Json run = gups_at("slow-only", 1);
+    run["host_overrides"]["slow.read_latency_ns"] = ns;
+    const double t = run_time(run);
+    EXPECT_GT(t, last) << ns;
+    last = t;
   }
 }
 
