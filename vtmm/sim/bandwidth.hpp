@@ -35,14 +35,15 @@ class BandwidthCalendar {
     post_horizon_ns_ = write_queue_bytes / write_gbps;
     slots_.assign(kInitialSlots, 0.0);
     mask_ = kInitialSlots - 1;
-    floor_ = top_ = 0;
+    floor_ = top_ = full_to_ = 0;
   }
 
   // Books `bytes` at time t; returns the delay in ns before the transfer can start.
   double book(double t, double bytes, bool write) {
     double cost = write ? bytes * write_weight_ : bytes;
     const double from = std::max(t, static_cast<double>(floor_) * kSlotNs);
-    int64_t s = static_cast<int64_t>(from * kInvSlotNs);
+    // Slots before full_to_ are full: start the search there.
+    int64_t s = std::max(static_cast<int64_t>(from * kInvSlotNs), full_to_);
     int64_t start = -1;
     for (;; ++s) {
       double& used = slot(s);
@@ -56,6 +57,7 @@ class BandwidthCalendar {
       used = cap_;
       cost -= room;
     }
+    while (full_to_ < top_ && slots_[static_cast<size_t>(full_to_) & mask_] >= cap_) ++full_to_;
     const double at = static_cast<double>(start) * kSlotNs;
     return at > from ? at - from : 0;
   }
@@ -73,6 +75,7 @@ class BandwidthCalendar {
     if (s <= floor_) return;
     floor_ = s;
     if (top_ < floor_) top_ = floor_;
+    if (full_to_ < floor_) full_to_ = floor_;
   }
 
   double bytes_per_slot() const { return cap_; }
@@ -113,6 +116,9 @@ class BandwidthCalendar {
   std::vector<double> slots_;  // bytes booked per slot, a ring over [floor_, top_)
   size_t mask_ = 0;
   int64_t floor_ = 0, top_ = 0;
+  // Every slot in [floor_, full_to_) is full: a saturated tier's bookers skip
+  // its backlog in one step instead of scanning it (same result, found faster).
+  int64_t full_to_ = 0;
 };
 
 }  // namespace vtmm::sim

@@ -49,9 +49,23 @@ void SimMechanisms::schedule_page_windows(size_t idx) {
   }
 }
 
+double SimMechanisms::shootdown_acked(double& now) {
+  // The vCPUs take one shootdown at a time: a copy thread's flush starts when
+  // the previous one (any thread's) is done, and the thread waits until every
+  // vCPU has taken it (KVM's remote flush waits for their acknowledgement, or
+  // a stale translation could write during the copy; the whole shootdown is
+  // an upper bound on that wait, as the vCPUs' re-entry overlaps the copy).
+  // Returns when the flush started: the page's window opens then.
+  now = std::max(now, shootdown_free_ns_);
+  const double issued = now;
+  now += vm_->prof.tlb_shootdown_ns;
+  shootdown_free_ns_ = now;
+  return issued;
+}
+
 double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads,
-                                 double sw_ns, std::vector<double>& win_start, std::vector<double>& win_end,
-                                 double* cpu_ns) {
+                                 double sw_ns, bool shootdown_each, std::vector<double>& win_start,
+                                 std::vector<double>& win_end, double* cpu_ns) {
   // Pages are dealt round-robin to the copy threads; each copies 4 KiB at its
   // own memcpy rate, and waits when either tier's bandwidth is booked up.
   Vm& vm = *vm_;
@@ -62,7 +76,7 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
   for (size_t i = 0; i < pages.size(); ++i) {
     const uint32_t n = vm.span_of(pages[i]);
     double& now = t[i % t.size()];
-    win_start[i] = now;
+    win_start[i] = shootdown_each ? shootdown_acked(now) : now;
     now += sw_ns;
     for (uint32_t k = 0; k < n; ++k) {
       const double bytes = static_cast<double>(kPageSize);
@@ -133,7 +147,8 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
     for (Gpa g : f.pages) vm.ept[g] |= kEptZapped;
   }
   double cpu = 0;
-  const double end = copy_pages(f.pages, from, to, start, f.threads, vm.prof.migrate_page_ns, f.start, f.end, &cpu);
+  const double end =
+      copy_pages(f.pages, from, to, start, f.threads, vm.prof.migrate_page_ns, per_page, f.start, f.end, &cpu);
   vm.c.migration_ns += cpu;
   cur_->clock_ns = end;
   r.moved = static_cast<uint32_t>(pages);
@@ -170,7 +185,7 @@ void SimMechanisms::pml_second_pass(size_t idx, double at) {
   double cpu = 0;
   std::vector<double> ws, we;
   // Only the copy again: unmapping, EPT updates and accounting were paid per page in the first pass.
-  const double end = copy_pages(dirty, f.from, f.to, hv_.clock_ns, f.threads, 0.0, ws, we, &cpu);
+  const double end = copy_pages(dirty, f.from, f.to, hv_.clock_ns, f.threads, 0.0, false, ws, we, &cpu);
   vm.c.migration_ns += cpu;
   vm.c.recopied += dirty.size();
   hv_.clock_ns = end;
@@ -221,8 +236,8 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
     const uint32_t span = vm.span_of(ok[i].first);
     moved += span;
     double& now = t[i % t.size()];
-    const double ws = now;
-    pair_start[i] = ws;  // the pair's shootdown: scheduled below
+    const double ws = shootdown_acked(now);  // one shootdown for the pair, as migrate()'s per page
+    pair_start[i] = ws;
     now += 2 * p.migrate_page_ns;
     for (uint32_t k = 0; k < span; ++k) {
       const double bytes = static_cast<double>(kPageSize);
@@ -307,7 +322,7 @@ MigrationResult SimMechanisms::guest_migrate(std::span<const Gpa> gs, Tier to, u
   }
   std::vector<double> ws, we;
   double cpu = 0;
-  const double end = copy_pages(news, from, to, start, threads, vm.prof.migrate_page_ns, ws, we, &cpu);
+  const double end = copy_pages(news, from, to, start, threads, vm.prof.migrate_page_ns, false, ws, we, &cpu);
   cpu += start - cur_->clock_ns;
   std::vector<size_t> order(news.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;

@@ -62,9 +62,12 @@ class SimMechanisms final : public Mechanisms {
   void finish_migration(size_t idx);
   void pml_second_pass(size_t idx, double at);
   // Copies pages on `threads` threads from `start`; per page, its copy window
-  // goes to win_start/win_end.
+  // goes to win_start/win_end, opened by a shootdown if shootdown_each.
   double copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads, double sw_ns,
-                    std::vector<double>& win_start, std::vector<double>& win_end, double* cpu_ns);
+                    bool shootdown_each, std::vector<double>& win_start, std::vector<double>& win_end,
+                    double* cpu_ns);
+  // A copy thread at `now` issues a shootdown and waits for it; returns when it was issued.
+  double shootdown_acked(double& now);
   void schedule_page_windows(size_t idx);
   void track_in_flight();
   void set_tier(Gpa head, Tier t);
@@ -78,6 +81,7 @@ class SimMechanisms final : public Mechanisms {
   HvThread hv_;
   HvThread* cur_ = &hv_;  // the context mechanism calls charge: hv_, or a faulting vCPU's
   bool in_fault_ = false;
+  double shootdown_free_ns_ = 0;  // when the vCPUs can take the next per-page shootdown
   Side side_ = Side::Host;
 };
 
