@@ -46,7 +46,7 @@ uint64_t run(TruthProbe& pol) {
   const uint64_t footprint = wl->footprint_bytes();
   const sim::Sizes sz = sim::size_vm(sim::VmSizing{0, std::nullopt, 0, "probe", "test"}, Policy::Sizing::AllFast,
                                      footprint);
-  std::vector<sim::VmSlot> slots{sim::VmSlot{sim::vm_config(sz, pol, sim::VmShape{1, footprint}), wl.get(), &pol, 0}};
+  std::vector<sim::VmSlot> slots{sim::VmSlot{sim::vm_config(sz, pol, sim::VmShape{1, footprint}), wl.get(), &pol, 0, false}};
   const sim::Outcome o = sim::run_loop("sim", sim::HostProfile::load("optane"), slots).front();
   return o.measured.accesses;
 }

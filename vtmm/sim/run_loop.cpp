@@ -221,7 +221,7 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
     o.measured = r.vm->c - r.at_start;
     o.measure_start_ns = r.measure_start_ns;
     o.sim_time_ns = r.measured ? o.end_ns - r.measure_start_ns : 0;
-    o.profile = miss_profile(*r.vm);
+    if (r.slot->profile) o.profile = miss_profile(*r.vm);
     o.gpt_pages = r.vm->gpt_list.size();
     o.huge_mappings_live = r.vm->ept_2m_live;
     o.bytes_per_page = static_cast<double>(r.vm->bytes_per_page());

@@ -26,13 +26,14 @@ struct VmSlot {
   Workload* wl = nullptr;
   Policy* pol = nullptr;
   double start_ns = 0;  // the VM's vCPUs start here
+  bool profile = false;  // fill Outcome::profile (a profiling pass for an offline design)
 };
 
 // What one VM did.
 struct Outcome {
   Counters measured;  // counters over its measured phase
   double measure_start_ns = 0, end_ns = 0, sim_time_ns = 0;
-  MissProfile profile;  // true LLC misses per page of the measured phase
+  MissProfile profile;  // true LLC misses per page of the measured phase (VmSlot::profile only)
   uint64_t gpt_pages = 0;
   uint64_t huge_mappings_live = 0;  // 2 MiB EPT mappings at the end of the run
   double bytes_per_page = 0;

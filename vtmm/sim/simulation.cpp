@@ -35,10 +35,10 @@ Json simulate(const RunSpec& spec) {
     auto wl_profile = WorkloadRegistry::instance().make(spec.workload, "workload", wenv);
     AllFast all_fast;
     const Sizes full = size_vm(sizing, Policy::Sizing::AllFast, footprint);
-    std::vector<VmSlot> first{VmSlot{vm_config(full, all_fast, shape), wl_profile.get(), &all_fast, 0}};
+    std::vector<VmSlot> first{VmSlot{vm_config(full, all_fast, shape), wl_profile.get(), &all_fast, 0, true}};
     pol->set_profile(std::move(run_loop(spec.platform, prof, first).front().profile));
   }
-  std::vector<VmSlot> slots{VmSlot{vm_config(sz, *pol, shape), wl.get(), pol.get(), 0}};
+  std::vector<VmSlot> slots{VmSlot{vm_config(sz, *pol, shape), wl.get(), pol.get(), 0, false}};
   const Outcome o = std::move(run_loop(spec.platform, prof, slots).front());
   wl->verify();
 
