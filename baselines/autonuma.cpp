@@ -53,8 +53,27 @@
 // tick (tick_ms) after it is due, and so does kswapd. The period adapts when
 // a pass over the whole address space completes rather than at the first
 // fault after it.
+// autonuma-5.4: the same design as Linux 5.4 (the vTMM paper's host and guest
+// kernel) does it; the scanner, the fault path, migrate_balanced_pgdat and
+// the allocation fallback are the same code there. Two rules differ:
+//  - should_numa_migrate_memory (5.4, kernel/sched/fair.c) has no
+//    memory-tiering cpupid test (added in 6.1 by commit 33024536): early in a
+//    task's life, or for a private fault (last_cpupid is this task's), it
+//    migrates on the first hint fault. With one VM process whose vCPUs all run
+//    on the fast node's CPUs, the later tests also pass (the slow node has no
+//    CPUs, so its group fault count is 0), so every misplaced fault migrates
+//    while the fast node has room.
+//  - Nothing demotes: reclaim learned to demote to a slower node in Linux 5.15
+//    (commit 26aa2d19, "mm/migrate: demote pages during reclaim"). In 5.4
+//    kswapd reclaims by swapping or dropping pages, never by moving them; the
+//    VM's anonymous memory with no swap device (assumed) gives it nothing to
+//    reclaim. So once the fast node is full, NUMA balancing stops.
+//  Migration is not rate-limited in 5.4 either: the 128 MB per 100 ms limit
+//  (numamigrate_update_ratelimit) was removed in 4.20 (commit efaffc5e).
+//
 // Time and size constants are scaled by time_scale (time_scale.hpp).
 #include <algorithm>
+#include <string>
 
 #include "baselines/numa_scan.hpp"
 #include "baselines/page_lists.hpp"
@@ -67,9 +86,13 @@ namespace {
 
 constexpr uint8_t kRecency = 0;
 
-class AutoNuma final : public Policy {
+// The kernel whose NUMA balancing is followed.
+enum class Kernel : uint8_t { Linux61, Linux54 };
+
+class AutoNuma : public Policy {
  public:
-  AutoNuma(Params& p, const PolicyEnv& env) {
+  AutoNuma(Params& p, const PolicyEnv& env) : AutoNuma(p, env, Kernel::Linux61) {}
+  AutoNuma(Params& p, const PolicyEnv& env, Kernel kernel) : kernel_(kernel) {
     scale_.read(p, env);
     scan_.read(p);
     tick_ms_ = p.get<double>("tick_ms", 2.0);
@@ -110,7 +133,7 @@ class AutoNuma final : public Policy {
       wm_ = zone_watermarks(cap, m.guest_pages(), min_free_kbytes_, watermark_scale_factor_);
     }
     const double now = m.now_ns();
-    if (fast_free(m) < wm_.low) kswapd(m);
+    if (kernel_ == Kernel::Linux61 && fast_free(m) < wm_.low) kswapd(m);
     if (!scanner_.due(now)) return;
     const uint64_t rss = m.used_pages(Tier::Fast) + m.used_pages(Tier::Slow);
     const uint32_t pages = m.guest_pages();
@@ -141,9 +164,10 @@ class AutoNuma final : public Policy {
       scanner_.fault(/*local=*/true, false);
       return;
     }
-    // should_numa_migrate_memory: a slow page's first hint fault only sets
-    // its last_cpupid; nothing moves and task_numa_fault counts nothing.
-    if (!cpupid_set_[g]) {
+    // should_numa_migrate_memory (6.1+): a slow page's first hint fault only
+    // sets its last_cpupid; nothing moves and task_numa_fault counts nothing.
+    // 5.4 migrates on a first fault.
+    if (kernel_ == Kernel::Linux61 && !cpupid_set_[g]) {
       cpupid_set_[g] = 1;
       ++first_faults_;
       return;
@@ -209,6 +233,7 @@ class AutoNuma final : public Policy {
   }
 
   void report(Json& out) const override {
+    out["kernel"] = kernel_ == Kernel::Linux54 ? "5.4" : "6.1";
     out["time_scale"] = scale_value_;
     out["time_scale_rule"] = scale_.rule();
     out["numa_scan_period_ms_last"] = scanner_.period_ns() * 1e-6;
@@ -228,6 +253,7 @@ class AutoNuma final : public Policy {
   }
 
  private:
+  Kernel kernel_;
   TimeScale scale_;
   NumaScanParams scan_;
   double tick_ms_;
@@ -243,8 +269,14 @@ class AutoNuma final : public Policy {
   uint64_t hint_faults_ = 0, promoted_ = 0, demoted_ = 0, failed_ = 0, protected_ = 0, rotated_ = 0, kswapd_runs_ = 0, first_faults_ = 0;
 };
 
+struct AutoNuma54 final : AutoNuma {
+  AutoNuma54(Params& p, const PolicyEnv& e) : AutoNuma(p, e, Kernel::Linux54) {}
+};
+
 VTMM_REGISTER(vtmm::PolicyRegistry, AutoNuma, "autonuma",
-              "host NUMA balancing: 256 MB hint-fault scans (1-60 s adaptive), promote on fault into a balanced fast node, kswapd LRU demotion under the low watermark")
+              "host NUMA balancing (Linux 6.1): 256 MB hint-fault scans (1-60 s adaptive), promote on fault into a balanced fast node, kswapd LRU demotion under the low watermark")
+VTMM_REGISTER(vtmm::PolicyRegistry, AutoNuma54, "autonuma-5.4",
+              "host NUMA balancing as Linux 5.4 (the paper's kernel): promote on any hint fault while the fast node has room; nothing demotes")
 
 }  // namespace
 }  // namespace vtmm::baselines

@@ -26,6 +26,7 @@ COLOURS = {
     "oracle": "#1b7837", "vtmm": "#2166ac", "autonuma": "#b2182b", "tpp": "#d6604d",
     "memory-mode": "#8073ac", "nimble": "#fdb863", "ept-scanner": "#92c5de",
     "hemem": "#5aae61", "memtis": "#c2a5cf", "damon": "#a6611a", "tpp-host": "#f4a582",
+    "autonuma-5.4": "#67001f",
 }
 # Labelled variants (e.g. "vtmm 600ms") get the next colour of this cycle, in first-seen order.
 # Disjoint from COLOURS, so a variant never looks like another design.

@@ -2,7 +2,8 @@
 // stopped, adaptive period), its fault rule (promote a slow page only into a
 // fast node above its high watermark, migrate_balanced_pgdat), allocation
 // fallback at the low watermark, and kswapd's LRU demotion under the low
-// watermark, pinned on a scripted platform with time_scale 1.
+// watermark, pinned on a scripted platform with time_scale 1; and
+// autonuma-5.4, which migrates on a first hint fault and never demotes.
 #include <gtest/gtest.h>
 
 #include "baselines/tpp_rule.hpp"
@@ -16,9 +17,10 @@ using test::ScriptedPlatform;
 constexpr uint32_t kPages = 8192, kFast = 1024;
 
 struct AutoNumaRig {
-  explicit AutoNumaRig(Gpa fast_backed, Json params = Json::object()) : m(kPages, kFast) {
+  explicit AutoNumaRig(Gpa fast_backed, Json params = Json::object(), const char* design = "autonuma")
+      : m(kPages, kFast) {
     params["time_scale"] = 1.0;
-    policy = test::make_policy("autonuma", params);
+    policy = test::make_policy(design, params);
     m.back_range(0, fast_backed, Tier::Fast);
     m.back_range(kFast, 4 * kFast, Tier::Slow);
     policy->attach(m);
@@ -203,6 +205,34 @@ TEST(AutoNuma, WatermarksFollowAPoolResizingTheAllowance) {
   r.tick_at(0.1e9);
   EXPECT_EQ(wmark(r, "low"), baselines::zone_watermarks(4 * kFast, kPages, 0, 10).low);
   EXPECT_GT(wmark(r, "low"), low_before);
+}
+
+// Linux 5.4: no tiering cpupid test, no demotion in reclaim.
+TEST(AutoNuma54, PromotesASlowPageOnItsFirstHintFault) {
+  AutoNumaRig r(kFast - 64, Json::object(), "autonuma-5.4");
+  r.tick_at(1.0e9);
+  r.m.set_now(1.5e9);
+  ASSERT_TRUE(r.m.fault(*r.policy, 2000));
+  EXPECT_EQ(r.m.moved_to(Tier::Fast), 1u);
+  EXPECT_EQ(r.m.tier_of(2000), Tier::Fast);
+  EXPECT_EQ(r.report()["slow_first_faults"], 0);
+  EXPECT_EQ(r.report()["kernel"], "5.4");
+}
+
+TEST(AutoNuma54, StopsPromotingWhenTheFastNodeIsFullAndNeverDemotes) {
+  AutoNumaRig r(kFast, Json::object(), "autonuma-5.4");
+  ASSERT_NO_FATAL_FAILURE(fault_every_fast_page_but(r, 7));
+  ASSERT_TRUE(r.m.fault(*r.policy, 3000));
+  r.tick_at(1.3e9);  // under the low watermark: 6.1's kswapd would demote here
+  r.m.set_fast_capacity(kFast / 2);  // even a shrunk allowance
+  r.tick_at(1.4e9);
+  r.m.set_now(3.5e9);
+  ASSERT_TRUE(r.m.fault(*r.policy, 3001));
+  EXPECT_TRUE(r.m.moves.empty());
+  EXPECT_EQ(r.m.tier_of(3000), Tier::Slow);
+  EXPECT_EQ(r.report()["failed_promotions"], 2);
+  EXPECT_EQ(r.report()["demoted_pages"], 0);
+  EXPECT_EQ(r.report()["kswapd_runs"], 0);
 }
 
 }  // namespace baseline_autonuma_test

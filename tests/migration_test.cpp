@@ -1,9 +1,10 @@
 // SimMechanisms::migrate(): re-backs guest pages on the other tier, charges
 // the copy to the hypervisor thread, respects the destination's allowance,
 // and makes vCPUs that touch a page mid-copy pay as the method dictates
-// (vtmm/sim/migration.cpp): Linux and WriteProtect copy page by page, each
-// page with its own copy window; Pml copies the batch while it stays mapped,
-// then re-copies what was written meanwhile.
+// (vtmm/sim/migration.cpp): Linux unmaps and copies page by page, each page
+// with its own window and shootdown; WriteProtect write-protects the batch
+// with one shootdown and copies page by page; Pml copies the batch while it
+// stays mapped, then re-copies what was written meanwhile.
 #include <gtest/gtest.h>
 
 #include <algorithm>

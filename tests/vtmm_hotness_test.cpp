@@ -2,7 +2,8 @@
 // 10 windows (1 per read window, 3 per written window, 0..30 in 31 buckets),
 // the LRU ablation's recency key, and plan_placement(): the adaptive hot set
 // taken from the hottest bucket down to exactly the fast budget, promotions
-// hottest first, room made by demoting free pages first and then the coldest.
+// hottest first, room made by demoting free pages first and then the coldest;
+// and plan_fixed_threshold(), the authors' fixed-threshold exchange.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -105,7 +106,9 @@ struct Pages {
     for (size_t i = 0; i < n; ++i) gs.push_back(add(k, t));
     return gs;
   }
-  Plan plan(uint64_t budget, uint32_t fixed_threshold = 0) const {
+  Plan plan(uint64_t budget) const { return make(budget, 0); }
+  Plan fixed(uint64_t budget, uint32_t threshold) const { return make(budget, threshold); }
+  Plan make(uint64_t budget, uint32_t fixed_threshold) const {
     PlanInput in;
     in.key = key;
     in.tier = tier;
@@ -113,7 +116,7 @@ struct Pages {
     in.max_key = 30;
     in.budget = budget;
     in.fixed_threshold = fixed_threshold;
-    return plan_placement(in);
+    return fixed_threshold > 0 ? plan_fixed_threshold(in) : plan_placement(in);
   }
 };
 
@@ -213,11 +216,14 @@ TEST(VtmmPlacement, UnbackedPagesAreIgnored) {
   EXPECT_EQ(p.promote.size(), 2u);
 }
 
-TEST(VtmmPlacement, FixedThresholdTakesOnlyKeysAtOrAboveNine) {
+// The authors' fixed-threshold rule (pre_migration_fix_threshold): hot is
+// key >= 9 whatever the budget; slow hot pages are exchanged one for one with
+// fast pages below 9, both lists from the highest GPA down.
+TEST(VtmmPlacement, FixedThresholdExchangesEveryHotSlowPageForAColdFastOne) {
   Pages pg;
   const Gpa k30 = pg.add(30, kSlow), k12 = pg.add(12, kFast), k9 = pg.add(9, kSlow), k8 = pg.add(8, kSlow),
-            k3 = pg.add(3, kFast), k1 = pg.add(1, kSlow);
-  const Plan fixed = pg.plan(100, 9);
+            k3 = pg.add(3, kFast), k1 = pg.add(1, kSlow), k0 = pg.add(0, kFast);
+  const Plan fixed = pg.fixed(100, 9);
   EXPECT_TRUE(fixed.hot[k30]);
   EXPECT_TRUE(fixed.hot[k12]);
   EXPECT_TRUE(fixed.hot[k9]) << "exactly at the threshold";
@@ -225,15 +231,24 @@ TEST(VtmmPlacement, FixedThresholdTakesOnlyKeysAtOrAboveNine) {
   EXPECT_FALSE(fixed.hot[k3]);
   EXPECT_FALSE(fixed.hot[k1]);
   EXPECT_EQ(fixed.hot_pages, 3u);
-  EXPECT_EQ(fixed.promote, (std::vector<Gpa>{k30, k9}));
+  EXPECT_EQ(fixed.threshold, 9u);
+  EXPECT_EQ(fixed.promote, (std::vector<Gpa>{k9, k30})) << "highest GPA first, not hottest first";
+  EXPECT_EQ(fixed.demote, (std::vector<Gpa>{k0, k3}));
 
-  const Plan adaptive = pg.plan(100);
-  EXPECT_EQ(adaptive.hot_pages, 6u) << "the adaptive set takes every seen page the budget allows";
+  const Plan tight = pg.fixed(2, 9);
+  EXPECT_EQ(tight.hot_pages, 3u) << "the budget does not cap the hot set";
+  EXPECT_EQ(tight.promote.size(), 2u);
+}
 
-  const Plan tight = pg.plan(2, 9);
-  EXPECT_EQ(tight.hot_pages, 2u) << "the fixed threshold still respects the budget";
-  EXPECT_TRUE(tight.hot[k30]);
-  EXPECT_TRUE(tight.hot[k12]);
+TEST(VtmmPlacement, FixedThresholdMovesOnlyAsManyAsThereAreColdFastPages) {
+  Pages pg;
+  const auto hot = pg.add_n(5, 20, kSlow);
+  const Gpa cold = pg.add(2, kFast);
+  pg.add_n(3, 15, kFast);
+  const Plan p = pg.fixed(100, 9);  // room in the budget, yet only one pair
+  EXPECT_EQ(p.promote, (std::vector<Gpa>{hot.back()}));
+  EXPECT_EQ(p.demote, (std::vector<Gpa>{cold}));
+  EXPECT_EQ(p.hot_pages, 8u);
 }
 
 TEST(VtmmPlacement, PromotionsAreHottestFirst) {
@@ -350,7 +365,7 @@ Plan reference_plan(const PlanInput& in) {
   p.hot.assign(n, 0);
   for (size_t g = 0; g < n; ++g)
     if (in.tier[g] < 2) ++p.bucket_counts[in.tier[g]][in.key[g]];
-  const uint32_t floor_key = in.fixed_threshold > 0 ? in.fixed_threshold : 1;
+  constexpr uint32_t floor_key = 1;
   uint64_t taken = 0, quota = 0;
   uint32_t partial = 0;
   p.threshold = in.max_key + 1;
@@ -406,7 +421,7 @@ TEST(VtmmPlacement, MatchesThePlainRuleOnRandomPages) {
       tier[g] = static_cast<uint8_t>(rng.below(10) == 0 ? 2 : rng.below(3) == 0 ? 0 : 1);
       free[g] = static_cast<uint8_t>(tier[g] == 0 && rng.below(6) == 0);
     }
-    PlanInput in{key, tier, free, 30, rng.below(n + 1), rng.below(4) == 0 ? static_cast<uint32_t>(1 + rng.below(20)) : 0};
+    PlanInput in{key, tier, free, 30, rng.below(n + 1)};
     const Plan a = plan_placement(in), b = reference_plan(in);
     SCOPED_TRACE("round " + std::to_string(round));
     EXPECT_EQ(a.promote, b.promote);

@@ -25,6 +25,7 @@ void apply_kv(Json& obj, const std::vector<std::string>& kvs, const std::string&
 
 struct SimFlags {
   std::string workload = "gups", policy = "first-touch", ratio, host = "optane", footprint, memory, fast_bytes;
+  std::string initial_tier = "policy";
   uint64_t seed = 1;
   uint32_t vcpus = 1;
   bool ept_huge = false, guest_thp = false, aged = false, no_wall = false;
@@ -51,6 +52,8 @@ void add_sim(CLI::App& app) {
   c->add_flag("--ept-huge", f->ept_huge, "Back guest memory with 2 MiB EPT mappings");
   c->add_flag("--guest-thp", f->guest_thp, "The guest maps 2 MiB pages (THP; docs/huge-pages.md)");
   c->add_flag("--aged-guest", f->aged, "Guest hands out physical pages in shuffled order");
+  c->add_option("--initial-tier", f->initial_tier, "Where first touches are backed: policy or slow")
+      ->capture_default_str();
   c->add_option("--wl,--workload-param", f->wl_params, "Workload parameter KEY=VALUE (repeatable)");
   c->add_option("--pp,--policy-param", f->pol_params, "Policy parameter KEY=VALUE (repeatable)");
   c->add_option("--hp,--host-param", f->host_params, "Host constant override KEY=VALUE (repeatable)");
@@ -72,6 +75,7 @@ void add_sim(CLI::App& app) {
     run["vm"] = {{"vcpus", f->vcpus}, {"ept_huge", f->ept_huge}, {"aged_guest", f->aged}};
     if (!f->memory.empty()) run["vm"]["memory"] = f->memory;
     if (f->guest_thp) run["vm"]["guest_thp"] = true;
+    if (f->initial_tier != "policy") run["vm"]["initial_tier"] = f->initial_tier;
     if (!f->ratio.empty()) run["ratio"] = f->ratio;
     if (!f->fast_bytes.empty()) run["fast_bytes"] = f->fast_bytes;
     const RunSpec spec = RunSpec::from_json(run, "sim");

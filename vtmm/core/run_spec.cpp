@@ -116,6 +116,8 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
     r.ept_huge = vm.get<bool>("ept_huge", false);
     r.guest_thp = vm.get<bool>("guest_thp", false);
     r.aged_guest = vm.get<bool>("aged_guest", false);
+    r.initial_tier = vm.get<std::string>("initial_tier", "policy");
+    if (r.initial_tier != "policy" && r.initial_tier != "slow") vm.fail("initial_tier", "must be \"policy\" or \"slow\"");
     vm.finish();
     if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
     r.workload = as_component(p.raw("workload"));
@@ -151,6 +153,7 @@ Json RunSpec::to_json() const {
   } else {
     j["vm"] = {{"vcpus", vcpus}, {"memory", memory_bytes}, {"ept_huge", ept_huge}, {"aged_guest", aged_guest}};
     if (guest_thp) j["vm"]["guest_thp"] = true;  // only when set: records without it stay as they were
+    if (initial_tier != "policy") j["vm"]["initial_tier"] = initial_tier;  // likewise
     j["workload"] = workload;
   }
   j["policy"] = policy;

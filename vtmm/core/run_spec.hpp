@@ -55,6 +55,10 @@ struct RunSpec {
   bool ept_huge = false;
   bool guest_thp = false;  // the guest maps 2 MiB pages (docs/huge-pages.md)
   bool aged_guest = false;
+  // Where the guest's first touch of a page is backed: "policy" (the design's
+  // place()) or "slow" (every page starts on the slow tier and the design
+  // moves what it will; a reference sized to one tier ignores it).
+  std::string initial_tier = "policy";
   Json workload = Json::object();  // {"impl": name, params...}
   Json policy = Json::object();
   std::optional<Ratio> ratio;  // fast:slow split of guest memory

@@ -82,7 +82,7 @@ Plan plan_placement(const PlanInput& in) {
     if (in.tier[g] < 2) ++p.bucket_counts[in.tier[g]][in.key[g]];
 
   // Walk buckets from the hottest; key 0 (never seen) is never hot.
-  const uint32_t floor_key = in.fixed_threshold > 0 ? in.fixed_threshold : 1;
+  constexpr uint32_t floor_key = 1;
   uint64_t taken = 0;
   uint32_t partial = 0;    // the bucket that does not fit whole (0: none)
   uint64_t quota = 0;      // pages of it that fit
@@ -160,6 +160,34 @@ Plan plan_placement(const PlanInput& in) {
   }
   // Not enough to demote (everything in fast memory is hot): promote only the hottest that fit.
   if (need > 0) p.promote.resize(p.promote.size() - std::min<uint64_t>(need, p.promote.size()));
+  return p;
+}
+
+Plan plan_fixed_threshold(const PlanInput& in) {
+  Plan p;
+  const size_t n = in.key.size();
+  if (in.max_key >= 64) throw std::invalid_argument("plan_fixed_threshold: keys above 63");
+  if (in.fixed_threshold == 0) throw std::invalid_argument("plan_fixed_threshold: threshold 0");
+  p.hot.assign(n, 0);
+  p.threshold = in.fixed_threshold;
+  std::vector<Gpa> cold;
+  for (size_t g = n; g-- > 0;) {  // from the highest GPA down, the artifact's list order
+    const uint8_t t = in.tier[g];
+    if (t >= 2) continue;
+    const uint32_t k = in.key[g];
+    ++p.bucket_counts[t][k];
+    if (k >= in.fixed_threshold) {
+      p.hot[g] = 1;
+      ++p.hot_pages;
+      if (t == 1) p.promote.push_back(static_cast<Gpa>(g));
+    } else if (t == 0) {
+      cold.push_back(static_cast<Gpa>(g));
+    }
+  }
+  const size_t pairs = std::min(p.promote.size(), cold.size());
+  p.promote.resize(pairs);
+  cold.resize(pairs);
+  p.demote = std::move(cold);
   return p;
 }
 

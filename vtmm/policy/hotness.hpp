@@ -58,7 +58,7 @@ struct PlanInput {
   std::span<const uint8_t> free;  // backed but referenced by no PTE
   uint32_t max_key = 30;
   uint64_t budget = 0;             // fast pages this VM may use
-  uint32_t fixed_threshold = 0;    // > 0: hot means key >= this (ablation), else adaptive
+  uint32_t fixed_threshold = 0;    // plan_fixed_threshold's threshold (plan_placement ignores it)
 };
 
 struct Plan {
@@ -74,5 +74,14 @@ struct Plan {
 // page not in fast memory is promoted; room is made by demoting free pages
 // first, then the coldest fast pages.
 Plan plan_placement(const PlanInput& in);
+
+// The fixed-threshold ablation as the authors' code has it
+// (pre_migration_fix_threshold in the vTMM artifact, threshold 9): every page
+// with key >= in.fixed_threshold is hot; the slow ones are promotion
+// candidates, every fast page below the threshold a demotion candidate, and
+// the shorter list's length pairs them up, each list taken from the highest
+// GPA down. No hottest-first order and no fill of unused fast capacity: an
+// exchange, capped only by the cold pages in fast memory.
+Plan plan_fixed_threshold(const PlanInput& in);
 
 }  // namespace vtmm::policy

@@ -83,6 +83,8 @@ class Vtmm : public Policy {
     const auto kind = classifier_ == "lru" ? Hotness::Kind::Lru : Hotness::Kind::Temperature;
     hotness_ = std::make_unique<Hotness>(kind, history_, read_w_, write_w_);
     if (hotness_->max_key() >= 64) p.fail("write_weight", "history x weight must stay below 64");
+    if (fixed_threshold_ == 0 || fixed_threshold_ > hotness_->max_key())
+      p.fail("fixed_threshold", "must be 1.." + std::to_string(hotness_->max_key()) + " (a temperature)");
     huge_ = std::make_unique<HugePages>(p, hotness_->max_key(), fixed_threshold_);
   }
 
@@ -139,7 +141,7 @@ class Vtmm : public Policy {
     m.charge_ns(static_cast<double>(n) * classify_ns_);
     PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast),
                  hot_set_ == "fixed" ? fixed_threshold_ : 0};
-    Plan plan = plan_placement(in);
+    Plan plan = hot_set_ == "fixed" ? plan_fixed_threshold(in) : plan_placement(in);
     uint64_t warm = 0;  // pages with a non-zero key, in either tier
     for (int t = 0; t < 2; ++t)
       for (uint32_t key = 1; key <= hotness_->max_key(); ++key) warm += plan.bucket_counts[t][key];

@@ -6,8 +6,12 @@
 //         the vCPUs' TLBs), copy, and leave the entry to be faulted back in.
 //         An access during the page's copy traps and waits; the first access
 //         after it takes an EPT violation to map the new page.
-//  WriteProtect (PM_WP, HeMem style): per page, write-protect (with a
-//         shootdown), copy, re-point. Only writes during the copy trap.
+//  WriteProtect (PM_WP, as HeMem does it): write-protect the whole batch
+//         with one shootdown, acknowledged before the first copy; then per
+//         page copy and re-point. A write to a page whose copy is not done
+//         traps and waits for it; reads go on. A second shootdown at the
+//         batch's end retires the read-only translations of the old frames
+//         before they are freed.
 //  Pml    (PM_PML, vTMM): per batch, clear the pages' EPT D bits and flush
 //         once, copy everything while the vCPUs run, then unmap the batch,
 //         find the pages written meanwhile (the D bits PML logged), copy
@@ -30,17 +34,18 @@ void SimMechanisms::track_in_flight() {
 }
 
 void SimMechanisms::schedule_page_windows(size_t idx) {
-  // Per page, as the kernel runs the batch while the vCPUs keep running: at
-  // the window's start a shootdown (every vCPU pays it where it is then)
-  // and, for Linux, the unmapping; at its end, write-protect's re-pointing.
+  // Per page, as the kernel runs the batch while the vCPUs keep running:
+  // Linux's shootdown and unmapping at the window's start (every vCPU pays
+  // the shootdown where it is then); write-protect's re-pointing at its end.
   Vm& vm = *vm_;
   const Vm::Inflight& f = vm.inflight[idx];
   for (size_t i = 0; i < f.pages.size(); ++i) {
-    vm.host.schedule(f.start[i], [this, idx, i] {
-      flush_tlbs();
-      const Vm::Inflight& b = vm_->inflight[idx];
-      if (b.repoint && b.how == MigrationMethod::Linux) set_tier(b.pages[i], b.to);
-    });
+    if (f.how == MigrationMethod::Linux)
+      vm.host.schedule(f.start[i], [this, idx, i] {
+        flush_tlbs();
+        const Vm::Inflight& b = vm_->inflight[idx];
+        if (b.repoint) set_tier(b.pages[i], b.to);
+      });
     if (f.repoint && f.how == MigrationMethod::WriteProtect)
       vm.host.schedule(f.end[i], [this, idx, i] {
         const Vm::Inflight& b = vm_->inflight[idx];
@@ -135,10 +140,14 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   for (Gpa g : f.pages) vm.ept[g] |= kEptMigrating;
 
   const double start = cur_->clock_ns;
-  const bool per_page = how != MigrationMethod::Pml;
+  double copy_start = start, issued = start;
   if (how == MigrationMethod::Pml) {
     for (Gpa g : f.pages) vm.ept[g] &= static_cast<uint8_t>(~kEptD);
     flush_tlbs();  // so the next write to each page sets D again, and PML logs it
+  }
+  if (how == MigrationMethod::WriteProtect) {
+    flush_tlbs();  // the batch write-protected: no vCPU keeps a writable translation
+    issued = shootdown_acked(copy_start);
   }
   if (how == MigrationMethod::Linux) {
     // Unmapped from its window's start (schedule_page_windows): from then on
@@ -146,9 +155,11 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
     // then maps the new page.
     for (Gpa g : f.pages) vm.ept[g] |= kEptZapped;
   }
-  double cpu = 0;
-  const double end =
-      copy_pages(f.pages, from, to, start, f.threads, vm.prof.migrate_page_ns, per_page, f.start, f.end, &cpu);
+  double cpu = static_cast<double>(f.threads) * (copy_start - start);  // every copy thread waits for the ack
+  const bool shootdown_each = how == MigrationMethod::Linux;
+  const double end = copy_pages(f.pages, from, to, copy_start, f.threads, vm.prof.migrate_page_ns, shootdown_each,
+                                f.start, f.end, &cpu);
+  if (how == MigrationMethod::WriteProtect) std::fill(f.start.begin(), f.start.end(), issued);
   vm.c.migration_ns += cpu;
   cur_->clock_ns = end;
   r.moved = static_cast<uint32_t>(pages);
@@ -159,12 +170,14 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   vm.inflight.push_back(std::move(f));
   vm.in_flight = true;
   const size_t idx = vm.inflight.size() - 1;
-  if (per_page) schedule_page_windows(idx);
+  if (how != MigrationMethod::Pml) schedule_page_windows(idx);
   vm.host.schedule(end, [this, idx, how, end] {
-    if (how == MigrationMethod::Pml)
+    if (how == MigrationMethod::Pml) {
       pml_second_pass(idx, end);
-    else
-      finish_migration(idx);
+      return;
+    }
+    if (how == MigrationMethod::WriteProtect) flush_tlbs();  // the old frames' read-only translations
+    finish_migration(idx);
   });
   return r;
 }

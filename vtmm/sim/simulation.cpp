@@ -29,7 +29,11 @@ Json simulate(const RunSpec& spec) {
   const uint64_t footprint = wl->footprint_bytes();
   const VmSizing sizing{spec.memory_bytes, spec.ratio, spec.fast_bytes, spec.policy.value("impl", "?"), "run"};
   const Sizes sz = size_vm(sizing, pol->sizing(), footprint);
-  const VmShape shape{spec.vcpus, footprint, spec.ept_huge, spec.aged_guest, spec.seed, spec.guest_thp};
+  if (spec.initial_tier == "slow" && pol->side() == Side::Guest)
+    throw SpecError("vm: 'initial_tier' \"slow\" needs a host-side design ('" + spec.policy_name() +
+                    "' runs in the guest, whose kernel picks each page's node)");
+  const VmShape shape{spec.vcpus, footprint, spec.ept_huge, spec.aged_guest, spec.seed, spec.guest_thp,
+                      spec.initial_tier == "slow"};
 
   if (pol->wants_profile()) {
     auto wl_profile = WorkloadRegistry::instance().make(spec.workload, "workload", wenv);

@@ -324,7 +324,9 @@ double Vm::back(Gpa g) {
   for (uint32_t i = 0; huge && i < kPagesPerHuge; ++i) huge = !(ept[head + i] & kEptPresent);
   const Gpa at = huge ? head : g;
   // A guest-side VM's nodes are bound to tiers; otherwise the policy picks.
-  Tier t = cfg.guest_numa ? node_of(at) : cfg.memory_mode ? Tier::Slow : policy.place(at, mech);
+  Tier t = cfg.guest_numa                          ? node_of(at)
+           : cfg.memory_mode || cfg.start_slow ? Tier::Slow
+                                               : policy.place(at, mech);
   const auto fits = [&](Tier x, uint64_t n) { return used[static_cast<int>(x)] + n <= cap[static_cast<int>(x)]; };
   const Tier other = t == Tier::Fast ? Tier::Slow : Tier::Fast;
   if (huge && !fits(t, kPagesPerHuge)) {

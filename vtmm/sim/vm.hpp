@@ -38,6 +38,9 @@ struct VmConfig {
   // Intel Memory Mode: every page on the slow tier; fast_pages of fast memory
   // act as a direct-mapped memory-side cache with 64-byte lines.
   bool memory_mode = false;
+  // First touches are backed on the slow tier whatever the design's place()
+  // says (falling back to fast only where slow has no room).
+  bool start_slow = false;
   uint64_t seed = 1;
 };
 

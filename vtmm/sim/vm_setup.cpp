@@ -92,6 +92,7 @@ VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape) {
   cfg.shuffle_free_pages = shape.aged_guest;
   cfg.guest_numa = pol.side() == Side::Guest;
   cfg.memory_mode = pol.sizing() == Policy::Sizing::MemoryMode;
+  cfg.start_slow = shape.start_slow;
   cfg.seed = shape.seed;
   return cfg;
 }

@@ -46,6 +46,7 @@ struct VmShape {
   bool ept_huge = false, aged_guest = false;
   uint64_t seed = 1;
   bool guest_thp = false;  // the guest maps 2 MiB pages (docs/huge-pages.md)
+  bool start_slow = false;  // RunSpec::initial_tier "slow"
 };
 VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape);
 
