@@ -25,7 +25,7 @@ void apply_kv(Json& obj, const std::vector<std::string>& kvs, const std::string&
 
 struct SimFlags {
   std::string workload = "gups", policy = "first-touch", ratio, host = "optane", footprint, memory, fast_bytes;
-  std::string initial_tier = "policy";
+  std::string initial_tier = "policy", policy_thread_core = "spare";
   uint64_t seed = 1;
   uint32_t vcpus = 1;
   bool ept_huge = false, guest_thp = false, aged = false, no_wall = false;
@@ -54,6 +54,9 @@ void add_sim(CLI::App& app) {
   c->add_flag("--aged-guest", f->aged, "Guest hands out physical pages in shuffled order");
   c->add_option("--initial-tier", f->initial_tier, "Where first touches are backed: policy or slow")
       ->capture_default_str();
+  c->add_option("--policy-thread-core", f->policy_thread_core,
+                "Where a host-side policy's thread runs: spare (a core of its own) or vcpu0 (pre-empts vCPU 0)")
+      ->capture_default_str();
   c->add_option("--wl,--workload-param", f->wl_params, "Workload parameter KEY=VALUE (repeatable)");
   c->add_option("--pp,--policy-param", f->pol_params, "Policy parameter KEY=VALUE (repeatable)");
   c->add_option("--hp,--host-param", f->host_params, "Host constant override KEY=VALUE (repeatable)");
@@ -76,6 +79,7 @@ void add_sim(CLI::App& app) {
     if (!f->memory.empty()) run["vm"]["memory"] = f->memory;
     if (f->guest_thp) run["vm"]["guest_thp"] = true;
     if (f->initial_tier != "policy") run["vm"]["initial_tier"] = f->initial_tier;
+    if (f->policy_thread_core != "spare") run["vm"]["policy_thread_core"] = f->policy_thread_core;
     if (!f->ratio.empty()) run["ratio"] = f->ratio;
     if (!f->fast_bytes.empty()) run["fast_bytes"] = f->fast_bytes;
     const RunSpec spec = RunSpec::from_json(run, "sim");

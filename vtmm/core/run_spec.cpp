@@ -118,6 +118,9 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
     r.aged_guest = vm.get<bool>("aged_guest", false);
     r.initial_tier = vm.get<std::string>("initial_tier", "policy");
     if (r.initial_tier != "policy" && r.initial_tier != "slow") vm.fail("initial_tier", "must be \"policy\" or \"slow\"");
+    r.policy_thread_core = vm.get<std::string>("policy_thread_core", "spare");
+    if (r.policy_thread_core != "spare" && r.policy_thread_core != "vcpu0")
+      vm.fail("policy_thread_core", "must be \"spare\" or \"vcpu0\"");
     vm.finish();
     if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
     r.workload = as_component(p.raw("workload"));
@@ -154,6 +157,7 @@ Json RunSpec::to_json() const {
     j["vm"] = {{"vcpus", vcpus}, {"memory", memory_bytes}, {"ept_huge", ept_huge}, {"aged_guest", aged_guest}};
     if (guest_thp) j["vm"]["guest_thp"] = true;  // only when set: records without it stay as they were
     if (initial_tier != "policy") j["vm"]["initial_tier"] = initial_tier;  // likewise
+    if (policy_thread_core != "spare") j["vm"]["policy_thread_core"] = policy_thread_core;  // likewise
     j["workload"] = workload;
   }
   j["policy"] = policy;

@@ -59,6 +59,10 @@ struct RunSpec {
   // place()) or "slow" (every page starts on the slow tier and the design
   // moves what it will; a reference sized to one tier ignores it).
   std::string initial_tier = "policy";
+  // Where a host-side design's policy thread runs: "spare" (a host core of
+  // its own; it competes for cores only when they run out) or "vcpu0"
+  // (pinned to vCPU 0's core: its work pre-empts that vCPU).
+  std::string policy_thread_core = "spare";
   Json workload = Json::object();  // {"impl": name, params...}
   Json policy = Json::object();
   std::optional<Ratio> ratio;  // fast:slow split of guest memory

@@ -123,6 +123,8 @@ VmOptions parse_options(const RunSpec& r) {
   o.resolved = p.resolved();
   if (r.initial_tier != "policy")
     throw SpecError("vm.initial_tier: the vm platform places first touches by its policy only (\"policy\")");
+  if (r.policy_thread_core != "spare")
+    throw SpecError("vm.policy_thread_core: the vm platform leaves the policy thread to the host's scheduler (\"spare\")");
   o.memory = r.memory_bytes ? r.memory_bytes : 512ull << 20;
   if (o.memory < (256ull << 20) || o.memory > (2ull << 30) || o.memory % (4ull << 20))
     throw SpecError("vm.memory: the vm platform takes 256 MiB .. 2 GiB in whole 4 MiB (below the PCI hole)");

@@ -11,6 +11,7 @@ struct Counters {
   uint64_t tier_misses[2] = {0, 0};     // LLC misses served by fast / slow
   uint64_t writebacks[2] = {0, 0};      // dirty LLC evictions to fast / slow
   uint64_t walk_llc_misses = 0;         // leaf-PTE loads that missed the LLC
+  uint64_t scan_lines = 0, scan_llc_misses = 0;  // table lines hypervisor threads touched / of which missed the LLC
   uint64_t ept_violations = 0;          // first backing of a guest page
   uint64_t pml_entries = 0, pml_full_exits = 0;
   uint64_t vm_exits = 0;                // every exit charged to a vCPU
@@ -31,6 +32,7 @@ struct Counters {
   double trap_wait_ns = 0;              // vCPU time lost waiting on migrations
   double bw_delay_ns = 0;               // vCPU time lost queueing for tier bandwidth
   double wb_stall_ns = 0;               // vCPU time lost to full write queues (posted write-backs)
+  double core_steal_ns = 0;             // vCPU time lost to the policy's thread on its core (vm.policy_thread_core)
   double tracking_ns = 0;               // hypervisor-thread time: tracking
   double migration_ns = 0;              // hypervisor-thread time: migration
 
@@ -44,6 +46,7 @@ struct Counters {
       r.writebacks[t] -= o.writebacks[t];
     }
     r.walk_llc_misses -= o.walk_llc_misses; r.ept_violations -= o.ept_violations;
+    r.scan_lines -= o.scan_lines; r.scan_llc_misses -= o.scan_llc_misses;
     r.pml_entries -= o.pml_entries; r.pml_full_exits -= o.pml_full_exits;
     r.vm_exits -= o.vm_exits; r.tlb_flushes -= o.tlb_flushes;
     r.migration_traps -= o.migration_traps;
@@ -58,6 +61,7 @@ struct Counters {
     r.huge_splits -= o.huge_splits; r.huge_merges -= o.huge_merges;
     r.huge_collapse_copies -= o.huge_collapse_copies;
     r.trap_wait_ns -= o.trap_wait_ns; r.bw_delay_ns -= o.bw_delay_ns; r.wb_stall_ns -= o.wb_stall_ns;
+    r.core_steal_ns -= o.core_steal_ns;
     r.tracking_ns -= o.tracking_ns; r.migration_ns -= o.migration_ns;
     return r;
   }

@@ -23,6 +23,7 @@ std::vector<std::pair<const char*, double HostProfile::*>> fields() {
       {"tlb_l2_hit_ns", &HostProfile::tlb_l2_hit_ns},
       {"walk_ns", &HostProfile::walk_ns},
       {"page_walkers", &HostProfile::page_walkers},
+      {"scan_mlp", &HostProfile::scan_mlp},
       {"vm_exit_ns", &HostProfile::vm_exit_ns},
       {"ept_violation_ns", &HostProfile::ept_violation_ns},
       {"tlb_shootdown_ns", &HostProfile::tlb_shootdown_ns},

@@ -26,6 +26,7 @@ struct HostProfile {
   double tlb_l1_entries = 0, tlb_l1_ways = 0, tlb_l1_huge_entries = 0;
   double tlb_l2_entries = 0, tlb_l2_ways = 0, tlb_l2_hit_ns = 0;
   double walk_ns = 0, page_walkers = 0;
+  double scan_mlp = 0;  // misses a hypervisor thread's sequential table scan overlaps (Vm::hv_line)
   double vm_exit_ns = 0, ept_violation_ns = 0, tlb_shootdown_ns = 0, page_fault_ns = 0;
   double pte_scan_ns = 0, ept_bit_ns = 0, pml_entry_ns = 0, pml_buffer_entries = 0;
   double migrate_page_ns = 0, copy_gbps = 0;

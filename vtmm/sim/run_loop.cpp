@@ -32,7 +32,8 @@ struct Running {
   std::function<void(double)> tick;
   // A host thread competes for the host's cores (guest-side work runs on vCPUs).
   uint32_t threads() const {
-    return static_cast<uint32_t>(lanes.size()) + (slot->pol->period_ns() > 0 && mech.side() == Side::Host ? 1 : 0);
+    const bool own_core = mech.side() == Side::Host && !slot->cfg.policy_on_vcpu0;
+    return static_cast<uint32_t>(lanes.size()) + (slot->pol->period_ns() > 0 && own_core ? 1 : 0);
   }
 };
 
@@ -106,7 +107,14 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
       hv.clock_ns = std::max(hv.clock_ns, at);
       const double t0 = hv.clock_ns;
       pol.tick(r.mech);
-      if (stretch > 1 && r.mech.side() == Side::Host) hv.clock_ns = t0 + (hv.clock_ns - t0) * stretch;
+      if (r.vm->cfg.policy_on_vcpu0 && r.mech.side() == Side::Host) {
+        // Pinned to vCPU 0's core: the thread's work pre-empts that vCPU.
+        const double busy = hv.clock_ns - t0;
+        r.vm->vcpus[0].clock_ns += busy;
+        r.vm->c.core_steal_ns += busy;
+      } else if (stretch > 1 && r.mech.side() == Side::Host) {
+        hv.clock_ns = t0 + (hv.clock_ns - t0) * stretch;
+      }
       if (r.vm->truth_wanted) std::fill(r.vm->truth_accesses.begin(), r.vm->truth_accesses.end(), 0u);
       host.schedule(std::max(at + period, hv.clock_ns), [&r, at, period] {
         r.tick(std::max(at + period, r.mech.thread().clock_ns));

@@ -15,6 +15,7 @@ void SimMechanisms::scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits
   Vm& vm = *vm_;
   const uint64_t base = uint64_t{gpt_group(gpt)} * kPtesPerPage;
   const bool shared = base + 1 < vm.pte_bits.size() && vm.bits_vpn(base + 1) == base;  // one pair for the group
+  uint64_t written = 0;  // per line of the table: a bit was cleared in it
   for (uint32_t i = 0; i < kPtesPerPage; ++i) {
     const uint64_t vpn = base + i;
     if (vpn >= vm.pte_gpa.size() || vm.pte_gpa[vpn] == kNone) {
@@ -25,9 +26,17 @@ void SimMechanisms::scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits
     // head's): every 4 KiB slot reports it.
     const uint64_t bv = vm.bits_vpn(vpn);
     out[i] = PteBits{vm.pte_gpa[vpn], static_cast<uint8_t>(vm.pte_bits[bv] | PteBits::kPresent)};
-    if (!shared) vm.pte_bits[vpn] &= static_cast<uint8_t>(~clear_mask);
+    if (shared || !(vm.pte_bits[vpn] & clear_mask)) continue;
+    vm.pte_bits[vpn] &= static_cast<uint8_t>(~clear_mask);
+    written |= uint64_t{1} << (i / 8);
   }
-  if (shared) vm.pte_bits[base] &= static_cast<uint8_t>(~clear_mask);
+  if (shared && (vm.pte_bits[base] & clear_mask)) {
+    vm.pte_bits[base] &= static_cast<uint8_t>(~clear_mask);
+    written |= 1;
+  }
+  // The scan reads the whole table page, a line at a time.
+  const uint64_t page = (uint64_t{vm.cfg.id} << 40) | (uint64_t{gpt} << 6);
+  for (uint32_t l = 0; l < kPtesPerPage / 8; ++l) touch(page | l, (written >> l) & 1);
   charge_ns(kPtesPerPage * vm.prof.pte_scan_ns);
 }
 
@@ -40,6 +49,7 @@ void SimMechanisms::clear_pte_bits(Gpa gpt, std::span<const uint8_t, kPtesPerPag
     if (masks[i] == 0 || vpn >= vm.pte_gpa.size() || vm.pte_gpa[vpn] == kNone) continue;
     vm.pte_bits[vm.bits_vpn(vpn)] &= static_cast<uint8_t>(~masks[i]);  // a 2 MiB page's one pair: any slot clears it
     ++written;
+    touch(vm.pte_line(vpn), true);
   }
   charge_ns(written * vm.prof.pte_scan_ns);
 }
@@ -51,6 +61,7 @@ uint8_t ad_of(uint8_t e) {
 }  // namespace
 
 uint8_t SimMechanisms::ept_bits(Gpa g) {
+  touch(vm_->ept_line(g), false);
   charge_ns(vm_->prof.ept_bit_ns);
   return ad_of(vm_->ept[vm_->ad_index(g)]);
 }
@@ -68,6 +79,7 @@ bool SimMechanisms::test_and_clear_young(Gpa g) {
   if (vpn == kNone || (vpn & kGptOwner) || vpn >= vm.pte_bits.size()) return false;
   const bool young = (vm.pte_bits[vpn] & PteBits::kAccessed) != 0;
   vm.pte_bits[vpn] &= static_cast<uint8_t>(~PteBits::kAccessed);
+  touch(vm.pte_line(vpn), young);
   return young;
 }
 
@@ -76,16 +88,35 @@ void SimMechanisms::scan_ept(uint8_t clear_mask, std::span<uint8_t> out) {
   const uint8_t m = static_cast<uint8_t>(((clear_mask & PteBits::kAccessed) ? kEptA : 0) |
                                          ((clear_mask & PteBits::kDirty) ? kEptD : 0));
   const size_t n = std::min(out.size(), vm.ept.size());
+  // The walk reads the lines of the EPT entries that exist (present ones)
+  // and writes those in which it cleared a bit.
+  uint64_t line = 0;
+  bool have = false, dirty = false;
   for (size_t g = 0; g < n; ++g) {
-    out[g] = ad_of(vm.ept[vm.ad_index(static_cast<Gpa>(g))]);
-    if (vm.ad_index(static_cast<Gpa>(g)) == g) vm.ept[g] &= static_cast<uint8_t>(~m);
+    const Gpa head = vm.ad_index(static_cast<Gpa>(g));
+    out[g] = ad_of(vm.ept[head]);
+    if (head != g || !(vm.ept[g] & kEptPresent)) continue;
+    if (const uint64_t l = vm.ept_line(head); !have || l != line) {
+      if (have) touch(line, dirty);
+      line = l;
+      have = true;
+      dirty = false;
+    }
+    if (vm.ept[g] & m) {
+      vm.ept[g] &= static_cast<uint8_t>(~m);
+      dirty = true;
+    }
   }
+  if (have) touch(line, dirty);
   charge_ns(static_cast<double>(n) * vm.prof.ept_bit_ns);
 }
 
 void SimMechanisms::clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) {
   const uint8_t m = static_cast<uint8_t>(((mask & PteBits::kAccessed) ? kEptA : 0) | ((mask & PteBits::kDirty) ? kEptD : 0));
-  for (Gpa g : gs) vm_->ept[vm_->ad_index(g)] &= static_cast<uint8_t>(~m);
+  for (Gpa g : gs) {
+    vm_->ept[vm_->ad_index(g)] &= static_cast<uint8_t>(~m);
+    touch(vm_->ept_line(g), true);
+  }
   charge_ns(static_cast<double>(gs.size()) * vm_->prof.ept_bit_ns);
 }
 
@@ -165,6 +196,12 @@ void SimMechanisms::protect_for_hint(std::span<const Gpa> gs) {
     vm.ept[head] |= kEptHint;
     vm.hint_armed_ns[head] = cur_->clock_ns;
     ++n;
+    // The entry written: the EPT entry (host side) or the guest PTE mapping g.
+    if (side_ == Side::Host) {
+      touch(vm.ept_line(head), true);
+    } else if (const uint32_t o = vm.owner[g]; o != kNone && !(o & kGptOwner)) {
+      touch(vm.pte_line(o), true);
+    }
   }
   charge_ns(static_cast<double>(n) * (side_ == Side::Host ? vm.prof.ept_bit_ns : vm.prof.pte_scan_ns));
   if (n > 0) flush_tlbs();

@@ -73,6 +73,8 @@ class SimMechanisms final : public Mechanisms {
   void set_tier(Gpa head, Tier t);
   uint32_t gpt_group(Gpa gpt) const;
   MigrationResult guest_migrate(std::span<const Gpa> gs, Tier to, uint32_t threads);
+  // The thread loads (or stores) one line of the tables it walks (Vm::hv_line).
+  void touch(uint64_t line, bool write) { charge_ns(vm_->hv_line(line, write, cur_->clock_ns)); }
   // Guest-side background work (not in a fault) runs on the guest's vCPUs:
   // its time is taken from them, evenly.
   void steal(double ns);

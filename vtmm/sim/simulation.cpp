@@ -32,8 +32,12 @@ Json simulate(const RunSpec& spec) {
   if (spec.initial_tier == "slow" && pol->side() == Side::Guest)
     throw SpecError("vm: 'initial_tier' \"slow\" needs a host-side design ('" + spec.policy_name() +
                     "' runs in the guest, whose kernel picks each page's node)");
-  const VmShape shape{spec.vcpus, footprint, spec.ept_huge, spec.aged_guest, spec.seed, spec.guest_thp,
-                      spec.initial_tier == "slow"};
+  if (spec.policy_thread_core != "spare" && pol->side() == Side::Guest)
+    throw SpecError("vm: 'policy_thread_core' \"" + spec.policy_thread_core + "\" needs a host-side design ('" +
+                    spec.policy_name() + "' runs its work on the guest's vCPUs already)");
+  const VmShape shape{spec.vcpus,   footprint,        spec.ept_huge,
+                      spec.aged_guest, spec.seed,    spec.guest_thp,
+                      spec.initial_tier == "slow", spec.policy_thread_core == "vcpu0"};
 
   if (pol->wants_profile()) {
     auto wl_profile = WorkloadRegistry::instance().make(spec.workload, "workload", wenv);

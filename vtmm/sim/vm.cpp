@@ -546,14 +546,24 @@ double Vm::remap_fault(Gpa head) {
 }
 
 double Vm::write_back(uint64_t line, double at_ns) {
-  const Gpa g = static_cast<Gpa>((line >> 6) & 0xffffffffULL);
   if (cfg.memory_mode) {
     ++c.writebacks[0];
     return mm_install(line & ((uint64_t{1} << 40) - 1), at_ns);
   }
-  const int t = static_cast<int>(tier_of(g));
+  const int t = (line & kHostLine) ? 0 : static_cast<int>(tier_of(static_cast<Gpa>((line >> 6) & 0xffffffffULL)));
   ++c.writebacks[t];
   return host.bw[t].post(at_ns, unit_[t]);
+}
+
+double Vm::hv_line(uint64_t line, bool write, double at_ns) {
+  ++c.scan_lines;
+  const Llc::Result r = host.llc.access(line, write);
+  double stall = 0;
+  if (r.evicted_dirty != Llc::kEmpty) stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, at_ns);
+  if (r.hit) return stall;
+  ++c.scan_llc_misses;
+  const int t = (line & kHostLine) ? 0 : static_cast<int>(tier_of(static_cast<Gpa>((line >> 6) & 0xffffffffULL)));
+  return stall + lat_[t] / prof.scan_mlp + host.bw[t].book(at_ns + stall, unit_[t], false);
 }
 
 }  // namespace vtmm::sim

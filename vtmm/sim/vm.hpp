@@ -41,6 +41,10 @@ struct VmConfig {
   // First touches are backed on the slow tier whatever the design's place()
   // says (falling back to fast only where slow has no room).
   bool start_slow = false;
+  // The host-side policy thread is pinned to vCPU 0's core: its work at each
+  // tick pre-empts vCPU 0 (counted in core_steal_ns) instead of running on a
+  // spare core.
+  bool policy_on_vcpu0 = false;
   uint64_t seed = 1;
 };
 
@@ -99,6 +103,30 @@ class Vm {
   // the tier that holds it; returns the evicting core's stall when the
   // tier's write queue is full (BandwidthCalendar::post).
   double write_back(uint64_t line, double at_ns);
+
+  // Lines a hypervisor thread reads and writes when it scans. LLC line
+  // addresses are (VM << 40) | line number; a guest line number is
+  // (GPA << 6) | line in page (GPAs are 32 bits, so bits 38-39 are free).
+  // EPT entries live in host memory, 8 to a line, in a line space of their
+  // own (kHostLine); the entry of a 2 MiB mapping sits in the next level's
+  // table (kPdeLine). Host memory is the fast tier's.
+  static constexpr uint64_t kHostLine = uint64_t{1} << 39, kPdeLine = uint64_t{1} << 38;
+  uint64_t ept_line(Gpa g) const {
+    const uint64_t r = g >> (kHugeShift - kPageShift);
+    const uint64_t n = ept_2m[r] ? kPdeLine | (r >> 3) : g >> 3;
+    return (uint64_t{cfg.id} << 40) | kHostLine | n;
+  }
+  // The line of vpn's guest PTE in its page-table page (guest memory).
+  uint64_t pte_line(uint64_t vpn) const {
+    return (uint64_t{cfg.id} << 40) | (uint64_t{gpt_of[vpn / kPtesPerPage]} << 6) | ((bits_vpn(vpn) % kPtesPerPage) / 8);
+  }
+  // A hypervisor thread's load (or store) of one such line at at_ns, through
+  // the shared LLC: what the thread waits. A hit costs nothing beyond the
+  // per-entry constants (pte_scan_ns, ept_bit_ns assume cached tables); a
+  // miss costs the tier's latency over scan_mlp (a scan streams) plus
+  // bandwidth queueing; a dirty line it evicts is written back as any other.
+  // Counted in scan_lines / scan_llc_misses, not in the vCPUs' LLC counts.
+  double hv_line(uint64_t line, bool write, double at_ns);
 
   Host& host;
   const HostProfile& prof;

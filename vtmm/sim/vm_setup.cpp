@@ -41,6 +41,7 @@ Json counters_json(const Counters& c) {
               {"fast_misses", c.tier_misses[0]}, {"slow_misses", c.tier_misses[1]},
               {"fast_writebacks", c.writebacks[0]}, {"slow_writebacks", c.writebacks[1]},
               {"walk_llc_misses", c.walk_llc_misses}, {"ept_violations", c.ept_violations},
+              {"scan_lines", c.scan_lines}, {"scan_llc_misses", c.scan_llc_misses},
               {"pml_entries", c.pml_entries}, {"pml_full_exits", c.pml_full_exits},
               {"vm_exits", c.vm_exits}, {"tlb_flushes", c.tlb_flushes},
               {"migration_traps", c.migration_traps}, {"remap_faults", c.remap_faults}, {"recopied_pages", c.recopied},
@@ -52,7 +53,7 @@ Json counters_json(const Counters& c) {
               {"huge_splits", c.huge_splits}, {"huge_merges", c.huge_merges},
               {"huge_collapse_copies", c.huge_collapse_copies},
               {"trap_wait_s", c.trap_wait_ns * 1e-9}, {"bw_delay_s", c.bw_delay_ns * 1e-9},
-              {"wb_stall_s", c.wb_stall_ns * 1e-9},
+              {"wb_stall_s", c.wb_stall_ns * 1e-9}, {"core_steal_s", c.core_steal_ns * 1e-9},
               {"migration_cpu_s", c.migration_ns * 1e-9}};
 }
 
@@ -93,6 +94,7 @@ VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape) {
   cfg.guest_numa = pol.side() == Side::Guest;
   cfg.memory_mode = pol.sizing() == Policy::Sizing::MemoryMode;
   cfg.start_slow = shape.start_slow;
+  cfg.policy_on_vcpu0 = shape.policy_on_vcpu0;
   cfg.seed = shape.seed;
   return cfg;
 }
