@@ -550,7 +550,7 @@ double Vm::write_back(uint64_t line, double at_ns) {
     ++c.writebacks[0];
     return mm_install(line & ((uint64_t{1} << 40) - 1), at_ns);
   }
-  const int t = (line & kHostLine) ? 0 : static_cast<int>(tier_of(static_cast<Gpa>((line >> 6) & 0xffffffffULL)));
+  const int t = line_tier(line);
   ++c.writebacks[t];
   return host.bw[t].post(at_ns, unit_[t]);
 }
@@ -562,7 +562,7 @@ double Vm::hv_line(uint64_t line, bool write, double at_ns) {
   if (r.evicted_dirty != Llc::kEmpty) stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, at_ns);
   if (r.hit) return stall;
   ++c.scan_llc_misses;
-  const int t = (line & kHostLine) ? 0 : static_cast<int>(tier_of(static_cast<Gpa>((line >> 6) & 0xffffffffULL)));
+  const int t = line_tier(line);
   return stall + lat_[t] / prof.scan_mlp + host.bw[t].book(at_ns + stall, unit_[t], false);
 }
 

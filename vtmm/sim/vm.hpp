@@ -127,6 +127,10 @@ class Vm {
   // bandwidth queueing; a dirty line it evicts is written back as any other.
   // Counted in scan_lines / scan_llc_misses, not in the vCPUs' LLC counts.
   double hv_line(uint64_t line, bool write, double at_ns);
+  // The tier holding an LLC line: host memory's (fast) or its guest page's.
+  int line_tier(uint64_t line) const {
+    return (line & kHostLine) ? 0 : static_cast<int>(tier_of(static_cast<Gpa>((line >> 6) & 0xffffffffULL)));
+  }
 
   Host& host;
   const HostProfile& prof;
