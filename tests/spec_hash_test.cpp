@@ -88,4 +88,31 @@ TEST_F(SpecHash, SameRunsUnderAnotherSpecVersionAreReused) {
   EXPECT_EQ(n, 2u);
 }
 
+// The model is part of a sim run's key: the same spec on a host profile whose
+// constants changed (here a profile file edited in place) is a new run, so a
+// resumed sweep never reuses a record another model computed.
+TEST_F(SpecHash, AChangedHostProfileRerunsTheSweep) {
+  const fs::path host = dir_ / "host.json";
+  auto write_host = [&](int llc_hit_ns) {
+    std::ofstream(host) << R"({"name": "h", "base": "optane", "description": "test host",
+      "llc_hit_ns": {"value": )" + std::to_string(llc_hit_ns) + R"(, "source": "test"}})";
+  };
+  const std::string spec_with_host = spec("t");  // h.json, given a host below
+  {
+    std::ifstream in(spec_with_host);
+    auto j = vtmm::Json::parse(in);
+    j["run"]["host"] = host.string();
+    std::ofstream(spec_with_host) << j.dump();
+  }
+  vtmm::runner::RunOptions opt;
+  opt.out_dir = (dir_ / "out").string();
+  write_host(25);
+  ASSERT_EQ(vtmm::runner::run_experiment(load_experiment(spec_with_host, false), opt).ran, 2u);
+  EXPECT_EQ(vtmm::runner::run_experiment(load_experiment(spec_with_host, false), opt).reused, 2u);
+  write_host(30);
+  const auto again = vtmm::runner::run_experiment(load_experiment(spec_with_host, false), opt);
+  EXPECT_EQ(again.reused, 0u);
+  EXPECT_EQ(again.ran, 2u);
+}
+
 }  // namespace spec_hash_test

@@ -215,7 +215,7 @@ void RunTimer::stamp(Json& rec) const {
 Json run_one(const RunSpec& r, bool with_wall) {
   const RunTimer timer;
   Json rec = r.platform == "vm" ? platform::run_vm(r) : sim::simulate(r);
-  rec["run_key"] = hash_hex(r.to_json().dump());
+  rec["run_key"] = run_key(r);
   if (r.repeat) rec["repeat"] = *r.repeat;
   if (with_wall) timer.stamp(rec);
   return rec;

@@ -22,7 +22,9 @@
 namespace vtmm::runner {
 
 // What identifies a run inside an experiment; run_key is a hash of the
-// resolved RunSpec, so a changed run is a new run.
+// resolved RunSpec and, on the simulated host, of the model that computes it
+// (sim::kModelVersion and the host's constants), so a changed run or a
+// changed model is a new run.
 struct RunIdentity {
   std::string experiment;
   std::string spec_hash;

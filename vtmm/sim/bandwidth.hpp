@@ -79,6 +79,12 @@ class BandwidthCalendar {
   }
 
   double bytes_per_slot() const { return cap_; }
+  // The share of the tier's bandwidth booked in the `n` slots before the one
+  // holding t (read-weighted, so a write counts read_bw / write_bw times).
+  double utilisation(double t, int64_t n) const {
+    const int64_t s = static_cast<int64_t>(t * kInvSlotNs);
+    return booked(static_cast<double>(s - n) * kSlotNs, static_cast<double>(s) * kSlotNs) / (cap_ * static_cast<double>(n));
+  }
   double post_horizon_ns() const { return post_horizon_ns_; }
   // Bytes (in read-weighted units) booked in the slots [t0, t1) still kept.
   double booked(double t0, double t1) const {

@@ -31,6 +31,7 @@ struct Counters {
   uint64_t huge_collapse_copies = 0;    // of the merges: those that copied the region into a new 2 MiB frame
   double trap_wait_ns = 0;              // vCPU time lost waiting on migrations
   double bw_delay_ns = 0;               // vCPU time lost queueing for tier bandwidth
+  double load_delay_ns = 0;             // vCPU time lost to loaded latency (HostProfile's curves; data misses)
   double wb_stall_ns = 0;               // vCPU time lost to full write queues (posted write-backs)
   double core_steal_ns = 0;             // vCPU time lost to the policy's thread on its core (vm.policy_thread_core)
   double tracking_ns = 0;               // hypervisor-thread time: tracking
@@ -60,7 +61,7 @@ struct Counters {
     r.huge_tlb_fills -= o.huge_tlb_fills; r.subpage_assists -= o.subpage_assists;
     r.huge_splits -= o.huge_splits; r.huge_merges -= o.huge_merges;
     r.huge_collapse_copies -= o.huge_collapse_copies;
-    r.trap_wait_ns -= o.trap_wait_ns; r.bw_delay_ns -= o.bw_delay_ns; r.wb_stall_ns -= o.wb_stall_ns;
+    r.trap_wait_ns -= o.trap_wait_ns; r.bw_delay_ns -= o.bw_delay_ns; r.load_delay_ns -= o.load_delay_ns; r.wb_stall_ns -= o.wb_stall_ns;
     r.core_steal_ns -= o.core_steal_ns;
     r.tracking_ns -= o.tracking_ns; r.migration_ns -= o.migration_ns;
     return r;

@@ -18,7 +18,21 @@ class Host {
  public:
   explicit Host(HostProfile p) : prof(std::move(p)) {
     llc.init(static_cast<uint64_t>(prof.llc_bytes), static_cast<uint32_t>(prof.llc_ways));
-    for (int t = 0; t < kTiers; ++t) bw[t].init(prof.tier[t].read_bw_gbps, prof.tier[t].write_bw_gbps, prof.tier[t].write_queue_bytes);
+    for (int t = 0; t < kTiers; ++t) {
+      bw[t].init(prof.tier[t].read_bw_gbps, prof.tier[t].write_bw_gbps, prof.tier[t].write_queue_bytes);
+      lat_ns[t] = prof.tier[t].read_latency_ns;
+    }
+  }
+
+  // Loaded latency: a miss on tier t costs its idle latency plus what the
+  // tier's measured curve adds at the utilisation of the last
+  // kLoadWindowSlots before `now`. The run loop calls this before each batch
+  // with the smallest vCPU clock, so those slots hold every vCPU's traffic.
+  void update_load(double now) {
+    for (int t = 0; t < kTiers; ++t) {
+      load_ns[t] = prof.tier[t].load_ns(bw[t].utilisation(now, kLoadWindowSlots));
+      lat_ns[t] = prof.tier[t].read_latency_ns + load_ns[t];
+    }
   }
 
   void schedule(double at_ns, std::function<void()> fn) { events_.push(Event{at_ns, seq_++, std::move(fn)}); }
@@ -34,6 +48,11 @@ class Host {
   HostProfile prof;
   Llc llc;
   BandwidthCalendar bw[kTiers];
+  // A modelling choice, not a hardware constant: 10 us holds hundreds of
+  // misses at either tier's bandwidth and is short next to a workload's phases.
+  static constexpr int64_t kLoadWindowSlots = 10;
+  double lat_ns[kTiers];   // a miss's latency now: idle + loaded
+  double load_ns[kTiers] = {0, 0};  // of which the load adds
   std::vector<Vm*> vms;  // indexed by VM id (the LLC tags lines with it)
 
  private:

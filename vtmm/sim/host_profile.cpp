@@ -1,5 +1,7 @@
 #include "vtmm/sim/host_profile.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +60,28 @@ double* tier_field(HostProfile& h, const std::string& key) {
   return nullptr;
 }
 
+std::vector<LoadPoint>* curve_field(HostProfile& h, const std::string& key) {
+  for (int t = 0; t < kTiers; ++t)
+    if (key == std::string(tier_name(static_cast<Tier>(t))) + ".loaded_latency") return &h.tier[t].loaded_latency;
+  return nullptr;
+}
+
+// A curve as JSON: [[u, ns], ...], u from 0 and rising, ns finite and >= 0.
+std::vector<LoadPoint> parse_curve(const Json& v, const std::string& what) {
+  const std::string shape = what + " must be [[utilisation, added ns], ...] starting at utilisation 0";
+  if (!v.is_array() || v.empty() || v.size() > 64) throw SpecError(shape + " (1 to 64 points)");
+  std::vector<LoadPoint> out;
+  for (const Json& p : v) {
+    if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number()) throw SpecError(shape);
+    const LoadPoint lp{p[0].get<double>(), p[1].get<double>()};
+    if (!std::isfinite(lp.u) || !std::isfinite(lp.ns) || lp.ns < 0 || lp.u > 4) throw SpecError(shape);
+    if (out.empty() ? lp.u != 0 : lp.u <= out.back().u)
+      throw SpecError(what + ": utilisations must start at 0 and rise");
+    out.push_back(lp);
+  }
+  return out;
+}
+
 double* field(HostProfile& h, const std::string& key) {
   for (auto& [name, member] : fields())
     if (key == name) return &(h.*member);
@@ -67,7 +91,8 @@ double* field(HostProfile& h, const std::string& key) {
 std::vector<std::string> all_keys() {
   std::vector<std::string> keys;
   for (int t = 0; t < kTiers; ++t)
-    for (const char* k : {"read_latency_ns", "read_bw_gbps", "write_bw_gbps", "access_unit_bytes", "write_queue_bytes"})
+    for (const char* k : {"read_latency_ns", "read_bw_gbps", "write_bw_gbps", "access_unit_bytes", "write_queue_bytes",
+                          "loaded_latency"})
       keys.push_back(std::string(tier_name(static_cast<Tier>(t))) + "." + k);
   for (auto& [name, member] : fields()) keys.emplace_back(name);
   return keys;
@@ -97,12 +122,18 @@ void load_into(HostProfile& h, const std::string& name, std::vector<std::string>
     const std::string& key = it.key();
     if (key == "name" || key == "description" || key == "base") continue;
     double* f = field(h, key);
-    if (f == nullptr) throw SpecError("host profile '" + name + "': unknown constant '" + key + "'");
+    std::vector<LoadPoint>* curve = curve_field(h, key);
+    if (f == nullptr && curve == nullptr)
+      throw SpecError("host profile '" + name + "': unknown constant '" + key + "'");
     const Json& v = it.value();
-    if (!v.is_object() || !v.contains("value") || !v.at("value").is_number() || !v.contains("source") ||
-        !v.at("source").is_string() || v.at("source").get<std::string>().empty())
-      throw SpecError("host profile '" + name + "': '" + key + "' must be {\"value\": number, \"source\": text}");
-    *f = v.at("value").get<double>();
+    if (!v.is_object() || !v.contains("value") || (curve == nullptr && !v.at("value").is_number()) ||
+        !v.contains("source") || !v.at("source").is_string() || v.at("source").get<std::string>().empty())
+      throw SpecError("host profile '" + name + "': '" + key + "' must be {\"value\": " +
+                      (curve != nullptr ? "[[u, ns], ...]" : "number") + ", \"source\": text}");
+    if (curve != nullptr)
+      *curve = parse_curve(v.at("value"), "host profile '" + name + "': '" + key + "'");
+    else
+      *f = v.at("value").get<double>();
     seen.push_back(key);
   }
 }
@@ -125,6 +156,10 @@ HostProfile HostProfile::load(const std::string& name, const Json& overrides) {
   if (!overrides.is_null()) {
     if (!overrides.is_object()) throw SpecError("host overrides: expected a JSON object");
     for (auto it = overrides.begin(); it != overrides.end(); ++it) {
+      if (std::vector<LoadPoint>* curve = curve_field(h, it.key())) {
+        *curve = parse_curve(it.value(), "host: '" + it.key() + "'");
+        continue;
+      }
       double* f = field(h, it.key());
       if (f == nullptr) throw SpecError("host: unknown constant '" + it.key() + "'");
       if (it.value().is_string()) {
@@ -137,6 +172,7 @@ HostProfile HostProfile::load(const std::string& name, const Json& overrides) {
     }
   }
   for (const auto& key : all_keys()) {
+    if (curve_field(h, key) != nullptr) continue;  // checked when parsed
     if (key == "subpage_ad_bits") {
       if (h.subpage_ad_bits != 0 && h.subpage_ad_bits != 1) throw SpecError("host: 'subpage_ad_bits' must be 0 or 1");
     } else if (!(*field(h, key) > 0)) {
@@ -149,8 +185,25 @@ HostProfile HostProfile::load(const std::string& name, const Json& overrides) {
 Json HostProfile::to_json() const {
   Json j = Json::object();
   HostProfile copy = *this;
-  for (const auto& key : all_keys()) j[key] = *field(copy, key);
+  for (const auto& key : all_keys()) {
+    if (const std::vector<LoadPoint>* curve = curve_field(copy, key)) {
+      Json points = Json::array();
+      for (const LoadPoint& p : *curve) points.push_back({p.u, p.ns});
+      j[key] = points;
+    } else {
+      j[key] = *field(copy, key);
+    }
+  }
   return j;
+}
+
+double TierCosts::load_ns(double u) const {
+  if (loaded_latency.empty() || u <= 0) return 0;
+  for (size_t i = 1; i < loaded_latency.size(); ++i) {
+    const LoadPoint &a = loaded_latency[i - 1], &b = loaded_latency[i];
+    if (u < b.u) return a.ns + (b.ns - a.ns) * (u - a.u) / (b.u - a.u);
+  }
+  return loaded_latency.back().ns;
 }
 
 std::vector<std::string> list_host_profiles() {

@@ -11,12 +11,25 @@
 
 namespace vtmm::sim {
 
+// A loaded-latency curve: the latency a miss adds to the tier's idle latency
+// when the tier's recent traffic uses a fraction u of its bandwidth (writes
+// weighted by read / write bandwidth, as the bandwidth calendar books them).
+// Points from a measured bandwidth-latency curve, linear in between, flat
+// after the last (beyond full use, the calendar's queueing takes over).
+struct LoadPoint {
+  double u = 0, ns = 0;
+};
+
 struct TierCosts {
   double read_latency_ns = 0;
   double read_bw_gbps = 0;
   double write_bw_gbps = 0;
   double access_unit_bytes = 0;  // the media's internal access size: a 64-byte transfer uses this much bandwidth
   double write_queue_bytes = 0;  // posted writes the controller holds before a writer stalls (BandwidthCalendar::post)
+  std::vector<LoadPoint> loaded_latency;  // added ns by utilisation; {{0, 0}} is a flat (idle) latency
+
+  // The latency added at utilisation u (>= 0).
+  double load_ns(double u) const;
 };
 
 struct HostProfile {

@@ -203,7 +203,7 @@ Json simulate_multi(const RunSpec& spec) {
   cfg["policy"] = b.pol_resolved;
   cfg["pool"] = b.pool_resolved;
   for (size_t i = 0; i < n; ++i) cfg["vms"][i]["workload"] = b.wl_resolved[i];
-  r["config"] = {{"run", cfg}, {"host_constants", b.prof.to_json()}};
+  r["config"] = {{"run", cfg}, {"host_constants", b.prof.to_json()}, {"model_version", kModelVersion}};
   return r;
 }
 

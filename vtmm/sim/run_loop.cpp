@@ -197,6 +197,7 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
     // Every vCPU is at `now` or later; hypervisor work starts at an event's
     // time, at most a batch before. Slots older than that are done with.
     for (auto& bw : host.bw) bw.retire_before(now - kRetireSlackNs);
+    host.update_load(now);
     while (host.has_event_at_or_before(now)) host.run_next_event();
     if (!lane.pending) {
       if (lane.ended) {

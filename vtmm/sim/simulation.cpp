@@ -64,7 +64,7 @@ Json simulate(const RunSpec& spec) {
   Json cfg = spec.to_json();
   cfg["workload"] = wl_resolved;
   cfg["policy"] = pol_resolved;
-  r["config"] = {{"run", cfg}, {"host_constants", prof.to_json()}};
+  r["config"] = {{"run", cfg}, {"host_constants", prof.to_json()}, {"model_version", kModelVersion}};
   return r;
 }
 

@@ -43,10 +43,7 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
     cap[1] = cfg.memory_pages;
   }
   pml_on = cfg.pml;
-  for (int t = 0; t < kTiers; ++t) {
-    lat_[t] = prof.tier[t].read_latency_ns;
-    unit_[t] = std::max<double>(kLineSize, prof.tier[t].access_unit_bytes);
-  }
+  for (int t = 0; t < kTiers; ++t) unit_[t] = std::max<double>(kLineSize, prof.tier[t].access_unit_bytes);
 
   // The guest's free lists: in address order for a fresh guest; shuffled for
   // an aged one. Stored reversed: the next GPA handed out is at the back.
@@ -104,6 +101,7 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
   constexpr uint32_t kFar = 16, kNear = 8;
   const uint64_t vpages = pte_gpa.size();
   const uint64_t walks_before = c.tlb_misses;
+  const uint64_t misses_before[kTiers] = {c.tier_misses[0], c.tier_misses[1]};
   const bool walky = walky_;
   for (uint32_t i = 0; i < b.n; ++i) {
     if (i + kFar < b.n) {
@@ -131,6 +129,9 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
     cpu.clock_ns += compute;
   }
   walky_ = (c.tlb_misses - walks_before) * 16 > b.n;
+  // The tiers' load is fixed for the batch (Host::update_load).
+  for (int t = 0; t < kTiers; ++t)
+    c.load_delay_ns += host.load_ns[t] / mlp * static_cast<double>(c.tier_misses[t] - misses_before[t]);
   c.accesses += b.n;
   c.writes += writes;
   c.reads += b.n - writes;
@@ -498,7 +499,7 @@ double Vm::mm_miss(Vcpu& cpu, Gpa g, uint32_t line_in_page, double mlp) {
     delay = host.bw[0].book(cpu.clock_ns, unit_[0], false);
     c.bw_delay_ns += delay;
     if (measuring) ++truth_misses[g];
-    return lat_[0] / mlp + delay;
+    return host.lat_ns[0] / mlp + delay;
   }
   ++c.tier_misses[1];
   ++c.mm_misses;
@@ -517,7 +518,7 @@ double Vm::mm_miss(Vcpu& cpu, Gpa g, uint32_t line_in_page, double mlp) {
   stall += host.bw[0].post(cpu.clock_ns + stall, unit_[0]);  // the fill
   c.bw_delay_ns += delay;
   c.wb_stall_ns += stall;
-  return (lat_[0] + lat_[1]) / mlp + delay + stall;
+  return (host.lat_ns[0] + host.lat_ns[1]) / mlp + delay + stall;
 }
 
 double Vm::mm_install(uint64_t line, double at_ns) {
@@ -563,7 +564,7 @@ double Vm::hv_line(uint64_t line, bool write, double at_ns) {
   if (r.hit) return stall;
   ++c.scan_llc_misses;
   const int t = line_tier(line);
-  return stall + lat_[t] / prof.scan_mlp + host.bw[t].book(at_ns + stall, unit_[t], false);
+  return stall + host.lat_ns[t] / prof.scan_mlp + host.bw[t].book(at_ns + stall, unit_[t], false);
 }
 
 }  // namespace vtmm::sim

@@ -232,7 +232,6 @@ class Vm {
   double remap_fault(Gpa head);
   inline double mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp);
 
-  double lat_[kTiers];
   double unit_[kTiers];  // bytes of tier bandwidth one 64-byte line transfer uses
   uint64_t vpn_base_ = VaLayout::kBase >> kPageShift;
   // The previous batch walked often (more than one access in 16): prefetch
@@ -259,7 +258,7 @@ inline double Vm::mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, doubl
   if (measuring) ++truth_misses[g];
   const double delay = host.bw[t].book(cpu.clock_ns + stall, unit_[t], false);
   c.bw_delay_ns += delay;
-  return stall + lat_[t] / mlp + delay;
+  return stall + host.lat_ns[t] / mlp + delay;
 }
 
 inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {

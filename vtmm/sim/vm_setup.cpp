@@ -53,6 +53,7 @@ Json counters_json(const Counters& c) {
               {"huge_splits", c.huge_splits}, {"huge_merges", c.huge_merges},
               {"huge_collapse_copies", c.huge_collapse_copies},
               {"trap_wait_s", c.trap_wait_ns * 1e-9}, {"bw_delay_s", c.bw_delay_ns * 1e-9},
+              {"load_delay_s", c.load_delay_ns * 1e-9},
               {"wb_stall_s", c.wb_stall_ns * 1e-9}, {"core_steal_s", c.core_steal_ns * 1e-9},
               {"migration_cpu_s", c.migration_ns * 1e-9}};
 }
