@@ -29,6 +29,15 @@ TEST(WorkloadRedisYcsb, PassesItsCheckForEveryMixAndTwoVcpus) {
   EXPECT_EQ(simulate_workload(tiny(), 2, kSeed).at("ops").get<uint64_t>(), 3000u);
 }
 
+// Redis runs commands on one thread: more vCPUs neither split its work nor
+// shorten the run.
+TEST(WorkloadRedisYcsb, TheServerRunsOnOneVcpu) {
+  const Json one = simulate_workload(tiny(), 1, kSeed), four = simulate_workload(tiny(), 4, kSeed);
+  EXPECT_EQ(four.at("counters").at("accesses"), one.at("counters").at("accesses"));
+  EXPECT_NEAR(four.at("sim_time_s").get<double>(), one.at("sim_time_s").get<double>(),
+              0.01 * one.at("sim_time_s").get<double>());
+}
+
 TEST(WorkloadRedisYcsb, RejectsAnUnknownMix) {
   EXPECT_THROW(simulate_workload(tiny("z"), 1, kSeed), vtmm::SpecError);
 }

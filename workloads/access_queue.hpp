@@ -33,16 +33,19 @@ class AccessQueue {
     compute_ = compute_ns;
   }
   Phase phase() const { return phase_; }
+  // Accesses pushed from now on come after a barrier (SteppedWorkload::sync).
+  void set_epoch(uint32_t e) { epoch_ = e; }
   void push(uint64_t va, AccessKind k) {
     if (e_.size() > head_) {
       Entry& last = e_.back();
-      if ((last.va >> kLineShift) == (va >> kLineShift) && last.mlp == mlp_ && last.phase == phase_) {
+      if ((last.va >> kLineShift) == (va >> kLineShift) && last.mlp == mlp_ && last.phase == phase_ &&
+          last.epoch == epoch_) {
         last.kind = static_cast<uint8_t>(last.kind | k);
         last.compute += compute_;
         return;
       }
     }
-    e_.push_back(Entry{va, compute_, static_cast<uint8_t>(k), mlp_, phase_});
+    e_.push_back(Entry{va, compute_, epoch_, static_cast<uint8_t>(k), mlp_, phase_});
   }
   bool empty() const { return head_ == e_.size(); }
   size_t size() const { return e_.size() - head_; }
@@ -52,8 +55,10 @@ class AccessQueue {
     const Entry& first = e_[head_];
     b.phase = first.phase;
     b.mlp = first.mlp;
+    b.epoch = first.epoch;
     double compute = 0;
-    while (!b.full() && head_ < e_.size() && e_[head_].mlp == first.mlp && e_[head_].phase == first.phase) {
+    while (!b.full() && head_ < e_.size() && e_[head_].mlp == first.mlp && e_[head_].phase == first.phase &&
+           e_[head_].epoch == first.epoch) {
       b.push(e_[head_].va, static_cast<AccessKind>(e_[head_].kind));
       compute += e_[head_].compute;
       ++head_;
@@ -69,6 +74,7 @@ class AccessQueue {
   struct Entry {
     uint64_t va;
     float compute;
+    uint32_t epoch;
     uint8_t kind, mlp;
     Phase phase;
   };
@@ -77,6 +83,7 @@ class AccessQueue {
   Phase phase_ = Phase::Setup;
   uint8_t mlp_ = 1;
   float compute_ = 0;
+  uint32_t epoch_ = 0;
 };
 
 class RegionSweep {
@@ -109,7 +116,11 @@ class RegionSweep {
 // on its first call, then runs steps for vCPU v until its queue holds
 // accesses, and drains one batch. step() returns false once there is no more
 // work for v. Steps share the host state, so the result is the sequential
-// program's whatever the vCPU count; the vCPUs only split its accesses.
+// program's whatever the vCPU count; the vCPUs only split its accesses,
+// taking the next piece of work as they ask (an OpenMP dynamic schedule). A
+// step calls sync(q) where the parallel program has a barrier (the end of a
+// BFS level, of a PageRank sweep): no vCPU runs the accesses pushed after it
+// until every vCPU has run those pushed before.
 class SteppedWorkload : public Workload {
  public:
   bool next(uint32_t v, Batch& b) override {
@@ -119,6 +130,7 @@ class SteppedWorkload : public Workload {
       built_ = true;
     }
     AccessQueue& q = queues_[v];
+    q.set_epoch(epoch_);  // what this vCPU takes now comes after every barrier so far
     while (q.empty())
       if (!step(v, q)) return false;
     q.drain(b);
@@ -129,10 +141,13 @@ class SteppedWorkload : public Workload {
   explicit SteppedWorkload(uint32_t vcpus) : vcpus_(vcpus) {}
   virtual void build() = 0;
   virtual bool step(uint32_t v, AccessQueue& q) = 0;
+  // A barrier of the parallel program, between what q holds and what follows.
+  void sync(AccessQueue& q) { q.set_epoch(++epoch_); }
   uint32_t vcpus_;
 
  private:
   bool built_ = false;
+  uint32_t epoch_ = 0;
   std::vector<AccessQueue> queues_;
 };
 

@@ -14,9 +14,12 @@
 // are measured. Each search resets the parent array (sequential writes)
 // then runs. ops = adjacency entries scanned (each undirected edge is
 // traversed from both ends, as a top-down search does).
-// With several vCPUs the searches share one FIFO: each step takes the next
-// vertices from it, so the result is exactly a sequential BFS and the vCPUs
-// split its accesses.
+// With several vCPUs the searches share one FIFO, level-synchronous as the
+// Graph500 reference's parallel BFS: each step takes the next vertices of
+// the current level's frontier, and a barrier ends the parent reset and
+// every level (the FIFO holds one level after another, so a level ends where
+// the queue's tail stood when it began). The result is exactly a sequential
+// BFS; the vCPUs split its accesses and wait for each other at the barriers.
 #include <string>
 
 #include "vtmm/core/workload.hpp"
@@ -105,17 +108,23 @@ class Graph500Bfs final : public workloads::SteppedWorkload, public workloads::T
       if (reset_at_ == g_.n) stage_ = Stage::Search;
       const uint32_t root = roots_[searched_];
       if (stage_ == Stage::Search) {
+        sync(q);  // the reset is a parallel loop: every vCPU ends it before the search
         parent_[root] = root;
         q.push(parent_va_ + uint64_t{root} * 4, kWrite);
         queue_[0] = root;
         q.push(queue_va_, kWrite);
         head_ = 0;
         tail_ = 1;
+        level_end_ = 1;
       }
       return true;
     }
     q.mode(ph, static_cast<uint8_t>(mlp_), static_cast<float>(compute_ns_));
     for (int k = 0; k < 64 && head_ < tail_; ++k) {
+      if (head_ == level_end_) {  // the next level: after every vCPU's part of this one
+        sync(q);
+        level_end_ = tail_;
+      }
       const uint32_t u = queue_[head_];
       q.push(queue_va_ + head_ * 4, kRead);
       ++head_;
@@ -142,6 +151,7 @@ class Graph500Bfs final : public workloads::SteppedWorkload, public workloads::T
       ++searched_;
       stage_ = Stage::Reset;
       reset_at_ = 0;
+      sync(q);  // the next search's reset starts once this search has ended everywhere
     }
     return true;
   }
@@ -162,7 +172,7 @@ class Graph500Bfs final : public workloads::SteppedWorkload, public workloads::T
   std::vector<uint32_t> roots_, parent_, queue_;
   workloads::RegionSweep sweep_;
   Stage stage_ = Stage::Reset;
-  uint64_t reset_at_ = 0, head_ = 0, tail_ = 0, traversed_ = 0;
+  uint64_t reset_at_ = 0, head_ = 0, tail_ = 0, level_end_ = 0, traversed_ = 0;
   size_t searched_ = 0;
   std::string failure_;
 };

@@ -18,7 +18,8 @@
 // `warmup_iterations` iterations are the warm-up (the first one sets
 // score = 1/n), the rest are measured. ops = adjacency entries pulled.
 // With several vCPUs, steps of consecutive vertices are handed out in
-// order, so the result is the sequential program's.
+// order, so the result is the sequential program's; each sweep (init,
+// contributions, pull) ends with a barrier, as GAP's parallel loops do.
 //
 // Check: the ranks are positive and sum to 1 within 1e-6, and the last
 // iteration recomputed push-style from the edge list and the previous ranks
@@ -136,7 +137,7 @@ class PageRank final : public workloads::SteppedWorkload, public workloads::Test
         score_[at_] = 1.0 / static_cast<double>(n);
         q.push(score_va_ + at_ * 8, kWrite);
       }
-      if (at_ == n) next_stage(Stage::Contrib);
+      if (at_ == n) next_stage(Stage::Contrib, q);
       return true;
     }
     if (stage_ == Stage::Contrib) {  // contrib = score / degree; the dangling mass
@@ -157,7 +158,7 @@ class PageRank final : public workloads::SteppedWorkload, public workloads::Test
       if (at_ == n) {
         base_ = (1.0 - damping_) / static_cast<double>(n) + damping_ * dangling_ / static_cast<double>(n);
         error_ = 0;
-        next_stage(Stage::Pull);
+        next_stage(Stage::Pull, q);
       }
       return true;
     }
@@ -182,14 +183,16 @@ class PageRank final : public workloads::SteppedWorkload, public workloads::Test
     if (at_ == n) {
       ++done_iterations_;
       if (done_iterations_ >= uint64_t{warmup_iterations_} + iterations_ || error_ < tolerance_) finished_ = true;
-      next_stage(Stage::Contrib);
+      next_stage(Stage::Contrib, q);
     }
     return true;
   }
 
  private:
   enum class Stage { Init, Contrib, Pull };
-  void next_stage(Stage s) {
+  // A sweep ends: every vCPU finishes its part before the next one starts.
+  void next_stage(Stage s, AccessQueue& q) {
+    sync(q);
     stage_ = s;
     at_ = 0;
   }

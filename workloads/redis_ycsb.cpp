@@ -29,8 +29,10 @@
 // A read walks to the key's entry (dependent: mlp 1) then reads the
 // robj and the whole value (copied to the reply: mlp 8); an update finds
 // the key the same way and rewrites the value in place (same size class).
-// Requests are dealt to vCPUs as they ask; the store is one shared host
-// structure, so the result is the sequential program's.
+// Redis executes commands on one thread (its event loop; I/O threads, where
+// enabled, only read and write sockets), so with several vCPUs vCPU 0 runs
+// the server and the other vCPUs, where YCSB's client threads would run, add
+// no accesses (the clients' own memory is not modelled).
 //
 // Check: every value carries its key number in its first 8 bytes and a tag
 // of (key, version) in its last 8; each read compares them with the version
@@ -180,7 +182,8 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
     hotspot_ = workloads::ycsb::Hotspot(records_, 0.2, 0.8);  // YCSB hotspot: 20 % of keys get 80 % of requests
   }
 
-  bool step(uint32_t, AccessQueue& q) override {
+  bool step(uint32_t v, AccessQueue& q) override {
+    if (v != 0) return false;  // the single-threaded server
     return loop_.step(16, ph_, [&](uint64_t id) { insert(q, id); }, [&] {
       const uint64_t id = mix_ == "default" ? perm_[hotspot_.next(rng_)] : zipf_.next(rng_);
       if (rng_.uniform() < read_fraction_)

@@ -13,7 +13,10 @@
 //    workload) and build the data on the first next();
 //  - emit accesses per vCPU in program order, each batch in one phase;
 //    phases only move forward (Setup -> Warmup -> Measured); the platform holds
-//    a barrier between phases across vCPUs;
+//    a barrier between phases across vCPUs, and likewise between epochs: a
+//    batch of epoch e runs only once every vCPU has run out of batches of
+//    earlier epochs (a parallel program's barrier: a BFS level, a PageRank
+//    sweep); epochs only move forward and never go back to 0 within a run;
 //  - count its operations in the Measured phase (ops());
 //  - check its own result in verify() and throw VerifyError if it is wrong.
 #include <cstdint>
@@ -30,6 +33,9 @@ struct Batch {
   static constexpr uint32_t kCap = 256;
   uint32_t n = 0;
   Phase phase = Phase::Measured;
+  // The program's barrier count when these accesses were made (see above);
+  // workloads without barriers leave it 0.
+  uint32_t epoch = 0;
   // Core work per access besides the memory system (ALU, L1/L2 hits).
   float compute_ns = 0;
   // How many of this batch's misses may be in flight at once: 1 for a

@@ -1,6 +1,7 @@
 #include "vtmm/sim/run_loop.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 
 #include "vtmm/sim/pool_driver.hpp"
@@ -26,6 +27,7 @@ struct Running {
   std::unique_ptr<Vm> vm;
   std::vector<Lane> lanes;
   Phase phase = Phase::Setup;
+  uint32_t epoch = 0;  // the workload's barriers passed (Batch::epoch)
   Counters at_start;
   double measure_start_ns = 0;
   bool measured = false, live = false, finished = false;
@@ -155,12 +157,18 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
         if (pool != nullptr) pool->set_live(i, false, end);
         continue;
       }
+      // Phases and epochs both rise in program order, so the earliest
+      // waiting batch holds the smallest of each.
       double t = 0;
       Phase next = Phase::Measured;
+      uint32_t next_epoch = UINT32_MAX;
       for (uint32_t k = 0; k < r.lanes.size(); ++k) {
         t = std::max(t, vm.vcpus[k].clock_ns);
-        if (r.lanes[k].waiting) next = std::min(next, r.lanes[k].batch.phase);
+        if (!r.lanes[k].waiting) continue;
+        next = std::min(next, r.lanes[k].batch.phase);
+        next_epoch = std::min(next_epoch, r.lanes[k].batch.epoch);
       }
+      r.epoch = next_epoch;
       for (uint32_t k = 0; k < r.lanes.size(); ++k) {
         if (r.lanes[k].done) continue;
         vm.vcpus[k].clock_ns = t;
@@ -209,7 +217,7 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
       if (lane.batch.n == 0) continue;
       lane.pending = true;
     }
-    if (lane.batch.phase > r.phase) {
+    if (lane.batch.phase > r.phase || lane.batch.epoch > r.epoch) {
       lane.waiting = true;
       continue;
     }
