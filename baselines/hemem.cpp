@@ -8,8 +8,13 @@
 //    stores, one every SAMPLE_PERIOD = 19997 events (pebs.h; 10007 is the
 //    commented-out alternative). Counts are kept per 2 MiB page: HeMem maps
 //    application memory with 2 MiB pages (PAGE_SIZE = HUGEPAGE_SIZE), so a
-//    region here is a group of 512 GPAs that starts 2 MiB-aligned and moves as
-//    one.
+//    region here is 2 MiB of the application's virtual space and moves as
+//    one. On the guest side (the library in the application) a region is
+//    the data pages of one 2 MiB guest-virtual range, whatever GPAs the
+//    guest gave them (Mechanisms::page_use; several vCPUs' first touches
+//    interleave GPAs, so aligned GPA groups would mix ranges); page tables
+//    and pages of unknown use are grouped by 512 aligned GPAs. The host side
+//    sees only GPAs: a region is 512 aligned GPAs.
 //  - A region is hot at >= 4 sampled reads or >= 4 sampled writes
 //    (HOT_READ_THRESHOLD, HOT_WRITE_THRESHOLD).
 //  - Cooling: when one region's count reaches 10 (PEBS_COOLING_THRESHOLD) a
@@ -98,13 +103,12 @@ class HeMem final : public Policy {
     eff_store_ = scaled(store_period_);
     m.set_sampling(eff_load_, eff_store_);
     region_of_.assign(pages, kNone);
-    regions_.clear();
-    for (Gpa g = 0; g < pages; ++g) {
-      const uint32_t r = g / region_pages_;
-      if (r == regions_.size()) regions_.emplace_back().seq = seq_++;
-      regions_[r].pages.push_back(g);
-      region_of_[g] = r;
-    }
+    const uint32_t groups = (pages + region_pages_ - 1) / region_pages_;
+    va_regions_ = side_ == Side::Guest ? groups : 0;
+    regions_.assign(va_regions_ + groups, Region{});
+    for (Region& x : regions_) x.seq = seq_++;
+    if (side_ == Side::Host)  // every GPA in its aligned group from the start
+      for (Gpa g = 0; g < pages; ++g) adopt(g, g / region_pages_);
   }
 
   Tier place(Gpa, const Mechanisms& m) override {
@@ -114,6 +118,7 @@ class HeMem final : public Policy {
   double period_ns() const override { return interval_ms_ * 1e6; }
 
   void tick(Mechanisms& m) override {
+    if (side_ == Side::Guest) claim_new_pages(m);
     ingest(m);
     m.charge_ns(static_cast<double>(regions_.size()) * region_ns_);
     // Cooling catches up lazily; lists follow the cooled counts.
@@ -180,9 +185,9 @@ class HeMem final : public Policy {
     baselines::drain_samples(m, buf_, sample_ns_);
     for (const AccessSample& s : buf_) {
       if (s.gpa >= region_of_.size()) continue;
-      // A GPA freed by a guest-side migration and handed out again belongs to
-      // its aligned region once more.
-      if (region_of_[s.gpa] == kNone) adopt(s.gpa, s.gpa / region_pages_);
+      // A page backed since the last tick, or a GPA a guest-side migration
+      // freed and the guest handed out again.
+      if (region_of_[s.gpa] == kNone) adopt(s.gpa, region_key(m, s.gpa));
       Region& x = regions_[region_of_[s.gpa]];
       cool(x);
       const SampleKind k = s.write ? kStore : (s.slow ? kSlowRead : kFastRead);
@@ -227,6 +232,23 @@ class HeMem final : public Policy {
     return cap > used ? cap - used : 0;
   }
 
+  // The region a page belongs to (see the header: by guest-virtual 2 MiB on
+  // the guest side, by aligned GPAs otherwise).
+  uint32_t region_key(const Mechanisms& m, Gpa g) const {
+    if (side_ == Side::Guest) {
+      const PageUse u = m.page_use(g);
+      if (u.kind == PageUse::Data && u.index / region_pages_ < va_regions_)
+        return static_cast<uint32_t>(u.index / region_pages_);
+    }
+    return va_regions_ + g / region_pages_;
+  }
+  // The guest-side library knows the pages it maps as the application
+  // touches them; a page joins its region once backed.
+  void claim_new_pages(const Mechanisms& m) {
+    for (Gpa g = 0; g < region_of_.size(); ++g)
+      if (region_of_[g] == kNone && m.backed(g) && m.page_use(g).kind != PageUse::Free) adopt(g, region_key(m, g));
+  }
+
   void adopt(Gpa g, uint32_t r) {
     const uint32_t prev = region_of_[g];
     if (prev == r) return;
@@ -261,7 +283,8 @@ class HeMem final : public Policy {
 
   double scale_ = 1;
   uint32_t eff_load_ = 0, eff_store_ = 0;
-  std::vector<Region> regions_;
+  std::vector<Region> regions_;     // guest side: [0, va_regions_) by virtual range, then by GPA
+  uint32_t va_regions_ = 0;
   std::vector<uint32_t> region_of_;
   std::vector<AccessSample> buf_;
   uint64_t clock_ = 0, seq_ = 0;

@@ -171,6 +171,24 @@ TEST(HeMem, GuestSideFollowsMovedPagesToTheirNewGpas) {
   EXPECT_EQ(m.moves.size(), 1u) << "a hot region already in fast memory stays";
 }
 
+TEST(HeMem, GuestSideRegionsAreGuestVirtualRangesWhateverTheirGpas) {
+  // Two 2 MiB virtual ranges whose pages the guest interleaved over the slow
+  // node's GPAs (as several vCPUs' first touches do): even GPAs hold range
+  // 0, odd ones range 1. Samples on range 0 move its R pages, none of 1's.
+  ScriptedPlatform m(4 * R, 2 * R, /*guest=*/true);
+  m.back_range(2 * R, 4 * R, Tier::Slow);
+  m.uses.assign(4 * R, PageUse{PageUse::Free, 0});
+  for (Gpa i = 0; i < 2 * R; ++i) m.uses[2 * R + i] = PageUse{PageUse::Data, (i % 2) * R + i / 2};
+  auto p = PolicyRegistry::instance().make(Json{{"impl", "hemem"}}, "policy", PolicyEnv{});
+  p->attach(m);
+  p->tick(m);  // the pages join their ranges
+  for (Gpa i = 0; i < 4; ++i) m.sample(2 * R + 2 * i, true);
+  p->tick(m);
+  ASSERT_EQ(m.moves.size(), 1u);
+  ASSERT_EQ(m.moves[0].gpas.size(), R);
+  for (Gpa g : m.moves[0].gpas) EXPECT_EQ((g - 2 * R) % 2, 0u) << "GPA " << g << " holds the other range";
+}
+
 TEST(HeMem, SamplePeriodIsPublishedTimesTimeScale) {
   ScriptedPlatform m(4 * R, 2 * R);
   auto p = hemem({{"time_scale", 1}});

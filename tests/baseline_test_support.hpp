@@ -184,6 +184,9 @@ class ScriptedPlatform final : public Mechanisms {
     return r;
   }
   std::span<const uint32_t> true_accesses() const override { return {}; }
+  // What each GPA holds, when a test sets it (default: unknown).
+  std::vector<PageUse> uses;
+  PageUse page_use(Gpa g) const override { return g < uses.size() ? uses[g] : PageUse{}; }
   double now_ns() const override { return now_; }
   void charge_ns(double ns) override { charged_ns += ns; }
 

@@ -9,8 +9,10 @@ namespace vtmm::sim {
 // The simulator's model version: part of every sim run's key and record, so
 // resuming a sweep never reuses a record that another model computed. Bump
 // it in the commit that moves records on purpose (the golden records show
-// when): 2 = loaded latency (HostProfile curves).
-inline constexpr int kModelVersion = 2;
+// when), whether the simulator or a design's code moved them: 2 = loaded
+// latency (HostProfile curves); 3 = guest-side HeMem's regions are
+// guest-virtual 2 MiB ranges.
+inline constexpr int kModelVersion = 3;
 
 Json simulate(const RunSpec& spec);
 // A multi-VM run (spec.multi()): the VMs on one host, sharing its fast tier
