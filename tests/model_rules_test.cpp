@@ -91,6 +91,23 @@ TEST(TierBandwidth, SlowerWritesMakeAWriteBoundRunSlower) {
   EXPECT_GT(t1, 2 * t13);
 }
 
+// --- Where the hot set ends --------------------------------------------------
+
+// hot_on_fast_at_end: of the most-missed pages, as many as fast memory holds,
+// the share on fast at the end. The oracle places them all; first touch,
+// with the hot set touched last, leaves most of them slow; a VM without a
+// fast allowance has no such share.
+TEST(EndPlacement, OraclePlacesTheHotSetFirstTouchDoesNot) {
+  auto gups = [](const std::string& policy) {
+    return Json{{"workload", {{"impl", "gups"}, {"footprint", "64MiB"}, {"hot_offset", "end"}, {"updates", 2000000}}},
+                {"policy", policy}, {"ratio", "1:4"}, {"seed", 2}};
+  };
+  EXPECT_EQ(run_record(gups("oracle")).at("hot_on_fast_at_end").get<double>(), 1.0);
+  EXPECT_EQ(run_record(gups("dram-only")).at("hot_on_fast_at_end").get<double>(), 1.0);
+  EXPECT_LT(run_record(gups("first-touch")).at("hot_on_fast_at_end").get<double>(), 0.5);
+  EXPECT_TRUE(run_record(gups("slow-only")).at("hot_on_fast_at_end").is_null());
+}
+
 // --- The oracle is a bound with several vCPUs --------------------------------
 
 Json gups_at(const std::string& policy, uint32_t vcpus) {

@@ -50,6 +50,21 @@ MissProfile miss_profile(const Vm& vm) {
   return p;
 }
 
+double hot_on_fast_at_end(const Vm& vm) {
+  std::vector<Gpa> touched;
+  for (Gpa g = 0; g < vm.truth_misses.size(); ++g)
+    if (vm.truth_misses[g] > 0 && (vm.ept[g] & kEptPresent)) touched.push_back(g);
+  const uint64_t k = std::min<uint64_t>(vm.cap[0], touched.size());
+  if (k == 0 || vm.cfg.memory_mode) return -1;
+  const auto more = [&](Gpa a, Gpa b) {
+    return vm.truth_misses[a] != vm.truth_misses[b] ? vm.truth_misses[a] > vm.truth_misses[b] : a < b;
+  };
+  std::nth_element(touched.begin(), touched.begin() + static_cast<std::ptrdiff_t>(k - 1), touched.end(), more);
+  uint64_t fast = 0;
+  for (uint64_t i = 0; i < k; ++i) fast += vm.tier_of(touched[i]) == Tier::Fast;
+  return static_cast<double>(fast) / static_cast<double>(k);
+}
+
 }  // namespace
 
 std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots,
@@ -239,6 +254,7 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
     o.measure_start_ns = r.measure_start_ns;
     o.sim_time_ns = r.measured ? o.end_ns - r.measure_start_ns : 0;
     if (r.slot->profile) o.profile = miss_profile(*r.vm);
+    if (r.measured) o.hot_on_fast_at_end = hot_on_fast_at_end(*r.vm);
     o.gpt_pages = r.vm->gpt_list.size();
     o.huge_mappings_live = r.vm->ept_2m_live;
     o.bytes_per_page = static_cast<double>(r.vm->bytes_per_page());

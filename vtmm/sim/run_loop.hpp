@@ -34,6 +34,11 @@ struct Outcome {
   Counters measured;  // counters over its measured phase
   double measure_start_ns = 0, end_ns = 0, sim_time_ns = 0;
   MissProfile profile;  // true LLC misses per page of the measured phase (VmSlot::profile only)
+  // Of the pages with the most LLC misses in the measured phase, as many as
+  // the VM's fast allowance holds, the share on the fast tier when the run
+  // ends (where a design left the hot set); < 0 when undefined (no fast
+  // allowance, no misses).
+  double hot_on_fast_at_end = -1;
   uint64_t gpt_pages = 0;
   uint64_t huge_mappings_live = 0;  // 2 MiB EPT mappings at the end of the run
   double bytes_per_page = 0;

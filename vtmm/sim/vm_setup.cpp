@@ -110,6 +110,7 @@ void put_measures(Json& r, const Outcome& o, const Workload& wl, const Policy& p
   r["fast_hit_ratio"] =
       c.llc_misses ? Json(static_cast<double>(c.tier_misses[0]) / static_cast<double>(c.llc_misses)) : Json(nullptr);
   r["llc_misses"] = c.llc_misses;
+  r["hot_on_fast_at_end"] = o.hot_on_fast_at_end >= 0 ? Json(o.hot_on_fast_at_end) : Json(nullptr);
   r["promoted_pages"] = c.promoted;
   r["demoted_pages"] = c.demoted;
   r["copied_bytes"] = c.copied_bytes;
