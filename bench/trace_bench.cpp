@@ -34,7 +34,7 @@ void BM_TraceReplay(benchmark::State& state) {
       rig = std::make_unique<Rig>(model);
       state.ResumeTiming();
     }
-    if (model && b.n > 0) rig->vm->vm.run_batch(0, b);
+    if (model && b.n > 0) rig->vm->run(b);
     n += b.n;
   }
   state.SetItemsProcessed(static_cast<int64_t>(n));

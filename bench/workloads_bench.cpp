@@ -14,7 +14,6 @@ namespace {
 void run_workload(benchmark::State& state, const std::string& name, bool model) {
   auto wl = WorkloadRegistry::instance().make(Json{{"impl", name}}, "workload", WorkloadEnv{1, 1});
   bench::SimVm rig(*wl);
-  sim::Vm& vm = rig.vm;
   // Setup and warm-up, untimed (always through the model, so the data and
   // page tables exist when the timed part runs with it).
   Batch b;
@@ -23,12 +22,12 @@ void run_workload(benchmark::State& state, const std::string& name, bool model) 
     b.n = 0;
     more = wl->next(0, b);
     if (b.phase == Phase::Measured || !more) break;
-    vm.run_batch(0, b);
+    rig.run(b);
   }
   uint64_t n = 0;
   for (auto _ : state) {
     for (int i = 0; i < 20000 && (more || b.n > 0); ++i) {
-      if (model) vm.run_batch(0, b);
+      if (model) rig.run(b);
       benchmark::DoNotOptimize(b.va[0]);
       n += b.n;
       b.n = 0;

@@ -105,6 +105,14 @@ TEST(HostProfile, BadOverridesAreSpecErrors) {
   EXPECT_THROW(HostProfile::load("optane", Json::array()), SpecError);
 }
 
+TEST(HostProfile, WaysAreWholeNumbers) {
+  for (const char* key : {"llc_ways", "tlb_l1_ways", "tlb_l2_ways"}) {
+    SCOPED_TRACE(key);
+    EXPECT_THROW(HostProfile::load("optane", Json{{key, 1.5}}), SpecError);
+    EXPECT_NO_THROW(HostProfile::load("optane", Json{{key, 16}}));
+  }
+}
+
 TEST(HostProfile, UnknownProfileIsASpecError) {
   EXPECT_THROW(HostProfile::load("no-such-host"), SpecError);
 }

@@ -24,6 +24,15 @@ class Host {
     }
   }
 
+  // Before a batch that starts at `now`, the smallest vCPU clock: slots
+  // older than kRetireSlackNs are done with (hypervisor work starts at an
+  // event's time, at most a batch before `now`), and the tiers' load is
+  // fixed for the batch.
+  void start_batch(double now) {
+    for (auto& b : bw) b.retire_before(now - kRetireSlackNs);
+    update_load(now);
+  }
+
   // Loaded latency: a miss on tier t costs its idle latency plus what the
   // tier's measured curve adds at the utilisation of the last
   // kLoadWindowSlots before `now`. The run loop calls this before each batch
@@ -51,6 +60,9 @@ class Host {
   // A modelling choice, not a hardware constant: 10 us holds hundreds of
   // misses at either tier's bandwidth and is short next to a workload's phases.
   static constexpr int64_t kLoadWindowSlots = 10;
+  // How far before the slowest vCPU a booking may still come: the bandwidth
+  // calendars keep that much of the past.
+  static constexpr double kRetireSlackNs = 1e6;
   double lat_ns[kTiers];   // a miss's latency now: idle + loaded
   double load_ns[kTiers] = {0, 0};  // of which the load adds
   std::vector<Vm*> vms;  // indexed by VM id (the LLC tags lines with it)

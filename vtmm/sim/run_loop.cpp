@@ -10,11 +10,6 @@
 namespace vtmm::sim {
 namespace {
 
-// How far before the slowest vCPU a booking may still come (an event's
-// hypervisor work starting at its own time): the bandwidth calendars keep
-// that much of the past.
-constexpr double kRetireSlackNs = 1e6;
-
 struct Lane {
   Batch batch;
   bool pending = false, ended = false, done = false, waiting = false;
@@ -217,10 +212,7 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
     Lane& lane = r.lanes[v];
     Vcpu& cpu = r.vm->vcpus[v];
     const double now = cpu.clock_ns;
-    // Every vCPU is at `now` or later; hypervisor work starts at an event's
-    // time, at most a batch before. Slots older than that are done with.
-    for (auto& bw : host.bw) bw.retire_before(now - kRetireSlackNs);
-    host.update_load(now);
+    host.start_batch(now);  // every vCPU is at `now` or later
     while (host.has_event_at_or_before(now)) host.run_next_event();
     if (!lane.pending) {
       if (lane.ended) {
