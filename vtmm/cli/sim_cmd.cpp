@@ -4,6 +4,7 @@
 
 #include "vtmm/cli/commands.hpp"
 #include "vtmm/core/error.hpp"
+#include "vtmm/core/json_input.hpp"
 #include "vtmm/core/run_spec.hpp"
 #include "vtmm/runner/experiment.hpp"
 
@@ -18,8 +19,13 @@ void apply_kv(Json& obj, const std::vector<std::string>& kvs, const std::string&
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) throw SpecError(flag + ": expected KEY=VALUE, got \"" + kv + "\"");
     const std::string key = kv.substr(0, eq), val = kv.substr(eq + 1);
-    Json v = Json::parse(val, nullptr, false);
-    obj[key] = v.is_discarded() ? Json(val) : v;
+    try {
+      obj[key] = parse_json(val);
+    } catch (const Json::parse_error&) {
+      obj[key] = val;
+    } catch (const JsonTooDeep& e) {
+      throw SpecError(flag + " " + key + ": " + e.what());
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "vtmm/core/json_input.hpp"
 #include "vtmm/runner/experiment.hpp"
 
 namespace vtmm::runner {
@@ -40,15 +41,14 @@ RecordSet load_record_set(const std::string& given, const std::string& role) {
     const std::string at = who + set.path + ": line " + std::to_string(line_no);
     Json r;
     try {
-      r = Json::parse(line);
+      r = parse_json(line);
     } catch (const Json::parse_error& e) {
       // e.byte is 1-based within the line; name both it and the file offset.
       const size_t col = e.byte == 0 ? 1 : e.byte;
-      std::string why = e.what();
-      const size_t k = why.find("error while parsing");
-      why = k == std::string::npos ? why : why.substr(k);
       throw SpecError(at + ", byte " + std::to_string(col) + " (file offset " + std::to_string(start + col - 1) +
-                      "): malformed JSON: " + why);
+                      "): malformed JSON: " + parse_error_reason(e));
+    } catch (const JsonTooDeep& e) {
+      throw SpecError(at + " (file offset " + std::to_string(start) + "): " + e.what());
     }
     if (!r.is_object() || !r.contains("config") || !r.at("config").is_object() ||
         !r.at("config").contains("run") || !r.at("config").at("run").is_object())

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "vtmm/core/json_input.hpp"
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
@@ -94,9 +95,11 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
   if (!in) throw SpecError("spec: cannot open " + path);
   Json j;
   try {
-    j = Json::parse(in);
+    j = parse_json(in);
   } catch (const Json::parse_error& e) {
-    throw SpecError("spec " + path + ": malformed JSON (" + std::string(e.what()) + ")");
+    throw SpecError("spec " + path + ": malformed JSON (" + parse_error_reason(e) + ")");
+  } catch (const JsonTooDeep& e) {
+    throw SpecError("spec " + path + ": " + e.what());
   }
   if (!j.is_object()) throw SpecError("spec " + path + ": expected a JSON object");
   Params p(j, "spec " + fs::path(path).filename().string());

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "vtmm/core/error.hpp"
+#include "vtmm/core/json_input.hpp"
 #include "vtmm/core/record_identity.hpp"
 #include "vtmm/runner/experiment.hpp"
 #include "vtmm/sim/host_profile.hpp"
@@ -104,7 +105,7 @@ std::map<std::string, Json> read_records(const std::string& path, std::vector<st
     const std::string line = text.substr(pos, nl - pos);
     pos = nl + 1;
     if (line.empty()) continue;
-    Json r = Json::parse(line, nullptr, false);
+    Json r = parse_json_or_discarded(line);
     if (r.is_discarded() || !r.is_object() || !r.contains("run_key") || !r.at("run_key").is_string()) {
       ++corrupt;
       continue;

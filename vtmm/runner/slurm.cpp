@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "vtmm/core/error.hpp"
+#include "vtmm/core/json_input.hpp"
 #include "vtmm/runner/records.hpp"
 
 namespace vtmm::runner::slurm {
@@ -60,7 +61,7 @@ Json read_json(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream ss;
   ss << in.rdbuf();
-  return Json::parse(ss.str(), nullptr, false);
+  return parse_json_or_discarded(ss.str());
 }
 
 }  // namespace
@@ -213,7 +214,7 @@ std::vector<std::string> submitted_jobs(const std::string& dir) {
   std::ifstream in(slurm_dir(dir) / "jobs.jsonl");
   std::string line;
   while (std::getline(in, line)) {
-    const Json j = Json::parse(line, nullptr, false);
+    const Json j = parse_json_or_discarded(line);
     if (!j.is_discarded() && j.is_object() && j.contains("job_id")) out.push_back(j.at("job_id").get<std::string>());
   }
   return out;

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <functional>
 
+#include "vtmm/core/json_input.hpp"
+
 namespace vtmm::sim {
 namespace {
 
@@ -102,9 +104,11 @@ Json read_json_file(const std::string& path, const std::string& what) {
   std::ifstream in(path);
   if (!in) throw SpecError(what + ": cannot open " + path);
   try {
-    return Json::parse(in);
+    return parse_json(in);
   } catch (const Json::parse_error& e) {
-    throw SpecError(what + ": malformed JSON in " + path + " (" + e.what() + ")");
+    throw SpecError(what + ": malformed JSON in " + path + " (" + parse_error_reason(e) + ")");
+  } catch (const JsonTooDeep& e) {
+    throw SpecError(what + ": " + path + ": " + e.what());
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "vtmm/core/error.hpp"
+#include "vtmm/core/json_input.hpp"
 #include "vtmm/trace/codec.hpp"
 
 namespace vtmm::trace {
@@ -43,7 +44,7 @@ TraceReader::TraceReader(std::string path) : path_(std::move(path)) {
   std::string js(jlen, '\0');
   read_at(20, js.data(), jlen, "header JSON");
   if (crc32_of(js.data(), js.size()) != le32(head + 16)) fail(20, "header CRC mismatch (corrupt file)");
-  Json hj = Json::parse(js, nullptr, false);
+  Json hj = parse_json_or_discarded(js);
   if (hj.is_discarded()) fail(20, "header is not valid JSON");
   header_ = Header::from_json(hj, "trace '" + path_ + "': at byte 20: header");
   first_block_ = 20 + uint64_t{jlen};
@@ -58,7 +59,7 @@ TraceReader::TraceReader(std::string path) : path_(std::move(path)) {
   std::string tj;
   if (read_block(trailer_at_, kTrailerTag, size_ - 16, tj) != size_ - 16)
     fail(trailer_at_, "bytes between the trailer and the end marker");
-  Json sj = Json::parse(tj, nullptr, false);
+  Json sj = parse_json_or_discarded(tj);
   if (sj.is_discarded()) fail(trailer_at_, "trailer is not valid JSON");
   summary_ = Summary::from_json(sj, "trace '" + path_ + "': at byte " + std::to_string(trailer_at_) + ": trailer");
   pos_ = first_block_;
