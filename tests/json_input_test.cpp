@@ -1,5 +1,6 @@
 // JSON from outside is parsed with its nesting bounded (json_input.hpp):
-// a spec nested 100,000 deep is a one-line spec error, not a stack overflow.
+// a spec nested 100,000 deep is a one-line spec error, not a stack overflow;
+// and a spec's fields of the wrong type are named.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -48,6 +49,29 @@ TEST(JsonInput, ADeeplyNestedSpecIsASpecErrorNamingTheFile) {
   } catch (const SpecError& e) {
     EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("nested deeper than"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+}
+
+// Fields the runner reads before it checks a whole run: a wrong type is a
+// spec error naming the field, for a repeated sweep too.
+TEST(JsonInput, WrongTypesBeforeTheRunIsCheckedNameTheField) {
+  const auto path = std::filesystem::temp_directory_path() / ("vtmm_types_" + std::to_string(::getpid()) + ".json");
+  struct Case {
+    std::string field, needle, top;
+  };
+  for (const Case& c : {Case{R"("seed": "abc")", "'seed' must be a number", ""},
+                        Case{R"("seed": [1])", "'seed' must be a number", R"(, "repeat": 2)"},
+                        Case{R"("platform": [1])", "'platform' must be a string", ""}}) {
+    SCOPED_TRACE(c.field);
+    std::ofstream(path) << R"({"name": "t", "run": {"workload": {"impl": "gups", "footprint": "8MiB"},
+      "policy": "first-touch", "ratio": "1:4", )" << c.field << "}" << c.top << "}";
+    try {
+      runner::load_experiment(path.string(), false);
+      FAIL() << "accepted";
+    } catch (const SpecError& e) {
+      EXPECT_NE(std::string(e.what()).find(c.needle), std::string::npos) << e.what();
+    }
   }
   std::filesystem::remove(path);
 }

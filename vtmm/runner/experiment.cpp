@@ -69,6 +69,11 @@ bool uses_ratio(const Json& policy, uint64_t seed) {
   return pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
 }
 
+// A policy entry's name for a message, whatever its shape.
+std::string policy_name(const Json& pol) {
+  const Json& impl = pol.is_object() && pol.contains("impl") ? pol.at("impl") : pol;
+  return impl.is_string() ? impl.get<std::string>() : impl.dump();
+}
 
 std::vector<Json> expand_repeats(const std::vector<Json>& runs, uint32_t repeats, bool distinct_seeds,
                                  const std::string& spec_hash) {
@@ -153,6 +158,13 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
       }
     runs = std::move(next);
   }
+  // The fields read below before RunSpec::from_json checks the whole run:
+  // their types first, so a bad one is named (not a JSON library error).
+  for (const Json& r : runs) {
+    Params early(r, "spec " + e.name + ": run");
+    early.get<uint64_t>("seed", 1);
+    early.get<std::string>("platform", "sim");
+  }
   // The shuffle's seed comes from the runs, not the spec's prose, so editing a
   // title does not reorder a repeated sweep.
   if (repeats > 1) runs = expand_repeats(runs, repeats, repeat_seeds, hash_hex(Json(runs).dump()));
@@ -171,7 +183,7 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
       // Each VM's fast share is its own "fast_share" or the run's ratio (checked with the run).
     } else if ((!r.contains("ratio") || r.at("ratio").is_null()) && !r.contains("fast_bytes")) {
       const Json& pol = r.at("policy");
-      throw SpecError("spec " + e.name + ": policy '" + (pol.is_string() ? pol.get<std::string>() : pol.value("impl", "?")) +
+      throw SpecError("spec " + e.name + ": policy '" + policy_name(pol) +
                       "' needs a 'ratio' (FAST:SLOW) or 'fast_bytes' (in run or sweep)");
     }
     RunSpec rs = RunSpec::from_json(r, "spec " + e.name + ": run");
