@@ -65,15 +65,16 @@ struct TouchedVm {
     for (uint64_t p = 0; p < data_pages; p += stride) {
       b.push(VaLayout::kBase + p * kPageSize, static_cast<AccessKind>(kind));
       if (b.full()) {
-        host.start_batch(vm.vcpus[0].clock_ns);
-        vm.run_batch(0, b);
+        run(b);
         b.n = 0;
       }
     }
-    if (b.n > 0) {
-      host.start_batch(vm.vcpus[0].clock_ns);
-      vm.run_batch(0, b);
-    }
+    if (b.n > 0) run(b);
+  }
+  // One batch as the run loop runs it (Host::start_batch).
+  void run(const Batch& b) {
+    host.start_batch(vm.vcpus[0].clock_ns);
+    vm.run_batch(0, b);
   }
   sim::Host host;
   sim::SimMechanisms mech;

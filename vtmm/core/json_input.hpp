@@ -1,9 +1,9 @@
 #pragma once
 // JSON from outside the program (specs, host profiles, records, trace
-// headers, Slurm state) is parsed here, with its nesting bounded: a value
-// nested 100,000 deep overflows the stack in the recursive copy and dump
-// code that runs on it later. No spec, profile or record vtmm reads nests
-// deeper than a handful of levels.
+// headers, Slurm state) is parsed here, with its nesting bounded: a spec
+// nested 100,000 deep overflowed the stack (code that walks a JSON value
+// recurses). No spec, profile or record vtmm reads nests deeper than a
+// handful of levels.
 #include <istream>
 #include <string>
 

@@ -181,7 +181,7 @@ HostProfile HostProfile::load(const std::string& name, const Json& overrides) {
       if (h.subpage_ad_bits != 0 && h.subpage_ad_bits != 1) throw SpecError("host: 'subpage_ad_bits' must be 0 or 1");
     } else if (!(*field(h, key) > 0)) {
       throw SpecError("host: '" + key + "' must be positive");
-    } else if (key.size() > 5 && key.compare(key.size() - 5, 5, "_ways") == 0) {
+    } else if (key.ends_with("_ways")) {
       const double w = *field(h, key);
       if (w != static_cast<double>(static_cast<uint32_t>(w)))
         throw SpecError("host: '" + key + "' must be a whole number of ways");
