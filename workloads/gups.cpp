@@ -27,8 +27,8 @@ class Gups final : public Workload, public workloads::TestCorruptible {
     const uint64_t bytes = p.get_bytes("footprint", uint64_t{1} << 30);
     hot_fraction_ = p.get<double>("hot_fraction", 1.0 / 16);
     hot_prob_ = p.get<double>("hot_probability", 0.9);
-    warmup_ = p.get<uint64_t>("warmup_updates", 1'000'000);
-    updates_ = p.get<uint64_t>("updates", 4'000'000);
+    warmup_ = p.get_count("warmup_updates", 1'000'000);
+    updates_ = p.get_count("updates", 4'000'000);
     // Independent updates overlap their misses; a Skylake core has 12 L1D fill
     // buffers (Intel Optimization Reference Manual), 8 in flight assumed.
     mlp_ = p.get<uint32_t>("mlp", 8);

@@ -142,8 +142,8 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
   Liblinear(Params& p, const WorkloadEnv& env) : SteppedWorkload(env.vcpus), seed_(env.seed) {
     // Quick scale: ~100 MiB of nodes (the url / kdd datasets LIBLINEAR is
     // benchmarked on run to GiBs).
-    rows_ = p.get<uint64_t>("rows", 200'000);
-    features_ = p.get<uint64_t>("features", uint64_t{1} << 20);
+    rows_ = p.get_count("rows", 200'000);
+    features_ = p.get_count("features", uint64_t{1} << 20);
     nnz_ = p.get<uint32_t>("nnz_per_row", 32);  // a short text document's distinct terms
     epochs_ = p.get<uint32_t>("epochs", 2);
     warmup_epochs_ = p.get<uint32_t>("warmup_epochs", 1);

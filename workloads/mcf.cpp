@@ -71,8 +71,8 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
     arcs_per_node_ = p.get<uint32_t>("arcs_per_node", 8);  // assumed: a sparse network, as mcf's timetables
     block_ = p.get<uint32_t>("block", 1024);  // assumed: partial-pricing block of the order of mcf's groups
     refresh_every_ = p.get<uint32_t>("refresh_every", 1000);  // assumed
-    warmup_pivots_ = p.get<uint64_t>("warmup_pivots", 2000);
-    pivots_ = p.get<uint64_t>("pivots", 20000);
+    warmup_pivots_ = p.get_count("warmup_pivots", 2000);
+    pivots_ = p.get_count("pivots", 20000);
     // Tree walks are dependent chains (the next node is a field of this one): mlp 1.
     tree_mlp_ = p.get<uint32_t>("tree_mlp", 1);
     // Pricing: each arc's node loads depend on the arc's load but not on the

@@ -20,8 +20,8 @@ class RandomAccess : public Workload, public workloads::TestCorruptible {
  public:
   RandomAccess(Params& p, const WorkloadEnv& env, bool write) : write_(write), vcpus_(env.vcpus), seed_(env.seed) {
     const uint64_t bytes = p.get_bytes("footprint", uint64_t{1} << 30);
-    warmup_ = p.get<uint64_t>("warmup_accesses", 1'000'000);
-    accesses_ = p.get<uint64_t>("accesses", 4'000'000);
+    warmup_ = p.get_count("warmup_accesses", 1'000'000);
+    accesses_ = p.get_count("accesses", 4'000'000);
     mlp_ = p.get<uint32_t>("mlp", 8);  // independent accesses, as gups
     compute_ns_ = p.get<double>("compute_ns", 2.0);  // assumed: one RNG step and an add
     if (bytes < kPageSize) p.fail("footprint", "must be at least 4KiB");

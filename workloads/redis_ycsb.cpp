@@ -86,11 +86,11 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   RedisYcsb(Params& p, const WorkloadEnv& env) : SteppedWorkload(env.vcpus), seed_(env.seed) {
     // ~1 GiB footprint: a 4 KiB value occupies a 5 KiB jemalloc class plus
     // ~100 B of entry, key and robj, so 200k records.
-    records_ = p.get<uint64_t>("records", 200'000);
+    records_ = p.get_count("records", 200'000);
     value_bytes_ = p.get<uint32_t>("value_bytes", 4096);  // the brief: 4 KiB values
     // Quick scale (YCSB's default operationcount is 1000; runs use ~1M).
-    warmup_ = p.get<uint64_t>("warmup_requests", 50'000);
-    requests_ = p.get<uint64_t>("requests", 200'000);
+    warmup_ = p.get_count("warmup_requests", 50'000);
+    requests_ = p.get_count("requests", 200'000);
     mix_ = p.get<std::string>("mix", "default");
     rehash_steps_ = p.get<uint32_t>("rehash_steps", 1);  // Redis's _dictRehashStep moves one bucket
     // Assumed: RESP parsing, command dispatch, hashing the key (siphash) and

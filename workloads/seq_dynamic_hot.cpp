@@ -40,8 +40,8 @@ class SeqDynamicHot final : public Workload, public workloads::TestCorruptible {
     // simulated time than move_every_ms.
     accesses_per_ms_ = p.get<double>("accesses_per_ms", 88000.0);
     write_fraction_ = p.get<double>("write_fraction", 0.0);
-    warmup_ = p.get<uint64_t>("warmup_accesses", 8'000'000);
-    accesses_ = p.get<uint64_t>("accesses", 40'000'000);
+    warmup_ = p.get_count("warmup_accesses", 8'000'000);
+    accesses_ = p.get_count("accesses", 40'000'000);
     mlp_ = p.get<uint32_t>("mlp", 8);  // streaming: independent lines, as gups
     compute_ns_ = p.get<double>("compute_ns", 1.0);  // assumed: 7 adds and loop overhead, ~2 cycles
     if (bytes < 2 * kPageSize) p.fail("footprint", "must be at least 8KiB");

@@ -37,8 +37,8 @@ class SparseHot final : public Workload, public workloads::TestCorruptible {
     const auto per_region = p.get<uint32_t>("sparse_pages_per_region", 32);
     dense_prob_ = p.get<double>("dense_probability", 0.5);
     sparse_prob_ = p.get<double>("sparse_probability", 0.5);
-    warmup_ = p.get<uint64_t>("warmup_updates", 1'000'000);
-    updates_ = p.get<uint64_t>("updates", 4'000'000);
+    warmup_ = p.get_count("warmup_updates", 1'000'000);
+    updates_ = p.get_count("updates", 4'000'000);
     // As gups: independent updates overlap their misses (8 in flight assumed)
     // and cost about 6 cycles of core work each.
     mlp_ = p.get<uint32_t>("mlp", 8);

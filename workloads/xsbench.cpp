@@ -78,8 +78,8 @@ class XsBench final : public workloads::SteppedWorkload, public workloads::TestC
     // brings the footprint to ~512 MiB as the brief asks.
     n_grid_ = p.get<uint32_t>("n_gridpoints", 24'000);
     // Quick scale (XSBench's default is 17M lookups).
-    warmup_ = p.get<uint64_t>("warmup_lookups", 50'000);
-    lookups_ = p.get<uint64_t>("lookups", 300'000);
+    warmup_ = p.get_count("warmup_lookups", 50'000);
+    lookups_ = p.get_count("lookups", 300'000);
     // Each nuclide's index load and its grid-point loads are a two-step
     // chain, but the nuclides are independent: about half the fill buffers.
     mlp_ = p.get<uint32_t>("mlp", 6);

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <string>
 
 #include "vtmm/cli/commands.hpp"
 #include "vtmm/core/error.hpp"
@@ -24,6 +25,19 @@ int main(int argc, char** argv) {
   vtmm::cli::add_run_one(app);
   vtmm::cli::add_trace(app);
   vtmm::cli::add_compare(app);
+  // CLI11 reports an unknown first word as "A subcommand is required"; name it.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      known = known || sub->check_name(argv[1]);
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "vtmm: error: unknown command '%.60s' (commands: %s)\n", argv[1], names.c_str());
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

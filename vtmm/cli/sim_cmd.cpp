@@ -1,4 +1,5 @@
 // `vtmm sim`: one configuration from flags, one JSON record on stdout.
+#include <charconv>
 #include <iostream>
 #include <memory>
 
@@ -29,10 +30,22 @@ void apply_kv(Json& obj, const std::vector<std::string>& kvs, const std::string&
   }
 }
 
+// A whole number in 0..2^64-1, exactly as written: CLI11's own conversion
+// saturates on overflow (2^64 became 2^64-1), which would run another seed.
+uint64_t parse_u64(const std::string& text, const std::string& flag) {
+  uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end)
+    throw SpecError(flag + ": expected a whole number from 0 to 18446744073709551615, got \"" +
+                    (text.size() > 40 ? text.substr(0, 40) + "..." : text) + "\"");
+  return v;
+}
+
 struct SimFlags {
   std::string workload = "gups", policy = "first-touch", ratio, host = "optane", footprint, memory, fast_bytes;
   std::string initial_tier = "policy", policy_thread_core = "spare";
-  uint64_t seed = 1;
+  std::string seed = "1";
   uint32_t vcpus = 1;
   bool ept_huge = false, guest_thp = false, aged = false, no_wall = false;
   std::vector<std::string> wl_params, pol_params, host_params;
@@ -80,14 +93,17 @@ void add_sim(CLI::App& app) {
     run["workload"] = wl;
     run["policy"] = pol;
     run["host_overrides"] = hp;
-    run["seed"] = f->seed;
+    run["seed"] = parse_u64(f->seed, "--seed");
     run["vm"] = {{"vcpus", f->vcpus}, {"ept_huge", f->ept_huge}, {"aged_guest", f->aged}};
     if (!f->memory.empty()) run["vm"]["memory"] = f->memory;
     if (f->guest_thp) run["vm"]["guest_thp"] = true;
     if (f->initial_tier != "policy") run["vm"]["initial_tier"] = f->initial_tier;
     if (f->policy_thread_core != "spare") run["vm"]["policy_thread_core"] = f->policy_thread_core;
     if (!f->ratio.empty()) run["ratio"] = f->ratio;
-    if (!f->fast_bytes.empty()) run["fast_bytes"] = f->fast_bytes;
+    if (!f->fast_bytes.empty()) {
+      if (parse_bytes(Json(f->fast_bytes), "--fast-bytes") == 0) throw SpecError("--fast-bytes: must be more than 0 bytes");
+      run["fast_bytes"] = f->fast_bytes;
+    }
     const RunSpec spec = RunSpec::from_json(run, "sim");
     const Json rec = runner::run_one(spec, !f->no_wall);
     std::cout << rec.dump() << '\n';

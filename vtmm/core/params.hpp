@@ -18,6 +18,21 @@ namespace vtmm {
 
 using Json = nlohmann::json;
 
+// What a JSON value is, for messages: "a number", "a string", "an array", ...
+std::string json_kind(const Json& j);
+
+// The largest size a spec may give (guest memory, footprints, fast allowances):
+// 2^48 bytes, the 48-bit address space of x86-64's 4-level paging, which the
+// simulated guest's page tables (and QEMU's guests on our hosts) use. Larger
+// values cannot be mapped, and near 2^64 they overflow the model's arithmetic.
+inline constexpr uint64_t kMaxBytes = uint64_t{1} << 48;
+// The largest operation count a workload parameter may give (updates,
+// accesses, requests, ...): 2^40. The exact model simulates about 5 M accesses
+// a second on our machines (docs/simulator.md), so 2^40 accesses are already
+// about 2.5 days; a larger count is a typo, not an experiment, and would
+// otherwise be accepted and run forever.
+inline constexpr uint64_t kMaxCount = uint64_t{1} << 40;
+
 class Params {
  public:
   Params(const Json& given, std::string where);
@@ -39,8 +54,11 @@ class Params {
     resolved_[key] = v;
     return v;
   }
-  // Byte sizes accept a number or a string with a binary suffix ("256MiB").
+  // Byte sizes accept a number or a string with a binary suffix ("256MiB"),
+  // at most kMaxBytes.
   uint64_t get_bytes(const std::string& key, uint64_t def);
+  // An operation count that bounds a run's length: a whole number, at most kMaxCount.
+  uint64_t get_count(const std::string& key, uint64_t def);
   // A sub-object, for nested components; its keys are checked by its own finish().
   Params child(const std::string& key);
   // Marks a key as read without converting it (the caller handles it).
@@ -58,9 +76,9 @@ class Params {
     used_[key] = true;
     const Json& j = given_.at(key);
     if constexpr (std::is_same_v<T, bool>) {
-      if (!j.is_boolean()) fail(key, "must be true or false");
+      if (!j.is_boolean()) fail(key, "must be true or false, got " + json_kind(j));
     } else if constexpr (std::is_integral_v<T>) {
-      if (!j.is_number()) fail(key, "must be a number");
+      if (!j.is_number()) fail(key, "must be a number, got " + json_kind(j));
       if (j.is_number_float()) {
         const double d = j.get<double>();
         if (d != static_cast<double>(static_cast<long long>(d))) fail(key, "must be a whole number");
@@ -79,9 +97,9 @@ class Params {
           fail(key, "is out of range");
       }
     } else if constexpr (std::is_arithmetic_v<T>) {
-      if (!j.is_number()) fail(key, "must be a number");
+      if (!j.is_number()) fail(key, "must be a number, got " + json_kind(j));
     } else if constexpr (std::is_same_v<T, std::string>) {
-      if (!j.is_string()) fail(key, "must be a string");
+      if (!j.is_string()) fail(key, "must be a string, got " + json_kind(j));
     }
     try {
       return j.get<T>();
@@ -96,7 +114,8 @@ class Params {
   std::string where_;
 };
 
-// "1GiB" / "512MiB" / "4KiB" / "1G" / plain integer -> bytes. Throws SpecError naming `what`.
+// "1GiB" / "512MiB" / "4KiB" / "1G" / plain integer -> bytes, at most kMaxBytes.
+// Throws SpecError naming `what`.
 uint64_t parse_bytes(const Json& j, const std::string& what);
 std::string format_bytes(uint64_t bytes);
 

@@ -29,6 +29,7 @@ struct PolicyEnv {
 
 class Policy {
  public:
+  static constexpr const char* kKind = "policy";  // the registry's noun in messages
   // Which tier sizes a run gives the VM: the spec's ratio, or one tier only
   // (the references dram-only / slow-only), or the fast tier as a hardware
   // memory-side cache of slow memory (Intel Memory Mode: every page is backed

@@ -50,22 +50,29 @@ class Registry {
     return nullptr;
   }
 
-  // spec is {"impl": name, "label"?: text, ...params}; `kind` names the
-  // extension point in errors. A label names a configured variant in records
-  // and figures (e.g. vtmm with migration "wp"); it is not a parameter.
-  std::unique_ptr<BaseT> make(const Json& spec, const std::string& kind, const EnvT& env,
+  // spec is a registered name, or {"impl": name, "label"?: text, ...params}.
+  // `where` is the field's path for errors ("workload", "spec t:
+  // sweep.policy[2]"); the base class's kKind names the extension point. A
+  // label names a configured variant in records and figures (e.g. vtmm with
+  // migration "wp"); it is not a parameter.
+  std::unique_ptr<BaseT> make(const Json& spec, const std::string& where, const EnvT& env,
                              Json* resolved = nullptr) const {
-    if (!spec.is_object() || !spec.contains("impl") || !spec.at("impl").is_string())
-      throw SpecError(kind + ": missing field 'impl' (a registered " + kind + " name)");
+    const std::string kind = BaseT::kKind;
+    if (spec.is_string()) return make(Json{{"impl", spec}}, where, env, resolved);
+    if (!spec.is_object())
+      throw SpecError(where + ": expected a " + kind + " name or an object with 'impl', got " + json_kind(spec));
+    if (!spec.contains("impl")) throw SpecError(where + ": missing field 'impl' (a registered " + kind + " name)");
+    if (!spec.at("impl").is_string())
+      throw SpecError(where + ".impl: expected a registered " + kind + " name, got " + json_kind(spec.at("impl")));
     const std::string name = spec.at("impl").get<std::string>();
     const Entry* e = find(name);
-    if (e == nullptr) throw SpecError(kind + ": unknown " + kind + " '" + name + "' (see `vtmm list`)");
+    if (e == nullptr) throw SpecError(where + ": unknown " + kind + " '" + name + "' (see `vtmm list`)");
     Json params = spec;
     params.erase("impl");
     if (params.contains("label") && !params.at("label").is_string())
-      throw SpecError(kind + " '" + name + "': 'label' must be a string");
+      throw SpecError(where + " '" + name + "': 'label' must be a string, got " + json_kind(params.at("label")));
     params.erase("label");
-    Params p(params, kind + " '" + name + "'");
+    Params p(params, where + " '" + name + "'");
     auto obj = e->make(p, env);
     p.finish();
     if (resolved != nullptr) {

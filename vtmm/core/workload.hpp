@@ -75,6 +75,7 @@ struct WorkloadEnv {
 
 class Workload {
  public:
+  static constexpr const char* kKind = "workload";  // the registry's noun in messages
   virtual ~Workload() = default;
   virtual uint64_t footprint_bytes() const = 0;
   // Fills b (b.n == 0 on entry) for vCPU `vcpu`; returns false once that

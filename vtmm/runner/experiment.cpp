@@ -63,9 +63,8 @@ Json as_list(const Json& j) { return j.is_array() ? j : Json::array({j}); }
 
 // Policies that size the VM themselves (dram-only, slow-only) run once per
 // workload and seed, not once per ratio.
-bool uses_ratio(const Json& policy, uint64_t seed) {
-  Json p = policy.is_string() ? Json{{"impl", policy}} : policy;
-  auto pol = PolicyRegistry::instance().make(p, "policy", PolicyEnv{seed});
+bool uses_ratio(const Json& policy, uint64_t seed, const std::string& where) {
+  auto pol = PolicyRegistry::instance().make(policy, where, PolicyEnv{seed});
   return pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
 }
 
@@ -94,8 +93,15 @@ std::vector<Json> expand_repeats(const std::vector<Json>& runs, uint32_t repeats
 
 }  // namespace
 
-Experiment load_experiment(const std::string& name_or_path, bool full_scale, unsigned repeat_override) {
-  const std::string path = resolve_spec_path(name_or_path);
+namespace {
+
+const std::vector<std::string>& sweep_axes() {
+  static const std::vector<std::string> axes = {"workload", "policy",    "ratio",     "fast_bytes",
+                                                "seed",     "host",      "fast_memory_sharing", "host_memory"};
+  return axes;
+}
+
+Json read_spec_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw SpecError("spec: cannot open " + path);
   Json j;
@@ -106,9 +112,79 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
   } catch (const JsonTooDeep& e) {
     throw SpecError("spec " + path + ": " + e.what());
   }
-  if (!j.is_object()) throw SpecError("spec " + path + ": expected a JSON object");
-  Params p(j, "spec " + fs::path(path).filename().string());
-  Experiment e;
+  if (!j.is_object()) throw SpecError("spec " + path + ": expected a JSON object, got " + json_kind(j));
+  return j;
+}
+
+// One sweep value, checked where the user wrote it, so an error names its
+// path ("spec t: sweep.workload[3].impl: ..."); the combined runs are checked
+// again below, where a message can only name the run. Components are built
+// with the base run's seed (1 vCPU): a parameter wrong only in combination
+// surfaces with the run.
+void check_sweep_value(const std::string& axis, const Json& v, const std::string& path, const Json& base) {
+  const uint64_t seed = base.contains("seed") && base.at("seed").is_number_unsigned() ? base.at("seed").get<uint64_t>() : 1;
+  // The vm platform names guest programs and its own designs (checked with the run); the shape is common.
+  const bool on_vm = base.contains("platform") && base.at("platform") == "vm";
+  if (on_vm && (axis == "workload" || axis == "policy")) {
+    if (!v.is_string() && !(v.is_object() && v.contains("impl") && v.at("impl").is_string()))
+      throw SpecError(path + ": expected a " + axis + " name or an object with a string 'impl', got " + json_kind(v));
+  } else if (axis == "workload") {
+    WorkloadRegistry::instance().make(v, path, WorkloadEnv{seed, 1});
+  } else if (axis == "policy") {
+    PolicyRegistry::instance().make(v, path, PolicyEnv{seed});
+  } else if (axis == "ratio") {
+    if (!v.is_string()) throw SpecError(path + ": expected a ratio FAST:SLOW such as \"1:4\", got " + json_kind(v));
+    parse_ratio(v.get<std::string>(), path);
+  } else if (axis == "fast_bytes") {
+    if (parse_bytes(v, path) == 0) throw SpecError(path + " must be more than 0 bytes");
+  } else if (axis == "seed") {
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+      throw SpecError(path + ": expected a whole number from 0 to 2^64-1, got " + json_kind(v));
+  } else if (axis == "host") {
+    if (!v.is_string()) throw SpecError(path + ": expected a host profile name, got " + json_kind(v));
+    sim::HostProfile::load(v.get<std::string>(), Json());
+  } else if (axis == "fast_memory_sharing") {
+    if (!v.is_string()) throw SpecError(path + ": expected \"pool\", \"static\" or \"proportional\", got " + json_kind(v));
+  } else if (axis == "host_memory") {
+    if (!v.is_object()) throw SpecError(path + ": expected an object {\"fast\": SIZE, \"total\": SIZE}, got " + json_kind(v));
+  }
+}
+
+// Checks every axis's values and that the sweep, repeated, stays within
+// kMaxRunsPerSpec; returns the number of distinct configurations.
+uint64_t check_sweep(const std::string& who, const Json& sweep, const Json& base, uint32_t repeats) {
+  uint64_t configs = 1;
+  for (auto it = sweep.begin(); it != sweep.end(); ++it) {
+    const std::string& axis = it.key();
+    if (std::find(sweep_axes().begin(), sweep_axes().end(), axis) == sweep_axes().end())
+      throw SpecError(who + ": sweep: unknown axis '" + axis + "'");
+    const Json values = as_list(it.value());
+    if (values.empty()) throw SpecError(who + ": sweep: axis '" + axis + "' is empty");
+    for (size_t i = 0; i < values.size(); ++i) {
+      const std::string path = who + ": sweep." + axis + (it.value().is_array() ? "[" + std::to_string(i) + "]" : "");
+      check_sweep_value(axis, values[i], path, base);
+    }
+    configs = values.size() > kMaxRunsPerSpec / configs ? kMaxRunsPerSpec + 1 : configs * values.size();
+  }
+  const uint64_t runs = configs > kMaxRunsPerSpec / repeats ? kMaxRunsPerSpec + 1 : configs * repeats;
+  if (runs > kMaxRunsPerSpec)
+    throw SpecError(who + ": the sweep expands to more than " + std::to_string(kMaxRunsPerSpec) +
+                    " runs (" + (configs > kMaxRunsPerSpec ? std::string("its axes alone")
+                                                            : std::to_string(configs) + " configuration(s) x " +
+                                                                  std::to_string(repeats) + " repeats") +
+                    "); split it into several specs");
+  return configs;
+}
+
+// The spec's base run and sweep at one scale, and its other top-level keys.
+struct SpecText {
+  Json base = Json::object(), sweep = Json::object();
+  uint32_t repeats = 1;
+  bool repeat_seeds = false;
+};
+
+SpecText read_blocks(Params& p, Experiment& e, bool full_scale, unsigned repeat_override) {
+  SpecText t;
   e.name = p.require<std::string>("name");
   if (e.name.empty() || e.name.find('/') != std::string::npos) p.fail("name", "must be a plain non-empty name");
   p.get<std::string>("title", "");
@@ -116,39 +192,37 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
   p.get<std::string>("paper_claim", "");
   p.get<std::string>("scale", "quick");
   if (p.has("plot")) p.raw("plot");
-  Json base = p.has("run") ? p.raw("run") : Json::object();
-  if (!base.is_object()) p.fail("run", "must be an object (the base run)");
-  if (full_scale && p.has("full")) {
+  if (p.has("run")) t.base = p.raw("run");
+  if (!t.base.is_object()) p.fail("run", "must be an object (the base run), got " + json_kind(t.base));
+  if (p.has("sweep")) t.sweep = p.raw("sweep");
+  if (!t.sweep.is_object()) p.fail("sweep", "must be an object of axis -> list of values, got " + json_kind(t.sweep));
+  if (p.has("full")) {
     const Json& patch = p.raw("full");
-    if (!patch.is_object()) p.fail("full", "must be an object patching 'run' and 'sweep'");
-    if (patch.contains("run")) base.merge_patch(patch.at("run"));
-  } else if (p.has("full")) {
-    p.raw("full");
+    if (!patch.is_object()) p.fail("full", "must be an object patching 'run' and 'sweep', got " + json_kind(patch));
+    for (auto it = patch.begin(); it != patch.end(); ++it) {
+      if (it.key() != "run" && it.key() != "sweep") p.fail("full", "patches only 'run' and 'sweep', not '" + it.key() + "'");
+      if (!it.value().is_object()) p.fail("full", "'" + it.key() + "' must be an object, got " + json_kind(it.value()));
+    }
+    if (full_scale && patch.contains("run")) t.base.merge_patch(patch.at("run"));
+    if (full_scale && patch.contains("sweep")) t.sweep.merge_patch(patch.at("sweep"));
   }
-  Json sweep = p.has("sweep") ? p.raw("sweep") : Json::object();
-  if (!sweep.is_object()) p.fail("sweep", "must be an object of axis -> list of values");
-  if (full_scale && j.contains("full") && j.at("full").contains("sweep")) sweep.merge_patch(j.at("full").at("sweep"));
   e.baseline = p.get<std::string>("baseline", "dram-only");
   e.in_reproduce = p.get<bool>("reproduce", true);
   const uint32_t spec_repeats = p.get<uint32_t>("repeat", 1);
   if (spec_repeats == 0) p.fail("repeat", "must be at least 1");
-  const uint32_t repeats = repeat_override > 0 ? repeat_override : spec_repeats;
-  const bool repeat_seeds = p.get<bool>("repeat_seeds", false);
-  if (base.contains("repeat")) p.fail("run", "'repeat' is set by the runner; use the spec's top-level \"repeat\": N");
+  t.repeats = repeat_override > 0 ? repeat_override : spec_repeats;
+  t.repeat_seeds = p.get<bool>("repeat_seeds", false);
+  if (t.base.contains("repeat")) p.fail("run", "'repeat' is set by the runner; use the spec's top-level \"repeat\": N");
   p.finish();
+  return t;
+}
 
-  static const std::vector<std::string> axes = {"workload", "policy", "ratio", "fast_bytes", "seed", "host",
-                                                 "fast_memory_sharing", "host_memory"};
-  for (auto it = sweep.begin(); it != sweep.end(); ++it)
-    if (std::find(axes.begin(), axes.end(), it.key()) == axes.end())
-      throw SpecError("spec " + e.name + ": sweep: unknown axis '" + it.key() + "'");
-
-  // Cartesian product in a fixed axis order; ratio-free policies collapse the ratio axis.
+// Cartesian product in a fixed axis order.
+std::vector<Json> expand_sweep(const Json& base, const Json& sweep) {
   std::vector<Json> runs = {base};
-  for (const auto& axis : axes) {
+  for (const auto& axis : sweep_axes()) {
     if (!sweep.contains(axis)) continue;
     const Json values = as_list(sweep.at(axis));
-    if (values.empty()) throw SpecError("spec " + e.name + ": sweep: axis '" + axis + "' is empty");
     std::vector<Json> next;
     for (const Json& r : runs)
       for (const Json& v : values) {
@@ -158,47 +232,80 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
       }
     runs = std::move(next);
   }
+  return runs;
+}
+
+// Ratio-free policies (dram-only, slow-only) drop the ratio axis; a policy
+// that needs a split must have one.
+void settle_sizing(Json& r, const std::string& who) {
+  if (!r.contains("policy")) throw SpecError(who + ": missing field 'policy' (in run or sweep)");
+  const uint64_t seed = r.value("seed", uint64_t{1});
+  const bool on_vm = r.value("platform", std::string("sim")) == "vm";
+  if (!(on_vm ? platform::vm_policy_uses_ratio(r.at("policy")) : uses_ratio(r.at("policy"), seed, who + ": run.policy"))) {
+    r.erase("ratio");
+    r.erase("fast_bytes");
+    r.erase("fast_memory_sharing");  // references run each VM on one tier, unshared
+    r.erase("pool");
+  } else if (r.contains("vms")) {
+    // Each VM's fast share is its own "fast_share" or the run's ratio (checked with the run).
+  } else if ((!r.contains("ratio") || r.at("ratio").is_null()) && !r.contains("fast_bytes")) {
+    throw SpecError(who + ": policy '" + policy_name(r.at("policy")) +
+                    "' needs a 'ratio' (FAST:SLOW) or 'fast_bytes' (in run or sweep)");
+  }
+}
+
+// Constructs the run's components once, so a bad parameter fails before any run.
+void construct_once(const RunSpec& rs, const std::string& who) {
+  if (rs.platform == "vm") {
+    platform::validate_vm_run(rs);
+  } else if (rs.multi()) {
+    sim::validate_multi(rs);
+  } else {
+    WorkloadRegistry::instance().make(rs.workload, who + ": run.workload", WorkloadEnv{rs.seed, rs.vcpus});
+    sim::HostProfile::load(rs.host, rs.host_overrides);
+  }
+}
+
+Experiment build_experiment(const Json& j, const std::string& file, bool full_scale, unsigned repeat_override) {
+  Params p(j, "spec " + file + (full_scale ? " (full)" : ""));
+  Experiment e;
+  SpecText t = read_blocks(p, e, full_scale, repeat_override);
+  const std::string who = "spec " + e.name + (full_scale ? " (full)" : "");
+  {
+    Params early(t.base, who + ": run");  // what the checks below read from the base run, type-checked first
+    early.get<uint64_t>("seed", 1);
+  }
+  check_sweep(who, t.sweep, t.base, t.repeats);
+  std::vector<Json> runs = expand_sweep(t.base, t.sweep);
   // The fields read below before RunSpec::from_json checks the whole run:
   // their types first, so a bad one is named (not a JSON library error).
   for (const Json& r : runs) {
-    Params early(r, "spec " + e.name + ": run");
+    Params early(r, who + ": run");
     early.get<uint64_t>("seed", 1);
     early.get<std::string>("platform", "sim");
+    // 0 is how a stored run says "no absolute allowance"; written in a spec it is a mistake.
+    if (early.has("fast_bytes") && early.get_bytes("fast_bytes", 0) == 0) early.fail("fast_bytes", "must be more than 0 bytes");
   }
-  // The shuffle's seed comes from the runs, not the spec's prose, so editing a
-  // title does not reorder a repeated sweep.
-  if (repeats > 1) runs = expand_repeats(runs, repeats, repeat_seeds, hash_hex(Json(runs).dump()));
-  std::map<std::string, bool> seen;
+  // The shuffle's seed comes from the runs as written, not the spec's prose,
+  // so editing a title does not reorder a repeated sweep.
+  const std::string order_seed = hash_hex(Json(runs).dump());
+  // Each configuration is checked once, before repeats multiply it.
+  std::map<std::string, bool> checked;
   for (Json& r : runs) {
-    if (!r.contains("policy")) throw SpecError("spec " + e.name + ": missing field 'policy' (in run or sweep)");
-    const uint64_t seed = r.value("seed", uint64_t{1});
-    const bool multi = r.contains("vms");
-    const bool on_vm = r.value("platform", std::string("sim")) == "vm";
-    if (!(on_vm ? platform::vm_policy_uses_ratio(r.at("policy")) : uses_ratio(r.at("policy"), seed))) {
-      r.erase("ratio");
-      r.erase("fast_bytes");
-      r.erase("fast_memory_sharing");  // references run each VM on one tier, unshared
-      r.erase("pool");
-    } else if (multi) {
-      // Each VM's fast share is its own "fast_share" or the run's ratio (checked with the run).
-    } else if ((!r.contains("ratio") || r.at("ratio").is_null()) && !r.contains("fast_bytes")) {
-      const Json& pol = r.at("policy");
-      throw SpecError("spec " + e.name + ": policy '" + policy_name(pol) +
-                      "' needs a 'ratio' (FAST:SLOW) or 'fast_bytes' (in run or sweep)");
-    }
-    RunSpec rs = RunSpec::from_json(r, "spec " + e.name + ": run");
+    settle_sizing(r, who);
+    const RunSpec rs = RunSpec::from_json(r, who + ": run");
+    const std::string key = rs.to_json().dump();
+    if (checked[key]) continue;
+    checked[key] = true;
+    construct_once(rs, who);
+  }
+  if (t.repeats > 1) runs = expand_repeats(runs, t.repeats, t.repeat_seeds, order_seed);
+  std::map<std::string, bool> seen;
+  for (const Json& r : runs) {
+    RunSpec rs = RunSpec::from_json(r, who + ": run");
     const std::string key = rs.to_json().dump();
     if (seen[key]) continue;
     seen[key] = true;
-    // Construct every component once so a bad parameter fails before any run.
-    if (rs.platform == "vm") {
-      platform::validate_vm_run(rs);
-    } else if (rs.multi()) {
-      sim::validate_multi(rs);
-    } else {
-      WorkloadRegistry::instance().make(rs.workload, "workload", WorkloadEnv{rs.seed, rs.vcpus});
-      sim::HostProfile::load(rs.host, rs.host_overrides);
-    }
     e.runs.push_back(std::move(rs));
   }
   e.spec = j;
@@ -210,6 +317,17 @@ Experiment load_experiment(const std::string& name_or_path, bool full_scale, uns
   for (const RunSpec& rs : e.runs) identity["runs"].push_back(rs.to_json());
   e.spec_hash = hash_hex(identity.dump());
   return e;
+}
+
+}  // namespace
+
+Experiment load_experiment(const std::string& name_or_path, bool full_scale, unsigned repeat_override) {
+  const std::string path = resolve_spec_path(name_or_path);
+  const Json j = read_spec_file(path);
+  const std::string file = fs::path(path).filename().string();
+  // A mistake in the 'full' block fails now, not hours later when someone runs --full.
+  if (!full_scale && j.contains("full")) build_experiment(j, file, true, repeat_override);
+  return build_experiment(j, file, full_scale, repeat_override);
 }
 
 namespace {
@@ -269,7 +387,7 @@ class Progress {
 
 SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
   const fs::path dir = opt.out_dir.empty() ? fs::path("results") / e.name : fs::path(opt.out_dir);
-  fs::create_directories(dir);
+  make_results_dir(dir.string());
   const fs::path jsonl = dir / "runs.jsonl";
 
   // Resume: keep the ok records of this spec's runs (same run key: the same

@@ -33,7 +33,11 @@ struct Experiment {
 // bias one design. Each run carries "repeat": i. With "repeat_seeds": true,
 // repeat i > 0 gets a seed derived from (seed, i); otherwise every repeat
 // keeps the seed (on `sim` identical seeds give identical results).
+// A spec also gets its 'full' block checked when loaded at quick scale, and
+// refused if it expands to more than kMaxRunsPerSpec runs (counted before any
+// is built: "repeat": 1000000 is a typo, not a sweep).
 Experiment load_experiment(const std::string& path, bool full_scale, unsigned repeat_override = 0);
+inline constexpr uint64_t kMaxRunsPerSpec = 100'000;
 
 struct RunOptions {
   std::string out_dir;  // default results/<name>

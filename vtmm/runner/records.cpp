@@ -132,6 +132,12 @@ void append_record(const std::string& path, const Json& rec) {
   ::close(fd);
 }
 
+void make_results_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw SpecError("results folder '" + dir + "': cannot create it: " + ec.message());
+}
+
 void write_file_atomically(const std::string& path, const std::string& text) {
   // A temporary per process, so two writers of one file (a task run twice) never share one.
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());

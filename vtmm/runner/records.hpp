@@ -49,6 +49,9 @@ void append_record(const std::string& path, const Json& rec);
 
 // Writes `text` to path.tmp.<pid>, syncs it, renames it over `path`.
 void write_file_atomically(const std::string& path, const std::string& text);
+// Creates a results folder (and its parents); a path that cannot be one (a
+// plain file in the way, no permission) is a SpecError naming the folder.
+void make_results_dir(const std::string& dir);
 void write_records_atomically(const std::string& path, const std::vector<Json>& records);
 
 // Fills "slowdown" of each ok record against the ok record of `baseline`

@@ -83,8 +83,8 @@ std::string array_ranges(const std::vector<size_t>& v) {
 }
 
 void write_run_list(const Experiment& e, const std::string& dir, const SubmitOptions& opt) {
-  fs::create_directories(slurm_dir(dir) / "records");
-  fs::create_directories(slurm_dir(dir) / "logs");
+  make_results_dir((slurm_dir(dir) / "records").string());
+  make_results_dir((slurm_dir(dir) / "logs").string());
   Json runs = Json::array(), keys = Json::array();
   for (const RunSpec& r : e.runs) {
     runs.push_back(r.to_json());

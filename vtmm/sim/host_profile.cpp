@@ -116,9 +116,9 @@ void load_into(HostProfile& h, const std::string& name, std::vector<std::string>
   if (depth > 8) throw SpecError("host profile '" + name + "': base chain too deep");
   namespace fs = std::filesystem;
   std::string path = name;
-  if (!fs::exists(path) || name.find('/') == std::string::npos)
+  if (!fs::is_regular_file(path) || name.find('/') == std::string::npos)
     path = data_dir() + "/experiments/hosts/" + name + ".json";
-  if (!fs::exists(path)) throw SpecError("host: unknown host profile '" + name + "' (see `vtmm list`)");
+  if (!fs::is_regular_file(path)) throw SpecError("host: unknown host profile '" + name + "' (see `vtmm list`)");
   const Json j = read_json_file(path, "host profile '" + name + "'");
   if (!j.is_object()) throw SpecError("host profile '" + name + "': expected a JSON object");
   if (j.contains("base")) load_into(h, j.at("base").get<std::string>(), seen, depth + 1);
@@ -140,6 +140,55 @@ void load_into(HostProfile& h, const std::string& name, std::vector<std::string>
       *f = v.at("value").get<double>();
     seen.push_back(key);
   }
+}
+
+// Constants the model uses as counts: whole numbers within what the structure
+// can be (the upper bounds are generous: a 64-way LLC, 64 Ki TLB entries, 4 GiB
+// of LLC; beyond them the simulator's arrays would be absurd, not realistic).
+struct CountRange {
+  const char* key;
+  double max;
+};
+constexpr CountRange kCounts[] = {
+    {"llc_bytes", 4.0 * (1u << 30)}, {"llc_ways", 64},          {"tlb_l1_entries", 65536},
+    {"tlb_l1_ways", 64},             {"tlb_l1_huge_entries", 65536}, {"tlb_l2_entries", 65536},
+    {"tlb_l2_ways", 64},             {"page_walkers", 64},       {"pml_buffer_entries", 65536},
+    {"sample_buffer_entries", 1u << 24}, {"host_cores", 65536},
+};
+
+void check_constants(HostProfile& h) {
+  for (const auto& key : all_keys()) {
+    if (curve_field(h, key) != nullptr) continue;  // checked when parsed
+    const double v = *field(h, key);
+    if (key == "subpage_ad_bits") {
+      if (v != 0 && v != 1) throw SpecError("host: 'subpage_ad_bits' must be 0 or 1");
+    } else if (!(v > 0) || !std::isfinite(v)) {
+      throw SpecError("host: '" + key + "' must be positive and finite");
+    }
+  }
+  for (const CountRange& c : kCounts) {
+    const double v = *field(h, c.key);
+    if (v != std::floor(v) || v > c.max)
+      throw SpecError(std::string("host: '") + c.key + "' must be a whole number from 1 to " +
+                      std::to_string(static_cast<uint64_t>(c.max)));
+  }
+  for (int t = 0; t < kTiers; ++t)
+    for (double TierCosts::*m : {&TierCosts::access_unit_bytes, &TierCosts::write_queue_bytes})
+      if (h.tier[t].*m != std::floor(h.tier[t].*m) || h.tier[t].*m > kMaxBytes)
+        throw SpecError(std::string("host: '") + tier_name(static_cast<Tier>(t)) + "." +
+                        (m == &TierCosts::access_unit_bytes ? "access_unit_bytes" : "write_queue_bytes") +
+                        "' must be a whole number of bytes");
+  // Set-associative arrays: the ways split the entries into whole sets.
+  const auto divides = [](const char* entries, double e, const char* ways, double w) {
+    if (w > e || std::fmod(e, w) != 0)
+      throw SpecError(std::string("host: '") + ways + "' (" + std::to_string(static_cast<uint64_t>(w)) +
+                      ") must divide '" + entries + "' (" + std::to_string(static_cast<uint64_t>(e)) + ")");
+  };
+  divides("tlb_l1_entries", h.tlb_l1_entries, "tlb_l1_ways", h.tlb_l1_ways);
+  divides("tlb_l2_entries", h.tlb_l2_entries, "tlb_l2_ways", h.tlb_l2_ways);
+  // The LLC is not held to this: its sets are llc_bytes / 64 / llc_ways rounded
+  // down (Llc::init), so a test's 4 MiB, 11-way cache is 5957 sets of 11.
+  if (h.llc_ways > h.llc_bytes / 64) throw SpecError("host: 'llc_ways' must not exceed the LLC's lines (llc_bytes / 64)");
 }
 
 }  // namespace
@@ -175,18 +224,7 @@ HostProfile HostProfile::load(const std::string& name, const Json& overrides) {
       }
     }
   }
-  for (const auto& key : all_keys()) {
-    if (curve_field(h, key) != nullptr) continue;  // checked when parsed
-    if (key == "subpage_ad_bits") {
-      if (h.subpage_ad_bits != 0 && h.subpage_ad_bits != 1) throw SpecError("host: 'subpage_ad_bits' must be 0 or 1");
-    } else if (!(*field(h, key) > 0)) {
-      throw SpecError("host: '" + key + "' must be positive");
-    } else if (key.ends_with("_ways")) {
-      const double w = *field(h, key);
-      if (w != static_cast<double>(static_cast<uint32_t>(w)))
-        throw SpecError("host: '" + key + "' must be a whole number of ways");
-    }
-  }
+  check_constants(h);
   return h;
 }
 
