@@ -70,6 +70,9 @@ class TraceReplay final : public Workload {
     if (!(ns_per_instr_ >= 0 && ns_per_instr_ < 1e3)) p.fail("ns_per_instruction", "must be in [0, 1000)");
     if (mlp_ == 0 || mlp_ > 64) p.fail("mlp", "must be between 1 and 64");
     if (given.empty()) p.fail("trace", "must name a trace file");
+    // Opening checks the whole file (every block, every window, the trailer
+    // against the windows) as `vtmm trace info` does, so a trace damaged past
+    // end_at is refused too and the summary below is the windows' own.
     reader_ = std::make_unique<trace::TraceReader>(resolve_trace_path(given));
     const trace::Summary& s = reader_->summary();
     if (s.distinct_pages == 0) p.fail("trace", "names a trace with no accesses");
@@ -132,6 +135,8 @@ class TraceReplay final : public Workload {
 
  private:
   // Expands the next window into todo_ (dense page << 2 | kind), shuffled.
+  // Its size is the window's accesses, which the reader has bounded by
+  // Header::max_window_accesses() (at most trace::kMaxWindowAccesses).
   bool load_window() {
     if (ended_ || !reader_->next(win_) || win_.index >= end_window_) {
       ended_ = true;

@@ -150,10 +150,13 @@ Summary import_csv(const std::string& csv_path, const std::string& out_path, con
     uint64_t win = 0, page = 0, r = 0, wr = 0, ins = 0;
     if (!parse_u64(f[static_cast<size_t>(c_window)], win)) fail("window is not a whole number");
     if (!parse_u64(f[static_cast<size_t>(c_page)], page)) fail("page is not a whole number (decimal or 0x-hex)");
-    if (page >> 52) fail("page number is beyond a 64-bit address space");
+    if (page >= kPageLimit) fail("page number is beyond a 64-bit address space (not below 2^52)");
     if (!parse_u64(f[static_cast<size_t>(c_reads)], r)) fail("reads is not a whole number");
     if (!parse_u64(f[static_cast<size_t>(c_writes)], wr)) fail("writes is not a whole number");
     if (r == 0 && wr == 0) fail("a row with no reads and no writes");
+    // The writer checks each window's total; a row alone over the bound is named by its line here.
+    if (r > h.max_window_accesses() || wr > h.max_window_accesses() - r)
+      fail("reads + writes above " + std::to_string(h.max_window_accesses()) + ", the most one window may hold");
     if (win < next_window || (have && win < cur.index)) fail("windows must be ascending (window " + std::to_string(win) + " after a later one)");
     if (have && win != cur.index) flush_until(cur.index + 1);
     if (!have) {

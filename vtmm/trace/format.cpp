@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+
 #include "vtmm/core/error.hpp"
 
 namespace vtmm::trace {
@@ -42,27 +44,53 @@ Json Header::to_json() const {
 
 namespace {
 
-template <class T>
-T field(const Json& j, const char* key, const std::string& where, T def) {
-  if (!j.contains(key)) return def;
-  try {
-    return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw SpecError(where + ": field '" + key + "' has the wrong type");
-  }
+// Fields are required and strictly typed: a header or trailer the writer did
+// not write is refused rather than read with defaults.
+const Json& required(const Json& j, const char* key, const std::string& where) {
+  const auto it = j.find(key);
+  if (it == j.end()) throw SpecError(where + ": field '" + key + "' is missing");
+  return *it;
+}
+
+uint64_t count_field(const Json& j, const char* key, const std::string& where) {
+  const Json& v = required(j, key, where);
+  // A parsed non-negative integer is "unsigned"; one built in code may be a signed int.
+  const bool whole = v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+  if (!whole) throw SpecError(where + ": field '" + key + "' must be a whole number >= 0");
+  return v.get<uint64_t>();
+}
+
+std::string text_field(const Json& j, const char* key, const std::string& where) {
+  const Json& v = required(j, key, where);
+  if (!v.is_string()) throw SpecError(where + ": field '" + key + "' must be a string");
+  return v.get<std::string>();
 }
 
 }  // namespace
 
+void Header::check(const std::string& where) const {
+  if (page_size != kPageSize)
+    throw SpecError(where + ": page_size " + std::to_string(page_size) + " is not supported (4096 only)");
+  if (window_accesses > kMaxWindowAccesses)
+    throw SpecError(where + ": window_accesses " + std::to_string(window_accesses) + " is above the format's limit of " +
+                    std::to_string(kMaxWindowAccesses));
+}
+
 Header Header::from_json(const Json& j, const std::string& where) {
   if (!j.is_object()) throw SpecError(where + ": header is not a JSON object");
+  if (text_field(j, "format", where) != "vtmm-trace") throw SpecError(where + ": field 'format' must be \"vtmm-trace\"");
+  // The JSON repeats the binary version; the reader has already required kVersion there.
+  const uint64_t version = count_field(j, "version", where);
+  if (version != kVersion)
+    throw SpecError(where + ": field 'version' is " + std::to_string(version) + ", the file's binary version is " +
+                    std::to_string(kVersion));
   Header h;
-  h.page_size = field<uint64_t>(j, "page_size", where, 0);
-  if (h.page_size != 4096) throw SpecError(where + ": page_size " + std::to_string(h.page_size) + " is not supported (4096 only)");
-  h.window_accesses = field<uint64_t>(j, "window_accesses", where, 0);
-  h.program = field<std::string>(j, "program", where, "");
-  h.recorded_at = field<std::string>(j, "recorded_at", where, "");
-  h.recorder = field<std::string>(j, "recorder", where, "");
+  h.page_size = count_field(j, "page_size", where);
+  h.window_accesses = count_field(j, "window_accesses", where);
+  h.program = text_field(j, "program", where);
+  h.recorded_at = text_field(j, "recorded_at", where);
+  h.recorder = text_field(j, "recorder", where);
+  h.check(where);
   h.extra = j;
   for (const char* k : {"format", "version", "page_size", "window_accesses", "program", "recorded_at", "recorder"})
     h.extra.erase(k);
@@ -80,22 +108,52 @@ Json Summary::to_json() const {
 Summary Summary::from_json(const Json& j, const std::string& where) {
   if (!j.is_object()) throw SpecError(where + ": trailer is not a JSON object");
   Summary s;
-  s.windows = field<uint64_t>(j, "windows", where, 0);
-  s.distinct_pages = field<uint64_t>(j, "distinct_pages", where, 0);
-  s.reads = field<uint64_t>(j, "reads", where, 0);
-  s.writes = field<uint64_t>(j, "writes", where, 0);
-  s.instructions = field<uint64_t>(j, "instructions", where, 0);
-  s.min_page = field<uint64_t>(j, "min_page", where, 0);
-  s.max_page = field<uint64_t>(j, "max_page", where, 0);
-  if (j.contains("markers")) {
-    if (!j.at("markers").is_array()) throw SpecError(where + ": 'markers' is not an array");
-    for (const auto& m : j.at("markers")) {
-      Marker mk{field<uint64_t>(m, "window", where, 0), field<std::string>(m, "name", where, "")};
-      if (!valid_marker(mk.name)) throw SpecError(where + ": invalid marker name '" + mk.name + "'");
-      s.markers.push_back(std::move(mk));
-    }
+  s.windows = count_field(j, "windows", where);
+  s.distinct_pages = count_field(j, "distinct_pages", where);
+  s.reads = count_field(j, "reads", where);
+  s.writes = count_field(j, "writes", where);
+  s.instructions = count_field(j, "instructions", where);
+  s.min_page = count_field(j, "min_page", where);
+  s.max_page = count_field(j, "max_page", where);
+  if (s.max_page >= kPageLimit) throw SpecError(where + ": max_page " + std::to_string(s.max_page) + " is not below 2^52");
+  if (s.min_page > s.max_page)
+    throw SpecError(where + ": min_page " + std::to_string(s.min_page) + " is above max_page " + std::to_string(s.max_page));
+  const Json& markers = required(j, "markers", where);
+  if (!markers.is_array()) throw SpecError(where + ": 'markers' is not an array");
+  for (const auto& m : markers) {
+    if (!m.is_object()) throw SpecError(where + ": a marker is not a JSON object");
+    Marker mk{count_field(m, "window", where), text_field(m, "name", where)};
+    if (!valid_marker(mk.name)) throw SpecError(where + ": invalid marker name '" + mk.name + "'");
+    s.markers.push_back(std::move(mk));
   }
   return s;
+}
+
+namespace {
+
+// a += b, or SpecError naming the total if that would overflow 64 bits.
+void add_to(uint64_t& a, uint64_t b, const char* total, const std::string& where) {
+  if (b > UINT64_MAX - a) throw SpecError(where + ": the trace's " + total + " overflow 64 bits");
+  a += b;
+}
+
+}  // namespace
+
+void SummaryBuilder::add(const Window& w, const std::string& where) {
+  for (const auto& p : w.pages) {
+    if (seen_.insert(p.page).second) {
+      sum_.min_page = sum_.distinct_pages == 0 ? p.page : std::min(sum_.min_page, p.page);
+      sum_.max_page = std::max(sum_.max_page, p.page);
+      ++sum_.distinct_pages;
+    }
+    add_to(sum_.reads, p.reads, "reads", where);
+    add_to(sum_.writes, p.writes, "writes", where);
+  }
+  // Consumers add the two (trace info's access totals).
+  if (sum_.writes > UINT64_MAX - sum_.reads) throw SpecError(where + ": the trace's reads + writes overflow 64 bits");
+  add_to(sum_.instructions, w.instructions, "instructions", where);
+  if (!w.marker.empty()) sum_.markers.push_back({w.index, w.marker});
+  ++sum_.windows;
 }
 
 }  // namespace vtmm::trace

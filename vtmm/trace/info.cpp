@@ -11,10 +11,9 @@
 namespace vtmm::trace {
 
 Json trace_info(const std::string& path) {
-  TraceReader r(path);
+  // One pass: the reader's own check of the file reads every window, and
+  // hands each to the tally here. Nothing is sized by the trailer's figures.
   std::unordered_map<uint64_t, uint64_t> per_page;
-  per_page.reserve(r.summary().distinct_pages);
-  Window w;
   uint64_t windows = 0, busiest = 0, empty = 0;
   // One entry per phase: windows before the first marker (if any), then from
   // each marker to the next. Instructions per access of the measured phase is
@@ -24,7 +23,9 @@ Json trace_info(const std::string& path) {
     uint64_t first_window = 0, windows = 0, reads = 0, writes = 0, instructions = 0;
   };
   std::vector<Phase> phases;
-  while (r.next(w)) {
+  // The reader refuses a window past its access bound and totals that
+  // overflow, so none of these sums can overflow.
+  const TraceReader r(path, [&](const Window& w) {
     if (phases.empty() || !w.marker.empty()) phases.push_back(Phase{w.marker, w.index});
     Phase& ph = phases.back();
     uint64_t acc = 0;
@@ -39,7 +40,7 @@ Json trace_info(const std::string& path) {
     ph.instructions += w.instructions;
     ++ph.windows;
     ++windows;
-  }
+  });
   uint64_t reads = 0, writes = 0, instr = 0;
   Json phase_json = Json::array();
   for (const Phase& ph : phases) {

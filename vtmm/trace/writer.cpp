@@ -21,7 +21,8 @@ void le64(char* p, uint64_t v) {
 }  // namespace
 
 TraceWriter::TraceWriter(std::string path, const Header& header, uint32_t codec)
-    : path_(std::move(path)), part_(path_ + ".part"), codec_(codec) {
+    : path_(std::move(path)), part_(path_ + ".part"), codec_(codec), max_accesses_(header.max_window_accesses()) {
+  header.check("trace '" + path_ + "': header");
   f_ = std::fopen(part_.c_str(), "wb");
   if (f_ == nullptr) throw SpecError("trace '" + path_ + "': cannot create: " + std::strerror(errno));
   const std::string js = header.to_json().dump();
@@ -71,28 +72,18 @@ void TraceWriter::block(const char tag[4], const std::string& raw) {
 void TraceWriter::write(const Window& w) {
   const std::string where = "trace '" + path_ + "': window " + std::to_string(w.index);
   if (finished_) throw SpecError(where + ": written after finish()");
-  if (w.index != sum_.windows)
-    throw SpecError(where + ": windows must be written in order (expected window " + std::to_string(sum_.windows) + ")");
-  check_window(w, where);
-  for (const auto& p : w.pages) {
-    if (seen_.insert(p.page).second) {
-      sum_.min_page = sum_.distinct_pages == 0 ? p.page : std::min(sum_.min_page, p.page);
-      sum_.max_page = std::max(sum_.max_page, p.page);
-      ++sum_.distinct_pages;
-    }
-    sum_.reads += p.reads;
-    sum_.writes += p.writes;
-  }
-  sum_.instructions += w.instructions;
-  if (!w.marker.empty()) sum_.markers.push_back({w.index, w.marker});
-  ++sum_.windows;
+  const uint64_t expected = sum_.summary().windows;
+  if (w.index != expected)
+    throw SpecError(where + ": windows must be written in order (expected window " + std::to_string(expected) + ")");
+  check_window(w, where, max_accesses_);
+  sum_.add(w, where);
   block(kWindowTag, encode_window(w));
 }
 
 const Summary& TraceWriter::finish() {
-  if (finished_) return sum_;
+  if (finished_) return sum_.summary();
   const uint64_t trailer_at = offset_;
-  block(kTrailerTag, sum_.to_json().dump());
+  block(kTrailerTag, sum_.summary().to_json().dump());
   char end[16];
   le64(end, trailer_at);
   std::memcpy(end + 8, kEndMagic, 8);
@@ -105,7 +96,7 @@ const Summary& TraceWriter::finish() {
   std::filesystem::rename(part_, path_, ec);
   if (ec) throw SpecError("trace '" + path_ + "': cannot move into place: " + ec.message());
   finished_ = true;
-  return sum_;
+  return sum_.summary();
 }
 
 }  // namespace vtmm::trace

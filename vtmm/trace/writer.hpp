@@ -5,7 +5,6 @@
 // recording or import leaves nothing half-written.
 #include <cstdio>
 #include <string>
-#include <unordered_set>
 
 #include "vtmm/trace/format.hpp"
 
@@ -13,13 +12,16 @@ namespace vtmm::trace {
 
 class TraceWriter {
  public:
+  // Throws SpecError if the header fails Header::check.
   TraceWriter(std::string path, const Header& header, uint32_t codec = kCodecZlib);
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
-  // Windows come in order, index 0, 1, 2, ... (empty windows included).
-  // A marker may also be given for a window that already has none.
+  // Windows come in order, index 0, 1, 2, ... (empty windows included), and
+  // must pass check_window with the header's max_window_accesses(), so a
+  // reader accepts every file the writer makes. A marker may also be given
+  // for a window that already has none.
   void write(const Window& w);
   // Writes the trailer and moves the file into place.
   const Summary& finish();
@@ -32,9 +34,8 @@ class TraceWriter {
   std::string path_, part_;
   uint32_t codec_;
   std::FILE* f_ = nullptr;
-  uint64_t offset_ = 0;
-  Summary sum_;
-  std::unordered_set<uint64_t> seen_;
+  uint64_t offset_ = 0, max_accesses_ = 0;
+  SummaryBuilder sum_;
   bool finished_ = false;
 };
 
