@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "vtmm/core/json_input.hpp"
@@ -101,12 +102,10 @@ const std::vector<std::string>& sweep_axes() {
   return axes;
 }
 
-Json read_spec_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw SpecError("spec: cannot open " + path);
+Json parse_spec_text(const std::string& text, const std::string& path) {
   Json j;
   try {
-    j = parse_json(in);
+    j = parse_json(text);
   } catch (const Json::parse_error& e) {
     throw SpecError("spec " + path + ": malformed JSON (" + parse_error_reason(e) + ")");
   } catch (const JsonTooDeep& e) {
@@ -323,7 +322,16 @@ Experiment build_experiment(const Json& j, const std::string& file, bool full_sc
 
 Experiment load_experiment(const std::string& name_or_path, bool full_scale, unsigned repeat_override) {
   const std::string path = resolve_spec_path(name_or_path);
-  const Json j = read_spec_file(path);
+  std::ifstream in(path);
+  if (!in) throw SpecError("spec: cannot open " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_experiment_text(text.str(), path, full_scale, repeat_override);
+}
+
+Experiment load_experiment_text(const std::string& text, const std::string& path, bool full_scale,
+                                unsigned repeat_override) {
+  const Json j = parse_spec_text(text, path);
   const std::string file = fs::path(path).filename().string();
   // A mistake in the 'full' block fails now, not hours later when someone runs --full.
   if (!full_scale && j.contains("full")) build_experiment(j, file, true, repeat_override);

@@ -38,6 +38,9 @@ struct Experiment {
 // is built: "repeat": 1000000 is a typo, not a sweep).
 Experiment load_experiment(const std::string& path, bool full_scale, unsigned repeat_override = 0);
 inline constexpr uint64_t kMaxRunsPerSpec = 100'000;
+// The same from a spec's text; `path` names it in messages.
+Experiment load_experiment_text(const std::string& text, const std::string& path, bool full_scale,
+                                unsigned repeat_override = 0);
 
 struct RunOptions {
   std::string out_dir;  // default results/<name>
