@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
 command -v clang++ >/dev/null || { echo "fuzz.sh: needs clang (apt-get install clang)" >&2; exit 2; }
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVTMM_FUZZ=ON \
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" \
+  -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 -DVTMM_FUZZ=ON \
   -DVTMM_TESTS=OFF -DVTMM_BENCH=OFF -DVTMM_HEADER_CHECK=OFF >/dev/null
 ninja -C build-fuzz vtmm_fuzz_spec vtmm_fuzz_trace vtmm_fuzz_agent_stream
 for t in spec trace agent_stream; do

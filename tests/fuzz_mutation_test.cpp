@@ -22,8 +22,7 @@
 #include "vtmm/platform/agent_protocol.hpp"
 #include "vtmm/trace/writer.hpp"
 
-namespace vtmm {
-namespace {
+namespace vtmm::fuzz_mutation_test {
 
 namespace fs = std::filesystem;
 using Bytes = std::string;
@@ -213,5 +212,4 @@ TEST(FuzzMutation, SpecLoader) { run_mutations({"spec", fuzz::spec, 1000, true})
 TEST(FuzzMutation, TraceReader) { run_mutations({"trace", fuzz::trace, 20000, false}); }
 TEST(FuzzMutation, AgentStream) { run_mutations({"agent_stream", fuzz::agent_stream, 50000, false}); }
 
-}  // namespace
-}  // namespace vtmm
+}  // namespace vtmm::fuzz_mutation_test

@@ -4,7 +4,7 @@
 #include "tests/cli_test_support.hpp"
 
 namespace cli_test {
-namespace {
+namespace hostile_input_test {
 
 // A base run that passes, so each row changes one thing.
 const std::string kGups = R"({"impl": "gups", "footprint": "8MiB", "updates": 1000, "warmup_updates": 0})";
@@ -109,5 +109,5 @@ TEST_F(CliTest, ResultsFolderUnderAFileIsRefused) {
   EXPECT_EQ(slurp(file), "not a folder");
 }
 
-}  // namespace
+}  // namespace hostile_input_test
 }  // namespace cli_test

@@ -153,7 +153,8 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
     if (rows_ < 2 || rows_ > (uint64_t{1} << 30)) p.fail("rows", "must be between 2 and 2^30");
     if (features_ < 4 || features_ > (uint64_t{1} << 30)) p.fail("features", "must be between 4 and 2^30");
     if (nnz_ < 1 || nnz_ > features_ / 2) p.fail("nnz_per_row", "must be between 1 and features / 2");
-    if (epochs_ < 1) p.fail("epochs", "must be at least 1");
+    if (epochs_ < 1 || epochs_ > 10000) p.fail("epochs", "must be between 1 and 10000");  // as pagerank's iterations
+    if (warmup_epochs_ > 10000) p.fail("warmup_epochs", "must be at most 10000");
     if (!(c_ > 0)) p.fail("C", "must be positive");
     if (!(compute_ns_ >= 0)) p.fail("compute_ns", "must not be negative");
     nodes_va_ = layout_.alloc(rows_ * (nnz_ + 1) * sizeof(FeatureNode));
