@@ -49,7 +49,7 @@ Channel::~Channel() {
 }
 
 void Channel::send(agent_proto::MsgType type, decltype(agent_proto::Message::body) body) {
-  const std::string f = agent_proto::encode(agent_proto::Message{type, seq_++, std::move(body)});
+  const std::string f = agent_proto::encode(agent_proto::Message{type, reply_seq_, std::move(body)});
   for (size_t at = 0; at < f.size();) {
     const ssize_t n = ::write(fd_, f.data() + at, f.size() - at);
     if (n <= 0) {
@@ -64,6 +64,7 @@ std::string Channel::next_command() {
   for (;;) {
     while (auto m = in_.next()) {
       if (m->type != agent_proto::MsgType::Command) continue;
+      reply_seq_ = m->seq;
       return std::get<agent_proto::Text>(m->body).text;
     }
     char buf[4096];

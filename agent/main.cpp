@@ -1,7 +1,8 @@
 // vtmm-agent: the guest side of the vm platform (PID 1's successor in the
 // initramfs). It says hello with the guest's memory layout, then runs the
 // host's commands one at a time, answering each with Metrics (or Pages) and
-// a Done frame, until "poweroff". Command grammar (space-separated):
+// a Done frame, all carrying the command's seq, until "poweroff". Command
+// grammar (space-separated):
 //   caps | redis REQ CLIENTS KEYSPACE VALUE_BYTES | bfs SCALE EDGE_FACTOR ROOTS SEED
 //   | pagerank SCALE EDGE_FACTOR ITERATIONS TOLERANCE SEED
 //   | ycsb[-start] RECORDS OPERATIONS CLIENTS VALUE_BYTES WORKLOAD(a|b|c) DISTRIBUTION SEED

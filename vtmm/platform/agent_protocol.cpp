@@ -225,7 +225,8 @@ void StreamDecoder::feed(const void* data, size_t len) {
 
 void StreamDecoder::reject(std::string why) {
   ++rejected_;
-  if (reasons_.size() < 100) reasons_.push_back(std::move(why));
+  if (reasons_.size() < 100) reasons_.push_back(why);
+  last_reason_ = std::move(why);
 }
 
 std::optional<Message> StreamDecoder::next() {

@@ -18,6 +18,11 @@
 //            (bit 0 accessed, bit 1 dirty, at least one set)
 //   Done     i32 status
 //   Text     u16 len (<= 512), printable ASCII (Error from the guest; Command from the host)
+//
+// Sequence numbers: the host numbers its Commands 0, 1, 2, ...; every frame
+// the agent sends in answer to one (Metrics, Pages, Error, Done) carries that
+// command's seq, so the host can tell a late reply to an earlier command from
+// the answer it waits for. The Hello, sent before any command, carries 0.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -86,24 +91,30 @@ struct Decoded {
 Decoded decode_frame(const uint8_t* data, size_t len, const MemoryMap& map);
 
 // Byte stream -> validated messages; malformed frames are counted and their
-// reasons kept (bounded), never returned.
+// reasons kept (bounded), never returned. Drained by next() after every
+// feed(), it holds at most one incomplete frame (<= kHeaderBytes + kMaxPayload
+// bytes) and 64 KiB of consumed bytes, whatever the stream.
 class StreamDecoder {
  public:
   explicit StreamDecoder(MemoryMap map) : map_(std::move(map)) {}
   void feed(const void* data, size_t len);
   // Next valid message, if a complete one is buffered.
   std::optional<Message> next();
+  // Counts a frame that was valid on the wire but wrong where it came (a
+  // reply to another command): one tally of what the guest got wrong.
+  void reject(std::string why);
   uint64_t rejected() const { return rejected_; }
-  const std::vector<std::string>& reasons() const { return reasons_; }
+  const std::vector<std::string>& reasons() const { return reasons_; }  // the first 100
+  const std::string& last_reason() const { return last_reason_; }
   size_t buffered() const { return buf_.size() - pos_; }
 
  private:
-  void reject(std::string why);
   MemoryMap map_;
   std::string buf_;
   size_t pos_ = 0;
   uint64_t rejected_ = 0;
   std::vector<std::string> reasons_;
+  std::string last_reason_;
 };
 
 }  // namespace vtmm::agent_proto

@@ -298,6 +298,8 @@ Json run_vm(const RunSpec& r) {
   const auto t_boot = std::chrono::steady_clock::now();
   lv.create_domain(name, domain_xml(dc));
   const int qemu_pid = lv.qemu_pid(name);
+  // What the link throws (a deadline, a reply limit, a disconnected guest)
+  // ends the run; the runner writes the message as the failed record's "error".
   AgentLink link(agent_socket_from_xml(lv.live_xml(name)), agent_proto::MemoryMap{{{0, opt.memory}}},
                  [&] { return lv.domain_active(name); });
   const agent_proto::Hello hello = link.wait_hello(opt.boot_timeout_s);
