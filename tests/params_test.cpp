@@ -112,6 +112,14 @@ TEST(Params, IntegerParamsRejectFractionsAndOutOfRangeValues) {
     Params p(Json{{"n", 2.0}}, "vm");
     EXPECT_EQ(p.get<uint32_t>("n", 1), 2u) << "a whole number written as a float is fine";
   }
+  // Floats far beyond the integer types (found by libFuzzer: a cast of 1e62 to
+  // long long was undefined behaviour) are out of range, not UB.
+  for (const double big : {1e62, -1e62, 1e308}) {
+    Params p(Json{{"n", big}}, "vm");
+    EXPECT_THROW(p.get<uint64_t>("n", 1), SpecError) << big;
+    Params q(Json{{"n", big}}, "vm");
+    EXPECT_THROW(q.get<int32_t>("n", 1), SpecError) << big;
+  }
 }
 
 TEST(ParseBytes, Units) {

@@ -7,6 +7,7 @@
 // `vtmm list --json` gets each component's schema by constructing it with no
 // keys. finish() rejects keys nobody read: a typo is an error naming the
 // component and the key, never a silent default.
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -80,8 +81,9 @@ class Params {
     } else if constexpr (std::is_integral_v<T>) {
       if (!j.is_number()) fail(key, "must be a number, got " + json_kind(j));
       if (j.is_number_float()) {
+        // Not through a cast to an integer: 1e62 would overflow it (undefined behaviour).
         const double d = j.get<double>();
-        if (d != static_cast<double>(static_cast<long long>(d))) fail(key, "must be a whole number");
+        if (!std::isfinite(d) || d != std::floor(d)) fail(key, "must be a whole number");
       }
       if constexpr (std::is_unsigned_v<T>) {
         if (j.is_number_integer() && !j.is_number_unsigned() && j.get<int64_t>() < 0) fail(key, "must not be negative");
