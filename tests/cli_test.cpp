@@ -4,6 +4,8 @@
 
 namespace cli_test {
 
+std::string vtmm_binary() { return VTMM_BINARY; }
+
 // A small, valid base run for specs.
 const char* kRun =
     R"("run": {"workload": {"impl": "gups", "footprint": "8MiB", "updates": 1000, "warmup_updates": 0}, "ratio": "1:4"})";

@@ -14,6 +14,9 @@
 
 namespace cli_test {
 
+// The vtmm binary under test (VTMM_BINARY, defined for vtmm_tests only; in cli_test.cpp).
+std::string vtmm_binary();
+
 namespace fs = std::filesystem;
 
 // A scratch folder per test, removed afterwards.
@@ -48,7 +51,7 @@ class CliTest : public ::testing::Test {
   // Runs `vtmm ARGS` (ARGS already shell-quoted where needed).
   Result vtmm(const std::string& args) const {
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string cmd = quote(VTMM_BINARY) + " " + args + " </dev/null >" + quote(out.string()) + " 2>" +
+    const std::string cmd = quote(vtmm_binary()) + " " + args + " </dev/null >" + quote(out.string()) + " 2>" +
                             quote(err.string());
     const int status = std::system(cmd.c_str());
     Result r;

@@ -60,6 +60,8 @@ INSTANTIATE_TEST_SUITE_P(
         SpecCase{"memory_20_digits", spec_with(R"(, "vm": {"memory": "99999999999999999999"})"), "'memory' is more than 256 TiB"},
         SpecCase{"fast_bytes_zero", spec_with(R"(, "fast_bytes": 0)"), "'fast_bytes' must be more than 0 bytes"},
         SpecCase{"fast_bytes_2_64", spec_with(R"(, "fast_bytes": 18446744073709551615)"), "'fast_bytes' is more than 256 TiB"},
+        SpecCase{"number_beyond_double", spec_with(R"(, "seed": 333e3333)"), "malformed JSON (syntax error: number overflow"},
+        SpecCase{"float_beyond_int", spec_with(R"(, "seed": 1e62)"), "'seed' is too large"},
         SpecCase{"seed_string", spec_with(R"(, "seed": "abc")"), "'seed' must be a number, got a string"},
         SpecCase{"platform_array", spec_with(R"(, "platform": [1])"), "'platform' must be a string, got an array"},
         SpecCase{"host_ways_fraction", spec_with(R"(, "host_overrides": {"tlb_l1_ways": 1.5})"), "'tlb_l1_ways'"},

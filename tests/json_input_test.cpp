@@ -29,6 +29,16 @@ TEST(JsonInput, DeeperNestingIsRefused) {
   EXPECT_TRUE(parse_json_or_discarded("{\"a\": ").is_discarded()) << "malformed text too";
 }
 
+TEST(JsonInput, ANumberBeyondADoubleIsAParseError) {
+  EXPECT_THROW(parse_json("[1e99999]"), Json::parse_error);
+  EXPECT_TRUE(parse_json_or_discarded("[1e99999]").is_discarded());
+  try {
+    parse_json(R"({"seed": 333e3333})");
+  } catch (const Json::parse_error& e) {
+    EXPECT_NE(parse_error_reason(e).find("number overflow"), std::string::npos) << e.what();
+  }
+}
+
 TEST(JsonInput, ParseErrorReasonsAreShort) {
   try {
     parse_json("{\"x\": " + std::string(5000, 'y') + "}");

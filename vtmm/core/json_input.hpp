@@ -21,7 +21,8 @@ class JsonTooDeep : public SpecError {
   JsonTooDeep() : SpecError("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels") {}
 };
 
-// Throw Json::parse_error on malformed text and JsonTooDeep on deep nesting.
+// Throw Json::parse_error on malformed text (a number beyond a double
+// included) and JsonTooDeep on deep nesting.
 Json parse_json(std::istream& in);
 Json parse_json(const std::string& text);
 // A discarded value (is_discarded()) for malformed or too deep text.
