@@ -17,6 +17,16 @@ std::string json_kind(const Json& j) {
   }
 }
 
+Json component_spec(const Json& j, const std::string& path, const std::string& kind) {
+  if (j.is_string()) return Json{{"impl", j}};
+  if (!j.is_object())
+    throw SpecError(path + ": expected a " + kind + " name or an object with 'impl', got " + json_kind(j));
+  if (!j.contains("impl")) throw SpecError(path + ": missing field 'impl' (a registered " + kind + " name)");
+  if (!j.at("impl").is_string())
+    throw SpecError(path + ".impl: expected a registered " + kind + " name, got " + json_kind(j.at("impl")));
+  return j;
+}
+
 Params::Params(const Json& given, std::string where) : where_(std::move(where)) {
   if (given.is_null()) {
     given_ = Json::object();

@@ -116,6 +116,11 @@ class Params {
   std::string where_;
 };
 
+// A workload or policy as a spec gives it: a registered name, or an object
+// with a string "impl". Returns the object form; throws SpecError naming
+// `path` and `kind` ("workload", "policy") for any other shape.
+Json component_spec(const Json& j, const std::string& path, const std::string& kind);
+
 // "1GiB" / "512MiB" / "4KiB" / "1G" / plain integer -> bytes, at most kMaxBytes.
 // Throws SpecError naming `what`.
 uint64_t parse_bytes(const Json& j, const std::string& what);

@@ -50,20 +50,15 @@ class Registry {
     return nullptr;
   }
 
-  // spec is a registered name, or {"impl": name, "label"?: text, ...params}.
+  // `given` is a registered name, or {"impl": name, "label"?: text, ...params}.
   // `where` is the field's path for errors ("workload", "spec t:
   // sweep.policy[2]"); the base class's kKind names the extension point. A
   // label names a configured variant in records and figures (e.g. vtmm with
   // migration "wp"); it is not a parameter.
-  std::unique_ptr<BaseT> make(const Json& spec, const std::string& where, const EnvT& env,
+  std::unique_ptr<BaseT> make(const Json& given, const std::string& where, const EnvT& env,
                              Json* resolved = nullptr) const {
     const std::string kind = BaseT::kKind;
-    if (spec.is_string()) return make(Json{{"impl", spec}}, where, env, resolved);
-    if (!spec.is_object())
-      throw SpecError(where + ": expected a " + kind + " name or an object with 'impl', got " + json_kind(spec));
-    if (!spec.contains("impl")) throw SpecError(where + ": missing field 'impl' (a registered " + kind + " name)");
-    if (!spec.at("impl").is_string())
-      throw SpecError(where + ".impl: expected a registered " + kind + " name, got " + json_kind(spec.at("impl")));
+    const Json spec = component_spec(given, where, kind);
     const std::string name = spec.at("impl").get<std::string>();
     const Entry* e = find(name);
     if (e == nullptr) throw SpecError(where + ": unknown " + kind + " '" + name + "' (see `vtmm list`)");

@@ -26,19 +26,6 @@ Ratio parse_ratio(const std::string& s, const std::string& where) {
 
 namespace {
 
-// A workload or policy: a registered name or {"impl": name, ...}. Only the
-// shape is checked here; the registry checks the name and the parameters when
-// the runner constructs the component.
-Json as_component(const Json& j, const std::string& path, const char* kind) {
-  if (j.is_string()) return Json{{"impl", j}};
-  if (!j.is_object())
-    throw SpecError(path + ": expected a " + kind + " name or an object with 'impl', got " + json_kind(j));
-  if (!j.contains("impl")) throw SpecError(path + ": missing field 'impl' (a registered " + kind + " name)");
-  if (!j.at("impl").is_string())
-    throw SpecError(path + ".impl: expected a registered " + kind + " name, got " + json_kind(j.at("impl")));
-  return j;
-}
-
 // The multi-VM part of a run: "vms", "host_memory", "fast_memory_sharing", "pool".
 void parse_multi(Params& p, RunSpec& r, const std::string& where) {
   if (p.has("vm") || p.has("workload"))
@@ -83,7 +70,7 @@ VmSpec VmSpec::from_json(const Json& j, const std::string& where) {
   v.guest_thp = p.get<bool>("guest_thp", false);
   v.aged_guest = p.get<bool>("aged_guest", false);
   if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
-  v.workload = as_component(p.raw("workload"), where + ".workload", "workload");
+  v.workload = component_spec(p.raw("workload"), where + ".workload", "workload");
   v.fast_share_bytes = p.get_bytes("fast_share", 0);
   v.start_ms = p.get<double>("start_ms", 0.0);
   if (!(v.start_ms >= 0) || !std::isfinite(v.start_ms)) p.fail("start_ms", "must be a finite time >= 0");
@@ -134,10 +121,10 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
       vm.fail("policy_thread_core", "must be \"spare\" or \"vcpu0\"");
     vm.finish();
     if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
-    r.workload = as_component(p.raw("workload"), where + ".workload", "workload");
+    r.workload = component_spec(p.raw("workload"), where + ".workload", "workload");
   }
   if (!p.has("policy")) throw SpecError(where + ": missing field 'policy'");
-  r.policy = as_component(p.raw("policy"), where + ".policy", "policy");
+  r.policy = component_spec(p.raw("policy"), where + ".policy", "policy");
   if (p.has("ratio") && !p.raw("ratio").is_null()) {
     const Json& rj = p.raw("ratio");
     if (!rj.is_string()) p.fail("ratio", "must be a string FAST:SLOW, e.g. \"1:4\", got " + json_kind(rj));

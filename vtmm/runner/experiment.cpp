@@ -125,8 +125,7 @@ void check_sweep_value(const std::string& axis, const Json& v, const std::string
   // The vm platform names guest programs and its own designs (checked with the run); the shape is common.
   const bool on_vm = base.contains("platform") && base.at("platform") == "vm";
   if (on_vm && (axis == "workload" || axis == "policy")) {
-    if (!v.is_string() && !(v.is_object() && v.contains("impl") && v.at("impl").is_string()))
-      throw SpecError(path + ": expected a " + axis + " name or an object with a string 'impl', got " + json_kind(v));
+    component_spec(v, path, axis);
   } else if (axis == "workload") {
     WorkloadRegistry::instance().make(v, path, WorkloadEnv{seed, 1});
   } else if (axis == "policy") {
@@ -150,8 +149,8 @@ void check_sweep_value(const std::string& axis, const Json& v, const std::string
 }
 
 // Checks every axis's values and that the sweep, repeated, stays within
-// kMaxRunsPerSpec; returns the number of distinct configurations.
-uint64_t check_sweep(const std::string& who, const Json& sweep, const Json& base, uint32_t repeats) {
+// kMaxRunsPerSpec.
+void check_sweep(const std::string& who, const Json& sweep, const Json& base, uint32_t repeats) {
   uint64_t configs = 1;
   for (auto it = sweep.begin(); it != sweep.end(); ++it) {
     const std::string& axis = it.key();
@@ -172,7 +171,6 @@ uint64_t check_sweep(const std::string& who, const Json& sweep, const Json& base
                                                             : std::to_string(configs) + " configuration(s) x " +
                                                                   std::to_string(repeats) + " repeats") +
                     "); split it into several specs");
-  return configs;
 }
 
 // The spec's base run and sweep at one scale, and its other top-level keys.
