@@ -110,7 +110,7 @@ class ScriptedPlatform final : public Mechanisms {
     }
     charged_ns += kPtesPerPage;
   }
-  void clear_pte_bits(Gpa, std::span<const uint8_t, kPtesPerPage>) override { unsupported(); }
+  void clear_gpt_bits(Gpa, const PteSet&, uint8_t) override { unsupported(); }
   uint8_t ept_bits(Gpa g) override { return bits_[g]; }
   void clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) override {
     for (Gpa g : gs) bits_[g] &= static_cast<uint8_t>(~mask);

@@ -65,6 +65,60 @@ TEST(ScanLines, GptScanReadsTheWholeTablePage) {
   EXPECT_EQ(rig.vm.c.scan_llc_misses, kPtesPerPage / 8 - 1) << "only the line the walks brought in was cached";
 }
 
+// read_gpt_page is scan_gpt_page without a clear, handed out in place: the
+// same PTEs, the same lines read, the same cost.
+TEST(ScanLines, GptReadViewIsTheScanWithoutAClear) {
+  SimRig a(vm_config(4096, 1024)), b(vm_config(4096, 1024));
+  for (SimRig* r : {&a, &b}) {
+    touch_all(*r, 700);
+    r->access(0, 3, kWrite);
+  }
+  std::vector<PteBits> scan(kPtesPerPage);
+  a.mech.scan_gpt_page(a.gpt(512), 0, std::span<PteBits, kPtesPerPage>(scan.data(), kPtesPerPage));
+  GptCopy copy{};
+  const GptView v = b.mech.read_gpt_page(b.gpt(512), copy);
+  for (uint32_t i = 0; i < kPtesPerPage; ++i) {
+    const bool present = scan[i].bits & PteBits::kPresent;
+    EXPECT_EQ(v.target[i], present ? scan[i].gpa : kNone) << i;
+    if (present) {
+      EXPECT_EQ(v.ad(i), scan[i].bits & (PteBits::kAccessed | PteBits::kDirty)) << i;
+    }
+  }
+  EXPECT_EQ(b.vm.c.scan_lines, a.vm.c.scan_lines);
+  EXPECT_EQ(b.vm.c.scan_llc_misses, a.vm.c.scan_llc_misses);
+  EXPECT_DOUBLE_EQ(b.mech.thread().clock_ns, a.mech.thread().clock_ns);
+}
+
+// clear_gpt_bits writes a line once per run of PTEs in it and counts every
+// PTE it writes: the same cost, lines and bits as clearing them one by one.
+TEST(ScanLines, ClearingASetOfPtesCostsWhatClearingEachDoes) {
+  SimRig a(vm_config(4096, 1024)), b(vm_config(4096, 1024));
+  PteSet all{};
+  for (SimRig* r : {&a, &b}) {
+    touch_all(*r, 512);
+    for (uint64_t vpn = 0; vpn < 512; vpn += 3) r->access(0, vpn, kWrite);
+  }
+  for (uint32_t i = 0; i < 40; ++i) {
+    const uint32_t pte = i * 3 + (i > 20 ? 100 : 0);
+    all[pte / 64] |= uint64_t{1} << (pte % 64);
+    PteSet one{};
+    one[pte / 64] = uint64_t{1} << (pte % 64);
+    b.mech.clear_gpt_bits(b.gpt(0), one, PteBits::kDirty);
+  }
+  a.mech.clear_gpt_bits(a.gpt(0), all, PteBits::kDirty);
+  EXPECT_EQ(a.vm.c.scan_lines, 40u) << "every PTE written counts";
+  EXPECT_EQ(a.vm.c.scan_lines, b.vm.c.scan_lines);
+  EXPECT_EQ(a.vm.c.scan_llc_misses, b.vm.c.scan_llc_misses);
+  EXPECT_DOUBLE_EQ(a.mech.thread().clock_ns, b.mech.thread().clock_ns);
+  for (uint64_t vpn = 0; vpn < 512; ++vpn) {
+    EXPECT_EQ(a.pte_bits(vpn), b.pte_bits(vpn)) << vpn;
+    const bool cleared = (all[vpn / 64] >> (vpn % 64)) & 1;
+    if (vpn % 3 == 0) {
+      EXPECT_EQ((a.pte_bits(vpn) & PteBits::kDirty) == 0, cleared) << vpn;
+    }
+  }
+}
+
 // A scan that clears bits writes their lines; evicted, each is written back
 // to host memory (the fast tier). Two identical runs differ only in the mask.
 TEST(ScanLines, ClearingABitDirtiesItsLineForAWriteBack) {

@@ -37,7 +37,7 @@ struct Driver {
     const Seen s = a.read_bits && accessed ? kind : Seen::None;
     const bool cleared = mlq_update(p, k, s, cfg);
     if (log.size() <= k) log.resize(k + 1);
-    log[k] = WindowLog{a.read_bits, cleared, p.level, p.state};
+    log[k] = WindowLog{a.read_bits, cleared, p.level(), p.state()};
   }
   void run(uint32_t from, uint32_t to, const std::function<bool(uint32_t)>& accessed) {
     for (uint32_t k = from; k < to; ++k) window(k, accessed(k));
@@ -53,10 +53,10 @@ struct Driver {
 // A page put at `level` with its do-not-disturb period ending in window `until`.
 MlqPage in_dnd(uint8_t level, uint32_t until) {
   MlqPage p;
-  p.level = level;
-  p.state = MlqPage::Dnd;
-  p.until = until;
-  p.last = static_cast<uint8_t>(Seen::Read);
+  p.set_level(level);
+  p.set_state(MlqPage::Dnd);
+  p.set_until(until);
+  p.set_last(static_cast<uint8_t>(Seen::Read));
   return p;
 }
 
@@ -76,9 +76,9 @@ TEST(VtmmMlq, LevelZeroPageIsLookedAtAndClearedInTheWindowItIsSeen) {
   d.window(4, true);
   EXPECT_TRUE(d.log[4].looked);
   EXPECT_TRUE(d.log[4].cleared) << "level 0 has no do-not-disturb period";
-  EXPECT_EQ(d.p.level, 0);
-  EXPECT_EQ(d.p.state, MlqPage::Probe);
-  EXPECT_EQ(d.p.until, 5u) << "the next window is its probe window";
+  EXPECT_EQ(d.p.level(), 0);
+  EXPECT_EQ(d.p.state(), MlqPage::Probe);
+  EXPECT_EQ(d.p.until_near(0), 5u) << "the next window is its probe window";
   const MlqAction next = mlq_plan(d.p, 5);
   EXPECT_TRUE(next.read_bits);
 }
@@ -91,29 +91,29 @@ TEST(VtmmMlq, PageAtLevelLIsNotDisturbedFor2PowLMinus1Windows) {
     SCOPED_TRACE(testing::Message() << "level " << int{level});
     // A page at level-1 seen in its probe window (k = 100) reaches `level`.
     MlqPage p;
-    p.level = static_cast<uint8_t>(level - 1);
-    p.state = MlqPage::Probe;
-    p.until = 100;
+    p.set_level(static_cast<uint8_t>(level - 1));
+    p.set_state(MlqPage::Probe);
+    p.set_until(100);
     EXPECT_FALSE(mlq_update(p, 100, Seen::Read, MlqConfig{})) << "bits stay set through the period";
-    ASSERT_EQ(p.level, level);
-    ASSERT_EQ(p.state, MlqPage::Dnd);
+    ASSERT_EQ(p.level(), level);
+    ASSERT_EQ(p.state(), MlqPage::Dnd);
     const uint32_t len = 1u << (level - 1);
     for (uint32_t k = 101; k < 100 + len; ++k) {
       const MlqAction a = mlq_plan(p, k);
       EXPECT_FALSE(a.read_bits) << "window " << k;
       EXPECT_FALSE(a.clear_bits) << "window " << k;
       EXPECT_FALSE(mlq_update(p, k, Seen::None, MlqConfig{})) << "window " << k;
-      EXPECT_EQ(p.state, MlqPage::Dnd) << "window " << k;
+      EXPECT_EQ(p.state(), MlqPage::Dnd) << "window " << k;
     }
     const uint32_t last = 100 + len;
     const MlqAction end = mlq_plan(p, last);
     EXPECT_FALSE(end.read_bits) << "last window of the period: not read";
     EXPECT_TRUE(end.clear_bits) << "last window of the period: cleared";
     EXPECT_TRUE(mlq_update(p, last, Seen::None, MlqConfig{}));
-    EXPECT_EQ(p.state, MlqPage::Probe);
-    EXPECT_EQ(p.until, last + 1);
+    EXPECT_EQ(p.state(), MlqPage::Probe);
+    EXPECT_EQ(p.until_near(0), last + 1);
     EXPECT_TRUE(mlq_plan(p, last + 1).read_bits) << "probe window: read again";
-    EXPECT_EQ(p.level, level) << "the period alone does not change the level";
+    EXPECT_EQ(p.level(), level) << "the period alone does not change the level";
   }
 }
 
@@ -137,12 +137,12 @@ TEST(VtmmMlq, SeenInTheWindowRightAfterThePeriodMovesUpOneLevel) {
   d.window(10, true);  // last window of the period: cleared, not read
   EXPECT_FALSE(d.log[10].looked);
   EXPECT_TRUE(d.log[10].cleared);
-  EXPECT_EQ(d.p.level, 3);
+  EXPECT_EQ(d.p.level(), 3);
   d.window(11, true);  // the probe window
   EXPECT_TRUE(d.log[11].looked);
-  EXPECT_EQ(d.p.level, 4);
-  EXPECT_EQ(d.p.state, MlqPage::Dnd);
-  EXPECT_EQ(d.p.until, 11u + 8u);
+  EXPECT_EQ(d.p.level(), 4);
+  EXPECT_EQ(d.p.state(), MlqPage::Dnd);
+  EXPECT_EQ(d.p.until_near(0), 11u + 8u);
 }
 
 TEST(VtmmMlq, SeenOnlyLaterMovesDownOneLevel) {
@@ -150,50 +150,50 @@ TEST(VtmmMlq, SeenOnlyLaterMovesDownOneLevel) {
   d.p = in_dnd(3, 10);
   d.window(10, false);
   d.window(11, false);  // probe window missed
-  EXPECT_EQ(d.p.state, MlqPage::Late);
-  EXPECT_EQ(d.p.level, 3) << "not seen: no change until it is seen again";
+  EXPECT_EQ(d.p.state(), MlqPage::Late);
+  EXPECT_EQ(d.p.level(), 3) << "not seen: no change until it is seen again";
   EXPECT_FALSE(d.log[11].cleared) << "bits are already clear";
   for (uint32_t k = 12; k < 20; ++k) d.window(k, false);
-  EXPECT_EQ(d.p.level, 3);
+  EXPECT_EQ(d.p.level(), 3);
   d.window(20, true);
   EXPECT_TRUE(d.log[20].looked);
-  EXPECT_EQ(d.p.level, 2) << "down one level, however late";
-  EXPECT_EQ(d.p.state, MlqPage::Dnd);
-  EXPECT_EQ(d.p.until, 22u) << "and left alone for level 2's 2 windows";
+  EXPECT_EQ(d.p.level(), 2) << "down one level, however late";
+  EXPECT_EQ(d.p.state(), MlqPage::Dnd);
+  EXPECT_EQ(d.p.until_near(0), 22u) << "and left alone for level 2's 2 windows";
 }
 
 // The tracker does not always update a page in its probe window (its table
 // may not be scanned then); a page in Probe seen after its probe window is late too.
 TEST(VtmmMlq, ProbeSeenAfterItsProbeWindowMovesDownOneLevel) {
   MlqPage p;
-  p.level = 4;
-  p.state = MlqPage::Probe;
-  p.until = 30;
+  p.set_level(4);
+  p.set_state(MlqPage::Probe);
+  p.set_until(30);
   EXPECT_FALSE(mlq_update(p, 33, Seen::Write, MlqConfig{}));
-  EXPECT_EQ(p.level, 3);
-  EXPECT_EQ(p.state, MlqPage::Dnd);
-  EXPECT_EQ(p.until, 33u + 4u);
+  EXPECT_EQ(p.level(), 3);
+  EXPECT_EQ(p.state(), MlqPage::Dnd);
+  EXPECT_EQ(p.until_near(0), 33u + 4u);
 }
 
 TEST(VtmmMlq, LevelNeverGoesBelowZero) {
   Driver d;
   d.window(0, true);   // level 0, probe window 1
   d.window(1, false);  // missed
-  EXPECT_EQ(d.p.state, MlqPage::Late);
+  EXPECT_EQ(d.p.state(), MlqPage::Late);
   d.window(2, false);
   d.window(3, true);  // seen late at level 0
-  EXPECT_EQ(d.p.level, 0);
-  EXPECT_EQ(d.p.state, MlqPage::Probe);
+  EXPECT_EQ(d.p.level(), 0);
+  EXPECT_EQ(d.p.state(), MlqPage::Probe);
   EXPECT_TRUE(d.log[3].cleared) << "still level 0: cleared in the window it is seen";
 
   d.p = in_dnd(1, 10);
   d.window(10, false);
   d.window(11, false);
   d.window(12, true);
-  EXPECT_EQ(d.p.level, 0);
+  EXPECT_EQ(d.p.level(), 0);
   d.window(13, false);
   d.window(14, true);
-  EXPECT_EQ(d.p.level, 0);
+  EXPECT_EQ(d.p.level(), 0);
 }
 
 TEST(VtmmMlq, LevelIsCappedAtLevelsMinusOne) {
@@ -203,12 +203,12 @@ TEST(VtmmMlq, LevelIsCappedAtLevelsMinusOne) {
   uint8_t top = 0;
   for (const WindowLog& w : d.log) top = std::max(top, w.level);
   EXPECT_EQ(top, 7);
-  EXPECT_EQ(d.p.level, 7);
+  EXPECT_EQ(d.p.level(), 7);
 
   Driver three;
   three.cfg.levels = 3;
   three.run(0, 40, [](uint32_t) { return true; });
-  EXPECT_EQ(three.p.level, 2);
+  EXPECT_EQ(three.p.level(), 2);
   // At the cap (level 2) the period stays 2 windows: reads every third window.
   EXPECT_EQ(three.windows_where(&WindowLog::looked),
             (std::vector<uint32_t>{0, 1, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39}));
@@ -238,13 +238,39 @@ TEST(VtmmMlq, DisabledKeepsSeenPagesAtLevelZeroAndClearsThemEveryWindow) {
 
 TEST(VtmmMlq, LastObservationIsCarriedThroughThePeriod) {
   MlqPage p;
-  p.state = MlqPage::Probe;
-  p.until = 7;
+  p.set_state(MlqPage::Probe);
+  p.set_until(7);
   EXPECT_FALSE(mlq_update(p, 7, Seen::Write, MlqConfig{}));  // up to level 1, DND
-  ASSERT_EQ(p.state, MlqPage::Dnd);
-  EXPECT_EQ(p.last, static_cast<uint8_t>(Seen::Write));
+  ASSERT_EQ(p.state(), MlqPage::Dnd);
+  EXPECT_EQ(p.last(), static_cast<uint8_t>(Seen::Write));
   EXPECT_TRUE(mlq_update(p, 8, Seen::None, MlqConfig{}));  // end of period (not read)
-  EXPECT_EQ(p.last, static_cast<uint8_t>(Seen::Write)) << "what it last did, not overwritten by the period";
+  EXPECT_EQ(p.last(), static_cast<uint8_t>(Seen::Write)) << "what it last did, not overwritten by the period";
+}
+
+// The state keeps its window modulo 2^24 (4 bytes a page): a page driven
+// across window 2^24, or 2^32 - 1, goes through the same steps as the same
+// pattern started at window 0, whatever its level and period.
+TEST(VtmmMlq, WindowNumbersWrapWithoutChangingAnyStep) {
+  auto trace = [](uint32_t k0) {
+    MlqPage p;
+    std::vector<uint32_t> steps;
+    for (uint32_t i = 0; i < 600; ++i) {
+      const uint32_t k = k0 + i;
+      const bool accessed = (i / 40) % 3 != 2 && i % 7 != 5;  // climbs, falls back, climbs
+      const MlqAction a = mlq_plan(p, k);
+      const Seen s = a.read_bits && accessed ? Seen::Write : Seen::None;
+      const bool cleared = mlq_update(p, k, s, MlqConfig{.levels = 16});
+      steps.push_back(uint32_t{a.read_bits} | uint32_t{cleared} << 1 | uint32_t{p.level()} << 2 |
+                      uint32_t{p.state()} << 8 | static_cast<uint32_t>(p.until_after(k) + 100) << 12);
+    }
+    return steps;
+  };
+  const std::vector<uint32_t> base = trace(0);
+  uint32_t top = 0;
+  for (uint32_t x : base) top = std::max(top, x >> 2 & 0x3f);
+  ASSERT_GE(top, 4u) << "the pattern climbs to level 4 at least";
+  EXPECT_EQ(trace((1u << 24) - 300), base);
+  EXPECT_EQ(trace(UINT32_MAX - 300), base);
 }
 
 }  // namespace vtmm_mlq_test

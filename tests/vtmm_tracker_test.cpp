@@ -134,8 +134,8 @@ TEST(VtmmTracker, TableWithEveryPteInDoNotDisturbIsNotRearmedAndIsSkipped) {
   const Gpa d = t.rig.gpa(0), table = t.rig.gpt(0);
 
   step();  // window 3
-  EXPECT_EQ(t.tracker.page(d).level, 2);
-  EXPECT_EQ(t.tracker.page(d).state, MlqPage::Dnd);
+  EXPECT_EQ(t.tracker.page(d).level(), 2);
+  EXPECT_EQ(t.tracker.page(d).state(), MlqPage::Dnd);
   EXPECT_EQ(t.st.gpt_scanned, 4u);
   EXPECT_EQ(t.st.gpt_skipped, 1u);
   EXPECT_TRUE(ept_dirty(t.rig, table)) << "not re-armed";
@@ -148,12 +148,12 @@ TEST(VtmmTracker, TableWithEveryPteInDoNotDisturbIsNotRearmedAndIsSkipped) {
 
   step();  // window 5: the period ends, the table is due
   EXPECT_EQ(t.st.gpt_scanned, 5u);
-  EXPECT_EQ(t.tracker.page(d).state, MlqPage::Probe);
+  EXPECT_EQ(t.tracker.page(d).state(), MlqPage::Probe);
   EXPECT_FALSE(ept_dirty(t.rig, table)) << "re-armed for the probe window";
 
   step();  // window 6: seen in its probe window, up to level 3 (4 windows)
   EXPECT_EQ(t.st.gpt_scanned, 6u);
-  EXPECT_EQ(t.tracker.page(d).level, 3);
+  EXPECT_EQ(t.tracker.page(d).level(), 3);
   EXPECT_EQ(t.st.gpt_skipped, 2u);
 }
 
@@ -164,8 +164,8 @@ TEST(VtmmTracker, TableWithAPteOutsideDoNotDisturbIsRearmed) {
     t.rig.access(0, 0, kRead);
     t.window();
   }
-  ASSERT_EQ(t.tracker.page(t.rig.gpa(0)).state, MlqPage::Dnd);
-  EXPECT_NE(t.tracker.page(t.rig.gpa(1)).state, MlqPage::Dnd);
+  ASSERT_EQ(t.tracker.page(t.rig.gpa(0)).state(), MlqPage::Dnd);
+  EXPECT_NE(t.tracker.page(t.rig.gpa(1)).state(), MlqPage::Dnd);
   EXPECT_EQ(t.st.gpt_skipped, 0u);
   EXPECT_FALSE(ept_dirty(t.rig, t.rig.gpt(0)));
   t.rig.access(0, 0, kRead);
@@ -185,15 +185,15 @@ TEST(VtmmTracker, PageLeftIdleAfterItsPeriodIsNotSeenAgain) {
   t.rig.access(0, 0, kRead);
   t.window();  // window 1
   const Gpa d = t.rig.gpa(0);
-  ASSERT_EQ(t.tracker.page(d).level, 1);
-  ASSERT_EQ(t.tracker.page(d).state, MlqPage::Dnd);
+  ASSERT_EQ(t.tracker.page(d).level(), 1);
+  ASSERT_EQ(t.tracker.page(d).state(), MlqPage::Dnd);
   t.window();  // window 2: its period; carried over
   EXPECT_EQ(t.seen_of(d), Seen::Read);
   for (uint32_t k = 3; k < 10; ++k) {
     t.window();
     EXPECT_EQ(t.seen_of(d), Seen::None) << "window " << k << ": not accessed since window 1";
   }
-  EXPECT_NE(t.tracker.page(d).state, MlqPage::Dnd) << "its 1-window period ended in window 2";
+  EXPECT_NE(t.tracker.page(d).state(), MlqPage::Dnd) << "its 1-window period ended in window 2";
 }
 
 // The same when the table was re-armed because another of its PTEs was not in
@@ -208,9 +208,9 @@ TEST(VtmmTracker, IdleTableIsScannedWhenAPeriodEndsEvenIfItWasRearmed) {
     t.window();  // windows 0..3
   }
   const Gpa d = t.rig.gpa(0);
-  ASSERT_EQ(t.tracker.page(d).level, 2);
-  ASSERT_EQ(t.tracker.page(d).state, MlqPage::Dnd);
-  ASSERT_EQ(t.tracker.page(d).until, 5u);
+  ASSERT_EQ(t.tracker.page(d).level(), 2);
+  ASSERT_EQ(t.tracker.page(d).state(), MlqPage::Dnd);
+  ASSERT_EQ(t.tracker.page(d).until_near(5), 5u);
   ASSERT_EQ(t.st.gpt_skipped, 0u) << "re-armed: page 1 is not in a period";
   const uint64_t scanned = t.st.gpt_scanned;
   t.window();  // window 4
@@ -273,6 +273,30 @@ TEST(VtmmEptScanner, ReadsEveryEptEntryEachWindow) {
   EXPECT_EQ(t.st.ept_scanned, 3 * kMemPages);
   EXPECT_EQ(t.seen_of(t.rig.gpa(1)), Seen::Read);
   EXPECT_EQ(t.st.windows, 3u);
+}
+
+// The MLQ state belongs to the PTE: when the guest re-points a PTE (as a
+// guest that migrates its own pages does), the new page starts at level 0
+// and the reverse references follow.
+TEST(VtmmTracker, RePointedPteStartsItsNewPageOver) {
+  PmlRig t;
+  for (uint64_t vpn = 0; vpn < 8; ++vpn) t.rig.access(0, vpn, kRead);
+  t.window();
+  for (int w = 0; w < 6; ++w) {  // vpn 5 seen every window: it climbs
+    t.rig.access(0, 5, kRead);
+    t.rig.access(0, 0, kRead);
+    t.window();
+  }
+  const Gpa old = t.rig.gpa(5);
+  ASSERT_GE(t.tracker.page(old).level(), 2);
+  const Gpa moved = static_cast<Gpa>(kMemPages - 1);  // a page no PTE maps
+  ASSERT_EQ(t.tracker.referenced()[moved], 0);
+  t.rig.vm.pte_gpa[5] = moved;
+  t.rig.access(0, 0, kRead);  // walks the table: it is logged and scanned
+  t.window();
+  EXPECT_EQ(t.tracker.referenced()[old], 0);
+  EXPECT_EQ(t.tracker.referenced()[moved], 1);
+  EXPECT_EQ(t.tracker.page(moved).level(), 0) << "a new page: its history starts over";
 }
 
 TEST(VtmmEptScanner, FlushesEveryVcpuTlbOncePerWindow) {

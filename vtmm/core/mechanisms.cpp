@@ -21,6 +21,17 @@ const char* mechanism_name(Mechanism m) {
   return "unknown mechanism";
 }
 
+GptView Mechanisms::read_gpt_page(Gpa gpt, GptCopy& copy) {
+  std::array<PteBits, kPtesPerPage> ptes;
+  scan_gpt_page(gpt, 0, ptes);
+  for (uint32_t i = 0; i < kPtesPerPage; ++i) {
+    const bool present = (ptes[i].bits & PteBits::kPresent) != 0;
+    copy.target[i] = present ? ptes[i].gpa : kNone;
+    copy.bits[i] = static_cast<uint8_t>(ptes[i].bits & (PteBits::kAccessed | PteBits::kDirty));
+  }
+  return GptView{copy.target.data(), copy.bits.data(), 1};
+}
+
 const char* side_name(Side s) { return s == Side::Host ? "host" : "guest"; }
 
 }  // namespace vtmm

@@ -9,6 +9,7 @@
 //
 // A platform that lacks a mechanism says so in offers(); a policy that needs
 // it is refused before the run (see Policy::needs()).
+#include <array>
 #include <cstdint>
 #include <span>
 #include <stdexcept>
@@ -79,6 +80,20 @@ struct PteBits {
   uint8_t bits;  // kAccessed | kDirty | kPresent as found, before clearing
 };
 
+// One guest page-table page's 512 PTEs, read in place (Mechanisms::read_gpt_page).
+struct GptView {
+  const Gpa* target;      // target[i]: the data page PTE i maps; kNone if not present
+  const uint8_t* bits;    // PTE i's PteBits::kAccessed | kDirty at bits[i * bits_stride]
+  uint32_t bits_stride;   // 1; 0 when the table maps one 2 MiB guest page with one A/D pair
+  uint8_t ad(uint32_t i) const { return bits[i * bits_stride]; }
+};
+struct GptCopy {  // where a platform without flat PTE arrays stages a view
+  std::array<Gpa, kPtesPerPage> target;
+  std::array<uint8_t, kPtesPerPage> bits;
+};
+// A set of PTEs of one page-table page: bit i of word i / 64 is PTE i.
+using PteSet = std::array<uint64_t, kPtesPerPage / 64>;
+
 struct MigrationResult {
   uint32_t moved = 0;        // pages now on the target tier
   uint32_t recopied = 0;     // pages copied twice (PML method)
@@ -129,8 +144,14 @@ class Mechanisms {
   // Reads the 512 PTEs of `gpt`, then clears `clear_mask` bits of each
   // present PTE. Charges the scan to the calling thread.
   virtual void scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) = 0;
-  // Clears masks[i] bits of PTE i of `gpt` (0 leaves it). Charges each PTE written.
-  virtual void clear_pte_bits(Gpa gpt, std::span<const uint8_t, kPtesPerPage> masks) = 0;
+  // The same read without a clear, as a view the caller walks in place: a
+  // platform that holds the guest's PTEs in flat arrays hands out pointers
+  // into them (no 512-entry staging copy); the default fills `copy` through
+  // scan_gpt_page. Valid until the next call that changes guest memory.
+  virtual GptView read_gpt_page(Gpa gpt, GptCopy& copy);
+  // Clears `mask` bits of the PTEs of `gpt` whose bit is set in `which`
+  // (absent PTEs are left). Charges each PTE written.
+  virtual void clear_gpt_bits(Gpa gpt, const PteSet& which, uint8_t mask) = 0;
 
   // EPT accessed/dirty bits (PteBits::kAccessed / kDirty), one entry (charged).
   virtual uint8_t ept_bits(Gpa g) = 0;

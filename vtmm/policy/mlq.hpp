@@ -15,13 +15,37 @@ namespace vtmm::policy {
 
 enum class Seen : uint8_t { None = 0, Read = 1, Write = 2 };
 
-struct MlqPage {
+// One page's MLQ state in 4 bytes (the tracker keeps one per PTE; at 10 M
+// pages every byte is 10 MB): the window a period or probe ends, modulo
+// 2^24, in bits 0-23; the level (0..15) in 24-27; the state in 28-29; the
+// last Seen in 30-31. The window is compared to the current one as a
+// signed 24-bit distance: a Dnd period is at most 2^14 windows (16 levels)
+// and the tracker visits a page no later than the window its period or probe
+// ends, so every distance it compares is far inside +-2^23.
+class MlqPage {
+ public:
   enum State : uint8_t { Watch = 0, Probe = 1, Late = 2, Dnd = 3 };
-  uint32_t until = 0;  // Dnd: last window of the period; Probe: the probe window
-  uint8_t level = 0;
-  uint8_t state = Watch;
-  uint8_t last = 0;  // Seen of the last observation, carried through Dnd
+  uint8_t level() const { return static_cast<uint8_t>((w_ >> 24) & 0xf); }
+  State state() const { return static_cast<State>((w_ >> 28) & 3); }
+  uint8_t last() const { return static_cast<uint8_t>(w_ >> 30); }
+  // In a do-not-disturb period or a probe (Dnd and Probe share bit 28):
+  // the states in which a page changes without being seen.
+  bool active() const { return (w_ >> 28) & 1; }
+  // How many windows after k the period or probe ends (negative: before k).
+  int32_t until_after(uint32_t k) const {
+    return static_cast<int32_t>(static_cast<uint32_t>((w_ - k) << 8)) >> 8;
+  }
+  uint32_t until_near(uint32_t k) const { return k + static_cast<uint32_t>(until_after(k)); }
+  void set_level(uint8_t l) { w_ = (w_ & ~(0xfu << 24)) | (uint32_t{l} & 0xfu) << 24; }
+  void set_state(State s) { w_ = (w_ & ~(3u << 28)) | uint32_t{s} << 28; }
+  void set_last(uint8_t seen) { w_ = (w_ & ~(3u << 30)) | (uint32_t{seen} & 3u) << 30; }
+  void set_until(uint32_t k) { w_ = (w_ & ~kUntil) | (k & kUntil); }
+
+ private:
+  static constexpr uint32_t kUntil = (1u << 24) - 1;
+  uint32_t w_ = 0;  // Watch, level 0, nothing seen
 };
+static_assert(sizeof(MlqPage) == 4);
 
 struct MlqConfig {
   bool enabled = true;
@@ -38,8 +62,8 @@ inline uint32_t dnd_windows(uint8_t level) { return level == 0 ? 0 : 1u << (leve
 
 // Before the scan: does the tracker look at this PTE in window k?
 inline MlqAction mlq_plan(const MlqPage& p, uint32_t k) {
-  if (p.state == MlqPage::Dnd) {
-    if (k < p.until) return {false, false};
+  if (p.state() == MlqPage::Dnd) {
+    if (p.until_after(k) > 0) return {false, false};
     return {false, true};  // last window of the period: clear, then probe next window
   }
   return {true, true};
@@ -48,35 +72,37 @@ inline MlqAction mlq_plan(const MlqPage& p, uint32_t k) {
 // After the scan (or when the page's table was not logged: seen = None).
 // Returns the bits to clear (true: clear A/D now).
 inline bool mlq_update(MlqPage& p, uint32_t k, Seen seen, const MlqConfig& cfg) {
-  if (p.state == MlqPage::Dnd) {
-    if (k < p.until) return false;
-    p.state = MlqPage::Probe;
-    p.until = k + 1;
+  const MlqPage::State st = p.state();
+  if (st == MlqPage::Dnd) {
+    if (p.until_after(k) > 0) return false;
+    p.set_state(MlqPage::Probe);
+    p.set_until(k + 1);
     return true;
   }
   if (seen == Seen::None) {
-    if (p.state == MlqPage::Probe && k >= p.until) p.state = MlqPage::Late;
+    if (st == MlqPage::Probe && p.until_after(k) <= 0) p.set_state(MlqPage::Late);
     return false;  // bits are already clear
   }
-  p.last = static_cast<uint8_t>(seen);
+  p.set_last(static_cast<uint8_t>(seen));
   if (!cfg.enabled) {
-    p.level = 0;
-    p.state = MlqPage::Watch;
+    p.set_level(0);
+    p.set_state(MlqPage::Watch);
     return true;
   }
-  if (p.state == MlqPage::Probe && k == p.until) {
-    p.level = static_cast<uint8_t>(std::min<int>(p.level + 1, cfg.levels - 1));
-  } else if (p.state == MlqPage::Late || (p.state == MlqPage::Probe && k > p.until)) {
-    p.level = static_cast<uint8_t>(std::max<int>(p.level - 1, 0));
+  const int32_t since = -p.until_after(k);  // windows since the probe window
+  if (st == MlqPage::Probe && since == 0) {
+    p.set_level(static_cast<uint8_t>(std::min<int>(p.level() + 1, cfg.levels - 1)));
+  } else if (st == MlqPage::Late || (st == MlqPage::Probe && since > 0)) {
+    p.set_level(static_cast<uint8_t>(std::max<int>(p.level() - 1, 0)));
   }
-  const uint32_t len = dnd_windows(p.level);
+  const uint32_t len = dnd_windows(p.level());
   if (len == 0) {
-    p.state = MlqPage::Probe;
-    p.until = k + 1;
+    p.set_state(MlqPage::Probe);
+    p.set_until(k + 1);
     return true;
   }
-  p.state = MlqPage::Dnd;
-  p.until = k + len;
+  p.set_state(MlqPage::Dnd);
+  p.set_until(k + len);
   return false;  // left set through the period
 }
 

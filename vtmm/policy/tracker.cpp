@@ -1,47 +1,85 @@
 #include "vtmm/policy/tracker.hpp"
 
 #include <algorithm>
-#include <array>
-#include <bit>
+#include <cstring>
 
 namespace vtmm::policy {
 
+namespace {
+
+constexpr uint64_t kFree = ~uint64_t{0};
+
+uint64_t hash_slot(Gpa g, size_t buckets) {  // buckets: a power of two
+  return (uint64_t{g} * 0x9e3779b97f4a7c15ULL >> 20) & (buckets - 1);
+}
+
+Seen seen_of(uint8_t ad) {
+  return (ad & PteBits::kDirty) ? Seen::Write : (ad & PteBits::kAccessed) ? Seen::Read : Seen::None;
+}
+
+}  // namespace
+
 void PmlGptTracker::attach(Mechanisms& m) {
   const uint32_t n = m.guest_pages();
-  mlq_.assign(n, MlqPage{});
+  tables_.clear();
+  handed_ = 0;
+  mlq_.clear();
+  target_.clear();
+  index_.assign(64, kFree);
   is_gpt_.assign(n, 0);
   refs_.assign(n, 0);
-  logged_.assign(n, 0);
-  scanned_.assign((uint64_t{n} + 63) / 64, 0);
-  prev_.clear();
-  due_at_.clear();
-  slot_.assign(n, kNone);
   m.set_pml(true);
 }
 
-uint32_t PmlGptTracker::slot_of(Gpa gpt) {
-  if (slot_[gpt] == kNone) {
-    slot_[gpt] = static_cast<uint32_t>(prev_.size() / kPtesPerPage);
-    prev_.resize(prev_.size() + kPtesPerPage, kNone);
-    due_at_.push_back(0);
+uint32_t PmlGptTracker::slot_of(Gpa gpt) const {
+  for (uint64_t b = hash_slot(gpt, index_.size());; b = (b + 1) & (index_.size() - 1)) {
+    if (index_[b] == kFree) return kNone;
+    if (index_[b] >> 32 == gpt) return static_cast<uint32_t>(index_[b]);
   }
-  return slot_[gpt];
+}
+
+void PmlGptTracker::index_insert(Gpa gpt, uint32_t slot) {
+  if (2 * (tables_.size() + 1) > index_.size()) {  // keep it at most half full
+    std::vector<uint64_t> old(index_.size() * 2, kFree);
+    old.swap(index_);
+    for (uint64_t e : old)
+      if (e != kFree) index_insert(static_cast<Gpa>(e >> 32), static_cast<uint32_t>(e));
+  }
+  uint64_t b = hash_slot(gpt, index_.size());
+  while (index_[b] != kFree) b = (b + 1) & (index_.size() - 1);
+  index_[b] = uint64_t{gpt} << 32 | slot;
+}
+
+// The companion hands over page-table pages as the guest's tables grow.
+void PmlGptTracker::hand_over(std::span<const Gpa> gpts) {
+  for (; handed_ < gpts.size(); ++handed_) {
+    const Gpa g = gpts[handed_];
+    if (g >= is_gpt_.size() || is_gpt_[g]) continue;  // never trust a guest-supplied GPA
+    const auto slot = static_cast<uint32_t>(tables_.size());
+    index_insert(g, slot);
+    tables_.push_back(Table{.gpa = g});
+    mlq_.resize(mlq_.size() + kPtesPerPage);
+    target_.resize(target_.size() + kPtesPerPage, kNone);
+    is_gpt_[g] = 1;
+    rearm_.push_back(g);
+  }
+}
+
+void PmlGptTracker::queue(uint32_t slot, uint32_t k) {
+  tables_[slot].stamp = k + 1;
+  scan_.push_back(uint64_t{tables_[slot].gpa} << 32 | slot);
+}
+
+MlqPage PmlGptTracker::page(Gpa g) const {
+  const auto it = std::find(target_.begin(), target_.end(), g);
+  return it == target_.end() ? MlqPage{} : mlq_[static_cast<size_t>(it - target_.begin())];
 }
 
 void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st) {
   ++st.windows;
   std::fill(seen.begin(), seen.end(), static_cast<uint8_t>(Seen::None));
-  std::fill(scanned_.begin(), scanned_.end(), uint64_t{0});
   rearm_.clear();
-  // The companion hands over page-table pages as the guest's tables grow.
-  const auto gpts = m.gpt_pages();
-  for (size_t i = watched_.size(); i < gpts.size(); ++i) {
-    const Gpa g = gpts[i];
-    if (g >= is_gpt_.size()) continue;  // never trust a guest-supplied GPA
-    watched_.push_back(g);
-    is_gpt_[g] = 1;
-    rearm_.push_back(g);
-  }
+  hand_over(m.gpt_pages());
   // Logged page-table pages were walked this window (the walker's access
   // counts as a write for EPT dirty purposes): scan them.
   log_.clear();
@@ -49,86 +87,130 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
   st.pml_drained += log_.size();
   scan_.clear();
   for (Gpa g : log_) {
-    if (g >= is_gpt_.size() || !is_gpt_[g] || logged_[g]) continue;
-    logged_[g] = 1;
+    if (g >= is_gpt_.size() || !is_gpt_[g]) continue;
+    const uint32_t slot = slot_of(g);
+    if (tables_[slot].stamp == k + 1) continue;
     seen[g] = static_cast<uint8_t>(Seen::Write);
-    scan_.push_back(g);
+    queue(slot, k);
   }
   // Tables left alone because all their PTEs were in DND come due when a period ends.
-  for (Gpa g : watched_)
-    if (!logged_[g] && slot_[g] != kNone && due_at_[slot_[g]] != 0 && due_at_[slot_[g]] <= k) scan_.push_back(g);
-  std::sort(scan_.begin(), scan_.end());  // deterministic order, friendlier to caches
-
-  std::array<PteBits, kPtesPerPage> ptes;
-  std::array<uint8_t, kPtesPerPage> clear;
-  for (Gpa gpt : scan_) {
-    logged_[gpt] = 0;
-    m.scan_gpt_page(gpt, 0, ptes);
-    ++st.gpt_scanned;
-    st.ptes_scanned += kPtesPerPage;
-    const uint32_t slot = slot_of(gpt);
-    uint32_t next_due = UINT32_MAX;  // earliest end of a do-not-disturb period among its PTEs
-    bool watch = false;              // some PTE must be watched next window
-    for (uint32_t i = 0; i < kPtesPerPage; ++i) {
-      clear[i] = 0;
-      Gpa& prev = prev_[static_cast<size_t>(slot) * kPtesPerPage + i];
-      const Gpa g = (ptes[i].bits & PteBits::kPresent) ? ptes[i].gpa : kNone;
-      if (g != prev) {  // the guest re-pointed this PTE: keep the reverse references right
-        if (prev != kNone && refs_[prev] > 0) --refs_[prev];
-        if (g != kNone && g < refs_.size() && refs_[g] < 255) ++refs_[g];
-        prev = g;
-      }
-      if (g == kNone || g >= mlq_.size()) continue;
-      MlqPage& p = mlq_[g];
-      const MlqAction a = mlq_plan(p, k);
-      Seen s = Seen::None;
-      if (a.read_bits) {
-        if (ptes[i].bits & PteBits::kDirty) s = Seen::Write;
-        else if (ptes[i].bits & PteBits::kAccessed) s = Seen::Read;
-        seen[g] = static_cast<uint8_t>(s);
-      } else {
-        seen[g] = p.last;  // left alone: assume it kept doing what it did
-      }
-      if (mlq_update(p, k, s, cfg_)) {
-        clear[i] = PteBits::kAccessed | PteBits::kDirty;
-        ++st.ad_clears;
-      }
-      scanned_[g >> 6] |= uint64_t{1} << (g & 63);
-      if (p.state == MlqPage::Dnd)
-        next_due = std::min(next_due, p.until);
-      else
-        watch = true;
-    }
-    m.clear_pte_bits(gpt, clear);
-    // Scanned again when a period ends, whether or not PML logs it by then.
-    due_at_[slot] = next_due == UINT32_MAX ? 0 : next_due;
-    // Left un-armed only when every PTE is in a period that outlasts the next
-    // window: nothing to learn from it before then.
-    if (watch || next_due <= k + 1 || next_due == UINT32_MAX) {
-      rearm_.push_back(gpt);
-    } else {
-      ++st.gpt_skipped;
-    }
+  for (uint32_t slot = 0; slot < tables_.size(); ++slot) {
+    const Table& t = tables_[slot];
+    if (t.stamp != k + 1 && t.due_at != 0 && t.due_at <= k) queue(slot, k);
   }
+  std::sort(scan_.begin(), scan_.end());  // by GPA: deterministic, friendlier to caches
+  for (uint64_t e : scan_) scan(m, static_cast<uint32_t>(e), k, seen, st);
   // Pages whose table was not scanned: not seen, unless left alone in DND.
-  // A bitmap rather than a window number per page: 1 bit instead of 4 bytes,
-  // and whole words of scanned pages are skipped without touching mlq_.
-  const size_t pages = mlq_.size();
-  for (size_t w = 0; w < scanned_.size(); ++w) {
-    uint64_t todo = ~scanned_[w];
-    if (w == scanned_.size() - 1 && pages % 64 != 0) todo &= (uint64_t{1} << (pages % 64)) - 1;
-    for (; todo != 0; todo &= todo - 1) {
-      const Gpa g = static_cast<Gpa>(w * 64 + static_cast<size_t>(std::countr_zero(todo)));
-      MlqPage& p = mlq_[g];
-      if (p.state == MlqPage::Dnd) {
-        seen[g] = std::max(seen[g], p.last);
-      } else if (p.state == MlqPage::Probe) {
-        mlq_update(p, k, Seen::None, cfg_);
-      }
-    }
-  }
+  for (uint32_t slot = 0; slot < tables_.size(); ++slot)
+    if (tables_[slot].carry && tables_[slot].stamp != k + 1) carry_over(slot, k, seen);
   m.clear_ept_bits(rearm_, PteBits::kDirty);  // re-arm: the next walk through them is logged
   m.flush_tlbs();  // so every page's next access walks and sets its bits again
+}
+
+// The guest re-pointed a PTE: keep the reverse references right; the MLQ
+// state belongs to the PTE and starts over for the new page.
+void PmlGptTracker::repoint(Gpa& prev, Gpa now, MlqPage& p) {
+  if (prev != kNone && prev < refs_.size() && refs_[prev] > 0) --refs_[prev];
+  if (now != kNone && now < refs_.size() && refs_[now] < 255) ++refs_[now];
+  prev = now;
+  p = MlqPage{};
+}
+
+namespace {
+
+// Eight PTEs starting at i in which nothing happens: none re-pointed, none
+// accessed, none in a period or a probe. Written without early exits so the
+// compiler checks them as vectors; most PTEs of a large guest are such.
+bool quiet8(const GptView& v, const MlqPage* mlq, const Gpa* prev, uint32_t i) {
+  uint64_t ad;
+  std::memcpy(&ad, v.bits + i, sizeof ad);
+  Gpa diff = 0;
+  bool active = false;
+  for (uint32_t j = i; j < i + 8; ++j) {
+    diff |= v.target[j] ^ prev[j];
+    active |= mlq[j].active();
+  }
+  return (ad | diff | static_cast<uint64_t>(active)) == 0;
+}
+
+}  // namespace
+
+// One pass over a table's 512 PTEs in place: each PTE's MLQ step, what it
+// saw, and the bits to clear, gathered into one write-back.
+void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uint8_t> seen, TrackStats& st) {
+  Table& t = tables_[slot];
+  const GptView v = m.read_gpt_page(t.gpa, copy_);
+  ++st.gpt_scanned;
+  st.ptes_scanned += kPtesPerPage;
+  MlqPage* mlq = &mlq_[size_t{slot} * kPtesPerPage];
+  Gpa* prev = &target_[size_t{slot} * kPtesPerPage];
+  PteSet clear{};
+  uint32_t next_due = UINT32_MAX;  // earliest end of a do-not-disturb period among its PTEs
+  bool watch = false;              // some PTE must be watched next window
+  bool probe = false;              // some PTE probes next window
+  for (uint32_t i = 0; i < kPtesPerPage; ++i) {
+    if (i % 8 == 0 && v.bits_stride == 1 && quiet8(v, mlq, prev, i)) {
+      // Unseen and settled (Watch or Late): only watched on.
+      for (uint32_t j = i; j < i + 8; ++j) watch |= v.target[j] < seen.size();
+      i += 7;
+      continue;
+    }
+    const Gpa g = v.target[i];
+    if (g != prev[i]) [[unlikely]] repoint(prev[i], g, mlq[i]);
+    if (g >= seen.size()) continue;  // not present (kNone), or beyond guest memory
+    MlqPage& p = mlq[i];
+    if (p.state() == MlqPage::Dnd && p.until_after(k) > 0) {  // left alone: it kept doing what it did
+      seen[g] = p.last();
+      next_due = std::min(next_due, p.until_near(k));
+      continue;
+    }
+    const bool look = p.state() != MlqPage::Dnd;  // the period's last window clears without looking
+    const Seen s = look ? seen_of(v.ad(i)) : Seen::None;
+    // seen[] starts the window at None: only what was seen is stored, so an
+    // aged guest's scattered GPAs cost a random store per seen page, not per PTE.
+    if (const uint8_t saw = look ? static_cast<uint8_t>(s) : p.last(); saw != 0) seen[g] = saw;
+    if (mlq_update(p, k, s, cfg_)) {
+      clear[i / 64] |= uint64_t{1} << (i % 64);
+      ++st.ad_clears;
+    }
+    if (p.state() == MlqPage::Dnd) {
+      next_due = std::min(next_due, p.until_near(k));
+    } else {
+      watch = true;
+      probe |= p.state() == MlqPage::Probe;
+    }
+  }
+  if (clear != PteSet{}) m.clear_gpt_bits(t.gpa, clear, PteBits::kAccessed | PteBits::kDirty);
+  // Scanned again when a period ends, whether or not PML logs it by then.
+  t.due_at = next_due == UINT32_MAX ? 0 : next_due;
+  t.carry = probe || next_due != UINT32_MAX;
+  // Left un-armed only when every PTE is in a period that outlasts the next
+  // window: nothing to learn from it before then.
+  if (watch || next_due <= k + 1 || next_due == UINT32_MAX) {
+    rearm_.push_back(t.gpa);
+  } else {
+    ++st.gpt_skipped;
+  }
+}
+
+// A table not scanned in window k: its pages in DND carry what they last
+// did; a probe that saw nothing ends late.
+void PmlGptTracker::carry_over(uint32_t slot, uint32_t k, std::span<uint8_t> seen) {
+  MlqPage* mlq = &mlq_[size_t{slot} * kPtesPerPage];
+  const Gpa* target = &target_[size_t{slot} * kPtesPerPage];
+  bool carry = false;
+  for (uint32_t i = 0; i < kPtesPerPage; ++i) {
+    const Gpa g = target[i];
+    if (g >= seen.size()) continue;
+    MlqPage& p = mlq[i];
+    if (p.state() == MlqPage::Dnd) {
+      seen[g] = std::max(seen[g], p.last());
+    } else if (p.state() == MlqPage::Probe) {
+      mlq_update(p, k, Seen::None, cfg_);
+    }
+    carry |= p.state() == MlqPage::Dnd || p.state() == MlqPage::Probe;
+  }
+  tables_[slot].carry = carry;
 }
 
 void EptScanner::attach(Mechanisms& m) { bits_.assign(m.guest_pages(), 0); }

@@ -10,6 +10,7 @@
 //  - EptScanner (vTMM's ablation): every EPT entry's A/D bits are read and
 //    cleared each window, then the TLBs are flushed.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "vtmm/core/mechanisms.hpp"
@@ -23,6 +24,12 @@ struct TrackStats {
   uint64_t ept_scanned = 0;
 };
 
+// State is kept per PTE slot (table slot * 512 + PTE index), tables in the
+// order the companion handed them over: a scan walks its table's state
+// sequentially however the guest's allocator scattered the data pages. The
+// MLQ state therefore follows the PTE: a PTE the guest re-points to another
+// page starts the new page at level 0 (a host-side run never re-points; a
+// guest that migrates pages itself does).
 class PmlGptTracker {
  public:
   explicit PmlGptTracker(MlqConfig cfg) : cfg_(cfg) {}
@@ -31,19 +38,34 @@ class PmlGptTracker {
   void window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st);
   const std::vector<uint8_t>& referenced() const { return refs_; }  // GPA is some PTE's target
   const std::vector<uint8_t>& is_gpt() const { return is_gpt_; }
-  const MlqPage& page(Gpa g) const { return mlq_[g]; }
+  // The MLQ state of the PTE that maps data page g (a search: for tests).
+  MlqPage page(Gpa g) const;
 
  private:
-  uint32_t slot_of(Gpa gpt);
+  struct Table {
+    Gpa gpa = kNone;
+    uint32_t due_at = 0;   // next window one of its PTEs' do-not-disturb periods ends (0: none)
+    uint32_t stamp = 0;    // k + 1 once queued for a scan in window k
+    bool carry = false;    // some PTE in Dnd or Probe: visited in windows it is not scanned
+  };
+  void hand_over(std::span<const Gpa> gpts);
+  void queue(uint32_t slot, uint32_t k);
+  void scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uint8_t> seen, TrackStats& st);
+  void carry_over(uint32_t slot, uint32_t k, std::span<uint8_t> seen);
+  void repoint(Gpa& prev, Gpa now, MlqPage& p);
+  uint32_t slot_of(Gpa gpt) const;
+  void index_insert(Gpa gpt, uint32_t slot);
+
   MlqConfig cfg_;
-  std::vector<MlqPage> mlq_;         // by data GPA
-  std::vector<uint8_t> is_gpt_, refs_, logged_;
-  std::vector<uint64_t> scanned_;     // this window: bit g set once page g's PTE was scanned
-  std::vector<uint32_t> slot_;        // by GPA of a page-table page: its slot (once scanned)
-  std::vector<uint32_t> due_at_;      // by slot: next window the table must be scanned (0: none)
-  std::vector<Gpa> prev_;             // by slot: the table's 512 previous PTE targets
-  std::vector<Gpa> watched_;          // page-table pages handed over so far
-  std::vector<Gpa> log_, scan_, rearm_;
+  std::vector<Table> tables_;    // by slot
+  size_t handed_ = 0;            // entries of the companion's list taken so far
+  std::vector<MlqPage> mlq_;     // by PTE slot
+  std::vector<Gpa> target_;      // by PTE slot: its target when last scanned (kNone: not present)
+  std::vector<uint64_t> index_;  // open addressing, GPA << 32 | slot (kFree: empty)
+  std::vector<uint8_t> is_gpt_, refs_;  // by GPA
+  std::vector<uint64_t> scan_;   // this window's tables as GPA << 32 | slot, sorted
+  std::vector<Gpa> log_, rearm_;
+  GptCopy copy_{};
 };
 
 class EptScanner {

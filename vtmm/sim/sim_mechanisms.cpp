@@ -1,6 +1,7 @@
 #include "vtmm/sim/sim_mechanisms.hpp"
 
 #include <algorithm>
+#include <bit>
 
 namespace vtmm::sim {
 
@@ -40,16 +41,50 @@ void SimMechanisms::scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits
   charge_ns(kPtesPerPage * vm.prof.pte_scan_ns);
 }
 
-void SimMechanisms::clear_pte_bits(Gpa gpt, std::span<const uint8_t, kPtesPerPage> masks) {
+GptView SimMechanisms::read_gpt_page(Gpa gpt, GptCopy& copy) {
+  Vm& vm = *vm_;
+  const uint64_t base = uint64_t{gpt_group(gpt)} * kPtesPerPage;
+  const bool shared = base + 1 < vm.pte_bits.size() && vm.bits_vpn(base + 1) == base;  // one pair for the group
+  // The scan reads the whole table page, a line at a time: scan_gpt_page's
+  // cost with nothing cleared. The 64 lines' LLC sets are fetched first so
+  // their misses in the host overlap.
+  const uint64_t page = (uint64_t{vm.cfg.id} << 40) | (uint64_t{gpt} << 6);
+  for (uint32_t l = 0; l < kPtesPerPage / 8; ++l) vm.host.llc.prefetch(page | l);
+  for (uint32_t l = 0; l < kPtesPerPage / 8; ++l) touch(page | l, false);
+  charge_ns(kPtesPerPage * vm.prof.pte_scan_ns);
+  const uint32_t stride = shared ? 0 : 1;
+  if (base + kPtesPerPage <= vm.pte_gpa.size())
+    return GptView{&vm.pte_gpa[base], &vm.pte_bits[base], stride};
+  // The last table of a guest whose size is not a multiple of 512 pages.
+  for (uint32_t i = 0; i < kPtesPerPage; ++i) {
+    const uint64_t vpn = base + i;
+    copy.target[i] = vpn < vm.pte_gpa.size() ? vm.pte_gpa[vpn] : kNone;
+    copy.bits[i] = vpn < vm.pte_gpa.size() ? vm.pte_bits[vm.bits_vpn(vpn)] : uint8_t{0};
+  }
+  return GptView{copy.target.data(), copy.bits.data(), 1};
+}
+
+void SimMechanisms::clear_gpt_bits(Gpa gpt, const PteSet& which, uint8_t mask) {
   Vm& vm = *vm_;
   const uint64_t base = uint64_t{gpt_group(gpt)} * kPtesPerPage;
   uint32_t written = 0;
-  for (uint32_t i = 0; i < kPtesPerPage; ++i) {
-    const uint64_t vpn = base + i;
-    if (masks[i] == 0 || vpn >= vm.pte_gpa.size() || vm.pte_gpa[vpn] == kNone) continue;
-    vm.pte_bits[vm.bits_vpn(vpn)] &= static_cast<uint8_t>(~masks[i]);  // a 2 MiB page's one pair: any slot clears it
-    ++written;
-    touch(vm.pte_line(vpn), true);
+  uint64_t last = Llc::kEmpty;  // the line written just before: still the MRU of its set, and dirty
+  for (uint32_t w = 0; w < which.size(); ++w) {
+    for (uint64_t todo = which[w]; todo != 0; todo &= todo - 1) {
+      const uint64_t vpn = base + w * 64 + static_cast<uint64_t>(std::countr_zero(todo));
+      if (vpn >= vm.pte_gpa.size() || vm.pte_gpa[vpn] == kNone) continue;
+      vm.pte_bits[vm.bits_vpn(vpn)] &= static_cast<uint8_t>(~mask);  // a 2 MiB page's one pair: any slot clears it
+      ++written;
+      // Writing the same line again hits its set's MRU way, already dirty:
+      // nothing changes but the count of lines touched.
+      const uint64_t line = vm.pte_line(vpn);
+      if (line == last) {
+        ++vm.c.scan_lines;
+        continue;
+      }
+      touch(line, true);
+      last = line;
+    }
   }
   charge_ns(written * vm.prof.pte_scan_ns);
 }

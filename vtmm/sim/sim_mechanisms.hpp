@@ -30,7 +30,8 @@ class SimMechanisms final : public Mechanisms {
 
   std::span<const Gpa> gpt_pages() const override { return vm_->gpt_list; }
   void scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) override;
-  void clear_pte_bits(Gpa gpt, std::span<const uint8_t, kPtesPerPage> masks) override;
+  GptView read_gpt_page(Gpa gpt, GptCopy& copy) override;
+  void clear_gpt_bits(Gpa gpt, const PteSet& which, uint8_t mask) override;
   uint8_t ept_bits(Gpa g) override;
   bool test_and_clear_young(Gpa g) override;
   void scan_ept(uint8_t clear_mask, std::span<uint8_t> out) override;
