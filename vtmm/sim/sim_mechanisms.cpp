@@ -49,8 +49,12 @@ GptView SimMechanisms::read_gpt_page(Gpa gpt, GptCopy& copy) {
   // cost with nothing cleared. The 64 lines' LLC sets are fetched first so
   // their misses in the host overlap.
   const uint64_t page = (uint64_t{vm.cfg.id} << 40) | (uint64_t{gpt} << 6);
-  for (uint32_t l = 0; l < kPtesPerPage / 8; ++l) vm.host.llc.prefetch(page | l);
-  for (uint32_t l = 0; l < kPtesPerPage / 8; ++l) touch(page | l, false);
+  constexpr uint32_t kAhead = 8, kLines = kPtesPerPage / 8;
+  for (uint32_t l = 0; l < kAhead; ++l) vm.host.llc.prefetch(page | l);
+  for (uint32_t l = 0; l < kLines; ++l) {
+    if (l + kAhead < kLines) vm.host.llc.prefetch(page | (l + kAhead));
+    touch(page | l, false);
+  }
   charge_ns(kPtesPerPage * vm.prof.pte_scan_ns);
   const uint32_t stride = shared ? 0 : 1;
   if (base + kPtesPerPage <= vm.pte_gpa.size())
