@@ -143,7 +143,7 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   // vectors' slack: at small sizes the fixed part dominates.
   state.counters["vm_rss_bytes_per_page"] = (rss_vm - rss0) / pages;
   state.counters["policy_rss_bytes_per_page"] = (rss_policy - rss_vm) / pages;
-  const uint64_t scanned0 = st.gpt_scanned;
+  const uint64_t scanned0 = st.gpt_scanned, lines0 = rig.vm.c.scan_lines, misses0 = rig.vm.c.scan_llc_misses;
   for (auto _ : state) {
     state.PauseTiming();
     rig.touch(64, k % 2 ? kRead : kWrite, table_stride);
@@ -154,6 +154,12 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * rig.mech.guest_pages());
   state.counters["gpt_scanned_per_window"] =
       static_cast<double>(st.gpt_scanned - scanned0) / static_cast<double>(state.iterations());
+  // The simulated host's side of those scans: lines read and written through
+  // its LLC model, and how many missed it (each books tier bandwidth).
+  state.counters["scan_lines_per_window"] =
+      static_cast<double>(rig.vm.c.scan_lines - lines0) / static_cast<double>(state.iterations());
+  state.counters["scan_llc_misses_per_window"] =
+      static_cast<double>(rig.vm.c.scan_llc_misses - misses0) / static_cast<double>(state.iterations());
 }
 BENCHMARK_CAPTURE(BM_VtmmWindow, track, WindowCase{})
     ->Name("BM_VtmmWindow/track")->ArgName("pages")->Arg(1 << 20)->Arg(10'000'000)
