@@ -93,13 +93,13 @@ struct Classifier {
   // What vTMM does after each tracking window (vtmm/policy/vtmm.cpp tick()).
   policy::Plan run(Mechanisms& m, const std::vector<uint8_t>& seen, const policy::PmlGptTracker* t) {
     static const std::vector<uint8_t> kNone;
-    policy::classify_window(hot, seen, m, t ? t->referenced() : kNone, t ? t->is_gpt() : kNone, keys, tiers, free);
+    const policy::BucketCounts counts = policy::classify_window(hot, seen, m, t ? t->referenced() : kNone,
+                                                                t ? t->is_gpt() : kNone, keys, tiers, free);
     return policy::plan_placement(
-        policy::PlanInput{keys, tiers, free, hot.max_key(), m.capacity_pages(Tier::Fast), 0});
+        policy::PlanInput{keys, tiers, free, hot.max_key(), m.capacity_pages(Tier::Fast), 0, counts});
   }
   policy::Hotness hot;
-  std::vector<uint32_t> keys;
-  std::vector<uint8_t> tiers, free;
+  std::vector<uint8_t> keys, tiers, free;
 };
 
 void BM_VtmmWindow(benchmark::State& state, bool classify) {
