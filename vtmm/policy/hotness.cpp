@@ -20,7 +20,27 @@ inline uint32_t halves_popcount(uint32_t x) {
   return (x + (x >> 8)) & 0x001f001fu;
 }
 
-inline uint32_t word_of(const History& h) { return h.read | (uint32_t{h.write} << 16); }
+// Temperature from a history word: a written window counts as written
+// (weight 3), not also as read.
+inline uint32_t temperature(uint32_t x, uint32_t read_w, uint32_t write_w) {
+  const uint32_t c = halves_popcount(x & ~(x >> 16));
+  return read_w * (c & 0xffffu) + write_w * (c >> 16);
+}
+
+// Shifts n history words by one window and writes their temperatures. A
+// free function over restrict pointers: the compiler may then assume the
+// key stores do not touch the weights or the histories, and vectorises.
+void temperature_block(uint32_t* __restrict h, size_t n, const uint8_t* __restrict seen, uint8_t* __restrict keys,
+                       uint32_t mask, uint32_t read_w, uint32_t write_w) {
+  const uint32_t keep = (mask & 0xfffeu) * 0x10001u;  // bits that survive the shift, both halves
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t s = seen[i];
+    const uint32_t x = ((h[i] << 1) & keep) | (s == static_cast<uint8_t>(Seen::Read) ? 1u : 0u) |
+                       (s == static_cast<uint8_t>(Seen::Write) ? 0x10000u : 0u);
+    h[i] = x;
+    keys[i] = static_cast<uint8_t>(temperature(x, read_w, write_w));
+  }
+}
 
 // Pages per classification block: the block's seen, keys, tiers, free and
 // history bytes stay in L1 between the kernel and the bucket count.
@@ -63,11 +83,10 @@ Hotness::Hotness(Kind kind, uint32_t windows, uint32_t read_weight, uint32_t wri
 
 void Hotness::record(std::span<const uint8_t> seen) {
   const size_t n = std::min(seen.size(), hist_.size());
-  for (size_t g = 0; g < n; ++g) {
-    History& h = hist_[g];
-    h.read = static_cast<uint16_t>(((h.read << 1) | (seen[g] == static_cast<uint8_t>(Seen::Read))) & mask_);
-    h.write = static_cast<uint16_t>(((h.write << 1) | (seen[g] == static_cast<uint8_t>(Seen::Write))) & mask_);
-  }
+  const uint32_t keep = (mask_ & 0xfffeu) * 0x10001u;
+  for (size_t g = 0; g < n; ++g)
+    hist_[g] = ((hist_[g] << 1) & keep) | (seen[g] == static_cast<uint8_t>(Seen::Read) ? 1u : 0u) |
+               (seen[g] == static_cast<uint8_t>(Seen::Write) ? 0x10000u : 0u);
 }
 
 void Hotness::record(std::span<const uint8_t> seen, std::span<uint8_t> keys) {
@@ -78,43 +97,24 @@ void Hotness::record(std::span<const uint8_t> seen, std::span<uint8_t> keys) {
 }
 
 void Hotness::record_block(size_t first, size_t n, const uint8_t* seen, uint8_t* keys) {
-  if (kind_ == Kind::Temperature) temperature_block(hist_.data() + first, n, seen, keys);
+  if (kind_ == Kind::Temperature) temperature_block(hist_.data() + first, n, seen, keys, mask_, read_w_, write_w_);
   else lru_block(hist_.data() + first, n, seen, keys);
 }
 
-// One page's read and write histories as one 32-bit word (read low, write
-// high) so both shift and count together: the loop vectorises.
-void Hotness::temperature_block(History* h, size_t n, const uint8_t* seen, uint8_t* keys) const {
-  const uint32_t keep = (mask_ & 0xfffeu) * 0x10001u;  // bits that survive the shift, both halves
+void Hotness::lru_block(uint32_t* h, size_t n, const uint8_t* seen, uint8_t* keys) const {
+  const uint32_t keep = (mask_ & 0xfffeu) * 0x10001u;
   for (size_t i = 0; i < n; ++i) {
     const uint32_t s = seen[i];
-    const uint32_t x = ((word_of(h[i]) << 1) & keep) | (s == static_cast<uint8_t>(Seen::Read)) |
-                       (uint32_t{s == static_cast<uint8_t>(Seen::Write)} << 16);
-    h[i].read = static_cast<uint16_t>(x);
-    h[i].write = static_cast<uint16_t>(x >> 16);
-    // A written window counts as written (weight 3), not also as read.
-    const uint32_t c = halves_popcount(x & ~(x >> 16));
-    keys[i] = static_cast<uint8_t>(read_w_ * (c & 0xffffu) + write_w_ * (c >> 16));
-  }
-}
-
-void Hotness::lru_block(History* h, size_t n, const uint8_t* seen, uint8_t* keys) const {
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t s = seen[i];
-    h[i].read = static_cast<uint16_t>(((h[i].read << 1) | (s == static_cast<uint8_t>(Seen::Read))) & mask_);
-    h[i].write = static_cast<uint16_t>(((h[i].write << 1) | (s == static_cast<uint8_t>(Seen::Write))) & mask_);
-    const uint32_t any = h[i].read | h[i].write;
+    h[i] = ((h[i] << 1) & keep) | (s == static_cast<uint8_t>(Seen::Read) ? 1u : 0u) |
+           (s == static_cast<uint8_t>(Seen::Write) ? 0x10000u : 0u);
+    const uint32_t any = (h[i] | h[i] >> 16) & 0xffffu;
     keys[i] = static_cast<uint8_t>(any ? windows_ - static_cast<uint32_t>(std::countr_zero(any)) : 0);
   }
 }
 
 uint32_t Hotness::key(Gpa g) const {
-  const History& h = hist_[g];
-  if (kind_ == Kind::Temperature) {
-    const uint32_t c = halves_popcount(word_of(h) & ~(word_of(h) >> 16));
-    return read_w_ * (c & 0xffffu) + write_w_ * (c >> 16);
-  }
-  const uint16_t any = h.read | h.write;
+  if (kind_ == Kind::Temperature) return temperature(hist_[g], read_w_, write_w_);
+  const uint32_t any = (hist_[g] | hist_[g] >> 16) & 0xffffu;
   if (any == 0) return 0;
   return windows_ - static_cast<uint32_t>(std::countr_zero(any));  // seen in the newest window: max
 }

@@ -35,18 +35,22 @@ class Hotness {
   uint32_t key(Gpa g) const;
   uint32_t max_key() const { return max_key_; }
   uint32_t windows() const { return windows_; }
-  const History& history(Gpa g) const { return hist_[g]; }
+  History history(Gpa g) const {
+    return {static_cast<uint16_t>(hist_[g]), static_cast<uint16_t>(hist_[g] >> 16)};
+  }
   size_t pages() const { return hist_.size(); }
-  void resize(size_t pages) { hist_.assign(pages, History{}); }
+  void resize(size_t pages) { hist_.assign(pages, 0); }
 
  private:
-  void temperature_block(History* h, size_t n, const uint8_t* seen, uint8_t* keys) const;
-  void lru_block(History* h, size_t n, const uint8_t* seen, uint8_t* keys) const;
+  void lru_block(uint32_t* h, size_t n, const uint8_t* seen, uint8_t* keys) const;
 
   Kind kind_;
   uint32_t windows_, read_w_, write_w_, max_key_;
   uint16_t mask_;
-  std::vector<History> hist_;
+  // Per page, History's read bits in the low half and write bits in the
+  // high half: one word shifts and counts both at once, and the loop over
+  // pages vectorises.
+  std::vector<uint32_t> hist_;
 };
 
 // Pages per tier (0 fast, 1 slow) and key; unbacked pages are not counted.
@@ -72,7 +76,11 @@ BucketCounts classify_window(Hotness& h, std::span<const uint8_t> seen, const Me
 class HotSet {
  public:
   HotSet() = default;
-  explicit HotSet(size_t pages) : words_((pages + 63) / 64, 0), size_(pages) {}
+  explicit HotSet(size_t pages) { reset(pages); }
+  void reset(size_t pages) {  // empty, keeping the words' memory
+    words_.assign((pages + 63) / 64, 0);
+    size_ = pages;
+  }
   bool operator[](size_t g) const { return (words_[g >> 6] >> (g & 63)) & 1; }
   void set(size_t g) { words_[g >> 6] |= uint64_t{1} << (g & 63); }
   size_t size() const { return size_; }
@@ -96,12 +104,18 @@ struct PlanInput {
   BucketCounts counts{};           // of key and tier: classify_window's or count_buckets'
 };
 
+// A caller that keeps one Plan across windows and passes it back reuses its
+// lists' memory: at 10 M pages they hold millions of GPAs, and fresh pages
+// for them cost more page faults than the planning itself.
 struct Plan {
   std::vector<Gpa> promote, demote;  // demote first, then promote
   HotSet hot;                        // by GPA
   uint64_t hot_pages = 0;
   uint32_t threshold = 0;  // lowest key taken whole into the hot set
   BucketCounts bucket_counts{};  // in.counts
+  std::vector<std::vector<Gpa>> demote_by_key;  // plan_placement's scratch, kept for its memory
+
+  void reset(size_t pages, const BucketCounts& counts);  // empty, memory kept
 };
 
 // Hot set from the hottest bucket down until `budget` pages (pages already in
@@ -109,6 +123,7 @@ struct Plan {
 // page not in fast memory is promoted; room is made by demoting free pages
 // first, then the coldest fast pages.
 Plan plan_placement(const PlanInput& in);
+void plan_placement(const PlanInput& in, Plan& out);
 
 // The fixed-threshold ablation as the authors' code has it
 // (pre_migration_fix_threshold in the vTMM artifact, threshold 9): every page
@@ -118,5 +133,6 @@ Plan plan_placement(const PlanInput& in);
 // GPA down. No hottest-first order and no fill of unused fast capacity: an
 // exchange, capped only by the cold pages in fast memory.
 Plan plan_fixed_threshold(const PlanInput& in);
+void plan_fixed_threshold(const PlanInput& in, Plan& out);
 
 }  // namespace vtmm::policy

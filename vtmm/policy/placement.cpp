@@ -1,6 +1,8 @@
 // plan_placement and plan_fixed_threshold (hotness.hpp): the hot set and the
 // promote/demote lists from one window's keys, tiers and bucket counts.
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <stdexcept>
 #include <string>
 
@@ -15,6 +17,16 @@ struct Cut {
   uint32_t threshold = 0, partial = 0;
   uint64_t quota = 0;
 };
+
+// The pages of [base, base + len) (len <= 64) for which pred holds, as a bit
+// mask. Branch-free, so the scans below pay a branch only per page that
+// matters (a minority: the hot set, the cold fast pages), not per page.
+template <class Pred>
+uint64_t mask_of(size_t base, size_t len, Pred pred) {
+  uint64_t m = 0;
+  for (size_t i = 0; i < len; ++i) m |= static_cast<uint64_t>(pred(base + i)) << i;
+  return m;
+}
 
 // Walk buckets from the hottest; key 0 (never seen) is never hot.
 constexpr uint32_t kFloorKey = 1;
@@ -39,28 +51,44 @@ Cut find_cut(const BucketCounts& bc, uint32_t max_key, uint64_t budget) {
 
 // Hot pages, hottest bucket first and within a bucket from the highest GPA
 // down (the partial bucket's quotas are spent in that order too, pages
-// already in fast memory first): one descending scan, per-key lists of the
-// slow hot pages to promote. Returns the partial bucket's fast pages taken.
+// already in fast memory first): one descending scan. The bucket counts give
+// each key's number of slow hot pages, so each is written straight to its
+// place in the promote list (hottest first). Returns the partial bucket's
+// fast pages taken.
 uint64_t select_hot(const PlanInput& in, const Cut& cut, Plan& p) {
   const uint32_t lowest = std::max(cut.partial ? cut.partial : cut.threshold, kFloorKey);
   uint64_t partial_fast = cut.partial ? std::min<uint64_t>(cut.quota, p.bucket_counts[0][cut.partial]) : 0;
   uint64_t partial_slow = cut.partial ? cut.quota - partial_fast : 0;
   const uint64_t fast_taken = partial_fast;
-  std::vector<std::vector<Gpa>> up(in.max_key + 1);
-  for (size_t g = in.key.size(); g-- > 0;) {
-    const uint32_t k = in.key[g];
-    const uint8_t t = in.tier[g];
-    if (k < lowest || t >= 2) continue;
-    if (k < cut.threshold) {  // the partial bucket
-      uint64_t& q = t == 0 ? partial_fast : partial_slow;
-      if (q == 0) continue;
-      --q;
-    }
-    p.hot.set(g);
-    ++p.hot_pages;
-    if (t == 1) up[k].push_back(static_cast<Gpa>(g));
+  std::array<uint64_t, 64> at{};  // next slot of each key in p.promote
+  uint64_t slots = 0;
+  for (uint32_t k = in.max_key + 1; k-- > lowest;) {
+    at[k] = slots;
+    slots += k >= cut.threshold ? p.bucket_counts[1][k] : partial_slow;
   }
-  for (uint32_t k = in.max_key + 1; k-- > 0;) p.promote.insert(p.promote.end(), up[k].begin(), up[k].end());
+  p.promote.resize(slots);
+  const size_t n = in.key.size();
+  const auto candidate = [key = in.key.data(), tier = in.tier.data(), lowest](size_t g) {
+    return static_cast<uint32_t>(key[g] >= lowest) & static_cast<uint32_t>(tier[g] < 2);
+  };
+  for (size_t base = n & ~size_t{63}; base <= n; base -= 64) {  // chunks from the highest down
+    for (uint64_t m = mask_of(base, std::min<size_t>(64, n - base), candidate); m != 0;) {
+      const size_t i = 63 - static_cast<size_t>(std::countl_zero(m));
+      m &= ~(uint64_t{1} << i);
+      const size_t g = base + i;
+      const uint32_t k = in.key[g];
+      const uint8_t t = in.tier[g];
+      if (k < cut.threshold) {  // the partial bucket
+        uint64_t& q = t == 0 ? partial_fast : partial_slow;
+        if (q == 0) continue;
+        --q;
+      }
+      p.hot.set(g);
+      ++p.hot_pages;
+      if (t == 1) p.promote[at[k]++] = static_cast<Gpa>(g);
+    }
+    if (base == 0) break;
+  }
   return fast_taken;
 }
 
@@ -79,19 +107,24 @@ uint64_t select_demote(const PlanInput& in, const Cut& cut, uint64_t fast_taken,
     below += bc[0][cold_top] - hot_here;
     if (below >= need) break;
   }
-  std::vector<Gpa> free_first;
-  std::vector<std::vector<Gpa>> down(std::min(cold_top, in.max_key) + 1);
-  for (size_t g = 0; g < in.key.size(); ++g) {
-    if (in.tier[g] != 0 || p.hot[g]) continue;
-    if (in.free[g]) {
-      free_first.push_back(static_cast<Gpa>(g));
-      if (free_first.size() == need) break;  // free pages alone make the room
-      continue;
+  auto& down = p.demote_by_key;  // free pages go straight to p.demote
+  down.resize(std::min(cold_top, in.max_key) + 1);
+  for (auto& d : down) d.clear();
+  const size_t n = in.key.size();
+  const auto fast = [tier = in.tier.data()](size_t g) { return tier[g] == 0; };
+  const auto words = p.hot.words();
+  for (size_t base = 0; base < n && p.demote.size() < need; base += 64) {
+    for (uint64_t m = mask_of(base, std::min<size_t>(64, n - base), fast) & ~words[base / 64]; m != 0; m &= m - 1) {
+      const size_t g = base + static_cast<size_t>(std::countr_zero(m));
+      if (in.free[g]) {
+        p.demote.push_back(static_cast<Gpa>(g));
+        if (p.demote.size() == need) break;  // free pages alone make the room
+        continue;
+      }
+      const uint32_t k = in.key[g];
+      if (k < down.size() && (k < cold_top || down[k].size() < need)) down[k].push_back(static_cast<Gpa>(g));
     }
-    const uint32_t k = in.key[g];
-    if (k < down.size() && (k < cold_top || down[k].size() < need)) down[k].push_back(static_cast<Gpa>(g));
   }
-  p.demote = std::move(free_first);
   need -= p.demote.size();
   for (size_t k = 0; k < down.size() && need > 0; ++k) {
     const size_t take = std::min<uint64_t>(need, down[k].size());
@@ -109,11 +142,30 @@ void check(const PlanInput& in, const char* who) {
 
 }  // namespace
 
+void Plan::reset(size_t pages, const BucketCounts& counts) {
+  promote.clear();
+  demote.clear();
+  hot.reset(pages);
+  hot_pages = 0;
+  threshold = 0;
+  bucket_counts = counts;
+}
+
 Plan plan_placement(const PlanInput& in) {
-  check(in, "plan_placement");
   Plan p;
-  p.hot = HotSet(in.key.size());
-  p.bucket_counts = in.counts;
+  plan_placement(in, p);
+  return p;
+}
+
+Plan plan_fixed_threshold(const PlanInput& in) {
+  Plan p;
+  plan_fixed_threshold(in, p);
+  return p;
+}
+
+void plan_placement(const PlanInput& in, Plan& p) {
+  check(in, "plan_placement");
+  p.reset(in.key.size(), in.counts);
   const Cut cut = find_cut(p.bucket_counts, in.max_key, in.budget);
   p.threshold = cut.threshold;
   const uint64_t fast_taken = select_hot(in, cut, p);
@@ -124,18 +176,15 @@ Plan plan_placement(const PlanInput& in) {
   if (need > 0) need = select_demote(in, cut, fast_taken, need, p);
   // Not enough to demote (everything in fast memory is hot): promote only the hottest that fit.
   if (need > 0) p.promote.resize(p.promote.size() - std::min<uint64_t>(need, p.promote.size()));
-  return p;
 }
 
-Plan plan_fixed_threshold(const PlanInput& in) {
+void plan_fixed_threshold(const PlanInput& in, Plan& p) {
   check(in, "plan_fixed_threshold");
   if (in.fixed_threshold == 0) throw std::invalid_argument("plan_fixed_threshold: threshold 0");
-  Plan p;
   const size_t n = in.key.size();
-  p.hot = HotSet(n);
-  p.bucket_counts = in.counts;
+  p.reset(n, in.counts);
   p.threshold = in.fixed_threshold;
-  std::vector<Gpa> cold;
+  std::vector<Gpa>& cold = p.demote;
   for (size_t g = n; g-- > 0;) {  // from the highest GPA down, the artifact's list order
     const uint8_t t = in.tier[g];
     if (t >= 2) continue;
@@ -150,8 +199,6 @@ Plan plan_fixed_threshold(const PlanInput& in) {
   const size_t pairs = std::min(p.promote.size(), cold.size());
   p.promote.resize(pairs);
   cold.resize(pairs);
-  p.demote = std::move(cold);
-  return p;
 }
 
 }  // namespace vtmm::policy

@@ -139,7 +139,9 @@ class Vtmm : public Policy {
     m.charge_ns(static_cast<double>(n) * classify_ns_);
     const uint32_t fixed = hot_set_ == "fixed" ? fixed_threshold_ : 0;
     PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast), fixed, counts};
-    Plan plan = hot_set_ == "fixed" ? plan_fixed_threshold(in) : plan_placement(in);
+    if (hot_set_ == "fixed") plan_fixed_threshold(in, plan_);
+    else plan_placement(in, plan_);
+    Plan& plan = plan_;
     uint64_t warm = 0;  // pages with a non-zero key, in either tier
     for (int t = 0; t < 2; ++t)
       for (uint32_t key = 1; key <= hotness_->max_key(); ++key) warm += plan.bucket_counts[t][key];
@@ -253,6 +255,7 @@ class Vtmm : public Policy {
   std::vector<uint8_t> seen_, keys_, tiers_, free_;
   uint32_t window_ = 0, skip_ = 0, last_threshold_ = 0;
   bool measuring_ = false;  // on_measure_start() was called
+  Plan plan_;               // this window's; kept for its lists' memory
   uint64_t last_hot_ = 0, demand_ = 0;
   TrackStats stats_;
   double precision_sum_ = 0, recall_sum_ = 0;
