@@ -30,7 +30,11 @@ inline uint32_t temperature(uint32_t x, uint32_t read_w, uint32_t write_w) {
 // Shifts n history words by one window and writes their temperatures. A
 // free function over restrict pointers: the compiler may then assume the
 // key stores do not touch the weights or the histories, and vectorises.
-void temperature_block(uint32_t* __restrict h, size_t n, const uint8_t* __restrict seen, uint8_t* __restrict keys,
+// Compiled twice, chosen at load time: the build targets the x86-64
+// baseline (SSE2, no 32-bit vector multiply), and an AVX2 copy takes a
+// third off a classification pass where the CPU has it. Integer
+// arithmetic: both give the same keys.
+__attribute__((target_clones("avx2", "default"))) void temperature_block(uint32_t* __restrict h, size_t n, const uint8_t* __restrict seen, uint8_t* __restrict keys,
                        uint32_t mask, uint32_t read_w, uint32_t write_w) {
   const uint32_t keep = (mask & 0xfffeu) * 0x10001u;  // bits that survive the shift, both halves
   for (size_t i = 0; i < n; ++i) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -18,12 +19,33 @@ struct Cut {
   uint64_t quota = 0;
 };
 
-// The pages of [base, base + len) (len <= 64) for which pred holds, as a bit
-// mask. Branch-free, so the scans below pay a branch only per page that
-// matters (a minority: the hot set, the cold fast pages), not per page.
-template <class Pred>
-uint64_t mask_of(size_t base, size_t len, Pred pred) {
+// The scans below pay a branch only per page that matters (a minority: the
+// hot set, the cold fast pages), not per page: they first build a 64-page bit
+// mask of those pages, eight bytes (keys < 64, tiers <= 2) at a time.
+static_assert(std::endian::native == std::endian::little, "byte i of a loaded word is page i");
+constexpr uint64_t kOnes = 0x0101010101010101ull, kTops = kOnes * 0x80;
+
+inline uint64_t load8(const uint8_t* p) {
+  uint64_t x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+// Per byte (< 128) of x, 0x80 where it is >= v (v <= 128): no byte borrows.
+inline uint64_t at_least(uint64_t x, uint32_t v) { return ((x | kTops) - kOnes * v) & kTops; }
+// Bit i set where byte i has 0x80 (the multiply gathers the eight top bits).
+inline uint64_t gather(uint64_t tops) { return ((tops >> 7) * 0x0102040810204080ull) >> 56; }
+
+// Pages [base, base + len) (len <= 64) where sel(keys, tiers) marks the
+// byte (sel takes eight pages' keys and tiers, returns 0x80 per page);
+// pred(g) for the last, partial chunk.
+template <class Sel, class Pred>
+uint64_t mask_of(const PlanInput& in, size_t base, size_t len, Sel sel, Pred pred) {
   uint64_t m = 0;
+  if (len == 64) {
+    for (size_t j = 0; j < 64; j += 8)
+      m |= gather(sel(load8(in.key.data() + base + j), load8(in.tier.data() + base + j))) << j;
+    return m;
+  }
   for (size_t i = 0; i < len; ++i) m |= static_cast<uint64_t>(pred(base + i)) << i;
   return m;
 }
@@ -68,11 +90,12 @@ uint64_t select_hot(const PlanInput& in, const Cut& cut, Plan& p) {
   }
   p.promote.resize(slots);
   const size_t n = in.key.size();
-  const auto candidate = [key = in.key.data(), tier = in.tier.data(), lowest](size_t g) {
-    return static_cast<uint32_t>(key[g] >= lowest) & static_cast<uint32_t>(tier[g] < 2);
+  const auto candidate = [&](size_t g) { return in.key[g] >= lowest && in.tier[g] < 2; };
+  const auto candidates = [lowest](uint64_t keys, uint64_t tiers) {
+    return at_least(keys, lowest) & ~at_least(tiers, 2) & kTops;
   };
   for (size_t base = n & ~size_t{63}; base <= n; base -= 64) {  // chunks from the highest down
-    for (uint64_t m = mask_of(base, std::min<size_t>(64, n - base), candidate); m != 0;) {
+    for (uint64_t m = mask_of(in, base, std::min<size_t>(64, n - base), candidates, candidate); m != 0;) {
       const size_t i = 63 - static_cast<size_t>(std::countl_zero(m));
       m &= ~(uint64_t{1} << i);
       const size_t g = base + i;
@@ -111,10 +134,11 @@ uint64_t select_demote(const PlanInput& in, const Cut& cut, uint64_t fast_taken,
   down.resize(std::min(cold_top, in.max_key) + 1);
   for (auto& d : down) d.clear();
   const size_t n = in.key.size();
-  const auto fast = [tier = in.tier.data()](size_t g) { return tier[g] == 0; };
+  const auto fast = [&](size_t g) { return in.tier[g] == 0; };
+  const auto fasts = [](uint64_t, uint64_t tiers) { return ~at_least(tiers, 1) & kTops; };
   const auto words = p.hot.words();
   for (size_t base = 0; base < n && p.demote.size() < need; base += 64) {
-    for (uint64_t m = mask_of(base, std::min<size_t>(64, n - base), fast) & ~words[base / 64]; m != 0; m &= m - 1) {
+    for (uint64_t m = mask_of(in, base, std::min<size_t>(64, n - base), fasts, fast) & ~words[base / 64]; m != 0; m &= m - 1) {
       const size_t g = base + static_cast<size_t>(std::countr_zero(m));
       if (in.free[g]) {
         p.demote.push_back(static_cast<Gpa>(g));
