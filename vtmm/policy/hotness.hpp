@@ -93,7 +93,8 @@ class HotSet {
   size_t size_ = 0;
 };
 
-// Per guest page, what the planner needs to know. tier: 0 fast, 1 slow, 2 not backed.
+// Per guest page, what the planner needs to know. tier: 0 fast, 1 slow, 2 not
+// backed; every key <= max_key (< 64: the planners test eight keys per word).
 struct PlanInput {
   std::span<const uint8_t> key;
   std::span<const uint8_t> tier;
