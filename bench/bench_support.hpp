@@ -26,10 +26,11 @@ inline void count_from_here() {
 }
 
 struct SimVm {
-  explicit SimVm(const Workload& wl, bool pml = false)
+  explicit SimVm(const Workload& wl, bool pml = false) : SimVm(config(wl, pml)) {}
+  explicit SimVm(const sim::VmConfig& cfg)
       : host(sim::HostProfile::load("optane")),
         pol(PolicyRegistry::instance().make(Json{{"impl", "first-touch"}}, "policy", PolicyEnv{})),
-        vm(host, config(wl, pml), *pol, mech) {
+        vm(host, cfg, *pol, mech) {
     host.vms.push_back(&vm);
     mech.bind(&vm);
   }
@@ -47,6 +48,29 @@ struct SimVm {
     cfg.va_bytes = wl.footprint_bytes();
     cfg.pml = pml;
     return cfg;
+  }
+  // A VM of `pages` data pages from VaLayout::kBase, its default memory split 1:4.
+  static sim::VmConfig config_for_pages(uint64_t pages) {
+    sim::VmConfig cfg;
+    cfg.memory_pages = sim::default_memory_pages(pages * kPageSize);
+    cfg.fast_pages = cfg.memory_pages / 5;
+    cfg.slow_pages = cfg.memory_pages;
+    cfg.va_bytes = pages * kPageSize;
+    return cfg;
+  }
+  // One write to every data page through the full model: each is backed
+  // (first touch fills fast memory first) and its page tables exist.
+  void touch_all() {
+    Batch b;
+    b.mlp = 8;
+    for (uint64_t p = 0; p < vm.cfg.va_bytes / kPageSize; ++p) {
+      b.push(VaLayout::kBase + p * kPageSize, kWrite);
+      if (b.full()) {
+        run(b);
+        b.n = 0;
+      }
+    }
+    if (b.n > 0) run(b);
   }
   sim::Host host;
   sim::SimMechanisms mech;

@@ -182,7 +182,7 @@ struct RulesRig {
   }
   Gpa head(uint64_t group) const { return rig.gpa(group * R); }
   // Sets the keys of group's pages: `hot` of them (spread out) 30, the rest `cold`.
-  void set_keys(uint64_t group, uint32_t hot, uint32_t cold) {
+  void set_keys(uint64_t group, uint32_t hot, uint8_t cold) {
     for (uint32_t i = 0; i < R; ++i) keys[head(group) + i] = cold;
     for (uint32_t i = 0; i < hot; ++i) keys[head(group) + i * (R / hot)] = 30;
   }
@@ -191,7 +191,8 @@ struct RulesRig {
     for (Gpa g = 0; g < keys.size(); ++g)
       if (rig.mech.backed(g)) tiers[g] = static_cast<uint8_t>(rig.mech.tier_of(g));
     free.assign(keys.size(), 0);
-    policy::PlanInput in{keys, tiers, free, 30, rig.mech.capacity_pages(Tier::Fast), 0};
+    policy::PlanInput in{keys, tiers, free, 30, rig.mech.capacity_pages(Tier::Fast), 0,
+                         policy::count_buckets(keys, tiers)};
     policy::Plan plan = policy::plan_placement(in);
     hp.adjust(rig.mech, keys, tiers, plan);
     return plan;
@@ -199,7 +200,7 @@ struct RulesRig {
   SimRig rig;
   Params p;
   policy::HugePages hp;
-  std::vector<uint32_t> keys;
+  std::vector<uint8_t> keys;
   std::vector<uint8_t> tiers, free;
 };
 

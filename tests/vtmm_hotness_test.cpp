@@ -93,10 +93,9 @@ TEST(VtmmHotness, LruKeyIsRecencyNotFrequency) {
 constexpr uint8_t kFast = 0, kSlow = 1, kUnbacked = 2;
 
 struct Pages {
-  std::vector<uint32_t> key;
-  std::vector<uint8_t> tier, free;
+  std::vector<uint8_t> key, tier, free;
   Gpa add(uint32_t k, uint8_t t, bool is_free = false) {
-    key.push_back(k);
+    key.push_back(static_cast<uint8_t>(k));
     tier.push_back(t);
     free.push_back(is_free ? 1 : 0);
     return static_cast<Gpa>(key.size() - 1);
@@ -116,6 +115,7 @@ struct Pages {
     in.max_key = 30;
     in.budget = budget;
     in.fixed_threshold = fixed_threshold;
+    in.counts = count_buckets(key, tier);
     return fixed_threshold > 0 ? plan_fixed_threshold(in) : plan_placement(in);
   }
 };
@@ -166,13 +166,13 @@ TEST(VtmmPlacement, AdaptiveHotSetFillsExactlyTheBudget) {
   EXPECT_EQ(count_hot(p, k12_fast), 2u);
   EXPECT_EQ(count_hot(p, k12_slow), 2u) << "the partial bucket fills the rest of the budget";
   EXPECT_EQ(count_hot(p, k4), 0u);
-  EXPECT_EQ(std::count(p.hot.begin(), p.hot.end(), 1), 7);
+  EXPECT_EQ(p.hot.count(), 7u);
 
   // Every budget up to the number of pages with key > 0.
   for (uint64_t budget = 0; budget <= pg.key.size(); ++budget) {
     const Plan b = pg.plan(budget);
     EXPECT_EQ(b.hot_pages, budget) << "budget " << budget;
-    EXPECT_EQ(static_cast<uint64_t>(std::count(b.hot.begin(), b.hot.end(), 1)), budget) << "budget " << budget;
+    EXPECT_EQ(b.hot.count(), budget) << "budget " << budget;
   }
 }
 
@@ -362,7 +362,7 @@ namespace vtmm_hotness_test {
 Plan reference_plan(const PlanInput& in) {
   Plan p;
   const size_t n = in.key.size();
-  p.hot.assign(n, 0);
+  p.hot = HotSet(n);
   for (size_t g = 0; g < n; ++g)
     if (in.tier[g] < 2) ++p.bucket_counts[in.tier[g]][in.key[g]];
   constexpr uint32_t floor_key = 1;
@@ -394,7 +394,7 @@ Plan reference_plan(const PlanInput& in) {
       if (q == 0) continue;
       --q;
     }
-    p.hot[g] = 1;
+    p.hot.set(g);
     ++p.hot_pages;
     if (in.tier[g] == 1) p.promote.push_back(g);
   }
@@ -413,15 +413,15 @@ TEST(VtmmPlacement, MatchesThePlainRuleOnRandomPages) {
   Rng rng(11);
   for (int round = 0; round < 300; ++round) {
     const size_t n = 1 + rng.below(400);
-    std::vector<uint32_t> key(n);
-    std::vector<uint8_t> tier(n), free(n);
+    std::vector<uint8_t> key(n), tier(n), free(n);
     const uint32_t spread = 1 + static_cast<uint32_t>(rng.below(31));  // few buckets: big partial buckets
     for (size_t g = 0; g < n; ++g) {
-      key[g] = static_cast<uint32_t>(rng.below(spread)) * (30 / spread);
+      key[g] = static_cast<uint8_t>(rng.below(spread) * (30 / spread));
       tier[g] = static_cast<uint8_t>(rng.below(10) == 0 ? 2 : rng.below(3) == 0 ? 0 : 1);
       free[g] = static_cast<uint8_t>(tier[g] == 0 && rng.below(6) == 0);
     }
     PlanInput in{key, tier, free, 30, rng.below(n + 1)};
+    in.counts = count_buckets(key, tier);
     const Plan a = plan_placement(in), b = reference_plan(in);
     SCOPED_TRACE("round " + std::to_string(round));
     EXPECT_EQ(a.promote, b.promote);
@@ -429,6 +429,7 @@ TEST(VtmmPlacement, MatchesThePlainRuleOnRandomPages) {
     EXPECT_EQ(a.hot, b.hot);
     EXPECT_EQ(a.hot_pages, b.hot_pages);
     EXPECT_EQ(a.threshold, b.threshold);
+    EXPECT_EQ(a.bucket_counts, b.bucket_counts);
   }
 }
 

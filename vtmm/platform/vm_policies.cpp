@@ -29,9 +29,8 @@ Json vtmm_window_loop(const WindowLoopConfig& c, const AgentCall& agent, const P
                       const std::string& start_command) {
   policy::Hotness hot(policy::Hotness::Kind::Temperature, c.history, 1, 3);
   hot.resize(c.pages);
-  std::vector<uint8_t> seen(c.pages), tier(c.pages),
+  std::vector<uint8_t> seen(c.pages), tier(c.pages), keys(c.pages),
       free(c.pages, 0);  // no PTE scan: none known free
-  std::vector<uint32_t> keys(c.pages);
   for (uint64_t g = 0; g < c.pages; ++g) tier[g] = g < c.fast_pages ? 0 : 1;
   uint64_t on_fast = std::min(c.fast_pages, c.pages);
 
@@ -62,6 +61,7 @@ Json vtmm_window_loop(const WindowLoopConfig& c, const AgentCall& agent, const P
     in.free = free;
     in.max_key = hot.max_key();
     in.budget = c.fast_pages;
+    in.counts = policy::count_buckets(keys, tier);
     const policy::Plan plan = policy::plan_placement(in);
 
     uint64_t wd = 0, wdf = 0, wp = 0, wpf = 0, wskip = 0;

@@ -6,13 +6,13 @@
 // the page was read and 3 per window in which it was written (0..30 with the
 // paper's 10 windows: 31 buckets). LRU (ablation): the key is how recently
 // the page was seen (history - windows since last seen, 0 if not within the
-// history).
+// history). Keys are one byte: the largest is below 64 (vtmm.cpp checks).
+#include <array>
 #include <cstdint>
 #include <span>
-
-#include "vtmm/core/mechanisms.hpp"
 #include <vector>
 
+#include "vtmm/core/mechanisms.hpp"
 #include "vtmm/core/types.hpp"
 
 namespace vtmm::policy {
@@ -28,45 +28,95 @@ class Hotness {
   // Shifts every page's history by one window and records seen[g] (policy::Seen).
   void record(std::span<const uint8_t> seen);
   // The same, and every page's key after it into keys (one pass).
-  void record(std::span<const uint8_t> seen, std::span<uint32_t> keys);
+  void record(std::span<const uint8_t> seen, std::span<uint8_t> keys);
+  // record() for pages [first, first + n) only: the block kernel of
+  // classify_window, which works on L1-sized blocks.
+  void record_block(size_t first, size_t n, const uint8_t* seen, uint8_t* keys);
   uint32_t key(Gpa g) const;
   uint32_t max_key() const { return max_key_; }
   uint32_t windows() const { return windows_; }
-  const History& history(Gpa g) const { return hist_[g]; }
-  void resize(size_t pages) { hist_.assign(pages, History{}); }
+  History history(Gpa g) const {
+    return {static_cast<uint16_t>(hist_[g]), static_cast<uint16_t>(hist_[g] >> 16)};
+  }
+  size_t pages() const { return hist_.size(); }
+  void resize(size_t pages) { hist_.assign(pages, 0); }
 
  private:
+  void lru_block(uint32_t* h, size_t n, const uint8_t* seen, uint8_t* keys) const;
+
   Kind kind_;
   uint32_t windows_, read_w_, write_w_, max_key_;
   uint16_t mask_;
-  std::vector<History> hist_;
+  // Per page, History's read bits in the low half and write bits in the
+  // high half: one word shifts and counts both at once, and the loop over
+  // pages vectorises.
+  std::vector<uint32_t> hist_;
 };
 
-// One window's classification input, in flat passes over every page:
-// records `seen` into the history and writes each page's key, its tier
-// (Mechanisms::page_tiers) and whether it is free: backed, yet the target of
-// no scanned PTE (ref) and no page-table page (gpt). Empty ref: none is free
-// (a tracker that does not read guest PTEs cannot tell).
-void classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m, std::span<const uint8_t> ref,
-                     std::span<const uint8_t> gpt, std::span<uint32_t> keys, std::span<uint8_t> tiers,
-                     std::span<uint8_t> free);
+// Pages per tier (0 fast, 1 slow) and key; unbacked pages are not counted.
+using BucketCounts = std::array<std::array<uint64_t, 64>, 2>;
 
-// Per guest page, what the planner needs to know. tier: 0 fast, 1 slow, 2 not backed.
+// Counts keys by tier in one pass (what classify_window returns alongside).
+BucketCounts count_buckets(std::span<const uint8_t> keys, std::span<const uint8_t> tiers);
+
+// One window's classification input, in one pass over every page (blocks
+// that stay in L1): records `seen` into the history and writes each page's
+// key, its tier (Mechanisms::page_tiers, a pass of its own) and whether it is
+// free: backed, yet the target of no scanned PTE (ref) and no page-table
+// page (gpt). Empty ref: none is free (a tracker that does not read guest
+// PTEs cannot tell). Returns the bucket counts of the keys written. Every
+// per-page span has the history's size.
+BucketCounts classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m,
+                             std::span<const uint8_t> ref, std::span<const uint8_t> gpt, std::span<uint8_t> keys,
+                             std::span<uint8_t> tiers, std::span<uint8_t> free);
+
+// One bit per guest page: the plan's hot set. A byte per page cost 10 MB and
+// a pass of its own to clear at 10 M pages; words also let scoring skip
+// empty stretches.
+class HotSet {
+ public:
+  HotSet() = default;
+  explicit HotSet(size_t pages) { reset(pages); }
+  void reset(size_t pages) {  // empty, keeping the words' memory
+    words_.assign((pages + 63) / 64, 0);
+    size_ = pages;
+  }
+  bool operator[](size_t g) const { return (words_[g >> 6] >> (g & 63)) & 1; }
+  void set(size_t g) { words_[g >> 6] |= uint64_t{1} << (g & 63); }
+  size_t size() const { return size_; }
+  std::span<const uint64_t> words() const { return words_; }
+  uint64_t count() const;  // pages in the set
+  bool operator==(const HotSet&) const = default;
+
+ private:
+  std::vector<uint64_t> words_;
+  size_t size_ = 0;
+};
+
+// Per guest page, what the planner needs to know. tier: 0 fast, 1 slow, 2 not
+// backed; every key <= max_key (< 64: the planners test eight keys per word).
 struct PlanInput {
-  std::span<const uint32_t> key;
+  std::span<const uint8_t> key;
   std::span<const uint8_t> tier;
   std::span<const uint8_t> free;  // backed but referenced by no PTE
   uint32_t max_key = 30;
   uint64_t budget = 0;             // fast pages this VM may use
   uint32_t fixed_threshold = 0;    // plan_fixed_threshold's threshold (plan_placement ignores it)
+  BucketCounts counts{};           // of key and tier: classify_window's or count_buckets'
 };
 
+// A caller that keeps one Plan across windows and passes it back reuses its
+// lists' memory: at 10 M pages they hold millions of GPAs, and fresh pages
+// for them cost more page faults than the planning itself.
 struct Plan {
   std::vector<Gpa> promote, demote;  // demote first, then promote
-  std::vector<uint8_t> hot;          // by GPA
+  HotSet hot;                        // by GPA
   uint64_t hot_pages = 0;
   uint32_t threshold = 0;  // lowest key taken whole into the hot set
-  uint64_t bucket_counts[2][64] = {};
+  BucketCounts bucket_counts{};  // in.counts
+  std::vector<std::vector<Gpa>> demote_by_key;  // plan_placement's scratch, kept for its memory
+
+  void reset(size_t pages, const BucketCounts& counts);  // empty, memory kept
 };
 
 // Hot set from the hottest bucket down until `budget` pages (pages already in
@@ -74,6 +124,7 @@ struct Plan {
 // page not in fast memory is promoted; room is made by demoting free pages
 // first, then the coldest fast pages.
 Plan plan_placement(const PlanInput& in);
+void plan_placement(const PlanInput& in, Plan& out);
 
 // The fixed-threshold ablation as the authors' code has it
 // (pre_migration_fix_threshold in the vTMM artifact, threshold 9): every page
@@ -83,5 +134,6 @@ Plan plan_placement(const PlanInput& in);
 // GPA down. No hottest-first order and no fill of unused fast capacity: an
 // exchange, capped only by the cold pages in fast memory.
 Plan plan_fixed_threshold(const PlanInput& in);
+void plan_fixed_threshold(const PlanInput& in, Plan& out);
 
 }  // namespace vtmm::policy

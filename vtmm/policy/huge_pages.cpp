@@ -53,7 +53,7 @@ void HugePages::coarsen(const Mechanisms& m, std::span<uint8_t> seen) const {
   }
 }
 
-void HugePages::adjust(Mechanisms& m, std::span<const uint32_t> keys, std::span<const uint8_t> tiers, Plan& plan) {
+void HugePages::adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<const uint8_t> tiers, Plan& plan) {
   if (mode_ != Mode::Pages2m && mode_ != Mode::Hybrid) return;
   const Gpa n = static_cast<Gpa>(keys.size());
   const size_t regions = (n + kPagesPerHuge - 1) / kPagesPerHuge;
@@ -67,7 +67,7 @@ void HugePages::adjust(Mechanisms& m, std::span<const uint32_t> keys, std::span<
     Count& c = cnt[g >> kRegionShift];
     ++c.backed;
     c.hot += keys[g] >= split_hot_key_ ? 1 : 0;
-    c.planned += plan.hot[g];
+    c.planned += plan.hot[g] ? 1 : 0;
     c.fast += tiers[g] == 0 ? 1 : 0;
   }
   const auto mixed = [&](const Count& c) {

@@ -15,8 +15,6 @@
 // multiplied by time_scale (guest memory / 16 GiB unless given, or 1 for a
 // workload with fixed per-page rates such as a replayed trace).
 #include <algorithm>
-#include <array>
-#include <bit>
 #include <cmath>
 #include <span>
 
@@ -136,25 +134,22 @@ class Vtmm : public Policy {
 
     const uint32_t n = m.guest_pages();
     static const std::vector<uint8_t> kNone;
-    classify_window(*hotness_, seen_, m, pml_ ? pml_->referenced() : kNone, pml_ ? pml_->is_gpt() : kNone, keys_,
-                    tiers_, free_);
+    const BucketCounts counts = classify_window(*hotness_, seen_, m, pml_ ? pml_->referenced() : kNone,
+                                                pml_ ? pml_->is_gpt() : kNone, keys_, tiers_, free_);
     m.charge_ns(static_cast<double>(n) * classify_ns_);
-    PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast),
-                 hot_set_ == "fixed" ? fixed_threshold_ : 0};
-    Plan plan = hot_set_ == "fixed" ? plan_fixed_threshold(in) : plan_placement(in);
+    const uint32_t fixed = hot_set_ == "fixed" ? fixed_threshold_ : 0;
+    PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast), fixed, counts};
+    if (hot_set_ == "fixed") plan_fixed_threshold(in, plan_);
+    else plan_placement(in, plan_);
+    Plan& plan = plan_;
     uint64_t warm = 0;  // pages with a non-zero key, in either tier
     for (int t = 0; t < 2; ++t)
       for (uint32_t key = 1; key <= hotness_->max_key(); ++key) warm += plan.bucket_counts[t][key];
     demand_ = static_cast<uint64_t>(std::ceil(pool_hot_fraction_ * static_cast<double>(warm)));
     last_threshold_ = plan.threshold;
     last_hot_ = plan.hot_pages;
-    const HotsetScore sc = score_hotset(m.true_accesses(), plan.hot, coverage_, m.capacity_pages(Tier::Fast));
-    count_distributions(m.true_accesses());
-    if (sc.valid) {
-      precision_sum_ += sc.precision;
-      recall_sum_ += sc.recall;
-      ++scored_;
-    }
+    count_keys(plan.bucket_counts);
+    if (measuring_) score(m, plan);
 
     if (skip_ > 0) {
       --skip_;
@@ -182,6 +177,7 @@ class Vtmm : public Policy {
   }
 
   void on_measure_start() override {
+    measuring_ = true;
     stats_ = TrackStats{};
     precision_sum_ = recall_sum_ = 0;
     scored_ = batches_ = pages_moved_ = skipped_ = 0;
@@ -220,16 +216,25 @@ class Vtmm : public Policy {
   }
 
  private:
-  // Per backed page: its classifier key (temperature 0..30, or LRU recency)
-  // after this window; and, summed over measured windows, its true access
-  // count in log2 bins (bin 0: not accessed, bin b: 2^(b-1)..2^b-1).
-  void count_distributions(std::span<const uint32_t> truth) {
+  // Backed pages per classifier key (temperature 0..30, or LRU recency)
+  // after this window: the buckets summed over both tiers.
+  void count_keys(const BucketCounts& counts) {
     key_hist_.assign(hotness_->max_key() + 1, 0);
-    for (size_t g = 0; g < keys_.size(); ++g) {
-      if (tiers_[g] >= 2) continue;
-      ++key_hist_[keys_[g]];
-      const uint32_t c = g < truth.size() ? truth[g] : 0;
-      ++truth_hist_[std::min<size_t>(std::bit_width(c), truth_hist_.size() - 1)];
+    for (uint32_t k = 0; k <= hotness_->max_key(); ++k) key_hist_[k] = counts[0][k] + counts[1][k];
+  }
+
+  // Hot-set precision and recall against the window's true accesses, and
+  // the backed pages' true access counts in log2 bins (bin 0: not accessed,
+  // bin b: 2^(b-1)..2^b-1), summed over measured windows. Only in measured
+  // windows: on_measure_start() resets both, so earlier scores never reach
+  // a record.
+  void score(const Mechanisms& m, const Plan& plan) {
+    const HotsetScore sc = score_hotset(m.true_accesses(), plan.hot, coverage_, m.capacity_pages(Tier::Fast));
+    add_truth_histogram(m.true_accesses(), tiers_, truth_hist_);
+    if (sc.valid) {
+      precision_sum_ += sc.precision;
+      recall_sum_ += sc.recall;
+      ++scored_;
     }
   }
 
@@ -247,15 +252,16 @@ class Vtmm : public Policy {
 
   double scale_ = 1, period_ns_ = 0;
   uint64_t threshold_pages_ = 1, cutoff_pages_ = 0;
-  std::vector<uint8_t> seen_, tiers_, free_;
-  std::vector<uint32_t> keys_;
+  std::vector<uint8_t> seen_, keys_, tiers_, free_;
   uint32_t window_ = 0, skip_ = 0, last_threshold_ = 0;
+  bool measuring_ = false;  // on_measure_start() was called
+  Plan plan_;               // this window's; kept for its lists' memory
   uint64_t last_hot_ = 0, demand_ = 0;
   TrackStats stats_;
   double precision_sum_ = 0, recall_sum_ = 0;
   uint64_t scored_ = 0, batches_ = 0, pages_moved_ = 0, skipped_ = 0;
   std::vector<uint64_t> key_hist_;
-  std::array<uint64_t, 33> truth_hist_{};
+  TruthHistogram truth_hist_{};
 };
 
 // The paper's ablations: the same parts, one choice changed each.
