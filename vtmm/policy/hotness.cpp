@@ -34,8 +34,14 @@ inline uint32_t temperature(uint32_t x, uint32_t read_w, uint32_t write_w) {
 // baseline (SSE2, no 32-bit vector multiply), and an AVX2 copy takes a
 // third off a classification pass where the CPU has it. Integer
 // arithmetic: both give the same keys.
-__attribute__((target_clones("avx2", "default"))) void temperature_block(uint32_t* __restrict h, size_t n, const uint8_t* __restrict seen, uint8_t* __restrict keys,
-                       uint32_t mask, uint32_t read_w, uint32_t write_w) {
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VTMM_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
+#else
+#define VTMM_AVX2_CLONE  // other architectures: the one portable copy
+#endif
+VTMM_AVX2_CLONE void temperature_block(uint32_t* __restrict h, size_t n, const uint8_t* __restrict seen,
+                                       uint8_t* __restrict keys, uint32_t mask, uint32_t read_w,
+                                       uint32_t write_w) {
   const uint32_t keep = (mask & 0xfffeu) * 0x10001u;  // bits that survive the shift, both halves
   for (size_t i = 0; i < n; ++i) {
     const uint32_t s = seen[i];
