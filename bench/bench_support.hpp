@@ -2,6 +2,7 @@
 // One simulated VM for a benchmark: the optane host, the registered
 // first-touch policy, a 1:4 split of the workload's default memory.
 #include <memory>
+#include <vector>
 
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
@@ -9,6 +10,8 @@
 
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/workload.hpp"
+#include "vtmm/policy/hotness.hpp"
+#include "vtmm/policy/tracker.hpp"
 #include "vtmm/sim/sim_mechanisms.hpp"
 #include "vtmm/sim/simulation.hpp"
 #include "vtmm/sim/vm.hpp"
@@ -76,6 +79,30 @@ struct SimVm {
   sim::SimMechanisms mech;
   std::unique_ptr<Policy> pol;
   sim::Vm vm;
+};
+
+// vTMM's classifier and planner with their per-page state, as its tick runs
+// them (migration excluded).
+struct Classifier {
+  explicit Classifier(uint32_t pages) : hot(policy::Hotness::Kind::Temperature, 10, 1, 3) {
+    hot.resize(pages);
+    keys.assign(pages, 0);
+    tiers.assign(pages, 2);
+    free.assign(pages, 0);
+  }
+  // What vTMM does after each tracking window (vtmm/policy/vtmm.cpp tick());
+  // without a tracker nothing counts as free.
+  const policy::Plan& run(Mechanisms& m, const std::vector<uint8_t>& seen, const policy::PmlGptTracker* t) {
+    static const std::vector<uint8_t> kNone;
+    const policy::BucketCounts counts = policy::classify_window(hot, seen, m, t ? t->referenced() : kNone,
+                                                                t ? t->is_gpt() : kNone, keys, tiers, free);
+    policy::plan_placement(
+        policy::PlanInput{keys, tiers, free, hot.max_key(), m.capacity_pages(Tier::Fast), 0, counts}, plan);
+    return plan;  // kept across windows, as vTMM keeps it
+  }
+  policy::Hotness hot;
+  policy::Plan plan;
+  std::vector<uint8_t> keys, tiers, free;
 };
 
 }  // namespace vtmm::bench

@@ -41,26 +41,16 @@ uint8_t seen_for(uint32_t count) {
 // vTMM's tick after tracking, as vtmm/policy/vtmm.cpp runs it in a measured
 // window (migration excluded).
 struct MeasuredWindow {
-  explicit MeasuredWindow(uint32_t pages) : hot(policy::Hotness::Kind::Temperature, 10, 1, 3) {
-    hot.resize(pages);
-    keys.assign(pages, 0);
-    tiers.assign(pages, 2);
-    free.assign(pages, 0);
-  }
+  explicit MeasuredWindow(uint32_t pages) : cls(pages) {}
   double run(Mechanisms& m, const std::vector<uint8_t>& seen, std::vector<uint32_t>& truth) {
-    static const std::vector<uint8_t> kNone;
-    const policy::BucketCounts counts = policy::classify_window(hot, seen, m, kNone, kNone, keys, tiers, free);
-    policy::plan_placement(
-        policy::PlanInput{keys, tiers, free, hot.max_key(), m.capacity_pages(Tier::Fast), 0, counts}, plan);
+    const policy::Plan& plan = cls.run(m, seen, nullptr);
     const policy::HotsetScore sc = policy::score_hotset(truth, plan.hot, 0.9, m.capacity_pages(Tier::Fast));
-    policy::add_truth_histogram(truth, tiers, truth_hist);
+    policy::add_truth_histogram(truth, cls.tiers, truth_hist);
     std::fill(truth.begin(), truth.end(), 0u);  // the run loop's reset after the tick
     return sc.precision + static_cast<double>(plan.promote.size());
   }
-  policy::Hotness hot;
-  std::vector<uint8_t> keys, tiers, free;
+  bench::Classifier cls;
   policy::TruthHistogram truth_hist{};
-  policy::Plan plan;  // kept across windows, as vTMM keeps it
 };
 
 void BM_MeasuredWindow(benchmark::State& state) {

@@ -27,6 +27,7 @@
 #include <fstream>
 #include <memory>
 
+#include "bench/bench_support.hpp"
 #include "vtmm/core/policy.hpp"
 #include "vtmm/policy/hotness.hpp"
 #include "vtmm/policy/tracker.hpp"
@@ -48,23 +49,13 @@ double resident_bytes() {
 
 // A VM of `pages` data pages, every one touched once (so the guest page
 // tables exist), on the optane host with a 1:4 split.
-struct TouchedVm {
-  explicit TouchedVm(uint64_t pages, bool aged = false)
-      : host(sim::HostProfile::load("optane")),
-        pol(PolicyRegistry::instance().make(Json{{"impl", "first-touch"}}, "policy", PolicyEnv{})),
-        vm(host, config(pages, aged), *pol, mech),
-        data_pages(pages) {
-    host.vms.push_back(&vm);
-    mech.bind(&vm);
-    touch(1, kWrite);
+struct TouchedVm : bench::SimVm {
+  explicit TouchedVm(uint64_t pages, bool aged = false) : SimVm(config(pages, aged)), data_pages(pages) {
+    touch_all();
   }
   static sim::VmConfig config(uint64_t pages, bool aged) {
-    sim::VmConfig cfg;
+    sim::VmConfig cfg = SimVm::config_for_pages(pages);
     cfg.shuffle_free_pages = aged;
-    cfg.memory_pages = sim::default_memory_pages(pages * kPageSize);
-    cfg.fast_pages = cfg.memory_pages / 5;
-    cfg.slow_pages = cfg.memory_pages;
-    cfg.va_bytes = pages * kPageSize;
     return cfg;
   }
   // One access to every `stride`-th page, through the full model; with
@@ -82,37 +73,7 @@ struct TouchedVm {
     }
     if (b.n > 0) run(b);
   }
-  // One batch as the run loop runs it (Host::start_batch).
-  void run(const Batch& b) {
-    host.start_batch(vm.vcpus[0].clock_ns);
-    vm.run_batch(0, b);
-  }
-  sim::Host host;
-  sim::SimMechanisms mech;
-  std::unique_ptr<Policy> pol;
-  sim::Vm vm;
   uint64_t data_pages;
-};
-
-struct Classifier {
-  explicit Classifier(uint32_t pages) : hot(policy::Hotness::Kind::Temperature, 10, 1, 3) {
-    hot.resize(pages);
-    keys.assign(pages, 0);
-    tiers.assign(pages, 2);
-    free.assign(pages, 0);
-  }
-  // What vTMM does after each tracking window (vtmm/policy/vtmm.cpp tick()).
-  const policy::Plan& run(Mechanisms& m, const std::vector<uint8_t>& seen, const policy::PmlGptTracker* t) {
-    static const std::vector<uint8_t> kNone;
-    const policy::BucketCounts counts = policy::classify_window(hot, seen, m, t ? t->referenced() : kNone,
-                                                                t ? t->is_gpt() : kNone, keys, tiers, free);
-    policy::plan_placement(
-        policy::PlanInput{keys, tiers, free, hot.max_key(), m.capacity_pages(Tier::Fast), 0, counts}, plan);
-    return plan;  // kept across windows, as vTMM keeps it
-  }
-  policy::Hotness hot;
-  policy::Plan plan;
-  std::vector<uint8_t> keys, tiers, free;
 };
 
 struct WindowCase {
@@ -126,8 +87,8 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   policy::PmlGptTracker tracker(policy::MlqConfig{});
   tracker.attach(rig.mech);
   std::vector<uint8_t> seen(rig.mech.guest_pages(), 0);
-  std::unique_ptr<Classifier> cls;
-  if (c.classify) cls = std::make_unique<Classifier>(rig.mech.guest_pages());
+  std::unique_ptr<bench::Classifier> cls;
+  if (c.classify) cls = std::make_unique<bench::Classifier>(rig.mech.guest_pages());
   policy::TrackStats st;
   uint32_t k = 0;
   const uint64_t table_stride = c.sparse ? 100 : 1;
@@ -181,7 +142,7 @@ BENCHMARK_CAPTURE(BM_VtmmWindow, track_sparse, WindowCase{.sparse = true})
 
 void BM_Classify(benchmark::State& state) {
   TouchedVm rig(static_cast<uint64_t>(state.range(0)));
-  Classifier cls(rig.mech.guest_pages());
+  bench::Classifier cls(rig.mech.guest_pages());
   // A fixed pattern of 10 windows: a 1/16 hot set written every window, a
   // warm 1/8 read every other one, the rest unseen.
   std::vector<uint8_t> seen(rig.mech.guest_pages(), 0);
