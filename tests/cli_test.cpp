@@ -1,5 +1,7 @@
 // The vtmm binary: a mistake a user can fix exits 2 with one line on stderr
 // naming what is wrong, and touches no results file.
+#include <nlohmann/json.hpp>
+
 #include "tests/cli_test_support.hpp"
 
 namespace cli_test {
@@ -100,6 +102,42 @@ TEST_F(CliTest, GoodSpecWritesOneRecordPerRun) {
   size_t lines = 0;
   for (char ch : jsonl) lines += ch == '\n' ? 1 : 0;
   EXPECT_EQ(lines, 2u) << jsonl;
+}
+
+// --against runs the reference design on the same configuration and fills
+// the record's slowdown from the two sim times.
+TEST_F(CliTest, SimAgainstFillsTheSlowdown) {
+  const std::string gups = " --wl footprint=64MiB --wl updates=30000 --wl warmup_updates=0 -r 1:4 --no-wall";
+  const Result slow = vtmm("sim -p slow-only" + gups);
+  const Result ref = vtmm("sim -p dram-only" + gups);
+  const Result r = vtmm("sim -p slow-only --against dram-only" + gups);
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(slow.code, 0) << slow.err;
+  ASSERT_EQ(ref.code, 0) << ref.err;
+  const auto rec = nlohmann::json::parse(r.out), alone = nlohmann::json::parse(slow.out),
+             base = nlohmann::json::parse(ref.out);
+  EXPECT_EQ(rec.at("slowdown_against"), "dram-only");
+  EXPECT_DOUBLE_EQ(rec.at("slowdown").get<double>(),
+                   alone.at("sim_time_s").get<double>() / base.at("sim_time_s").get<double>());
+  EXPECT_GT(rec.at("slowdown").get<double>(), 1.0) << "the slow tier costs something";
+  EXPECT_TRUE(alone.at("slowdown").is_null()) << "without --against nothing to compare with";
+  EXPECT_TRUE(r.err.empty()) << "64 MiB does not fit the LLC: no warning\n" << r.err;
+}
+
+TEST_F(CliTest, SimAgainstAnUnknownDesignRunsNothing) {
+  const Result r = vtmm("sim --ratio 1:4 --no-wall --wl footprint=8MiB --against nope");
+  EXPECT_EQ(r.code, 2) << r.err;
+  expect_one_line(r.err, "nope");
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+// A workload that fits in the LLC never reaches memory: the run says so.
+TEST_F(CliTest, SimWarnsWhenTheWorkloadFitsInTheLlc) {
+  const Result r = vtmm("sim --ratio 1:4 --no-wall --wl footprint=8MiB --wl updates=1000 --wl warmup_updates=0");
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_one_line(r.err, "LLC");
+  EXPECT_NE(r.err.find("warning: workload gups"), std::string::npos) << r.err;
+  EXPECT_FALSE(r.out.empty());
 }
 
 }  // namespace cli_test

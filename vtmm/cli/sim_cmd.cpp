@@ -2,12 +2,14 @@
 #include <charconv>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #include "vtmm/cli/commands.hpp"
 #include "vtmm/core/error.hpp"
 #include "vtmm/core/json_input.hpp"
 #include "vtmm/core/run_spec.hpp"
 #include "vtmm/runner/experiment.hpp"
+#include "vtmm/runner/records.hpp"
 
 namespace vtmm::cli {
 namespace {
@@ -45,7 +47,7 @@ uint64_t parse_u64(const std::string& text, const std::string& flag) {
 struct SimFlags {
   std::string workload = "gups", policy = "first-touch", ratio, host = "optane", footprint, memory, fast_bytes;
   std::string initial_tier = "policy", policy_thread_core = "spare";
-  std::string seed = "1";
+  std::string seed = "1", against;
   uint32_t vcpus = 1;
   bool ept_huge = false, guest_thp = false, aged = false, no_wall = false;
   std::vector<std::string> wl_params, pol_params, host_params;
@@ -79,6 +81,8 @@ void add_sim(CLI::App& app) {
   c->add_option("--wl,--workload-param", f->wl_params, "Workload parameter KEY=VALUE (repeatable)");
   c->add_option("--pp,--policy-param", f->pol_params, "Policy parameter KEY=VALUE (repeatable)");
   c->add_option("--hp,--host-param", f->host_params, "Host constant override KEY=VALUE (repeatable)");
+  c->add_option("--against", f->against,
+                "Also run this design on the same configuration (e.g. dram-only); the record's slowdown is against it");
   c->add_flag("--no-wall", f->no_wall, "Leave wall_s and cpu_s out, so identical runs print identical bytes");
   c->callback([f] {
     Json run;
@@ -105,8 +109,21 @@ void add_sim(CLI::App& app) {
       run["fast_bytes"] = f->fast_bytes;
     }
     const RunSpec spec = RunSpec::from_json(run, "sim");
-    const Json rec = runner::run_one(spec, !f->no_wall);
-    std::cout << rec.dump() << '\n';
+    std::vector<RunSpec> specs{spec};
+    if (!f->against.empty()) {  // checked before anything runs
+      Json ref = run;
+      ref["policy"] = Json{{"impl", f->against}};
+      specs.push_back(RunSpec::from_json(ref, "sim"));
+    }
+    std::vector<Json> recs;
+    for (const RunSpec& s : specs) recs.push_back(runner::run_one(s, !f->no_wall));
+    if (!f->against.empty()) {  // as an experiment's baseline gives it
+      const double t = recs[0].value("sim_time_s", 0.0), b = recs[1].value("sim_time_s", 0.0);
+      recs[0]["slowdown"] = t > 0 && b > 0 ? Json(t / b) : Json(nullptr);
+      recs[0]["slowdown_against"] = f->against;
+    }
+    if (const std::string w = runner::llc_fit_warning(recs[0]); !w.empty()) std::cerr << w << '\n';
+    std::cout << recs[0].dump() << '\n';
   });
 }
 

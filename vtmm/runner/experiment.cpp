@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -389,6 +390,15 @@ class Progress {
   std::chrono::steady_clock::time_point t0_;
 };
 
+// Once per distinct message: a sweep runs the same workload under many designs.
+void warn_llc_fits(const std::vector<Json>& records) {
+  std::set<std::string> said;
+  for (const Json& r : records) {
+    const std::string w = llc_fit_warning(r);
+    if (!w.empty() && said.insert(w).second) std::fprintf(stderr, "%s\n", w.c_str());
+  }
+}
+
 }  // namespace
 
 SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
@@ -469,6 +479,7 @@ SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
 
   add_slowdowns(records, e.baseline);
   write_records_atomically(jsonl.string(), records);
+  warn_llc_fits(records);
   return res;
 }
 

@@ -54,6 +54,12 @@ void write_file_atomically(const std::string& path, const std::string& text);
 void make_results_dir(const std::string& dir);
 void write_records_atomically(const std::string& path, const std::vector<Json>& records);
 
+// One line for a run whose workload fits in the host's LLC (no measured
+// LLC misses, or a footprint no larger than the LLC): its accesses barely
+// reach memory, so no placement can change its time. Empty otherwise, and
+// for a failed or multi-VM record.
+std::string llc_fit_warning(const Json& rec);
+
 // Fills "slowdown" of each ok record against the ok record of `baseline`
 // policy with the same run config apart from policy and sizing; null if none.
 void add_slowdowns(std::vector<Json>& records, const std::string& baseline);
