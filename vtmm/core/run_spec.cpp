@@ -1,6 +1,8 @@
 #include "vtmm/core/run_spec.hpp"
 
 #include <cmath>
+#include <map>
+#include <set>
 
 namespace vtmm {
 
@@ -181,6 +183,51 @@ std::string RunSpec::label() const {
   if (fast_bytes) s += "/fast=" + format_bytes(fast_bytes);
   s += "/seed" + std::to_string(seed);
   return repeat ? s + "/rep" + std::to_string(*repeat) : s;
+}
+
+namespace {
+
+// "path=value" for every leaf of j (arrays as one value), in key order.
+void leaves(const Json& j, const std::string& path, std::map<std::string, std::string>& out) {
+  if (j.is_object() && !j.empty()) {
+    for (const auto& [k, v] : j.items()) leaves(v, path.empty() ? k : path + "." + k, out);
+    return;
+  }
+  out[path] = j.is_string() ? j.get<std::string>() : j.dump();
+}
+
+}  // namespace
+
+std::vector<std::string> distinct_labels(const std::vector<RunSpec>& runs) {
+  constexpr size_t kMaxKeys = 3;
+  std::vector<std::string> labels;
+  std::map<std::string, std::vector<size_t>> same;  // label -> runs that print it
+  for (size_t i = 0; i < runs.size(); ++i) {
+    labels.push_back(runs[i].label());
+    same[labels.back()].push_back(i);
+  }
+  for (const auto& [label, group] : same) {
+    if (group.size() < 2) continue;
+    std::vector<std::map<std::string, std::string>> flat(group.size());
+    for (size_t g = 0; g < group.size(); ++g) leaves(runs[group[g]].to_json(), "", flat[g]);
+    std::set<std::string> keys;
+    for (const auto& f : flat)
+      for (const auto& [k, v] : f) keys.insert(k);
+    std::vector<std::string> differing;
+    for (const std::string& k : keys) {
+      const auto value = [&](size_t g) { return flat[g].count(k) ? flat[g].at(k) : std::string("-"); };
+      for (size_t g = 1; g < group.size(); ++g)
+        if (value(g) != value(0)) {
+          differing.push_back(k);
+          break;
+        }
+      if (differing.size() == kMaxKeys) break;
+    }
+    for (size_t g = 0; g < group.size(); ++g)
+      for (const std::string& k : differing)
+        labels[group[g]] += " " + k + "=" + (flat[g].count(k) ? flat[g].at(k) : std::string("-"));
+  }
+  return labels;
 }
 
 }  // namespace vtmm

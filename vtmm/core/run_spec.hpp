@@ -86,4 +86,10 @@ struct RunSpec {
   std::string policy_name() const;
 };
 
+// Progress labels for a sweep: each run's label(), and where two runs would
+// print the same label, the settings that tell them apart ("gups/vtmm/1:4/
+// seed1 workload.footprint=256MiB"): the leaves of to_json() whose values
+// differ inside that group, the first three in key order.
+std::vector<std::string> distinct_labels(const std::vector<RunSpec>& runs);
+
 }  // namespace vtmm

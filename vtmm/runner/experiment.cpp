@@ -448,6 +448,7 @@ SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
   size_t finished = 0;
   std::exception_ptr io_failure;
   Progress progress(e.name, todo.size(), opt);
+  const std::vector<std::string> labels = distinct_labels(e.runs);
   auto worker = [&] {
     for (;;) {
       const size_t k = next.fetch_add(1);
@@ -466,7 +467,7 @@ SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
       if (!ok) ++res.failed;
       records[i] = std::move(rec);
       ++finished;
-      progress.run_done(finished, e.runs[i].label(), ok);
+      progress.run_done(finished, labels[i], ok);
     }
   };
   const unsigned n = std::max(1u, std::min<unsigned>(opt.jobs, static_cast<unsigned>(todo.size())));
