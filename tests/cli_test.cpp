@@ -128,6 +128,7 @@ TEST_F(CliTest, SimAgainstAnUnknownDesignRunsNothing) {
   const Result r = vtmm("sim --ratio 1:4 --no-wall --wl footprint=8MiB --against nope");
   EXPECT_EQ(r.code, 2) << r.err;
   expect_one_line(r.err, "nope");
+  EXPECT_NE(r.err.find("--against"), std::string::npos) << "names the flag\n" << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 

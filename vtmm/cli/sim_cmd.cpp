@@ -7,6 +7,7 @@
 #include "vtmm/cli/commands.hpp"
 #include "vtmm/core/error.hpp"
 #include "vtmm/core/json_input.hpp"
+#include "vtmm/core/policy.hpp"
 #include "vtmm/core/run_spec.hpp"
 #include "vtmm/runner/experiment.hpp"
 #include "vtmm/runner/records.hpp"
@@ -111,6 +112,8 @@ void add_sim(CLI::App& app) {
     const RunSpec spec = RunSpec::from_json(run, "sim");
     std::vector<RunSpec> specs{spec};
     if (!f->against.empty()) {  // checked before anything runs
+      if (PolicyRegistry::instance().find(f->against) == nullptr)
+        throw SpecError("--against: unknown policy '" + f->against + "' (see `vtmm list`)");
       Json ref = run;
       ref["policy"] = Json{{"impl", f->against}};
       specs.push_back(RunSpec::from_json(ref, "sim"));
