@@ -92,12 +92,14 @@ struct Classifier {
   }
   // What vTMM does after each tracking window (vtmm/policy/vtmm.cpp tick());
   // without a tracker nothing counts as free.
-  const policy::Plan& run(Mechanisms& m, const std::vector<uint8_t>& seen, const policy::PmlGptTracker* t) {
+  const policy::Plan& run(Mechanisms& m, const std::vector<uint8_t>& seen,
+                          const policy::PmlGptTracker* t) {
     static const std::vector<uint8_t> kNone;
-    const policy::BucketCounts counts = policy::classify_window(hot, seen, m, t ? t->referenced() : kNone,
-                                                                t ? t->is_gpt() : kNone, keys, tiers, free);
-    policy::plan_placement(
-        policy::PlanInput{keys, tiers, free, hot.max_key(), m.capacity_pages(Tier::Fast), 0, counts}, plan);
+    const policy::BucketCounts counts = policy::classify_window(
+        hot, seen, m, t ? t->referenced() : kNone, t ? t->is_gpt() : kNone, keys, tiers, free);
+    policy::plan_placement(policy::PlanInput{keys, tiers, free, hot.max_key(),
+                                             m.capacity_pages(Tier::Fast), 0, counts},
+                           plan);
     return plan;  // kept across windows, as vTMM keeps it
   }
   policy::Hotness hot;

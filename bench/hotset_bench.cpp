@@ -34,7 +34,9 @@ uint32_t zipf_count(uint64_t g, uint64_t pages) {
 }
 
 uint8_t seen_for(uint32_t count) {
-  const auto s = count >= 16 ? policy::Seen::Write : count >= 4 ? policy::Seen::Read : policy::Seen::None;
+  const auto s = count >= 16  ? policy::Seen::Write
+                 : count >= 4 ? policy::Seen::Read
+                              : policy::Seen::None;
   return static_cast<uint8_t>(s);
 }
 
@@ -44,7 +46,8 @@ struct MeasuredWindow {
   explicit MeasuredWindow(uint32_t pages) : cls(pages) {}
   double run(Mechanisms& m, const std::vector<uint8_t>& seen, std::vector<uint32_t>& truth) {
     const policy::Plan& plan = cls.run(m, seen, nullptr);
-    const policy::HotsetScore sc = policy::score_hotset(truth, plan.hot, 0.9, m.capacity_pages(Tier::Fast));
+    const policy::HotsetScore sc =
+        policy::score_hotset(truth, plan.hot, 0.9, m.capacity_pages(Tier::Fast));
     policy::add_truth_histogram(truth, cls.tiers, truth_hist);
     std::fill(truth.begin(), truth.end(), 0u);  // the run loop's reset after the tick
     return sc.precision + static_cast<double>(plan.promote.size());
@@ -75,7 +78,11 @@ void BM_MeasuredWindow(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * pages);
 }
-BENCHMARK(BM_MeasuredWindow)->ArgName("pages")->Arg(10'000'000)->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MeasuredWindow)
+    ->ArgName("pages")
+    ->Arg(10'000'000)
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace vtmm

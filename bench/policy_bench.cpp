@@ -50,7 +50,8 @@ double resident_bytes() {
 // A VM of `pages` data pages, every one touched once (so the guest page
 // tables exist), on the optane host with a 1:4 split.
 struct TouchedVm : bench::SimVm {
-  explicit TouchedVm(uint64_t pages, bool aged = false) : SimVm(config(pages, aged)), data_pages(pages) {
+  explicit TouchedVm(uint64_t pages, bool aged = false)
+      : SimVm(config(pages, aged)), data_pages(pages) {
     touch_all();
   }
   static sim::VmConfig config(uint64_t pages, bool aged) {
@@ -106,7 +107,8 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   // vectors' slack: at small sizes the fixed part dominates.
   state.counters["vm_rss_bytes_per_page"] = (rss_vm - rss0) / pages;
   state.counters["policy_rss_bytes_per_page"] = (rss_policy - rss_vm) / pages;
-  const uint64_t scanned0 = st.gpt_scanned, lines0 = rig.vm.c.scan_lines, misses0 = rig.vm.c.scan_llc_misses;
+  const uint64_t scanned0 = st.gpt_scanned, lines0 = rig.vm.c.scan_lines,
+                 misses0 = rig.vm.c.scan_llc_misses;
   for (auto _ : state) {
     state.PauseTiming();
     rig.touch(64, k % 2 ? kRead : kWrite, table_stride);
@@ -122,23 +124,41 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   state.counters["scan_lines_per_window"] =
       static_cast<double>(rig.vm.c.scan_lines - lines0) / static_cast<double>(state.iterations());
   state.counters["scan_llc_misses_per_window"] =
-      static_cast<double>(rig.vm.c.scan_llc_misses - misses0) / static_cast<double>(state.iterations());
+      static_cast<double>(rig.vm.c.scan_llc_misses - misses0) /
+      static_cast<double>(state.iterations());
 }
 BENCHMARK_CAPTURE(BM_VtmmWindow, track, WindowCase{})
-    ->Name("BM_VtmmWindow/track")->ArgName("pages")->Arg(1 << 20)->Arg(10'000'000)
-    ->Iterations(10)->Unit(benchmark::kMillisecond);
+    ->Name("BM_VtmmWindow/track")
+    ->ArgName("pages")
+    ->Arg(1 << 20)
+    ->Arg(10'000'000)
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_VtmmWindow, track_classify, WindowCase{.classify = true})
-    ->Name("BM_VtmmWindow/track+classify")->ArgName("pages")->Arg(1 << 20)->Arg(10'000'000)
-    ->Iterations(10)->Unit(benchmark::kMillisecond);
+    ->Name("BM_VtmmWindow/track+classify")
+    ->ArgName("pages")
+    ->Arg(1 << 20)
+    ->Arg(10'000'000)
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_VtmmWindow, track_classify_aged, WindowCase{.classify = true, .aged = true})
-    ->Name("BM_VtmmWindow/track+classify/aged")->ArgName("pages")->Arg(10'000'000)
-    ->Iterations(10)->Unit(benchmark::kMillisecond);
+    ->Name("BM_VtmmWindow/track+classify/aged")
+    ->ArgName("pages")
+    ->Arg(10'000'000)
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_VtmmWindow, track_aged, WindowCase{.aged = true})
-    ->Name("BM_VtmmWindow/track/aged")->ArgName("pages")->Arg(10'000'000)
-    ->Iterations(10)->Unit(benchmark::kMillisecond);
+    ->Name("BM_VtmmWindow/track/aged")
+    ->ArgName("pages")
+    ->Arg(10'000'000)
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_VtmmWindow, track_sparse, WindowCase{.sparse = true})
-    ->Name("BM_VtmmWindow/track-sparse")->ArgName("pages")->Arg(10'000'000)
-    ->Iterations(10)->Unit(benchmark::kMillisecond);
+    ->Name("BM_VtmmWindow/track-sparse")
+    ->ArgName("pages")
+    ->Arg(10'000'000)
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_Classify(benchmark::State& state) {
   TouchedVm rig(static_cast<uint64_t>(state.range(0)));

@@ -107,7 +107,8 @@ TEST_F(CliTest, GoodSpecWritesOneRecordPerRun) {
 // --against runs the reference design on the same configuration and fills
 // the record's slowdown from the two sim times.
 TEST_F(CliTest, SimAgainstFillsTheSlowdown) {
-  const std::string gups = " --wl footprint=64MiB --wl updates=30000 --wl warmup_updates=0 -r 1:4 --no-wall";
+  const std::string gups =
+      " --wl footprint=64MiB --wl updates=30000 --wl warmup_updates=0 -r 1:4 --no-wall";
   const Result slow = vtmm("sim -p slow-only" + gups);
   const Result ref = vtmm("sim -p dram-only" + gups);
   const Result r = vtmm("sim -p slow-only --against dram-only" + gups);
@@ -134,7 +135,8 @@ TEST_F(CliTest, SimAgainstAnUnknownDesignRunsNothing) {
 
 // A workload that fits in the LLC never reaches memory: the run says so.
 TEST_F(CliTest, SimWarnsWhenTheWorkloadFitsInTheLlc) {
-  const Result r = vtmm("sim --ratio 1:4 --no-wall --wl footprint=8MiB --wl updates=1000 --wl warmup_updates=0");
+  const Result r =
+      vtmm("sim --ratio 1:4 --no-wall --wl footprint=8MiB --wl updates=1000 --wl warmup_updates=0");
   ASSERT_EQ(r.code, 0) << r.err;
   expect_one_line(r.err, "LLC");
   EXPECT_NE(r.err.find("warning: workload gups"), std::string::npos) << r.err;

@@ -191,7 +191,12 @@ struct RulesRig {
     for (Gpa g = 0; g < keys.size(); ++g)
       if (rig.mech.backed(g)) tiers[g] = static_cast<uint8_t>(rig.mech.tier_of(g));
     free.assign(keys.size(), 0);
-    policy::PlanInput in{keys, tiers, free, 30, rig.mech.capacity_pages(Tier::Fast), 0,
+    policy::PlanInput in{keys,
+                         tiers,
+                         free,
+                         30,
+                         rig.mech.capacity_pages(Tier::Fast),
+                         0,
                          policy::count_buckets(keys, tiers)};
     policy::Plan plan = policy::plan_placement(in);
     hp.adjust(rig.mech, keys, tiers, plan);

@@ -18,7 +18,8 @@ RunSpec run(const std::string& policy, const Json& workload_params) {
 }
 
 TEST(RunLabels, UniqueLabelsStayAsTheyAre) {
-  const std::vector<RunSpec> runs = {run("vtmm", Json::object()), run("first-touch", Json::object())};
+  const std::vector<RunSpec> runs = {run("vtmm", Json::object()),
+                                     run("first-touch", Json::object())};
   const std::vector<std::string> labels = distinct_labels(runs);
   ASSERT_EQ(labels.size(), 2u);
   EXPECT_EQ(labels[0], runs[0].label());
@@ -26,7 +27,8 @@ TEST(RunLabels, UniqueLabelsStayAsTheyAre) {
 }
 
 TEST(RunLabels, RunsThatPrintTheSameLabelShowWhatDiffers) {
-  const std::vector<RunSpec> runs = {run("vtmm", {{"footprint", "64MiB"}}), run("vtmm", {{"footprint", "128MiB"}}),
+  const std::vector<RunSpec> runs = {run("vtmm", {{"footprint", "64MiB"}}),
+                                     run("vtmm", {{"footprint", "128MiB"}}),
                                      run("first-touch", {{"footprint", "64MiB"}})};
   ASSERT_EQ(runs[0].label(), runs[1].label()) << "the case this is for";
   const std::vector<std::string> labels = distinct_labels(runs);
@@ -36,9 +38,14 @@ TEST(RunLabels, RunsThatPrintTheSameLabelShowWhatDiffers) {
 }
 
 TEST(RunLabels, AtMostThreeSettingsAreNamed) {
-  const std::vector<RunSpec> runs = {
-      run("vtmm", {{"footprint", "64MiB"}, {"hot_fraction", 0.1}, {"updates", 1000}, {"warmup_updates", 10}}),
-      run("vtmm", {{"footprint", "128MiB"}, {"hot_fraction", 0.2}, {"updates", 2000}, {"warmup_updates", 20}})};
+  const std::vector<RunSpec> runs = {run("vtmm", {{"footprint", "64MiB"},
+                                                  {"hot_fraction", 0.1},
+                                                  {"updates", 1000},
+                                                  {"warmup_updates", 10}}),
+                                     run("vtmm", {{"footprint", "128MiB"},
+                                                  {"hot_fraction", 0.2},
+                                                  {"updates", 2000},
+                                                  {"warmup_updates", 20}})};
   const std::string l = distinct_labels(runs)[0];
   size_t named = 0;
   for (size_t at = l.find('='); at != std::string::npos; at = l.find('=', at + 1)) ++named;

@@ -18,8 +18,8 @@ namespace vtmm_hotset_eval_test {
 
 // The rule written the plain way: sort every non-zero count, walk from the
 // top until the coverage or the cap, fill the cut count in GPA order.
-HotsetScore reference_score(std::span<const uint32_t> truth, std::span<const uint8_t> hot, double coverage,
-                            uint64_t cap) {
+HotsetScore reference_score(std::span<const uint32_t> truth, std::span<const uint8_t> hot,
+                            double coverage, uint64_t cap) {
   HotsetScore s;
   const size_t n = std::min(truth.size(), hot.size());
   uint64_t total = 0, classified = 0;
@@ -34,7 +34,8 @@ HotsetScore reference_score(std::span<const uint32_t> truth, std::span<const uin
   std::sort(counts.begin(), counts.end(), std::greater<>());
   const double want = coverage * static_cast<double>(total);
   uint64_t covered = 0, take = 0;
-  while (take < counts.size() && take < cap && static_cast<double>(covered) < want) covered += counts[take++];
+  while (take < counts.size() && take < cap && static_cast<double>(covered) < want)
+    covered += counts[take++];
   if (take == 0) return s;
   const uint32_t cut = counts[take - 1];
   uint64_t above = 0;
@@ -66,10 +67,16 @@ HotSet to_set(const std::vector<uint8_t>& bytes) {
 // (the bins counted by sorting) and now and then near 2^32.
 uint32_t random_count(Rng& rng, uint32_t spread) {
   switch (rng.below(16)) {
-    case 0: return static_cast<uint32_t>(rng.below(1u << 20)) + (1u << 16);
-    case 1: return rng.below(50) == 0 ? 0xffff0000u + static_cast<uint32_t>(rng.below(1000)) : 0;
-    case 2: case 3: case 4: return 0;
-    default: return 1 + static_cast<uint32_t>(rng.below(spread));
+    case 0:
+      return static_cast<uint32_t>(rng.below(1u << 20)) + (1u << 16);
+    case 1:
+      return rng.below(50) == 0 ? 0xffff0000u + static_cast<uint32_t>(rng.below(1000)) : 0;
+    case 2:
+    case 3:
+    case 4:
+      return 0;
+    default:
+      return 1 + static_cast<uint32_t>(rng.below(spread));
   }
 }
 
@@ -87,7 +94,8 @@ TEST(VtmmHotsetEval, MatchesTheSortedRuleOnRandomWindows) {
   for (int round = 0; round < 600; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     const size_t n = 1 + rng.below(rng.below(4) == 0 ? 20 : 3000);
-    const uint32_t spread = 1 + static_cast<uint32_t>(rng.below(rng.below(2) ? 4 : 5000));  // few values: ties
+    const uint32_t spread =
+        1 + static_cast<uint32_t>(rng.below(rng.below(2) ? 4 : 5000));  // few values: ties
     std::vector<uint32_t> truth(n);
     std::vector<uint8_t> hot(n);
     const bool silent = rng.below(20) == 0;
@@ -97,12 +105,14 @@ TEST(VtmmHotsetEval, MatchesTheSortedRuleOnRandomWindows) {
       hot[g] = static_cast<uint8_t>(rng.below(8) < hot_in);
     }
     const double cov = coverages[rng.below(std::size(coverages))];
-    const uint64_t cap = rng.below(3) == 0 ? rng.below(n / 4 + 2) : rng.below(2 * n + 2);  // often binding
+    const uint64_t cap =
+        rng.below(3) == 0 ? rng.below(n / 4 + 2) : rng.below(2 * n + 2);  // often binding
     // The hot set may be shorter or longer than the truth (only the overlap counts).
     std::vector<uint8_t> hot_sized = hot;
     if (rng.below(6) == 0) hot_sized.resize(n - rng.below(n) / 2);
     if (rng.below(6) == 0) hot_sized.resize(n + 70, 1);
-    expect_same(score_hotset(truth, to_set(hot_sized), cov, cap), reference_score(truth, hot_sized, cov, cap));
+    expect_same(score_hotset(truth, to_set(hot_sized), cov, cap),
+                reference_score(truth, hot_sized, cov, cap));
   }
 }
 
@@ -124,7 +134,8 @@ TEST(VtmmHotsetEval, EdgeCases) {
   std::vector<uint8_t> tail(64, 0);
   std::fill(tail.begin() + 32, tail.end(), 1);
   expect_same(score_hotset(flat, to_set(tail), 1.0, 40), reference_score(flat, tail, 1.0, 40));
-  EXPECT_EQ(score_hotset(flat, to_set(tail), 1.0, 40).recall, 8.0 / 40) << "pages 0..39 are the true set";
+  EXPECT_EQ(score_hotset(flat, to_set(tail), 1.0, 40).recall, 8.0 / 40)
+      << "pages 0..39 are the true set";
   EXPECT_FALSE(score_hotset({}, to_set(all), 0.9, 50).valid) << "no ground truth";
 }
 

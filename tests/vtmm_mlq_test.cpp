@@ -244,7 +244,8 @@ TEST(VtmmMlq, LastObservationIsCarriedThroughThePeriod) {
   ASSERT_EQ(p.state(), MlqPage::Dnd);
   EXPECT_EQ(p.last(), static_cast<uint8_t>(Seen::Write));
   EXPECT_TRUE(mlq_update(p, 8, Seen::None, MlqConfig{}));  // end of period (not read)
-  EXPECT_EQ(p.last(), static_cast<uint8_t>(Seen::Write)) << "what it last did, not overwritten by the period";
+  EXPECT_EQ(p.last(), static_cast<uint8_t>(Seen::Write))
+      << "what it last did, not overwritten by the period";
 }
 
 // The state keeps its window modulo 2^24 (4 bytes a page): a page driven
@@ -261,7 +262,8 @@ TEST(VtmmMlq, WindowNumbersWrapWithoutChangingAnyStep) {
       const Seen s = a.read_bits && accessed ? Seen::Write : Seen::None;
       const bool cleared = mlq_update(p, k, s, MlqConfig{.levels = 16});
       steps.push_back(uint32_t{a.read_bits} | uint32_t{cleared} << 1 | uint32_t{p.level()} << 2 |
-                      uint32_t{p.state()} << 8 | static_cast<uint32_t>(p.until_after(k) + 100) << 12);
+                      uint32_t{p.state()} << 8 |
+                      static_cast<uint32_t>(p.until_after(k) + 100) << 12);
     }
     return steps;
   };

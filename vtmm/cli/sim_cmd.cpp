@@ -83,7 +83,8 @@ void add_sim(CLI::App& app) {
   c->add_option("--pp,--policy-param", f->pol_params, "Policy parameter KEY=VALUE (repeatable)");
   c->add_option("--hp,--host-param", f->host_params, "Host constant override KEY=VALUE (repeatable)");
   c->add_option("--against", f->against,
-                "Also run this design on the same configuration (e.g. dram-only); the record's slowdown is against it");
+                "Also run this design on the same configuration (e.g. dram-only); the record's "
+                "slowdown is against it");
   c->add_flag("--no-wall", f->no_wall, "Leave wall_s and cpu_s out, so identical runs print identical bytes");
   c->callback([f] {
     Json run;

@@ -82,9 +82,9 @@ struct PteBits {
 
 // One guest page-table page's 512 PTEs, read in place (Mechanisms::read_gpt_page).
 struct GptView {
-  const Gpa* target;      // target[i]: the data page PTE i maps; kNone if not present
-  const uint8_t* bits;    // PTE i's PteBits::kAccessed | kDirty at bits[i * bits_stride]
-  uint32_t bits_stride;   // 1; 0 when the table maps one 2 MiB guest page with one A/D pair
+  const Gpa* target;     // target[i]: the data page PTE i maps; kNone if not present
+  const uint8_t* bits;   // PTE i's PteBits::kAccessed | kDirty at bits[i * bits_stride]
+  uint32_t bits_stride;  // 1; 0 when the table maps one 2 MiB guest page with one A/D pair
   uint8_t ad(uint32_t i) const { return bits[i * bits_stride]; }
 };
 struct GptCopy {  // where a platform without flat PTE arrays stages a view

@@ -215,7 +215,9 @@ std::vector<std::string> distinct_labels(const std::vector<RunSpec>& runs) {
       for (const auto& [k, v] : f) keys.insert(k);
     std::vector<std::string> differing;
     for (const std::string& k : keys) {
-      const auto value = [&](size_t g) { return flat[g].count(k) ? flat[g].at(k) : std::string("-"); };
+      const auto value = [&](size_t g) {
+        return flat[g].count(k) ? flat[g].at(k) : std::string("-");
+      };
       for (size_t g = 1; g < group.size(); ++g)
         if (value(g) != value(0)) {
           differing.push_back(k);

@@ -39,9 +39,9 @@ inline uint32_t temperature(uint32_t x, uint32_t read_w, uint32_t write_w) {
 #else
 #define VTMM_AVX2_CLONE  // other architectures: the one portable copy
 #endif
-VTMM_AVX2_CLONE void temperature_block(uint32_t* __restrict h, size_t n, const uint8_t* __restrict seen,
-                                       uint8_t* __restrict keys, uint32_t mask, uint32_t read_w,
-                                       uint32_t write_w) {
+VTMM_AVX2_CLONE void temperature_block(uint32_t* __restrict h, size_t n,
+                                       const uint8_t* __restrict seen, uint8_t* __restrict keys,
+                                       uint32_t mask, uint32_t read_w, uint32_t write_w) {
   const uint32_t keep = (mask & 0xfffeu) * 0x10001u;  // bits that survive the shift, both halves
   for (size_t i = 0; i < n; ++i) {
     const uint32_t s = seen[i];
@@ -77,7 +77,8 @@ struct SubHistograms {
   }
 };
 
-void mark_free(const uint8_t* tiers, const uint8_t* ref, const uint8_t* gpt, uint8_t* free, size_t n) {
+void mark_free(const uint8_t* tiers, const uint8_t* ref, const uint8_t* gpt, uint8_t* free,
+               size_t n) {
   for (size_t i = 0; i < n; ++i)  // branch-free, so it vectorises
     free[i] = static_cast<uint8_t>((tiers[i] < 2) & (ref[i] == 0) & (gpt[i] == 0));
 }
@@ -107,8 +108,10 @@ void Hotness::record(std::span<const uint8_t> seen, std::span<uint8_t> keys) {
 }
 
 void Hotness::record_block(size_t first, size_t n, const uint8_t* seen, uint8_t* keys) {
-  if (kind_ == Kind::Temperature) temperature_block(hist_.data() + first, n, seen, keys, mask_, read_w_, write_w_);
-  else lru_block(hist_.data() + first, n, seen, keys);
+  if (kind_ == Kind::Temperature)
+    temperature_block(hist_.data() + first, n, seen, keys, mask_, read_w_, write_w_);
+  else
+    lru_block(hist_.data() + first, n, seen, keys);
 }
 
 void Hotness::lru_block(uint32_t* h, size_t n, const uint8_t* seen, uint8_t* keys) const {
@@ -118,7 +121,8 @@ void Hotness::lru_block(uint32_t* h, size_t n, const uint8_t* seen, uint8_t* key
     h[i] = ((h[i] << 1) & keep) | (s == static_cast<uint8_t>(Seen::Read) ? 1u : 0u) |
            (s == static_cast<uint8_t>(Seen::Write) ? 0x10000u : 0u);
     const uint32_t any = (h[i] | h[i] >> 16) & 0xffffu;
-    keys[i] = static_cast<uint8_t>(any ? windows_ - static_cast<uint32_t>(std::countr_zero(any)) : 0);
+    keys[i] =
+        static_cast<uint8_t>(any ? windows_ - static_cast<uint32_t>(std::countr_zero(any)) : 0);
   }
 }
 
@@ -130,7 +134,8 @@ uint32_t Hotness::key(Gpa g) const {
 }
 
 BucketCounts count_buckets(std::span<const uint8_t> keys, std::span<const uint8_t> tiers) {
-  if (keys.size() != tiers.size()) throw std::invalid_argument("count_buckets: keys and tiers differ in size");
+  if (keys.size() != tiers.size())
+    throw std::invalid_argument("count_buckets: keys and tiers differ in size");
   if (std::any_of(keys.begin(), keys.end(), [](uint8_t k) { return k >= 64; }))
     throw std::invalid_argument("count_buckets: keys above 63");
   SubHistograms h;
@@ -139,8 +144,9 @@ BucketCounts count_buckets(std::span<const uint8_t> keys, std::span<const uint8_
 }
 
 BucketCounts classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m,
-                             std::span<const uint8_t> ref, std::span<const uint8_t> gpt, std::span<uint8_t> keys,
-                             std::span<uint8_t> tiers, std::span<uint8_t> free) {
+                             std::span<const uint8_t> ref, std::span<const uint8_t> gpt,
+                             std::span<uint8_t> keys, std::span<uint8_t> tiers,
+                             std::span<uint8_t> free) {
   const size_t n = h.pages();
   if (h.max_key() >= 64) throw std::invalid_argument("classify_window: keys above 63");
   if (seen.size() != n || keys.size() != n || tiers.size() != n || free.size() != n)
@@ -152,7 +158,8 @@ BucketCounts classify_window(Hotness& h, std::span<const uint8_t> seen, const Me
   for (size_t b = 0; b < n; b += kBlock) {
     const size_t len = std::min(kBlock, n - b);
     h.record_block(b, len, seen.data() + b, keys.data() + b);
-    if (know_free) mark_free(tiers.data() + b, ref.data() + b, gpt.data() + b, free.data() + b, len);
+    if (know_free)
+      mark_free(tiers.data() + b, ref.data() + b, gpt.data() + b, free.data() + b, len);
     sub.add(keys.data() + b, tiers.data() + b, len);
   }
   return sub.sum();

@@ -67,8 +67,9 @@ BucketCounts count_buckets(std::span<const uint8_t> keys, std::span<const uint8_
 // PTEs cannot tell). Returns the bucket counts of the keys written. Every
 // per-page span has the history's size.
 BucketCounts classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m,
-                             std::span<const uint8_t> ref, std::span<const uint8_t> gpt, std::span<uint8_t> keys,
-                             std::span<uint8_t> tiers, std::span<uint8_t> free);
+                             std::span<const uint8_t> ref, std::span<const uint8_t> gpt,
+                             std::span<uint8_t> keys, std::span<uint8_t> tiers,
+                             std::span<uint8_t> free);
 
 // One bit per guest page: the plan's hot set. A byte per page cost 10 MB and
 // a pass of its own to clear at 10 M pages; words also let scoring skip
@@ -113,7 +114,7 @@ struct Plan {
   HotSet hot;                        // by GPA
   uint64_t hot_pages = 0;
   uint32_t threshold = 0;  // lowest key taken whole into the hot set
-  BucketCounts bucket_counts{};  // in.counts
+  BucketCounts bucket_counts{};                 // in.counts
   std::vector<std::vector<Gpa>> demote_by_key;  // plan_placement's scratch, kept for its memory
 
   void reset(size_t pages, const BucketCounts& counts);  // empty, memory kept

@@ -18,7 +18,7 @@ inline uint32_t bin_of(uint32_t count) { return static_cast<uint32_t>(std::bit_w
 constexpr uint32_t kExact = 1024, kFirstWide = 11;  // bin_of(kExact)
 
 struct Bins {
-  std::array<uint64_t, kExact> exact{};  // pages per count
+  std::array<uint64_t, kExact> exact{};             // pages per count
   std::array<uint64_t, kBins> pages{}, accesses{};  // bins kFirstWide.. only
   uint64_t total = 0;
 };
@@ -48,8 +48,10 @@ Bins bin_counts(std::span<const uint32_t> truth) {
 
 // The counts of wide bin `bin` as (count, pages) groups, highest count
 // first: few pages have such counts, so they are gathered and sorted.
-std::vector<std::pair<uint32_t, uint64_t>> groups_in_bin(std::span<const uint32_t> truth, uint32_t bin) {
-  const uint32_t lo = uint32_t{1} << (bin - 1), hi = static_cast<uint32_t>((uint64_t{1} << bin) - 1);
+std::vector<std::pair<uint32_t, uint64_t>> groups_in_bin(std::span<const uint32_t> truth,
+                                                         uint32_t bin) {
+  const uint32_t lo = uint32_t{1} << (bin - 1),
+                 hi = static_cast<uint32_t>((uint64_t{1} << bin) - 1);
   std::vector<uint32_t> vs;
   for (uint32_t v : truth)
     if (v >= lo && v <= hi) vs.push_back(v);
@@ -84,8 +86,10 @@ class Walk {
     if (!stops(hi)) lo = hi;
     while (lo < hi) {
       const uint64_t mid = lo + (hi - lo) / 2;
-      if (stops(mid)) hi = mid;
-      else lo = mid + 1;
+      if (stops(mid))
+        hi = mid;
+      else
+        lo = mid + 1;
     }
     if (lo > 0) {
       s_.at_cut = lo;  // a new count: every earlier page taken was above it
@@ -133,7 +137,8 @@ uint64_t count_below(const HotSet& hot, size_t n) {
   uint64_t c = 0;
   const auto w = hot.words();
   for (size_t i = 0; i < n / 64; ++i) c += static_cast<uint64_t>(std::popcount(w[i]));
-  if (n % 64) c += static_cast<uint64_t>(std::popcount(w[n / 64] & ((uint64_t{1} << (n % 64)) - 1)));
+  if (n % 64)
+    c += static_cast<uint64_t>(std::popcount(w[n / 64] & ((uint64_t{1} << (n % 64)) - 1)));
   return c;
 }
 
@@ -173,7 +178,8 @@ uint64_t hot_and_true(std::span<const uint32_t> truth, const HotSet& hot, const 
 
 }  // namespace
 
-HotsetScore score_hotset(std::span<const uint32_t> truth, const HotSet& hot, double coverage, uint64_t cap) {
+HotsetScore score_hotset(std::span<const uint32_t> truth, const HotSet& hot, double coverage,
+                         uint64_t cap) {
   HotsetScore s;
   const size_t n = std::min(truth.size(), hot.size());
   truth = truth.first(n);
@@ -192,7 +198,8 @@ HotsetScore score_hotset(std::span<const uint32_t> truth, const HotSet& hot, dou
   return s;
 }
 
-void add_truth_histogram(std::span<const uint32_t> truth, std::span<const uint8_t> tiers, TruthHistogram& h) {
+void add_truth_histogram(std::span<const uint32_t> truth, std::span<const uint8_t> tiers,
+                         TruthHistogram& h) {
   uint64_t sub[4][kBins] = {};
   const size_t n = std::min(truth.size(), tiers.size());
   size_t g = 0;

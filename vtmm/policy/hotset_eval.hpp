@@ -24,12 +24,14 @@ struct HotsetScore {
 // O(pages): log2 bins of the counts find the bin holding the cut, and only
 // that bin's counts are resolved exactly (the same take, cut and doubles as
 // sorting every count would give).
-HotsetScore score_hotset(std::span<const uint32_t> truth, const HotSet& hot, double coverage, uint64_t cap);
+HotsetScore score_hotset(std::span<const uint32_t> truth, const HotSet& hot, double coverage,
+                         uint64_t cap);
 
 // Pages per log2 bin of their count: bin 0 not accessed, bin b 2^(b-1)..2^b-1.
 using TruthHistogram = std::array<uint64_t, 33>;
 
 // Adds truth[g] of every page with tiers[g] < 2 (backed) to h.
-void add_truth_histogram(std::span<const uint32_t> truth, std::span<const uint8_t> tiers, TruthHistogram& h);
+void add_truth_histogram(std::span<const uint32_t> truth, std::span<const uint8_t> tiers,
+                         TruthHistogram& h);
 
 }  // namespace vtmm::policy

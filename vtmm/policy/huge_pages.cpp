@@ -53,7 +53,8 @@ void HugePages::coarsen(const Mechanisms& m, std::span<uint8_t> seen) const {
   }
 }
 
-void HugePages::adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<const uint8_t> tiers, Plan& plan) {
+void HugePages::adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<const uint8_t> tiers,
+                       Plan& plan) {
   if (mode_ != Mode::Pages2m && mode_ != Mode::Hybrid) return;
   const Gpa n = static_cast<Gpa>(keys.size());
   const size_t regions = (n + kPagesPerHuge - 1) / kPagesPerHuge;

@@ -41,7 +41,8 @@ class HugePages {
   void coarsen(const Mechanisms& m, std::span<uint8_t> seen) const;
   // Splits and merges per the rules, then fixes the plan so every 2 MiB
   // mapping left moves whole, and only when most of it wants to.
-  void adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<const uint8_t> tiers, Plan& plan);
+  void adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<const uint8_t> tiers,
+              Plan& plan);
   // Split and merge counts cover the whole run (the measured phase's are the
   // record's counters.huge_splits / huge_merges); the rest restarts.
   void reset_stats() { held_back_ = 0; }

@@ -79,7 +79,8 @@ Cut find_cut(const BucketCounts& bc, uint32_t max_key, uint64_t budget) {
 // fast pages taken.
 uint64_t select_hot(const PlanInput& in, const Cut& cut, Plan& p) {
   const uint32_t lowest = std::max(cut.partial ? cut.partial : cut.threshold, kFloorKey);
-  uint64_t partial_fast = cut.partial ? std::min<uint64_t>(cut.quota, p.bucket_counts[0][cut.partial]) : 0;
+  uint64_t partial_fast =
+      cut.partial ? std::min<uint64_t>(cut.quota, p.bucket_counts[0][cut.partial]) : 0;
   uint64_t partial_slow = cut.partial ? cut.quota - partial_fast : 0;
   const uint64_t fast_taken = partial_fast;
   std::array<uint64_t, 64> at{};  // next slot of each key in p.promote
@@ -95,7 +96,8 @@ uint64_t select_hot(const PlanInput& in, const Cut& cut, Plan& p) {
     return at_least(keys, lowest) & ~at_least(tiers, 2) & kTops;
   };
   for (size_t base = n & ~size_t{63}; base <= n; base -= 64) {  // chunks from the highest down
-    for (uint64_t m = mask_of(in, base, std::min<size_t>(64, n - base), candidates, candidate); m != 0;) {
+    for (uint64_t m = mask_of(in, base, std::min<size_t>(64, n - base), candidates, candidate);
+         m != 0;) {
       const size_t i = 63 - static_cast<size_t>(std::countl_zero(m));
       m &= ~(uint64_t{1} << i);
       const size_t g = base + i;
@@ -120,7 +122,8 @@ uint64_t select_hot(const PlanInput& in, const Cut& cut, Plan& p) {
 // buckets below `cold_top` hold fewer non-hot fast pages than could be
 // needed; of bucket cold_top only the first `need` can be: one ascending scan
 // collects them. Returns what is still needed.
-uint64_t select_demote(const PlanInput& in, const Cut& cut, uint64_t fast_taken, uint64_t need, Plan& p) {
+uint64_t select_demote(const PlanInput& in, const Cut& cut, uint64_t fast_taken, uint64_t need,
+                       Plan& p) {
   const BucketCounts& bc = p.bucket_counts;
   uint32_t cold_top = 0;
   for (uint64_t below = 0; cold_top <= in.max_key; ++cold_top) {
@@ -138,7 +141,9 @@ uint64_t select_demote(const PlanInput& in, const Cut& cut, uint64_t fast_taken,
   const auto fasts = [](uint64_t, uint64_t tiers) { return ~at_least(tiers, 1) & kTops; };
   const auto words = p.hot.words();
   for (size_t base = 0; base < n && p.demote.size() < need; base += 64) {
-    for (uint64_t m = mask_of(in, base, std::min<size_t>(64, n - base), fasts, fast) & ~words[base / 64]; m != 0; m &= m - 1) {
+    for (uint64_t m =
+             mask_of(in, base, std::min<size_t>(64, n - base), fasts, fast) & ~words[base / 64];
+         m != 0; m &= m - 1) {
       const size_t g = base + static_cast<size_t>(std::countr_zero(m));
       if (in.free[g]) {
         p.demote.push_back(static_cast<Gpa>(g));
@@ -146,13 +151,15 @@ uint64_t select_demote(const PlanInput& in, const Cut& cut, uint64_t fast_taken,
         continue;
       }
       const uint32_t k = in.key[g];
-      if (k < down.size() && (k < cold_top || down[k].size() < need)) down[k].push_back(static_cast<Gpa>(g));
+      if (k < down.size() && (k < cold_top || down[k].size() < need))
+        down[k].push_back(static_cast<Gpa>(g));
     }
   }
   need -= p.demote.size();
   for (size_t k = 0; k < down.size() && need > 0; ++k) {
     const size_t take = std::min<uint64_t>(need, down[k].size());
-    p.demote.insert(p.demote.end(), down[k].begin(), down[k].begin() + static_cast<std::ptrdiff_t>(take));
+    p.demote.insert(p.demote.end(), down[k].begin(),
+                    down[k].begin() + static_cast<std::ptrdiff_t>(take));
     need -= take;
   }
   return need;

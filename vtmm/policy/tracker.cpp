@@ -137,7 +137,8 @@ bool quiet8(const GptView& v, const MlqPage* mlq, const Gpa* prev, uint32_t i) {
 
 // One pass over a table's 512 PTEs in place: each PTE's MLQ step, what it
 // saw, and the bits to clear, gathered into one write-back.
-void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uint8_t> seen, TrackStats& st) {
+void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uint8_t> seen,
+                         TrackStats& st) {
   Table& t = tables_[slot];
   const GptView v = m.read_gpt_page(t.gpa, copy_);
   ++st.gpt_scanned;
@@ -156,10 +157,12 @@ void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uin
       continue;
     }
     const Gpa g = v.target[i];
-    if (g != prev[i]) [[unlikely]] repoint(prev[i], g, mlq[i]);
+    if (g != prev[i]) [[unlikely]]
+      repoint(prev[i], g, mlq[i]);
     if (g >= seen.size()) continue;  // not present (kNone), or beyond guest memory
     MlqPage& p = mlq[i];
-    if (p.state() == MlqPage::Dnd && p.until_after(k) > 0) {  // left alone: it kept doing what it did
+    if (p.state() == MlqPage::Dnd &&
+        p.until_after(k) > 0) {  // left alone: it kept doing what it did
       seen[g] = p.last();
       next_due = std::min(next_due, p.until_near(k));
       continue;

@@ -44,9 +44,9 @@ class PmlGptTracker {
  private:
   struct Table {
     Gpa gpa = kNone;
-    uint32_t due_at = 0;   // next window one of its PTEs' do-not-disturb periods ends (0: none)
-    uint32_t stamp = 0;    // k + 1 once queued for a scan in window k
-    bool carry = false;    // some PTE in Dnd or Probe: visited in windows it is not scanned
+    uint32_t due_at = 0;  // next window one of its PTEs' do-not-disturb periods ends (0: none)
+    uint32_t stamp = 0;   // k + 1 once queued for a scan in window k
+    bool carry = false;   // some PTE in Dnd or Probe: visited in windows it is not scanned
   };
   void hand_over(std::span<const Gpa> gpts);
   void queue(uint32_t slot, uint32_t k);
@@ -63,7 +63,7 @@ class PmlGptTracker {
   std::vector<Gpa> target_;      // by PTE slot: its target when last scanned (kNone: not present)
   std::vector<uint64_t> index_;  // open addressing, GPA << 32 | slot (kFree: empty)
   std::vector<uint8_t> is_gpt_, refs_;  // by GPA
-  std::vector<uint64_t> scan_;   // this window's tables as GPA << 32 | slot, sorted
+  std::vector<uint64_t> scan_;          // this window's tables as GPA << 32 | slot, sorted
   std::vector<Gpa> log_, rearm_;
   GptCopy copy_{};
 };

@@ -21,8 +21,8 @@
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/time_scale.hpp"
 #include "vtmm/policy/hotness.hpp"
-#include "vtmm/policy/huge_pages.hpp"
 #include "vtmm/policy/hotset_eval.hpp"
+#include "vtmm/policy/huge_pages.hpp"
 #include "vtmm/policy/tracker.hpp"
 
 namespace vtmm::policy {
@@ -134,13 +134,17 @@ class Vtmm : public Policy {
 
     const uint32_t n = m.guest_pages();
     static const std::vector<uint8_t> kNone;
-    const BucketCounts counts = classify_window(*hotness_, seen_, m, pml_ ? pml_->referenced() : kNone,
-                                                pml_ ? pml_->is_gpt() : kNone, keys_, tiers_, free_);
+    const BucketCounts counts =
+        classify_window(*hotness_, seen_, m, pml_ ? pml_->referenced() : kNone,
+                        pml_ ? pml_->is_gpt() : kNone, keys_, tiers_, free_);
     m.charge_ns(static_cast<double>(n) * classify_ns_);
     const uint32_t fixed = hot_set_ == "fixed" ? fixed_threshold_ : 0;
-    PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast), fixed, counts};
-    if (hot_set_ == "fixed") plan_fixed_threshold(in, plan_);
-    else plan_placement(in, plan_);
+    PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast),
+                 fixed, counts};
+    if (hot_set_ == "fixed")
+      plan_fixed_threshold(in, plan_);
+    else
+      plan_placement(in, plan_);
     Plan& plan = plan_;
     uint64_t warm = 0;  // pages with a non-zero key, in either tier
     for (int t = 0; t < 2; ++t)
@@ -229,7 +233,8 @@ class Vtmm : public Policy {
   // windows: on_measure_start() resets both, so earlier scores never reach
   // a record.
   void score(const Mechanisms& m, const Plan& plan) {
-    const HotsetScore sc = score_hotset(m.true_accesses(), plan.hot, coverage_, m.capacity_pages(Tier::Fast));
+    const HotsetScore sc =
+        score_hotset(m.true_accesses(), plan.hot, coverage_, m.capacity_pages(Tier::Fast));
     add_truth_histogram(m.true_accesses(), tiers_, truth_hist_);
     if (sc.valid) {
       precision_sum_ += sc.precision;

@@ -200,12 +200,14 @@ void add_vm_slowdowns(Json& r, const Json* base) {
 std::string llc_fit_warning(const Json& rec) {
   if (!rec.is_object() || rec.value("status", "ok") != "ok" || !rec.contains("llc_misses") ||
       !rec.at("llc_misses").is_number() || !rec.contains("footprint_bytes") ||
-      !rec.at("footprint_bytes").is_number() || !rec.contains("config") || !rec.at("config").is_object())
+      !rec.at("footprint_bytes").is_number() || !rec.contains("config") ||
+      !rec.at("config").is_object())
     return {};
   const Json consts = rec.at("config").value("host_constants", Json::object());
-  const double llc = consts.is_object() && consts.contains("llc_bytes") && consts.at("llc_bytes").is_number()
-                         ? consts.at("llc_bytes").get<double>()
-                         : 0.0;
+  const double llc =
+      consts.is_object() && consts.contains("llc_bytes") && consts.at("llc_bytes").is_number()
+          ? consts.at("llc_bytes").get<double>()
+          : 0.0;
   const auto footprint = rec.at("footprint_bytes").get<double>();
   const auto misses = rec.at("llc_misses").get<uint64_t>();
   if (llc <= 0 || (misses > 0 && footprint > llc)) return {};
@@ -217,9 +219,10 @@ std::string llc_fit_warning(const Json& rec) {
   };
   const std::string what = misses == 0 ? "had no LLC misses in its measured phase"
                                        : "has a footprint no larger than the host's LLC";
-  return "warning: workload " + rec.value("workload", std::string("?")) + " " + what + " (footprint " +
-         mib(footprint) + ", LLC " + mib(llc) +
-         "): its accesses barely reach memory, so tiering has nothing to do; make it larger than the LLC";
+  return "warning: workload " + rec.value("workload", std::string("?")) + " " + what +
+         " (footprint " + mib(footprint) + ", LLC " + mib(llc) +
+         "): its accesses barely reach memory, so tiering has nothing to do; make it larger than "
+         "the LLC";
 }
 
 void add_slowdowns(std::vector<Json>& records, const std::string& baseline) {

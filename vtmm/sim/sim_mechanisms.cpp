@@ -44,7 +44,8 @@ void SimMechanisms::scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits
 GptView SimMechanisms::read_gpt_page(Gpa gpt, GptCopy& copy) {
   Vm& vm = *vm_;
   const uint64_t base = uint64_t{gpt_group(gpt)} * kPtesPerPage;
-  const bool shared = base + 1 < vm.pte_bits.size() && vm.bits_vpn(base + 1) == base;  // one pair for the group
+  const bool shared =
+      base + 1 < vm.pte_bits.size() && vm.bits_vpn(base + 1) == base;  // one pair for the group
   // The scan reads the whole table page, a line at a time: scan_gpt_page's
   // cost with nothing cleared. The 64 lines' LLC sets are fetched first so
   // their misses in the host overlap.
@@ -77,7 +78,8 @@ void SimMechanisms::clear_gpt_bits(Gpa gpt, const PteSet& which, uint8_t mask) {
     for (uint64_t todo = which[w]; todo != 0; todo &= todo - 1) {
       const uint64_t vpn = base + w * 64 + static_cast<uint64_t>(std::countr_zero(todo));
       if (vpn >= vm.pte_gpa.size() || vm.pte_gpa[vpn] == kNone) continue;
-      vm.pte_bits[vm.bits_vpn(vpn)] &= static_cast<uint8_t>(~mask);  // a 2 MiB page's one pair: any slot clears it
+      vm.pte_bits[vm.bits_vpn(vpn)] &=
+          static_cast<uint8_t>(~mask);  // a 2 MiB page's one pair: any slot clears it
       ++written;
       // Writing the same line again hits its set's MRU way, already dirty:
       // nothing changes but the count of lines touched.
