@@ -224,9 +224,7 @@ void EptScanner::window(Mechanisms& m, uint32_t, std::vector<uint8_t>& seen, Tra
   st.ept_scanned += bits_.size();
   st.ad_clears += bits_.size();
   for (size_t g = 0; g < bits_.size(); ++g)
-    seen[g] = static_cast<uint8_t>((bits_[g] & PteBits::kDirty)      ? Seen::Write
-                                   : (bits_[g] & PteBits::kAccessed) ? Seen::Read
-                                                                     : Seen::None);
+    seen[g] = static_cast<uint8_t>(seen_of(bits_[g]));
   m.flush_tlbs();
 }
 
