@@ -213,13 +213,13 @@ std::vector<std::string> distinct_labels(const std::vector<RunSpec>& runs) {
     std::set<std::string> keys;
     for (const auto& f : flat)
       for (const auto& [k, v] : f) keys.insert(k);
+    const auto value = [&](size_t g, const std::string& k) {
+      return flat[g].count(k) ? flat[g].at(k) : std::string("-");
+    };
     std::vector<std::string> differing;
     for (const std::string& k : keys) {
-      const auto value = [&](size_t g) {
-        return flat[g].count(k) ? flat[g].at(k) : std::string("-");
-      };
       for (size_t g = 1; g < group.size(); ++g)
-        if (value(g) != value(0)) {
+        if (value(g, k) != value(0, k)) {
           differing.push_back(k);
           break;
         }
@@ -227,7 +227,7 @@ std::vector<std::string> distinct_labels(const std::vector<RunSpec>& runs) {
     }
     for (size_t g = 0; g < group.size(); ++g)
       for (const std::string& k : differing)
-        labels[group[g]] += " " + k + "=" + (flat[g].count(k) ? flat[g].at(k) : std::string("-"));
+        labels[group[g]] += " " + k + "=" + value(g, k);
   }
   return labels;
 }
