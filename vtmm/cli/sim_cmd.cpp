@@ -48,7 +48,7 @@ uint64_t parse_u64(const std::string& text, const std::string& flag) {
 struct SimFlags {
   std::string workload = "gups", policy = "first-touch", ratio, host = "optane", footprint, memory, fast_bytes;
   std::string initial_tier = "policy", policy_thread_core = "spare";
-  std::string seed = "1", against, model = "exact";
+  std::string seed = "1", against;
   uint32_t vcpus = 1;
   bool ept_huge = false, guest_thp = false, aged = false, no_wall = false;
   std::vector<std::string> wl_params, pol_params, host_params;
@@ -85,9 +85,6 @@ void add_sim(CLI::App& app) {
   c->add_option("--against", f->against,
                 "Also run this design on the same configuration (e.g. dram-only); the record's "
                 "slowdown is against it");
-  c->add_option("--model", f->model,
-                "Timing model: exact (the reference) or fast (set-sampled LLC; docs/simulator.md)")
-      ->capture_default_str();
   c->add_flag("--no-wall", f->no_wall, "Leave wall_s and cpu_s out, so identical runs print identical bytes");
   c->callback([f] {
     Json run;
@@ -103,7 +100,6 @@ void add_sim(CLI::App& app) {
     run["policy"] = pol;
     run["host_overrides"] = hp;
     run["seed"] = parse_u64(f->seed, "--seed");
-    if (f->model != "exact") run["model"] = f->model;
     run["vm"] = {{"vcpus", f->vcpus}, {"ept_huge", f->ept_huge}, {"aged_guest", f->aged}};
     if (!f->memory.empty()) run["vm"]["memory"] = f->memory;
     if (f->guest_thp) run["vm"]["guest_thp"] = true;

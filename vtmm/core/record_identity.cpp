@@ -16,7 +16,6 @@ Json record_identity(const RunSpec& r, const std::string& host) {
   rec["policy"] = r.policy_name();
   rec["policy_impl"] = r.policy.value("impl", "");
   rec["seed"] = r.seed;
-  if (r.platform == "sim") rec["model"] = r.model;
   return rec;
 }
 

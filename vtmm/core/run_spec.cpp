@@ -134,9 +134,6 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
   }
   r.fast_bytes = p.get_bytes("fast_bytes", 0);
   r.seed = p.get<uint64_t>("seed", 1);
-  r.model = p.get<std::string>("model", "exact");
-  if (r.model != "exact" && r.model != "fast") p.fail("model", "must be \"exact\" or \"fast\"");
-  if (r.model != "exact" && r.platform != "sim") p.fail("model", "is the simulator's timing model: only with platform \"sim\"");
   if (p.has("repeat")) r.repeat = p.get<uint32_t>("repeat", 0);
   p.finish();
   return r;
@@ -167,7 +164,6 @@ Json RunSpec::to_json() const {
   j["ratio"] = ratio ? Json(ratio->text) : Json(nullptr);
   j["fast_bytes"] = fast_bytes;
   j["seed"] = seed;
-  if (model != "exact") j["model"] = model;  // likewise
   if (repeat) j["repeat"] = *repeat;
   return j;
 }

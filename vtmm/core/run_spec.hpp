@@ -68,11 +68,6 @@ struct RunSpec {
   std::optional<Ratio> ratio;  // fast:slow split of guest memory
   uint64_t fast_bytes = 0;     // or an absolute fast allowance (0: use ratio)
   uint64_t seed = 1;
-  // The simulator's timing model (platform "sim"): "exact", the reference,
-  // or "fast", a set-sampled LLC validated against it (docs/simulator.md,
-  // "Fast timing"). Emitted in to_json() only when "fast", so the run keys
-  // of exact runs stay as they were.
-  std::string model = "exact";
   // Which repetition of an otherwise identical run (set by the runner when a
   // spec asks for "repeat" > 1; absent otherwise, so run keys stay as they were).
   std::optional<uint32_t> repeat;

@@ -9,28 +9,15 @@
 #include "vtmm/sim/bandwidth.hpp"
 #include "vtmm/sim/host_profile.hpp"
 #include "vtmm/sim/llc.hpp"
-#include "vtmm/sim/sampled_llc.hpp"
 
 namespace vtmm::sim {
 
 class Vm;
 
-// How a run's time is computed (RunSpec::model). Exact: every line through
-// the LLC model (the reference). Fast: a set-sampled LLC (sampled_llc.hpp);
-// everything else, and every bit the designs see, as in Exact.
-enum class Timing : uint8_t { Exact, Fast };
-struct TimingOptions {
-  Timing model = Timing::Exact;
-  uint64_t seed = 1;  // the fast model's draws
-};
-
 class Host {
  public:
-  explicit Host(HostProfile p, TimingOptions timing = {}) : prof(std::move(p)), fast(timing.model == Timing::Fast) {
-    if (fast)
-      sampled_llc.init(static_cast<uint64_t>(prof.llc_bytes), static_cast<uint32_t>(prof.llc_ways), timing.seed);
-    else
-      llc.init(static_cast<uint64_t>(prof.llc_bytes), static_cast<uint32_t>(prof.llc_ways));
+  explicit Host(HostProfile p) : prof(std::move(p)) {
+    llc.init(static_cast<uint64_t>(prof.llc_bytes), static_cast<uint32_t>(prof.llc_ways));
     for (int t = 0; t < kTiers; ++t) {
       bw[t].init(prof.tier[t].read_bw_gbps, prof.tier[t].write_bw_gbps, prof.tier[t].write_queue_bytes);
       lat_ns[t] = prof.tier[t].read_latency_ns;
@@ -68,9 +55,7 @@ class Host {
   }
 
   HostProfile prof;
-  const bool fast;   // Timing::Fast: lines go through sampled_llc, not llc
   Llc llc;
-  SampledLlc sampled_llc;
   BandwidthCalendar bw[kTiers];
   // A modelling choice, not a hardware constant: 10 us holds hundreds of
   // misses at either tier's bandwidth and is short next to a workload's phases.

@@ -21,12 +21,7 @@ class Llc {
   void init(uint64_t bytes, uint32_t ways) {
     ways_ = ways == 0 ? 1 : ways;
     uint64_t lines = bytes / 64;
-    init_sets(lines / ways_, ways_);
-  }
-  // `sets` sets of `ways` ways (at least one of each).
-  void init_sets(uint64_t sets, uint32_t ways) {
-    ways_ = ways == 0 ? 1 : ways;
-    sets_ = sets == 0 ? 1 : sets;
+    sets_ = lines / ways_ == 0 ? 1 : lines / ways_;
     tags_.assign(sets_ * ways_, kEmpty);
   }
 
@@ -38,12 +33,8 @@ class Llc {
   // line: (vm << 40) | guest-physical line number.
   // One pass finds the line and shifts the ways in front of it down by one,
   // so the move to the front needs no second pass (or memmove call).
-  Result access(uint64_t line, bool write) { return access_set(set_of(line), line, write); }
-
-  // The same on a set the caller picked (the fast model's sampled cache
-  // chooses sets with a hash of its own).
-  Result access_set(uint64_t set_index, uint64_t line, bool write) {
-    uint64_t* set = &tags_[set_index * ways_];
+  Result access(uint64_t line, bool write) {
+    uint64_t* set = &tags_[set_of(line) * ways_];
     const uint64_t dirty = write ? kDirty : 0;
     uint64_t carry = set[0];
     if ((carry & ~kDirty) == line) {
@@ -64,7 +55,6 @@ class Llc {
   }
 
   uint64_t lines() const { return tags_.size(); }
-  uint64_t sets() const { return sets_; }
 
   // Brings the set `line` maps to into the host's caches ahead of access():
   // the tag array is megabytes, so a set is rarely cached when its turn comes.

@@ -125,7 +125,7 @@ Json simulate_multi(const RunSpec& spec) {
     slots.push_back(VmSlot{vm_config(sz, *b.pols[i], b.shapes[i]), b.wls[i].get(), b.pols[i].get(),
                            spec.vms[i].start_ms * 1e6, false});
   }
-  const std::vector<Outcome> out = run_loop(spec.platform, b.prof, slots, driver.get(), timing_options(spec));
+  const std::vector<Outcome> out = run_loop(spec.platform, b.prof, slots, driver.get());
   for (auto& wl : b.wls) wl->verify();
 
   Json r = record_identity(spec, b.prof.name);

@@ -63,8 +63,8 @@ double hot_on_fast_at_end(const Vm& vm) {
 }  // namespace
 
 std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots,
-                              PoolDriver* pool, TimingOptions timing) {
-  Host host(prof, timing);
+                              PoolDriver* pool) {
+  Host host(prof);
   std::vector<std::unique_ptr<Running>> vms;
   for (size_t i = 0; i < slots.size(); ++i) {
     auto r = std::make_unique<Running>();

@@ -46,9 +46,8 @@ struct Outcome {
 
 // Runs every slot's workload to its end. `platform` names the platform in the
 // error for a mechanism a policy needs and the host lacks. `pool` (optional)
-// re-sizes the VMs' fast allowances at its interval. `timing` picks the
-// exact or the fast timing model (host.hpp).
+// re-sizes the VMs' fast allowances at its interval.
 std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots,
-                              PoolDriver* pool = nullptr, TimingOptions timing = {});
+                              PoolDriver* pool = nullptr);
 
 }  // namespace vtmm::sim

@@ -51,10 +51,9 @@ GptView SimMechanisms::read_gpt_page(Gpa gpt, GptCopy& copy) {
   // their misses in the host overlap.
   const uint64_t page = (uint64_t{vm.cfg.id} << 40) | (uint64_t{gpt} << 6);
   constexpr uint32_t kAhead = 8, kLines = kPtesPerPage / 8;
-  const bool prefetch = !vm.host.fast;  // the fast model's sampled cache is small enough to stay cached
-  for (uint32_t l = 0; prefetch && l < kAhead; ++l) vm.host.llc.prefetch(page | l);
+  for (uint32_t l = 0; l < kAhead; ++l) vm.host.llc.prefetch(page | l);
   for (uint32_t l = 0; l < kLines; ++l) {
-    if (prefetch && l + kAhead < kLines) vm.host.llc.prefetch(page | (l + kAhead));
+    if (l + kAhead < kLines) vm.host.llc.prefetch(page | (l + kAhead));
     touch(page | l, false);
   }
   charge_ns(kPtesPerPage * vm.prof.pte_scan_ns);

@@ -35,7 +35,6 @@ Json simulate(const RunSpec& spec) {
   if (spec.policy_thread_core != "spare" && pol->side() == Side::Guest)
     throw SpecError("vm: 'policy_thread_core' \"" + spec.policy_thread_core + "\" needs a host-side design ('" +
                     spec.policy_name() + "' runs its work on the guest's vCPUs already)");
-  const TimingOptions timing = timing_options(spec);
   const VmShape shape{spec.vcpus,   footprint,        spec.ept_huge,
                       spec.aged_guest, spec.seed,    spec.guest_thp,
                       spec.initial_tier == "slow", spec.policy_thread_core == "vcpu0"};
@@ -45,10 +44,10 @@ Json simulate(const RunSpec& spec) {
     AllFast all_fast;
     const Sizes full = size_vm(sizing, Policy::Sizing::AllFast, footprint);
     std::vector<VmSlot> first{VmSlot{vm_config(full, all_fast, shape), wl_profile.get(), &all_fast, 0, true}};
-    pol->set_profile(std::move(run_loop(spec.platform, prof, first, nullptr, timing).front().profile));
+    pol->set_profile(std::move(run_loop(spec.platform, prof, first).front().profile));
   }
   std::vector<VmSlot> slots{VmSlot{vm_config(sz, *pol, shape), wl.get(), pol.get(), 0, false}};
-  const Outcome o = std::move(run_loop(spec.platform, prof, slots, nullptr, timing).front());
+  const Outcome o = std::move(run_loop(spec.platform, prof, slots).front());
   wl->verify();
 
   Json r = record_identity(spec, prof.name);

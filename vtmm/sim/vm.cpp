@@ -11,9 +11,6 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
     : host(h), prof(h.prof), cfg(config), policy(pol), mech(m) {
   if (cfg.memory_pages == 0 || cfg.memory_pages >= kGptOwner)
     throw SpecError("vm: memory must be between 4KiB and 8TiB");
-  if (host.fast && cfg.memory_mode)
-    throw SpecError("model: \"fast\" is not validated for Memory Mode (its DRAM cache sees the LLC's misses "
-                    "line by line); run it with \"model\": \"exact\"");
   if (cfg.guest_thp && cfg.guest_numa)
     throw SpecError("vm: 'guest_thp' is modelled for host-side designs only (a guest-side design's nodes are not 2 MiB blocks)");
   if (cfg.ept_huge || cfg.guest_thp)
@@ -106,7 +103,6 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
   const uint64_t walks_before = c.tlb_misses;
   const uint64_t misses_before[kTiers] = {c.tier_misses[0], c.tier_misses[1]};
   const bool walky = walky_;
-  const bool llc_prefetch = !host.fast;  // the fast model's sampled cache is small enough to stay cached
   for (uint32_t i = 0; i < b.n; ++i) {
     if (i + kFar < b.n) {
       const uint64_t vpn = (b.va[i + kFar] >> kPageShift) - vpn_base_;
@@ -118,14 +114,13 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
       if (vpn < vpages) {
         const Gpa g = pte_gpa[vpn];
         if (g != kNone) {
-          if (llc_prefetch)
-            host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{g} << 6) | ((va >> kLineShift) & (kLinesPerPage - 1)));
+          host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{g} << 6) | ((va >> kLineShift) & (kLinesPerPage - 1)));
           if (truth_wanted) __builtin_prefetch(&truth_accesses[g]);
           if (walky) __builtin_prefetch(&ept[g]);
         }
         if (walky) {
           const Gpa gpt = gpt_of[vpn / kPtesPerPage];
-          if (gpt != kNone && llc_prefetch) host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{gpt} << 6) | ((vpn % kPtesPerPage) / 8));
+          if (gpt != kNone) host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{gpt} << 6) | ((vpn % kPtesPerPage) / 8));
         }
       }
     }
@@ -204,7 +199,7 @@ double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& ou
   // the page-table page, through the LLC like any other. For a 2 MiB guest
   // page the page-table page stands for the entry's table (huge_pages.md).
   const uint64_t misses_before = c.llc_misses;
-  cost += mem(cpu, gpt, static_cast<uint32_t>((bv % kPtesPerPage) / 8), pte_changes, walk_mlp, SampledLlc::kWalk);
+  cost += mem(cpu, gpt, static_cast<uint32_t>((bv % kPtesPerPage) / 8), pte_changes, walk_mlp);
   c.walk_llc_misses += c.llc_misses - misses_before;
   // Intel SDM 3C, "EPT A/D flags": with A/D enabled, the processor's accesses
   // to guest paging structures are treated as writes for EPT dirty purposes,
@@ -240,7 +235,7 @@ double Vm::subpage_assist(Vcpu& cpu, uint64_t vpn, uint8_t kind, TlbEntry* e) {
   const Gpa gpt = gpt_of[vpn / kPtesPerPage];
   const Gpa g = pte_gpa[vpn];
   double cost = prof.walk_ns;
-  cost += mem(cpu, gpt, static_cast<uint32_t>((vpn % kPtesPerPage) / 8), true, 1.0, SampledLlc::kWalk);
+  cost += mem(cpu, gpt, static_cast<uint32_t>((vpn % kPtesPerPage) / 8), true, 1.0);
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, write);
   if (write) cpu.tlb.mark_dirty(e);
@@ -257,7 +252,7 @@ double Vm::dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e) {
   const uint64_t bv = bits_vpn(vpn);
   const bool pte_changes = !(pte_bits[bv] & PteBits::kDirty);
   pte_bits[bv] |= PteBits::kAccessed | PteBits::kDirty;
-  cost += mem(cpu, gpt, static_cast<uint32_t>((bv % kPtesPerPage) / 8), pte_changes, 1.0, SampledLlc::kWalk);
+  cost += mem(cpu, gpt, static_cast<uint32_t>((bv % kPtesPerPage) / 8), pte_changes, 1.0);
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, true);
   if (ept[ad_index(g)] & (kEptMigrating | kEptZapped | kEptHint)) [[unlikely]] cost += trap(cpu, g, true);
@@ -556,21 +551,19 @@ double Vm::write_back(uint64_t line, double at_ns) {
     ++c.writebacks[0];
     return mm_install(line & ((uint64_t{1} << 40) - 1), at_ns);
   }
-  return write_back_tier(line_tier(line), at_ns);
-}
-
-double Vm::write_back_tier(int t, double at_ns) {
+  const int t = line_tier(line);
   ++c.writebacks[t];
   return host.bw[t].post(at_ns, unit_[t]);
 }
 
 double Vm::hv_line(uint64_t line, bool write, double at_ns) {
   ++c.scan_lines;
-  const int t = line_tier(line);
+  const Llc::Result r = host.llc.access(line, write);
   double stall = 0;
-  const SampledLlc::Kind kind = (line & kHostLine) ? SampledLlc::kScanHost : SampledLlc::kScanGuest;
-  if (llc_line(line, write, kind, t, at_ns, stall)) return stall;
+  if (r.evicted_dirty != Llc::kEmpty) stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, at_ns);
+  if (r.hit) return stall;
   ++c.scan_llc_misses;
+  const int t = line_tier(line);
   return stall + host.lat_ns[t] / prof.scan_mlp + host.bw[t].book(at_ns + stall, unit_[t], false);
 }
 

@@ -103,8 +103,6 @@ class Vm {
   // the tier that holds it; returns the evicting core's stall when the
   // tier's write queue is full (BandwidthCalendar::post).
   double write_back(uint64_t line, double at_ns);
-  // The fast model's drawn dirty eviction: one line written back to tier t.
-  double write_back_tier(int t, double at_ns);
 
   // Lines a hypervisor thread reads and writes when it scans. LLC line
   // addresses are (VM << 40) | line number; a guest line number is
@@ -232,13 +230,7 @@ class Vm {
   // access (a dirty assist, the bandwidth booking) happens after it.
   void cached_trap(Vcpu& cpu, uint64_t vpn, bool write);
   double remap_fault(Gpa head);
-  inline double mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp, SampledLlc::Kind kind);
-  // One line through the host's LLC model (exact, or the fast model's
-  // sampled one, which needs the line's kind and tier); a dirty line it
-  // evicts is written back, and what that stalls the accessor goes to
-  // `stall`. Returns whether the line hit.
-  inline bool llc_line(uint64_t line, bool write, SampledLlc::Kind kind, int tier, double at_ns, double& stall);
-  inline bool sampled_line(uint64_t line, bool write, unsigned cls, double at_ns, double& stall);
+  inline double mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp);
 
   double unit_[kTiers];  // bytes of tier bandwidth one 64-byte line transfer uses
   uint64_t vpn_base_ = VaLayout::kBase >> kPageShift;
@@ -247,34 +239,15 @@ class Vm {
   bool walky_ = true;
 };
 
-inline bool Vm::llc_line(uint64_t line, bool write, SampledLlc::Kind kind, int tier, double at_ns, double& stall) {
-  if (!host.fast) [[likely]] {
-    const Llc::Result r = host.llc.access(line, write);
-    if (r.evicted_dirty != Llc::kEmpty) [[unlikely]]
-      stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, at_ns);
-    return r.hit;
-  }
-  return sampled_line(line, write, SampledLlc::cls(kind, tier), at_ns, stall);
-}
-
-inline bool Vm::sampled_line(uint64_t line, bool write, unsigned cls, double at_ns, double& stall) {
-  const SampledLlc::Result r = host.sampled_llc.access(line, write, cls);
-  if (r.evicted_dirty != Llc::kEmpty) [[unlikely]] {
-    Vm& owner_vm = *host.vms[r.evicted_dirty >> 40];
-    host.sampled_llc.note_dirty_victim(r.evicted_dirty >> 40, owner_vm.line_tier(r.evicted_dirty));
-    stall = owner_vm.write_back(r.evicted_dirty, at_ns);
-  } else if (r.drawn_vm >= 0) [[unlikely]] {
-    stall = host.vms[static_cast<size_t>(r.drawn_vm)]->write_back_tier(r.drawn_tier, at_ns);
-  }
-  return r.hit;
-}
-
-inline double Vm::mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp, SampledLlc::Kind kind) {
+inline double Vm::mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp) {
   const uint64_t line = (uint64_t{cfg.id} << 40) | (uint64_t{g} << 6) | line_in_page;
+  const Llc::Result r = host.llc.access(line, write);
   double stall = 0;
-  const bool hit = llc_line(line, write, kind, host.fast ? static_cast<int>(tier_of(g)) : 0, cpu.clock_ns, stall);
-  if (stall != 0) [[unlikely]] c.wb_stall_ns += stall;
-  if (hit) {
+  if (r.evicted_dirty != Llc::kEmpty) [[unlikely]] {
+    stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, cpu.clock_ns);
+    c.wb_stall_ns += stall;
+  }
+  if (r.hit) {
     ++c.llc_hits;
     return prof.llc_hit_ns / mlp + stall;
   }
@@ -301,8 +274,7 @@ inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {
   const Gpa g = pte_gpa[vpn];
   if (truth_wanted) ++truth_accesses[g];
   const uint64_t misses = c.llc_misses;
-  cost += mem(cpu, g, static_cast<uint32_t>((va >> kLineShift) & (kLinesPerPage - 1)), kind & kWrite, mlp,
-             SampledLlc::kData);
+  cost += mem(cpu, g, static_cast<uint32_t>((va >> kLineShift) & (kLinesPerPage - 1)), kind & kWrite, mlp);
   if ((load_period | store_period) != 0) [[unlikely]] cost += sample(cpu, kind, g, c.llc_misses != misses);
   cpu.clock_ns += cost;
 }

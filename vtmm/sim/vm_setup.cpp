@@ -34,10 +34,6 @@ Sizes size_vm(const VmSizing& in, Policy::Sizing sizing, uint64_t footprint) {
   return s;
 }
 
-TimingOptions timing_options(const RunSpec& spec) {
-  return TimingOptions{spec.model == "fast" ? Timing::Fast : Timing::Exact, spec.seed};
-}
-
 Json counters_json(const Counters& c) {
   return Json{{"accesses", c.accesses}, {"reads", c.reads}, {"writes", c.writes},
               {"tlb_misses", c.tlb_misses}, {"dirty_assists", c.dirty_assists},

@@ -51,10 +51,6 @@ struct VmShape {
 };
 VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape);
 
-// The timing model a run asks for (RunSpec::model), its draws seeded by the
-// run's seed.
-TimingOptions timing_options(const RunSpec& spec);
-
 Json counters_json(const Counters& c);
 // The policy environment of a VM running `wl`: whether periods scale with
 // guest memory (not for a workload with fixed per-page rates), and why.
