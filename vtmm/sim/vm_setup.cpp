@@ -35,30 +35,23 @@ Sizes size_vm(const VmSizing& in, Policy::Sizing sizing, uint64_t footprint) {
 }
 
 Json counters_json(const Counters& c) {
-  return Json{{"accesses", c.accesses}, {"reads", c.reads}, {"writes", c.writes},
-              {"tlb_misses", c.tlb_misses}, {"dirty_assists", c.dirty_assists},
-              {"llc_hits", c.llc_hits}, {"llc_misses", c.llc_misses},
-              {"fast_misses", c.tier_misses[0]}, {"slow_misses", c.tier_misses[1]},
-              {"fast_writebacks", c.writebacks[0]}, {"slow_writebacks", c.writebacks[1]},
-              {"walk_llc_misses", c.walk_llc_misses}, {"ept_violations", c.ept_violations},
-              {"scan_lines", c.scan_lines}, {"scan_llc_misses", c.scan_llc_misses},
-              {"pml_entries", c.pml_entries}, {"pml_full_exits", c.pml_full_exits},
-              {"vm_exits", c.vm_exits}, {"tlb_flushes", c.tlb_flushes},
-              {"migration_traps", c.migration_traps}, {"remap_faults", c.remap_faults}, {"recopied_pages", c.recopied},
-              {"hint_faults", c.hint_faults}, {"samples", c.samples}, {"samples_lost", c.samples_lost},
-              {"memory_mode_hits", c.mm_hits}, {"memory_mode_misses", c.mm_misses},
-              {"memory_mode_writebacks", c.mm_writebacks}, {"exchanged_pages", c.exchanged},
-              {"guest_migrations", c.guest_migrations},
-              {"huge_tlb_fills", c.huge_tlb_fills}, {"subpage_assists", c.subpage_assists},
-              {"huge_splits", c.huge_splits}, {"huge_merges", c.huge_merges},
-              {"huge_collapse_copies", c.huge_collapse_copies},
-              {"trap_wait_s", c.trap_wait_ns * 1e-9}, {"bw_delay_s", c.bw_delay_ns * 1e-9},
-              {"load_delay_s", c.load_delay_ns * 1e-9},
-              {"wb_stall_s", c.wb_stall_ns * 1e-9}, {"core_steal_s", c.core_steal_ns * 1e-9},
-              {"migration_cpu_s", c.migration_ns * 1e-9}};
+  // Every counter with a key of its own (counters.hpp's tables).
+  Json j = Json::object();
+#define VTMM_PUT_COUNT(m, key) \
+  if (*(key) != '\0') j[key] = c.m;
+#define VTMM_PUT_TIER(m, fast, slow) \
+  j[fast] = c.m[0];                  \
+  j[slow] = c.m[1];
+#define VTMM_PUT_TIME(m, key) \
+  if (*(key) != '\0') j[key] = c.m * 1e-9;
+  VTMM_COUNTS(VTMM_PUT_COUNT)
+  VTMM_TIER_COUNTS(VTMM_PUT_TIER)
+  VTMM_TIMES(VTMM_PUT_TIME)
+#undef VTMM_PUT_COUNT
+#undef VTMM_PUT_TIER
+#undef VTMM_PUT_TIME
+  return j;
 }
-
-
 
 PolicyEnv policy_env(uint64_t seed, const Workload& wl) {
   PolicyEnv env;
