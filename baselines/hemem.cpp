@@ -19,8 +19,8 @@
 //    (HOT_READ_THRESHOLD, HOT_WRITE_THRESHOLD).
 //  - Cooling: when one region's count reaches 10 (PEBS_COOLING_THRESHOLD) a
 //    global clock advances and every count is halved lazily (shifted right by
-//    the clock difference when next touched). The paper and issue 5 say
-//    "reaches"; the artifact tests `> 10` — we follow the paper (>=).
+//    the clock difference when next touched). The paper says "reaches";
+//    the artifact tests `> 10`: we follow the paper (>=).
 //  - The policy thread wakes every 10 ms (PEBS_KSWAPD_INTERVAL) and moves hot
 //    slow regions to fast memory in the order they became hot (FIFO lists),
 //    using free fast memory or else demoting the cold fast region that has

@@ -81,8 +81,6 @@ TEST(Report, EveryPlotKindGivesAFigureThatTheReportReferences) {
             0);
   const std::string report = slurp(dir / "results" / "REPORT.md");
   ASSERT_FALSE(report.empty());
-  // Every issue-6 figure has its spec now (multi-VM pool, overcommit, huge pages): nothing is listed as pending.
-  EXPECT_EQ(report.find("pending issue 6"), std::string::npos);
 
   // Every figure a Markdown image or link points at exists, and each experiment has its PNG.
   const std::regex link(R"(\]\(([^)]+\.(png|svg))\))");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Record and replay against the built-in workload (issue 10): the project's own
+# Record and replay against the built-in workload: the project's own
 # gups generator, built as a native program (tools/gups_native), is recorded
 # with `vtmm trace record` (the pagecount Valgrind tool, default L1 filter) and
 # replayed with the `trace` workload under slow-only and dram-only; the

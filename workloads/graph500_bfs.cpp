@@ -35,7 +35,7 @@ using workloads::kNoVertex;
 class Graph500Bfs final : public workloads::SteppedWorkload, public workloads::TestCorruptible {
  public:
   Graph500Bfs(Params& p, const WorkloadEnv& env) : SteppedWorkload(env.vcpus), seed_(env.seed) {
-    // Quick scale per the project's brief (Graph500's smallest class, "toy", is 26).
+    // Quick scale: 20, about 150 MiB (Graph500's smallest class, "toy", is 26).
     const auto searches = workloads::Graph500Searches::read(p, env.seed, 20);
     spec_ = searches.spec;
     roots_count_ = searches.roots;

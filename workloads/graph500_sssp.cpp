@@ -31,7 +31,7 @@ using workloads::kNoVertex;
 class Graph500Sssp final : public workloads::SteppedWorkload, public workloads::TestCorruptible {
  public:
   Graph500Sssp(Params& p, const WorkloadEnv& env) : SteppedWorkload(env.vcpus), seed_(env.seed) {
-    // Quick scale: 18, not the brief's 20. At 20 a run takes ~100 s of CPU
+    // Quick scale: 18, not 20. At 20 a run takes ~100 s of CPU
     // (600M reported accesses; Dijkstra's heap adds ~3 accesses per edge to
     // BFS's 2); 18 takes about a quarter. Graph500's smallest class is 26.
     const auto searches = workloads::Graph500Searches::read(p, env.seed, 18);

@@ -39,7 +39,7 @@ using workloads::AccessQueue;
 class PageRank final : public workloads::SteppedWorkload, public workloads::TestCorruptible {
  public:
   PageRank(Params& p, const WorkloadEnv& env) : SteppedWorkload(env.vcpus) {
-    // Quick scale: 18, not the brief's 20. At 20, 11 iterations report
+    // Quick scale: 18, not 20. At 20, 11 iterations report
     // ~750M accesses (~2 per edge per iteration), over 100 s of CPU; 18 is a
     // quarter of that. GAP's kron input is scale 27.
     spec_.scale = p.get<uint32_t>("scale", 18);

@@ -87,7 +87,7 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
     // ~1 GiB footprint: a 4 KiB value occupies a 5 KiB jemalloc class plus
     // ~100 B of entry, key and robj, so 200k records.
     records_ = p.get_count("records", 200'000);
-    value_bytes_ = p.get<uint32_t>("value_bytes", 4096);  // the brief: 4 KiB values
+    value_bytes_ = p.get<uint32_t>("value_bytes", 4096);  // the paper's Redis: 4 KiB values
     // Quick scale (YCSB's default operationcount is 1000; runs use ~1M).
     warmup_ = p.get_count("warmup_requests", 50'000);
     requests_ = p.get_count("requests", 200'000);
