@@ -59,7 +59,7 @@ namespace {
 
 enum SampleKind : uint8_t { kFastRead = 0, kSlowRead = 1, kStore = 2 };
 
-struct Region {
+struct PebsRegion {
   std::array<uint32_t, 3> count{};  // sampled accesses, halved at each cooling
   uint64_t local_clock = 0;         // the global clock when count was last cooled
   uint64_t seq = 0;                 // when it joined its current (hot or cold) list
@@ -105,8 +105,8 @@ class HeMem final : public Policy {
     region_of_.assign(pages, kNone);
     const uint32_t groups = (pages + region_pages_ - 1) / region_pages_;
     va_regions_ = side_ == Side::Guest ? groups : 0;
-    regions_.assign(va_regions_ + groups, Region{});
-    for (Region& x : regions_) x.seq = seq_++;
+    regions_.assign(va_regions_ + groups, PebsRegion{});
+    for (PebsRegion& x : regions_) x.seq = seq_++;
     if (side_ == Side::Host)  // every GPA in its aligned group from the start
       for (Gpa g = 0; g < pages; ++g) adopt(g, g / region_pages_);
   }
@@ -124,7 +124,7 @@ class HeMem final : public Policy {
     // Cooling catches up lazily; lists follow the cooled counts.
     std::vector<uint32_t> slow_hot, fast_cold;
     for (uint32_t r = 0; r < regions_.size(); ++r) {
-      Region& x = regions_[r];
+      PebsRegion& x = regions_[r];
       cool(x);
       set_hot(x, is_hot(x));
       const int t = tier(m, x);
@@ -156,7 +156,7 @@ class HeMem final : public Policy {
 
   void report(Json& out) const override {
     uint64_t hot = 0;
-    for (const Region& x : regions_) hot += x.hot;
+    for (const PebsRegion& x : regions_) hot += x.hot;
     out["side"] = side_name(side_);
     out["time_scale"] = scale_;
     out["time_scale_rule"] = time_scale_.rule();
@@ -188,7 +188,7 @@ class HeMem final : public Policy {
       // A page backed since the last tick, or a GPA a guest-side migration
       // freed and the guest handed out again.
       if (region_of_[s.gpa] == kNone) adopt(s.gpa, region_key(m, s.gpa));
-      Region& x = regions_[region_of_[s.gpa]];
+      PebsRegion& x = regions_[region_of_[s.gpa]];
       cool(x);
       const SampleKind k = s.write ? kStore : (s.slow ? kSlowRead : kFastRead);
       ++x.count[k];
@@ -202,27 +202,27 @@ class HeMem final : public Policy {
     }
   }
 
-  void cool(Region& x) const {
+  void cool(PebsRegion& x) const {
     const uint64_t d = clock_ - x.local_clock;
     for (uint32_t& c : x.count) c = d >= 32 ? 0 : c >> d;
     x.local_clock = clock_;
   }
-  bool is_hot(const Region& x) const {
+  bool is_hot(const PebsRegion& x) const {
     return x.count[kStore] >= hot_writes_ || x.count[kFastRead] + x.count[kSlowRead] >= hot_reads_;
   }
-  void set_hot(Region& x, bool hot) {
+  void set_hot(PebsRegion& x, bool hot) {
     if (x.hot == hot) return;
     x.hot = hot;
     x.seq = seq_++;
   }
 
   // 0 fast, 1 slow, 2 nothing backed: a region's tier is its backed pages' (they move together).
-  static int tier(const Mechanisms& m, const Region& x) {
+  static int tier(const Mechanisms& m, const PebsRegion& x) {
     for (Gpa g : x.pages)
       if (m.backed(g)) return static_cast<int>(m.tier_of(g));
     return 2;
   }
-  static uint64_t backed_count(const Mechanisms& m, const Region& x) {
+  static uint64_t backed_count(const Mechanisms& m, const PebsRegion& x) {
     uint64_t n = 0;
     for (Gpa g : x.pages) n += m.backed(g);
     return n;
@@ -258,7 +258,7 @@ class HeMem final : public Policy {
   }
 
   uint64_t move_region(Mechanisms& m, uint32_t r, Tier to, Moves& tally) {
-    Region& x = regions_[r];
+    PebsRegion& x = regions_[r];
     std::vector<Gpa> gs;
     for (Gpa g : x.pages)
       if (m.backed(g)) gs.push_back(g);
@@ -283,7 +283,7 @@ class HeMem final : public Policy {
 
   double scale_ = 1;
   uint32_t eff_load_ = 0, eff_store_ = 0;
-  std::vector<Region> regions_;     // guest side: [0, va_regions_) by virtual range, then by GPA
+  std::vector<PebsRegion> regions_;     // guest side: [0, va_regions_) by virtual range, then by GPA
   uint32_t va_regions_ = 0;
   std::vector<uint32_t> region_of_;
   std::vector<AccessSample> buf_;

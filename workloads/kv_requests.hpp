@@ -57,4 +57,11 @@ inline uint64_t key_hash(const std::string& key) {
   return splitmix64(h);
 }
 
+// The tag a value carries in its last 8 bytes, checked on every read (each
+// server model salts it with a constant of its own).
+inline uint64_t value_tag(uint64_t id, uint64_t version, uint64_t salt) {
+  uint64_t x = (id << 24) ^ version ^ salt;
+  return splitmix64(x);
+}
+
 }  // namespace vtmm::workloads

@@ -51,10 +51,7 @@ using workloads::AccessQueue;
 constexpr uint64_t kHdr = 56;  // item header incl. the 8-byte CAS
 constexpr uint64_t kSlabPage = uint64_t{1} << 20;
 
-uint64_t value_tag(uint64_t id, uint64_t version) {
-  uint64_t x = (id << 24) ^ version ^ 0x3e3ca4edcafe1234ULL;
-  return splitmix64(x);
-}
+constexpr uint64_t kMemcachedTagSalt = 0x3e3ca4edcafe1234ULL;  // workloads::value_tag
 
 class Memcached final : public workloads::SteppedWorkload, public workloads::TestCorruptible {
  public:
@@ -338,7 +335,7 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
 
   std::string check(uint64_t it, uint64_t id) const {
     const uint64_t d = data(it), n = nbytes(it) - 2;
-    if (ld(d) != id || ld(d + n - 8) != value_tag(id, version_[id]))
+    if (ld(d) != id || ld(d + n - 8) != workloads::value_tag(id, version_[id], kMemcachedTagSalt))
       return "key " + std::to_string(id) + ": the value read is not the last one written (version " +
              std::to_string(version_[id]) + ")";
     return {};
@@ -395,7 +392,7 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
     ++version_[id];
     const uint64_t d = data(it);
     st(d, id);
-    st(d + value - 8, value_tag(id, version_[id]));
+    st(d + value - 8, workloads::value_tag(id, version_[id], kMemcachedTagSalt));
     at(d + value)[0] = '\r';
     at(d + value)[1] = '\n';
     push_range(q, it, total, kWrite);

@@ -76,10 +76,7 @@ uint64_t next_pow2(uint64_t n) {
   return s;
 }
 
-uint64_t value_tag(uint64_t id, uint64_t version) {
-  uint64_t x = (id << 24) ^ version ^ 0x5ee0c0ffee123457ULL;
-  return splitmix64(x);
-}
+constexpr uint64_t kRedisTagSalt = 0x5ee0c0ffee123457ULL;  // workloads::value_tag
 
 class RedisYcsb final : public workloads::SteppedWorkload, public workloads::TestCorruptible {
  public:
@@ -329,11 +326,11 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
 
   void write_value(uint64_t buf, uint64_t id) {
     st(buf, id);
-    st(buf + value_bytes_ - 8, value_tag(id, version_[id]));
+    st(buf + value_bytes_ - 8, workloads::value_tag(id, version_[id], kRedisTagSalt));
   }
   std::string check_value(uint64_t de, uint64_t id) const {
     const uint64_t buf = ld(ld(de + 8) + 8);
-    if (ld(buf) != id || ld(buf + value_bytes_ - 8) != value_tag(id, version_[id]))
+    if (ld(buf) != id || ld(buf + value_bytes_ - 8) != workloads::value_tag(id, version_[id], kRedisTagSalt))
       return "key " + std::to_string(id) + ": the value read is not the last one written (version " +
              std::to_string(version_[id]) + ")";
     return {};
@@ -385,7 +382,7 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   void get(AccessQueue& q, uint64_t id) {
     const uint64_t buf = lookup(q, id);
     push_range(q, buf - val_hdr_, val_hdr_ + value_bytes_ + 1, kRead);
-    if (ld(buf) != id || ld(buf + value_bytes_ - 8) != value_tag(id, version_[id])) {
+    if (ld(buf) != id || ld(buf + value_bytes_ - 8) != workloads::value_tag(id, version_[id], kRedisTagSalt)) {
       if (failure_.empty())
         failure_ = "GET of key " + std::to_string(id) + " returned a value other than the last SET (version " +
                    std::to_string(version_[id]) + ")";

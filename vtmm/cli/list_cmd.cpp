@@ -4,6 +4,7 @@
 #include "vtmm/cli/commands.hpp"
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/workload.hpp"
+#include "vtmm/policy/parts.hpp"
 #include "vtmm/runner/experiment.hpp"
 #include "vtmm/sim/host_profile.hpp"
 
@@ -33,6 +34,12 @@ void add_list(CLI::App& app) {
     Json all;
     all["policies"] = describe(PolicyRegistry::instance(), "policy", PolicyEnv{});
     all["workloads"] = describe(WorkloadRegistry::instance(), "workload", WorkloadEnv{});
+    // vTMM's parts (a vtmm-family policy's "tracker", "classifier", "hot_set", "migration").
+    const policy::PartEnv parts{};
+    all["vtmm_parts"] = {{"tracker", describe(policy::TrackerRegistry::instance(), "tracker", parts)},
+                         {"classifier", describe(policy::ClassifierRegistry::instance(), "classifier", parts)},
+                         {"hot_set", describe(policy::HotSetRuleRegistry::instance(), "hot_set", parts)},
+                         {"migration", describe(policy::MigrationRegistry::instance(), "migration", parts)}};
     all["hosts"] = sim::list_host_profiles();
     all["experiments"] = runner::list_experiments();
     if (*json) {
@@ -49,6 +56,11 @@ void add_list(CLI::App& app) {
         if (!ps.empty()) std::printf("  %-14s   params: %s\n", "", ps.c_str());
       }
     }
+    std::cout << "vtmm parts (the vtmm designs' fields of these names):\n";
+    for (const auto& [field, entries] : all["vtmm_parts"].items())
+      for (const auto& e : entries)
+        std::printf("  %-10s %-12s %s\n", field.c_str(), e["name"].get<std::string>().c_str(),
+                    e["summary"].get<std::string>().c_str());
     std::cout << "hosts:";
     for (const auto& h : all["hosts"]) std::cout << ' ' << h.get<std::string>();
     std::cout << "\nexperiments:";

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "vtmm/policy/mlq.hpp"
+#include "vtmm/policy/parts.hpp"
 
 namespace vtmm::policy {
 namespace {
@@ -170,5 +171,22 @@ uint64_t HotSet::count() const {
   for (uint64_t w : words_) n += static_cast<uint64_t>(std::popcount(w));
   return n;
 }
+
+namespace {
+
+struct TemperatureClassifier final : Classifier {
+  TemperatureClassifier(Params&, const PartEnv&) {}
+  Hotness::Kind kind() const override { return Hotness::Kind::Temperature; }
+};
+struct LruClassifier final : Classifier {
+  LruClassifier(Params&, const PartEnv&) {}
+  Hotness::Kind kind() const override { return Hotness::Kind::Lru; }
+};
+
+}  // namespace
+
+VTMM_REGISTER(ClassifierRegistry, TemperatureClassifier, "temperature",
+              "vTMM: weighted reads and writes over the history window, bucket-sorted")
+VTMM_REGISTER(ClassifierRegistry, LruClassifier, "lru", "recency: windows since the page was last seen")
 
 }  // namespace vtmm::policy

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "vtmm/policy/hotness.hpp"
+#include "vtmm/policy/parts.hpp"
 
 namespace vtmm::policy {
 namespace {
@@ -231,5 +232,30 @@ void plan_fixed_threshold(const PlanInput& in, Plan& p) {
   p.promote.resize(pairs);
   cold.resize(pairs);
 }
+
+namespace {
+
+struct AdaptiveHotSet final : HotSetRule {
+  AdaptiveHotSet(Params&, const PartEnv&) {}
+  void plan(PlanInput in, Plan& out) const override {
+    in.fixed_threshold = 0;
+    plan_placement(in, out);
+  }
+};
+struct FixedHotSet final : HotSetRule {
+  FixedHotSet(Params&, const PartEnv& env) : threshold_(env.fixed_threshold) {}
+  void plan(PlanInput in, Plan& out) const override {
+    in.fixed_threshold = threshold_;
+    plan_fixed_threshold(in, out);
+  }
+  uint32_t threshold_;
+};
+
+}  // namespace
+
+VTMM_REGISTER(HotSetRuleRegistry, AdaptiveHotSet, "adaptive",
+              "vTMM: hottest buckets first until fast memory is full")
+VTMM_REGISTER(HotSetRuleRegistry, FixedHotSet, "fixed",
+              "every page at or above fixed_threshold (the artifact's pre_migration_fix_threshold)")
 
 }  // namespace vtmm::policy

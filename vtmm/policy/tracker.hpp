@@ -15,6 +15,7 @@
 
 #include "vtmm/core/mechanisms.hpp"
 #include "vtmm/policy/mlq.hpp"
+#include "vtmm/policy/parts.hpp"
 
 namespace vtmm::policy {
 
@@ -30,14 +31,18 @@ struct TrackStats {
 // MLQ state therefore follows the PTE: a PTE the guest re-points to another
 // page starts the new page at level 0 (a host-side run never re-points; a
 // guest that migrates pages itself does).
-class PmlGptTracker {
+class PmlGptTracker final : public Tracker {
  public:
   explicit PmlGptTracker(MlqConfig cfg) : cfg_(cfg) {}
-  void attach(Mechanisms& m);
+  PmlGptTracker(Params&, const PartEnv& env) : cfg_(env.mlq) {}
+  std::vector<Mechanism> needs() const override {
+    return {Mechanism::GptList, Mechanism::PteAdBits, Mechanism::EptAdBits, Mechanism::Pml, Mechanism::TlbFlush};
+  }
+  void attach(Mechanisms& m) override;
   // Window k: seen[g] for every guest page (Seen::None for pages not seen).
-  void window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st);
-  const std::vector<uint8_t>& referenced() const { return refs_; }  // GPA is some PTE's target
-  const std::vector<uint8_t>& is_gpt() const { return is_gpt_; }
+  void window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st) override;
+  const std::vector<uint8_t>& referenced() const override { return refs_; }  // GPA is some PTE's target
+  const std::vector<uint8_t>& is_gpt() const override { return is_gpt_; }
   // The MLQ state of the PTE that maps data page g (a search: for tests).
   MlqPage page(Gpa g) const;
 
@@ -68,10 +73,13 @@ class PmlGptTracker {
   GptCopy copy_{};
 };
 
-class EptScanner {
+class EptScanner final : public Tracker {
  public:
-  void attach(Mechanisms& m);
-  void window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st);
+  EptScanner() = default;
+  EptScanner(Params&, const PartEnv&) {}
+  std::vector<Mechanism> needs() const override { return {Mechanism::EptAdBits, Mechanism::TlbFlush}; }
+  void attach(Mechanisms& m) override;
+  void window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st) override;
 
  private:
   std::vector<uint8_t> bits_;

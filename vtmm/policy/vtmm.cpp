@@ -16,29 +16,27 @@
 // workload with fixed per-page rates such as a replayed trace).
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <span>
+#include <utility>
 
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/time_scale.hpp"
 #include "vtmm/policy/hotness.hpp"
 #include "vtmm/policy/hotset_eval.hpp"
 #include "vtmm/policy/huge_pages.hpp"
+#include "vtmm/policy/parts.hpp"
 #include "vtmm/policy/tracker.hpp"
 
 namespace vtmm::policy {
 namespace {
 
+// The parts a design starts from when its spec names none (the ablations
+// change one each, at the bottom of this file).
 struct Preset {
   std::string tracker = "pml", classifier = "temperature", hot_set = "adaptive", migration = "pml";
   bool mlq = true;
 };
-
-MigrationMethod method_of(Params& p, const std::string& name) {
-  if (name == "pml") return MigrationMethod::Pml;
-  if (name == "linux") return MigrationMethod::Linux;
-  if (name == "wp") return MigrationMethod::WriteProtect;
-  p.fail("migration", "must be \"pml\", \"linux\" or \"wp\"");
-}
 
 class Vtmm : public Policy {
  public:
@@ -50,12 +48,12 @@ class Vtmm : public Policy {
     write_w_ = p.get<uint32_t>("write_weight", 3);
     mlq_.enabled = p.get<bool>("mlq", d.mlq);
     mlq_.levels = static_cast<uint8_t>(p.get<uint32_t>("mlq_levels", 8));
-    tracker_kind_ = p.get<std::string>("tracker", d.tracker);
-    classifier_ = p.get<std::string>("classifier", d.classifier);
-    hot_set_ = p.get<std::string>("hot_set", d.hot_set);
     fixed_threshold_ = p.get<uint32_t>("fixed_threshold", 9);
-    method_name_ = p.get<std::string>("migration", d.migration);
-    method_ = method_of(p, method_name_);
+    const PartEnv parts{mlq_, fixed_threshold_};
+    tracker_ = make_part<TrackerRegistry>(p, "tracker", d.tracker, parts, tracker_name_);
+    const auto classifier = make_part<ClassifierRegistry>(p, "classifier", d.classifier, parts, classifier_);
+    hot_set_ = make_part<HotSetRuleRegistry>(p, "hot_set", d.hot_set, parts, hot_set_name_);
+    method_ = make_part<MigrationRegistry>(p, "migration", d.migration, parts, method_name_)->method();
     threshold_bytes_ = p.get_bytes("migrate_threshold_bytes", uint64_t{100} << 20);
     skip_rounds_ = p.get<uint32_t>("skip_rounds", 3);
     threads_small_ = p.get<uint32_t>("copy_threads_small", 1);
@@ -73,13 +71,9 @@ class Vtmm : public Policy {
     if (!(window_ms_ > 0)) p.fail("window_ms", "must be positive");
     if (history_ == 0 || history_ > 16) p.fail("history", "must be 1..16 windows");
     if (mlq_.levels == 0 || mlq_.levels > 16) p.fail("mlq_levels", "must be 1..16");
-    if (tracker_kind_ != "pml" && tracker_kind_ != "ept") p.fail("tracker", "must be \"pml\" or \"ept\"");
-    if (classifier_ != "temperature" && classifier_ != "lru") p.fail("classifier", "must be \"temperature\" or \"lru\"");
-    if (hot_set_ != "adaptive" && hot_set_ != "fixed") p.fail("hot_set", "must be \"adaptive\" or \"fixed\"");
     if (threads_small_ == 0 || threads_large_ == 0) p.fail("copy_threads_small", "copy threads must be >= 1");
     if (!(coverage_ > 0 && coverage_ <= 1)) p.fail("truth_coverage", "must be in (0, 1]");
-    const auto kind = classifier_ == "lru" ? Hotness::Kind::Lru : Hotness::Kind::Temperature;
-    hotness_ = std::make_unique<Hotness>(kind, history_, read_w_, write_w_);
+    hotness_ = std::make_unique<Hotness>(classifier->kind(), history_, read_w_, write_w_);
     if (hotness_->max_key() >= 64) p.fail("write_weight", "history x weight must stay below 64");
     if (fixed_threshold_ == 0 || fixed_threshold_ > hotness_->max_key())
       p.fail("fixed_threshold", "must be 1.." + std::to_string(hotness_->max_key()) + " (a temperature)");
@@ -87,12 +81,8 @@ class Vtmm : public Policy {
   }
 
   std::vector<Mechanism> needs() const override {
-    std::vector<Mechanism> n;
-    if (tracker_kind_ == "ept")
-      n = {Mechanism::EptAdBits, Mechanism::TlbFlush, Mechanism::Migrate};
-    else
-      n = {Mechanism::GptList, Mechanism::PteAdBits, Mechanism::EptAdBits, Mechanism::Pml, Mechanism::TlbFlush,
-           Mechanism::Migrate};
+    std::vector<Mechanism> n = tracker_->needs();
+    n.push_back(Mechanism::Migrate);
     for (Mechanism h : huge_->needs()) n.push_back(h);
     n.push_back(Mechanism::GroundTruth);  // for the hot-set precision/recall it reports
     return n;
@@ -110,13 +100,7 @@ class Vtmm : public Policy {
     tiers_.assign(pages, 2);
     free_.assign(pages, 0);
     hotness_->resize(pages);
-    if (tracker_kind_ == "pml") {
-      pml_ = std::make_unique<PmlGptTracker>(mlq_);
-      pml_->attach(m);
-    } else {
-      ept_ = std::make_unique<EptScanner>();
-      ept_->attach(m);
-    }
+    tracker_->attach(m);
     huge_->attach(m);
   }
 
@@ -128,23 +112,15 @@ class Vtmm : public Policy {
 
   void tick(Mechanisms& m) override {
     const uint32_t k = window_++;
-    if (pml_) pml_->window(m, k, seen_, stats_);
-    else ept_->window(m, k, seen_, stats_);
+    tracker_->window(m, k, seen_, stats_);
     huge_->coarsen(m, seen_);
 
     const uint32_t n = m.guest_pages();
-    static const std::vector<uint8_t> kNone;
     const BucketCounts counts =
-        classify_window(*hotness_, seen_, m, pml_ ? pml_->referenced() : kNone,
-                        pml_ ? pml_->is_gpt() : kNone, keys_, tiers_, free_);
+        classify_window(*hotness_, seen_, m, tracker_->referenced(), tracker_->is_gpt(), keys_, tiers_, free_);
     m.charge_ns(static_cast<double>(n) * classify_ns_);
-    const uint32_t fixed = hot_set_ == "fixed" ? fixed_threshold_ : 0;
-    PlanInput in{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast),
-                 fixed, counts};
-    if (hot_set_ == "fixed")
-      plan_fixed_threshold(in, plan_);
-    else
-      plan_placement(in, plan_);
+    hot_set_->plan(PlanInput{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast), 0, counts},
+                   plan_);
     Plan& plan = plan_;
     uint64_t warm = 0;  // pages with a non-zero key, in either tier
     for (int t = 0; t < 2; ++t)
@@ -248,11 +224,11 @@ class Vtmm : public Policy {
   uint64_t threshold_bytes_, threads_cutoff_;
   uint32_t history_, read_w_, write_w_, fixed_threshold_, skip_rounds_, threads_small_, threads_large_;
   MlqConfig mlq_;
-  std::string tracker_kind_, classifier_, hot_set_, method_name_;
+  std::string tracker_name_, classifier_, hot_set_name_, method_name_;  // the parts' registered names
+  std::unique_ptr<Tracker> tracker_;
+  std::unique_ptr<HotSetRule> hot_set_;
   MigrationMethod method_;
   std::unique_ptr<Hotness> hotness_;
-  std::unique_ptr<PmlGptTracker> pml_;
-  std::unique_ptr<EptScanner> ept_;
   std::unique_ptr<HugePages> huge_;
 
   double scale_ = 1, period_ns_ = 0;
@@ -269,29 +245,33 @@ class Vtmm : public Policy {
   TruthHistogram truth_hist_{};
 };
 
-// The paper's ablations: the same parts, one choice changed each.
-struct VtmmLinuxMigration final : Vtmm {
-  VtmmLinuxMigration(Params& p, const PolicyEnv& e) : Vtmm(p, e, Preset{.migration = "linux"}) {}
+// vTMM and the paper's ablations: the same parts, one choice changed each.
+// A new variant is one row (or, without registering it, a spec node:
+// {"impl": "vtmm", "tracker": "ept", "mlq": false}).
+struct Design {
+  const char* name;
+  const char* summary;
+  Preset parts;
 };
-struct VtmmFixedThreshold final : Vtmm {
-  VtmmFixedThreshold(Params& p, const PolicyEnv& e) : Vtmm(p, e, Preset{.hot_set = "fixed"}) {}
-};
-struct EptScannerDesign final : Vtmm {
-  EptScannerDesign(Params& p, const PolicyEnv& e) : Vtmm(p, e, Preset{.tracker = "ept", .mlq = false}) {}
-};
-struct VtmmLru final : Vtmm {
-  VtmmLru(Params& p, const PolicyEnv& e) : Vtmm(p, e, Preset{.classifier = "lru"}) {}
-};
-struct VtmmNoMlq final : Vtmm {
-  VtmmNoMlq(Params& p, const PolicyEnv& e) : Vtmm(p, e, Preset{.mlq = false}) {}
+const Design kDesigns[] = {
+    {"vtmm", "vTMM: PML-guided GPT tracking + MLQ, temperature hot set, PML migration", {}},
+    {"vtmm-linux-migration", "vTMM with Linux-style migration (PM_Linux)", {.migration = "linux"}},
+    {"vtmm-fixed-threshold", "vTMM with hot = temperature >= 9", {.hot_set = "fixed"}},
+    {"ept-scanner", "vTMM with every EPT entry's A/D scanned each window", {.tracker = "ept", .mlq = false}},
+    {"vtmm-lru", "vTMM with LRU (recency) classification instead of temperature", {.classifier = "lru"}},
+    {"vtmm-no-mlq", "vTMM with the multi-level queue off", {.mlq = false}},
 };
 
-VTMM_REGISTER(PolicyRegistry, Vtmm, "vtmm", "vTMM: PML-guided GPT tracking + MLQ, temperature hot set, PML migration")
-VTMM_REGISTER(PolicyRegistry, VtmmLinuxMigration, "vtmm-linux-migration", "vTMM with Linux-style migration (PM_Linux)")
-VTMM_REGISTER(PolicyRegistry, VtmmFixedThreshold, "vtmm-fixed-threshold", "vTMM with hot = temperature >= 9")
-VTMM_REGISTER(PolicyRegistry, EptScannerDesign, "ept-scanner", "vTMM with every EPT entry's A/D scanned each window")
-VTMM_REGISTER(PolicyRegistry, VtmmLru, "vtmm-lru", "vTMM with LRU (recency) classification instead of temperature")
-VTMM_REGISTER(PolicyRegistry, VtmmNoMlq, "vtmm-no-mlq", "vTMM with the multi-level queue off")
+template <size_t I>
+std::unique_ptr<Policy> make_design(Params& p, const PolicyEnv& env) {
+  return std::make_unique<Vtmm>(p, env, kDesigns[I].parts);
+}
+template <size_t... I>
+bool register_designs(std::index_sequence<I...>) {
+  (PolicyRegistry::instance().add(kDesigns[I].name, kDesigns[I].summary, &make_design<I>), ...);
+  return true;
+}
+[[maybe_unused]] const bool kDesignsRegistered = register_designs(std::make_index_sequence<std::size(kDesigns)>{});
 
 }  // namespace
 }  // namespace vtmm::policy
