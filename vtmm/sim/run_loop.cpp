@@ -60,19 +60,38 @@ double hot_on_fast_at_end(const Vm& vm) {
   return static_cast<double>(fast) / static_cast<double>(k);
 }
 
-}  // namespace
+// The loop's state: the host, the running VMs, and the host's time slicing.
+class Loop {
+ public:
+  Loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots, PoolDriver* pool)
+      : prof_(prof), host_(prof), pool_(pool) {
+    for (size_t i = 0; i < slots.size(); ++i) add_vm(platform, slots[i], static_cast<uint32_t>(i));
+  }
 
-std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots,
-                              PoolDriver* pool) {
-  Host host(prof);
-  std::vector<std::unique_ptr<Running>> vms;
-  for (size_t i = 0; i < slots.size(); ++i) {
+  std::vector<Outcome> run() {
+    attach_pool();
+    for (size_t i = 0; i < vms_.size(); ++i) schedule(i);
+    if (pool_ != nullptr) host_.schedule(pool_->interval_ns(), [this] { pool_tick(pool_->interval_ns()); });
+    for (;;) {
+      for (size_t i = 0; i < vms_.size(); ++i) settle(i);
+      uint32_t v = 0;
+      Running* r = pick(v);
+      if (r == nullptr) break;
+      step(*r, v);
+    }
+    all_done_ = true;
+    return outcomes();
+  }
+
+ private:
+  // Builds slot i's VM, checks that the platform offers what its policy needs.
+  void add_vm(const std::string& platform, VmSlot& slot, uint32_t id) {
     auto r = std::make_unique<Running>();
-    r->slot = &slots[i];
-    slots[i].cfg.id = static_cast<uint32_t>(i);
-    Policy& pol = *slots[i].pol;
-    r->vm = std::make_unique<Vm>(host, slots[i].cfg, pol, r->mech);
-    host.vms.push_back(r->vm.get());
+    r->slot = &slot;
+    slot.cfg.id = id;
+    Policy& pol = *slot.pol;
+    r->vm = std::make_unique<Vm>(host_, slot.cfg, pol, r->mech);
+    host_.vms.push_back(r->vm.get());
     r->mech.bind(r->vm.get());
     r->mech.set_side(pol.side());
     for (Mechanism m : pol.needs()) {
@@ -82,177 +101,199 @@ std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& pr
       if (m == Mechanism::GroundTruth) r->vm->truth_wanted = true;
     }
     pol.attach(r->mech);
-    r->lanes.resize(slots[i].cfg.vcpus);
-    for (auto& cpu : r->vm->vcpus) cpu.clock_ns = slots[i].start_ns;
-    vms.push_back(std::move(r));
+    r->lanes.resize(slot.cfg.vcpus);
+    for (auto& cpu : r->vm->vcpus) cpu.clock_ns = slot.start_ns;
+    vms_.push_back(std::move(r));
   }
 
   // Fair time slicing when the live VMs' threads outnumber the host's cores.
-  double stretch = 1;
-  auto restretch = [&] {
+  void restretch() {
     uint32_t runnable = 0;
-    for (const auto& r : vms) runnable += r->live ? r->threads() : 0;
-    stretch = prof.host_cores > 0 && runnable > prof.host_cores ? runnable / prof.host_cores : 1.0;
-  };
+    for (const auto& r : vms_) runnable += r->live ? r->threads() : 0;
+    stretch_ = prof_.host_cores > 0 && runnable > prof_.host_cores ? runnable / prof_.host_cores : 1.0;
+  }
 
-  if (pool != nullptr) {
+  void attach_pool() {
+    if (pool_ == nullptr) return;
     std::vector<Vm*> vs;
     std::vector<Policy*> ps;
-    for (const auto& r : vms) {
+    for (const auto& r : vms_) {
       vs.push_back(r->vm.get());
       ps.push_back(r->slot->pol);
     }
-    pool->attach(std::move(vs), std::move(ps));
+    pool_->attach(std::move(vs), std::move(ps));
   }
-  for (size_t i = 0; i < vms.size(); ++i) {
-    Running& r = *vms[i];
-    host.schedule(r.slot->start_ns, [&r, &restretch, pool, i] {
+
+  void pool_tick(double at) {
+    if (all_done_) return;
+    pool_->rebalance(at);
+    host_.schedule(at + pool_->interval_ns(), [this, at] { pool_tick(at + pool_->interval_ns()); });
+  }
+
+  // VM i's start and its policy's ticks.
+  void schedule(size_t i) {
+    Running& r = *vms_[i];
+    host_.schedule(r.slot->start_ns, [this, &r, i] {
       r.live = true;
       restretch();
-      if (pool != nullptr) pool->set_live(i, true, r.slot->start_ns);
+      if (pool_ != nullptr) pool_->set_live(i, true, r.slot->start_ns);
     });
-    Policy& pol = *r.slot->pol;
-    const double period = pol.period_ns();
-    r.tick = [&r, &host, &pol, &stretch, period](double at) {
-      if (r.finished) return;
-      HvThread& hv = r.mech.thread();
-      hv.clock_ns = std::max(hv.clock_ns, at);
-      const double t0 = hv.clock_ns;
-      pol.tick(r.mech);
-      if (r.vm->cfg.policy_on_vcpu0 && r.mech.side() == Side::Host) {
-        // Pinned to vCPU 0's core: the thread's work pre-empts that vCPU.
-        const double busy = hv.clock_ns - t0;
-        r.vm->vcpus[0].clock_ns += busy;
-        r.vm->c.core_steal_ns += busy;
-      } else if (stretch > 1 && r.mech.side() == Side::Host) {
-        hv.clock_ns = t0 + (hv.clock_ns - t0) * stretch;
-      }
-      if (r.vm->truth_wanted) std::fill(r.vm->truth_accesses.begin(), r.vm->truth_accesses.end(), 0u);
-      host.schedule(std::max(at + period, hv.clock_ns), [&r, at, period] {
-        r.tick(std::max(at + period, r.mech.thread().clock_ns));
-      });
-    };
+    const double period = r.slot->pol->period_ns();
+    r.tick = [this, &r, period](double at) { tick(r, at, period); };
     if (period > 0) {
       const double first = r.slot->start_ns + period;
-      host.schedule(first, [&r, first] { r.tick(first); });
+      host_.schedule(first, [&r, first] { r.tick(first); });
     }
   }
-  bool all_done = false;
-  std::function<void(double)> pool_tick = [&](double at) {
-    if (all_done) return;
-    pool->rebalance(at);
-    host.schedule(at + pool->interval_ns(), [&pool_tick, at, pool] { pool_tick(at + pool->interval_ns()); });
-  };
-  if (pool != nullptr) host.schedule(pool->interval_ns(), [&pool_tick, pool] { pool_tick(pool->interval_ns()); });
 
-  for (;;) {
-    // Barriers: a VM none of whose vCPUs can run either moves to its next
-    // phase (some wait at the barrier) or has ended.
-    for (size_t i = 0; i < vms.size(); ++i) {
-      Running& r = *vms[i];
-      if (r.finished) continue;
-      bool runnable = false, any_waiting = false;
-      for (const Lane& l : r.lanes) {
-        runnable |= !l.done && !l.waiting;
-        any_waiting |= l.waiting;
-      }
-      if (runnable) continue;
-      Vm& vm = *r.vm;
-      if (!any_waiting) {
-        r.finished = true;
-        double end = 0;
-        for (const auto& cpu : vm.vcpus) end = std::max(end, cpu.clock_ns);
-        r.live = false;
-        restretch();
-        if (pool != nullptr) pool->set_live(i, false, end);
-        continue;
-      }
-      // Phases and epochs both rise in program order, so the earliest
-      // waiting batch holds the smallest of each.
-      double t = 0;
-      Phase next = Phase::Measured;
-      uint32_t next_epoch = UINT32_MAX;
-      for (uint32_t k = 0; k < r.lanes.size(); ++k) {
-        t = std::max(t, vm.vcpus[k].clock_ns);
-        if (!r.lanes[k].waiting) continue;
-        next = std::min(next, r.lanes[k].batch.phase);
-        next_epoch = std::min(next_epoch, r.lanes[k].batch.epoch);
-      }
-      r.epoch = next_epoch;
-      for (uint32_t k = 0; k < r.lanes.size(); ++k) {
-        if (r.lanes[k].done) continue;
-        vm.vcpus[k].clock_ns = t;
-        r.lanes[k].waiting = false;
-      }
-      r.phase = next;
-      if (r.phase == Phase::Measured && !r.measured) {
-        r.measured = true;
-        r.measure_start_ns = t;
-        r.at_start = vm.c;
-        vm.set_measuring(true);
-        r.slot->pol->on_measure_start();
-      }
+  // One policy tick at `at` on the VM's hypervisor thread; the next is due a
+  // period later, or when this one's work ends if it ran longer.
+  void tick(Running& r, double at, double period) {
+    if (r.finished) return;
+    HvThread& hv = r.mech.thread();
+    hv.clock_ns = std::max(hv.clock_ns, at);
+    const double t0 = hv.clock_ns;
+    r.slot->pol->tick(r.mech);
+    if (r.vm->cfg.policy_on_vcpu0 && r.mech.side() == Side::Host) {
+      // Pinned to vCPU 0's core: the thread's work pre-empts that vCPU.
+      const double busy = hv.clock_ns - t0;
+      r.vm->vcpus[0].clock_ns += busy;
+      r.vm->c.core_steal_ns += busy;
+    } else if (stretch_ > 1 && r.mech.side() == Side::Host) {
+      hv.clock_ns = t0 + (hv.clock_ns - t0) * stretch_;
     }
-    // The runnable vCPU with the smallest clock (ties: lowest VM, then vCPU).
-    Running* pick = nullptr;
-    uint32_t v = 0;
-    for (const auto& rp : vms) {
+    if (r.vm->truth_wanted) std::fill(r.vm->truth_accesses.begin(), r.vm->truth_accesses.end(), 0u);
+    host_.schedule(std::max(at + period, hv.clock_ns),
+                   [&r, at, period] { r.tick(std::max(at + period, r.mech.thread().clock_ns)); });
+  }
+
+  // Barriers: a VM none of whose vCPUs can run either moves to its next
+  // phase or epoch (some wait at the barrier) or has ended.
+  void settle(size_t i) {
+    Running& r = *vms_[i];
+    if (r.finished) return;
+    bool runnable = false, any_waiting = false;
+    for (const Lane& l : r.lanes) {
+      runnable |= !l.done && !l.waiting;
+      any_waiting |= l.waiting;
+    }
+    if (runnable) return;
+    Vm& vm = *r.vm;
+    if (!any_waiting) {
+      r.finished = true;
+      double end = 0;
+      for (const auto& cpu : vm.vcpus) end = std::max(end, cpu.clock_ns);
+      r.live = false;
+      restretch();
+      if (pool_ != nullptr) pool_->set_live(i, false, end);
+      return;
+    }
+    // Phases and epochs both rise in program order, so the earliest
+    // waiting batch holds the smallest of each.
+    double t = 0;
+    Phase next = Phase::Measured;
+    uint32_t next_epoch = UINT32_MAX;
+    for (uint32_t k = 0; k < r.lanes.size(); ++k) {
+      t = std::max(t, vm.vcpus[k].clock_ns);
+      if (!r.lanes[k].waiting) continue;
+      next = std::min(next, r.lanes[k].batch.phase);
+      next_epoch = std::min(next_epoch, r.lanes[k].batch.epoch);
+    }
+    r.epoch = next_epoch;
+    for (uint32_t k = 0; k < r.lanes.size(); ++k) {
+      if (r.lanes[k].done) continue;
+      vm.vcpus[k].clock_ns = t;
+      r.lanes[k].waiting = false;
+    }
+    r.phase = next;
+    if (r.phase == Phase::Measured && !r.measured) {
+      r.measured = true;
+      r.measure_start_ns = t;
+      r.at_start = vm.c;
+      vm.set_measuring(true);
+      r.slot->pol->on_measure_start();
+    }
+  }
+
+  // The runnable vCPU with the smallest clock (ties: lowest VM, then vCPU).
+  Running* pick(uint32_t& v) {
+    Running* best = nullptr;
+    for (const auto& rp : vms_) {
       if (rp->finished) continue;
       for (uint32_t k = 0; k < rp->lanes.size(); ++k) {
         const Lane& l = rp->lanes[k];
         if (l.done || l.waiting) continue;
-        if (pick == nullptr || rp->vm->vcpus[k].clock_ns < pick->vm->vcpus[v].clock_ns) {
-          pick = rp.get();
+        if (best == nullptr || rp->vm->vcpus[k].clock_ns < best->vm->vcpus[v].clock_ns) {
+          best = rp.get();
           v = k;
         }
       }
     }
-    if (pick == nullptr) break;
-    Running& r = *pick;
+    return best;
+  }
+
+  // vCPU v's next batch, after every host event due by its clock; a batch
+  // past the VM's phase or epoch waits at the barrier instead.
+  void step(Running& r, uint32_t v) {
     Lane& lane = r.lanes[v];
     Vcpu& cpu = r.vm->vcpus[v];
     const double now = cpu.clock_ns;
-    host.start_batch(now);  // every vCPU is at `now` or later
-    while (host.has_event_at_or_before(now)) host.run_next_event();
+    host_.start_batch(now);  // every vCPU is at `now` or later
+    while (host_.has_event_at_or_before(now)) host_.run_next_event();
     if (!lane.pending) {
       if (lane.ended) {
         lane.done = true;
-        continue;
+        return;
       }
       lane.batch.n = 0;
       lane.ended = !r.slot->wl->next(v, lane.batch);
-      if (lane.batch.n == 0) continue;
+      if (lane.batch.n == 0) return;
       lane.pending = true;
     }
     if (lane.batch.phase > r.phase || lane.batch.epoch > r.epoch) {
       lane.waiting = true;
-      continue;
+      return;
     }
     const double before = cpu.clock_ns;
     r.vm->run_batch(v, lane.batch);
-    if (stretch > 1) cpu.clock_ns = before + (cpu.clock_ns - before) * stretch;
+    if (stretch_ > 1) cpu.clock_ns = before + (cpu.clock_ns - before) * stretch_;
     lane.pending = false;
   }
-  all_done = true;
 
-  std::vector<Outcome> out(vms.size());
-  double last = 0;
-  for (size_t i = 0; i < vms.size(); ++i) {
-    Running& r = *vms[i];
-    Outcome& o = out[i];
-    for (const auto& cpu : r.vm->vcpus) o.end_ns = std::max(o.end_ns, cpu.clock_ns);
-    last = std::max(last, o.end_ns);
-    o.measured = r.vm->c - r.at_start;
-    o.measure_start_ns = r.measure_start_ns;
-    o.sim_time_ns = r.measured ? o.end_ns - r.measure_start_ns : 0;
-    if (r.slot->profile) o.profile = miss_profile(*r.vm);
-    if (r.measured) o.hot_on_fast_at_end = hot_on_fast_at_end(*r.vm);
-    o.gpt_pages = r.vm->gpt_list.size();
-    o.huge_mappings_live = r.vm->ept_2m_live;
-    o.bytes_per_page = static_cast<double>(r.vm->bytes_per_page());
+  std::vector<Outcome> outcomes() {
+    std::vector<Outcome> out(vms_.size());
+    double last = 0;
+    for (size_t i = 0; i < vms_.size(); ++i) {
+      Running& r = *vms_[i];
+      Outcome& o = out[i];
+      for (const auto& cpu : r.vm->vcpus) o.end_ns = std::max(o.end_ns, cpu.clock_ns);
+      last = std::max(last, o.end_ns);
+      o.measured = r.vm->c - r.at_start;
+      o.measure_start_ns = r.measure_start_ns;
+      o.sim_time_ns = r.measured ? o.end_ns - r.measure_start_ns : 0;
+      if (r.slot->profile) o.profile = miss_profile(*r.vm);
+      if (r.measured) o.hot_on_fast_at_end = hot_on_fast_at_end(*r.vm);
+      o.gpt_pages = r.vm->gpt_list.size();
+      o.huge_mappings_live = r.vm->ept_2m_live;
+      o.bytes_per_page = static_cast<double>(r.vm->bytes_per_page());
+    }
+    if (pool_ != nullptr) pool_->finish(last);
+    return out;
   }
-  if (pool != nullptr) pool->finish(last);
-  return out;
+
+  const HostProfile& prof_;
+  Host host_;
+  PoolDriver* pool_;
+  std::vector<std::unique_ptr<Running>> vms_;
+  double stretch_ = 1;
+  bool all_done_ = false;
+};
+
+}  // namespace
+
+std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots,
+                              PoolDriver* pool) {
+  return Loop(platform, prof, slots, pool).run();
 }
 
 }  // namespace vtmm::sim
