@@ -98,6 +98,82 @@ Built build(const RunSpec& spec) {
   return b;
 }
 
+// How the VMs were set up to share the host: the record's host-side fields.
+void put_sharing(Json& r, const RunSpec& spec, const Built& b) {
+  r["side"] = side_name(b.pols.front()->side());
+  r["ratio"] = spec.ratio ? Json(spec.ratio->text) : Json(nullptr);
+  r["fast_memory_sharing"] = b.shared ? Json(policy::sharing_name(b.mode)) : Json(nullptr);
+  r["host_fast_bytes"] = b.shared ? Json(b.host_fast * kPageSize) : Json(nullptr);
+  r["fast_shares_bytes"] = b.shares * kPageSize;
+  r["fast_overcommit"] = b.shared && b.host_fast ? Json(static_cast<double>(b.shares) / static_cast<double>(b.host_fast))
+                                                 : Json(nullptr);
+  r["vm_memory_bytes"] = b.vm_memory * kPageSize;
+  r["host_memory_bytes"] = spec.share.memory_bytes ? Json(spec.share.memory_bytes) : Json(nullptr);
+  r["memory_overcommitted"] = b.memory_overcommitted;
+  if (b.memory_overcommitted)
+    r["memory_overcommit_note"] =
+        "host swap is not modelled: every guest page is backed, so the VMs run as if the host had their memory";
+}
+
+// VM i's entry in the record's "vms" list.
+Json vm_entry(const RunSpec& spec, const Built& b, size_t i, const Outcome& o, uint64_t guaranteed,
+              const PoolDriver* driver) {
+  Json v;
+  v["name"] = spec.vms[i].name;
+  v["workload"] = spec.vms[i].workload.value("impl", "");
+  v["vcpus"] = spec.vms[i].vcpus;
+  v["start_ms"] = spec.vms[i].start_ms;
+  v["memory_bytes"] = b.sizes[i].memory * kPageSize;
+  v["footprint_bytes"] = b.wls[i]->footprint_bytes();
+  v["fast_share_bytes"] = b.sizes[i].fast * kPageSize;
+  v["fast_guaranteed_bytes"] = guaranteed * kPageSize;
+  if (driver) {
+    const PoolDriver::VmStats& st = driver->stats()[i];
+    v["fast_bytes_mean"] = st.live_ns > 0 ? st.allowance_page_ns / st.live_ns * kPageSize : 0.0;
+    v["fast_bytes_min"] = st.live_ns > 0 ? st.min_allowance * kPageSize : 0;
+    v["fast_bytes_max"] = st.max_allowance * kPageSize;
+  } else {
+    v["fast_bytes_mean"] = static_cast<double>(guaranteed * kPageSize);
+  }
+  put_measures(v, o, *b.wls[i], *b.pols[i]);
+  v["time_scaling"] = time_scaling_json(policy_env(b.shapes[i].seed, *b.wls[i]));
+  v["slowdown"] = nullptr;
+  v["seed"] = b.shapes[i].seed;
+  return v;
+}
+
+// The host-wide measures: from the first VM's measured start to the last
+// VM's end, and the VMs' counts summed.
+void put_totals(Json& r, const Built& b, const std::vector<Outcome>& out) {
+  double first = 1e300, last = 0, throughput = 0;
+  uint64_t ops = 0, misses = 0, fast_misses = 0, promoted = 0, demoted = 0;
+  std::string op_name;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const Outcome& o = out[i];
+    first = std::min(first, o.measure_start_ns);
+    last = std::max(last, o.end_ns);
+    if (o.sim_time_ns > 0) throughput += static_cast<double>(b.wls[i]->ops()) / (o.sim_time_ns * 1e-9);
+    ops += b.wls[i]->ops();
+    misses += o.measured.llc_misses;
+    fast_misses += o.measured.tier_misses[0];
+    promoted += o.measured.promoted;
+    demoted += o.measured.demoted;
+    const std::string name = b.wls[i]->op_name();
+    op_name = i == 0 || op_name == name ? name : "mixed";
+  }
+  r["sim_time_s"] = last > first ? (last - first) * 1e-9 : 0.0;
+  r["ops"] = ops;
+  r["op_name"] = op_name;
+  // Sum of the VMs' own rates (each over its own measured phase).
+  r["throughput"] = throughput;
+  r["slowdown"] = nullptr;
+  r["normalized_throughput"] = nullptr;
+  r["fast_hit_ratio"] = misses ? Json(static_cast<double>(fast_misses) / static_cast<double>(misses)) : Json(nullptr);
+  r["llc_misses"] = misses;
+  r["promoted_pages"] = promoted;
+  r["demoted_pages"] = demoted;
+}
+
 }  // namespace
 
 void validate_multi(const RunSpec& spec) { build(spec); }
@@ -129,75 +205,16 @@ Json simulate_multi(const RunSpec& spec) {
   for (auto& wl : b.wls) wl->verify();
 
   Json r = record_identity(spec, b.prof.name);
-  r["side"] = side_name(b.pols.front()->side());
-  r["ratio"] = spec.ratio ? Json(spec.ratio->text) : Json(nullptr);
-  r["fast_memory_sharing"] = b.shared ? Json(policy::sharing_name(b.mode)) : Json(nullptr);
-  r["host_fast_bytes"] = b.shared ? Json(b.host_fast * kPageSize) : Json(nullptr);
-  r["fast_shares_bytes"] = b.shares * kPageSize;
-  r["fast_overcommit"] = b.shared && b.host_fast ? Json(static_cast<double>(b.shares) / static_cast<double>(b.host_fast))
-                                                 : Json(nullptr);
-  r["vm_memory_bytes"] = b.vm_memory * kPageSize;
-  r["host_memory_bytes"] = spec.share.memory_bytes ? Json(spec.share.memory_bytes) : Json(nullptr);
-  r["memory_overcommitted"] = b.memory_overcommitted;
-  if (b.memory_overcommitted)
-    r["memory_overcommit_note"] =
-        "host swap is not modelled: every guest page is backed, so the VMs run as if the host had their memory";
-  double first = 1e300, last = 0, throughput = 0;
-  uint64_t ops = 0, misses = 0, fast_misses = 0, promoted = 0, demoted = 0;
-  std::string op_name;
-  Json vms = Json::array();
-  for (size_t i = 0; i < n; ++i) {
-    const Outcome& o = out[i];
-    Json v;
-    v["name"] = spec.vms[i].name;
-    v["workload"] = spec.vms[i].workload.value("impl", "");
-    v["vcpus"] = spec.vms[i].vcpus;
-    v["start_ms"] = spec.vms[i].start_ms;
-    v["memory_bytes"] = b.sizes[i].memory * kPageSize;
-    v["footprint_bytes"] = b.wls[i]->footprint_bytes();
-    v["fast_share_bytes"] = b.sizes[i].fast * kPageSize;
-    v["fast_guaranteed_bytes"] = guaranteed[i] * kPageSize;
-    if (driver) {
-      const PoolDriver::VmStats& st = driver->stats()[i];
-      v["fast_bytes_mean"] = st.live_ns > 0 ? st.allowance_page_ns / st.live_ns * kPageSize : 0.0;
-      v["fast_bytes_min"] = st.live_ns > 0 ? st.min_allowance * kPageSize : 0;
-      v["fast_bytes_max"] = st.max_allowance * kPageSize;
-    } else {
-      v["fast_bytes_mean"] = static_cast<double>(guaranteed[i] * kPageSize);
-    }
-    put_measures(v, o, *b.wls[i], *b.pols[i]);
-    v["time_scaling"] = time_scaling_json(policy_env(b.shapes[i].seed, *b.wls[i]));
-    v["slowdown"] = nullptr;
-    v["seed"] = b.shapes[i].seed;
-    first = std::min(first, o.measure_start_ns);
-    last = std::max(last, o.end_ns);
-    if (o.sim_time_ns > 0) throughput += static_cast<double>(b.wls[i]->ops()) / (o.sim_time_ns * 1e-9);
-    ops += b.wls[i]->ops();
-    misses += o.measured.llc_misses;
-    fast_misses += o.measured.tier_misses[0];
-    promoted += o.measured.promoted;
-    demoted += o.measured.demoted;
-    const std::string name = b.wls[i]->op_name();
-    op_name = i == 0 || op_name == name ? name : "mixed";
-    vms.push_back(std::move(v));
-  }
-  r["sim_time_s"] = last > first ? (last - first) * 1e-9 : 0.0;
-  r["ops"] = ops;
-  r["op_name"] = op_name;
-  // Sum of the VMs' own rates (each over its own measured phase).
-  r["throughput"] = throughput;
-  r["slowdown"] = nullptr;
-  r["normalized_throughput"] = nullptr;
-  r["fast_hit_ratio"] = misses ? Json(static_cast<double>(fast_misses) / static_cast<double>(misses)) : Json(nullptr);
-  r["llc_misses"] = misses;
-  r["promoted_pages"] = promoted;
-  r["demoted_pages"] = demoted;
+  put_sharing(r, spec, b);
+  put_totals(r, b, out);
   if (driver) {
     r["pool"] = {{"rebalances", driver->rebalances()},
                  {"max_lent_bytes", driver->max_lent() * kPageSize},
                  {"max_borrowed_bytes", driver->max_borrowed() * kPageSize},
                  {"fast_overcommitted", driver->pool().overcommitted()}};
   }
+  Json vms = Json::array();
+  for (size_t i = 0; i < n; ++i) vms.push_back(vm_entry(spec, b, i, out[i], guaranteed[i], driver.get()));
   r["vms"] = vms;
   Json cfg = spec.to_json();
   cfg["policy"] = b.pol_resolved;
