@@ -107,8 +107,8 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   // vectors' slack: at small sizes the fixed part dominates.
   state.counters["vm_rss_bytes_per_page"] = (rss_vm - rss0) / pages;
   state.counters["policy_rss_bytes_per_page"] = (rss_policy - rss_vm) / pages;
-  const uint64_t scanned0 = st.gpt_scanned, lines0 = rig.vm.c.scan_lines,
-                 misses0 = rig.vm.c.scan_llc_misses;
+  const uint64_t scanned0 = st.gpt_scanned, lines0 = rig.vm.counters.scan_lines,
+                 misses0 = rig.vm.counters.scan_llc_misses;
   for (auto _ : state) {
     state.PauseTiming();
     rig.touch(64, k % 2 ? kRead : kWrite, table_stride);
@@ -122,9 +122,9 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   // The simulated host's side of those scans: lines read and written through
   // its LLC model, and how many missed it (each books tier bandwidth).
   state.counters["scan_lines_per_window"] =
-      static_cast<double>(rig.vm.c.scan_lines - lines0) / static_cast<double>(state.iterations());
+      static_cast<double>(rig.vm.counters.scan_lines - lines0) / static_cast<double>(state.iterations());
   state.counters["scan_llc_misses_per_window"] =
-      static_cast<double>(rig.vm.c.scan_llc_misses - misses0) /
+      static_cast<double>(rig.vm.counters.scan_llc_misses - misses0) /
       static_cast<double>(state.iterations());
 }
 BENCHMARK_CAPTURE(BM_VtmmWindow, track, WindowCase{})

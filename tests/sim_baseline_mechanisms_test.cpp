@@ -22,7 +22,7 @@ TEST(HintFaults, NextAccessFaultsOnceWithItsLatencyAndAnExitOnTheHostSide) {
   const Gpa g = rig.gpa(3);
   rig.mech.thread().clock_ns = 1000;
   rig.mech.protect_for_hint(std::vector<Gpa>{g});
-  const uint64_t exits = rig.vm.c.vm_exits;
+  const uint64_t exits = rig.vm.counters.vm_exits;
   const double cost = rig.access(0, 3, kWrite);
   ASSERT_EQ(rig.policy.faults.size(), 1u);
   const HintFault& f = rig.policy.faults[0];
@@ -31,10 +31,10 @@ TEST(HintFaults, NextAccessFaultsOnceWithItsLatencyAndAnExitOnTheHostSide) {
   EXPECT_EQ(f.protected_ns, 1000.0);
   EXPECT_GE(f.now_ns, f.protected_ns);
   EXPECT_GE(cost, rig.host.prof.hint_fault_ns + rig.host.prof.vm_exit_ns);
-  EXPECT_GT(rig.vm.c.vm_exits, exits) << "a host-side hint fault is a VM exit";
+  EXPECT_GT(rig.vm.counters.vm_exits, exits) << "a host-side hint fault is a VM exit";
   rig.access(0, 3, kRead);
   EXPECT_EQ(rig.policy.faults.size(), 1u) << "the fault disarms the page";
-  EXPECT_EQ(rig.vm.c.hint_faults, 1u);
+  EXPECT_EQ(rig.vm.counters.hint_faults, 1u);
 }
 
 TEST(HintFaults, GuestSideFaultIsNoExitAndAMigrationInItIsWaitedForByTheFaultingVcpu) {
@@ -52,8 +52,8 @@ TEST(HintFaults, GuestSideFaultIsNoExitAndAMigrationInItIsWaitedForByTheFaulting
     moved = m.migrate(std::vector<Gpa>{f.gpa}, Tier::Fast, MigrationMethod::Linux);
   };
   rig.mech.protect_for_hint(std::vector<Gpa>{old});
-  const uint64_t exits = rig.vm.c.vm_exits;
-  const uint64_t flushes = rig.vm.c.tlb_flushes;
+  const uint64_t exits = rig.vm.counters.vm_exits;
+  const uint64_t flushes = rig.vm.counters.tlb_flushes;
   const double cost = rig.access(0, 2, kRead);
   ASSERT_EQ(moved.moved, 1u);
   ASSERT_EQ(moved.remapped.size(), 1u);
@@ -67,10 +67,10 @@ TEST(HintFaults, GuestSideFaultIsNoExitAndAMigrationInItIsWaitedForByTheFaulting
   EXPECT_GE(cost, rig.host.prof.hint_fault_ns + rig.host.prof.migrate_page_ns)
       << "the faulting vCPU pays the fault and waits for the copy";
   // The only exits: the TLB shootdown's and the host backing the new GPA.
-  EXPECT_EQ(rig.vm.c.vm_exits - exits, (rig.vm.c.tlb_flushes - flushes) + 1);
+  EXPECT_EQ(rig.vm.counters.vm_exits - exits, (rig.vm.counters.tlb_flushes - flushes) + 1);
   EXPECT_EQ(rig.mech.used_pages(Tier::Fast), 1u + 1u) << "the page-table page and the promoted page";
   rig.run_events();
-  EXPECT_EQ(rig.vm.c.migration_traps, 0u);
+  EXPECT_EQ(rig.vm.counters.migration_traps, 0u);
 }
 
 TEST(HintFaults, GuestAllocatorFallsBackToTheOtherNode) {
@@ -151,8 +151,8 @@ TEST(Exchange, SwapsTiersWithoutRoomAndKeepsUsage) {
   EXPECT_EQ(rig.mech.tier_of(hot), Tier::Fast);
   EXPECT_EQ(rig.mech.tier_of(cold), Tier::Slow);
   EXPECT_EQ(rig.mech.used_pages(Tier::Fast), 8u);
-  EXPECT_EQ(rig.vm.c.exchanged, 2u);
-  EXPECT_EQ(rig.vm.c.copied_bytes, 2 * kPageSize);
+  EXPECT_EQ(rig.vm.counters.exchanged, 2u);
+  EXPECT_EQ(rig.vm.counters.copied_bytes, 2 * kPageSize);
   // An access during the swap waits for it.
   const double wait = rig.access(0, 8, kRead);
   EXPECT_GT(wait, rig.host.prof.migrate_page_ns);
@@ -171,17 +171,17 @@ TEST(MemoryMode, TwoSlowPagesOnTheSameSlotConflict) {
   ASSERT_EQ(rig.mech.tier_of(a), Tier::Slow);
   ASSERT_EQ((a * 64u) % 128u, (b * 64u) % 128u) << "pages an even number apart share slots";
   ASSERT_NE((a * 64u) % 128u, (other * 64u) % 128u);
-  const uint64_t miss0 = rig.vm.c.mm_misses, hit0 = rig.vm.c.mm_hits;
+  const uint64_t miss0 = rig.vm.counters.mm_misses, hit0 = rig.vm.counters.mm_hits;
   rig.access(0, 0, kRead, 5);  // cold: miss, fill
   rig.access(0, 2, kRead, 5);  // same slot: evicts a's line
   rig.access(0, 0, kRead, 5);  // conflict miss
-  EXPECT_EQ(rig.vm.c.mm_misses - miss0, 3u);
-  EXPECT_EQ(rig.vm.c.mm_hits - hit0, 0u);
+  EXPECT_EQ(rig.vm.counters.mm_misses - miss0, 3u);
+  EXPECT_EQ(rig.vm.counters.mm_hits - hit0, 0u);
   rig.access(0, 1, kRead, 5);  // another slot: a's line stays cached
   rig.access(0, 0, kRead, 5);  // LLC miss, DRAM-cache hit
-  EXPECT_EQ(rig.vm.c.mm_hits - hit0, 1u);
-  EXPECT_EQ(rig.vm.c.tier_misses[1], rig.vm.c.mm_misses);
-  EXPECT_EQ(rig.vm.c.tier_misses[0], rig.vm.c.mm_hits);
+  EXPECT_EQ(rig.vm.counters.mm_hits - hit0, 1u);
+  EXPECT_EQ(rig.vm.counters.tier_misses[1], rig.vm.counters.mm_misses);
+  EXPECT_EQ(rig.vm.counters.tier_misses[0], rig.vm.counters.mm_hits);
 }
 
 TEST(MemoryMode, DirtyLinesAreWrittenBackWhenDisplaced) {
@@ -192,9 +192,9 @@ TEST(MemoryMode, DirtyLinesAreWrittenBackWhenDisplaced) {
   for (uint64_t vpn = 0; vpn < 3; ++vpn) rig.access(0, vpn, kRead);
   rig.access(0, 0, kWrite, 7);  // dirty in the LLC
   rig.access(0, 1, kRead, 7);   // LLC evicts it into the DRAM cache (dirty)
-  const uint64_t wb = rig.vm.c.mm_writebacks;
+  const uint64_t wb = rig.vm.counters.mm_writebacks;
   rig.access(0, 2, kRead, 7);   // same slot as page 0's line: the dirty line goes to slow memory
-  EXPECT_EQ(rig.vm.c.mm_writebacks - wb, 1u);
+  EXPECT_EQ(rig.vm.counters.mm_writebacks - wb, 1u);
 }
 
 }  // namespace sim_baseline_mechanisms_test

@@ -38,7 +38,7 @@ struct SlowBacked {
 
 TEST(VtmmMigration, PmlRecopiesExactlyThePagesWrittenDuringTheFirstPass) {
   SlowBacked s;
-  auto& c = s.rig.vm.c;
+  auto& c = s.rig.vm.counters;
   const std::vector<Gpa> batch = s.gpas(0, 8);
   const MigrationResult r = s.rig.mech.migrate(batch, Tier::Fast, MigrationMethod::Pml);
   ASSERT_EQ(r.moved, 8u);
@@ -72,13 +72,13 @@ TEST(VtmmMigration, PmlRecopiesNothingWhenTheBatchIsOnlyRead) {
   s.rig.mech.migrate(s.gpas(0, 6), Tier::Fast, MigrationMethod::Pml);
   for (uint64_t vpn = 0; vpn < 6; ++vpn) s.rig.access(0, vpn, kRead, 3);
   s.rig.run_events();
-  EXPECT_EQ(s.rig.vm.c.recopied, 0u);
-  EXPECT_EQ(s.rig.vm.c.copied_bytes, 6 * kPageSize);
+  EXPECT_EQ(s.rig.vm.counters.recopied, 0u);
+  EXPECT_EQ(s.rig.vm.counters.copied_bytes, 6 * kPageSize);
 }
 
 TEST(VtmmMigration, PmlFirstPassDoesNotTrap) {
   SlowBacked s;
-  auto& c = s.rig.vm.c;
+  auto& c = s.rig.vm.counters;
   s.rig.mech.migrate(s.gpas(0, 8), Tier::Fast, MigrationMethod::Pml);
   const double first_pass_end = s.rig.mech.now_ns();
   const uint64_t exits = c.vm_exits, fast_misses = c.tier_misses[0], slow_misses = c.tier_misses[1];
@@ -95,7 +95,7 @@ TEST(VtmmMigration, PmlFirstPassDoesNotTrap) {
 
 TEST(VtmmMigration, PmlOnlyTheSecondPassTraps) {
   SlowBacked s;
-  auto& c = s.rig.vm.c;
+  auto& c = s.rig.vm.counters;
   s.rig.mech.migrate(s.gpas(0, 8), Tier::Fast, MigrationMethod::Pml);
   s.rig.access(0, 2, kWrite);  // one page to copy again
   s.rig.host.run_next_event();
@@ -131,7 +131,7 @@ TEST(VtmmMigration, PmlPagesChangeTierWhenTheMigrationCompletes) {
 
 TEST(VtmmMigration, LinuxLaterAccessTakesExactlyOneRemapFault) {
   SlowBacked s;
-  auto& c = s.rig.vm.c;
+  auto& c = s.rig.vm.counters;
   const std::vector<Gpa> batch = s.gpas(0, 4);
   s.rig.mech.migrate(batch, Tier::Fast, MigrationMethod::Linux);
   s.rig.run_events();
@@ -160,7 +160,7 @@ TEST(VtmmMigration, LinuxLaterAccessTakesExactlyOneRemapFault) {
 // one: a later access, after the batch completes, must not fault again.
 TEST(VtmmMigration, LinuxAccessDuringTheCopyIsThePagesOnlyFault) {
   SlowBacked s;
-  auto& c = s.rig.vm.c;
+  auto& c = s.rig.vm.counters;
   const std::vector<Gpa> batch = s.gpas(0, 8);
   s.rig.mech.migrate(batch, Tier::Fast, MigrationMethod::Linux);
   ASSERT_EQ(s.rig.vm.inflight.size(), 1u);

@@ -88,7 +88,7 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
       now += vm.host.bw[static_cast<int>(from)].book(now, bytes, false);
       now += vm.host.bw[static_cast<int>(to)].book(now, bytes, true);
       now += bytes / p.copy_gbps;
-      vm.c.copied_bytes += kPageSize;
+      vm.counters.copied_bytes += kPageSize;
     }
     win_end[i] = now;
   }
@@ -136,7 +136,7 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   // The destination is reserved and the source released up front.
   vm.used[static_cast<int>(from)] -= pages;
   vm.used[static_cast<int>(to)] += pages;
-  (to == Tier::Fast ? vm.c.promoted : vm.c.demoted) += pages;
+  (to == Tier::Fast ? vm.counters.promoted : vm.counters.demoted) += pages;
   for (Gpa g : f.pages) vm.ept[g] |= kEptMigrating;
 
   const double start = cur_->clock_ns;
@@ -160,7 +160,7 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   const double end = copy_pages(f.pages, from, to, copy_start, f.threads, vm.prof.migrate_page_ns, shootdown_each,
                                 f.start, f.end, &cpu);
   if (how == MigrationMethod::WriteProtect) std::fill(f.start.begin(), f.start.end(), issued);
-  vm.c.migration_ns += cpu;
+  vm.counters.migration_ns += cpu;
   cur_->clock_ns = end;
   r.moved = static_cast<uint32_t>(pages);
   r.busy_ns = cpu;
@@ -199,8 +199,8 @@ void SimMechanisms::pml_second_pass(size_t idx, double at) {
   std::vector<double> ws, we;
   // Only the copy again: unmapping, EPT updates and accounting were paid per page in the first pass.
   const double end = copy_pages(dirty, f.from, f.to, hv_.clock_ns, f.threads, 0.0, false, ws, we, &cpu);
-  vm.c.migration_ns += cpu;
-  vm.c.recopied += dirty.size();
+  vm.counters.migration_ns += cpu;
+  vm.counters.recopied += dirty.size();
   hv_.clock_ns = end;
   std::fill(f.start.begin(), f.start.end(), start);
   std::fill(f.end.begin(), f.end.end(), end);
@@ -259,7 +259,7 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
         now += vm.host.bw[tier].book(now, bytes, true);
       }
       now += 2 * bytes / p.copy_gbps;
-      vm.c.copied_bytes += 2 * kPageSize;
+      vm.counters.copied_bytes += 2 * kPageSize;
     }
     for (Gpa g : {ok[i].first, ok[i].second}) {
       set_tier(g, vm.tier_of(g) == Tier::Fast ? Tier::Slow : Tier::Fast);
@@ -279,10 +279,10 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
     f.start.push_back(ws);
     f.end.push_back(we);
   }
-  vm.c.promoted += moved;
-  vm.c.demoted += moved;
-  vm.c.exchanged += 2 * moved;
-  vm.c.migration_ns += cpu;
+  vm.counters.promoted += moved;
+  vm.counters.demoted += moved;
+  vm.counters.exchanged += 2 * moved;
+  vm.counters.migration_ns += cpu;
   cur_->clock_ns = end;
   r.moved = static_cast<uint32_t>(2 * moved);
   r.busy_ns = cpu;
@@ -346,9 +346,9 @@ MigrationResult SimMechanisms::guest_migrate(std::span<const Gpa> gs, Tier to, u
     f.start.push_back(ws[i]);
     f.end.push_back(we[i]);
   }
-  (to == Tier::Fast ? vm.c.promoted : vm.c.demoted) += news.size();
-  vm.c.guest_migrations += news.size();
-  vm.c.migration_ns += cpu;
+  (to == Tier::Fast ? vm.counters.promoted : vm.counters.demoted) += news.size();
+  vm.counters.guest_migrations += news.size();
+  vm.counters.migration_ns += cpu;
   cur_->clock_ns = end;
   steal(cpu);
   r.moved = static_cast<uint32_t>(news.size());

@@ -158,7 +158,7 @@ class Loop {
       // Pinned to vCPU 0's core: the thread's work pre-empts that vCPU.
       const double busy = hv.clock_ns - t0;
       r.vm->vcpus[0].clock_ns += busy;
-      r.vm->c.core_steal_ns += busy;
+      r.vm->counters.core_steal_ns += busy;
     } else if (stretch_ > 1 && r.mech.side() == Side::Host) {
       hv.clock_ns = t0 + (hv.clock_ns - t0) * stretch_;
     }
@@ -209,7 +209,7 @@ class Loop {
     if (r.phase == Phase::Measured && !r.measured) {
       r.measured = true;
       r.measure_start_ns = t;
-      r.at_start = vm.c;
+      r.at_start = vm.counters;
       vm.set_measuring(true);
       r.slot->pol->on_measure_start();
     }
@@ -268,7 +268,7 @@ class Loop {
       Outcome& o = out[i];
       for (const auto& cpu : r.vm->vcpus) o.end_ns = std::max(o.end_ns, cpu.clock_ns);
       last = std::max(last, o.end_ns);
-      o.measured = r.vm->c - r.at_start;
+      o.measured = r.vm->counters - r.at_start;
       o.measure_start_ns = r.measure_start_ns;
       o.sim_time_ns = r.measured ? o.end_ns - r.measure_start_ns : 0;
       if (r.slot->profile) o.profile = miss_profile(*r.vm);

@@ -55,7 +55,7 @@ class SimMechanisms final : public Mechanisms {
   double now_ns() const override { return cur_->clock_ns; }
   void charge_ns(double ns) override {
     cur_->clock_ns += ns;
-    vm_->c.tracking_ns += ns;
+    vm_->counters.tracking_ns += ns;
     steal(ns);
   }
 

@@ -185,7 +185,7 @@ class Vm {
   std::vector<uint64_t> mm_tags;
   bool pml_on = false;
   std::vector<Gpa> pml_log;  // entries saved by PML-full exits, not yet drained
-  Counters c;
+  Counters counters;
 
   // A migration batch in flight. Per page, the window [start, end) in which a
   // vCPU access traps and waits for `end` (writes only for write-protect).
@@ -245,19 +245,19 @@ inline double Vm::mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, doubl
   double stall = 0;
   if (r.evicted_dirty != Llc::kEmpty) [[unlikely]] {
     stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, cpu.clock_ns);
-    c.wb_stall_ns += stall;
+    counters.wb_stall_ns += stall;
   }
   if (r.hit) {
-    ++c.llc_hits;
+    ++counters.llc_hits;
     return prof.llc_hit_ns / mlp + stall;
   }
-  ++c.llc_misses;
+  ++counters.llc_misses;
   if (cfg.memory_mode) [[unlikely]] return stall + mm_miss(cpu, g, line_in_page, mlp);
   const int t = static_cast<int>(tier_of(g));
-  ++c.tier_misses[t];
+  ++counters.tier_misses[t];
   if (measuring) ++truth_misses[g];
   const double delay = host.bw[t].book(cpu.clock_ns + stall, unit_[t], false);
-  c.bw_delay_ns += delay;
+  counters.bw_delay_ns += delay;
   return stall + host.lat_ns[t] / mlp + delay;
 }
 
@@ -273,9 +273,9 @@ inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {
   if ((kind & kWrite) && !e->dirty) [[unlikely]] cost += dirty_assist(cpu, vpn, e);
   const Gpa g = pte_gpa[vpn];
   if (truth_wanted) ++truth_accesses[g];
-  const uint64_t misses = c.llc_misses;
+  const uint64_t misses = counters.llc_misses;
   cost += mem(cpu, g, static_cast<uint32_t>((va >> kLineShift) & (kLinesPerPage - 1)), kind & kWrite, mlp);
-  if ((load_period | store_period) != 0) [[unlikely]] cost += sample(cpu, kind, g, c.llc_misses != misses);
+  if ((load_period | store_period) != 0) [[unlikely]] cost += sample(cpu, kind, g, counters.llc_misses != misses);
   cpu.clock_ns += cost;
 }
 
