@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "vtmm/cli/commands.hpp"
+#include "vtmm/core/platform.hpp"
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/workload.hpp"
 #include "vtmm/policy/parts.hpp"
@@ -40,6 +41,7 @@ void add_list(CLI::App& app) {
                          {"classifier", describe(policy::ClassifierRegistry::instance(), "classifier", parts)},
                          {"hot_set", describe(policy::HotSetRuleRegistry::instance(), "hot_set", parts)},
                          {"migration", describe(policy::MigrationRegistry::instance(), "migration", parts)}};
+    all["platforms"] = describe(PlatformRegistry::instance(), "platform", PlatformEnv{});
     all["hosts"] = sim::list_host_profiles();
     all["experiments"] = runner::list_experiments();
     if (*json) {
@@ -61,6 +63,9 @@ void add_list(CLI::App& app) {
       for (const auto& e : entries)
         std::printf("  %-10s %-12s %s\n", field.c_str(), e["name"].get<std::string>().c_str(),
                     e["summary"].get<std::string>().c_str());
+    std::cout << "platforms:\n";
+    for (const auto& e : all["platforms"])
+      std::printf("  %-14s %s\n", e["name"].get<std::string>().c_str(), e["summary"].get<std::string>().c_str());
     std::cout << "hosts:";
     for (const auto& h : all["hosts"]) std::cout << ' ' << h.get<std::string>();
     std::cout << "\nexperiments:";

@@ -1,5 +1,7 @@
 #include "vtmm/core/run_spec.hpp"
 
+#include "vtmm/core/platform.hpp"
+
 #include <cmath>
 #include <map>
 #include <set>
@@ -60,6 +62,22 @@ void parse_multi(Params& p, RunSpec& r, const std::string& where) {
 
 }  // namespace
 
+namespace {
+
+// The registered platforms that `pick` accepts, quoted: "\"sim\" or \"vm\"".
+template <class Pick>
+std::string platform_names(Pick pick, const std::string& last_sep) {
+  std::vector<std::string> names;
+  for (const auto& e : PlatformRegistry::instance().entries())
+    if (pick(*make_platform(e.name))) names.push_back("\"" + e.name + "\"");
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == names.size() ? last_sep : ", ") + names[i];
+  return out;
+}
+
+}  // namespace
+
 VmSpec VmSpec::from_json(const Json& j, const std::string& where) {
   if (!j.is_object()) throw SpecError(where + ": must be an object, got " + json_kind(j));
   Params p(j, where);
@@ -92,11 +110,14 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
   Params p(j, where);
   RunSpec r;
   r.platform = p.get<std::string>("platform", "sim");
-  if (r.platform != "sim" && r.platform != "vm") p.fail("platform", "must be \"sim\" or \"vm\"");
+  if (PlatformRegistry::instance().find(r.platform) == nullptr)
+    p.fail("platform", "must be " + platform_names([](const Platform&) { return true; }, " or "));
+  const std::unique_ptr<Platform> platform = make_platform(r.platform);
   if (p.has("platform_options")) {
     r.platform_options = p.raw("platform_options");
-    if (!r.platform_options.is_object() || r.platform != "vm")
-      p.fail("platform_options", "must be an object, and only with platform \"vm\"");
+    if (!r.platform_options.is_object() || !platform->takes_options())
+      p.fail("platform_options", "must be an object, and only with platform " +
+                                     platform_names([](const Platform& x) { return x.takes_options(); }, " or "));
   }
   r.host = p.get<std::string>("host", "optane");
   if (p.has("host_overrides")) {
@@ -104,7 +125,9 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
     if (!r.host_overrides.is_object()) p.fail("host_overrides", "must be an object of host constants");
   }
   if (p.has("vms")) {
-    if (r.platform != "sim") p.fail("vms", "multi-VM runs need platform \"sim\"");
+    if (!platform->multi_vm())
+      p.fail("vms", "multi-VM runs need platform " +
+                        platform_names([](const Platform& x) { return x.multi_vm(); }, " or "));
     parse_multi(p, r, where);
   } else {
     for (const char* k : {"host_memory", "fast_memory_sharing", "pool"})

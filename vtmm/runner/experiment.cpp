@@ -1,5 +1,7 @@
 #include "vtmm/runner/experiment.hpp"
 
+#include "vtmm/core/platform.hpp"
+
 #include <time.h>
 #include <unistd.h>
 
@@ -63,11 +65,13 @@ namespace {
 
 Json as_list(const Json& j) { return j.is_array() ? j : Json::array({j}); }
 
-// Policies that size the VM themselves (dram-only, slow-only) run once per
-// workload and seed, not once per ratio.
-bool uses_ratio(const Json& policy, uint64_t seed, const std::string& where) {
-  auto pol = PolicyRegistry::instance().make(policy, where, PolicyEnv{seed});
-  return pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
+// The platform a run (or a spec's base run) names. A name that is not a
+// registered platform's string is left to RunSpec::from_json, which names
+// the field; until then the run is checked as a simulated one.
+std::unique_ptr<Platform> platform_of(const Json& run) {
+  const Json* p = run.is_object() && run.contains("platform") ? &run.at("platform") : nullptr;
+  const bool named = p != nullptr && p->is_string() && PlatformRegistry::instance().find(p->get<std::string>());
+  return make_platform(named ? p->get<std::string>() : "sim");
 }
 
 // A policy entry's name for a message, whatever its shape.
@@ -123,14 +127,8 @@ Json parse_spec_text(const std::string& text, const std::string& path) {
 // surfaces with the run.
 void check_sweep_value(const std::string& axis, const Json& v, const std::string& path, const Json& base) {
   const uint64_t seed = base.contains("seed") && base.at("seed").is_number_unsigned() ? base.at("seed").get<uint64_t>() : 1;
-  // The vm platform names guest programs and its own designs (checked with the run); the shape is common.
-  const bool on_vm = base.contains("platform") && base.at("platform") == "vm";
-  if (on_vm && (axis == "workload" || axis == "policy")) {
-    component_spec(v, path, axis);
-  } else if (axis == "workload") {
-    WorkloadRegistry::instance().make(v, path, WorkloadEnv{seed, 1});
-  } else if (axis == "policy") {
-    PolicyRegistry::instance().make(v, path, PolicyEnv{seed});
+  if (axis == "workload" || axis == "policy") {
+    platform_of(base)->check_component(axis, v, path, seed);
   } else if (axis == "ratio") {
     if (!v.is_string()) throw SpecError(path + ": expected a ratio FAST:SLOW such as \"1:4\", got " + json_kind(v));
     parse_ratio(v.get<std::string>(), path);
@@ -238,8 +236,9 @@ std::vector<Json> expand_sweep(const Json& base, const Json& sweep) {
 void settle_sizing(Json& r, const std::string& who) {
   if (!r.contains("policy")) throw SpecError(who + ": missing field 'policy' (in run or sweep)");
   const uint64_t seed = r.value("seed", uint64_t{1});
-  const bool on_vm = r.value("platform", std::string("sim")) == "vm";
-  if (!(on_vm ? platform::vm_policy_uses_ratio(r.at("policy")) : uses_ratio(r.at("policy"), seed, who + ": run.policy"))) {
+  // Policies that size the VM themselves (dram-only, slow-only) run once per
+  // workload and seed, not once per ratio.
+  if (!platform_of(r)->uses_ratio(r.at("policy"), seed, who + ": run.policy")) {
     r.erase("ratio");
     r.erase("fast_bytes");
     r.erase("fast_memory_sharing");  // references run each VM on one tier, unshared
@@ -253,16 +252,7 @@ void settle_sizing(Json& r, const std::string& who) {
 }
 
 // Constructs the run's components once, so a bad parameter fails before any run.
-void construct_once(const RunSpec& rs, const std::string& who) {
-  if (rs.platform == "vm") {
-    platform::validate_vm_run(rs);
-  } else if (rs.multi()) {
-    sim::validate_multi(rs);
-  } else {
-    WorkloadRegistry::instance().make(rs.workload, who + ": run.workload", WorkloadEnv{rs.seed, rs.vcpus});
-    sim::HostProfile::load(rs.host, rs.host_overrides);
-  }
-}
+void construct_once(const RunSpec& rs, const std::string& who) { make_platform(rs.platform)->validate(rs, who); }
 
 Experiment build_experiment(const Json& j, const std::string& file, bool full_scale, unsigned repeat_override) {
   Params p(j, "spec " + file + (full_scale ? " (full)" : ""));
@@ -354,7 +344,7 @@ void RunTimer::stamp(Json& rec) const {
 
 Json run_one(const RunSpec& r, bool with_wall) {
   const RunTimer timer;
-  Json rec = r.platform == "vm" ? platform::run_vm(r) : sim::simulate(r);
+  Json rec = make_platform(r.platform)->run(r);
   rec["run_key"] = run_key(r);
   if (r.repeat) rec["repeat"] = *r.repeat;
   if (with_wall) timer.stamp(rec);

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "vtmm/core/error.hpp"
+#include "vtmm/core/platform.hpp"
 #include "vtmm/core/json_input.hpp"
 #include "vtmm/core/record_identity.hpp"
 #include "vtmm/runner/experiment.hpp"
@@ -20,18 +21,7 @@
 namespace vtmm::runner {
 namespace fs = std::filesystem;
 
-std::string run_key(const RunSpec& r) {
-  if (r.platform == "vm") return hash_hex(r.to_json().dump());
-  // On the simulated host the result depends on the model too: its version
-  // and the host's resolved constants (a profile file edited, a curve added).
-  Json id = {{"run", r.to_json()}, {"model_version", sim::kModelVersion}};
-  try {
-    id["host_constants"] = sim::HostProfile::load(r.host, r.host_overrides).to_json();
-  } catch (const SpecError&) {
-    // A run whose host does not load fails; its key is its spec's.
-  }
-  return hash_hex(id.dump());
-}
+std::string run_key(const RunSpec& r) { return hash_hex(make_platform(r.platform)->identity(r).dump()); }
 
 bool record_ok(const Json& rec) { return rec.is_object() && rec.value("status", "") == "ok"; }
 
