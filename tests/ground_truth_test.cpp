@@ -3,6 +3,8 @@
 // an empty span, and the loop skips the O(pages) reset it would cost them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <numeric>
 
 #include "vtmm/core/workload.hpp"
@@ -17,9 +19,15 @@ using namespace vtmm;
 // Ticks every 50 us and notes what true_accesses() held at each tick.
 class TruthProbe final : public Policy {
  public:
-  explicit TruthProbe(bool declare) : declare_(declare) {}
+  enum class Ask { Nothing, Need, Want };
+  explicit TruthProbe(bool declare) : ask_(declare ? Ask::Need : Ask::Nothing) {}
+  explicit TruthProbe(Ask ask) : ask_(ask) {}
   std::vector<Mechanism> needs() const override {
-    if (declare_) return {Mechanism::GroundTruth};
+    if (ask_ == Ask::Need) return {Mechanism::GroundTruth};
+    return {};
+  }
+  std::vector<Mechanism> wants() const override {
+    if (ask_ == Ask::Want) return {Mechanism::GroundTruth};
     return {};
   }
   Tier place(Gpa, const Mechanisms&) override { return Tier::Fast; }
@@ -36,7 +44,7 @@ class TruthProbe final : public Policy {
   uint64_t max_window = 0, total = 0;
 
  private:
-  bool declare_;
+  Ask ask_;
 };
 
 uint64_t run(TruthProbe& pol) {
@@ -63,6 +71,25 @@ TEST(GroundTruth, PolicyThatDeclaresItSeesEachWindowsCounts) {
   EXPECT_GT(p.total, 0u);
   EXPECT_LT(p.max_window, accesses);
   EXPECT_LE(p.total, accesses + (4u << 20) / kPageSize);
+}
+
+// Wanting it (use it where offered) is enough on the simulator, which offers it.
+TEST(GroundTruth, PolicyThatWantsItSeesTheCountsWhereOffered) {
+  TruthProbe p(TruthProbe::Ask::Want);
+  run(p);
+  ASSERT_GT(p.ticks, 3u);
+  EXPECT_EQ(p.nonempty, p.ticks);
+}
+
+// vTMM wants ground truth only for its evaluation: a platform without it can
+// still run it (precision and recall are then null).
+TEST(GroundTruth, VtmmWantsItButDoesNotNeedIt) {
+  for (const char* design : {"vtmm", "ept-scanner", "vtmm-no-mlq"}) {
+    const auto pol = PolicyRegistry::instance().make(Json(design), "policy", PolicyEnv{});
+    const auto needs = pol->needs(), wants = pol->wants();
+    EXPECT_EQ(std::count(needs.begin(), needs.end(), Mechanism::GroundTruth), 0) << design;
+    EXPECT_EQ(std::count(wants.begin(), wants.end(), Mechanism::GroundTruth), 1) << design;
+  }
 }
 
 TEST(GroundTruth, PolicyThatDoesNotDeclareItSeesNothing) {

@@ -226,7 +226,7 @@ class Mechanisms {
   }
 
   // Ground truth of the current window (simulator only): true accesses per
-  // guest page; empty unless the policy declares Mechanism::GroundTruth.
+  // guest page; empty unless the policy needs or wants Mechanism::GroundTruth.
   virtual std::span<const uint32_t> true_accesses() const = 0;
 
   // What guest page g holds now (the simulator knows; a real platform

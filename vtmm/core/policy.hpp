@@ -38,7 +38,12 @@ class Policy {
 
   virtual ~Policy() = default;
   virtual Sizing sizing() const { return Sizing::Ratio; }
+  // What it cannot run without: a platform that lacks one refuses the run.
   virtual std::vector<Mechanism> needs() const { return {}; }
+  // What it uses when the platform offers it and does without otherwise
+  // (vTMM's hot-set precision and recall need ground truth, which only the
+  // simulator has: on a real VM they are reported as null).
+  virtual std::vector<Mechanism> wants() const { return {}; }
   // Where the design runs (see Side). A guest-side design's VM sees two NUMA
   // nodes (fast GPAs, then slow GPAs); place() then picks the node the guest
   // allocator tries first (it falls back to the other when that one is full).

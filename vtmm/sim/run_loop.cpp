@@ -100,6 +100,8 @@ class Loop {
                         "' does not offer");
       if (m == Mechanism::GroundTruth) r->vm->truth_wanted = true;
     }
+    for (Mechanism m : pol.wants())
+      if (m == Mechanism::GroundTruth && r->mech.offers(m)) r->vm->truth_wanted = true;
     pol.attach(r->mech);
     r->lanes.resize(slot.cfg.vcpus);
     for (auto& cpu : r->vm->vcpus) cpu.clock_ns = slot.start_ns;

@@ -161,7 +161,7 @@ class Vm {
   std::vector<uint32_t> owner;  // vpn, or kGptOwner | group for a page-table page
   // Ground truth (by guest-physical page).
   // Counted, and zeroed at each policy tick (an O(pages) pass), only for a
-  // policy that declares Mechanism::GroundTruth; the others see an empty span,
+  // policy that needs or wants Mechanism::GroundTruth; the others see an empty span,
   // so their runs skip the counter's random read-modify-write per access.
   std::vector<uint32_t> truth_accesses;  // this tracking window
   bool truth_wanted = false;
