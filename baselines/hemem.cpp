@@ -283,7 +283,7 @@ class HeMem final : public Policy {
 
   double scale_ = 1;
   uint32_t eff_load_ = 0, eff_store_ = 0;
-  std::vector<PebsRegion> regions_;     // guest side: [0, va_regions_) by virtual range, then by GPA
+  std::vector<PebsRegion> regions_;  // guest side: [0, va_regions_) by virtual range, then by GPA
   uint32_t va_regions_ = 0;
   std::vector<uint32_t> region_of_;
   std::vector<AccessSample> buf_;

@@ -30,9 +30,9 @@
 //    gamma 0.4; the most skewed huge pages up to that number are split.
 //
 // Huge pages: the simulated guests map 4 KiB pages unless a run asks
-// for guest THP, which only host-side designs model (docs/huge-pages.md). This policy therefore manages base pages throughout — which
-// is what MEMTIS does after splitting — and the split rule runs on each 2 MiB
-// GPA group as if it were a huge page; it splits nothing and reports what it
+// for guest THP, which only host-side designs model (docs/huge-pages.md). This policy therefore
+// manages base pages throughout — which is what MEMTIS does after splitting — and the split rule
+// runs on each 2 MiB GPA group as if it were a huge page; it splits nothing and reports what it
 // would split (would_split_hugepages). The "estimated base page" histogram of
 // MEMTIS is then the same as the real one.
 //

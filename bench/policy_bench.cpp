@@ -122,7 +122,8 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   // The simulated host's side of those scans: lines read and written through
   // its LLC model, and how many missed it (each books tier bandwidth).
   state.counters["scan_lines_per_window"] =
-      static_cast<double>(rig.vm.counters.scan_lines - lines0) / static_cast<double>(state.iterations());
+      static_cast<double>(rig.vm.counters.scan_lines - lines0) /
+      static_cast<double>(state.iterations());
   state.counters["scan_llc_misses_per_window"] =
       static_cast<double>(rig.vm.counters.scan_llc_misses - misses0) /
       static_cast<double>(state.iterations());

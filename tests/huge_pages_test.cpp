@@ -73,7 +73,8 @@ TEST(HugePagesSim, SplitShrinksReachAndMergeRestoresIt) {
   ASSERT_EQ(rig.mech.merge_huge(one), 1u);
   EXPECT_TRUE(rig.mech.huge_mapped(head));
   EXPECT_EQ(rig.vm.counters.huge_merges, 1u);
-  EXPECT_EQ(rig.vm.counters.huge_collapse_copies, 0u) << "no page moved: the 2 MiB frame is intact, no copy";
+  EXPECT_EQ(rig.vm.counters.huge_collapse_copies, 0u)
+      << "no page moved: the 2 MiB frame is intact, no copy";
   EXPECT_EQ(misses_touching_group(rig, 0), 1u) << "the merge brings the 2 MiB reach back";
 }
 
@@ -117,7 +118,8 @@ TEST(HugePagesSim, MergeNeedsOneTierAndCollapsesMovedPages) {
   const uint64_t copied = rig.vm.counters.copied_bytes;
   const double hv = rig.mech.thread().clock_ns;
   ASSERT_EQ(rig.mech.merge_huge(one), 1u);
-  EXPECT_EQ(rig.vm.counters.huge_collapse_copies, 1u) << "a page changed frame: the region is copied into a new 2 MiB frame";
+  EXPECT_EQ(rig.vm.counters.huge_collapse_copies, 1u)
+      << "a page changed frame: the region is copied into a new 2 MiB frame";
   EXPECT_EQ(rig.vm.counters.copied_bytes - copied, kHugeSize);
   EXPECT_GT(rig.mech.thread().clock_ns - hv, kHugeSize / rig.host.prof.copy_gbps);
 }
@@ -294,7 +296,8 @@ TEST(HugePagesRules, MergeOfPagesOnTwoTiersFirstBringsThemToOne) {
   t.rig.run_events();
   t.adjust();
   EXPECT_TRUE(t.rig.mech.huge_mapped(t.head(1)));
-  EXPECT_EQ(t.rig.vm.counters.huge_collapse_copies, 1u) << "pages moved: the merge copies into a new 2 MiB frame";
+  EXPECT_EQ(t.rig.vm.counters.huge_collapse_copies, 1u)
+      << "pages moved: the merge copies into a new 2 MiB frame";
 }
 
 TEST(HugePagesRules, HybridNeedsTheHardwareMode) {

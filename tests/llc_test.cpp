@@ -47,14 +47,16 @@ TEST(LlcTiming, MissCostsTheTierLatency) {
   uint32_t line = 1;
   for (const double mlp : {1.0, 8.0}) {
     const uint64_t misses = t.rig.vm.counters.llc_misses;
-    const uint64_t fast_misses = t.rig.vm.counters.tier_misses[0], slow_misses = t.rig.vm.counters.tier_misses[1];
+    const uint64_t fast_misses = t.rig.vm.counters.tier_misses[0],
+                   slow_misses = t.rig.vm.counters.tier_misses[1];
     const double fast = t.rig.access(0, TwoTierRig::kFastVpn, kRead, line, mlp);
     const double slow = t.rig.access(0, TwoTierRig::kSlowVpn, kRead, line, mlp);
     ++line;
     EXPECT_EQ(t.rig.vm.counters.llc_misses, misses + 2);
     EXPECT_EQ(t.rig.vm.counters.tier_misses[0], fast_misses + 1);
     EXPECT_EQ(t.rig.vm.counters.tier_misses[1], slow_misses + 1);
-    ASSERT_EQ(t.rig.vm.counters.bw_delay_ns, 0.0) << "a handful of lines must not queue for bandwidth";
+    ASSERT_EQ(t.rig.vm.counters.bw_delay_ns, 0.0)
+        << "a handful of lines must not queue for bandwidth";
     EXPECT_NEAR(fast, prof.tier[0].read_latency_ns / mlp, 1e-6);
     EXPECT_NEAR(slow, prof.tier[1].read_latency_ns / mlp, 1e-6);
     EXPECT_NEAR(slow - fast, (prof.tier[1].read_latency_ns - prof.tier[0].read_latency_ns) / mlp, 1e-6);

@@ -156,7 +156,8 @@ TEST(Migration, DuplicateGpasDoNotUseUpTheAllowance) {
   s.rig.run_events();
   for (Gpa g : {a, b, c}) EXPECT_EQ(m.tier_of(g), Tier::Fast) << g;
   EXPECT_EQ(m.used_pages(Tier::Fast), kFastCap);
-  EXPECT_EQ(s.rig.vm.counters.copied_bytes, (kFastCap - 3 + 3) * kPageSize) << "each page copied once";
+  EXPECT_EQ(s.rig.vm.counters.copied_bytes, (kFastCap - 3 + 3) * kPageSize)
+      << "each page copied once";
 }
 
 TEST(Migration, LinuxMethodTrapsAnyAccessDuringThePagesCopy) {
@@ -184,7 +185,8 @@ TEST(Migration, LinuxMethodShootsDownPerPage) {
   const uint64_t flushes = s.rig.vm.counters.tlb_flushes;
   s.rig.mech.migrate(s.data_pages(0, 5), Tier::Fast, MigrationMethod::Linux);
   s.rig.run_events();  // each when its page's window opens (MigrationWindows.* in model_rules_test)
-  EXPECT_EQ(s.rig.vm.counters.tlb_flushes, flushes + 5) << "one shootdown per unmapped page (1 vCPU)";
+  EXPECT_EQ(s.rig.vm.counters.tlb_flushes, flushes + 5)
+      << "one shootdown per unmapped page (1 vCPU)";
 }
 
 TEST(Migration, LinuxMethodRefaultsAnUntouchedPageOnceAfterTheCopy) {

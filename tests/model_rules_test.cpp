@@ -51,7 +51,8 @@ TEST(TlbDirtyState, AssistsGrowWithFlushesOnlyByThePagesWrittenAfterThem) {
       for (uint64_t p = 0; p < kPages; ++p) rig.access(0, p * 5, kRead);
       for (uint64_t p = 0; p < kPages; ++p) rig.access(0, p * 5, kWrite);
     }
-    EXPECT_LE(rig.vm.counters.dirty_assists, (flushes + 1) * kPages) << "flush every " << flush_every << " rounds";
+    EXPECT_LE(rig.vm.counters.dirty_assists, (flushes + 1) * kPages)
+        << "flush every " << flush_every << " rounds";
   }
 }
 
@@ -219,7 +220,8 @@ TEST(MigrationWindows, WriteProtectTrapsExactlyTheWritesToPagesUnderCopy) {
     w.at(w.batch().start[i] + 1);
     ASSERT_LT(w.rig.vm.vcpus[0].clock_ns, w.batch().end[i]);
     w.rig.access(0, vpn, kRead);
-    EXPECT_EQ(w.rig.vm.counters.migration_traps, expected) << "a read of a write-protected page goes on";
+    EXPECT_EQ(w.rig.vm.counters.migration_traps, expected)
+        << "a read of a write-protected page goes on";
     w.rig.access(0, vpn, kWrite);
     ++expected;
     EXPECT_EQ(w.rig.vm.counters.migration_traps, expected) << "the write waits for the copy";
@@ -229,7 +231,8 @@ TEST(MigrationWindows, WriteProtectTrapsExactlyTheWritesToPagesUnderCopy) {
     EXPECT_EQ(w.rig.vm.counters.migration_traps, expected) << "copied: no more traps";
   }
   w.at(batch_end);
-  EXPECT_EQ(w.rig.vm.counters.tlb_flushes, 2u) << "and one at its end, before the old frames are freed";
+  EXPECT_EQ(w.rig.vm.counters.tlb_flushes, 2u)
+      << "and one at its end, before the old frames are freed";
 }
 
 TEST(MigrationWindows, ShootdownsReachTheVcpusWhenEachWindowOpens) {
@@ -253,7 +256,8 @@ TEST(MigrationWindows, LinuxMethodPageIsMappedAsBeforeUntilItsWindowOpens) {
   EXPECT_EQ(w.rig.mech.tier_of(w.rig.gpa(vpn)), Tier::Slow);
   w.at(w.batch().start[last] + 1);
   w.rig.access(0, vpn, kRead);
-  EXPECT_EQ(w.rig.vm.counters.migration_traps, 1u) << "unmapped and being copied: even a read traps";
+  EXPECT_EQ(w.rig.vm.counters.migration_traps, 1u)
+      << "unmapped and being copied: even a read traps";
   EXPECT_EQ(w.rig.mech.tier_of(w.rig.gpa(vpn)), Tier::Fast);
 }
 

@@ -28,14 +28,17 @@ TEST(PlatformRegistry, SimAndVmAreRegisteredWithWhatTheyOffer) {
 
 TEST(PlatformRegistry, AnUnknownPlatformIsOneErrorListingThem) {
   try {
-    RunSpec::from_json(Json{{"platform", "cloud"}, {"workload", "gups"}, {"policy", "dram-only"}}, "spec t: run");
+    RunSpec::from_json(Json{{"platform", "cloud"}, {"workload", "gups"}, {"policy", "dram-only"}},
+                       "spec t: run");
     FAIL() << "no error";
   } catch (const SpecError& e) {
     EXPECT_EQ(std::string(e.what()), "spec t: run: 'platform' must be \"sim\" or \"vm\"");
   }
   try {
-    RunSpec::from_json(Json{{"platform", "vm"}, {"policy", "vtmm"}, {"vms", Json::array({{{"workload", "gups"}}})}},
-                       "spec t: run");
+    RunSpec::from_json(
+        Json{
+            {"platform", "vm"}, {"policy", "vtmm"}, {"vms", Json::array({{{"workload", "gups"}}})}},
+        "spec t: run");
     FAIL() << "no error";
   } catch (const SpecError& e) {
     EXPECT_EQ(std::string(e.what()), "spec t: run: 'vms' multi-VM runs need platform \"sim\"");

@@ -122,7 +122,8 @@ TEST(Pml, FullBufferCausesOneExitAndLosesNothing) {
   const std::vector<Gpa> log = rig.drain_pml();
   EXPECT_EQ(log.size(), buffer);
   EXPECT_EQ(std::set<Gpa>(log.begin(), log.end()), expect);
-  EXPECT_EQ((rig.vm.counters - before).vm_exits, 1u) << "an empty buffer needs no kick when drained";
+  EXPECT_EQ((rig.vm.counters - before).vm_exits, 1u)
+      << "an empty buffer needs no kick when drained";
 }
 
 TEST(Pml, DrainKicksVcpusWithPendingEntries) {

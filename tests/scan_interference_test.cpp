@@ -52,7 +52,8 @@ TEST(ScanLines, EptScanReadsTheLinesOfPresentEntriesAndPaysOnlyForMisses) {
   EXPECT_EQ(rig.vm.counters.scan_lines, 2 * lines);
   EXPECT_EQ(rig.vm.counters.scan_llc_misses, lines) << "the second scan finds its lines cached";
   EXPECT_DOUBLE_EQ(warm, entries) << "hits cost only the per-entry work";
-  EXPECT_EQ(rig.vm.counters.llc_misses, vcpu_misses) << "the vCPU's counts hold only its own accesses";
+  EXPECT_EQ(rig.vm.counters.llc_misses, vcpu_misses)
+      << "the vCPU's counts hold only its own accesses";
 }
 
 TEST(ScanLines, GptScanReadsTheWholeTablePage) {
@@ -62,7 +63,8 @@ TEST(ScanLines, GptScanReadsTheWholeTablePage) {
   EXPECT_EQ(rig.vm.counters.scan_lines, kPtesPerPage / 8);
   rig.scan_pte(0, PteBits::kAccessed);
   EXPECT_EQ(rig.vm.counters.scan_lines, 2 * (kPtesPerPage / 8));
-  EXPECT_EQ(rig.vm.counters.scan_llc_misses, kPtesPerPage / 8 - 1) << "only the line the walks brought in was cached";
+  EXPECT_EQ(rig.vm.counters.scan_llc_misses, kPtesPerPage / 8 - 1)
+      << "only the line the walks brought in was cached";
 }
 
 // read_gpt_page is scan_gpt_page without a clear, handed out in place: the
@@ -148,9 +150,11 @@ TEST(ScanInterference, AnEptScanEvictsTheVcpusCachedLines) {
     if (scan) scan_ept(rig, 0);
     for (uint32_t l = 0; l < 1024; ++l) rig.access(0, l / 64, kRead, l % 64);
     if (scan) {
-      EXPECT_GT(rig.vm.counters.llc_misses - misses, 512u) << "most of the working set was evicted by the scan";
+      EXPECT_GT(rig.vm.counters.llc_misses - misses, 512u)
+          << "most of the working set was evicted by the scan";
     } else {
-      EXPECT_EQ(rig.vm.counters.llc_misses, misses) << "without a scan the working set stays cached";
+      EXPECT_EQ(rig.vm.counters.llc_misses, misses)
+          << "without a scan the working set stays cached";
     }
   }
 }

@@ -227,7 +227,8 @@ TEST(VtmmTracker, PmlFullExitOncePer512LoggedEntries) {
   PmlRig t;
   for (uint64_t vpn = 0; vpn < 1100; ++vpn) t.rig.access(0, vpn, kWrite);  // 1100 first writes, 3 tables
   EXPECT_EQ(t.rig.vm.counters.pml_entries, 1103u);
-  EXPECT_EQ(t.rig.vm.counters.pml_full_exits, 2u) << "1103 entries: the 512th and the 1024th fill the buffer";
+  EXPECT_EQ(t.rig.vm.counters.pml_full_exits, 2u)
+      << "1103 entries: the 512th and the 1024th fill the buffer";
   t.window();
   EXPECT_EQ(t.st.pml_drained, 1103u) << "entries saved at full exits reach the tracker too";
   EXPECT_EQ(t.st.gpt_scanned, 3u);

@@ -59,9 +59,10 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
     // ~1 GiB of slab memory, ~70 % filled by 1.2M items of ~600 B on average.
     records_ = p.get_count("records", 1'200'000);
     memory_ = p.get_bytes("memory", uint64_t{1} << 30);  // -m 1024
-    value_min_ = p.get<uint32_t>("value_min", 100);       // the project's memcached shape: values uniform 100..1000 B
+    value_min_ = p.get<uint32_t>("value_min",
+                                 100);  // the project's memcached shape: values uniform 100..1000 B
     value_max_ = p.get<uint32_t>("value_max", 1000);
-    get_fraction_ = p.get<double>("get_fraction", 0.9);   // a read-mostly cache: 90 % GET / 10 % SET
+    get_fraction_ = p.get<double>("get_fraction", 0.9);  // a read-mostly cache: 90 % GET / 10 % SET
     // Quick scale.
     warmup_ = p.get_count("warmup_requests", 200'000);
     requests_ = p.get_count("requests", 1'000'000);

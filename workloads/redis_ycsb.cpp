@@ -330,7 +330,8 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   }
   std::string check_value(uint64_t de, uint64_t id) const {
     const uint64_t buf = ld(ld(de + 8) + 8);
-    if (ld(buf) != id || ld(buf + value_bytes_ - 8) != workloads::value_tag(id, version_[id], kRedisTagSalt))
+    if (ld(buf) != id ||
+        ld(buf + value_bytes_ - 8) != workloads::value_tag(id, version_[id], kRedisTagSalt))
       return "key " + std::to_string(id) + ": the value read is not the last one written (version " +
              std::to_string(version_[id]) + ")";
     return {};
@@ -382,7 +383,8 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   void get(AccessQueue& q, uint64_t id) {
     const uint64_t buf = lookup(q, id);
     push_range(q, buf - val_hdr_, val_hdr_ + value_bytes_ + 1, kRead);
-    if (ld(buf) != id || ld(buf + value_bytes_ - 8) != workloads::value_tag(id, version_[id], kRedisTagSalt)) {
+    if (ld(buf) != id ||
+        ld(buf + value_bytes_ - 8) != workloads::value_tag(id, version_[id], kRedisTagSalt)) {
       if (failure_.empty())
         failure_ = "GET of key " + std::to_string(id) + " returned a value other than the last SET (version " +
                    std::to_string(version_[id]) + ")";

@@ -37,10 +37,11 @@ void add_list(CLI::App& app) {
     all["workloads"] = describe(WorkloadRegistry::instance(), "workload", WorkloadEnv{});
     // vTMM's parts (a vtmm-family policy's "tracker", "classifier", "hot_set", "migration").
     const policy::PartEnv parts{};
-    all["vtmm_parts"] = {{"tracker", describe(policy::TrackerRegistry::instance(), "tracker", parts)},
-                         {"classifier", describe(policy::ClassifierRegistry::instance(), "classifier", parts)},
-                         {"hot_set", describe(policy::HotSetRuleRegistry::instance(), "hot_set", parts)},
-                         {"migration", describe(policy::MigrationRegistry::instance(), "migration", parts)}};
+    all["vtmm_parts"] = {
+        {"tracker", describe(policy::TrackerRegistry::instance(), "tracker", parts)},
+        {"classifier", describe(policy::ClassifierRegistry::instance(), "classifier", parts)},
+        {"hot_set", describe(policy::HotSetRuleRegistry::instance(), "hot_set", parts)},
+        {"migration", describe(policy::MigrationRegistry::instance(), "migration", parts)}};
     all["platforms"] = describe(PlatformRegistry::instance(), "platform", PlatformEnv{});
     all["hosts"] = sim::list_host_profiles();
     all["experiments"] = runner::list_experiments();
@@ -65,7 +66,8 @@ void add_list(CLI::App& app) {
                     e["summary"].get<std::string>().c_str());
     std::cout << "platforms:\n";
     for (const auto& e : all["platforms"])
-      std::printf("  %-14s %s\n", e["name"].get<std::string>().c_str(), e["summary"].get<std::string>().c_str());
+      std::printf("  %-14s %s\n", e["name"].get<std::string>().c_str(),
+                  e["summary"].get<std::string>().c_str());
     std::cout << "hosts:";
     for (const auto& h : all["hosts"]) std::cout << ' ' << h.get<std::string>();
     std::cout << "\nexperiments:";

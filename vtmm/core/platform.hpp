@@ -42,7 +42,8 @@ struct PlatformEnv {};
 using PlatformRegistry = Registry<Platform, PlatformEnv>;
 
 // The platform a run names; a SpecError naming `where` when none is registered.
-inline std::unique_ptr<Platform> make_platform(const std::string& name, const std::string& where = "platform") {
+inline std::unique_ptr<Platform> make_platform(const std::string& name,
+                                               const std::string& where = "platform") {
   return PlatformRegistry::instance().make(Json(name), where, PlatformEnv{});
 }
 

@@ -1,10 +1,10 @@
 #include "vtmm/core/run_spec.hpp"
 
-#include "vtmm/core/platform.hpp"
-
 #include <cmath>
 #include <map>
 #include <set>
+
+#include "vtmm/core/platform.hpp"
 
 namespace vtmm {
 
@@ -116,8 +116,9 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
   if (p.has("platform_options")) {
     r.platform_options = p.raw("platform_options");
     if (!r.platform_options.is_object() || !platform->takes_options())
-      p.fail("platform_options", "must be an object, and only with platform " +
-                                     platform_names([](const Platform& x) { return x.takes_options(); }, " or "));
+      p.fail("platform_options",
+             "must be an object, and only with platform " +
+                 platform_names([](const Platform& x) { return x.takes_options(); }, " or "));
   }
   r.host = p.get<std::string>("host", "optane");
   if (p.has("host_overrides")) {

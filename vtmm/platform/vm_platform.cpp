@@ -11,7 +11,8 @@ class VmPlatform final : public Platform {
 
   // Guest programs and the vm designs are checked with the run (they are
   // not the simulator's registries); here only their shape.
-  void check_component(const std::string& axis, const Json& v, const std::string& path, uint64_t) const override {
+  void check_component(const std::string& axis, const Json& v, const std::string& path,
+                       uint64_t) const override {
     component_spec(v, path, axis);
   }
   bool uses_ratio(const Json& policy, uint64_t, const std::string&) const override {
@@ -25,6 +26,7 @@ class VmPlatform final : public Platform {
 
 }  // namespace
 
-VTMM_REGISTER(PlatformRegistry, VmPlatform, "vm", "real VMs through libvirt and QEMU (KVM, else TCG; vtmm/platform/)")
+VTMM_REGISTER(PlatformRegistry, VmPlatform, "vm",
+              "real VMs through libvirt and QEMU (KVM, else TCG; vtmm/platform/)")
 
 }  // namespace vtmm::platform

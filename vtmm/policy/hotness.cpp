@@ -187,6 +187,7 @@ struct LruClassifier final : Classifier {
 
 VTMM_REGISTER(ClassifierRegistry, TemperatureClassifier, "temperature",
               "vTMM: weighted reads and writes over the history window, bucket-sorted")
-VTMM_REGISTER(ClassifierRegistry, LruClassifier, "lru", "recency: windows since the page was last seen")
+VTMM_REGISTER(ClassifierRegistry, LruClassifier, "lru",
+              "recency: windows since the page was last seen")
 
 }  // namespace vtmm::policy

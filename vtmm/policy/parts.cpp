@@ -16,8 +16,11 @@ using WriteProtectMethod = Method<MigrationMethod::WriteProtect>;
 
 }  // namespace
 
-VTMM_REGISTER(MigrationRegistry, PmlMethod, "pml", "PM_PML: copy while PML logs writes, re-copy the dirtied pages")
-VTMM_REGISTER(MigrationRegistry, LinuxMethod, "linux", "PM_Linux: per page, unmap and copy; an access meanwhile waits, the next one re-faults")
+VTMM_REGISTER(MigrationRegistry, PmlMethod, "pml",
+              "PM_PML: copy while PML logs writes, re-copy the dirtied pages")
+VTMM_REGISTER(
+    MigrationRegistry, LinuxMethod, "linux",
+    "PM_Linux: per page, unmap and copy; an access meanwhile waits, the next one re-faults")
 VTMM_REGISTER(MigrationRegistry, WriteProtectMethod, "wp",
               "PM_WP (HeMem): write-protect the batch, a write to a page under copy waits for it")
 

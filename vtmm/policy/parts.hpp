@@ -81,8 +81,9 @@ using MigrationRegistry = Registry<MigrationPart, PartEnv>;
 // A plain name stays a plain name in the record's resolved parameters.
 // `name` receives the part's registered name.
 template <class Reg>
-std::unique_ptr<typename Reg::Base> make_part(Params& p, const std::string& key, const std::string& def,
-                                              const PartEnv& env, std::string& name) {
+std::unique_ptr<typename Reg::Base> make_part(Params& p, const std::string& key,
+                                              const std::string& def, const PartEnv& env,
+                                              std::string& name) {
   const Json given = p.has(key) ? p.raw(key) : Json(p.get<std::string>(key, def));
   Json resolved;
   auto part = Reg::instance().make(given, p.where() + ": '" + key + "'", env, &resolved);

@@ -229,7 +229,9 @@ void EptScanner::window(Mechanisms& m, uint32_t, std::vector<uint8_t>& seen, Tra
 }
 
 VTMM_REGISTER(TrackerRegistry, PmlGptTracker, "pml",
-              "vTMM: PML logs writes to the guest's page-table pages; scan the logged ones' PTE A/D bits, MLQ")
-VTMM_REGISTER(TrackerRegistry, EptScanner, "ept", "read and clear every EPT entry's A/D bits each window")
+              "vTMM: PML logs writes to the guest's page-table pages; scan the logged ones' PTE "
+              "A/D bits, MLQ")
+VTMM_REGISTER(TrackerRegistry, EptScanner, "ept",
+              "read and clear every EPT entry's A/D bits each window")
 
 }  // namespace vtmm::policy

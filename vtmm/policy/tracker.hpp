@@ -36,12 +36,15 @@ class PmlGptTracker final : public Tracker {
   explicit PmlGptTracker(MlqConfig cfg) : cfg_(cfg) {}
   PmlGptTracker(Params&, const PartEnv& env) : cfg_(env.mlq) {}
   std::vector<Mechanism> needs() const override {
-    return {Mechanism::GptList, Mechanism::PteAdBits, Mechanism::EptAdBits, Mechanism::Pml, Mechanism::TlbFlush};
+    return {Mechanism::GptList, Mechanism::PteAdBits, Mechanism::EptAdBits, Mechanism::Pml,
+            Mechanism::TlbFlush};
   }
   void attach(Mechanisms& m) override;
   // Window k: seen[g] for every guest page (Seen::None for pages not seen).
   void window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st) override;
-  const std::vector<uint8_t>& referenced() const override { return refs_; }  // GPA is some PTE's target
+  const std::vector<uint8_t>& referenced() const override {
+    return refs_;
+  }  // GPA is some PTE's target
   const std::vector<uint8_t>& is_gpt() const override { return is_gpt_; }
   // The MLQ state of the PTE that maps data page g (a search: for tests).
   MlqPage page(Gpa g) const;
@@ -77,7 +80,9 @@ class EptScanner final : public Tracker {
  public:
   EptScanner() = default;
   EptScanner(Params&, const PartEnv&) {}
-  std::vector<Mechanism> needs() const override { return {Mechanism::EptAdBits, Mechanism::TlbFlush}; }
+  std::vector<Mechanism> needs() const override {
+    return {Mechanism::EptAdBits, Mechanism::TlbFlush};
+  }
   void attach(Mechanisms& m) override;
   void window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st) override;
 

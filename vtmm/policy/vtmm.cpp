@@ -51,9 +51,11 @@ class Vtmm : public Policy {
     fixed_threshold_ = p.get<uint32_t>("fixed_threshold", 9);
     const PartEnv parts{mlq_, fixed_threshold_};
     tracker_ = make_part<TrackerRegistry>(p, "tracker", d.tracker, parts, tracker_name_);
-    const auto classifier = make_part<ClassifierRegistry>(p, "classifier", d.classifier, parts, classifier_);
+    const auto classifier =
+        make_part<ClassifierRegistry>(p, "classifier", d.classifier, parts, classifier_);
     hot_set_ = make_part<HotSetRuleRegistry>(p, "hot_set", d.hot_set, parts, hot_set_name_);
-    method_ = make_part<MigrationRegistry>(p, "migration", d.migration, parts, method_name_)->method();
+    method_ =
+        make_part<MigrationRegistry>(p, "migration", d.migration, parts, method_name_)->method();
     threshold_bytes_ = p.get_bytes("migrate_threshold_bytes", uint64_t{100} << 20);
     skip_rounds_ = p.get<uint32_t>("skip_rounds", 3);
     threads_small_ = p.get<uint32_t>("copy_threads_small", 1);
@@ -117,10 +119,11 @@ class Vtmm : public Policy {
     huge_->coarsen(m, seen_);
 
     const uint32_t n = m.guest_pages();
-    const BucketCounts counts =
-        classify_window(*hotness_, seen_, m, tracker_->referenced(), tracker_->is_gpt(), keys_, tiers_, free_);
+    const BucketCounts counts = classify_window(*hotness_, seen_, m, tracker_->referenced(),
+                                                tracker_->is_gpt(), keys_, tiers_, free_);
     m.charge_ns(static_cast<double>(n) * classify_ns_);
-    hot_set_->plan(PlanInput{keys_, tiers_, free_, hotness_->max_key(), m.capacity_pages(Tier::Fast), 0, counts},
+    hot_set_->plan(PlanInput{keys_, tiers_, free_, hotness_->max_key(),
+                             m.capacity_pages(Tier::Fast), 0, counts},
                    plan_);
     Plan& plan = plan_;
     uint64_t warm = 0;  // pages with a non-zero key, in either tier
@@ -225,7 +228,8 @@ class Vtmm : public Policy {
   uint64_t threshold_bytes_, threads_cutoff_;
   uint32_t history_, read_w_, write_w_, fixed_threshold_, skip_rounds_, threads_small_, threads_large_;
   MlqConfig mlq_;
-  std::string tracker_name_, classifier_, hot_set_name_, method_name_;  // the parts' registered names
+  // The parts' registered names.
+  std::string tracker_name_, classifier_, hot_set_name_, method_name_;
   std::unique_ptr<Tracker> tracker_;
   std::unique_ptr<HotSetRule> hot_set_;
   MigrationMethod method_;
@@ -258,8 +262,12 @@ const Design kDesigns[] = {
     {"vtmm", "vTMM: PML-guided GPT tracking + MLQ, temperature hot set, PML migration", {}},
     {"vtmm-linux-migration", "vTMM with Linux-style migration (PM_Linux)", {.migration = "linux"}},
     {"vtmm-fixed-threshold", "vTMM with hot = temperature >= 9", {.hot_set = "fixed"}},
-    {"ept-scanner", "vTMM with every EPT entry's A/D scanned each window", {.tracker = "ept", .mlq = false}},
-    {"vtmm-lru", "vTMM with LRU (recency) classification instead of temperature", {.classifier = "lru"}},
+    {"ept-scanner",
+     "vTMM with every EPT entry's A/D scanned each window",
+     {.tracker = "ept", .mlq = false}},
+    {"vtmm-lru",
+     "vTMM with LRU (recency) classification instead of temperature",
+     {.classifier = "lru"}},
     {"vtmm-no-mlq", "vTMM with the multi-level queue off", {.mlq = false}},
 };
 
@@ -272,7 +280,8 @@ bool register_designs(std::index_sequence<I...>) {
   (PolicyRegistry::instance().add(kDesigns[I].name, kDesigns[I].summary, &make_design<I>), ...);
   return true;
 }
-[[maybe_unused]] const bool kDesignsRegistered = register_designs(std::make_index_sequence<std::size(kDesigns)>{});
+[[maybe_unused]] const bool kDesignsRegistered =
+    register_designs(std::make_index_sequence<std::size(kDesigns)>{});
 
 }  // namespace
 }  // namespace vtmm::policy

@@ -1,7 +1,5 @@
 #include "vtmm/runner/experiment.hpp"
 
-#include "vtmm/core/platform.hpp"
-
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include <thread>
 
 #include "vtmm/core/json_input.hpp"
+#include "vtmm/core/platform.hpp"
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
@@ -70,7 +69,8 @@ Json as_list(const Json& j) { return j.is_array() ? j : Json::array({j}); }
 // the field; until then the run is checked as a simulated one.
 std::unique_ptr<Platform> platform_of(const Json& run) {
   const Json* p = run.is_object() && run.contains("platform") ? &run.at("platform") : nullptr;
-  const bool named = p != nullptr && p->is_string() && PlatformRegistry::instance().find(p->get<std::string>());
+  const bool named =
+      p != nullptr && p->is_string() && PlatformRegistry::instance().find(p->get<std::string>());
   return make_platform(named ? p->get<std::string>() : "sim");
 }
 
@@ -252,7 +252,9 @@ void settle_sizing(Json& r, const std::string& who) {
 }
 
 // Constructs the run's components once, so a bad parameter fails before any run.
-void construct_once(const RunSpec& rs, const std::string& who) { make_platform(rs.platform)->validate(rs, who); }
+void construct_once(const RunSpec& rs, const std::string& who) {
+  make_platform(rs.platform)->validate(rs, who);
+}
 
 Experiment build_experiment(const Json& j, const std::string& file, bool full_scale, unsigned repeat_override) {
   Params p(j, "spec " + file + (full_scale ? " (full)" : ""));

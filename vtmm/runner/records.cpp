@@ -11,8 +11,8 @@
 #include <stdexcept>
 
 #include "vtmm/core/error.hpp"
-#include "vtmm/core/platform.hpp"
 #include "vtmm/core/json_input.hpp"
+#include "vtmm/core/platform.hpp"
 #include "vtmm/core/record_identity.hpp"
 #include "vtmm/runner/experiment.hpp"
 #include "vtmm/sim/host_profile.hpp"
@@ -21,7 +21,9 @@
 namespace vtmm::runner {
 namespace fs = std::filesystem;
 
-std::string run_key(const RunSpec& r) { return hash_hex(make_platform(r.platform)->identity(r).dump()); }
+std::string run_key(const RunSpec& r) {
+  return hash_hex(make_platform(r.platform)->identity(r).dump());
+}
 
 bool record_ok(const Json& rec) { return rec.is_object() && rec.value("status", "") == "ok"; }
 

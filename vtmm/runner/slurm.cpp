@@ -1,7 +1,5 @@
 #include "vtmm/runner/slurm.hpp"
 
-#include "vtmm/core/platform.hpp"
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 
 #include "vtmm/core/error.hpp"
 #include "vtmm/core/json_input.hpp"
+#include "vtmm/core/platform.hpp"
 #include "vtmm/runner/records.hpp"
 
 namespace vtmm::runner::slurm {
@@ -176,7 +175,8 @@ void remove_records(const std::string& dir) {
 std::vector<std::string> submit(const std::string& dir, const RunList& rl, const std::vector<size_t>& indices) {
   std::vector<size_t> sim, vm;
   // A platform whose runs need a machine each (real VMs) gets an array job of its own.
-  for (size_t i : indices) (make_platform(rl.runs.at(i).platform)->exclusive() ? vm : sim).push_back(i);
+  for (size_t i : indices)
+    (make_platform(rl.runs.at(i).platform)->exclusive() ? vm : sim).push_back(i);
   const SubmitOptions& o = rl.options;
   const std::string abs_dir = fs::absolute(dir).lexically_normal().string();
   std::vector<std::string> jobs;

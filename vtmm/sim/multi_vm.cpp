@@ -193,7 +193,8 @@ Json simulate_multi(const RunSpec& spec) {
   }
   if (b.shared && b.sizing == Policy::Sizing::MemoryMode && b.shares > b.host_fast)
     throw SpecError("host_memory: memory-mode caches (" + format_bytes(b.shares * kPageSize) +
-                    ") do not fit the host's fast tier (" + format_bytes(b.host_fast * kPageSize) + ")");
+                    ") do not fit the host's fast tier (" + format_bytes(b.host_fast * kPageSize) +
+                    ")");
   std::vector<VmSlot> slots;
   for (size_t i = 0; i < n; ++i) {
     Sizes sz = b.sizes[i];
@@ -214,7 +215,8 @@ Json simulate_multi(const RunSpec& spec) {
                  {"fast_overcommitted", driver->pool().overcommitted()}};
   }
   Json vms = Json::array();
-  for (size_t i = 0; i < n; ++i) vms.push_back(vm_entry(spec, b, i, out[i], guaranteed[i], driver.get()));
+  for (size_t i = 0; i < n; ++i)
+    vms.push_back(vm_entry(spec, b, i, out[i], guaranteed[i], driver.get()));
   r["vms"] = vms;
   Json cfg = spec.to_json();
   cfg["policy"] = b.pol_resolved;

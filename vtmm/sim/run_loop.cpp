@@ -63,7 +63,8 @@ double hot_on_fast_at_end(const Vm& vm) {
 // The loop's state: the host, the running VMs, and the host's time slicing.
 class Loop {
  public:
-  Loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots, PoolDriver* pool)
+  Loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots,
+       PoolDriver* pool)
       : prof_(prof), host_(prof), pool_(pool) {
     for (size_t i = 0; i < slots.size(); ++i) add_vm(platform, slots[i], static_cast<uint32_t>(i));
   }
@@ -71,7 +72,8 @@ class Loop {
   std::vector<Outcome> run() {
     attach_pool();
     for (size_t i = 0; i < vms_.size(); ++i) schedule(i);
-    if (pool_ != nullptr) host_.schedule(pool_->interval_ns(), [this] { pool_tick(pool_->interval_ns()); });
+    if (pool_ != nullptr)
+      host_.schedule(pool_->interval_ns(), [this] { pool_tick(pool_->interval_ns()); });
     for (;;) {
       for (size_t i = 0; i < vms_.size(); ++i) settle(i);
       uint32_t v = 0;
@@ -112,7 +114,8 @@ class Loop {
   void restretch() {
     uint32_t runnable = 0;
     for (const auto& r : vms_) runnable += r->live ? r->threads() : 0;
-    stretch_ = prof_.host_cores > 0 && runnable > prof_.host_cores ? runnable / prof_.host_cores : 1.0;
+    stretch_ =
+        prof_.host_cores > 0 && runnable > prof_.host_cores ? runnable / prof_.host_cores : 1.0;
   }
 
   void attach_pool() {
@@ -293,8 +296,8 @@ class Loop {
 
 }  // namespace
 
-std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots,
-                              PoolDriver* pool) {
+std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof,
+                              std::vector<VmSlot>& slots, PoolDriver* pool) {
   return Loop(platform, prof, slots, pool).run();
 }
 

@@ -12,7 +12,8 @@ class SimPlatform final : public Platform {
  public:
   SimPlatform(Params&, const PlatformEnv&) {}
 
-  void check_component(const std::string& axis, const Json& v, const std::string& path, uint64_t seed) const override {
+  void check_component(const std::string& axis, const Json& v, const std::string& path,
+                       uint64_t seed) const override {
     if (axis == "workload") WorkloadRegistry::instance().make(v, path, WorkloadEnv{seed, 1});
     if (axis == "policy") PolicyRegistry::instance().make(v, path, PolicyEnv{seed});
   }
@@ -27,7 +28,8 @@ class SimPlatform final : public Platform {
       validate_multi(r);
       return;
     }
-    WorkloadRegistry::instance().make(r.workload, who + ": run.workload", WorkloadEnv{r.seed, r.vcpus});
+    WorkloadRegistry::instance().make(r.workload, who + ": run.workload",
+                                      WorkloadEnv{r.seed, r.vcpus});
     HostProfile::load(r.host, r.host_overrides);
   }
 
@@ -50,6 +52,7 @@ class SimPlatform final : public Platform {
 
 }  // namespace
 
-VTMM_REGISTER(PlatformRegistry, SimPlatform, "sim", "the simulated tiered host (deterministic; vtmm/sim/)")
+VTMM_REGISTER(PlatformRegistry, SimPlatform, "sim",
+              "the simulated tiered host (deterministic; vtmm/sim/)")
 
 }  // namespace vtmm::sim

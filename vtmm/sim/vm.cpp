@@ -131,7 +131,8 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
   walky_ = (counters.tlb_misses - walks_before) * 16 > b.n;
   // The tiers' load is fixed for the batch (Host::update_load).
   for (int t = 0; t < kTiers; ++t)
-    counters.load_delay_ns += host.load_ns[t] / mlp * static_cast<double>(counters.tier_misses[t] - misses_before[t]);
+    counters.load_delay_ns +=
+        host.load_ns[t] / mlp * static_cast<double>(counters.tier_misses[t] - misses_before[t]);
   counters.accesses += b.n;
   counters.writes += writes;
   counters.reads += b.n - writes;

@@ -275,7 +275,8 @@ inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {
   if (truth_wanted) ++truth_accesses[g];
   const uint64_t misses = counters.llc_misses;
   cost += mem(cpu, g, static_cast<uint32_t>((va >> kLineShift) & (kLinesPerPage - 1)), kind & kWrite, mlp);
-  if ((load_period | store_period) != 0) [[unlikely]] cost += sample(cpu, kind, g, counters.llc_misses != misses);
+  if ((load_period | store_period) != 0) [[unlikely]]
+    cost += sample(cpu, kind, g, counters.llc_misses != misses);
   cpu.clock_ns += cost;
 }
 
