@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  g++ cmake ninja-build git
+  g++ cmake ninja-build git clang-format
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
   python3-matplotlib
