@@ -39,6 +39,17 @@ void print_human(const Json& r) {
   std::cout << "host mm    page_idle " << yes(m["page_idle"]) << ", soft-dirty " << yes(m["soft_dirty"]) << ", pagemap PFNs "
             << yes(m["pagemap_pfns"]) << ", DAMON sysfs " << yes(m["damon_sysfs"]) << ", userfaultfd "
             << yes(m["userfaultfd"]) << ", THP " << m["thp"].get<std::string>() << '\n';
+  const Json& ev = r["event_counting"];
+  std::cout << "counting   ";
+  for (const char* k : {"vm_exits", "ept_violations", "page_migrations"})
+    std::cout << k << ' '
+              << (ev[k]["countable"].get<bool>() ? std::string("yes")
+                                                 : "no (" + ev[k]["why"].get<std::string>() + ")")
+              << (std::string(k) == "page_migrations" ? "\n" : ", ");
+  const Json& vmm = r["vm_mechanisms"];
+  std::cout << "mechanisms EPT A: " << vmm["ept_a_bits"].get<std::string>()
+            << "; EPT D: " << vmm["ept_d_bits"].get<std::string>() << "; "
+            << vmm["pml"].get<std::string>() << '\n';
   std::cout << "plan       " << r["plan"].get<std::string>() << '\n';
 }
 

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <linux/perf_event.h>
 #include <numa.h>
 #include <numaif.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,6 +58,32 @@ std::string shell_out(const std::string& cmd) {
     ::pclose(f);
   }
   return out;
+}
+
+// Whether this process can count tracepoint sys:name with perf_event_open
+// (the kernel's own count of VM exits, EPT violations, page migrations), or
+// why not: no tracefs event (kernel or mount), or the open refused.
+Json tracepoint_countable(const std::string& sys, const std::string& name) {
+  std::string id_text;
+  for (const char* root : {"/sys/kernel/tracing/events/", "/sys/kernel/debug/tracing/events/"}) {
+    id_text = read_text(fs::path(root) / sys / name / "id");
+    if (!id_text.empty()) break;
+  }
+  if (id_text.empty() || id_text.find_first_not_of("0123456789\n") != std::string::npos)
+    return {{"countable", false},
+            {"why", "no tracefs event " + sys + ":" + name +
+                        " (tracefs not mounted: mount -t tracefs nodev /sys/kernel/tracing; or no "
+                        "such event)"}};
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_TRACEPOINT;
+  attr.size = sizeof attr;
+  attr.config = std::stoull(id_text);
+  attr.disabled = 1;
+  const long fd = ::syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+  if (fd < 0)
+    return {{"countable", false}, {"why", std::string("perf_event_open: ") + std::strerror(errno)}};
+  ::close(static_cast<int>(fd));
+  return {{"countable", true}, {"why", ""}};
 }
 
 bool soft_dirty_works() {
@@ -248,6 +276,22 @@ Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_ove
       {"userfaultfd", fs::exists("/proc/sys/vm/unprivileged_userfaultfd") || fs::exists("/dev/userfaultfd")},
       {"thp", read_text("/sys/kernel/mm/transparent_hugepage/enabled")},
       {"note", "host-side interfaces; the guest agent reports what the guest kernel offers"}};
+
+  // The events a real-VM run would count from the host kernel, and how vTMM's
+  // mechanisms map to what this host offers.
+  r["event_counting"] = {
+      {"vm_exits", tracepoint_countable("kvm", "kvm_exit")},
+      {"ept_violations", tracepoint_countable("kvm", "kvm_page_fault")},
+      {"page_migrations", tracepoint_countable("migrate", "mm_migrate_pages")},
+      {"perf_event_paranoid", read_text("/proc/sys/kernel/perf_event_paranoid")}};
+  const bool idle = r["memory_interfaces"]["page_idle"], sd = r["memory_interfaces"]["soft_dirty"];
+  r["vm_mechanisms"] = {
+      {"ept_a_bits", idle ? "page_idle on QEMU's guest RAM"
+                          : "absent (no page_idle: CONFIG_IDLE_PAGE_TRACKING off)"},
+      {"ept_d_bits",
+       sd ? "soft-dirty on QEMU's guest RAM" : "absent (soft-dirty does not work here)"},
+      {"migration", "move_pages(2) on QEMU's guest RAM between host nodes (PM_Linux semantics)"},
+      {"pml", "absent: PML-guided scanning and PML-assisted migration need a patched KVM"}};
 
   const LibvirtProbe lv = probe_libvirt();
   r["libvirt"] = {{"installed", lv.installed}, {"daemon_running", lv.daemon_running}, {"reachable", lv.reachable},
