@@ -79,15 +79,15 @@ using MigrationRegistry = Registry<MigrationPart, PartEnv>;
 
 // The part a policy's field `key` names (`def` when the spec leaves it out).
 // A plain name stays a plain name in the record's resolved parameters.
-// `name` receives the part's registered name.
+// `name`, if given, receives the part's registered name.
 template <class Reg>
 std::unique_ptr<typename Reg::Base> make_part(Params& p, const std::string& key,
                                               const std::string& def, const PartEnv& env,
-                                              std::string& name) {
+                                              std::string* name = nullptr) {
   const Json given = p.has(key) ? p.raw(key) : Json(p.get<std::string>(key, def));
   Json resolved;
   auto part = Reg::instance().make(given, p.where() + ": '" + key + "'", env, &resolved);
-  name = resolved.at("impl").template get<std::string>();
+  if (name != nullptr) *name = resolved.at("impl").template get<std::string>();
   return part;
 }
 

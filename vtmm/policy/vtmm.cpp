@@ -50,12 +50,12 @@ class Vtmm : public Policy {
     mlq_.levels = static_cast<uint8_t>(p.get<uint32_t>("mlq_levels", 8));
     fixed_threshold_ = p.get<uint32_t>("fixed_threshold", 9);
     const PartEnv parts{mlq_, fixed_threshold_};
-    tracker_ = make_part<TrackerRegistry>(p, "tracker", d.tracker, parts, tracker_name_);
+    tracker_ = make_part<TrackerRegistry>(p, "tracker", d.tracker, parts);
     const auto classifier =
-        make_part<ClassifierRegistry>(p, "classifier", d.classifier, parts, classifier_);
-    hot_set_ = make_part<HotSetRuleRegistry>(p, "hot_set", d.hot_set, parts, hot_set_name_);
+        make_part<ClassifierRegistry>(p, "classifier", d.classifier, parts, &classifier_);
+    hot_set_ = make_part<HotSetRuleRegistry>(p, "hot_set", d.hot_set, parts);
     method_ =
-        make_part<MigrationRegistry>(p, "migration", d.migration, parts, method_name_)->method();
+        make_part<MigrationRegistry>(p, "migration", d.migration, parts, &method_name_)->method();
     threshold_bytes_ = p.get_bytes("migrate_threshold_bytes", uint64_t{100} << 20);
     skip_rounds_ = p.get<uint32_t>("skip_rounds", 3);
     threads_small_ = p.get<uint32_t>("copy_threads_small", 1);
@@ -228,8 +228,7 @@ class Vtmm : public Policy {
   uint64_t threshold_bytes_, threads_cutoff_;
   uint32_t history_, read_w_, write_w_, fixed_threshold_, skip_rounds_, threads_small_, threads_large_;
   MlqConfig mlq_;
-  // The parts' registered names.
-  std::string tracker_name_, classifier_, hot_set_name_, method_name_;
+  std::string classifier_, method_name_;  // registered names, for the record
   std::unique_ptr<Tracker> tracker_;
   std::unique_ptr<HotSetRule> hot_set_;
   MigrationMethod method_;

@@ -20,7 +20,6 @@
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
-#include "vtmm/platform/vm_run.hpp"
 #include "vtmm/runner/records.hpp"
 #include "vtmm/sim/host_profile.hpp"
 #include "vtmm/sim/simulation.hpp"
