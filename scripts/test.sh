@@ -21,6 +21,8 @@ if printf '%s\n' "$format_diff" | grep -q '^diff --git'; then
   echo "test.sh: lines above are not clang-formatted: run git clang-format --extensions cpp,hpp $(cat ci/format-base)" >&2
   exit 1
 fi
+# No function longer than 100 lines (docs/ci.md "Function length").
+scripts/long-functions.py --max 100
 scripts/build.sh release
 ctest --test-dir build --output-on-failure -j "$(nproc)" "${select[@]}"
 # The sim performance gate (docs/ci.md): vTMM and first-touch against the committed baseline.

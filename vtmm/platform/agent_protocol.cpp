@@ -109,6 +109,101 @@ std::string encode(const Message& m) {
   return f + p;
 }
 
+namespace {
+
+// Each body decoder fills m.body from the payload and returns "" or why the
+// payload is refused.
+std::string decode_hello(Reader& r, const MemoryMap& map, Message& m) {
+  Hello h;
+  uint64_t ver, nodes, mem;
+  if (!r.u(4, ver) || !r.u(4, nodes) || !r.u(8, mem)) return "hello: truncated";
+  if (nodes == 0 || nodes > kMaxNodes) return "hello: node count out of range";
+  if (r.left() != nodes * 8) return "hello: size does not match node count";
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < nodes; ++i) {
+    uint64_t b = 0;
+    if (!r.u(8, b)) return "hello: truncated";
+    if (b > map.total_bytes()) return "hello: node larger than the VM";
+    sum += b;
+    h.node_bytes.push_back(b);
+  }
+  if (sum != mem) return "hello: node sizes do not add up to mem_bytes";
+  if (mem == 0 || mem > map.total_bytes()) return "hello: mem_bytes outside the VM's memory map";
+  h.agent_version = static_cast<uint32_t>(ver);
+  h.mem_bytes = mem;
+  m.body = std::move(h);
+  return "";
+}
+
+std::string decode_metrics(Reader& r, Message& m) {
+  Metrics x;
+  uint64_t nl, count;
+  if (!r.u(1, nl) || !r.str(nl, x.name)) return "metrics: truncated name";
+  if (!name_ok(x.name)) return "metrics: bad name";
+  if (!r.u(2, count)) return "metrics: truncated count";
+  if (count > kMaxMetrics) return "metrics: too many values";
+  std::set<std::string> keys;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t kl, bits;
+    std::string k;
+    if (!r.u(1, kl) || !r.str(kl, k) || !r.u(8, bits)) return "metrics: truncated value";
+    if (!name_ok(k)) return "metrics: bad key";
+    if (!keys.insert(k).second) return "metrics: duplicate key " + k;
+    double v;
+    std::memcpy(&v, &bits, 8);
+    if (!std::isfinite(v)) return "metrics: non-finite value for " + k;
+    x.values.emplace_back(std::move(k), v);
+  }
+  if (r.left() != 0) return "metrics: trailing bytes";
+  m.body = std::move(x);
+  return "";
+}
+
+std::string decode_pages(Reader& r, const MemoryMap& map, Message& m) {
+  Pages g;
+  uint64_t src, pad, window, count;
+  if (!r.u(1, src) || !r.u(3, pad) || !r.u(4, window) || !r.u(4, count)) return "pages: truncated";
+  if (src < 1 || src > 3) return "pages: unknown source";
+  if (pad != 0) return "pages: reserved bytes set";
+  if (count > kMaxPages || r.left() != count * 8) return "pages: size does not match count";
+  g.source = static_cast<PageSource>(src);
+  g.window = static_cast<uint32_t>(window);
+  g.gfns.reserve(count);
+  g.flags.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t e = 0;
+    if (!r.u(8, e)) return "pages: truncated";
+    const uint64_t gfn = e & kPfnMask;
+    const uint64_t flags = e >> 56;
+    if ((e >> 52) & 0xf) return "pages: reserved bits set";
+    if (flags == 0 || (flags & ~uint64_t{kAccessed | kDirty})) return "pages: bad flags";
+    if (!map.contains_gfn(gfn)) return "pages: GPA outside the VM's memory map";
+    g.gfns.push_back(gfn);
+    g.flags.push_back(static_cast<uint8_t>(flags));
+  }
+  m.body = std::move(g);
+  return "";
+}
+
+std::string decode_done(Reader& r, Message& m) {
+  uint64_t s;
+  if (!r.u(4, s) || r.left() != 0) return "done: size must be 4";
+  m.body = Done{static_cast<int32_t>(static_cast<uint32_t>(s))};
+  return "";
+}
+
+std::string decode_text(Reader& r, Message& m) {
+  uint64_t n;
+  Text t;
+  if (!r.u(2, n) || n > kMaxText || !r.str(n, t.text) || r.left() != 0)
+    return "text: size mismatch";
+  if (!text_ok(t.text)) return "text: unprintable bytes";
+  m.body = std::move(t);
+  return "";
+}
+
+}  // namespace
+
 Decoded decode_frame(const uint8_t* data, size_t len, const MemoryMap& map) {
   Reader r(data, len);
   uint64_t magic, version, type, length, seq;
@@ -120,94 +215,28 @@ Decoded decode_frame(const uint8_t* data, size_t len, const MemoryMap& map) {
   if (length != r.left()) return fail("payload length " + std::to_string(length) + " does not match the frame");
   Message m;
   m.seq = static_cast<uint32_t>(seq);
+  std::string why;
   switch (static_cast<MsgType>(type)) {
-    case MsgType::Hello: {
-      Hello h;
-      uint64_t ver, nodes, mem;
-      if (!r.u(4, ver) || !r.u(4, nodes) || !r.u(8, mem)) return fail("hello: truncated");
-      if (nodes == 0 || nodes > kMaxNodes) return fail("hello: node count out of range");
-      if (r.left() != nodes * 8) return fail("hello: size does not match node count");
-      uint64_t sum = 0;
-      for (uint64_t i = 0; i < nodes; ++i) {
-        uint64_t b = 0;
-        if (!r.u(8, b)) return fail("hello: truncated");
-        if (b > map.total_bytes()) return fail("hello: node larger than the VM");
-        sum += b;
-        h.node_bytes.push_back(b);
-      }
-      if (sum != mem) return fail("hello: node sizes do not add up to mem_bytes");
-      if (mem == 0 || mem > map.total_bytes()) return fail("hello: mem_bytes outside the VM's memory map");
-      h.agent_version = static_cast<uint32_t>(ver);
-      h.mem_bytes = mem;
-      m.body = std::move(h);
+    case MsgType::Hello:
+      why = decode_hello(r, map, m);
       break;
-    }
-    case MsgType::Metrics: {
-      Metrics x;
-      uint64_t nl, count;
-      if (!r.u(1, nl) || !r.str(nl, x.name)) return fail("metrics: truncated name");
-      if (!name_ok(x.name)) return fail("metrics: bad name");
-      if (!r.u(2, count)) return fail("metrics: truncated count");
-      if (count > kMaxMetrics) return fail("metrics: too many values");
-      std::set<std::string> keys;
-      for (uint64_t i = 0; i < count; ++i) {
-        uint64_t kl, bits;
-        std::string k;
-        if (!r.u(1, kl) || !r.str(kl, k) || !r.u(8, bits)) return fail("metrics: truncated value");
-        if (!name_ok(k)) return fail("metrics: bad key");
-        if (!keys.insert(k).second) return fail("metrics: duplicate key " + k);
-        double v;
-        std::memcpy(&v, &bits, 8);
-        if (!std::isfinite(v)) return fail("metrics: non-finite value for " + k);
-        x.values.emplace_back(std::move(k), v);
-      }
-      if (r.left() != 0) return fail("metrics: trailing bytes");
-      m.body = std::move(x);
+    case MsgType::Metrics:
+      why = decode_metrics(r, m);
       break;
-    }
-    case MsgType::Pages: {
-      Pages g;
-      uint64_t src, pad, window, count;
-      if (!r.u(1, src) || !r.u(3, pad) || !r.u(4, window) || !r.u(4, count)) return fail("pages: truncated");
-      if (src < 1 || src > 3) return fail("pages: unknown source");
-      if (pad != 0) return fail("pages: reserved bytes set");
-      if (count > kMaxPages || r.left() != count * 8) return fail("pages: size does not match count");
-      g.source = static_cast<PageSource>(src);
-      g.window = static_cast<uint32_t>(window);
-      g.gfns.reserve(count);
-      g.flags.reserve(count);
-      for (uint64_t i = 0; i < count; ++i) {
-        uint64_t e = 0;
-        if (!r.u(8, e)) return fail("pages: truncated");
-        const uint64_t gfn = e & kPfnMask;
-        const uint64_t flags = e >> 56;
-        if ((e >> 52) & 0xf) return fail("pages: reserved bits set");
-        if (flags == 0 || (flags & ~uint64_t{kAccessed | kDirty})) return fail("pages: bad flags");
-        if (!map.contains_gfn(gfn)) return fail("pages: GPA outside the VM's memory map");
-        g.gfns.push_back(gfn);
-        g.flags.push_back(static_cast<uint8_t>(flags));
-      }
-      m.body = std::move(g);
+    case MsgType::Pages:
+      why = decode_pages(r, map, m);
       break;
-    }
-    case MsgType::Done: {
-      uint64_t s;
-      if (!r.u(4, s) || r.left() != 0) return fail("done: size must be 4");
-      m.body = Done{static_cast<int32_t>(static_cast<uint32_t>(s))};
+    case MsgType::Done:
+      why = decode_done(r, m);
       break;
-    }
     case MsgType::Error:
-    case MsgType::Command: {
-      uint64_t n;
-      Text t;
-      if (!r.u(2, n) || n > kMaxText || !r.str(n, t.text) || r.left() != 0) return fail("text: size mismatch");
-      if (!text_ok(t.text)) return fail("text: unprintable bytes");
-      m.body = std::move(t);
+    case MsgType::Command:
+      why = decode_text(r, m);
       break;
-    }
     default:
       return fail("unknown message type " + std::to_string(type));
   }
+  if (!why.empty()) return fail(std::move(why));
   m.type = static_cast<MsgType>(type);
   return Decoded{std::move(m), ""};
 }

@@ -25,118 +25,163 @@ std::string status_name(int s) {
 
 }  // namespace
 
+namespace {
+
+// vTMM's window loop on the vm platform: the agent's soft-dirty report feeds
+// the temperature history, the plan's pages are moved between host nodes.
+class VmWindowLoop {
+ public:
+  VmWindowLoop(const WindowLoopConfig& c, const PageMover& move)
+      : c_(c), move_(move), hot_(policy::Hotness::Kind::Temperature, c.history, 1, 3) {
+    hot_.resize(c.pages);
+    seen_.resize(c.pages);
+    tier_.resize(c.pages);
+    keys_.resize(c.pages);
+    free_.assign(c.pages, 0);  // no PTE scan: none known free
+    for (uint64_t g = 0; g < c.pages; ++g) tier_[g] = g < c.fast_pages ? 0 : 1;
+    on_fast_ = std::min(c.fast_pages, c.pages);
+  }
+
+  void window(uint32_t w, const CommandReply& rep) {
+    const uint64_t n = observe(rep);
+    const policy::Plan plan = plan_window();
+    Moves moved;
+    if (!plan.demote.empty()) demote({plan.demote.begin(), plan.demote.end()}, moved);
+    promote(plan.promote, moved);
+    ++windows_;
+    reported_ += n;
+    planned_promote_ += plan.promote.size();
+    planned_demote_ += plan.demote.size();
+    promoted_ += moved.up, promote_failed_ += moved.up_failed, demoted_ += moved.down,
+        demote_failed_ += moved.down_failed, skipped_no_room_ += moved.skipped;
+    per_window_.push_back({{"window", w},
+                           {"reported", n},
+                           {"hot_pages", plan.hot_pages},
+                           {"threshold", plan.threshold},
+                           {"planned_promote", plan.promote.size()},
+                           {"planned_demote", plan.demote.size()},
+                           {"promoted", moved.up},
+                           {"demoted", moved.down},
+                           {"failed", moved.up_failed + moved.down_failed},
+                           {"skipped_no_room", moved.skipped}});
+  }
+
+  Json summary() const {
+    uint64_t fast_now = 0;
+    for (uint8_t t : tier_) fast_now += t == 0;
+    return {{"window_ms", c_.window_ms},
+            {"history", c_.history},
+            {"windows", windows_},
+            {"pages_reported", reported_},
+            {"out_of_map", out_of_map_},
+            {"planned_promote", planned_promote_},
+            {"planned_demote", planned_demote_},
+            {"promoted", promoted_},
+            {"promote_failed", promote_failed_},
+            {"demoted", demoted_},
+            {"demote_failed", demote_failed_},
+            {"promote_skipped_no_room", skipped_no_room_},
+            {"failures", failures_},
+            {"fast_budget_pages", c_.fast_pages},
+            {"overfill", c_.overfill},
+            {"fast_pages_after", fast_now},
+            {"fast_node", c_.fast_node},
+            {"slow_node", c_.slow_node},
+            {"per_window", per_window_}};
+  }
+
+ private:
+  struct Moves {
+    uint64_t down = 0, down_failed = 0, up = 0, up_failed = 0, skipped = 0;
+  };
+
+  // Marks the reported frames seen (as writes: soft-dirty); returns how many.
+  uint64_t observe(const CommandReply& rep) {
+    std::fill(seen_.begin(), seen_.end(), uint8_t{0});
+    uint64_t n = 0;
+    for (const auto& pg : rep.pages)
+      for (uint64_t gfn : pg.gfns) {
+        if (gfn >= c_.pages) {  // the decoder checked the map; a second check costs nothing
+          ++out_of_map_;
+          continue;
+        }
+        seen_[gfn] = static_cast<uint8_t>(policy::Seen::Write);
+        ++n;
+      }
+    return n;
+  }
+
+  policy::Plan plan_window() {
+    hot_.record(seen_, keys_);
+    policy::PlanInput in;
+    in.key = keys_;
+    in.tier = tier_;
+    in.free = free_;
+    in.max_key = hot_.max_key();
+    in.budget = c_.fast_pages;
+    in.counts = policy::count_buckets(keys_, tier_);
+    return policy::plan_placement(in);
+  }
+
+  void demote(const std::vector<uint64_t>& gs, Moves& m) {
+    std::vector<int> st;
+    move_(gs, c_.slow_node, st);
+    for (size_t i = 0; i < gs.size(); ++i) {
+      if (st[i] == c_.slow_node) {
+        tier_[gs[i]] = 1, --on_fast_, ++m.down;
+      } else {
+        ++m.down_failed, ++failures_["demote: " + status_name(st[i])];
+      }
+    }
+  }
+
+  // Promotes only into room (unless overfill): when demotions fail the fast budget still holds.
+  void promote(const std::vector<Gpa>& planned, Moves& m) {
+    std::vector<uint64_t> up;
+    for (Gpa g : planned) {
+      if (c_.overfill || on_fast_ + up.size() < c_.fast_pages)
+        up.push_back(g);
+      else
+        ++m.skipped;
+    }
+    if (up.empty()) return;
+    std::vector<int> st;
+    move_(up, c_.fast_node, st);
+    for (size_t i = 0; i < up.size(); ++i) {
+      if (st[i] == c_.fast_node) {
+        tier_[up[i]] = 0, ++on_fast_, ++m.up;
+      } else {
+        ++m.up_failed, ++failures_["promote: " + status_name(st[i])];
+      }
+    }
+  }
+
+  const WindowLoopConfig& c_;
+  const PageMover& move_;
+  policy::Hotness hot_;
+  std::vector<uint8_t> seen_, tier_, keys_, free_;
+  uint64_t on_fast_ = 0;
+  uint64_t windows_ = 0, reported_ = 0, out_of_map_ = 0, planned_promote_ = 0, planned_demote_ = 0;
+  uint64_t promoted_ = 0, demoted_ = 0, promote_failed_ = 0, demote_failed_ = 0,
+           skipped_no_room_ = 0;
+  std::map<std::string, uint64_t> failures_;
+  Json per_window_ = Json::array();
+};
+
+}  // namespace
+
 Json vtmm_window_loop(const WindowLoopConfig& c, const AgentCall& agent, const PageMover& move,
                       const std::string& start_command) {
-  policy::Hotness hot(policy::Hotness::Kind::Temperature, c.history, 1, 3);
-  hot.resize(c.pages);
-  std::vector<uint8_t> seen(c.pages), tier(c.pages), keys(c.pages),
-      free(c.pages, 0);  // no PTE scan: none known free
-  for (uint64_t g = 0; g < c.pages; ++g) tier[g] = g < c.fast_pages ? 0 : 1;
-  uint64_t on_fast = std::min(c.fast_pages, c.pages);
-
-  uint64_t windows = 0, reported = 0, out_of_map = 0, planned_promote = 0, planned_demote = 0;
-  uint64_t promoted = 0, demoted = 0, promote_failed = 0, demote_failed = 0, skipped_no_room = 0;
-  std::map<std::string, uint64_t> failures;
-  Json per_window = Json::array();
-  bool finished = false;
+  VmWindowLoop loop(c, move);
   agent(start_command);
   for (uint32_t w = 1; w <= c.max_windows; ++w) {
     std::this_thread::sleep_for(std::chrono::milliseconds(c.window_ms));
     const CommandReply rep = agent("window-report " + std::to_string(w));
-    std::fill(seen.begin(), seen.end(), uint8_t{0});
-    uint64_t n = 0;
-    for (const auto& pg : rep.pages)
-      for (uint64_t gfn : pg.gfns) {
-        if (gfn >= c.pages) {  // the decoder checked the map; a second check costs nothing
-          ++out_of_map;
-          continue;
-        }
-        seen[gfn] = static_cast<uint8_t>(policy::Seen::Write);
-        ++n;
-      }
-    hot.record(seen, keys);
-    policy::PlanInput in;
-    in.key = keys;
-    in.tier = tier;
-    in.free = free;
-    in.max_key = hot.max_key();
-    in.budget = c.fast_pages;
-    in.counts = policy::count_buckets(keys, tier);
-    const policy::Plan plan = policy::plan_placement(in);
-
-    uint64_t wd = 0, wdf = 0, wp = 0, wpf = 0, wskip = 0;
-    std::vector<int> st;
-    if (!plan.demote.empty()) {
-      const std::vector<uint64_t> gs(plan.demote.begin(), plan.demote.end());
-      move(gs, c.slow_node, st);
-      for (size_t i = 0; i < gs.size(); ++i) {
-        if (st[i] == c.slow_node) {
-          tier[gs[i]] = 1, --on_fast, ++wd;
-        } else {
-          ++wdf, ++failures["demote: " + status_name(st[i])];
-        }
-      }
-    }
-    // Promote only into room (unless overfill): when demotions fail the fast budget still holds.
-    std::vector<uint64_t> up;
-    for (Gpa g : plan.promote) {
-      if (c.overfill || on_fast + up.size() < c.fast_pages) up.push_back(g);
-      else ++wskip;
-    }
-    if (!up.empty()) {
-      move(up, c.fast_node, st);
-      for (size_t i = 0; i < up.size(); ++i) {
-        if (st[i] == c.fast_node) {
-          tier[up[i]] = 0, ++on_fast, ++wp;
-        } else {
-          ++wpf, ++failures["promote: " + status_name(st[i])];
-        }
-      }
-    }
-    ++windows;
-    reported += n;
-    planned_promote += plan.promote.size();
-    planned_demote += plan.demote.size();
-    promoted += wp, promote_failed += wpf, demoted += wd, demote_failed += wdf,
-        skipped_no_room += wskip;
-    per_window.push_back({{"window", w},
-                          {"reported", n},
-                          {"hot_pages", plan.hot_pages},
-                          {"threshold", plan.threshold},
-                          {"planned_promote", plan.promote.size()},
-                          {"planned_demote", plan.demote.size()},
-                          {"promoted", wp},
-                          {"demoted", wd},
-                          {"failed", wpf + wdf},
-                          {"skipped_no_room", wskip}});
-    if (metric(rep, "workload_running", 0) == 0) {
-      finished = true;
-      break;
-    }
+    loop.window(w, rep);
+    if (metric(rep, "workload_running", 0) == 0) return loop.summary();
   }
-  if (!finished)
-    throw std::runtime_error("vtmm loop: the workload still ran after " +
-                             std::to_string(c.max_windows) + " windows");
-  uint64_t fast_now = 0;
-  for (uint8_t t : tier) fast_now += t == 0;
-  return {{"window_ms", c.window_ms},
-          {"history", c.history},
-          {"windows", windows},
-          {"pages_reported", reported},
-          {"out_of_map", out_of_map},
-          {"planned_promote", planned_promote},
-          {"planned_demote", planned_demote},
-          {"promoted", promoted},
-          {"promote_failed", promote_failed},
-          {"demoted", demoted},
-          {"demote_failed", demote_failed},
-          {"promote_skipped_no_room", skipped_no_room},
-          {"failures", failures},
-          {"fast_budget_pages", c.fast_pages}, {"overfill", c.overfill},
-          {"fast_pages_after", fast_now},
-          {"fast_node", c.fast_node},
-          {"slow_node", c.slow_node},
-          {"per_window", per_window}};
+  throw std::runtime_error("vtmm loop: the workload still ran after " +
+                           std::to_string(c.max_windows) + " windows");
 }
 
 Json guest_tiering_record(const CommandReply& on, const CommandReply& before,

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -232,53 +233,27 @@ class StagedBoot {
 };
 }  // namespace
 
-Json run_vm(const RunSpec& r) {
-  std::lock_guard<std::mutex> one(g_one_vm_at_a_time);
-  InterruptGuard guard;
-  const auto t_start = std::chrono::steady_clock::now();
-  const GuestWorkload wl = parse_workload(r);
-  const VmOptions opt = parse_options(r);
-  const VmPolicy vp = parse_policy(r, wl);
-  const std::string& policy = vp.impl;
+namespace {
 
-  const KvmStatus kvm = probe_kvm();
-  const bool use_kvm = opt.accel == "kvm" || (opt.accel == "auto" && kvm.usable);
-  const NumaLayout numa = probe_numa(opt.fast_node >= 0 ? std::optional<int>(opt.fast_node) : std::nullopt,
-                                     opt.slow_node >= 0 ? std::optional<int>(opt.slow_node) : std::nullopt);
-  const int fast = numa.fast_node.value_or(-1);
-  const int slow = numa.slow_node.value_or(fast);
-  std::vector<std::string> notes;
-  if (!use_kvm) notes.push_back("TCG: " + kvm.reason + " -- timings are functional, not performance");
-  if (!numa.slow_node) notes.push_back("no slow host node: the slow cell is bound to the fast node " + std::to_string(fast));
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
-  // Two guest NUMA cells, bound per the policy.
-  std::vector<GuestCell> cells;
+// Two guest NUMA cells, bound per the policy: a fast and a slow cell for the
+// designs that place pages, both on one node for dram-only / slow-only.
+std::vector<GuestCell> guest_cells(const RunSpec& r, const VmOptions& opt,
+                                   const std::string& policy, int fast, int slow) {
   if (policy == "first-touch" || policy == "vtmm" || policy == "guest-tiering") {
     const uint64_t f = fast_share(r, opt.memory);
-    cells = {{f, fast}, {opt.memory - f, slow}};
-  } else {
-    const int node = policy == "slow-only" ? slow : fast;
-    cells = {{opt.memory / 2, node}, {opt.memory - opt.memory / 2, node}};
+    return {{f, fast}, {opt.memory - f, slow}};
   }
+  const int node = policy == "slow-only" ? slow : fast;
+  return {{opt.memory / 2, node}, {opt.memory - opt.memory / 2, node}};
+}
 
-  const auto t_img = std::chrono::steady_clock::now();
-  const GuestImage img = build_guest_image(ImageOptions{});
-  const double image_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_img).count();
-  check_interrupted();
-
-  LibvirtSession lv;
-  const std::string name = lv.next_domain_name();
-  DomainConfig dc;
-  dc.name = name;
-  dc.kvm = use_kvm;
-  dc.vcpus = r.vcpus;
-  dc.cells = cells;
-  const StagedBoot boot(img, name);
-  dc.kernel = boot.kernel;
-  dc.initrd = boot.initrd;
-  dc.cmdline = "console=ttyS0 panic=-1 quiet";
-  dc.serial_log = "/var/log/libvirt/qemu/" + name + ".serial.log";
-  // Pin vCPUs only when the fast node has a spare core for QEMU's own threads and the daemon.
+// Pins vCPUs only when the fast node has a spare core for QEMU's own threads and the daemon.
+void pin_vcpus(const NumaLayout& numa, int fast, uint32_t vcpus, DomainConfig& dc,
+               std::vector<std::string>& notes) {
   std::vector<int> cpus;
   for (const auto& n : numa.nodes)
     if (n.id == fast) {
@@ -289,143 +264,247 @@ Json run_vm(const RunSpec& r) {
         for (int c = lo; c <= hi; ++c) cpus.push_back(c);
       }
     }
-  if (cpus.size() > r.vcpus)
-    for (uint32_t v = 0; v < r.vcpus; ++v) dc.vcpu_pins.push_back(cpus[1 + v]);
+  if (cpus.size() > vcpus)
+    for (uint32_t v = 0; v < vcpus; ++v) dc.vcpu_pins.push_back(cpus[1 + v]);
   else
-    notes.push_back("vCPUs not pinned: the fast node has " + std::to_string(cpus.size()) + " cores for " +
-                    std::to_string(r.vcpus) + " vCPUs");
+    notes.push_back("vCPUs not pinned: the fast node has " + std::to_string(cpus.size()) +
+                    " cores for " + std::to_string(vcpus) + " vCPUs");
+}
 
-  const auto t_boot = std::chrono::steady_clock::now();
-  lv.create_domain(name, domain_xml(dc));
-  const int qemu_pid = lv.qemu_pid(name);
-  // What the link throws (a deadline, a reply limit, a disconnected guest)
-  // ends the run; the runner writes the message as the failed record's "error".
-  AgentLink link(agent_socket_from_xml(lv.live_xml(name)), agent_proto::MemoryMap{{{0, opt.memory}}},
-                 [&] { return lv.domain_active(name); });
-  const agent_proto::Hello hello = link.wait_hello(opt.boot_timeout_s);
-  const double boot_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_boot).count();
-  std::vector<uint64_t> cell_bytes;
-  for (const auto& c : cells) cell_bytes.push_back(c.bytes);
-  GuestRam ram(qemu_pid, cell_bytes);
+using Must = std::function<CommandReply(const std::string&)>;
 
-  auto must = [&](const std::string& cmd) {
-    CommandReply rep = link.command(cmd, opt.command_timeout_s);
-    if (rep.status != 0) throw std::runtime_error("guest: '" + cmd + "' failed: " + rep.error);
-    return rep;
-  };
-  const CommandReply caps = must("caps");
-  int absent = -1;
-  for (const auto& n : numa.nodes) absent = std::max(absent, n.id);
-  ++absent;
-  const int slow_target = numa.slow_node ? *numa.slow_node : absent;
+// What one run gathered, for its record.
+struct VmRunState {
+  explicit VmRunState(const RunSpec& spec) : r(spec) {}
+  const RunSpec& r;
+  GuestWorkload wl;
+  VmOptions opt;
+  VmPolicy vp;
+  NumaLayout numa;
+  int fast = -1, slow = -1;
+  int slow_target = -1;  // where demotions go: the slow node, or an absent one
+  bool use_kvm = false;
+  std::vector<std::string> notes;
+  std::vector<GuestCell> cells;
+  DomainConfig dc;
+  agent_proto::Hello hello;
+  CommandReply caps, work, access_report, guest_move;
+  Json loop, tiering, daemon;
+  double image_s = 0, boot_s = 0, workload_s = 0;
+};
 
-  Json loop, tiering;
-  CommandReply work;
-  const auto t_wl = std::chrono::steady_clock::now();
-  if (policy == "vtmm") {
-    // Find both cells' RAM first (marks on both guest nodes), then the per-window loop.
-    const CommandReply marks = must("soft-dirty " + std::to_string(opt.soft_dirty_mib) + " split");
-    std::vector<uint64_t> mg;
-    for (const auto& pg : marks.pages) mg.insert(mg.end(), pg.gfns.begin(), pg.gfns.end());
-    const uint64_t verified = ram.verify(mg);
-    const auto t_loop = std::chrono::steady_clock::now();
-    WindowLoopConfig lc;
-    lc.window_ms = vp.window_ms;
-    lc.history = vp.history;
-    lc.overfill = vp.overfill;
-    lc.pages = opt.memory / 4096;
-    lc.fast_pages = cells[0].bytes / 4096;
-    lc.fast_node = fast;
-    lc.slow_node = slow_target;
-    loop = vtmm_window_loop(lc, must, [&](const std::vector<uint64_t>& g, int node, std::vector<int>& st) {
-      return ram.move(g, node, &st);
-    }, wl.start_command);
-    Json per_cell = Json::array();
-    for (const auto& c : ram.cells()) per_cell.push_back(c.hva != 0);
-    loop["cells_verified_by"] = {{"marks", mg.size()}, {"matched", verified}, {"cells", per_cell},
+// vTMM's per-window loop around the YCSB client: both cells' RAM found
+// first (marks on both guest nodes), then windows until the client is done.
+void run_vtmm_loop(VmRunState& s, GuestRam& ram, const Must& must) {
+  const CommandReply marks = must("soft-dirty " + std::to_string(s.opt.soft_dirty_mib) + " split");
+  std::vector<uint64_t> mg;
+  for (const auto& pg : marks.pages) mg.insert(mg.end(), pg.gfns.begin(), pg.gfns.end());
+  const uint64_t verified = ram.verify(mg);
+  const auto t_loop = std::chrono::steady_clock::now();
+  WindowLoopConfig lc;
+  lc.window_ms = s.vp.window_ms;
+  lc.history = s.vp.history;
+  lc.overfill = s.vp.overfill;
+  lc.pages = s.opt.memory / 4096;
+  lc.fast_pages = s.cells[0].bytes / 4096;
+  lc.fast_node = s.fast;
+  lc.slow_node = s.slow_target;
+  s.loop = vtmm_window_loop(
+      lc, must,
+      [&](const std::vector<uint64_t>& g, int node, std::vector<int>& st) {
+        return ram.move(g, node, &st);
+      },
+      s.wl.start_command);
+  Json per_cell = Json::array();
+  for (const auto& c : ram.cells()) per_cell.push_back(c.hva != 0);
+  s.loop["cells_verified_by"] = {{"marks", mg.size()},
+                                 {"matched", verified},
+                                 {"cells", per_cell},
                                  {"agent", values_json(marks.metrics)}};
-    loop["loop_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_loop).count();
-    work = must("ycsb-wait");
-    if (!numa.slow_node)
-      notes.push_back("vtmm: one host node, so demotions target absent node " + std::to_string(absent) +
-                      " and fail (recorded); promotions land on node " + std::to_string(fast) + ", where the pages already are");
-  } else if (policy == "guest-tiering") {
+  s.loop["loop_s"] = seconds_since(t_loop);
+  s.work = must("ycsb-wait");
+  if (!s.numa.slow_node)
+    s.notes.push_back("vtmm: one host node, so demotions target absent node " +
+                      std::to_string(s.slow_target) +
+                      " and fail (recorded); promotions land on node " + std::to_string(s.fast) +
+                      ", where the pages already are");
+}
+
+// The workload, under the policy's own loop where it has one.
+void run_workload(VmRunState& s, GuestRam& ram, const Must& must) {
+  const auto t_wl = std::chrono::steady_clock::now();
+  if (s.vp.impl == "vtmm") {
+    run_vtmm_loop(s, ram, must);
+  } else if (s.vp.impl == "guest-tiering") {
     const CommandReply on = must("tiering-on");
     const CommandReply before = must("vmstat");
-    work = must(wl.command);
+    s.work = must(s.wl.command);
     const CommandReply after = must("vmstat");
-    tiering = guest_tiering_record(on, before, after);
-    notes.push_back(tiering.at("observed").get<std::string>());
+    s.tiering = guest_tiering_record(on, before, after);
+    s.notes.push_back(s.tiering.at("observed").get<std::string>());
   } else {
-    work = must(wl.command);
+    s.work = must(s.wl.command);
   }
-  const double workload_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_wl).count();
+  s.workload_s = seconds_since(t_wl);
+}
 
-  // Host daemon: the guest's soft-dirty frames, moved to the slow node and back (same GPA, new backing).
-  const CommandReply sd = must("soft-dirty " + std::to_string(opt.soft_dirty_mib));
+// Host daemon: the guest's soft-dirty frames, moved to the slow node and
+// back (same GPA, new backing); then the guest checks it still sees its data.
+void daemon_round_trip(VmRunState& s, GuestRam& ram, const Must& must) {
+  s.access_report = must("soft-dirty " + std::to_string(s.opt.soft_dirty_mib));
   std::vector<uint64_t> gfns;
-  for (const auto& pg : sd.pages) gfns.insert(gfns.end(), pg.gfns.begin(), pg.gfns.end());
-  Json daemon;
-  daemon["source"] = "soft_dirty";
-  daemon["pages_reported"] = gfns.size();
-  daemon["marks_verified"] = ram.verify(gfns);
-  daemon["to_slow"] = ram.move(gfns, slow_target);
-  daemon["to_slow"]["node_absent"] = !numa.slow_node;
-  daemon["to_fast"] = ram.move(gfns, fast);
-  daemon["host_sees_marks_after"] = ram.marks_intact(gfns);
-  // The guest still sees its data at the same GPAs after its memory moved under it.
+  for (const auto& pg : s.access_report.pages)
+    gfns.insert(gfns.end(), pg.gfns.begin(), pg.gfns.end());
+  Json& d = s.daemon;
+  d["source"] = "soft_dirty";
+  d["pages_reported"] = gfns.size();
+  d["marks_verified"] = ram.verify(gfns);
+  d["to_slow"] = ram.move(gfns, s.slow_target);
+  d["to_slow"]["node_absent"] = !s.numa.slow_node;
+  d["to_fast"] = ram.move(gfns, s.fast);
+  d["host_sees_marks_after"] = ram.marks_intact(gfns);
   const CommandReply after = must("check-marks");
-  daemon["guest_check"] = values_json(after.metrics);
+  d["guest_check"] = values_json(after.metrics);
+}
 
-  // Guest-side placement between the two guest nodes.
-  const CommandReply gm = must("numa-move " + std::to_string(opt.guest_move_mib) + " 0 1");
-
-  link.send_only("poweroff");
-  for (int i = 0; i < 100 && lv.domain_active(name); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const bool clean_poweroff = !lv.domain_active(name);
-  lv.destroy_domain(name);
-  std::error_code ec;
-  std::filesystem::remove(dc.serial_log, ec);
-
-  const Json wm = values_json(work.metrics);
+Json vm_record(const VmRunState& s, const GuestImage& img, bool clean_poweroff, uint64_t rejected,
+               double total_s) {
+  const RunSpec& r = s.r;
+  const std::string& policy = s.vp.impl;
+  const Json wm = values_json(s.work.metrics);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   Json rec = record_identity(r, host);
-  rec["accel"] = use_kvm ? "kvm" : "tcg";
-  rec["notes"] = notes;
+  rec["accel"] = s.use_kvm ? "kvm" : "tcg";
+  rec["notes"] = s.notes;
   rec["ratio"] = policy == "first-touch" && r.ratio && !r.fast_bytes ? Json(r.ratio->text) : Json(nullptr);
-  rec["fast_bytes"] = cells[0].host_node == fast ? cells[0].bytes + (cells[1].host_node == fast ? cells[1].bytes : 0) : 0;
-  rec["memory_bytes"] = opt.memory;
-  rec["runtime_s"] = wm.value("search_s", wm.value("run_s", wm.value("wall_s", workload_s)));
+  const auto& cells = s.cells;
+  rec["fast_bytes"] = cells[0].host_node == s.fast
+                          ? cells[0].bytes + (cells[1].host_node == s.fast ? cells[1].bytes : 0)
+                          : 0;
+  rec["memory_bytes"] = s.opt.memory;
+  rec["runtime_s"] = wm.value("search_s", wm.value("run_s", wm.value("wall_s", s.workload_s)));
   rec["throughput"] = wm.value("throughput", 0.0);
-  rec["op_name"] = wl.op_name;
+  rec["op_name"] = s.wl.op_name;
   rec["ops"] = wm.value("edges_traversed", wm.value("edges_pulled", wm.value("requests", 0.0)));
   rec["slowdown"] = nullptr;
   rec["guest_metrics"] = wm;
   Json cj = Json::array();
   for (size_t i = 0; i < cells.size(); ++i)
-    cj.push_back({{"cell", i}, {"bytes", cells[i].bytes}, {"host_node", cells[i].host_node},
-                  {"guest_sees_bytes", i < hello.node_bytes.size() ? Json(hello.node_bytes[i]) : Json(nullptr)}});
-  rec["placement"] = {{"fast_node", numa.fast_node ? Json(*numa.fast_node) : Json(nullptr)},
-                      {"slow_node", numa.slow_node ? Json(*numa.slow_node) : Json(nullptr)},
+    cj.push_back({{"cell", i},
+                  {"bytes", cells[i].bytes},
+                  {"host_node", cells[i].host_node},
+                  {"guest_sees_bytes",
+                   i < s.hello.node_bytes.size() ? Json(s.hello.node_bytes[i]) : Json(nullptr)}});
+  rec["placement"] = {{"fast_node", s.numa.fast_node ? Json(*s.numa.fast_node) : Json(nullptr)},
+                      {"slow_node", s.numa.slow_node ? Json(*s.numa.slow_node) : Json(nullptr)},
                       {"cells", cj},
-                      {"vcpu_pins", dc.vcpu_pins}};
-  rec["guest"] = {{"nodes", hello.node_bytes.size()}, {"mem_bytes", hello.mem_bytes}, {"capabilities", values_json(caps.metrics)}};
-  rec["access_report"] = values_json(sd.metrics);
-  rec["daemon_migration"] = daemon;
-  rec["guest_numa_move"] = values_json(gm.metrics);
-  if (policy == "vtmm") rec["vtmm_loop"] = loop;
-  if (policy == "guest-tiering") rec["guest_tiering"] = tiering;
-  rec["agent_messages_rejected"] = link.rejected();
-  rec["timing"] = {{"image_s", image_s}, {"image_cached", img.cached}, {"boot_s", boot_s}, {"workload_s", workload_s},
-                   {"total_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()},
-                   {"clean_poweroff", clean_poweroff}};
+                      {"vcpu_pins", s.dc.vcpu_pins}};
+  rec["guest"] = {{"nodes", s.hello.node_bytes.size()},
+                  {"mem_bytes", s.hello.mem_bytes},
+                  {"capabilities", values_json(s.caps.metrics)}};
+  rec["access_report"] = values_json(s.access_report.metrics);
+  rec["daemon_migration"] = s.daemon;
+  rec["guest_numa_move"] = values_json(s.guest_move.metrics);
+  if (policy == "vtmm") rec["vtmm_loop"] = s.loop;
+  if (policy == "guest-tiering") rec["guest_tiering"] = s.tiering;
+  rec["agent_messages_rejected"] = rejected;
+  rec["timing"] = {{"image_s", s.image_s}, {"image_cached", img.cached},
+                   {"boot_s", s.boot_s},   {"workload_s", s.workload_s},
+                   {"total_s", total_s},   {"clean_poweroff", clean_poweroff}};
   Json cfg = r.to_json();
-  cfg["workload"] = wl.resolved;
-  cfg["platform_options"] = opt.resolved;
-  cfg["policy"] = vp.resolved;
-  rec["config"] = {{"run", cfg}, {"image", {{"hash", img.hash}, {"kernel", img.kernel}, {"initrd_bytes", img.initrd_bytes}}}};
+  cfg["workload"] = s.wl.resolved;
+  cfg["platform_options"] = s.opt.resolved;
+  cfg["policy"] = s.vp.resolved;
+  rec["config"] = {
+      {"run", cfg},
+      {"image", {{"hash", img.hash}, {"kernel", img.kernel}, {"initrd_bytes", img.initrd_bytes}}}};
   return rec;
+}
+
+// Probes the host and decides the guest's shape (accelerator, nodes, cells, pins).
+VmRunState plan_vm(const RunSpec& r) {
+  VmRunState s(r);
+  s.wl = parse_workload(r);
+  s.opt = parse_options(r);
+  s.vp = parse_policy(r, s.wl);
+  const KvmStatus kvm = probe_kvm();
+  s.use_kvm = s.opt.accel == "kvm" || (s.opt.accel == "auto" && kvm.usable);
+  s.numa = probe_numa(s.opt.fast_node >= 0 ? std::optional<int>(s.opt.fast_node) : std::nullopt,
+                      s.opt.slow_node >= 0 ? std::optional<int>(s.opt.slow_node) : std::nullopt);
+  s.fast = s.numa.fast_node.value_or(-1);
+  s.slow = s.numa.slow_node.value_or(s.fast);
+  if (!s.use_kvm)
+    s.notes.push_back("TCG: " + kvm.reason + " -- timings are functional, not performance");
+  if (!s.numa.slow_node)
+    s.notes.push_back("no slow host node: the slow cell is bound to the fast node " +
+                      std::to_string(s.fast));
+  s.cells = guest_cells(r, s.opt, s.vp.impl, s.fast, s.slow);
+  int absent = -1;
+  for (const auto& n : s.numa.nodes) absent = std::max(absent, n.id);
+  s.slow_target = s.numa.slow_node ? *s.numa.slow_node : absent + 1;
+  s.dc.kvm = s.use_kvm;
+  s.dc.vcpus = r.vcpus;
+  s.dc.cells = s.cells;
+  s.dc.cmdline = "console=ttyS0 panic=-1 quiet";
+  pin_vcpus(s.numa, s.fast, r.vcpus, s.dc, s.notes);
+  return s;
+}
+
+}  // namespace
+
+Json run_vm(const RunSpec& r) {
+  std::lock_guard<std::mutex> one(g_one_vm_at_a_time);
+  InterruptGuard guard;
+  const auto t_start = std::chrono::steady_clock::now();
+  VmRunState s = plan_vm(r);
+
+  const auto t_img = std::chrono::steady_clock::now();
+  const GuestImage img = build_guest_image(ImageOptions{});
+  s.image_s = seconds_since(t_img);
+  check_interrupted();
+
+  LibvirtSession lv;
+  const std::string name = lv.next_domain_name();
+  s.dc.name = name;
+  const StagedBoot boot(img, name);
+  s.dc.kernel = boot.kernel;
+  s.dc.initrd = boot.initrd;
+  s.dc.serial_log = "/var/log/libvirt/qemu/" + name + ".serial.log";
+
+  const auto t_boot = std::chrono::steady_clock::now();
+  lv.create_domain(name, domain_xml(s.dc));
+  const int qemu_pid = lv.qemu_pid(name);
+  // What the link throws (a deadline, a reply limit, a disconnected guest)
+  // ends the run; the runner writes the message as the failed record's "error".
+  AgentLink link(agent_socket_from_xml(lv.live_xml(name)),
+                 agent_proto::MemoryMap{{{0, s.opt.memory}}},
+                 [&] { return lv.domain_active(name); });
+  s.hello = link.wait_hello(s.opt.boot_timeout_s);
+  s.boot_s = seconds_since(t_boot);
+  std::vector<uint64_t> cell_bytes;
+  for (const auto& c : s.cells) cell_bytes.push_back(c.bytes);
+  GuestRam ram(qemu_pid, cell_bytes);
+
+  const Must must = [&](const std::string& cmd) {
+    CommandReply rep = link.command(cmd, s.opt.command_timeout_s);
+    if (rep.status != 0) throw std::runtime_error("guest: '" + cmd + "' failed: " + rep.error);
+    return rep;
+  };
+  s.caps = must("caps");
+  run_workload(s, ram, must);
+  daemon_round_trip(s, ram, must);
+  // Guest-side placement between the two guest nodes.
+  s.guest_move = must("numa-move " + std::to_string(s.opt.guest_move_mib) + " 0 1");
+
+  link.send_only("poweroff");
+  for (int i = 0; i < 100 && lv.domain_active(name); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const bool clean_poweroff = !lv.domain_active(name);
+  lv.destroy_domain(name);
+  std::error_code ec;
+  std::filesystem::remove(s.dc.serial_log, ec);
+  return vm_record(s, img, clean_poweroff, link.rejected(), seconds_since(t_start));
 }
 
 }  // namespace vtmm::platform
