@@ -176,7 +176,7 @@ class AutoNuma : public Policy {
     bool moved = false;
     if (fast_free(m) > wm_.high + 1) {
       const Gpa one[1] = {g};
-      moved = m.migrate(one, Tier::Fast, MigrationMethod::Linux, 1).moved > 0;
+      moved = m.mover().migrate(one, Tier::Fast, MigrationMethod::Linux, 1).moved > 0;
     }
     if (moved) {
       ++promoted_;
@@ -200,7 +200,8 @@ class AutoNuma : public Policy {
       lru_.remove(victim);
       victims_.push_back(victim);
     }
-    if (!victims_.empty()) demoted_ += m.migrate(victims_, Tier::Slow, MigrationMethod::Linux, 1).moved;
+    if (!victims_.empty())
+      demoted_ += m.mover().migrate(victims_, Tier::Slow, MigrationMethod::Linux, 1).moved;
   }
 
   // Against the current allowance, which a pool may shrink.

@@ -216,7 +216,9 @@ class Damon final : public Policy {
   // damon_pa_check_accesses: was the sampled page accessed since made old?
   void check(Mechanisms& m) {
     for (Region& r : regions_)
-      if (r.sampled != kNone && m.backed(r.sampled) && (m.ept_bits(r.sampled) & PteBits::kAccessed)) ++r.nr_accesses;
+      if (r.sampled != kNone && m.backed(r.sampled) &&
+          (m.ept().ept_bits(r.sampled) & PteBits::kAccessed))
+        ++r.nr_accesses;
   }
 
   // damon_pa_prepare_access_checks: a random page per region, made old.
@@ -226,7 +228,7 @@ class Damon final : public Policy {
       r.sampled = r.start + static_cast<Gpa>(rng_.below(r.size()));
       if (m.backed(r.sampled)) olds_.push_back(r.sampled);
     }
-    m.clear_ept_bits(olds_, PteBits::kAccessed);
+    m.ept().clear_ept_bits(olds_, PteBits::kAccessed);
   }
 
   void merge(Mechanisms&) {
@@ -371,15 +373,17 @@ class Damon final : public Policy {
         ++s.charged;
         ++s.applied_pages;
         if (young_filter_) {
-          const bool y = m.ept_bits(g) & PteBits::kAccessed;
+          const bool y = m.ept().ept_bits(g) & PteBits::kAccessed;
           if (y) young.push_back(g);
           if (y != s.promote) continue;
         }
         gs.push_back(g);
       }
     }
-    if (!young.empty()) m.clear_ept_bits(young, PteBits::kAccessed);  // the filter makes them old
-    if (!gs.empty()) s.moved_pages += m.migrate(gs, to, MigrationMethod::Linux, threads_).moved;
+    if (!young.empty())
+      m.ept().clear_ept_bits(young, PteBits::kAccessed);  // the filter makes them old
+    if (!gs.empty())
+      s.moved_pages += m.mover().migrate(gs, to, MigrationMethod::Linux, threads_).moved;
   }
 
   uint32_t score(const Scheme& s, const Region& r) const {

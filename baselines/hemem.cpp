@@ -101,7 +101,7 @@ class HeMem final : public Policy {
     scale_ = time_scale_.resolve(pages);
     eff_load_ = scaled(load_period_);
     eff_store_ = scaled(store_period_);
-    m.set_sampling(eff_load_, eff_store_);
+    m.sampler().set_sampling(eff_load_, eff_store_);
     region_of_.assign(pages, kNone);
     const uint32_t groups = (pages + region_pages_ - 1) / region_pages_;
     va_regions_ = side_ == Side::Guest ? groups : 0;
@@ -262,7 +262,7 @@ class HeMem final : public Policy {
     std::vector<Gpa> gs;
     for (Gpa g : x.pages)
       if (m.backed(g)) gs.push_back(g);
-    const MigrationResult res = m.migrate(gs, to, MigrationMethod::WriteProtect, threads_);
+    const MigrationResult res = m.mover().migrate(gs, to, MigrationMethod::WriteProtect, threads_);
     for (const auto& [from, dest] : res.remapped) {
       region_of_[from] = kNone;
       std::erase(x.pages, from);

@@ -139,7 +139,7 @@ class Memtis final : public Policy {
     hist_.fill(0);
     hist_[0] = pages;
     active_ = warm_thr_ = min_hot_;
-    m.set_sampling(load_period_, store_period_);
+    m.sampler().set_sampling(load_period_, store_period_);
   }
 
   Tier place(Gpa, const Mechanisms& m) override {
@@ -339,7 +339,7 @@ class Memtis final : public Policy {
                           return count_[a] != count_[b] ? count_[a] < count_[b] : last_[a] < last_[b];
                         });
       cold_fast.resize(k);
-      demoted_ += moved(m, m.migrate(cold_fast, Tier::Slow, MigrationMethod::Linux));
+      demoted_ += moved(m, m.mover().migrate(cold_fast, Tier::Slow, MigrationMethod::Linux));
     }
     // Promotion (promotion_available): up to the room above the watermark.
     const uint64_t now_used = m.used_pages(Tier::Fast);
@@ -348,7 +348,7 @@ class Memtis final : public Policy {
     std::partial_sort(hot_slow.begin(), hot_slow.begin() + static_cast<std::ptrdiff_t>(k), hot_slow.end(),
                       [&](Gpa a, Gpa b) { return count_[a] != count_[b] ? count_[a] > count_[b] : a < b; });
     hot_slow.resize(k);
-    promoted_ += moved(m, m.migrate(hot_slow, Tier::Fast, MigrationMethod::Linux));
+    promoted_ += moved(m, m.mover().migrate(hot_slow, Tier::Fast, MigrationMethod::Linux));
   }
 
   // Guest side: the data now lives at new GPAs; its history moves with it.

@@ -108,7 +108,7 @@ class Nimble final : public Policy {
   // (second chance) instead of demoted right away.
   void age(Mechanisms& m) {
     balance_lists(lists_, kFastInactive, kFastActive, ratio_);
-    m.scan_ept(PteBits::kAccessed, bits_);
+    m.ept().scan_ept(PteBits::kAccessed, bits_);
     for (Gpa g = 0; g < bits_.size(); ++g) {
       if (!m.backed(g)) continue;
       const Tier t = m.tier_of(g);
@@ -145,13 +145,13 @@ class Nimble final : public Policy {
     if (exchange_ && !cold_.empty()) {
       pairs_.clear();
       for (; h < hot_.size() && c < cold_.size(); ++h, ++c) pairs_.emplace_back(cold_[c], hot_[h]);
-      const MigrationResult r = m.exchange(pairs_, threads_);
+      const MigrationResult r = m.exchanger().exchange(pairs_, threads_);
       exchanged_ += r.moved;
       for (const auto& [fast, slow] : pairs_) relist(m, fast), relist(m, slow);
     }
     if (c < cold_.size()) {
       const std::span<const Gpa> rest(cold_.data() + c, cold_.size() - c);
-      demoted_ += m.migrate(rest, Tier::Slow, MigrationMethod::Linux, threads_).moved;
+      demoted_ += m.mover().migrate(rest, Tier::Slow, MigrationMethod::Linux, threads_).moved;
       for (Gpa g : rest) relist(m, g);
     }
     if (h < hot_.size()) {
@@ -159,7 +159,8 @@ class Nimble final : public Policy {
       const uint64_t n = std::min<uint64_t>(room, hot_.size() - h);
       dropped_ += hot_.size() - h - n;
       const std::span<const Gpa> up(hot_.data() + h, n);
-      if (!up.empty()) promoted_ += m.migrate(up, Tier::Fast, MigrationMethod::Linux, threads_).moved;
+      if (!up.empty())
+        promoted_ += m.mover().migrate(up, Tier::Fast, MigrationMethod::Linux, threads_).moved;
       for (Gpa g : up) relist(m, g);
     }
   }

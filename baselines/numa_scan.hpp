@@ -120,7 +120,7 @@ class NumaScanner {
       offset_ = 0;
       wrapped = true;
     }
-    if (!out_.empty()) m.protect_for_hint(out_);
+    if (!out_.empty()) m.hints().protect_for_hint(out_);
     if (wrapped) {
       ++passes_;
       if (adapt_) adapt(rss_pages);

@@ -30,7 +30,7 @@ inline std::vector<Mechanism> sampling_needs(Side side) {
 // sample_ns for each (the policy's per-sample bookkeeping).
 inline void drain_samples(Mechanisms& m, std::vector<AccessSample>& buf, double sample_ns) {
   buf.clear();
-  m.drain_samples(buf);
+  m.sampler().drain_samples(buf);
   m.charge_ns(static_cast<double>(buf.size()) * sample_ns);
 }
 

@@ -141,7 +141,7 @@ class Tpp : public Policy {
       return;
     }
     const Gpa one[1] = {g};
-    const MigrationResult r = m.migrate(one, Tier::Fast, MigrationMethod::Linux, 1);
+    const MigrationResult r = m.mover().migrate(one, Tier::Fast, MigrationMethod::Linux, 1);
     if (r.moved == 0) {
       ++no_room_;
       return;
@@ -202,13 +202,14 @@ class Tpp : public Policy {
       }
     };
     if (side_ == Side::Guest) {
-      for (Gpa gpt : m.gpt_pages()) {
-        m.scan_gpt_page(gpt, PteBits::kAccessed, std::span<PteBits, kPtesPerPage>(pte_buf_.data(), kPtesPerPage));
+      for (Gpa gpt : m.gpt().gpt_pages()) {
+        m.gpt().scan_gpt_page(gpt, PteBits::kAccessed,
+                              std::span<PteBits, kPtesPerPage>(pte_buf_.data(), kPtesPerPage));
         for (const PteBits& b : pte_buf_)
           if (b.gpa != kNone && (b.bits & PteBits::kPresent)) see(b.gpa, (b.bits & PteBits::kAccessed) != 0);
       }
     } else {
-      m.scan_ept(PteBits::kAccessed, ept_buf_);
+      m.ept().scan_ept(PteBits::kAccessed, ept_buf_);
       for (Gpa g = 0; g < ept_buf_.size(); ++g) see(g, (ept_buf_[g] & PteBits::kAccessed) != 0);
     }
     balance_lists(lists_, kInactive, kActive, ratio_);
@@ -217,7 +218,7 @@ class Tpp : public Policy {
   void kswapd(Mechanisms& m) {
     wake_ = false;
     // Page-table pages are never on the guest's LRU; the host cannot tell them apart.
-    const uint64_t unlisted = side_ == Side::Guest ? m.gpt_pages().size() : 0;
+    const uint64_t unlisted = side_ == Side::Guest ? m.gpt().gpt_pages().size() : 0;
     if (lists_.size(kInactive) + lists_.size(kActive) + unlisted < m.used_pages(Tier::Fast)) age(m);
     uint64_t free = fast_free(m);
     if (free >= wm_.promo) return;
@@ -249,7 +250,7 @@ class Tpp : public Policy {
       --need;
     }
     if (victims_.empty()) return;
-    const MigrationResult r = m.migrate(victims_, Tier::Slow, MigrationMethod::Linux, 1);
+    const MigrationResult r = m.mover().migrate(victims_, Tier::Slow, MigrationMethod::Linux, 1);
     demoted_ += r.moved;
     for (const auto& [from, to] : r.remapped) {
       armed_[from] = 0;
@@ -264,15 +265,17 @@ class Tpp : public Policy {
     };
     uint64_t n = 0;
     if (side_ == Side::Guest) {
-      const auto gpts = m.gpt_pages();
-      n = scanner_.scan(m, static_cast<uint32_t>(gpts.size()), rss, now, [&](uint32_t c, std::vector<Gpa>& out) {
-        m.scan_gpt_page(gpts[c], 0, std::span<PteBits, kPtesPerPage>(pte_buf_.data(), kPtesPerPage));
-        for (const PteBits& b : pte_buf_)
-          if (b.gpa != kNone && (b.bits & PteBits::kPresent) && want(b.gpa)) {
-            armed_[b.gpa] = 1;
-            out.push_back(b.gpa);
-          }
-      });
+      const auto gpts = m.gpt().gpt_pages();
+      n = scanner_.scan(
+          m, static_cast<uint32_t>(gpts.size()), rss, now, [&](uint32_t c, std::vector<Gpa>& out) {
+            m.gpt().scan_gpt_page(gpts[c], 0,
+                                  std::span<PteBits, kPtesPerPage>(pte_buf_.data(), kPtesPerPage));
+            for (const PteBits& b : pte_buf_)
+              if (b.gpa != kNone && (b.bits & PteBits::kPresent) && want(b.gpa)) {
+                armed_[b.gpa] = 1;
+                out.push_back(b.gpa);
+              }
+          });
     } else {
       const uint32_t pages = m.guest_pages();
       const uint32_t chunks = (pages + NumaScanner::kChunkPages - 1) / NumaScanner::kChunkPages;

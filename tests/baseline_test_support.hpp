@@ -29,7 +29,14 @@
 
 namespace vtmm::test {
 
-class ScriptedPlatform final : public Mechanisms {
+class ScriptedPlatform final : public Mechanisms,
+                               public GuestPageTables,
+                               public EptAccessBits,
+                               public TlbControl,
+                               public PageMigration,
+                               public PageExchange,
+                               public HintFaultArming,
+                               public AccessSampling {
  public:
   struct Move {
     std::vector<Gpa> gpas;
@@ -43,7 +50,16 @@ class ScriptedPlatform final : public Mechanisms {
       : tier_(pages, kUnbacked), bits_(pages, 0), armed_at_(pages, -1), vpn_of_(pages, kNone), guest_(guest) {
     cap_[0] = fast_cap;
     cap_[1] = pages;
+    provide({.gpt = this,
+             .ept = this,
+             .tlb = this,
+             .mover = this,
+             .exchanger = this,
+             .hints = this,
+             .sampler = this});
   }
+  ScriptedPlatform(const ScriptedPlatform&) = delete;
+  ScriptedPlatform& operator=(const ScriptedPlatform&) = delete;
 
   void back(Gpa g, Tier t) {
     if (guest_ && node_of(g) != t) throw std::logic_error("guest mode: GPA is on the other node");
@@ -86,7 +102,8 @@ class ScriptedPlatform final : public Mechanisms {
   uint64_t protections = 0, protect_calls = 0;
   double charged_ns = 0;
 
-  bool offers(Mechanism) const override { return true; }
+  // No PML, no 2 MiB mappings, no ground truth: those capabilities are not provided.
+  bool offers_mode(Mechanism) const override { return true; }
   uint32_t guest_pages() const override { return static_cast<uint32_t>(tier_.size()); }
   bool backed(Gpa g) const override { return g < tier_.size() && tier_[g] != kUnbacked; }
   Tier tier_of(Gpa g) const override { return tier_[g] == 1 ? Tier::Slow : Tier::Fast; }
@@ -121,8 +138,6 @@ class ScriptedPlatform final : public Mechanisms {
       bits_[g] &= static_cast<uint8_t>(~clear);
     }
   }
-  void set_pml(bool) override { unsupported(); }
-  void drain_pml(std::vector<Gpa>&) override { unsupported(); }
   void flush_tlbs() override {}
 
   MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads = 1) override {
@@ -183,7 +198,6 @@ class ScriptedPlatform final : public Mechanisms {
     exchange_threads = threads;
     return r;
   }
-  std::span<const uint32_t> true_accesses() const override { return {}; }
   // What each GPA holds, when a test sets it (default: unknown).
   std::vector<PageUse> uses;
   PageUse page_use(Gpa g) const override { return g < uses.size() ? uses[g] : PageUse{}; }

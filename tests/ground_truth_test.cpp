@@ -1,10 +1,12 @@
 // Ground truth (true per-page access counts) is for the policies that declare
-// Mechanism::GroundTruth: they see each tick's window counts; the others see
-// an empty span, and the loop skips the O(pages) reset it would cost them.
+// Mechanism::GroundTruth: they see each tick's window counts; the others are
+// not handed the capability at all (the run loop gives a policy only what it
+// declared), and the loop skips the O(pages) reset it would cost them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <numeric>
+#include <stdexcept>
 
 #include "vtmm/core/workload.hpp"
 #include "vtmm/sim/host_profile.hpp"
@@ -32,14 +34,23 @@ class TruthProbe final : public Policy {
   Tier place(Gpa, const Mechanisms&) override { return Tier::Fast; }
   double period_ns() const override { return 50'000; }
   void tick(Mechanisms& m) override {
-    const auto t = m.true_accesses();
+    if (!m.offers(Mechanism::GroundTruth)) {
+      ++ticks;
+      try {
+        (void)m.truth();
+      } catch (const std::logic_error&) {
+        ++refused;
+      }
+      return;
+    }
+    const auto t = m.truth().true_accesses();
     ++ticks;
     if (!t.empty()) ++nonempty;
     const uint64_t sum = std::accumulate(t.begin(), t.end(), uint64_t{0});
     max_window = std::max(max_window, sum);
     total += sum;
   }
-  uint32_t ticks = 0, nonempty = 0;
+  uint32_t ticks = 0, nonempty = 0, refused = 0;
   uint64_t max_window = 0, total = 0;
 
  private:
@@ -91,11 +102,12 @@ TEST(GroundTruth, VtmmWantsItButDoesNotNeedIt) {
   }
 }
 
-TEST(GroundTruth, PolicyThatDoesNotDeclareItSeesNothing) {
+TEST(GroundTruth, PolicyThatDoesNotDeclareItIsNotHandedIt) {
   TruthProbe p(false);
   run(p);
   ASSERT_GT(p.ticks, 3u);
   EXPECT_EQ(p.nonempty, 0u);
+  EXPECT_EQ(p.refused, p.ticks);
 }
 
 }  // namespace ground_truth_test

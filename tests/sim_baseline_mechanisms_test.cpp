@@ -49,7 +49,7 @@ TEST(HintFaults, GuestSideFaultIsNoExitAndAMigrationInItIsWaitedForByTheFaulting
   ASSERT_EQ(rig.mech.tier_of(old), Tier::Slow);
   MigrationResult moved;
   rig.policy.on_fault = [&](const HintFault& f, Mechanisms& m) {
-    moved = m.migrate(std::vector<Gpa>{f.gpa}, Tier::Fast, MigrationMethod::Linux);
+    moved = m.mover().migrate(std::vector<Gpa>{f.gpa}, Tier::Fast, MigrationMethod::Linux);
   };
   rig.mech.protect_for_hint(std::vector<Gpa>{old});
   const uint64_t exits = rig.vm.counters.vm_exits;

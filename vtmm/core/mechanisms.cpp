@@ -1,5 +1,7 @@
 #include "vtmm/core/mechanisms.hpp"
 
+#include <string>
+
 namespace vtmm {
 
 const char* mechanism_name(Mechanism m) {
@@ -21,7 +23,7 @@ const char* mechanism_name(Mechanism m) {
   return "unknown mechanism";
 }
 
-GptView Mechanisms::read_gpt_page(Gpa gpt, GptCopy& copy) {
+GptView GuestPageTables::read_gpt_page(Gpa gpt, GptCopy& copy) {
   std::array<PteBits, kPtesPerPage> ptes;
   scan_gpt_page(gpt, 0, ptes);
   for (uint32_t i = 0; i < kPtesPerPage; ++i) {
@@ -30,6 +32,50 @@ GptView Mechanisms::read_gpt_page(Gpa gpt, GptCopy& copy) {
     copy.bits[i] = static_cast<uint8_t>(ptes[i].bits & (PteBits::kAccessed | PteBits::kDirty));
   }
   return GptView{copy.target.data(), copy.bits.data(), 1};
+}
+
+bool Mechanisms::offers(Mechanism m) const {
+  switch (m) {
+    case Mechanism::GptList:
+    case Mechanism::PteAdBits:
+      return provided_.gpt != nullptr;
+    case Mechanism::EptAdBits:
+      return provided_.ept != nullptr;
+    case Mechanism::Pml:
+      return provided_.pml != nullptr;
+    case Mechanism::TlbFlush:
+      return provided_.tlb != nullptr;
+    case Mechanism::Migrate:
+      return provided_.mover != nullptr;
+    case Mechanism::GroundTruth:
+      return provided_.truth != nullptr;
+    case Mechanism::HintFaults:
+      return provided_.hints != nullptr;
+    case Mechanism::Sampling:
+      return provided_.sampler != nullptr;
+    case Mechanism::Exchange:
+      return provided_.exchanger != nullptr;
+    case Mechanism::HugeMappings:
+      return provided_.huge != nullptr;
+    case Mechanism::GuestNuma:
+    case Mechanism::SubpageAdBits:
+      return offers_mode(m);
+  }
+  return false;
+}
+
+bool Mechanisms::test_and_clear_young(Gpa g) {
+  EptAccessBits& e = ept();
+  const bool young = (e.ept_bits(g) & PteBits::kAccessed) != 0;
+  if (young) {
+    const Gpa one[1] = {g};
+    e.clear_ept_bits(one, PteBits::kAccessed);
+  }
+  return young;
+}
+
+void Mechanisms::throw_absent(Mechanism m) {
+  throw std::logic_error(std::string("this platform offers no ") + mechanism_name(m));
 }
 
 const char* side_name(Side s) { return s == Side::Host ? "host" : "guest"; }

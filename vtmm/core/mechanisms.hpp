@@ -7,8 +7,10 @@
 // mechanism's cost falls on the guest (TLB shootdowns and migration traps are
 // charged to the vCPUs that suffer them), as on real hardware.
 //
-// A platform that lacks a mechanism says so in offers(); a policy that needs
-// it is refused before the run (see Policy::needs()).
+// A platform implements the capability interfaces it has (guest page
+// tables, EPT bits, PML, ...) and hands them to Mechanisms; offers() follows
+// from what it handed over. A policy that needs a mechanism the platform
+// lacks is refused before the run (see Policy::needs()).
 #include <array>
 #include <cstdint>
 #include <span>
@@ -121,25 +123,17 @@ struct MissProfile {
   std::vector<uint32_t> page_tables;  // by 512-page group
 };
 
-class Mechanisms {
+// ---- Capabilities. A platform implements the ones it has (each is one
+// mechanism, or two that only come together) and hands them to Mechanisms;
+// a policy reaches one through Mechanisms (m.pml().drain_pml(...)), after
+// declaring it in needs() or checking offers() for what it only wants.
+
+// Mechanism::GptList and PteAdBits: the guest companion's list of leaf
+// page-table pages and the A/D bits of their PTEs.
+class GuestPageTables {
  public:
-  virtual ~Mechanisms() = default;
-  virtual bool offers(Mechanism m) const = 0;
-
-  // Memory map and capacity, in 4 KiB pages.
-  virtual uint32_t guest_pages() const = 0;
-  virtual bool backed(Gpa g) const = 0;
-  virtual Tier tier_of(Gpa g) const = 0;
-  virtual uint64_t capacity_pages(Tier t) const = 0;  // this VM's allowance
-  // Every page's tier in one call (out.size() == guest_pages()): 0 fast,
-  // 1 slow, 2 not backed. What a per-window classifier reads for all pages;
-  // a platform with a flat map overrides the per-page default.
-  virtual void page_tiers(std::span<uint8_t> out) const {
-    for (Gpa g = 0; g < out.size(); ++g) out[g] = backed(g) ? static_cast<uint8_t>(tier_of(g)) : uint8_t{2};
-  }
-  virtual uint64_t used_pages(Tier t) const = 0;
-
-  // Guest page tables: leaf GPT pages (512 PTEs each) as GPAs.
+  virtual ~GuestPageTables() = default;
+  // Leaf GPT pages (512 PTEs each) as GPAs.
   virtual std::span<const Gpa> gpt_pages() const = 0;
   // Reads the 512 PTEs of `gpt`, then clears `clear_mask` bits of each
   // present PTE. Charges the scan to the calling thread.
@@ -152,93 +146,187 @@ class Mechanisms {
   // Clears `mask` bits of the PTEs of `gpt` whose bit is set in `which`
   // (absent PTEs are left). Charges each PTE written.
   virtual void clear_gpt_bits(Gpa gpt, const PteSet& which, uint8_t mask) = 0;
+};
 
-  // EPT accessed/dirty bits (PteBits::kAccessed / kDirty), one entry (charged).
+// Mechanism::EptAdBits: EPT accessed/dirty bits (PteBits::kAccessed / kDirty).
+class EptAccessBits {
+ public:
+  virtual ~EptAccessBits() = default;
+  // One entry (charged).
   virtual uint8_t ept_bits(Gpa g) = 0;
   virtual void clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) = 0;
-  // Linux's folio_referenced() for one page: tests and clears the accessed
-  // bit of the mapping the design's side owns (host: the EPT entry, reached
-  // through the MMU notifier; guest: the guest PTE, reached through the
-  // reverse map). Reclaim asks this of each candidate before demoting it.
-  // Charged. The default is the host's: the EPT bit.
-  virtual bool test_and_clear_young(Gpa g) {
-    const bool young = (ept_bits(g) & PteBits::kAccessed) != 0;
-    if (young) {
-      const Gpa one[1] = {g};
-      clear_ept_bits(one, PteBits::kAccessed);
-    }
-    return young;
-  }
   // Reads the EPT A/D bits of every guest page into out (size guest_pages()),
   // then clears clear_mask in each; charges a full EPT walk.
   virtual void scan_ept(uint8_t clear_mask, std::span<uint8_t> out) = 0;
+};
 
+// Mechanism::Pml: page-modification logging of EPT D-bit 0->1 transitions.
+class PmlLog {
+ public:
+  virtual ~PmlLog() = default;
   virtual void set_pml(bool on) = 0;
   // Appends every logged GPA (vCPU buffers and what full-buffer exits saved).
   virtual void drain_pml(std::vector<Gpa>& out) = 0;
+};
+
+// Mechanism::TlbFlush.
+class TlbControl {
+ public:
+  virtual ~TlbControl() = default;
   virtual void flush_tlbs() = 0;
+};
+
+// Mechanism::Migrate.
+class PageMigration {
+ public:
+  virtual ~PageMigration() = default;
   // Moves the backed pages of gs that are on the other tier, as far as the
   // target tier's allowance has room, with `threads` copy threads.
   virtual MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads = 1) = 0;
+};
 
-  // NUMA hint faults: makes each page inaccessible (host side: its EPT entry,
-  // as host NUMA balancing's PROT_NONE does through the MMU notifier; guest
-  // side: the guest PTE mapping it) and flushes the TLBs once. The next access
-  // to each traps (host: a VM exit; guest: a guest page fault) and the
-  // platform calls Policy::on_hint_fault before the access completes.
-  // Charges a PTE update per page plus the flush.
-  virtual void protect_for_hint(std::span<const Gpa> gs) = 0;
-
-  // PEBS-like sampling: every load_period-th LLC load miss and every
-  // store_period-th store per vCPU writes a sample (0 disables that event).
-  // Each sample costs the vCPU a PEBS assist; a full per-vCPU buffer an
-  // interrupt. drain_samples hands them over (charging per sample read).
-  virtual void set_sampling(uint32_t load_period, uint32_t store_period) = 0;
-  virtual void drain_samples(std::vector<AccessSample>& out) = 0;
-
+// Mechanism::Exchange.
+class PageExchange {
+ public:
+  virtual ~PageExchange() = default;
   // Swaps the tiers of (fast, slow) pairs: both pages are unmapped, copied
   // both ways and remapped; needs no free room (Nimble's exchange_pages).
-  virtual MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads = 1) = 0;
+  virtual MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs,
+                                   uint32_t threads = 1) = 0;
+};
 
-  // 2 MiB EPT mappings (docs/huge-pages.md); a region is 512 aligned GPAs.
-  // set_huge_backing: whether guest memory backed from now on gets 2 MiB
-  // mappings where a region allows. split_huge / merge_huge: for each
-  // region holding one of gs, split its 2 MiB mapping into 4 KiB entries /
-  // merge its 4 KiB entries into one 2 MiB mapping (every page backed, on
-  // one tier, none moving, no page table in it); returns how many regions
-  // changed. Charges the host's work to the calling thread and one TLB
-  // shootdown if any region changed. Platforms without them throw.
-  virtual void set_huge_backing(bool on) {
-    (void)on;
-    throw std::logic_error("platform offers no 2 MiB mappings");
-  }
-  virtual bool huge_mapped(Gpa g) const {
-    (void)g;
-    return false;
-  }
-  virtual uint32_t split_huge(std::span<const Gpa> gs) {
-    (void)gs;
-    throw std::logic_error("platform offers no 2 MiB mappings");
-  }
-  virtual uint32_t merge_huge(std::span<const Gpa> gs) {
-    (void)gs;
-    throw std::logic_error("platform offers no 2 MiB mappings");
-  }
+// Mechanism::HintFaults.
+class HintFaultArming {
+ public:
+  virtual ~HintFaultArming() = default;
+  // Makes each page inaccessible (host side: its EPT entry, as host NUMA
+  // balancing's PROT_NONE does through the MMU notifier; guest side: the
+  // guest PTE mapping it) and flushes the TLBs once. The next access to each
+  // traps (host: a VM exit; guest: a guest page fault) and the platform calls
+  // Policy::on_hint_fault before the access completes. Charges a PTE update
+  // per page plus the flush.
+  virtual void protect_for_hint(std::span<const Gpa> gs) = 0;
+};
 
-  // Ground truth of the current window (simulator only): true accesses per
-  // guest page; empty unless the policy needs or wants Mechanism::GroundTruth.
+// Mechanism::Sampling: PEBS-like sampling.
+class AccessSampling {
+ public:
+  virtual ~AccessSampling() = default;
+  // Every load_period-th LLC load miss and every store_period-th store per
+  // vCPU writes a sample (0 disables that event). Each sample costs the vCPU
+  // a PEBS assist; a full per-vCPU buffer an interrupt. drain_samples hands
+  // them over (charging per sample read).
+  virtual void set_sampling(uint32_t load_period, uint32_t store_period) = 0;
+  virtual void drain_samples(std::vector<AccessSample>& out) = 0;
+};
+
+// Mechanism::HugeMappings: 2 MiB EPT mappings (docs/huge-pages.md); a
+// region is 512 aligned GPAs.
+class HugeMappings {
+ public:
+  virtual ~HugeMappings() = default;
+  // Whether guest memory backed from now on gets 2 MiB mappings where a region allows.
+  virtual void set_huge_backing(bool on) = 0;
+  virtual bool huge_mapped(Gpa g) const = 0;
+  // For each region holding one of gs, split its 2 MiB mapping into 4 KiB
+  // entries / merge its 4 KiB entries into one 2 MiB mapping (every page
+  // backed, on one tier, none moving, no page table in it); returns how many
+  // regions changed. Charges the host's work to the calling thread and one
+  // TLB shootdown if any region changed.
+  virtual uint32_t split_huge(std::span<const Gpa> gs) = 0;
+  virtual uint32_t merge_huge(std::span<const Gpa> gs) = 0;
+};
+
+// Mechanism::GroundTruth (simulator only; for evaluation).
+class GroundTruthView {
+ public:
+  virtual ~GroundTruthView() = default;
+  // True accesses per guest page in the current window; empty unless the
+  // policy needs or wants Mechanism::GroundTruth.
   virtual std::span<const uint32_t> true_accesses() const = 0;
+};
 
+// What every platform gives every policy: the memory map, the clock, and
+// the capabilities above that it has.
+class Mechanisms {
+ public:
+  virtual ~Mechanisms() = default;
+  // Whether the platform offers m: for a capability, whether it provided it;
+  // for a mode (GuestNuma, SubpageAdBits), what offers_mode says.
+  bool offers(Mechanism m) const;
+
+  // Memory map and capacity, in 4 KiB pages.
+  virtual uint32_t guest_pages() const = 0;
+  virtual bool backed(Gpa g) const = 0;
+  virtual Tier tier_of(Gpa g) const = 0;
+  virtual uint64_t capacity_pages(Tier t) const = 0;  // this VM's allowance
+  // Every page's tier in one call (out.size() == guest_pages()): 0 fast,
+  // 1 slow, 2 not backed. What a per-window classifier reads for all pages;
+  // a platform with a flat map overrides the per-page default.
+  virtual void page_tiers(std::span<uint8_t> out) const {
+    for (Gpa g = 0; g < out.size(); ++g)
+      out[g] = backed(g) ? static_cast<uint8_t>(tier_of(g)) : uint8_t{2};
+  }
+  virtual uint64_t used_pages(Tier t) const = 0;
   // What guest page g holds now (the simulator knows; a real platform
   // would need the guest's help and may say Unknown).
   virtual PageUse page_use(Gpa g) const {
     (void)g;
     return {};
   }
+  // Linux's folio_referenced() for one page: tests and clears the accessed
+  // bit of the mapping the design's side owns (host: the EPT entry, reached
+  // through the MMU notifier; guest: the guest PTE, reached through the
+  // reverse map). Reclaim asks this of each candidate before demoting it.
+  // Charged. The default is the host's: the EPT bit (throws without it).
+  virtual bool test_and_clear_young(Gpa g);
 
   virtual double now_ns() const = 0;
   // The policy's own CPU work (sorting, bookkeeping) on the calling thread.
   virtual void charge_ns(double ns) = 0;
+
+  // The capabilities; each throws std::logic_error naming the mechanism
+  // when the platform does not provide it.
+  GuestPageTables& gpt() const { return need(provided_.gpt, Mechanism::PteAdBits); }
+  EptAccessBits& ept() const { return need(provided_.ept, Mechanism::EptAdBits); }
+  PmlLog& pml() const { return need(provided_.pml, Mechanism::Pml); }
+  TlbControl& tlb() const { return need(provided_.tlb, Mechanism::TlbFlush); }
+  PageMigration& mover() const { return need(provided_.mover, Mechanism::Migrate); }
+  PageExchange& exchanger() const { return need(provided_.exchanger, Mechanism::Exchange); }
+  HintFaultArming& hints() const { return need(provided_.hints, Mechanism::HintFaults); }
+  AccessSampling& sampler() const { return need(provided_.sampler, Mechanism::Sampling); }
+  HugeMappings& huge() const { return need(provided_.huge, Mechanism::HugeMappings); }
+  GroundTruthView& truth() const { return need(provided_.truth, Mechanism::GroundTruth); }
+
+ protected:
+  // What a platform hands over in its constructor (null: not offered).
+  struct Provided {
+    GuestPageTables* gpt = nullptr;
+    EptAccessBits* ept = nullptr;
+    PmlLog* pml = nullptr;
+    TlbControl* tlb = nullptr;
+    PageMigration* mover = nullptr;
+    PageExchange* exchanger = nullptr;
+    HintFaultArming* hints = nullptr;
+    AccessSampling* sampler = nullptr;
+    HugeMappings* huge = nullptr;
+    GroundTruthView* truth = nullptr;
+  };
+  void provide(const Provided& p) { provided_ = p; }
+  // GuestNuma and SubpageAdBits are modes of the platform, not calls.
+  virtual bool offers_mode(Mechanism m) const {
+    (void)m;
+    return false;
+  }
+
+ private:
+  template <class T>
+  static T& need(T* cap, Mechanism m) {
+    if (cap == nullptr) throw_absent(m);
+    return *cap;
+  }
+  [[noreturn]] static void throw_absent(Mechanism m);
+  Provided provided_;
 };
 
 }  // namespace vtmm

@@ -35,7 +35,7 @@ std::vector<Mechanism> HugePages::needs() const {
 
 void HugePages::attach(Mechanisms& m) {
   if (mode_ == Mode::Platform) return;
-  m.set_huge_backing(mode_ != Mode::Pages4k);
+  m.huge().set_huge_backing(mode_ != Mode::Pages4k);
   const size_t regions = (m.guest_pages() + kPagesPerHuge - 1) / kPagesPerHuge;
   split_by_us_.assign(regions, 0);
   uniform_for_.assign(regions, 0);
@@ -45,7 +45,7 @@ void HugePages::coarsen(const Mechanisms& m, std::span<uint8_t> seen) const {
   if (mode_ != Mode::Pages2m) return;
   const Gpa n = static_cast<Gpa>(seen.size());
   for (Gpa head = 0; head < n; head += kPagesPerHuge) {
-    if (!m.huge_mapped(head)) continue;
+    if (!m.huge().huge_mapped(head)) continue;
     const Gpa end = std::min<Gpa>(n, head + kPagesPerHuge);
     uint8_t most = 0;
     for (Gpa g = head; g < end; ++g) most = std::max(most, seen[g]);
@@ -84,7 +84,7 @@ void HugePages::adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<c
       const Count& c = cnt[r];
       const Gpa head = static_cast<Gpa>(r << kRegionShift);
       if (c.backed == 0) continue;
-      if (m.huge_mapped(head)) {
+      if (m.huge().huge_mapped(head)) {
         // Split a mixed mapping when splitting changes placement: in slow
         // memory its hot part can be promoted alone; in fast memory its cold
         // part can be demoted alone once room is short.
@@ -102,17 +102,17 @@ void HugePages::adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<c
       if (there == c.backed) merge_.push_back(head);
       else unify[r] = want;
     }
-    const uint32_t split = m.split_huge(split_);
-    const uint32_t merged = m.merge_huge(merge_);
+    const uint32_t split = m.huge().split_huge(split_);
+    const uint32_t merged = m.huge().merge_huge(merge_);
     splits_ += split;
     merges_ += merged;
     for (Gpa head : split_)
-      if (!m.huge_mapped(head)) {
+      if (!m.huge().huge_mapped(head)) {
         split_by_us_[head >> kRegionShift] = 1;
         uniform_for_[head >> kRegionShift] = 0;
       }
     for (Gpa head : merge_)
-      if (m.huge_mapped(head)) split_by_us_[head >> kRegionShift] = 0;
+      if (m.huge().huge_mapped(head)) split_by_us_[head >> kRegionShift] = 0;
   }
   // A 2 MiB mapping moves whole: only when most of it is in the hot set
   // (promote) or out of it (demote); once per region. Regions waiting to
@@ -126,7 +126,7 @@ void HugePages::adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<c
     const size_t r = g >> kRegionShift;
     if (unify[r] != 2) return false;  // added below, in full
     if (!promote && demoting >= room_needed) return false;
-    if (!m.huge_mapped(g)) {
+    if (!m.huge().huge_mapped(g)) {
       demoting += promote ? 0 : 1;
       return true;
     }

@@ -28,7 +28,7 @@ void PmlGptTracker::attach(Mechanisms& m) {
   index_.assign(64, kFree);
   is_gpt_.assign(n, 0);
   refs_.assign(n, 0);
-  m.set_pml(true);
+  m.pml().set_pml(true);
 }
 
 uint32_t PmlGptTracker::slot_of(Gpa gpt) const {
@@ -79,11 +79,11 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
   ++st.windows;
   std::fill(seen.begin(), seen.end(), static_cast<uint8_t>(Seen::None));
   rearm_.clear();
-  hand_over(m.gpt_pages());
+  hand_over(m.gpt().gpt_pages());
   // Logged page-table pages were walked this window (the walker's access
   // counts as a write for EPT dirty purposes): scan them.
   log_.clear();
-  m.drain_pml(log_);
+  m.pml().drain_pml(log_);
   st.pml_drained += log_.size();
   scan_.clear();
   for (Gpa g : log_) {
@@ -103,8 +103,8 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
   // Pages whose table was not scanned: not seen, unless left alone in DND.
   for (uint32_t slot = 0; slot < tables_.size(); ++slot)
     if (tables_[slot].carry && tables_[slot].stamp != k + 1) carry_over(slot, k, seen);
-  m.clear_ept_bits(rearm_, PteBits::kDirty);  // re-arm: the next walk through them is logged
-  m.flush_tlbs();  // so every page's next access walks and sets its bits again
+  m.ept().clear_ept_bits(rearm_, PteBits::kDirty);  // re-arm: the next walk through them is logged
+  m.tlb().flush_tlbs();  // so every page's next access walks and sets its bits again
 }
 
 // The guest re-pointed a PTE: keep the reverse references right; the MLQ
@@ -140,7 +140,7 @@ bool quiet8(const GptView& v, const MlqPage* mlq, const Gpa* prev, uint32_t i) {
 void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uint8_t> seen,
                          TrackStats& st) {
   Table& t = tables_[slot];
-  const GptView v = m.read_gpt_page(t.gpa, copy_);
+  const GptView v = m.gpt().read_gpt_page(t.gpa, copy_);
   ++st.gpt_scanned;
   st.ptes_scanned += kPtesPerPage;
   MlqPage* mlq = &mlq_[size_t{slot} * kPtesPerPage];
@@ -183,7 +183,7 @@ void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uin
       probe |= p.state() == MlqPage::Probe;
     }
   }
-  if (clear != PteSet{}) m.clear_gpt_bits(t.gpa, clear, PteBits::kAccessed | PteBits::kDirty);
+  if (clear != PteSet{}) m.gpt().clear_gpt_bits(t.gpa, clear, PteBits::kAccessed | PteBits::kDirty);
   // Scanned again when a period ends, whether or not PML logs it by then.
   t.due_at = next_due == UINT32_MAX ? 0 : next_due;
   t.carry = probe || next_due != UINT32_MAX;
@@ -220,12 +220,12 @@ void EptScanner::attach(Mechanisms& m) { bits_.assign(m.guest_pages(), 0); }
 
 void EptScanner::window(Mechanisms& m, uint32_t, std::vector<uint8_t>& seen, TrackStats& st) {
   ++st.windows;
-  m.scan_ept(PteBits::kAccessed | PteBits::kDirty, bits_);
+  m.ept().scan_ept(PteBits::kAccessed | PteBits::kDirty, bits_);
   st.ept_scanned += bits_.size();
   st.ad_clears += bits_.size();
   for (size_t g = 0; g < bits_.size(); ++g)
     seen[g] = static_cast<uint8_t>(seen_of(bits_[g]));
-  m.flush_tlbs();
+  m.tlb().flush_tlbs();
 }
 
 VTMM_REGISTER(TrackerRegistry, PmlGptTracker, "pml",

@@ -133,7 +133,7 @@ class Vtmm : public Policy {
     last_threshold_ = plan.threshold;
     last_hot_ = plan.hot_pages;
     count_keys(plan.bucket_counts);
-    if (measuring_ && !m.true_accesses().empty()) score(m, plan);
+    if (measuring_ && !m.truth().true_accesses().empty()) score(m, plan);
 
     if (skip_ > 0) {
       --skip_;
@@ -147,8 +147,8 @@ class Vtmm : public Policy {
       return;
     }
     const uint32_t threads = volume > cutoff_pages_ ? threads_large_ : threads_small_;
-    const MigrationResult d = m.migrate(plan.demote, Tier::Slow, method_, threads);
-    const MigrationResult u = m.migrate(plan.promote, Tier::Fast, method_, threads);
+    const MigrationResult d = m.mover().migrate(plan.demote, Tier::Slow, method_, threads);
+    const MigrationResult u = m.mover().migrate(plan.promote, Tier::Fast, method_, threads);
     ++batches_;
     pages_moved_ += d.moved + u.moved;
   }
@@ -214,8 +214,8 @@ class Vtmm : public Policy {
   // a record.
   void score(const Mechanisms& m, const Plan& plan) {
     const HotsetScore sc =
-        score_hotset(m.true_accesses(), plan.hot, coverage_, m.capacity_pages(Tier::Fast));
-    add_truth_histogram(m.true_accesses(), tiers_, truth_hist_);
+        score_hotset(m.truth().true_accesses(), plan.hot, coverage_, m.capacity_pages(Tier::Fast));
+    add_truth_histogram(m.truth().true_accesses(), tiers_, truth_hist_);
     if (sc.valid) {
       precision_sum_ += sc.precision;
       recall_sum_ += sc.recall;

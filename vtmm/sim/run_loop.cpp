@@ -102,8 +102,13 @@ class Loop {
                         "' does not offer");
       if (m == Mechanism::GroundTruth) r->vm->truth_wanted = true;
     }
-    for (Mechanism m : pol.wants())
-      if (m == Mechanism::GroundTruth && r->mech.offers(m)) r->vm->truth_wanted = true;
+    std::vector<Mechanism> declared = pol.needs();
+    for (Mechanism m : pol.wants()) {
+      if (!r->mech.offers(m)) continue;
+      if (m == Mechanism::GroundTruth) r->vm->truth_wanted = true;
+      declared.push_back(m);
+    }
+    r->mech.offer_only(declared);
     pol.attach(r->mech);
     r->lanes.resize(slot.cfg.vcpus);
     for (auto& cpu : r->vm->vcpus) cpu.clock_ns = slot.start_ns;

@@ -7,8 +7,26 @@
 
 namespace vtmm::sim {
 
-class SimMechanisms final : public Mechanisms {
+class SimMechanisms final : public Mechanisms,
+                            public GuestPageTables,
+                            public EptAccessBits,
+                            public PmlLog,
+                            public TlbControl,
+                            public PageMigration,
+                            public PageExchange,
+                            public HintFaultArming,
+                            public AccessSampling,
+                            public HugeMappings,
+                            public GroundTruthView {
  public:
+  SimMechanisms() { provide({this, this, this, this, this, this, this, this, this, this}); }
+  SimMechanisms(const SimMechanisms&) = delete;
+  SimMechanisms& operator=(const SimMechanisms&) = delete;
+  // Hands the policy only the capabilities it declared (needs() and
+  // wants()): a call on any other throws, so a design that uses a mechanism
+  // it did not declare fails on the simulator, not first on a real platform
+  // that lacks it. The run loop calls this before Policy::attach.
+  void offer_only(std::span<const Mechanism> declared);
   void bind(Vm* vm) { vm_ = vm; }
   HvThread& thread() { return hv_; }
   // Which side the bound VM's policy runs on: guest-side work is stolen from
@@ -20,7 +38,9 @@ class SimMechanisms final : public Mechanisms {
   double hint_fault(uint32_t v, Gpa head, bool write);
 
   // Everything, except the hardware mode where the host profile lacks it.
-  bool offers(Mechanism m) const override { return m != Mechanism::SubpageAdBits || vm_->subpage_ad; }
+  bool offers_mode(Mechanism m) const override {
+    return m != Mechanism::SubpageAdBits || vm_->subpage_ad;
+  }
   uint32_t guest_pages() const override { return static_cast<uint32_t>(vm_->ept.size()); }
   bool backed(Gpa g) const override { return g < vm_->ept.size() && (vm_->ept[g] & kEptPresent); }
   Tier tier_of(Gpa g) const override { return vm_->tier_of(g); }
