@@ -84,7 +84,7 @@ TEST(HostProfile, CxlInheritsFromOptane) {
 
 TEST(HostProfile, OverridesApply) {
   const HostProfile p = HostProfile::load("optane", Json{{"llc_bytes", "4MiB"}, {"slow.read_latency_ns", 400}});
-  EXPECT_EQ(p.llc_bytes, 4.0 * 1024 * 1024);
+  EXPECT_EQ(p.llc_bytes, uint64_t{4} << 20);
   EXPECT_EQ(p.tier[1].read_latency_ns, 400.0);
   EXPECT_EQ(p.tier[0].read_latency_ns, HostProfile::load("optane").tier[0].read_latency_ns);
 }
@@ -117,5 +117,41 @@ TEST(HostProfile, UnknownProfileIsASpecError) {
   EXPECT_THROW(HostProfile::load("no-such-host"), SpecError);
 }
 
+// Counts are integers in the struct and checked as they are set; records
+// still print every constant as a double, so run keys do not move.
+TEST(HostProfile, CountsAreWholeNumbersInRange) {
+  struct Case {
+    const char* key;
+    Json value;
+    const char* error;  // "" when accepted
+  };
+  const Case cases[] = {
+      {"llc_ways", 16, ""},
+      {"llc_ways", 11.5, "'llc_ways' must be a whole number from 1 to 64"},
+      {"llc_ways", 0, "'llc_ways' must be a whole number from 1 to 64"},
+      {"llc_ways", 65, "'llc_ways' must be a whole number from 1 to 64"},
+      {"tlb_l2_entries", -1536, "'tlb_l2_entries' must be a whole number from 1 to 65536"},
+      {"host_cores", 1e300, "'host_cores' must be a whole number from 1 to 65536"},
+      {"subpage_ad_bits", 1, ""},
+      {"subpage_ad_bits", 2, "'subpage_ad_bits' must be 0 or 1"},
+      {"slow.access_unit_bytes", 100.5,
+       "'slow.access_unit_bytes' must be a whole number from 1 to"},
+      {"llc_bytes", "8MiB", ""},
+      {"llc_hit_ns", 12.5, ""},
+  };
+  for (const Case& c : cases) {
+    try {
+      HostProfile::load("optane", Json{{c.key, c.value}});
+      EXPECT_STREQ(c.error, "") << c.key << " " << c.value.dump();
+    } catch (const SpecError& e) {
+      EXPECT_NE(std::string(c.error), "") << c.key << " " << c.value.dump() << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find(c.error), std::string::npos) << e.what();
+    }
+  }
+  const HostProfile p = HostProfile::load("optane", Json{{"llc_ways", 16}});
+  EXPECT_EQ(p.llc_ways, 16u);
+  EXPECT_TRUE(p.to_json().at("llc_ways").is_number_float());
+  EXPECT_EQ(p.to_json().at("llc_ways").get<double>(), 16.0);
+}
 }  // namespace host_profile_test
 }  // namespace vtmm::sim

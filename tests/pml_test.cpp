@@ -86,7 +86,7 @@ TEST(Pml, NothingIsLoggedWhilePmlIsOff) {
 TEST(Pml, FullBufferCausesOneExitAndLosesNothing) {
   // One 2 MiB range: 512 data pages behind one page-table page.
   SimRig rig(vm_config(1024, kPtesPerPage, 1, false));
-  const uint32_t buffer = static_cast<uint32_t>(rig.host.prof.pml_buffer_entries);
+  const uint32_t buffer = rig.host.prof.pml_buffer_entries;
   ASSERT_EQ(buffer, 512u);
   for (uint64_t vpn = 0; vpn < kPtesPerPage; ++vpn) rig.access(0, vpn, kRead);  // back every page, PML off
   std::vector<Gpa> backed;

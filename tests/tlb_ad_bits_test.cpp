@@ -92,8 +92,8 @@ TEST(TlbAdBits, ClearedDirtyBitIsSetAgainOnlyAfterFlush) {
 TEST(TlbAdBits, SecondLevelHitKeepsTheEntryAsCached) {
   SimRig rig(vm_config(512, 256));
   const auto& prof = rig.host.prof;
-  const uint64_t l1_sets = static_cast<uint64_t>(prof.tlb_l1_entries / prof.tlb_l1_ways);
-  const uint64_t l1_ways = static_cast<uint64_t>(prof.tlb_l1_ways);
+  const uint64_t l1_sets = prof.tlb_l1_entries / prof.tlb_l1_ways;
+  const uint64_t l1_ways = prof.tlb_l1_ways;
   ASSERT_LT(l1_sets * l1_ways, 256u);
   // vpn 0 and l1_ways more pages of its L1 set: vpn 0 falls out of the L1.
   for (uint64_t k = 0; k <= l1_ways; ++k) rig.access(0, k * l1_sets, kRead);

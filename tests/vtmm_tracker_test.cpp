@@ -223,7 +223,7 @@ TEST(VtmmTracker, IdleTableIsScannedWhenAPeriodEndsEvenIfItWasRearmed) {
 }
 
 TEST(VtmmTracker, PmlFullExitOncePer512LoggedEntries) {
-  ASSERT_EQ(sim::HostProfile::load("optane", small_host_overrides()).pml_buffer_entries, 512.0);
+  ASSERT_EQ(sim::HostProfile::load("optane", small_host_overrides()).pml_buffer_entries, 512u);
   PmlRig t;
   for (uint64_t vpn = 0; vpn < 1100; ++vpn) t.rig.access(0, vpn, kWrite);  // 1100 first writes, 3 tables
   EXPECT_EQ(t.rig.vm.counters.pml_entries, 1103u);

@@ -17,9 +17,10 @@ class Vm;
 class Host {
  public:
   explicit Host(HostProfile p) : prof(std::move(p)) {
-    llc.init(static_cast<uint64_t>(prof.llc_bytes), static_cast<uint32_t>(prof.llc_ways));
+    llc.init(prof.llc_bytes, prof.llc_ways);
     for (int t = 0; t < kTiers; ++t) {
-      bw[t].init(prof.tier[t].read_bw_gbps, prof.tier[t].write_bw_gbps, prof.tier[t].write_queue_bytes);
+      bw[t].init(prof.tier[t].read_bw_gbps, prof.tier[t].write_bw_gbps,
+                 static_cast<double>(prof.tier[t].write_queue_bytes));
       lat_ns[t] = prof.tier[t].read_latency_ns;
     }
   }

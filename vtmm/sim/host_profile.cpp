@@ -12,54 +12,101 @@
 namespace vtmm::sim {
 namespace {
 
-// The one table that names every constant; loading, overriding and printing
-// all walk it, so a new constant is one line here and one in the struct.
-std::vector<std::pair<const char*, double HostProfile::*>> fields() {
-  return {
-      {"llc_bytes", &HostProfile::llc_bytes},
-      {"llc_ways", &HostProfile::llc_ways},
-      {"llc_hit_ns", &HostProfile::llc_hit_ns},
-      {"tlb_l1_entries", &HostProfile::tlb_l1_entries},
-      {"tlb_l1_ways", &HostProfile::tlb_l1_ways},
-      {"tlb_l1_huge_entries", &HostProfile::tlb_l1_huge_entries},
-      {"tlb_l2_entries", &HostProfile::tlb_l2_entries},
-      {"tlb_l2_ways", &HostProfile::tlb_l2_ways},
-      {"tlb_l2_hit_ns", &HostProfile::tlb_l2_hit_ns},
-      {"walk_ns", &HostProfile::walk_ns},
-      {"page_walkers", &HostProfile::page_walkers},
-      {"scan_mlp", &HostProfile::scan_mlp},
-      {"vm_exit_ns", &HostProfile::vm_exit_ns},
-      {"ept_violation_ns", &HostProfile::ept_violation_ns},
-      {"tlb_shootdown_ns", &HostProfile::tlb_shootdown_ns},
-      {"page_fault_ns", &HostProfile::page_fault_ns},
-      {"pte_scan_ns", &HostProfile::pte_scan_ns},
-      {"ept_bit_ns", &HostProfile::ept_bit_ns},
-      {"pml_entry_ns", &HostProfile::pml_entry_ns},
-      {"pml_buffer_entries", &HostProfile::pml_buffer_entries},
-      {"migrate_page_ns", &HostProfile::migrate_page_ns},
-      {"hint_fault_ns", &HostProfile::hint_fault_ns},
-      {"pebs_assist_ns", &HostProfile::pebs_assist_ns},
-      {"pebs_drain_ns", &HostProfile::pebs_drain_ns},
-      {"sample_buffer_entries", &HostProfile::sample_buffer_entries},
-      {"copy_gbps", &HostProfile::copy_gbps},
-      {"host_cores", &HostProfile::host_cores},
-      {"page_alloc_ns", &HostProfile::page_alloc_ns},
-      {"subpage_ad_bits", &HostProfile::subpage_ad_bits},
-  };
-}
+// Where one constant lives: a double, or a count (a whole number from min
+// to max, stored as uint32_t or uint64_t). Setting a count checks it.
+struct Slot {
+  double* real = nullptr;
+  uint32_t* count = nullptr;
+  uint64_t* count64 = nullptr;
+  uint64_t min = 1, max = 0;
 
-double* tier_field(HostProfile& h, const std::string& key) {
+  bool known() const { return real != nullptr || count != nullptr || count64 != nullptr; }
+  double get() const {
+    if (real != nullptr) return *real;
+    return count != nullptr ? static_cast<double>(*count) : static_cast<double>(*count64);
+  }
+  void set(double v, const std::string& key) const {
+    if (real != nullptr) {
+      *real = v;
+      return;
+    }
+    if (!(v >= static_cast<double>(min)) || v > static_cast<double>(max) || v != std::floor(v)) {
+      if (min == 0 && max == 1) throw SpecError("host: '" + key + "' must be 0 or 1");
+      throw SpecError("host: '" + key + "' must be a whole number from " + std::to_string(min) +
+                      " to " + std::to_string(max));
+    }
+    if (count != nullptr)
+      *count = static_cast<uint32_t>(v);
+    else
+      *count64 = static_cast<uint64_t>(v);
+  }
+};
+
+// The one table that names every host-wide constant; loading, overriding
+// and printing all walk it, so a new constant is one line here and one in
+// the struct. A count's bounds are generous (a 64-way LLC, 64 Ki TLB
+// entries, 4 GiB of LLC): beyond them the simulator's arrays would be
+// absurd, not realistic.
+struct FieldDef {
+  const char* name;
+  double HostProfile::*real;
+  uint32_t HostProfile::*count;
+  uint64_t HostProfile::*count64;
+  uint64_t min, max;
+};
+constexpr FieldDef real(const char* n, double HostProfile::*m) {
+  return {n, m, nullptr, nullptr, 0, 0};
+}
+constexpr FieldDef count(const char* n, uint32_t HostProfile::*m, uint64_t max, uint64_t min = 1) {
+  return {n, nullptr, m, nullptr, min, max};
+}
+const FieldDef kFields[] = {
+    {"llc_bytes", nullptr, nullptr, &HostProfile::llc_bytes, 1, uint64_t{4} << 30},
+    count("llc_ways", &HostProfile::llc_ways, 64),
+    real("llc_hit_ns", &HostProfile::llc_hit_ns),
+    count("tlb_l1_entries", &HostProfile::tlb_l1_entries, 65536),
+    count("tlb_l1_ways", &HostProfile::tlb_l1_ways, 64),
+    count("tlb_l1_huge_entries", &HostProfile::tlb_l1_huge_entries, 65536),
+    count("tlb_l2_entries", &HostProfile::tlb_l2_entries, 65536),
+    count("tlb_l2_ways", &HostProfile::tlb_l2_ways, 64),
+    real("tlb_l2_hit_ns", &HostProfile::tlb_l2_hit_ns),
+    real("walk_ns", &HostProfile::walk_ns),
+    count("page_walkers", &HostProfile::page_walkers, 64),
+    real("scan_mlp", &HostProfile::scan_mlp),
+    real("vm_exit_ns", &HostProfile::vm_exit_ns),
+    real("ept_violation_ns", &HostProfile::ept_violation_ns),
+    real("tlb_shootdown_ns", &HostProfile::tlb_shootdown_ns),
+    real("page_fault_ns", &HostProfile::page_fault_ns),
+    real("pte_scan_ns", &HostProfile::pte_scan_ns),
+    real("ept_bit_ns", &HostProfile::ept_bit_ns),
+    real("pml_entry_ns", &HostProfile::pml_entry_ns),
+    count("pml_buffer_entries", &HostProfile::pml_buffer_entries, 65536),
+    real("migrate_page_ns", &HostProfile::migrate_page_ns),
+    real("hint_fault_ns", &HostProfile::hint_fault_ns),
+    real("pebs_assist_ns", &HostProfile::pebs_assist_ns),
+    real("pebs_drain_ns", &HostProfile::pebs_drain_ns),
+    count("sample_buffer_entries", &HostProfile::sample_buffer_entries, 1u << 24),
+    real("copy_gbps", &HostProfile::copy_gbps),
+    count("host_cores", &HostProfile::host_cores, 65536),
+    real("page_alloc_ns", &HostProfile::page_alloc_ns),
+    count("subpage_ad_bits", &HostProfile::subpage_ad_bits, 1, 0),
+};
+
+Slot tier_field(HostProfile& h, const std::string& key) {
   for (int t = 0; t < kTiers; ++t) {
     const std::string prefix = std::string(tier_name(static_cast<Tier>(t))) + ".";
     if (key.rfind(prefix, 0) != 0) continue;
     const std::string rest = key.substr(prefix.size());
-    if (rest == "read_latency_ns") return &h.tier[t].read_latency_ns;
-    if (rest == "read_bw_gbps") return &h.tier[t].read_bw_gbps;
-    if (rest == "write_bw_gbps") return &h.tier[t].write_bw_gbps;
-    if (rest == "access_unit_bytes") return &h.tier[t].access_unit_bytes;
-    if (rest == "write_queue_bytes") return &h.tier[t].write_queue_bytes;
+    TierCosts& c = h.tier[t];
+    if (rest == "read_latency_ns") return Slot{&c.read_latency_ns};
+    if (rest == "read_bw_gbps") return Slot{&c.read_bw_gbps};
+    if (rest == "write_bw_gbps") return Slot{&c.write_bw_gbps};
+    if (rest == "access_unit_bytes")
+      return Slot{nullptr, nullptr, &c.access_unit_bytes, 1, kMaxBytes};
+    if (rest == "write_queue_bytes")
+      return Slot{nullptr, nullptr, &c.write_queue_bytes, 1, kMaxBytes};
   }
-  return nullptr;
+  return {};
 }
 
 std::vector<LoadPoint>* curve_field(HostProfile& h, const std::string& key) {
@@ -84,9 +131,13 @@ std::vector<LoadPoint> parse_curve(const Json& v, const std::string& what) {
   return out;
 }
 
-double* field(HostProfile& h, const std::string& key) {
-  for (auto& [name, member] : fields())
-    if (key == name) return &(h.*member);
+Slot field(HostProfile& h, const std::string& key) {
+  for (const FieldDef& f : kFields)
+    if (key == f.name) {
+      if (f.real != nullptr) return Slot{&(h.*f.real)};
+      if (f.count != nullptr) return Slot{nullptr, &(h.*f.count), nullptr, f.min, f.max};
+      return Slot{nullptr, nullptr, &(h.*f.count64), f.min, f.max};
+    }
   return tier_field(h, key);
 }
 
@@ -96,7 +147,7 @@ std::vector<std::string> all_keys() {
     for (const char* k : {"read_latency_ns", "read_bw_gbps", "write_bw_gbps", "access_unit_bytes", "write_queue_bytes",
                           "loaded_latency"})
       keys.push_back(std::string(tier_name(static_cast<Tier>(t))) + "." + k);
-  for (auto& [name, member] : fields()) keys.emplace_back(name);
+  for (const FieldDef& f : kFields) keys.emplace_back(f.name);
   return keys;
 }
 
@@ -125,9 +176,9 @@ void load_into(HostProfile& h, const std::string& name, std::vector<std::string>
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
     if (key == "name" || key == "description" || key == "base") continue;
-    double* f = field(h, key);
+    const Slot f = field(h, key);
     std::vector<LoadPoint>* curve = curve_field(h, key);
-    if (f == nullptr && curve == nullptr)
+    if (!f.known() && curve == nullptr)
       throw SpecError("host profile '" + name + "': unknown constant '" + key + "'");
     const Json& v = it.value();
     if (!v.is_object() || !v.contains("value") || (curve == nullptr && !v.at("value").is_number()) ||
@@ -137,52 +188,24 @@ void load_into(HostProfile& h, const std::string& name, std::vector<std::string>
     if (curve != nullptr)
       *curve = parse_curve(v.at("value"), "host profile '" + name + "': '" + key + "'");
     else
-      *f = v.at("value").get<double>();
+      f.set(v.at("value").get<double>(), key);
     seen.push_back(key);
   }
 }
 
-// Constants the model uses as counts: whole numbers within what the structure
-// can be (the upper bounds are generous: a 64-way LLC, 64 Ki TLB entries, 4 GiB
-// of LLC; beyond them the simulator's arrays would be absurd, not realistic).
-struct CountRange {
-  const char* key;
-  double max;
-};
-constexpr CountRange kCounts[] = {
-    {"llc_bytes", 4.0 * (1u << 30)}, {"llc_ways", 64},          {"tlb_l1_entries", 65536},
-    {"tlb_l1_ways", 64},             {"tlb_l1_huge_entries", 65536}, {"tlb_l2_entries", 65536},
-    {"tlb_l2_ways", 64},             {"page_walkers", 64},       {"pml_buffer_entries", 65536},
-    {"sample_buffer_entries", 1u << 24}, {"host_cores", 65536},
-};
-
+// Counts were checked as they were set (Slot::set); the rest must be
+// positive and finite, and set-associative arrays split into whole sets.
 void check_constants(HostProfile& h) {
   for (const auto& key : all_keys()) {
-    if (curve_field(h, key) != nullptr) continue;  // checked when parsed
-    const double v = *field(h, key);
-    if (key == "subpage_ad_bits") {
-      if (v != 0 && v != 1) throw SpecError("host: 'subpage_ad_bits' must be 0 or 1");
-    } else if (!(v > 0) || !std::isfinite(v)) {
+    const Slot f = field(h, key);
+    if (!f.known() || f.real == nullptr) continue;  // a curve (checked when parsed) or a count
+    if (!(*f.real > 0) || !std::isfinite(*f.real))
       throw SpecError("host: '" + key + "' must be positive and finite");
-    }
   }
-  for (const CountRange& c : kCounts) {
-    const double v = *field(h, c.key);
-    if (v != std::floor(v) || v > c.max)
-      throw SpecError(std::string("host: '") + c.key + "' must be a whole number from 1 to " +
-                      std::to_string(static_cast<uint64_t>(c.max)));
-  }
-  for (int t = 0; t < kTiers; ++t)
-    for (double TierCosts::*m : {&TierCosts::access_unit_bytes, &TierCosts::write_queue_bytes})
-      if (h.tier[t].*m != std::floor(h.tier[t].*m) || h.tier[t].*m > kMaxBytes)
-        throw SpecError(std::string("host: '") + tier_name(static_cast<Tier>(t)) + "." +
-                        (m == &TierCosts::access_unit_bytes ? "access_unit_bytes" : "write_queue_bytes") +
-                        "' must be a whole number of bytes");
-  // Set-associative arrays: the ways split the entries into whole sets.
-  const auto divides = [](const char* entries, double e, const char* ways, double w) {
-    if (w > e || std::fmod(e, w) != 0)
-      throw SpecError(std::string("host: '") + ways + "' (" + std::to_string(static_cast<uint64_t>(w)) +
-                      ") must divide '" + entries + "' (" + std::to_string(static_cast<uint64_t>(e)) + ")");
+  const auto divides = [](const char* entries, uint32_t e, const char* ways, uint32_t w) {
+    if (w > e || e % w != 0)
+      throw SpecError(std::string("host: '") + ways + "' (" + std::to_string(w) +
+                      ") must divide '" + entries + "' (" + std::to_string(e) + ")");
   };
   divides("tlb_l1_entries", h.tlb_l1_entries, "tlb_l1_ways", h.tlb_l1_ways);
   divides("tlb_l2_entries", h.tlb_l2_entries, "tlb_l2_ways", h.tlb_l2_ways);
@@ -213,12 +236,12 @@ HostProfile HostProfile::load(const std::string& name, const Json& overrides) {
         *curve = parse_curve(it.value(), "host: '" + it.key() + "'");
         continue;
       }
-      double* f = field(h, it.key());
-      if (f == nullptr) throw SpecError("host: unknown constant '" + it.key() + "'");
+      const Slot f = field(h, it.key());
+      if (!f.known()) throw SpecError("host: unknown constant '" + it.key() + "'");
       if (it.value().is_string()) {
-        *f = static_cast<double>(parse_bytes(it.value(), "host: '" + it.key() + "'"));
+        f.set(static_cast<double>(parse_bytes(it.value(), "host: '" + it.key() + "'")), it.key());
       } else if (it.value().is_number()) {
-        *f = it.value().get<double>();
+        f.set(it.value().get<double>(), it.key());
       } else {
         throw SpecError("host: '" + it.key() + "' must be a number");
       }
@@ -237,7 +260,7 @@ Json HostProfile::to_json() const {
       for (const LoadPoint& p : *curve) points.push_back({p.u, p.ns});
       j[key] = points;
     } else {
-      j[key] = *field(copy, key);
+      j[key] = field(copy, key).get();  // a double, counts included: run keys stay as they were
     }
   }
   return j;

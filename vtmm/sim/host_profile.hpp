@@ -3,6 +3,7 @@
 // TLB geometry, and the cost of every hypervisor event. Profiles live in
 // experiments/hosts/<name>.json, one {"value", "source"} object per constant;
 // a profile may name a "base" and state only what differs.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,32 +25,44 @@ struct TierCosts {
   double read_latency_ns = 0;
   double read_bw_gbps = 0;
   double write_bw_gbps = 0;
-  double access_unit_bytes = 0;  // the media's internal access size: a 64-byte transfer uses this much bandwidth
-  double write_queue_bytes = 0;  // posted writes the controller holds before a writer stalls (BandwidthCalendar::post)
+  uint64_t access_unit_bytes =
+      0;  // the media's internal access size: a 64-byte transfer uses this much bandwidth
+  uint64_t write_queue_bytes =
+      0;  // posted writes the controller holds before a writer stalls (BandwidthCalendar::post)
   std::vector<LoadPoint> loaded_latency;  // added ns by utilisation; {{0, 0}} is a flat (idle) latency
 
   // The latency added at utilisation u (>= 0).
   double load_ns(double u) const;
 };
 
+// Sizes and counts (bytes, ways, entries, walkers, cores) are integers;
+// latencies, bandwidths and overlaps are doubles. In run records every
+// constant is printed as a JSON number of the double kind (`11.0`), as it
+// was before the counts were typed, so run keys stay the same.
 struct HostProfile {
   std::string name;
   TierCosts tier[kTiers];
-  double llc_bytes = 0, llc_ways = 0, llc_hit_ns = 0;
-  double tlb_l1_entries = 0, tlb_l1_ways = 0, tlb_l1_huge_entries = 0;
-  double tlb_l2_entries = 0, tlb_l2_ways = 0, tlb_l2_hit_ns = 0;
-  double walk_ns = 0, page_walkers = 0;
+  uint64_t llc_bytes = 0;
+  uint32_t llc_ways = 0;
+  double llc_hit_ns = 0;
+  uint32_t tlb_l1_entries = 0, tlb_l1_ways = 0, tlb_l1_huge_entries = 0;
+  uint32_t tlb_l2_entries = 0, tlb_l2_ways = 0;
+  double tlb_l2_hit_ns = 0;
+  double walk_ns = 0;
+  uint32_t page_walkers = 0;
   double scan_mlp = 0;  // misses a hypervisor thread's sequential table scan overlaps (Vm::hv_line)
   double vm_exit_ns = 0, ept_violation_ns = 0, tlb_shootdown_ns = 0, page_fault_ns = 0;
-  double pte_scan_ns = 0, ept_bit_ns = 0, pml_entry_ns = 0, pml_buffer_entries = 0;
+  double pte_scan_ns = 0, ept_bit_ns = 0, pml_entry_ns = 0;
+  uint32_t pml_buffer_entries = 0;
   double migrate_page_ns = 0, copy_gbps = 0;
   double hint_fault_ns = 0;                  // NUMA hint fault handling (without the exit)
-  double pebs_assist_ns = 0, pebs_drain_ns = 0, sample_buffer_entries = 0;
-  double host_cores = 0;
+  double pebs_assist_ns = 0, pebs_drain_ns = 0;
+  uint32_t sample_buffer_entries = 0;
+  uint32_t host_cores = 0;
   double page_alloc_ns = 0;    // allocating (and zeroing) a page for a new page table or huge frame
   // Hardware mode (1) or not (0): A/D bits per 4 KiB inside a 2 MiB mapping
   // (docs/huge-pages.md). The one constant allowed to be 0.
-  double subpage_ad_bits = 0;
+  uint32_t subpage_ad_bits = 0;
 
   // Loads `name` (a profile name or a path to a JSON file) and applies
   // `overrides` ({"llc_bytes": 8388608, ...}, plain numbers).

@@ -119,8 +119,9 @@ class Loop {
   void restretch() {
     uint32_t runnable = 0;
     for (const auto& r : vms_) runnable += r->live ? r->threads() : 0;
-    stretch_ =
-        prof_.host_cores > 0 && runnable > prof_.host_cores ? runnable / prof_.host_cores : 1.0;
+    stretch_ = prof_.host_cores > 0 && runnable > prof_.host_cores
+                   ? static_cast<double>(runnable) / prof_.host_cores
+                   : 1.0;
   }
 
   void attach_pool() {

@@ -24,7 +24,7 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
   ept_2m.assign(regions, 0);
   ept_moved.assign(regions, 0);
   huge_backing = cfg.ept_huge;
-  subpage_ad = prof.subpage_ad_bits > 0;
+  subpage_ad = prof.subpage_ad_bits != 0;
   ept.assign(cfg.memory_pages, 0);
   owner.assign(cfg.memory_pages, kNone);
   truth_accesses.assign(cfg.memory_pages, 0);
@@ -43,7 +43,8 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
     cap[1] = cfg.memory_pages;
   }
   pml_on = cfg.pml;
-  for (int t = 0; t < kTiers; ++t) unit_[t] = std::max<double>(kLineSize, prof.tier[t].access_unit_bytes);
+  for (int t = 0; t < kTiers; ++t)
+    unit_[t] = static_cast<double>(std::max<uint64_t>(kLineSize, prof.tier[t].access_unit_bytes));
 
   // The guest's free lists: in address order for a fresh guest; shuffled for
   // an aged one. Stored reversed: the next GPA handed out is at the back.
@@ -75,10 +76,10 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
 
   vcpus.resize(cfg.vcpus);
   for (auto& cpu : vcpus) {
-    cpu.tlb.l1.init(static_cast<uint32_t>(prof.tlb_l1_entries), static_cast<uint32_t>(prof.tlb_l1_ways));
-    cpu.tlb.l1_huge.init(static_cast<uint32_t>(prof.tlb_l1_huge_entries), static_cast<uint32_t>(prof.tlb_l1_ways));
-    cpu.tlb.l2.init(static_cast<uint32_t>(prof.tlb_l2_entries), static_cast<uint32_t>(prof.tlb_l2_ways));
-    cpu.pml.assign(static_cast<size_t>(prof.pml_buffer_entries), kNone);
+    cpu.tlb.l1.init(prof.tlb_l1_entries, prof.tlb_l1_ways);
+    cpu.tlb.l1_huge.init(prof.tlb_l1_huge_entries, prof.tlb_l1_ways);
+    cpu.tlb.l2.init(prof.tlb_l2_entries, prof.tlb_l2_ways);
+    cpu.pml.assign(prof.pml_buffer_entries, kNone);
   }
 }
 
@@ -182,7 +183,7 @@ double walk_scale(bool guest_2m, bool ept_2m) {
 double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& out) {
   // A walk is a dependent chain of loads, but independent misses can walk in
   // parallel up to the core's page-miss handlers.
-  const double walk_mlp = std::min(mlp, prof.page_walkers);
+  const double walk_mlp = std::min(mlp, static_cast<double>(prof.page_walkers));
   ++counters.tlb_misses;
   double cost = 0;
   if (pte_gpa[vpn] == kNone) cost += first_touch(vpn);
@@ -474,7 +475,7 @@ double Vm::sample(Vcpu& cpu, uint8_t kind, Gpa g, bool missed) {
     if (--left != 0) return;
     ++counters.samples;
     cost += prof.pebs_assist_ns;
-    if (samples.size() >= static_cast<size_t>(prof.sample_buffer_entries)) {
+    if (samples.size() >= prof.sample_buffer_entries) {
       ++counters.samples_lost;  // the consumer fell behind: the ring buffer is full
       return;
     }
