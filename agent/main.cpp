@@ -5,6 +5,7 @@
 // grammar (space-separated):
 //   caps | redis REQ CLIENTS KEYSPACE VALUE_BYTES | bfs SCALE EDGE_FACTOR ROOTS SEED
 //   | pagerank SCALE EDGE_FACTOR ITERATIONS TOLERANCE SEED
+//   | gups FOOTPRINT UPDATES WARMUP THREADS HOT_FRACTION HOT_PROBABILITY HOT_OFFSET SEED
 //   | ycsb[-start] RECORDS OPERATIONS CLIENTS VALUE_BYTES WORKLOAD(a|b|c) DISTRIBUTION SEED
 //   | ycsb-wait | window-report WINDOW | tiering-on | vmstat
 //   | numa-move MIB FROM TO | soft-dirty MIB [split] | check-marks | poweroff
@@ -15,6 +16,7 @@
 #include <sstream>
 
 #include "agent/tasks.hpp"
+#include "workloads/gups_hotset.hpp"
 
 namespace {
 
@@ -80,6 +82,21 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
     if (!(in >> tol) || !(tol >= 0)) throw std::runtime_error("bad arguments to " + name);
     const uint64_t seed = num();
     return agent::run_pagerank(static_cast<uint32_t>(sc), static_cast<uint32_t>(ef), static_cast<uint32_t>(iters), tol, seed);
+  }
+  if (name == "gups") {
+    agent::GupsParams g;
+    g.footprint = num();
+    g.updates = num();
+    g.warmup_updates = num();
+    g.threads = static_cast<uint32_t>(num());
+    if (!(in >> g.hot_fraction >> g.hot_probability >> g.hot_offset))
+      throw std::runtime_error("bad arguments to " + name);
+    if (!(g.hot_fraction > 0 && g.hot_fraction <= 1) ||
+        !(g.hot_probability >= 0 && g.hot_probability <= 1) ||
+        !workloads::gups_hot_offset_ok(g.hot_offset))
+      throw std::runtime_error("bad arguments to " + name);
+    g.seed = num();
+    return agent::run_gups(g);
   }
   if (name == "numa-move") {
     const uint64_t mib = num(), from = num(), to = num();

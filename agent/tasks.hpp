@@ -40,6 +40,16 @@ pid_t spawn_process(const std::vector<std::string>& argv, const char* out_path);
 // mean TEPS over `roots` validated searches.
 Values run_bfs(uint32_t scale, uint32_t edge_factor, uint32_t roots, uint64_t seed);
 Values run_pagerank(uint32_t scale, uint32_t edge_factor, uint32_t iterations, double tolerance, uint64_t seed);
+// GUPS (agent/gups_task.cpp): the simulator's gups rules on a real table,
+// one thread per vCPU; update rate of the measured updates, checked.
+struct GupsParams {
+  uint64_t footprint = 0, updates = 0, warmup_updates = 0;
+  uint32_t threads = 1;
+  double hot_fraction = 1.0 / 16, hot_probability = 0.9;
+  std::string hot_offset = "random";
+  uint64_t seed = 1;
+};
+Values run_gups(const GupsParams& p);
 // Guest-side placement: `mib` of memory first-touched on guest node `from`,
 // moved with move_pages(2) to `to`; counts per node before and after from
 // move_pages' query mode and from /proc/self/numa_maps.

@@ -200,6 +200,29 @@ TEST(VmSpec, PageRankInTheGuestIsValidated) {
   expect_spec_error(vm_spec("dram-only", {{"impl", "mcf"}}), "not a guest program");
 }
 
+// gups in the guest takes the sim workload's parameter names; its table must
+// leave the guest half its memory (512 MiB by default).
+TEST(VmSpec, GupsInTheGuestIsValidated) {
+  EXPECT_NO_THROW(validate_vm_run(
+      vm_spec("first-touch", {{"impl", "gups"}, {"footprint", "64MiB"}, {"updates", 1000}})));
+  EXPECT_NO_THROW(validate_vm_run(
+      vm_spec("dram-only", {{"impl", "gups"}, {"footprint", "256MiB"}, {"hot_offset", "end"}})));
+  const struct {
+    Json workload;
+    const char* field;
+  } bad[] = {
+      {{{"impl", "gups"}, {"footprint", "300MiB"}}, "footprint"},
+      {{{"impl", "gups"}, {"footprint", 4096}}, "footprint"},
+      {{{"impl", "gups"}, {"footprint", "64MiB"}, {"updates", 0}}, "updates"},
+      {{{"impl", "gups"}, {"footprint", "64MiB"}, {"hot_fraction", 0}}, "hot_fraction"},
+      {{{"impl", "gups"}, {"footprint", "64MiB"}, {"hot_probability", 1.5}}, "hot_probability"},
+      {{{"impl", "gups"}, {"footprint", "64MiB"}, {"hot_offset", "middle"}}, "hot_offset"},
+      {{{"impl", "gups"}, {"footprint", "64MiB"}, {"mlp", 8}},
+       "mlp"},  // the simulator's timing knob: no meaning on real memory
+  };
+  for (const auto& b : bad) expect_spec_error(vm_spec("dram-only", b.workload), b.field);
+}
+
 // Both vm specs load at both scales (the sim's policy registry does not know vm-only policies).
 TEST(VmSpec, VmExperimentsLoadQuickAndFull) {
   for (const bool full : {false, true}) {

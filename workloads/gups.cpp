@@ -15,6 +15,7 @@
 #include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
 #include "workloads/access_queue.hpp"
+#include "workloads/gups_hotset.hpp"
 #include "workloads/phases.hpp"
 #include "workloads/xor_table.hpp"
 
@@ -39,21 +40,13 @@ class Gups final : public Workload, public workloads::TestCorruptible {
     if (!(hot_fraction_ > 0 && hot_fraction_ <= 1)) p.fail("hot_fraction", "must be in (0, 1]");
     if (!(hot_prob_ >= 0 && hot_prob_ <= 1)) p.fail("hot_probability", "must be in [0, 1]");
     if (mlp_ == 0 || mlp_ > 64) p.fail("mlp", "must be between 1 and 64");
-    elems_ = bytes / sizeof(uint64_t);
-    hot_elems_ = std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(elems_) * hot_fraction_));
-    Rng placement(env.seed ^ 0x6f75707321ULL);
-    if (hot_at == "random") {
-      // Anywhere in the table, page aligned: a first-touch policy gets no free
-      // help from the hot set sitting where the table starts.
-      const uint64_t slots = (elems_ - hot_elems_) / 512 + 1;
-      hot_base_ = placement.below(slots) * 512;
-    } else if (hot_at == "start") {
-      hot_base_ = 0;
-    } else if (hot_at == "end") {
-      hot_base_ = elems_ - hot_elems_;
-    } else {
+    if (!workloads::gups_hot_offset_ok(hot_at))
       p.fail("hot_offset", "must be \"random\", \"start\" or \"end\"");
-    }
+    elems_ = bytes / sizeof(uint64_t);
+    const workloads::GupsHotSet hot =
+        workloads::gups_hot_set(elems_, hot_fraction_, hot_at, env.seed);
+    hot_base_ = hot.base;
+    hot_elems_ = hot.elems;
     va_ = layout_.alloc(elems_ * sizeof(uint64_t));
     table_ = workloads::XorTable(elems_);
     for (uint32_t v = 0; v < vcpus_; ++v)

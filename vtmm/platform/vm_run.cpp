@@ -20,6 +20,7 @@
 #include "vtmm/platform/interrupt.hpp"
 #include "vtmm/platform/libvirt_session.hpp"
 #include "vtmm/platform/vm_policies.hpp"
+#include "workloads/gups_hotset.hpp"
 
 namespace vtmm::platform {
 namespace {
@@ -37,6 +38,36 @@ std::string graph_args(Params& p) {
   if (scale < 4 || scale > 24) p.fail("scale", "must be 4..24");
   if (ef == 0 || ef > 64) p.fail("edge_factor", "must be 1..64");
   return std::to_string(scale) + " " + std::to_string(ef);
+}
+
+constexpr uint64_t kDefaultGuestMemory = 512ull << 20;  // a spec's guest memory when it names none
+
+// gups with the simulator workload's parameter names and defaults
+// (workloads/gups.cpp), one thread per vCPU; its table must leave the guest
+// room for its kernel and the agent.
+std::string gups_command(Params& p, const RunSpec& r) {
+  const uint64_t footprint = p.get_bytes("footprint", uint64_t{1} << 30);
+  const uint64_t updates = p.get_count("updates", 4'000'000),
+                 warmup = p.get_count("warmup_updates", 1'000'000);
+  const double hot_fraction = p.get<double>("hot_fraction", 1.0 / 16);
+  const double hot_probability = p.get<double>("hot_probability", 0.9);
+  const std::string hot_at = p.get<std::string>("hot_offset", "random");
+  if (footprint < 8192) p.fail("footprint", "must be at least 8KiB");
+  const uint64_t memory = r.memory_bytes ? r.memory_bytes : kDefaultGuestMemory;
+  if (footprint > memory / 2)
+    p.fail("footprint",
+           "must be at most half the guest's memory (the rest holds its kernel and the agent)");
+  if (updates == 0) p.fail("updates", "must be at least 1");
+  if (!(hot_fraction > 0 && hot_fraction <= 1)) p.fail("hot_fraction", "must be in (0, 1]");
+  if (!(hot_probability >= 0 && hot_probability <= 1))
+    p.fail("hot_probability", "must be in [0, 1]");
+  if (!workloads::gups_hot_offset_ok(hot_at))
+    p.fail("hot_offset", "must be \"random\", \"start\" or \"end\"");
+  char probs[64];
+  std::snprintf(probs, sizeof probs, "%.17g %.17g", hot_fraction, hot_probability);
+  return "gups " + std::to_string(footprint) + " " + std::to_string(updates) + " " +
+         std::to_string(warmup) + " " + std::to_string(r.vcpus) + " " + probs + " " + hot_at + " " +
+         std::to_string(r.seed);
 }
 
 GuestWorkload parse_workload(const RunSpec& r) {
@@ -92,8 +123,13 @@ GuestWorkload parse_workload(const RunSpec& r) {
     std::snprintf(t, sizeof t, "%.17g", tol);
     w.command = "pagerank " + graph + " " + std::to_string(iters) + " " + t + " " + std::to_string(r.seed);
     w.op_name = "edge";
+  } else if (impl == "gups") {
+    w.command = gups_command(p, r);
+    w.op_name = "update";
   } else {
-    throw SpecError("workload '" + impl + "': not a guest program of the vm platform (redis, graph500-bfs, pagerank)");
+    throw SpecError(
+        "workload '" + impl +
+        "': not a guest program of the vm platform (redis, graph500-bfs, pagerank, gups)");
   }
   p.finish();
   w.resolved = p.resolved();
@@ -101,7 +137,7 @@ GuestWorkload parse_workload(const RunSpec& r) {
 }
 
 struct VmOptions {
-  uint64_t memory = 512ull << 20;
+  uint64_t memory = kDefaultGuestMemory;
   std::string accel = "auto";
   double boot_timeout_s = 300, command_timeout_s = 900;
   uint64_t soft_dirty_mib = 8, guest_move_mib = 16;
@@ -126,7 +162,7 @@ VmOptions parse_options(const RunSpec& r) {
     throw SpecError("vm.initial_tier: the vm platform places first touches by its policy only (\"policy\")");
   if (r.policy_thread_core != "spare")
     throw SpecError("vm.policy_thread_core: the vm platform leaves the policy thread to the host's scheduler (\"spare\")");
-  o.memory = r.memory_bytes ? r.memory_bytes : 512ull << 20;
+  o.memory = r.memory_bytes ? r.memory_bytes : kDefaultGuestMemory;
   if (o.memory < (256ull << 20) || o.memory > (2ull << 30) || o.memory % (4ull << 20))
     throw SpecError("vm.memory: the vm platform takes 256 MiB .. 2 GiB in whole 4 MiB (below the PCI hole)");
   if (o.soft_dirty_mib == 0 || o.soft_dirty_mib > 64 || o.guest_move_mib == 0 || o.guest_move_mib > 64)
@@ -386,7 +422,8 @@ Json vm_record(const VmRunState& s, const GuestImage& img, bool clean_poweroff, 
   rec["runtime_s"] = wm.value("search_s", wm.value("run_s", wm.value("wall_s", s.workload_s)));
   rec["throughput"] = wm.value("throughput", 0.0);
   rec["op_name"] = s.wl.op_name;
-  rec["ops"] = wm.value("edges_traversed", wm.value("edges_pulled", wm.value("requests", 0.0)));
+  rec["ops"] = wm.value("edges_traversed",
+                        wm.value("edges_pulled", wm.value("requests", wm.value("updates", 0.0))));
   rec["slowdown"] = nullptr;
   rec["guest_metrics"] = wm;
   Json cj = Json::array();
