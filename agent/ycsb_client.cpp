@@ -1,6 +1,6 @@
 // A YCSB-style Redis client in the guest: redis-benchmark draws keys only
 // uniformly, so this client loads `records` keys and then runs YCSB core
-// workload A/B/C's read/update mix with YCSB's key choice (agent/ycsb_keys.hpp),
+// workload A/B/C's read/update mix with YCSB's key choice (workloads/ycsb.hpp),
 // over `clients` blocking TCP connections (one thread each), timing every
 // operation. RESP is spoken directly: SET for load and update, GET for read.
 #include <arpa/inet.h>
@@ -22,12 +22,13 @@
 #include <thread>
 
 #include "agent/tasks.hpp"
-#include "agent/ycsb_keys.hpp"
+#include "workloads/ycsb.hpp"
 
 namespace vtmm::agent {
 namespace {
 
 constexpr uint16_t kPort = 6379;
+namespace ycsb = vtmm::workloads::ycsb;
 using Clock = std::chrono::steady_clock;
 
 // The initramfs configures no network: redis-server's TCP needs lo up.
@@ -177,7 +178,7 @@ std::string value_of(Rng& rng, uint32_t bytes) {
 }
 
 Values run_phase(const YcsbParams& p, double load_s) {
-  const ycsb::KeyChooser chooser(ycsb::parse_distribution(p.distribution), p.records);
+  const ycsb::KeyChooser chooser(ycsb::parse_distribution(p.distribution), p.records, p.seed);
   const double read_share = ycsb::read_proportion(p.workload);
   std::vector<std::atomic<uint32_t>> hits(p.records);
   std::vector<Latencies> lat(p.clients);

@@ -176,7 +176,7 @@ TEST(VmSpec, YcsbClientAndPoliciesAreValidated) {
   EXPECT_NO_THROW(validate_vm_run(vm_spec("vtmm", ycsb)));
   EXPECT_NO_THROW(validate_vm_run(vm_spec("guest-tiering", ycsb)));
   Json bad = ycsb;
-  bad["distribution"] = "hotspot";
+  bad["distribution"] = "pareto";
   expect_spec_error(vm_spec("dram-only", bad), "distribution");
   bad = ycsb;
   bad["workload"] = "d";
@@ -219,6 +219,30 @@ TEST(VmSpec, GupsInTheGuestIsValidated) {
       {{{"impl", "gups"}, {"footprint", "64MiB"}, {"hot_offset", "middle"}}, "hot_offset"},
       {{{"impl", "gups"}, {"footprint", "64MiB"}, {"mlp", 8}},
        "mlp"},  // the simulator's timing knob: no meaning on real memory
+  };
+  for (const auto& b : bad) expect_spec_error(vm_spec("dram-only", b.workload), b.field);
+}
+
+// redis-ycsb in the guest takes the sim workload's names: mix "default" is
+// the paper's hotspot, one YCSB client per vCPU.
+TEST(VmSpec, RedisYcsbInTheGuestIsValidated) {
+  const Json ok = {
+      {"impl", "redis-ycsb"}, {"records", 20000}, {"requests", 30000}, {"value_bytes", 4096}};
+  EXPECT_NO_THROW(validate_vm_run(vm_spec("vtmm", ok)));
+  Json c = ok;
+  c["mix"] = "c";
+  EXPECT_NO_THROW(validate_vm_run(vm_spec("first-touch", c)));
+  const struct {
+    Json workload;
+    const char* field;
+  } bad[] = {
+      {{{"impl", "redis-ycsb"}},
+       "records"},  // the sim's default, 800 MB of values, is past half of 512 MiB
+      {{{"impl", "redis-ycsb"}, {"records", 1000}, {"mix", "d"}}, "mix"},
+      {{{"impl", "redis-ycsb"}, {"records", 1000}, {"requests", 0}}, "requests"},
+      {{{"impl", "redis-ycsb"}, {"records", 1000}, {"value_bytes", 0}}, "value_bytes"},
+      {{{"impl", "redis-ycsb"}, {"records", 1000}, {"request_ns", 900}},
+       "request_ns"},  // a simulator timing knob
   };
   for (const auto& b : bad) expect_spec_error(vm_spec("dram-only", b.workload), b.field);
 }

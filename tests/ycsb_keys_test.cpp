@@ -1,7 +1,6 @@
-// The guest's YCSB key choice (agent/ycsb_keys.hpp), checked on the host:
-// the distributions' shapes against their closed forms, determinism by seed.
-#include "agent/ycsb_keys.hpp"
-
+// YCSB's key choice (workloads/ycsb.hpp: the guest agent's YCSB client and
+// the simulator's key-value workloads), checked on the host: the
+// distributions' shapes against their closed forms, determinism by seed.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,9 +8,12 @@
 #include <functional>
 #include <vector>
 
+#include "workloads/ycsb.hpp"
+
 namespace ycsb_keys_test {
 
 using namespace vtmm;
+namespace ycsb = vtmm::workloads::ycsb;
 
 // Per-key hit counts sorted high to low.
 std::vector<uint64_t> draw(const ycsb::KeyChooser& c, uint64_t records, uint64_t n, uint64_t seed) {
@@ -73,7 +75,7 @@ TEST(YcsbKeys, ScrambledZipfianIsSkewedAndSpread) {
   // Scrambled: the hottest key is not the first record, and the hot keys are not clustered at the
   // start.
   const auto hottest = std::max_element(h.begin(), h.end()) - h.begin();
-  EXPECT_EQ(hottest, static_cast<long>(ycsb::fnv64(0) % records));
+  EXPECT_EQ(hottest, static_cast<long>(ycsb::fnvhash64(0) % records));
   double first_tenth = 0;
   for (size_t i = 0; i < records / 10; ++i) first_tenth += double(h[i]);
   EXPECT_LT(first_tenth / n, 0.2);
@@ -113,10 +115,28 @@ TEST(YcsbKeys, WorkloadsAndBadNames) {
   EXPECT_EQ(ycsb::read_proportion('b'), 0.95);
   EXPECT_EQ(ycsb::read_proportion('c'), 1.0);
   EXPECT_THROW(ycsb::read_proportion('d'), std::invalid_argument);
-  EXPECT_THROW(ycsb::parse_distribution("hotspot"), std::invalid_argument);
+  EXPECT_THROW(ycsb::parse_distribution("pareto"), std::invalid_argument);
   EXPECT_THROW(ycsb::KeyChooser(ycsb::Distribution::Uniform, 0), std::invalid_argument);
   EXPECT_NE(ycsb::key_name(1), ycsb::key_name(2));
   EXPECT_EQ(ycsb::key_name(1).rfind("user", 0), 0u);
+}
+
+// The paper's hotspot: 80 % of draws on 20 % of the records, those records
+// a seeded shuffle (not the first loaded), the same for the same seed.
+TEST(YcsbKeys, HotspotSendsEightyPercentToAShuffledFifth) {
+  const uint64_t records = 10000, n = 400000;
+  const ycsb::KeyChooser c(ycsb::Distribution::Hotspot, records, 5);
+  const auto hits = draw(c, records, n, 9);
+  EXPECT_NEAR(top_share(hits, records / 5, n), 0.8, 0.01);
+  uint64_t first_fifth = 0;
+  for (uint64_t k = 0; k < records / 5; ++k) first_fifth += hits[k];
+  EXPECT_LT(static_cast<double>(first_fifth) / n, 0.4)
+      << "the hot records are shuffled over the load order";
+  EXPECT_EQ(draw(ycsb::KeyChooser(ycsb::Distribution::Hotspot, records, 5), records, 1000, 9),
+            draw(ycsb::KeyChooser(ycsb::Distribution::Hotspot, records, 5), records, 1000, 9));
+  EXPECT_NE(draw(ycsb::KeyChooser(ycsb::Distribution::Hotspot, records, 6), records, 1000, 9),
+            draw(ycsb::KeyChooser(ycsb::Distribution::Hotspot, records, 5), records, 1000, 9));
+  EXPECT_EQ(ycsb::parse_distribution("hotspot"), ycsb::Distribution::Hotspot);
 }
 
 }  // namespace ycsb_keys_test

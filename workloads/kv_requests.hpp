@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "vtmm/core/fnv.hpp"
 #include "vtmm/core/rng.hpp"
 #include "vtmm/core/workload.hpp"
 
@@ -49,11 +50,7 @@ class RequestLoop {
 // Both servers' table hash, kept simple: FNV-1a over the key, finished with
 // splitmix64 so every bit of the bucket index depends on the whole key.
 inline uint64_t key_hash(const std::string& key) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : key) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 1099511628211ULL;
-  }
+  uint64_t h = fnv1a64(key);
   return splitmix64(h);
 }
 

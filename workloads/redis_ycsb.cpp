@@ -170,24 +170,23 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
     arena_.assign(heap_bytes_, 0);
     brk_ = kPageSize;
     version_.assign(records_, 0);
-    Rng shuffle(seed_ ^ 0x7963736268u);
-    perm_.resize(records_);
-    for (uint64_t i = 0; i < records_; ++i) perm_[i] = i;
-    for (uint64_t i = records_ - 1; i > 0; --i) std::swap(perm_[i], perm_[shuffle.below(i + 1)]);
     rng_ = Rng(seed_ * 0x9e3779b97f4a7c15ULL + 17);
     zipf_ = workloads::ycsb::ScrambledZipfian(records_);
-    hotspot_ = workloads::ycsb::Hotspot(records_, 0.2, 0.8);  // YCSB hotspot: 20 % of keys get 80 % of requests
+    hotspot_ =
+        workloads::ycsb::ShuffledHotspot(records_, seed_);  // 20 % of keys get 80 % of requests
   }
 
   bool step(uint32_t v, AccessQueue& q) override {
     if (v != 0) return false;  // the single-threaded server
-    return loop_.step(16, ph_, [&](uint64_t id) { insert(q, id); }, [&] {
-      const uint64_t id = mix_ == "default" ? perm_[hotspot_.next(rng_)] : zipf_.next(rng_);
-      if (rng_.uniform() < read_fraction_)
-        get(q, id);
-      else
-        update(q, id);
-    });
+    return loop_.step(
+        16, ph_, [&](uint64_t id) { insert(q, id); },
+        [&] {
+          const uint64_t id = mix_ == "default" ? hotspot_.next(rng_) : zipf_.next(rng_);
+          if (rng_.uniform() < read_fraction_)
+            get(q, id);
+          else
+            update(q, id);
+        });
   }
 
  private:
@@ -410,12 +409,12 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   uint64_t heap_va_, heap_bytes_, brk_ = 0;
 
   std::vector<uint8_t> arena_;
-  std::vector<uint64_t> version_, perm_;
+  std::vector<uint64_t> version_;
   Table ht_[2];
   int64_t rehashidx_ = -1;
   Rng rng_{1};
   workloads::ycsb::ScrambledZipfian zipf_{1};
-  workloads::ycsb::Hotspot hotspot_{1, 0.2, 0.8};
+  workloads::ycsb::ShuffledHotspot hotspot_;
   Phase ph_ = Phase::Setup;
   workloads::RequestLoop loop_;
   std::string failure_;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "vtmm/core/error.hpp"
+#include "vtmm/core/fnv.hpp"
 #include "vtmm/core/params.hpp"
 #include "vtmm/platform/cpio_writer.hpp"
 #include "vtmm/platform/host_probe.hpp"
@@ -47,12 +48,7 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-std::string fnv_hex(const std::string& s, uint64_t h = 1469598103934665603ULL) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+std::string fnv_hex(const std::string& s) { return hex64(fnv1a64(s, kRunKeyBasis)); }
 
 std::string need(const std::string& path, const std::string& package) {
   if (!fs::exists(path)) throw SpecError("image: " + path + " not found (install package " + package + ": scripts/setup.sh)");

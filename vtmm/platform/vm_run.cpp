@@ -42,6 +42,27 @@ std::string graph_args(Params& p) {
 
 constexpr uint64_t kDefaultGuestMemory = 512ull << 20;  // a spec's guest memory when it names none
 
+// One YCSB run of the agent's client against the guest's redis-server.
+struct YcsbRun {
+  uint64_t records = 0, ops = 0, clients = 1, value = 0;
+  std::string mix, dist;  // the agent's workload letter and key distribution
+};
+
+// Checks the sizes and fills the agent commands (run now, or start in the background).
+void ycsb_workload(Params& p, const RunSpec& r, const YcsbRun& y, GuestWorkload& w) {
+  if (y.records == 0 || y.records > 10'000'000) p.fail("records", "must be 1..10000000");
+  if (y.clients == 0 || y.clients > 256) p.fail("clients", "must be 1..256");
+  if (y.value == 0 || y.value > (1u << 20)) p.fail("value_bytes", "must be 1..1048576");
+  if (y.records * y.value > (1ull << 30))
+    p.fail("records", "records x value_bytes must fit in 1 GiB");
+  const std::string args = std::to_string(y.records) + " " + std::to_string(y.ops) + " " +
+                           std::to_string(y.clients) + " " + std::to_string(y.value) + " " + y.mix +
+                           " " + y.dist + " " + std::to_string(r.seed);
+  w.command = "ycsb " + args;
+  w.start_command = "ycsb-start " + args;
+  w.op_name = "operation";
+}
+
 // gups with the simulator workload's parameter names and defaults
 // (workloads/gups.cpp), one thread per vCPU; its table must leave the guest
 // room for its kernel and the agent.
@@ -79,21 +100,19 @@ GuestWorkload parse_workload(const RunSpec& r) {
     const auto client = p.get<std::string>("client", "redis-benchmark");
     if (client == "ycsb") {
       // The agent's YCSB client: YCSB's key choice and core workload mixes.
-      const auto records = p.get<uint64_t>("records", 10000), ops = p.get<uint64_t>("operations", 10000);
-      const auto clients = p.get<uint64_t>("clients", 8), value = p.get<uint64_t>("value_bytes", 1024);
-      const auto mix = p.get<std::string>("workload", "a"), dist = p.get<std::string>("distribution", "zipfian");
-      if (mix != "a" && mix != "b" && mix != "c") p.fail("workload", "must be a (50/50 read/update), b (95/5) or c (read only)");
-      if (dist != "zipfian" && dist != "uniform" && dist != "latest") p.fail("distribution", "must be zipfian, uniform or latest");
-      if (records == 0 || records > 10'000'000) p.fail("records", "must be 1..10000000");
-      if (ops == 0 || ops > 1'000'000'000) p.fail("operations", "must be 1..1000000000");
-      if (clients == 0 || clients > 256) p.fail("clients", "must be 1..256");
-      if (value == 0 || value > (1u << 20)) p.fail("value_bytes", "must be 1..1048576");
-      if (records * value > (1ull << 30)) p.fail("records", "records x value_bytes must fit in 1 GiB");
-      const std::string args = std::to_string(records) + " " + std::to_string(ops) + " " + std::to_string(clients) + " " +
-                               std::to_string(value) + " " + mix + " " + dist + " " + std::to_string(r.seed);
-      w.command = "ycsb " + args;
-      w.start_command = "ycsb-start " + args;
-      w.op_name = "operation";
+      YcsbRun y;
+      y.records = p.get<uint64_t>("records", 10000);
+      y.ops = p.get<uint64_t>("operations", 10000);
+      y.clients = p.get<uint64_t>("clients", 8);
+      y.value = p.get<uint64_t>("value_bytes", 1024);
+      y.mix = p.get<std::string>("workload", "a");
+      y.dist = p.get<std::string>("distribution", "zipfian");
+      if (y.mix != "a" && y.mix != "b" && y.mix != "c")
+        p.fail("workload", "must be a (50/50 read/update), b (95/5) or c (read only)");
+      if (y.dist != "zipfian" && y.dist != "uniform" && y.dist != "latest" && y.dist != "hotspot")
+        p.fail("distribution", "must be zipfian, uniform, latest or hotspot");
+      if (y.ops == 0 || y.ops > 1'000'000'000) p.fail("operations", "must be 1..1000000000");
+      ycsb_workload(p, r, y, w);
     } else if (client == "redis-benchmark") {
       // redis-benchmark's keys are uniform over the keyspace (-r); it has no YCSB hotspot option.
       const auto req = p.get<uint64_t>("requests", 2000), clients = p.get<uint64_t>("clients", 8);
@@ -106,6 +125,30 @@ GuestWorkload parse_workload(const RunSpec& r) {
     } else {
       p.fail("client", "must be redis-benchmark or ycsb");
     }
+  } else if (impl == "redis-ycsb") {
+    // The simulator workload's names and defaults (workloads/redis_ycsb.cpp):
+    // mix "default" is the paper's (50/50 read/update, hotspot keys), a/b/c
+    // YCSB's workloads on scrambled zipfian keys; one client per vCPU.
+    YcsbRun y;
+    y.records = p.get_count("records", 200'000);
+    y.ops = p.get_count("requests", 200'000);
+    y.value = p.get<uint64_t>("value_bytes", 4096);
+    y.clients = r.vcpus;
+    const auto mix = p.get<std::string>("mix", "default");
+    if (mix != "default" && mix != "a" && mix != "b" && mix != "c")
+      p.fail("mix", "must be \"default\", \"a\", \"b\" or \"c\"");
+    y.mix = mix == "default" ? "a" : mix;
+    y.dist = mix == "default" ? "hotspot" : "zipfian";
+    if (y.ops == 0 || y.ops > 1'000'000'000) p.fail("requests", "must be 1..1000000000");
+    // The simulator's defaults (800 MB of values) would not fit the default guest: say so before
+    // booting it.
+    const uint64_t memory = r.memory_bytes ? r.memory_bytes : kDefaultGuestMemory;
+    if (y.records * y.value > memory / 2)
+      p.fail("records",
+             "records x value_bytes must be at most half the guest's memory (the rest holds its "
+             "kernel, "
+             "redis-server's overhead and the agent)");
+    ycsb_workload(p, r, y, w);
   } else if (impl == "graph500-bfs") {
     const std::string graph = graph_args(p);
     const auto roots = p.get<uint32_t>("roots", 2);
@@ -127,9 +170,9 @@ GuestWorkload parse_workload(const RunSpec& r) {
     w.command = gups_command(p, r);
     w.op_name = "update";
   } else {
-    throw SpecError(
-        "workload '" + impl +
-        "': not a guest program of the vm platform (redis, graph500-bfs, pagerank, gups)");
+    throw SpecError("workload '" + impl +
+                    "': not a guest program of the vm platform (redis, redis-ycsb, graph500-bfs, "
+                    "pagerank, gups)");
   }
   p.finish();
   w.resolved = p.resolved();
@@ -196,8 +239,10 @@ VmPolicy parse_policy(const RunSpec& r, const GuestWorkload& w) {
     if (v.window_ms < 10 || v.window_ms > 60000) p.fail("window_ms", "must be 10..60000");
     if (v.history == 0 || v.history > 16) p.fail("history", "must be 1..16 windows");
     if (w.start_command.empty())
-      throw SpecError("policy 'vtmm' (vm): its per-window access reports are taken on the YCSB client's redis-server; "
-                      "use workload redis with \"client\": \"ycsb\"");
+      throw SpecError(
+          "policy 'vtmm' (vm): its per-window access reports are taken on the YCSB client's "
+          "redis-server; "
+          "use workload redis-ycsb (or redis with \"client\": \"ycsb\")");
   }
   p.finish();
   v.resolved = p.resolved();

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "vtmm/core/fnv.hpp"
 #include "vtmm/core/json_input.hpp"
 #include "vtmm/core/platform.hpp"
 #include "vtmm/core/policy.hpp"
@@ -27,16 +28,7 @@
 namespace vtmm::runner {
 namespace fs = std::filesystem;
 
-std::string hash_hex(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
-  for (unsigned char ch : s) {
-    h ^= ch;
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+std::string hash_hex(const std::string& s) { return hex64(fnv1a64(s, kRunKeyBasis)); }
 
 std::string resolve_spec_path(const std::string& name) {
   // A path (it has a slash or ends in .json) is taken as given; a bare name is
