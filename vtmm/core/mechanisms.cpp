@@ -35,33 +35,21 @@ GptView GuestPageTables::read_gpt_page(Gpa gpt, GptCopy& copy) {
 }
 
 bool Mechanisms::offers(Mechanism m) const {
-  switch (m) {
-    case Mechanism::GptList:
-    case Mechanism::PteAdBits:
-      return provided_.gpt != nullptr;
-    case Mechanism::EptAdBits:
-      return provided_.ept != nullptr;
-    case Mechanism::Pml:
-      return provided_.pml != nullptr;
-    case Mechanism::TlbFlush:
-      return provided_.tlb != nullptr;
-    case Mechanism::Migrate:
-      return provided_.mover != nullptr;
-    case Mechanism::GroundTruth:
-      return provided_.truth != nullptr;
-    case Mechanism::HintFaults:
-      return provided_.hints != nullptr;
-    case Mechanism::Sampling:
-      return provided_.sampler != nullptr;
-    case Mechanism::Exchange:
-      return provided_.exchanger != nullptr;
-    case Mechanism::HugeMappings:
-      return provided_.huge != nullptr;
-    case Mechanism::GuestNuma:
-    case Mechanism::SubpageAdBits:
-      return offers_mode(m);
-  }
-  return false;
+  if (m == Mechanism::GuestNuma || m == Mechanism::SubpageAdBits) return offers_mode(m);
+  bool offered = false;
+  each_slot(provided_, [&](auto* slot, std::initializer_list<Mechanism> ms) {
+    if (std::find(ms.begin(), ms.end(), m) != ms.end()) offered = slot != nullptr;
+  });
+  return offered;
+}
+
+void Mechanisms::keep_only(std::span<const Mechanism> keep) {
+  each_slot(provided_, [&](auto*& slot, std::initializer_list<Mechanism> ms) {
+    const bool kept = std::any_of(ms.begin(), ms.end(), [&](Mechanism m) {
+      return std::find(keep.begin(), keep.end(), m) != keep.end();
+    });
+    if (!kept) slot = nullptr;
+  });
 }
 
 bool Mechanisms::test_and_clear_young(Gpa g) {

@@ -11,8 +11,10 @@
 // tables, EPT bits, PML, ...) and hands them to Mechanisms; offers() follows
 // from what it handed over. A policy that needs a mechanism the platform
 // lacks is refused before the run (see Policy::needs()).
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -313,6 +315,8 @@ class Mechanisms {
     GroundTruthView* truth = nullptr;
   };
   void provide(const Provided& p) { provided_ = p; }
+  // Withholds every capability none of whose mechanisms is in `keep`.
+  void keep_only(std::span<const Mechanism> keep);
   // GuestNuma and SubpageAdBits are modes of the platform, not calls.
   virtual bool offers_mode(Mechanism m) const {
     (void)m;
@@ -326,6 +330,21 @@ class Mechanisms {
     return *cap;
   }
   [[noreturn]] static void throw_absent(Mechanism m);
+  // Calls f(slot, mechanisms it offers) for each capability slot of p: the
+  // one table from mechanisms to capabilities.
+  template <class P, class F>
+  static void each_slot(P& p, F&& f) {
+    f(p.gpt, {Mechanism::GptList, Mechanism::PteAdBits});
+    f(p.ept, {Mechanism::EptAdBits});
+    f(p.pml, {Mechanism::Pml});
+    f(p.tlb, {Mechanism::TlbFlush});
+    f(p.mover, {Mechanism::Migrate});
+    f(p.exchanger, {Mechanism::Exchange});
+    f(p.hints, {Mechanism::HintFaults});
+    f(p.sampler, {Mechanism::Sampling});
+    f(p.huge, {Mechanism::HugeMappings});
+    f(p.truth, {Mechanism::GroundTruth});
+  }
   Provided provided_;
 };
 

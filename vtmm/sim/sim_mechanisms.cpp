@@ -178,21 +178,8 @@ void SimMechanisms::drain_pml(std::vector<Gpa>& out) {
 }
 
 void SimMechanisms::offer_only(std::span<const Mechanism> declared) {
-  auto has = [&](Mechanism m) {
-    return std::find(declared.begin(), declared.end(), m) != declared.end();
-  };
-  Provided p;
-  if (has(Mechanism::GptList) || has(Mechanism::PteAdBits)) p.gpt = this;
-  if (has(Mechanism::EptAdBits)) p.ept = this;
-  if (has(Mechanism::Pml)) p.pml = this;
-  if (has(Mechanism::TlbFlush)) p.tlb = this;
-  if (has(Mechanism::Migrate)) p.mover = this;
-  if (has(Mechanism::Exchange)) p.exchanger = this;
-  if (has(Mechanism::HintFaults)) p.hints = this;
-  if (has(Mechanism::Sampling)) p.sampler = this;
-  if (has(Mechanism::HugeMappings)) p.huge = this;
-  if (has(Mechanism::GroundTruth)) p.truth = this;
-  provide(p);
+  provide({this, this, this, this, this, this, this, this, this, this});
+  keep_only(declared);
 }
 
 void SimMechanisms::flush_tlbs() {
