@@ -49,8 +49,7 @@ class Gups final : public Workload, public workloads::TestCorruptible {
     hot_elems_ = hot.elems;
     va_ = layout_.alloc(elems_ * sizeof(uint64_t));
     table_ = workloads::XorTable(elems_);
-    for (uint32_t v = 0; v < vcpus_; ++v)
-      lanes_.push_back(workloads::XorLane{Rng(env.seed * 0x9e37u + v + 1), {}, workloads::OpPhases(warmup_, updates_, v, vcpus_)});
+    lanes_ = workloads::xor_lanes(env.seed, warmup_, updates_, vcpus_);
   }
 
   uint64_t footprint_bytes() const override { return layout_.bytes(); }

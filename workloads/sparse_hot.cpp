@@ -70,8 +70,7 @@ class SparseHot final : public Workload, public workloads::TestCorruptible {
     std::sort(sparse_pages_.begin(), sparse_pages_.end());
     va_ = layout_.alloc(bytes);
     table_ = workloads::XorTable(elems_);
-    for (uint32_t v = 0; v < vcpus_; ++v)
-      lanes_.push_back(workloads::XorLane{Rng(env.seed * 0x9e37u + v + 1), {}, workloads::OpPhases(warmup_, updates_, v, vcpus_)});
+    lanes_ = workloads::xor_lanes(env.seed, warmup_, updates_, vcpus_);
   }
 
   uint64_t footprint_bytes() const override { return layout_.bytes(); }

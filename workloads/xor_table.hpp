@@ -23,6 +23,16 @@ struct XorLane {
   OpPhases ops;
 };
 
+// One lane per vCPU, each with its own stream from `seed` and its share of
+// the warmup and measured updates.
+inline std::vector<XorLane> xor_lanes(uint64_t seed, uint64_t warmup, uint64_t updates,
+                                      uint32_t vcpus) {
+  std::vector<XorLane> lanes;
+  for (uint32_t v = 0; v < vcpus; ++v)
+    lanes.push_back(XorLane{Rng(seed * 0x9e37u + v + 1), {}, OpPhases(warmup, updates, v, vcpus)});
+  return lanes;
+}
+
 class XorTable {
  public:
   explicit XorTable(uint64_t elems = 0) : elems_(elems) {}
