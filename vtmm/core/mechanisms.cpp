@@ -34,6 +34,38 @@ GptView GuestPageTables::read_gpt_page(Gpa gpt, GptCopy& copy) {
   return GptView{copy.target.data(), copy.bits.data(), 1};
 }
 
+const char* mechanism_key(Mechanism m) {
+  switch (m) {
+    case Mechanism::GptList:
+      return "gpt_list";
+    case Mechanism::PteAdBits:
+      return "pte_ad_bits";
+    case Mechanism::EptAdBits:
+      return "ept_ad_bits";
+    case Mechanism::Pml:
+      return "pml";
+    case Mechanism::TlbFlush:
+      return "tlb_flush";
+    case Mechanism::Migrate:
+      return "migrate";
+    case Mechanism::GroundTruth:
+      return "ground_truth";
+    case Mechanism::HintFaults:
+      return "hint_faults";
+    case Mechanism::Sampling:
+      return "sampling";
+    case Mechanism::Exchange:
+      return "exchange";
+    case Mechanism::GuestNuma:
+      return "guest_numa";
+    case Mechanism::HugeMappings:
+      return "huge_mappings";
+    case Mechanism::SubpageAdBits:
+      return "subpage_ad_bits";
+  }
+  return "unknown";
+}
+
 bool Mechanisms::offers(Mechanism m) const {
   if (m == Mechanism::GuestNuma || m == Mechanism::SubpageAdBits) return offers_mode(m);
   bool offered = false;

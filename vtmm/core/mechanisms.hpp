@@ -39,6 +39,8 @@ enum class Mechanism : uint8_t {
   SubpageAdBits  // hardware mode: A/D bits per 4 KiB inside a 2 MiB mapping
 };
 const char* mechanism_name(Mechanism m);
+// The mechanism's name in run records ("pml", "ept_ad_bits", ...).
+const char* mechanism_key(Mechanism m);
 
 // How a page is moved. All keep the GPA and re-point the EPT entry.
 enum class MigrationMethod : uint8_t {

@@ -24,6 +24,7 @@ struct Running {
   Phase phase = Phase::Setup;
   uint32_t epoch = 0;  // the workload's barriers passed (Batch::epoch)
   Counters at_start;
+  std::vector<Mechanism> mechanisms;  // handed to the policy
   double measure_start_ns = 0;
   bool measured = false, live = false, finished = false;
   std::function<void(double)> tick;
@@ -109,6 +110,9 @@ class Loop {
       declared.push_back(m);
     }
     r->mech.offer_only(declared);
+    std::sort(declared.begin(), declared.end());
+    declared.erase(std::unique(declared.begin(), declared.end()), declared.end());
+    r->mechanisms = declared;
     pol.attach(r->mech);
     r->lanes.resize(slot.cfg.vcpus);
     for (auto& cpu : r->vm->vcpus) cpu.clock_ns = slot.start_ns;
@@ -287,6 +291,7 @@ class Loop {
       o.gpt_pages = r.vm->gpt_list.size();
       o.huge_mappings_live = r.vm->ept_2m_live;
       o.bytes_per_page = static_cast<double>(r.vm->bytes_per_page());
+      o.mechanisms = r.mechanisms;
     }
     if (pool_ != nullptr) pool_->finish(last);
     return out;

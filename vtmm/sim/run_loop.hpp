@@ -42,6 +42,9 @@ struct Outcome {
   uint64_t gpt_pages = 0;
   uint64_t huge_mappings_live = 0;  // 2 MiB EPT mappings at the end of the run
   double bytes_per_page = 0;
+  // The mechanisms the design was handed: what it needs, and what it wants
+  // that the platform offers (in Mechanism order).
+  std::vector<Mechanism> mechanisms;
 };
 
 // Runs every slot's workload to its end. `platform` names the platform in the

@@ -115,6 +115,9 @@ void put_measures(Json& r, const Outcome& o, const Workload& wl, const Policy& p
   r["counters"]["gpt_pages"] = o.gpt_pages;
   r["counters"]["huge_mappings_live"] = o.huge_mappings_live;
   r["counters"]["sim_metadata_bytes_per_page"] = o.bytes_per_page;
+  Json mechanisms = Json::array();
+  for (Mechanism m : o.mechanisms) mechanisms.push_back(mechanism_key(m));
+  r["mechanisms"] = mechanisms;
   Json pm = Json::object();
   pol.report(pm);
   r["policy_metrics"] = pm;
