@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "vtmm/sim/placement_score.hpp"
 #include "vtmm/sim/pool_driver.hpp"
 #include "vtmm/sim/sim_mechanisms.hpp"
 
@@ -25,6 +26,8 @@ struct Running {
   uint32_t epoch = 0;  // the workload's barriers passed (Batch::epoch)
   Counters at_start;
   std::vector<Mechanism> mechanisms;  // handed to the policy
+  PlacementObserver placement;        // every design's placement against the traffic
+  std::function<void(double)> score;  // the observer's next window
   double measure_start_ns = 0;
   bool measured = false, live = false, finished = false;
   std::function<void(double)> tick;
@@ -227,7 +230,23 @@ class Loop {
       r.at_start = vm.counters;
       vm.set_measuring(true);
       r.slot->pol->on_measure_start();
+      start_placement_windows(r, t);
     }
+  }
+
+  // Placement scoring (PlacementObserver) from the start of the measured
+  // phase, a window at a time, on host events that only read the VM.
+  void start_placement_windows(Running& r, double t) {
+    if (r.vm->cfg.memory_mode) return;  // no placement to score: the hardware caches
+    const double w = PlacementObserver::window_ns(r.vm->cfg.memory_pages,
+                                                  !r.slot->wl->fixed_page_rates().empty());
+    r.placement.start(*r.vm);
+    r.score = [this, &r, w](double at) {
+      if (r.finished) return;
+      r.placement.window(*r.vm);
+      host_.schedule(at + w, [&r, at, w] { r.score(at + w); });
+    };
+    host_.schedule(t + w, [&r, t, w] { r.score(t + w); });
   }
 
   // The runnable vCPU with the smallest clock (ties: lowest VM, then vCPU).
@@ -292,6 +311,7 @@ class Loop {
       o.huge_mappings_live = r.vm->ept_2m_live;
       o.bytes_per_page = static_cast<double>(r.vm->bytes_per_page());
       o.mechanisms = r.mechanisms;
+      o.placement = r.placement.score();
     }
     if (pool_ != nullptr) pool_->finish(last);
     return out;

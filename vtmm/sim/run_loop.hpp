@@ -14,6 +14,7 @@
 
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/workload.hpp"
+#include "vtmm/sim/placement_score.hpp"
 #include "vtmm/sim/vm.hpp"
 
 namespace vtmm::sim {
@@ -45,6 +46,7 @@ struct Outcome {
   // The mechanisms the design was handed: what it needs, and what it wants
   // that the platform offers (in Mechanism order).
   std::vector<Mechanism> mechanisms;
+  PlacementScore placement;  // PlacementObserver's windows over the measured phase
 };
 
 // Runs every slot's workload to its end. `platform` names the platform in the

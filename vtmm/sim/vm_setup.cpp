@@ -104,6 +104,11 @@ void put_measures(Json& r, const Outcome& o, const Workload& wl, const Policy& p
       c.llc_misses ? Json(static_cast<double>(c.tier_misses[0]) / static_cast<double>(c.llc_misses)) : Json(nullptr);
   r["llc_misses"] = c.llc_misses;
   r["hot_on_fast_at_end"] = o.hot_on_fast_at_end >= 0 ? Json(o.hot_on_fast_at_end) : Json(nullptr);
+  const PlacementScore& ps = o.placement;
+  const double windows = static_cast<double>(ps.windows);
+  r["placement_precision"] = ps.windows ? Json(ps.precision_sum / windows) : Json(nullptr);
+  r["placement_recall"] = ps.windows ? Json(ps.recall_sum / windows) : Json(nullptr);
+  r["placement_windows"] = ps.windows;
   r["promoted_pages"] = c.promoted;
   r["demoted_pages"] = c.demoted;
   r["copied_bytes"] = c.copied_bytes;
