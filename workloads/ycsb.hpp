@@ -149,9 +149,9 @@ class KeyChooser {
   KeyChooser(Distribution d, uint64_t records, uint64_t seed = 1)
       : d_(d),
         records_(records),
-        zipf_(d == Distribution::Latest
-                  ? Zipfian(records < 2 ? 2 : records, kZipfianConstant)
-                  : Zipfian(kScrambledItems, kZipfianConstant, kScrambledZetan)) {
+        scrambled_(records),
+        // zeta(records) is summed only for "latest"; the others never draw from it.
+        latest_(d == Distribution::Latest ? records < 2 ? 2 : records : 2, kZipfianConstant) {
     if (records == 0) throw std::invalid_argument("records must be > 0");
     if (d == Distribution::Hotspot) hotspot_ = ShuffledHotspot(records, seed);
   }
@@ -160,9 +160,9 @@ class KeyChooser {
       case Distribution::Uniform:
         return rng.below(records_);
       case Distribution::Zipfian:
-        return fnvhash64(zipf_.next(rng)) % records_;
+        return scrambled_.next(rng);
       case Distribution::Latest: {
-        const uint64_t back = zipf_.next(rng);
+        const uint64_t back = latest_.next(rng);
         return back < records_ ? records_ - 1 - back : 0;
       }
       case Distribution::Hotspot:
@@ -174,7 +174,8 @@ class KeyChooser {
  private:
   Distribution d_;
   uint64_t records_;
-  Zipfian zipf_;
+  ScrambledZipfian scrambled_;
+  Zipfian latest_;
   ShuffledHotspot hotspot_;
 };
 

@@ -21,6 +21,7 @@
 #include "vtmm/platform/libvirt_session.hpp"
 #include "vtmm/platform/vm_policies.hpp"
 #include "workloads/gups_hotset.hpp"
+#include "workloads/ycsb.hpp"
 
 namespace vtmm::platform {
 namespace {
@@ -40,7 +41,8 @@ std::string graph_args(Params& p) {
   return std::to_string(scale) + " " + std::to_string(ef);
 }
 
-constexpr uint64_t kDefaultGuestMemory = 512ull << 20;  // a spec's guest memory when it names none
+// The guest's memory: the spec's, or 512 MiB when it names none.
+uint64_t guest_memory(const RunSpec& r) { return r.memory_bytes ? r.memory_bytes : 512ull << 20; }
 
 // One YCSB run of the agent's client against the guest's redis-server.
 struct YcsbRun {
@@ -49,7 +51,15 @@ struct YcsbRun {
 };
 
 // Checks the sizes and fills the agent commands (run now, or start in the background).
-void ycsb_workload(Params& p, const RunSpec& r, const YcsbRun& y, GuestWorkload& w) {
+// `ops_field` is the spec's name for the operation count.
+void ycsb_workload(Params& p, const RunSpec& r, const YcsbRun& y, const char* ops_field,
+                   GuestWorkload& w) {
+  if (y.ops == 0 || y.ops > 1'000'000'000) p.fail(ops_field, "must be 1..1000000000");
+  try {
+    workloads::ycsb::parse_distribution(y.dist);  // the agent's own list
+  } catch (const std::invalid_argument& e) {
+    p.fail("distribution", e.what());
+  }
   if (y.records == 0 || y.records > 10'000'000) p.fail("records", "must be 1..10000000");
   if (y.clients == 0 || y.clients > 256) p.fail("clients", "must be 1..256");
   if (y.value == 0 || y.value > (1u << 20)) p.fail("value_bytes", "must be 1..1048576");
@@ -74,8 +84,7 @@ std::string gups_command(Params& p, const RunSpec& r) {
   const double hot_probability = p.get<double>("hot_probability", 0.9);
   const std::string hot_at = p.get<std::string>("hot_offset", "random");
   if (footprint < 8192) p.fail("footprint", "must be at least 8KiB");
-  const uint64_t memory = r.memory_bytes ? r.memory_bytes : kDefaultGuestMemory;
-  if (footprint > memory / 2)
+  if (footprint > guest_memory(r) / 2)
     p.fail("footprint",
            "must be at most half the guest's memory (the rest holds its kernel and the agent)");
   if (updates == 0) p.fail("updates", "must be at least 1");
@@ -109,10 +118,7 @@ GuestWorkload parse_workload(const RunSpec& r) {
       y.dist = p.get<std::string>("distribution", "zipfian");
       if (y.mix != "a" && y.mix != "b" && y.mix != "c")
         p.fail("workload", "must be a (50/50 read/update), b (95/5) or c (read only)");
-      if (y.dist != "zipfian" && y.dist != "uniform" && y.dist != "latest" && y.dist != "hotspot")
-        p.fail("distribution", "must be zipfian, uniform, latest or hotspot");
-      if (y.ops == 0 || y.ops > 1'000'000'000) p.fail("operations", "must be 1..1000000000");
-      ycsb_workload(p, r, y, w);
+      ycsb_workload(p, r, y, "operations", w);
     } else if (client == "redis-benchmark") {
       // redis-benchmark's keys are uniform over the keyspace (-r); it has no YCSB hotspot option.
       const auto req = p.get<uint64_t>("requests", 2000), clients = p.get<uint64_t>("clients", 8);
@@ -139,16 +145,13 @@ GuestWorkload parse_workload(const RunSpec& r) {
       p.fail("mix", "must be \"default\", \"a\", \"b\" or \"c\"");
     y.mix = mix == "default" ? "a" : mix;
     y.dist = mix == "default" ? "hotspot" : "zipfian";
-    if (y.ops == 0 || y.ops > 1'000'000'000) p.fail("requests", "must be 1..1000000000");
-    // The simulator's defaults (800 MB of values) would not fit the default guest: say so before
-    // booting it.
-    const uint64_t memory = r.memory_bytes ? r.memory_bytes : kDefaultGuestMemory;
-    if (y.records * y.value > memory / 2)
+    // The simulator's defaults (800 MB of values) would not fit the default guest: say so
+    // before booting it.
+    if (y.records * y.value > guest_memory(r) / 2)
       p.fail("records",
-             "records x value_bytes must be at most half the guest's memory (the rest holds its "
-             "kernel, "
-             "redis-server's overhead and the agent)");
-    ycsb_workload(p, r, y, w);
+             "records x value_bytes must be at most half the guest's memory (the rest "
+             "holds its kernel, redis-server's overhead and the agent)");
+    ycsb_workload(p, r, y, "requests", w);
   } else if (impl == "graph500-bfs") {
     const std::string graph = graph_args(p);
     const auto roots = p.get<uint32_t>("roots", 2);
@@ -180,7 +183,7 @@ GuestWorkload parse_workload(const RunSpec& r) {
 }
 
 struct VmOptions {
-  uint64_t memory = kDefaultGuestMemory;
+  uint64_t memory = 512ull << 20;  // guest_memory()'s default
   std::string accel = "auto";
   double boot_timeout_s = 300, command_timeout_s = 900;
   uint64_t soft_dirty_mib = 8, guest_move_mib = 16;
@@ -205,7 +208,7 @@ VmOptions parse_options(const RunSpec& r) {
     throw SpecError("vm.initial_tier: the vm platform places first touches by its policy only (\"policy\")");
   if (r.policy_thread_core != "spare")
     throw SpecError("vm.policy_thread_core: the vm platform leaves the policy thread to the host's scheduler (\"spare\")");
-  o.memory = r.memory_bytes ? r.memory_bytes : kDefaultGuestMemory;
+  o.memory = guest_memory(r);
   if (o.memory < (256ull << 20) || o.memory > (2ull << 30) || o.memory % (4ull << 20))
     throw SpecError("vm.memory: the vm platform takes 256 MiB .. 2 GiB in whole 4 MiB (below the PCI hole)");
   if (o.soft_dirty_mib == 0 || o.soft_dirty_mib > 64 || o.guest_move_mib == 0 || o.guest_move_mib > 64)

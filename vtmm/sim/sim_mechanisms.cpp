@@ -178,7 +178,7 @@ void SimMechanisms::drain_pml(std::vector<Gpa>& out) {
 }
 
 void SimMechanisms::offer_only(std::span<const Mechanism> declared) {
-  provide({this, this, this, this, this, this, this, this, this, this});
+  provide(everything());
   keep_only(declared);
 }
 

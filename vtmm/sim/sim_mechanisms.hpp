@@ -19,7 +19,7 @@ class SimMechanisms final : public Mechanisms,
                             public HugeMappings,
                             public GroundTruthView {
  public:
-  SimMechanisms() { provide({this, this, this, this, this, this, this, this, this, this}); }
+  SimMechanisms() { provide(everything()); }
   SimMechanisms(const SimMechanisms&) = delete;
   SimMechanisms& operator=(const SimMechanisms&) = delete;
   // Hands the policy only the capabilities it declared (needs() and
@@ -80,6 +80,7 @@ class SimMechanisms final : public Mechanisms,
   }
 
  private:
+  Provided everything() { return {this, this, this, this, this, this, this, this, this, this}; }
   void finish_migration(size_t idx);
   void pml_second_pass(size_t idx, double at);
   // Copies pages on `threads` threads from `start`; per page, its copy window
