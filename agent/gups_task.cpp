@@ -20,15 +20,9 @@ namespace {
 // `n` updates of thread v; returns the XOR of the values it applied.
 uint64_t gups_lane(std::vector<uint64_t>& table, const workloads::GupsHotSet& hot,
                    double hot_probability, Rng& rng, uint64_t n) {
-  const uint64_t elems = table.size();
   uint64_t applied = 0;
-  for (uint64_t i = 0; i < n; ++i) {
-    const uint64_t r = rng.next();
-    const bool is_hot = rng.uniform() < hot_probability;
-    const uint64_t at = is_hot ? hot.base + r % hot.elems : r % elems;
-    __atomic_fetch_xor(&table[at], r, __ATOMIC_RELAXED);
-    applied ^= r;
-  }
+  for (uint64_t i = 0; i < n; ++i)
+    applied ^= workloads::gups_update(table.data(), table.size(), hot, hot_probability, rng);
   return applied;
 }
 

@@ -109,6 +109,11 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
     return agent::report_soft_dirty(ch, mib, mode == "split");
   }
   if (name == "check-marks") return agent::check_marks();
+  if (name == "tierd") {
+    std::vector<std::string> args;
+    for (std::string a; in >> a;) args.push_back(a);
+    return agent::run_tierd(args);
+  }
   throw std::runtime_error("unknown command '" + name + "'");
 }
 

@@ -34,6 +34,8 @@ void ycsb_start(const YcsbParams& p);
 bool ycsb_running();
 pid_t ycsb_server_pid();  // -1 when none
 Values ycsb_wait();
+// /bin/vtmm-tierd with `args` (agent/tierd_task.cpp): its report as metrics.
+Values run_tierd(const std::vector<std::string>& args);
 // fork + execv with stdout to `out_path` (if set).
 pid_t spawn_process(const std::vector<std::string>& argv, const char* out_path);
 // Graph500 BFS (the project's Kronecker generator and validator, native memory):

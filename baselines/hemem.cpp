@@ -93,7 +93,11 @@ class HeMem final : public Policy {
     if (region_pages_ == 0) p.fail("region_pages", "must be >= 1");
   }
 
-  std::vector<Mechanism> needs() const override { return baselines::sampling_needs(side_); }
+  std::vector<Mechanism> needs() const override {
+    std::vector<Mechanism> n = baselines::sampling_needs(side_);
+    n.push_back(Mechanism::WriteProtect);  // its migrations (PM_WP)
+    return n;
+  }
   Side side() const override { return side_; }
 
   void attach(Mechanisms& m) override {

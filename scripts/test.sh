@@ -33,8 +33,9 @@ build/vtmm compare ci/baseline/gate.jsonl "$gate_dir" --threshold 5% --fail-on-u
 rm -rf "$gate_dir"
 # The Slurm executor on a one-node cluster the test starts and stops (~30 s; once, not under ASan).
 VTMM_SLURM_REQUIRED=1 ctest --test-dir build --output-on-failure -L slurm
-# The real-VM end-to-end test (a TCG guest through libvirt per run, about 1 min; once, not under ASan).
-[ "$slow" -eq 1 ] || ctest --test-dir build --output-on-failure -R '^vm_smoke$'
+# The real-VM end-to-end tests (a TCG guest through libvirt per run, about 2 min in all; once, not
+# under ASan): the vm platform's runs, and the daemon's migrations on a two-node guest kernel.
+[ "$slow" -eq 1 ] || ctest --test-dir build --output-on-failure -R '^(vm_smoke|vm_numa_migration)$'
 build/vtmm_bench --benchmark_filter=BM_Gups --benchmark_min_time=0.05 >/dev/null  # the benchmarks still run (no speed is asserted)
 scripts/build.sh sanitize
 # The plotting and gate scripts (Python and shell; ctest Report.* and

@@ -143,4 +143,21 @@ TEST_F(CliTest, SimWarnsWhenTheWorkloadFitsInTheLlc) {
   EXPECT_FALSE(r.out.empty());
 }
 
+// numa-check refuses a bad option or a design the daemon cannot run before
+// it boots anything: exit 2, one line naming what was wrong.
+TEST_F(CliTest, NumaCheckRejectsBeforeBooting) {
+  struct Case {
+    const char* args;
+    const char* names;
+  };
+  for (const Case& c : {Case{"--seconds 1", "seconds"}, Case{"--policy hemem", "needs"},
+                        Case{"--policy no-such-design", "no-such-design"},
+                        Case{"--policy '{\"impl\": \"ept-scanner\"}'", "needs"},
+                        Case{"--fast-mib 0", "fast_mib"}, Case{"--policy '{'", "--policy"}}) {
+    const Result r = vtmm(std::string("numa-check ") + c.args);
+    EXPECT_EQ(r.code, 2) << c.args << ": " << r.err;
+    expect_one_line(r.err, c.names);
+  }
+}
+
 }  // namespace cli_test

@@ -37,4 +37,17 @@ inline GupsHotSet gups_hot_set(uint64_t elems, double hot_fraction, const std::s
   return h;
 }
 
+// One native GUPS update of `table` (`elems` elements): an element of the
+// hot set with probability hot_probability, else any element, XORed with a
+// random value atomically (threads sharing the table never lose one).
+// Returns the value applied.
+inline uint64_t gups_update(uint64_t* table, uint64_t elems, const GupsHotSet& hot,
+                            double hot_probability, Rng& rng) {
+  const uint64_t r = rng.next();
+  const bool is_hot = rng.uniform() < hot_probability;
+  const uint64_t at = is_hot ? hot.base + r % hot.elems : r % elems;
+  __atomic_fetch_xor(&table[at], r, __ATOMIC_RELAXED);
+  return r;
+}
+
 }  // namespace vtmm::workloads

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   vtmm::cli::add_plot(app);
   vtmm::cli::add_doctor(app);
   vtmm::cli::add_image(app);
+  vtmm::cli::add_numa_check(app);
   vtmm::cli::add_collect(app);
   vtmm::cli::add_run_one(app);
   vtmm::cli::add_trace(app);

@@ -19,6 +19,8 @@ const char* mechanism_name(Mechanism m) {
     case Mechanism::GuestNuma: return "guest-visible NUMA nodes";
     case Mechanism::HugeMappings: return "2 MiB EPT mappings (split/merge)";
     case Mechanism::SubpageAdBits: return "sub-page A/D bits in 2 MiB mappings (hardware mode)";
+    case Mechanism::WriteProtect:
+      return "write protection during a page's copy (PM_WP)";
   }
   return "unknown mechanism";
 }
@@ -62,12 +64,15 @@ const char* mechanism_key(Mechanism m) {
       return "huge_mappings";
     case Mechanism::SubpageAdBits:
       return "subpage_ad_bits";
+    case Mechanism::WriteProtect:
+      return "write_protect";
   }
   return "unknown";
 }
 
 bool Mechanisms::offers(Mechanism m) const {
-  if (m == Mechanism::GuestNuma || m == Mechanism::SubpageAdBits) return offers_mode(m);
+  if (m == Mechanism::GuestNuma || m == Mechanism::SubpageAdBits || m == Mechanism::WriteProtect)
+    return offers_mode(m);
   bool offered = false;
   each_slot(provided_, [&](auto* slot, std::initializer_list<Mechanism> ms) {
     if (std::find(ms.begin(), ms.end(), m) != ms.end()) offered = slot != nullptr;

@@ -24,19 +24,20 @@
 namespace vtmm {
 
 enum class Mechanism : uint8_t {
-  GptList,     // the guest companion's list of leaf page-table pages
-  PteAdBits,   // read / clear guest PTE accessed & dirty bits
-  EptAdBits,   // read / clear EPT accessed & dirty bits
-  Pml,         // page-modification logging of EPT D-bit 0->1 transitions
-  TlbFlush,    // flush the VM's vCPU TLBs
-  Migrate,     // re-back a guest page on the other tier
-  GroundTruth,  // true per-page access counts (simulator only; for evaluation)
-  HintFaults,   // NUMA hint faults: protect pages, fault on the next access
-  Sampling,     // PEBS-like sampling of LLC load misses and stores
-  Exchange,     // swap a fast and a slow page without free room (Nimble)
-  GuestNuma,    // the guest sees a fast and a slow NUMA node and migrates itself
-  HugeMappings,  // 2 MiB EPT mappings: choose new backings' size, split and merge them
-  SubpageAdBits  // hardware mode: A/D bits per 4 KiB inside a 2 MiB mapping
+  GptList,        // the guest companion's list of leaf page-table pages
+  PteAdBits,      // read / clear guest PTE accessed & dirty bits
+  EptAdBits,      // read / clear EPT accessed & dirty bits
+  Pml,            // page-modification logging of EPT D-bit 0->1 transitions
+  TlbFlush,       // flush the VM's vCPU TLBs
+  Migrate,        // re-back a guest page on the other tier
+  GroundTruth,    // true per-page access counts (simulator only; for evaluation)
+  HintFaults,     // NUMA hint faults: protect pages, fault on the next access
+  Sampling,       // PEBS-like sampling of LLC load misses and stores
+  Exchange,       // swap a fast and a slow page without free room (Nimble)
+  GuestNuma,      // the guest sees a fast and a slow NUMA node and migrates itself
+  HugeMappings,   // 2 MiB EPT mappings: choose new backings' size, split and merge them
+  SubpageAdBits,  // hardware mode: A/D bits per 4 KiB inside a 2 MiB mapping
+  WriteProtect    // write-protect a page while it is copied (PM_WP's method of migrate)
 };
 const char* mechanism_name(Mechanism m);
 // The mechanism's name in run records ("pml", "ept_ad_bits", ...).
@@ -256,7 +257,7 @@ class Mechanisms {
  public:
   virtual ~Mechanisms() = default;
   // Whether the platform offers m: for a capability, whether it provided it;
-  // for a mode (GuestNuma, SubpageAdBits), what offers_mode says.
+  // for a mode (GuestNuma, SubpageAdBits, WriteProtect), what offers_mode says.
   bool offers(Mechanism m) const;
 
   // Memory map and capacity, in 4 KiB pages.
@@ -319,7 +320,7 @@ class Mechanisms {
   void provide(const Provided& p) { provided_ = p; }
   // Withholds every capability none of whose mechanisms is in `keep`.
   void keep_only(std::span<const Mechanism> keep);
-  // GuestNuma and SubpageAdBits are modes of the platform, not calls.
+  // GuestNuma, SubpageAdBits and WriteProtect are modes of the platform, not calls.
   virtual bool offers_mode(Mechanism m) const {
     (void)m;
     return false;

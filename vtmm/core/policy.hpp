@@ -82,4 +82,9 @@ class Policy {
 
 using PolicyRegistry = Registry<Policy, PolicyEnv>;
 
+// The mechanisms `pol` will use on `m`: every need (a SpecError naming the
+// first one `m` lacks, and `platform`) and the wants `m` offers; sorted.
+std::vector<Mechanism> mechanisms_for(const Policy& pol, const Mechanisms& m,
+                                      const std::string& platform);
+
 }  // namespace vtmm

@@ -126,11 +126,17 @@ GuestImage build_guest_image(const ImageOptions& opt) {
   const std::string moddir = "/lib/modules/" + abi;
   const std::string agent = opt.agent.empty() ? default_agent_path() : opt.agent;
   if (!fs::exists(agent)) throw SpecError("image: guest agent " + agent + " not found (build target vtmm-agent, or pass --agent)");
+  // The host daemon on its own, beside the agent: the guest runs it against a
+  // stand-in process in the two-node check (docs/vm.md).
+  const std::string tierd = (fs::path(agent).parent_path() / "vtmm-tierd").string();
+  if (!fs::exists(tierd))
+    throw SpecError("image: " + tierd + " not found (build target vtmm-tierd)");
 
   // Inputs: path in the image -> host file.
   std::map<std::string, std::string> files;
   files["bin/busybox"] = need("/bin/busybox", "busybox-static");
   files["bin/vtmm-agent"] = agent;
+  files["bin/vtmm-tierd"] = tierd;
   for (const char* b : {"/usr/bin/redis-server", "/usr/bin/redis-benchmark"}) {
     files[std::string(b).substr(1)] = need(b, std::string(b).find("server") != std::string::npos ? "redis-server" : "redis-tools");
     for (const auto& lib : shared_libs(b)) files[lib.substr(1)] = lib;

@@ -16,6 +16,7 @@
 #include "vtmm/platform/domain_xml.hpp"
 #include "vtmm/platform/guest_image.hpp"
 #include "vtmm/platform/guest_ram.hpp"
+#include "vtmm/platform/guest_session.hpp"
 #include "vtmm/platform/host_probe.hpp"
 #include "vtmm/platform/interrupt.hpp"
 #include "vtmm/platform/libvirt_session.hpp"
@@ -281,42 +282,6 @@ void validate_vm_run(const RunSpec& r) {
   parse_options(r);
 }
 
-// QEMU runs as libvirt's unprivileged user (qemu.conf), which cannot reach an
-// image cache under a 0700 home directory: for the run, the boot files are
-// copied into a directory of their own under libvirt's boot directory, and
-// removed afterwards (also when the run fails).
-namespace {
-class StagedBoot {
- public:
-  StagedBoot(const GuestImage& img, const std::string& domain) {
-    namespace fs = std::filesystem;
-    const fs::path base = fs::exists("/var/lib/libvirt/boot") ? fs::path("/var/lib/libvirt/boot") : fs::temp_directory_path();
-    dir_ = base / ("vtmm-" + domain);
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    fs::create_directories(dir_);
-    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
-    kernel = (dir_ / "vmlinuz").string();
-    initrd = (dir_ / "initramfs.cpio").string();
-    fs::copy_file(img.kernel, kernel, fs::copy_options::overwrite_existing);
-    fs::copy_file(img.initrd, initrd, fs::copy_options::overwrite_existing);
-    for (const std::string& f : {kernel, initrd})
-      fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
-  }
-  ~StagedBoot() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  StagedBoot(const StagedBoot&) = delete;
-  StagedBoot& operator=(const StagedBoot&) = delete;
-  std::string kernel, initrd;
-
- private:
-  std::filesystem::path dir_;
-};
-}  // namespace
-
 namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -543,53 +508,23 @@ Json run_vm(const RunSpec& r) {
   InterruptGuard guard;
   const auto t_start = std::chrono::steady_clock::now();
   VmRunState s = plan_vm(r);
-
-  const auto t_img = std::chrono::steady_clock::now();
-  const GuestImage img = build_guest_image(ImageOptions{});
-  s.image_s = seconds_since(t_img);
-  check_interrupted();
-
-  LibvirtSession lv;
-  const std::string name = lv.next_domain_name();
-  s.dc.name = name;
-  const StagedBoot boot(img, name);
-  s.dc.kernel = boot.kernel;
-  s.dc.initrd = boot.initrd;
-  s.dc.serial_log = "/var/log/libvirt/qemu/" + name + ".serial.log";
-
-  const auto t_boot = std::chrono::steady_clock::now();
-  lv.create_domain(name, domain_xml(s.dc));
-  const int qemu_pid = lv.qemu_pid(name);
-  // What the link throws (a deadline, a reply limit, a disconnected guest)
-  // ends the run; the runner writes the message as the failed record's "error".
-  AgentLink link(agent_socket_from_xml(lv.live_xml(name)),
-                 agent_proto::MemoryMap{{{0, s.opt.memory}}},
-                 [&] { return lv.domain_active(name); });
-  s.hello = link.wait_hello(s.opt.boot_timeout_s);
-  s.boot_s = seconds_since(t_boot);
+  GuestSession g(s.dc, s.opt.memory, s.opt.boot_timeout_s);
+  s.dc = g.domain();
+  s.hello = g.hello();
+  s.image_s = g.image_s();
+  s.boot_s = g.boot_s();
   std::vector<uint64_t> cell_bytes;
   for (const auto& c : s.cells) cell_bytes.push_back(c.bytes);
-  GuestRam ram(qemu_pid, cell_bytes);
+  GuestRam ram(g.qemu_pid(), cell_bytes);
 
-  const Must must = [&](const std::string& cmd) {
-    CommandReply rep = link.command(cmd, s.opt.command_timeout_s);
-    if (rep.status != 0) throw std::runtime_error("guest: '" + cmd + "' failed: " + rep.error);
-    return rep;
-  };
+  const Must must = [&](const std::string& cmd) { return g.must(cmd, s.opt.command_timeout_s); };
   s.caps = must("caps");
   run_workload(s, ram, must);
   daemon_round_trip(s, ram, must);
   // Guest-side placement between the two guest nodes.
   s.guest_move = must("numa-move " + std::to_string(s.opt.guest_move_mib) + " 0 1");
-
-  link.send_only("poweroff");
-  for (int i = 0; i < 100 && lv.domain_active(name); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const bool clean_poweroff = !lv.domain_active(name);
-  lv.destroy_domain(name);
-  std::error_code ec;
-  std::filesystem::remove(s.dc.serial_log, ec);
-  return vm_record(s, img, clean_poweroff, link.rejected(), seconds_since(t_start));
+  const bool clean_poweroff = g.poweroff();
+  return vm_record(s, g.image(), clean_poweroff, g.rejected(), seconds_since(t_start));
 }
 
 }  // namespace vtmm::platform

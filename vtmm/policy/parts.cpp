@@ -9,6 +9,11 @@ template <MigrationMethod M>
 struct Method final : MigrationPart {
   Method(Params&, const PartEnv&) {}
   MigrationMethod method() const override { return M; }
+  std::vector<Mechanism> needs() const override {
+    if (M == MigrationMethod::Pml) return {Mechanism::Pml};
+    if (M == MigrationMethod::WriteProtect) return {Mechanism::WriteProtect};
+    return {};
+  }
 };
 using PmlMethod = Method<MigrationMethod::Pml>;
 using LinuxMethod = Method<MigrationMethod::Linux>;

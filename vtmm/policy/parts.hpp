@@ -74,6 +74,8 @@ class MigrationPart {
   static constexpr const char* kKind = "migration method";
   virtual ~MigrationPart() = default;
   virtual MigrationMethod method() const = 0;
+  // What the method needs beyond Migrate (PM_PML: PML; PM_WP: write protection).
+  virtual std::vector<Mechanism> needs() const = 0;
 };
 using MigrationRegistry = Registry<MigrationPart, PartEnv>;
 

@@ -54,8 +54,10 @@ class Vtmm : public Policy {
     const auto classifier =
         make_part<ClassifierRegistry>(p, "classifier", d.classifier, parts, &classifier_);
     hot_set_ = make_part<HotSetRuleRegistry>(p, "hot_set", d.hot_set, parts);
-    method_ =
-        make_part<MigrationRegistry>(p, "migration", d.migration, parts, &method_name_)->method();
+    const auto method =
+        make_part<MigrationRegistry>(p, "migration", d.migration, parts, &method_name_);
+    method_ = method->method();
+    method_needs_ = method->needs();
     threshold_bytes_ = p.get_bytes("migrate_threshold_bytes", uint64_t{100} << 20);
     skip_rounds_ = p.get<uint32_t>("skip_rounds", 3);
     threads_small_ = p.get<uint32_t>("copy_threads_small", 1);
@@ -85,6 +87,7 @@ class Vtmm : public Policy {
   std::vector<Mechanism> needs() const override {
     std::vector<Mechanism> n = tracker_->needs();
     n.push_back(Mechanism::Migrate);
+    n.insert(n.end(), method_needs_.begin(), method_needs_.end());
     for (Mechanism h : huge_->needs()) n.push_back(h);
     return n;
   }
@@ -133,7 +136,8 @@ class Vtmm : public Policy {
     last_threshold_ = plan.threshold;
     last_hot_ = plan.hot_pages;
     count_keys(plan.bucket_counts);
-    if (measuring_ && !m.truth().true_accesses().empty()) score(m, plan);
+    if (measuring_ && m.offers(Mechanism::GroundTruth) && !m.truth().true_accesses().empty())
+      score(m, plan);
 
     if (skip_ > 0) {
       --skip_;
@@ -230,6 +234,7 @@ class Vtmm : public Policy {
   MlqConfig mlq_;
   std::string classifier_, method_name_;  // registered names, for the record
   std::unique_ptr<Tracker> tracker_;
+  std::vector<Mechanism> method_needs_;  // the migration method's
   std::unique_ptr<HotSetRule> hot_set_;
   MigrationMethod method_;
   std::unique_ptr<Hotness> hotness_;

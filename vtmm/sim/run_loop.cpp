@@ -100,22 +100,10 @@ class Loop {
     host_.vms.push_back(r->vm.get());
     r->mech.bind(r->vm.get());
     r->mech.set_side(pol.side());
-    for (Mechanism m : pol.needs()) {
-      if (!r->mech.offers(m))
-        throw SpecError(std::string("policy: needs ") + mechanism_name(m) + ", which platform '" + platform +
-                        "' does not offer");
-      if (m == Mechanism::GroundTruth) r->vm->truth_wanted = true;
-    }
-    std::vector<Mechanism> declared = pol.needs();
-    for (Mechanism m : pol.wants()) {
-      if (!r->mech.offers(m)) continue;
-      if (m == Mechanism::GroundTruth) r->vm->truth_wanted = true;
-      declared.push_back(m);
-    }
-    r->mech.offer_only(declared);
-    std::sort(declared.begin(), declared.end());
-    declared.erase(std::unique(declared.begin(), declared.end()), declared.end());
-    r->mechanisms = declared;
+    r->mechanisms = mechanisms_for(pol, r->mech, platform);
+    r->vm->truth_wanted =
+        std::binary_search(r->mechanisms.begin(), r->mechanisms.end(), Mechanism::GroundTruth);
+    r->mech.offer_only(r->mechanisms);
     pol.attach(r->mech);
     r->lanes.resize(slot.cfg.vcpus);
     for (auto& cpu : r->vm->vcpus) cpu.clock_ns = slot.start_ns;

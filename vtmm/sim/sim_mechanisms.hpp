@@ -39,7 +39,7 @@ class SimMechanisms final : public Mechanisms,
 
   // Everything, except the hardware mode where the host profile lacks it.
   bool offers_mode(Mechanism m) const override {
-    return m != Mechanism::SubpageAdBits || vm_->subpage_ad;
+    return m != Mechanism::SubpageAdBits || vm_->subpage_ad;  // GuestNuma, WriteProtect: always
   }
   uint32_t guest_pages() const override { return static_cast<uint32_t>(vm_->ept.size()); }
   bool backed(Gpa g) const override { return g < vm_->ept.size() && (vm_->ept[g] & kEptPresent); }

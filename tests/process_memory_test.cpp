@@ -1,0 +1,106 @@
+// ProcessMemory over this test's own memory: the memory map from
+// move_pages' query mode, the allowances, what it offers and refuses. The
+// moves between two nodes and soft-dirty tracking need a two-node kernel
+// with soft-dirty: ctest vm_numa_migration proves them inside a guest.
+#include "vtmm/platform/process_memory.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "vtmm/platform/policy_driver.hpp"
+
+namespace vtmm::platform {
+namespace {
+
+// Eight private pages of which the first four are touched.
+class ProcessMemoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    p_ = static_cast<char*>(
+        ::mmap(nullptr, 8 * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(p_, MAP_FAILED);
+    std::memset(p_, 1, 4 * kPageSize);
+  }
+  void TearDown() override { ::munmap(p_, 8 * kPageSize); }
+  ProcessMemoryConfig config(int fast = 0, int slow = 1) const {
+    return {::getpid(), {{reinterpret_cast<uint64_t>(p_), 8 * kPageSize}}, fast, slow, 2, 8};
+  }
+  char* p_ = nullptr;
+};
+
+TEST_F(ProcessMemoryTest, MapsTouchedPagesAsBackedOnTheirNode) {
+  ProcessMemory m(config());
+  EXPECT_EQ(m.guest_pages(), 8u);
+  for (Gpa g = 0; g < 8; ++g) EXPECT_EQ(m.backed(g), g < 4) << g;
+  // This machine's pages are on node 0, the fast node here.
+  EXPECT_EQ(m.used_pages(Tier::Fast) + m.used_pages(Tier::Slow), 4u);
+  EXPECT_EQ(m.capacity_pages(Tier::Fast), 2u);
+  EXPECT_EQ(m.hva_of(3), reinterpret_cast<uint64_t>(p_) + 3 * kPageSize);
+}
+
+TEST_F(ProcessMemoryTest, RefusesBadRegionsAndOneNode) {
+  auto c = config();
+  c.regions[0].hva += 1;
+  EXPECT_THROW(ProcessMemory{c}, std::invalid_argument);
+  c = config();
+  c.regions[0].bytes = 0;
+  EXPECT_THROW(ProcessMemory{c}, std::invalid_argument);
+  EXPECT_THROW(ProcessMemory(config(0, 0)), std::invalid_argument);
+}
+
+TEST_F(ProcessMemoryTest, OffersWhatAStockKernelHas) {
+  ProcessMemory m(config());
+  for (int i = 0; i <= static_cast<int>(Mechanism::SubpageAdBits); ++i) {
+    const auto x = static_cast<Mechanism>(i);
+    EXPECT_EQ(m.offers(x), ProcessMemory::offered(x)) << mechanism_name(x);
+  }
+  EXPECT_TRUE(m.offers(Mechanism::EptAdBits));
+  EXPECT_TRUE(m.offers(Mechanism::Migrate));
+  EXPECT_FALSE(m.offers(Mechanism::Pml));
+  EXPECT_FALSE(m.offers(Mechanism::GroundTruth));
+  EXPECT_THROW(m.pml(), std::logic_error);
+}
+
+TEST_F(ProcessMemoryTest, OnlyLinuxMigrationAndNothingToMoveWhenInPlace) {
+  ProcessMemory m(config());
+  const Gpa gs[] = {0, 1};
+  try {
+    m.migrate(gs, Tier::Slow, MigrationMethod::Pml, 1);
+    FAIL() << "PML migration needs a patched KVM";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("\"migration\": \"linux\""), std::string::npos)
+        << e.what();
+  }
+  // Already on node 0 (fast): nothing to move, no system call.
+  const MigrationResult r = m.migrate(gs, Tier::Fast, MigrationMethod::Linux, 1);
+  EXPECT_EQ(r.moved, 0u);
+  EXPECT_EQ(m.stats().move_calls, 0u);
+}
+
+TEST_F(ProcessMemoryTest, UnbackedPagesAreNeverMoved) {
+  ProcessMemory m(config());
+  const Gpa gs[] = {5, 6, 7};
+  EXPECT_EQ(m.migrate(gs, Tier::Slow, MigrationMethod::Linux, 1).moved, 0u);
+  EXPECT_EQ(m.stats().move_calls, 0u);
+}
+
+TEST(RealTimePolicy, RefusesDesignsThatNeedWhatAStockKernelLacks) {
+  EXPECT_NO_THROW(
+      make_real_time_policy(Json{{"impl", "ept-scanner"}, {"migration", "linux"}}, "p", 1));
+  for (const char* name : {"vtmm", "hemem", "memtis"}) {
+    try {
+      make_real_time_policy(Json(name), "policy", 1);
+      ADD_FAILURE() << name << " should be refused";
+    } catch (const SpecError& e) {
+      EXPECT_NE(std::string(e.what()).find("a stock kernel does not give"), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_THROW(make_real_time_policy(Json("no-such-design"), "policy", 1), SpecError);
+}
+
+}  // namespace
+}  // namespace vtmm::platform

@@ -1,0 +1,321 @@
+// vtmm-tierd: a registered design run by the host-side daemon against one
+// process's memory on this machine's NUMA nodes (docs/vm.md, "The daemon on
+// its own"). Static, so it also runs inside the test guest:
+//
+//   vtmm-tierd --policy '{"impl":"ept-scanner","migration":"linux"}' --seconds 30
+//       --stand-in --mib 256 --fast-mib 16   (one line)
+//     forks a stand-in for QEMU (a memfd-backed region, its first fast-mib
+//     bound to the fast node and the rest to the slow node, under a GUPS
+//     load with a known hot set), runs the design against it, and checks
+//     where the pages ended through move_pages' status and numa_maps;
+//   vtmm-tierd --policy ... --pid PID --region HVA:BYTES[,HVA:BYTES] --fast-mib F
+//     runs the design against a running process (QEMU's guest RAM).
+//
+// Prints one JSON object; exit 2 on a bad argument, 1 on a failure.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "vtmm/core/error.hpp"
+#include "vtmm/core/rng.hpp"
+#include "vtmm/platform/policy_driver.hpp"
+#include "workloads/gups_hotset.hpp"
+
+namespace {
+
+using vtmm::Json;
+using vtmm::platform::ProcessMemory;
+using vtmm::platform::ProcessMemoryConfig;
+using vtmm::platform::ProcessRegion;
+
+struct Args {
+  Json policy;
+  double seconds = 30;
+  int fast_node = 0, slow_node = 1;
+  uint64_t fast_mib = 0;
+  bool stand_in = false;
+  uint64_t mib = 256;
+  double hot_fraction = 1.0 / 16, hot_probability = 0.99;
+  uint64_t seed = 1;
+  int pid = 0;
+  std::vector<ProcessRegion> regions;
+};
+
+[[noreturn]] void bad(const std::string& what) { throw vtmm::SpecError(what); }
+
+uint64_t number(const std::string& flag, const std::string& v) {
+  size_t used = 0;
+  uint64_t x = 0;
+  try {
+    x = std::stoull(v, &used, 0);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v.size() || v.empty()) bad(flag + ": '" + v + "' is not a whole number");
+  return x;
+}
+
+double real(const std::string& flag, const std::string& v) {
+  size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v.size() || v.empty()) bad(flag + ": '" + v + "' is not a number");
+  return x;
+}
+
+std::vector<ProcessRegion> regions(const std::string& v) {
+  std::vector<ProcessRegion> out;
+  std::istringstream in(v);
+  for (std::string part; std::getline(in, part, ',');) {
+    const auto colon = part.find(':');
+    if (colon == std::string::npos) bad("--region: '" + part + "' is not HVA:BYTES");
+    out.push_back(
+        {number("--region", part.substr(0, colon)), number("--region", part.substr(colon + 1))});
+  }
+  return out;
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string f = argv[i];
+    if (f == "--stand-in") {
+      a.stand_in = true;
+      continue;
+    }
+    if (i + 1 >= argc) bad(f + ": needs a value");
+    const std::string v = argv[++i];
+    if (f == "--policy")
+      a.policy = Json::parse(v.front() == '{' ? v : "\"" + v + "\"");
+    else if (f == "--seconds")
+      a.seconds = real(f, v);
+    else if (f == "--fast-node")
+      a.fast_node = static_cast<int>(number(f, v));
+    else if (f == "--slow-node")
+      a.slow_node = static_cast<int>(number(f, v));
+    else if (f == "--fast-mib")
+      a.fast_mib = number(f, v);
+    else if (f == "--mib")
+      a.mib = number(f, v);
+    else if (f == "--hot-fraction")
+      a.hot_fraction = real(f, v);
+    else if (f == "--hot-probability")
+      a.hot_probability = real(f, v);
+    else if (f == "--seed")
+      a.seed = number(f, v);
+    else if (f == "--pid")
+      a.pid = static_cast<int>(number(f, v));
+    else if (f == "--region")
+      a.regions = regions(v);
+    else
+      bad(f + ": unknown flag");
+  }
+  if (a.policy.is_null()) bad("--policy: required");
+  if (!(a.seconds > 0 && a.seconds <= 86400)) bad("--seconds: must be in (0, 86400]");
+  if (a.stand_in == (a.pid != 0)) bad("--stand-in or --pid: exactly one");
+  if (a.stand_in && (a.mib < 2 || a.mib > (64u << 10))) bad("--mib: must be 2..65536");
+  if (a.stand_in && (a.fast_mib == 0 || a.fast_mib >= a.mib)) bad("--fast-mib: must be 1..mib-1");
+  if (!(a.hot_fraction > 0 && a.hot_fraction <= 1)) bad("--hot-fraction: must be in (0, 1]");
+  if (!(a.hot_probability >= 0 && a.hot_probability <= 1))
+    bad("--hot-probability: must be in [0, 1]");
+  if (a.fast_node == a.slow_node) bad("--slow-node: must differ from --fast-node");
+  return a;
+}
+
+// Binds [p, p+len) to `node` (MPOL_BIND) so first touches land there.
+void bind(void* p, size_t len, int node) {
+  unsigned long mask = 1ul << node;
+  if (::syscall(SYS_mbind, p, len, 2 /* MPOL_BIND */, &mask, sizeof mask * 8, 0) != 0)
+    throw std::runtime_error(std::string("stand-in: mbind failed: ") + std::strerror(errno));
+}
+
+// The stand-in's body: a memfd region as QEMU backs guest RAM, its cells
+// bound to the two nodes, every page touched, then GUPS updates until killed.
+[[noreturn]] void stand_in(const Args& a, int ready_fd) {
+  const size_t bytes = a.mib << 20, fast = a.fast_mib << 20;
+  const int fd = static_cast<int>(::syscall(SYS_memfd_create, "vtmm-stand-in", 0));
+  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(bytes)) != 0) _exit(3);
+  auto* table =
+      static_cast<uint64_t*>(::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  if (table == MAP_FAILED) _exit(3);
+  ::madvise(table, bytes, MADV_NOHUGEPAGE);
+  try {
+    bind(table, fast, a.fast_node);
+    bind(reinterpret_cast<char*>(table) + fast, bytes - fast, a.slow_node);
+  } catch (const std::exception&) {
+    _exit(4);
+  }
+  const uint64_t elems = bytes / 8;
+  for (uint64_t i = 0; i < elems; i += 512) table[i] = i;
+  // Placed; from now on only the daemon moves pages (a binding left in place
+  // would not stop move_pages, but it is not QEMU's default either).
+  ::syscall(SYS_mbind, table, bytes, 0 /* MPOL_DEFAULT */, nullptr, 0, 0);
+  const uint64_t at = reinterpret_cast<uint64_t>(table);
+  if (::write(ready_fd, &at, sizeof at) != sizeof at) _exit(3);
+  const auto hot = vtmm::workloads::gups_hot_set(elems, a.hot_fraction, "random", a.seed);
+  vtmm::Rng rng(a.seed);
+  for (;;) vtmm::workloads::gups_update(table, elems, hot, a.hot_probability, rng);
+}
+
+// Pages per node of the mapping at `hva` in /proc/PID/numa_maps.
+std::map<std::string, uint64_t> numa_maps(int pid, uint64_t hva) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/numa_maps");
+  char head[32];
+  std::snprintf(head, sizeof head, "%llx ", static_cast<unsigned long long>(hva));
+  std::map<std::string, uint64_t> out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(head, 0) != 0) continue;
+    std::istringstream words(line);
+    for (std::string w; words >> w;)
+      if (w.size() > 2 && w[0] == 'N' && w.find('=') != std::string::npos)
+        out[w.substr(0, w.find('='))] = std::stoull(w.substr(w.find('=') + 1));
+  }
+  return out;
+}
+
+std::unique_ptr<vtmm::Policy> make_policy(const Args& a) {
+  return vtmm::platform::make_real_time_policy(a.policy, "--policy", a.seed);
+}
+
+// Where the stand-in's pages ended against its known hot set.
+Json score(const Args& a, const ProcessMemory& m, int pid, uint64_t hva, uint64_t first_hot,
+           uint64_t hot_pages) {
+  uint64_t hot_fast = 0, fast = 0, initial_hot_fast = 0;
+  for (uint64_t g = 0; g < m.nodes().size(); ++g) {
+    const bool on_fast = m.nodes()[g] == a.fast_node,
+               hot = g >= first_hot && g < first_hot + hot_pages;
+    fast += on_fast;
+    hot_fast += on_fast && hot;
+    initial_hot_fast += hot && g < (a.fast_mib << 20) / 4096;
+  }
+  Json nm = numa_maps(pid, hva);
+  return {{"pages", m.nodes().size()},
+          {"hot_pages", hot_pages},
+          {"first_hot_page", first_hot},
+          {"fast_budget_pages", (a.fast_mib << 20) / 4096},
+          {"hot_on_fast_before", initial_hot_fast},
+          {"hot_on_fast", hot_fast},
+          {"fast_pages", fast},
+          {"precision", fast ? static_cast<double>(hot_fast) / static_cast<double>(fast) : 0.0},
+          {"recall", static_cast<double>(hot_fast) / static_cast<double>(hot_pages)},
+          {"numa_maps", nm}};
+}
+
+// The kernel's own NUMA balancing would move the stand-in's pages too (on
+// hint faults); the check is of the daemon's moves alone, so it is off while
+// the check runs and restored afterwards.
+class NumaBalancingOff {
+ public:
+  NumaBalancingOff() {
+    if (!std::getline(std::ifstream(kPath), was_))
+      was_ = "absent";
+    else
+      std::ofstream(kPath) << "0\n";
+  }
+  ~NumaBalancingOff() {
+    if (was_ != "absent") std::ofstream(kPath) << was_ << "\n";
+  }
+  NumaBalancingOff(const NumaBalancingOff&) = delete;
+  NumaBalancingOff& operator=(const NumaBalancingOff&) = delete;
+  const std::string& was() const { return was_; }
+
+ private:
+  static constexpr const char* kPath = "/proc/sys/kernel/numa_balancing";
+  std::string was_;
+};
+
+int run_stand_in(const Args& a) {
+  auto pol = make_policy(a);  // a bad --policy fails before anything starts
+  const NumaBalancingOff balancing;
+  int pipe_fd[2];
+  if (::pipe(pipe_fd) != 0) throw std::runtime_error("pipe failed");
+  const pid_t child = ::fork();
+  if (child < 0) throw std::runtime_error("fork failed");
+  if (child == 0) {
+    ::close(pipe_fd[0]);
+    stand_in(a, pipe_fd[1]);
+  }
+  ::close(pipe_fd[1]);
+  uint64_t hva = 0;
+  const bool ready = ::read(pipe_fd[0], &hva, sizeof hva) == sizeof hva;
+  ::close(pipe_fd[0]);
+  Json out;
+  try {
+    if (!ready) {
+      int st = 0;
+      ::waitpid(child, &st, 0);
+      throw std::runtime_error(WIFEXITED(st) && WEXITSTATUS(st) == 4
+                                   ? "stand-in: mbind to node " + std::to_string(a.fast_node) +
+                                         " or " + std::to_string(a.slow_node) +
+                                         " failed (does this machine have both?)"
+                                   : "stand-in: memfd_create, ftruncate or mmap failed");
+    }
+    ProcessMemoryConfig c{child,       {{hva, a.mib << 20}},      a.fast_node,
+                          a.slow_node, (a.fast_mib << 20) / 4096, (a.mib << 20) / 4096};
+    ProcessMemory m(c);
+    vtmm::platform::PolicyDriver d(*pol, m, "vm");
+    d.run([] { return false; }, a.seconds);
+    m.refresh();
+    const uint64_t elems = (a.mib << 20) / 8;
+    const auto hot = vtmm::workloads::gups_hot_set(elems, a.hot_fraction, "random", a.seed);
+    out = d.report();
+    out["stand_in"] = score(a, m, child, hva, hot.base / 512, (hot.elems + 511) / 512);
+    out["stand_in"]["numa_balancing_was"] = balancing.was();
+  } catch (...) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    throw;
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int run_pid(const Args& a) {
+  uint64_t bytes = 0;
+  for (const auto& r : a.regions) bytes += r.bytes;
+  if (a.regions.empty()) bad("--region: required with --pid");
+  if (a.fast_mib == 0 || (a.fast_mib << 20) >= bytes)
+    bad("--fast-mib: must be 1 .. the regions' size");
+  ProcessMemory m(
+      {a.pid, a.regions, a.fast_node, a.slow_node, (a.fast_mib << 20) / 4096, bytes / 4096});
+  auto pol = make_policy(a);
+  vtmm::platform::PolicyDriver d(*pol, m, "vm");
+  d.run([&] { return ::kill(a.pid, 0) != 0; }, a.seconds);
+  std::cout << d.report().dump() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Args a = parse(argc, argv);
+    return a.stand_in ? run_stand_in(a) : run_pid(a);
+  } catch (const vtmm::SpecError& e) {
+    std::fprintf(stderr, "vtmm-tierd: %s\n", e.what());
+    return 2;
+  } catch (const Json::exception& e) {
+    std::fprintf(stderr, "vtmm-tierd: --policy: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vtmm-tierd: %s\n", e.what());
+    return 1;
+  }
+}

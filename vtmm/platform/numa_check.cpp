@@ -1,0 +1,99 @@
+#include "vtmm/platform/numa_check.hpp"
+
+#include <cmath>
+#include <mutex>
+
+#include "vtmm/core/error.hpp"
+#include "vtmm/platform/guest_session.hpp"
+#include "vtmm/platform/host_probe.hpp"
+#include "vtmm/platform/interrupt.hpp"
+#include "vtmm/platform/policy_driver.hpp"
+
+namespace vtmm::platform {
+namespace {
+
+double metric(const CommandReply& r, const std::string& key) {
+  for (const auto& [k, v] : r.metrics)
+    if (k == key) return v;
+  return std::nan("");
+}
+
+std::string tierd_command(const NumaCheckOptions& o) {
+  char probs[96];
+  std::snprintf(probs, sizeof probs, " --hot-fraction %.17g --hot-probability %.17g",
+                o.hot_fraction, o.hot_probability);
+  return "tierd --stand-in --policy " + o.policy.dump() + " --seconds " +
+         std::to_string(o.seconds) + " --mib " + std::to_string(o.region_mib) + " --fast-mib " +
+         std::to_string(o.fast_mib) + probs + " --seed " + std::to_string(o.seed) +
+         " --fast-node 0 --slow-node 1";
+}
+
+Json checks(const NumaCheckOptions& o, const CommandReply& rep, size_t guest_nodes) {
+  const double promoted = metric(rep, "memory.promoted"), demoted = metric(rep, "memory.demoted");
+  const double fast = metric(rep, "stand_in.fast_pages"), n0 = metric(rep, "stand_in.numa_maps.N0");
+  const double recall = metric(rep, "stand_in.recall"),
+               precision = metric(rep, "stand_in.precision");
+  Json c = {{"guest_has_two_nodes", guest_nodes == 2},
+            {"promoted", promoted > 0},
+            {"demoted", demoted > 0},
+            {"numa_maps_agrees_with_move_pages", fast == (std::isnan(n0) ? 0 : n0)},
+            {"recall", recall >= o.min_recall},
+            {"precision", precision >= o.min_precision}};
+  bool all = true;
+  for (const auto& [k, v] : c.items()) all = all && v.get<bool>();
+  c["passed"] = all;
+  return c;
+}
+
+}  // namespace
+
+void validate(const NumaCheckOptions& o) {
+  const std::string p = o.policy.dump();
+  if (p.find_first_of(" \t\n") != std::string::npos)
+    throw SpecError("policy: must not contain whitespace (it travels as one agent argument)");
+  if (!(o.seconds >= 5 && o.seconds <= 3600)) throw SpecError("seconds: must be 5..3600");
+  if (o.guest_mib < 512 || o.guest_mib > 2048 || o.guest_mib % 8)
+    throw SpecError(
+        "guest_mib: must be 512..2048, a multiple of 8 (two equal cells of whole 4 MiB)");
+  if (o.region_mib < 8 || o.region_mib > o.guest_mib / 2)
+    throw SpecError("region_mib: must be 8 .. half the guest's memory");
+  if (o.fast_mib == 0 || o.fast_mib >= o.region_mib || o.fast_mib > o.guest_mib / 4)
+    throw SpecError("fast_mib: must be 1 .. region_mib-1 and fit guest node 0 beside its kernel");
+  if (o.vcpus == 0 || o.vcpus > 16) throw SpecError("vcpus: must be 1..16");
+  if (o.accel != "auto" && o.accel != "kvm" && o.accel != "tcg")
+    throw SpecError("accel: must be auto, kvm or tcg");
+  make_real_time_policy(o.policy, "policy", o.seed);  // fails here, not after the boot
+}
+
+Json run_numa_check(const NumaCheckOptions& o) {
+  validate(o);
+  InterruptGuard guard;
+  const KvmStatus kvm = probe_kvm();
+  DomainConfig dc;
+  dc.kvm = o.accel == "kvm" || (o.accel == "auto" && kvm.usable);
+  dc.vcpus = o.vcpus;
+  // Two equal cells, unbound on the host: the tiers here are the guest's nodes.
+  const uint64_t bytes = o.guest_mib << 20;
+  dc.cells = {{bytes / 2, -1}, {bytes - bytes / 2, -1}};
+  dc.cmdline = "console=ttyS0 panic=-1 quiet";
+  GuestSession g(dc, bytes, o.boot_timeout_s);
+  const CommandReply rep = g.must(tierd_command(o), o.seconds + 600);
+  Json report = Json::object();
+  for (const auto& [k, v] : rep.metrics) report[k] = v;
+  Json out = {{"policy", o.policy},
+              {"accel", dc.kvm ? "kvm" : "tcg"},
+              {"guest_node_bytes", g.hello().node_bytes},
+              {"seconds", o.seconds},
+              {"region_mib", o.region_mib},
+              {"fast_mib", o.fast_mib},
+              {"hot_fraction", o.hot_fraction},
+              {"hot_probability", o.hot_probability},
+              {"seed", o.seed},
+              {"tierd", report},
+              {"checks", checks(o, rep, g.hello().node_bytes.size())},
+              {"boot_s", g.boot_s()}};
+  out["clean_poweroff"] = g.poweroff();
+  return out;
+}
+
+}  // namespace vtmm::platform

@@ -1,0 +1,75 @@
+#include "vtmm/platform/policy_driver.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "vtmm/core/error.hpp"
+
+namespace vtmm::platform {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+std::unique_ptr<Policy> make_real_time_policy(const Json& spec, const std::string& where,
+                                              uint64_t seed) {
+  PolicyEnv env(seed);
+  env.scale_time_by_memory = false;
+  env.time_scale_why = "real time: a page's accesses per second do not shrink with its VM";
+  auto pol = PolicyRegistry::instance().make(spec, where, env);
+  for (Mechanism x : pol->needs())
+    if (!ProcessMemory::offered(x))
+      throw SpecError(where + ": needs " + mechanism_name(x) +
+                      ", which a stock kernel does not give a host daemon (docs/vm.md)");
+  return pol;
+}
+
+PolicyDriver::PolicyDriver(Policy& pol, ProcessMemory& m, const std::string& platform)
+    : pol_(pol), m_(m), used_(mechanisms_for(pol, m, platform)) {
+  m_.offer_only(used_);
+  pol_.attach(m_);
+  pol_.on_measure_start();
+}
+
+bool PolicyDriver::run(const std::function<bool()>& done, double max_s, uint32_t poll_ms) {
+  const auto t0 = Clock::now();
+  const double period_s = pol_.period_ns() / 1e9;
+  double next = period_s;
+  bool finished = false;
+  while (!(finished = done()) && since(t0) < max_s) {
+    const double now = since(t0);
+    if (period_s > 0 && now >= next) {
+      const auto t = Clock::now();
+      m_.refresh();
+      pol_.tick(m_);
+      ++ticks_;
+      tick_s_ += since(t);
+      next += period_s;
+      // A tick that outlasts its period is not made up for with a burst.
+      if (since(t0) > next) ++late_ticks_, next = since(t0) + period_s;
+      continue;
+    }
+    const double wait = period_s > 0 ? std::min(next - now, poll_ms / 1e3) : poll_ms / 1e3;
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::max(wait, 0.0)));
+  }
+  ran_s_ += since(t0);
+  return finished;
+}
+
+Json PolicyDriver::report() const {
+  Json used = Json::array();
+  for (Mechanism x : used_) used.push_back(mechanism_key(x));
+  Json pol = Json::object();
+  pol_.report(pol);
+  return {{"mechanisms", used}, {"period_s", pol_.period_ns() / 1e9},
+          {"ticks", ticks_},    {"late_ticks", late_ticks_},
+          {"tick_s", tick_s_},  {"ran_s", ran_s_},
+          {"policy", pol},      {"memory", m_.report()}};
+}
+
+}  // namespace vtmm::platform

@@ -1,0 +1,299 @@
+#include "vtmm/platform/process_memory.hpp"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace vtmm::platform {
+namespace {
+
+constexpr uint64_t kPresent = uint64_t{1} << 63, kSoftDirty = uint64_t{1} << 55;
+constexpr uint64_t kPfnMask = (uint64_t{1} << 55) - 1;
+constexpr int kMoveAll = 1 << 2;  // MPOL_MF_MOVE_ALL: also pages another process maps
+constexpr size_t kChunk = 16384;  // pages per move_pages call
+
+// move_pages(2) by system call: the static daemon has no libnuma.
+long move_pages(int pid, size_t n, void** pages, const int* nodes, int* status, int flags) {
+  return ::syscall(SYS_move_pages, pid, n, pages, nodes, status, flags);
+}
+
+int open_or(const std::string& path, int flags, bool required) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0 && required)
+    throw std::runtime_error("process memory: cannot open " + path + ": " + std::strerror(errno));
+  return fd;
+}
+
+double seconds(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+ProcessMemory::ProcessMemory(ProcessMemoryConfig c)
+    : c_(std::move(c)), t0_(std::chrono::steady_clock::now()) {
+  uint64_t pages = 0;
+  for (const auto& r : c_.regions) {
+    if (r.bytes == 0 || r.hva % kPageSize || r.bytes % kPageSize)
+      throw std::invalid_argument("process memory: regions must be non-empty and page-aligned");
+    pages += r.bytes / kPageSize;
+  }
+  if (pages == 0 || pages > UINT32_MAX)
+    throw std::invalid_argument("process memory: 1 .. 2^32-1 pages");
+  if (c_.fast_node == c_.slow_node)
+    throw std::invalid_argument("process memory: the fast and the slow node must differ");
+  node_.assign(pages, -ENOENT);
+  const std::string proc = "/proc/" + std::to_string(c_.pid);
+  pagemap_fd_ = open_or(proc + "/pagemap", O_RDONLY, true);
+  clear_refs_fd_ = open_or(proc + "/clear_refs", O_WRONLY, true);
+  idle_fd_ = open_or("/sys/kernel/mm/page_idle/bitmap", O_RDWR, false);
+  provide(all());
+  refresh();
+}
+
+ProcessMemory::~ProcessMemory() {
+  for (int fd : {pagemap_fd_, clear_refs_fd_, idle_fd_})
+    if (fd >= 0) ::close(fd);
+}
+
+uint64_t ProcessMemory::hva_of(uint64_t g) const {
+  for (const auto& r : c_.regions) {
+    const uint64_t n = r.bytes / kPageSize;
+    if (g < n) return r.hva + g * kPageSize;
+    g -= n;
+  }
+  throw std::out_of_range("process memory: page beyond the regions");
+}
+
+void ProcessMemory::refresh() {
+  std::vector<void*> addr;
+  std::vector<int> status;
+  used_[0] = used_[1] = 0;
+  for (size_t at = 0; at < node_.size(); at += kChunk) {
+    const size_t n = std::min(kChunk, node_.size() - at);
+    addr.resize(n);
+    status.assign(n, -ENOENT);
+    for (size_t i = 0; i < n; ++i) addr[i] = reinterpret_cast<void*>(hva_of(at + i));
+    if (move_pages(c_.pid, n, addr.data(), nullptr, status.data(), 0) != 0)
+      throw std::runtime_error(std::string("process memory: move_pages query failed: ") +
+                               std::strerror(errno));
+    std::copy(status.begin(), status.end(), node_.begin() + static_cast<ptrdiff_t>(at));
+  }
+  for (int nd : node_)
+    if (nd >= 0) ++used_[nd == c_.fast_node ? 0 : 1];
+}
+
+Tier ProcessMemory::tier_of(Gpa g) const {
+  return g < node_.size() && node_[g] == c_.fast_node ? Tier::Fast : Tier::Slow;
+}
+
+uint64_t ProcessMemory::capacity_pages(Tier t) const {
+  return t == Tier::Fast ? c_.fast_pages : c_.slow_pages;
+}
+
+uint64_t ProcessMemory::used_pages(Tier t) const { return used_[t == Tier::Fast ? 0 : 1]; }
+
+double ProcessMemory::now_ns() const { return seconds(t0_) * 1e9; }
+
+void ProcessMemory::read_pagemap(std::vector<uint64_t>& out) const {
+  out.resize(node_.size());
+  size_t at = 0;
+  for (const auto& r : c_.regions) {
+    const size_t n = r.bytes / kPageSize;
+    const off_t off = static_cast<off_t>(r.hva / kPageSize * 8);
+    const ssize_t want = static_cast<ssize_t>(n * 8);
+    if (::pread(pagemap_fd_, out.data() + at, static_cast<size_t>(want), off) != want)
+      throw std::runtime_error(std::string("process memory: pagemap read failed: ") +
+                               std::strerror(errno));
+    at += n;
+  }
+}
+
+void ProcessMemory::clear_soft_dirty() {
+  if (::pwrite(clear_refs_fd_, "4", 1, 0) != 1)
+    throw std::runtime_error(std::string("process memory: clear_refs failed: ") +
+                             std::strerror(errno));
+}
+
+void ProcessMemory::mark_idle(const std::vector<uint64_t>& pfns) {
+  if (idle_fd_ < 0 || pfns.empty()) return;
+  const auto [lo, hi] = std::minmax_element(pfns.begin(), pfns.end());
+  const uint64_t w0 = *lo / 64, words = *hi / 64 - w0 + 1;
+  std::vector<uint64_t> bits(words, 0);
+  for (uint64_t p : pfns) bits[p / 64 - w0] |= uint64_t{1} << (p % 64);
+  // Writes are whole 8-byte words; zero bits leave their pages alone.
+  if (::pwrite(idle_fd_, bits.data(), words * 8, static_cast<off_t>(w0 * 8)) < 0)
+    throw std::runtime_error(std::string("process memory: page_idle write failed: ") +
+                             std::strerror(errno));
+}
+
+bool ProcessMemory::idle(uint64_t pfn) const {
+  uint64_t w = 0;
+  if (::pread(idle_fd_, &w, 8, static_cast<off_t>(pfn / 64 * 8)) != 8) return false;
+  return (w >> (pfn % 64)) & 1;
+}
+
+// Accessed and dirty of each page from its pagemap entry and, where the
+// kernel tracks idle pages, the idle bitmap read once over the frames' range.
+void ProcessMemory::scan_ept(uint8_t clear_mask, std::span<uint8_t> out) {
+  const auto t = std::chrono::steady_clock::now();
+  read_pagemap(pagemap_);
+  std::vector<uint64_t> idle_words, present_pfns;
+  uint64_t w0 = 0;
+  if (idle_fd_ >= 0) {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (uint64_t e : pagemap_)
+      if (e & kPresent) lo = std::min(lo, e & kPfnMask), hi = std::max(hi, e & kPfnMask);
+    if (lo <= hi) {
+      w0 = lo / 64;
+      idle_words.assign(hi / 64 - w0 + 1, 0);
+      const ssize_t want = static_cast<ssize_t>(idle_words.size() * 8);
+      if (::pread(idle_fd_, idle_words.data(), idle_words.size() * 8, static_cast<off_t>(w0 * 8)) !=
+          want)
+        idle_words.assign(idle_words.size(),
+                          0);  // unreadable: every present page counts as accessed
+    }
+  }
+  for (size_t g = 0; g < out.size() && g < pagemap_.size(); ++g) {
+    const uint64_t e = pagemap_[g];
+    uint8_t b = 0;
+    if (e & kPresent) {
+      const bool dirty = e & kSoftDirty;
+      bool accessed = dirty;  // without idle tracking: only what was written is seen
+      if (!idle_words.empty()) {
+        const uint64_t pfn = e & kPfnMask;
+        accessed = !((idle_words[pfn / 64 - w0] >> (pfn % 64)) & 1);
+        present_pfns.push_back(pfn);
+        stats_.idle_accessed_pages += accessed;
+      }
+      b = static_cast<uint8_t>((accessed ? PteBits::kAccessed : 0) | (dirty ? PteBits::kDirty : 0));
+      stats_.soft_dirty_pages += dirty;
+    }
+    out[g] = b;
+  }
+  // Without idle tracking A is D, so clearing A clears soft-dirty too.
+  if ((clear_mask & PteBits::kDirty) || ((clear_mask & PteBits::kAccessed) && idle_fd_ < 0))
+    clear_soft_dirty();
+  if (clear_mask & PteBits::kAccessed) mark_idle(present_pfns);
+  ++stats_.scans;
+  stats_.scan_s += seconds(t);
+}
+
+uint8_t ProcessMemory::ept_bits(Gpa g) {
+  uint64_t e = 0;
+  if (::pread(pagemap_fd_, &e, 8, static_cast<off_t>(hva_of(g) / kPageSize * 8)) != 8 ||
+      !(e & kPresent))
+    return 0;
+  const bool dirty = e & kSoftDirty;
+  const bool accessed = idle_fd_ >= 0 ? !idle(e & kPfnMask) : dirty;
+  return static_cast<uint8_t>((accessed ? PteBits::kAccessed : 0) | (dirty ? PteBits::kDirty : 0));
+}
+
+// Soft-dirty is cleared for the whole process (clear_refs has no range):
+// clearing D of some pages clears it for all.
+void ProcessMemory::clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) {
+  if ((mask & PteBits::kDirty) || ((mask & PteBits::kAccessed) && idle_fd_ < 0)) clear_soft_dirty();
+  if (!(mask & PteBits::kAccessed) || idle_fd_ < 0) return;
+  std::vector<uint64_t> pfns;
+  for (Gpa g : gs) {
+    uint64_t e = 0;
+    if (::pread(pagemap_fd_, &e, 8, static_cast<off_t>(hva_of(g) / kPageSize * 8)) == 8 &&
+        (e & kPresent))
+      pfns.push_back(e & kPfnMask);
+  }
+  mark_idle(pfns);
+}
+
+// With idle tracking: folio_referenced's test and clear of one page. Without
+// it only a test of soft-dirty (clearing it would clear every page's).
+bool ProcessMemory::test_and_clear_young(Gpa g) {
+  const bool young = ept_bits(g) & PteBits::kAccessed;
+  if (young && idle_fd_ >= 0) {
+    const Gpa one[] = {g};
+    clear_ept_bits(one, PteBits::kAccessed);
+  }
+  return young;
+}
+
+uint32_t ProcessMemory::move(const std::vector<Gpa>& gs, int node) {
+  std::vector<void*> addr(gs.size());
+  std::vector<int> nodes(gs.size(), node), status(gs.size(), 0);
+  for (size_t i = 0; i < gs.size(); ++i) addr[i] = reinterpret_cast<void*>(hva_of(gs[i]));
+  ++stats_.move_calls;
+  const long rc = move_pages(c_.pid, gs.size(), addr.data(), nodes.data(), status.data(), kMoveAll);
+  if (rc < 0) status.assign(gs.size(), -errno);
+  uint32_t moved = 0;
+  for (size_t i = 0; i < gs.size(); ++i) {
+    const int was = node_[gs[i]];
+    if (status[i] == node) {
+      ++moved;
+      if (was >= 0 && was != node)
+        --used_[was == c_.fast_node ? 0 : 1], ++used_[node == c_.fast_node ? 0 : 1];
+      node_[gs[i]] = node;
+    } else {
+      ++stats_.move_failed;
+    }
+  }
+  return moved;
+}
+
+MigrationResult ProcessMemory::migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
+                                       uint32_t) {
+  if (how != MigrationMethod::Linux)
+    throw std::runtime_error(
+        "migration: only PM_Linux (move_pages) on a stock kernel; the write-protect and PML "
+        "methods need a patched KVM (spec: \"migration\": \"linux\")");
+  const auto t = std::chrono::steady_clock::now();
+  const int node = to == Tier::Fast ? c_.fast_node : c_.slow_node;
+  const uint64_t room =
+      used_pages(to) < capacity_pages(to) ? capacity_pages(to) - used_pages(to) : 0;
+  std::vector<Gpa> batch;
+  for (Gpa g : gs) {
+    if (!backed(g) || tier_of(g) == to) continue;
+    if (batch.size() >= room) {
+      ++stats_.skipped_no_room;
+      continue;
+    }
+    batch.push_back(g);
+  }
+  MigrationResult r;
+  for (size_t at = 0; at < batch.size(); at += kChunk) {
+    const std::vector<Gpa> part(
+        batch.begin() + static_cast<ptrdiff_t>(at),
+        batch.begin() + static_cast<ptrdiff_t>(std::min(batch.size(), at + kChunk)));
+    r.moved += move(part, node);
+  }
+  stats_.moved += r.moved;
+  (to == Tier::Fast ? stats_.to_fast : stats_.to_slow) += r.moved;
+  r.busy_ns = seconds(t) * 1e9;
+  stats_.move_s += r.busy_ns / 1e9;
+  return r;
+}
+
+Json ProcessMemory::report() const {
+  return {{"accessed_bits", idle_fd_ >= 0 ? "page_idle" : "soft_dirty (A = D)"},
+          {"dirty_bits", "soft_dirty"},
+          {"scans", stats_.scans},
+          {"scan_s", stats_.scan_s},
+          {"soft_dirty_pages", stats_.soft_dirty_pages},
+          {"idle_accessed_pages", stats_.idle_accessed_pages},
+          {"move_calls", stats_.move_calls},
+          {"pages_moved", stats_.moved},
+          {"promoted", stats_.to_fast},
+          {"demoted", stats_.to_slow},
+          {"move_failed", stats_.move_failed},
+          {"skipped_no_room", stats_.skipped_no_room},
+          {"move_s", stats_.move_s},
+          {"policy_charged_s", charged_ns_ / 1e9},
+          {"fast_node", c_.fast_node},
+          {"slow_node", c_.slow_node},
+          {"fast_pages", used_[0]},
+          {"slow_pages", used_[1]}};
+}
+
+}  // namespace vtmm::platform

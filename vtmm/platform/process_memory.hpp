@@ -1,0 +1,129 @@
+#pragma once
+// The mechanisms a stock Linux host offers a daemon over one process's
+// memory: the process is QEMU (its guest RAM) on a tiered host, or a stand-in
+// holding a memfd-backed region (vtmm-tierd --stand-in). Guest page g is the
+// g-th 4 KiB page of the regions, in order (guest-physical order for QEMU).
+//
+// What it provides (docs/vm.md, "Mechanisms on a real host"):
+//  - EptAdBits: D from soft-dirty on the process's mapping (clear_refs 4 and
+//    /proc/PID/pagemap bit 55); A from idle page tracking where the kernel
+//    has it (/sys/kernel/mm/page_idle: on KVM, clearing a page's idle bit
+//    reaches the EPT accessed bit through the MMU notifiers), else A is
+//    implied by D only: a page that was only read is not seen.
+//  - Migrate: move_pages(2) between the fast and the slow host node, the
+//    same GPA with a new backing (PM_Linux: the kernel unmaps, copies and
+//    remaps; an access during the copy waits). Other methods are refused.
+//  - TlbFlush: nothing to do, and honest about it: clear_refs, page_idle
+//    and move_pages flush (through the MMU notifiers for a guest) themselves.
+// Not offered: guest page tables (the guest companion module), PML and
+// PML-assisted migration (a patched KVM), sampling, hint faults, exchange,
+// huge mappings, ground truth.
+//
+// The memory map is a snapshot: refresh() asks the kernel where each page
+// is (move_pages' query mode) before each tick.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vtmm/core/mechanisms.hpp"
+#include "vtmm/core/params.hpp"
+
+namespace vtmm::platform {
+
+struct ProcessRegion {
+  uint64_t hva = 0, bytes = 0;  // page-aligned
+};
+
+struct ProcessMemoryConfig {
+  int pid = 0;
+  std::vector<ProcessRegion> regions;
+  int fast_node = 0, slow_node = 1;
+  uint64_t fast_pages = 0;  // the fast allowance
+  // The slow allowance: every page may live on the slow node (a demotion
+  // must find room before the promotion it makes room for), so the region's size.
+  uint64_t slow_pages = 0;
+};
+
+// Counts of what the mechanisms did, for the run record.
+struct ProcessMemoryStats {
+  uint64_t scans = 0, soft_dirty_pages = 0, idle_accessed_pages = 0;
+  uint64_t move_calls = 0, moved = 0, to_fast = 0, to_slow = 0, move_failed = 0,
+           skipped_no_room = 0;
+  double move_s = 0, scan_s = 0;
+};
+
+class ProcessMemory final : public Mechanisms,
+                            public EptAccessBits,
+                            public TlbControl,
+                            public PageMigration {
+ public:
+  // Checks the regions (page-aligned, non-empty) and opens the process's files.
+  explicit ProcessMemory(ProcessMemoryConfig c);
+  ~ProcessMemory() override;
+  ProcessMemory(const ProcessMemory&) = delete;
+  ProcessMemory& operator=(const ProcessMemory&) = delete;
+
+  // What it offers (before offer_only narrows it).
+  static bool offered(Mechanism m) {
+    return m == Mechanism::EptAdBits || m == Mechanism::TlbFlush || m == Mechanism::Migrate;
+  }
+  // Withholds what a policy did not declare (as the simulator does), so a
+  // design that reaches an undeclared capability fails here too.
+  void offer_only(std::span<const Mechanism> declared) {
+    provide(all());
+    keep_only(declared);
+  }
+  // Re-reads every page's node; call before a policy's tick.
+  void refresh();
+  // Whether accessed bits come from idle page tracking (else A = D).
+  bool has_page_idle() const { return idle_fd_ >= 0; }
+  const ProcessMemoryStats& stats() const { return stats_; }
+  Json report() const;
+  // Host address of guest page g.
+  uint64_t hva_of(uint64_t g) const;
+  // The node each page is on (negative: not populated or an error), as of refresh().
+  const std::vector<int>& nodes() const { return node_; }
+
+  // Mechanisms.
+  uint32_t guest_pages() const override { return static_cast<uint32_t>(node_.size()); }
+  bool backed(Gpa g) const override { return g < node_.size() && node_[g] >= 0; }
+  Tier tier_of(Gpa g) const override;
+  uint64_t capacity_pages(Tier t) const override;
+  uint64_t used_pages(Tier t) const override;
+  bool test_and_clear_young(Gpa g) override;
+  double now_ns() const override;
+  void charge_ns(double ns) override { charged_ns_ += ns; }
+
+  // EptAccessBits.
+  uint8_t ept_bits(Gpa g) override;
+  void clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) override;
+  void scan_ept(uint8_t clear_mask, std::span<uint8_t> out) override;
+  // TlbControl.
+  void flush_tlbs() override {}
+  // PageMigration.
+  MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
+                          uint32_t threads) override;
+
+ private:
+  Provided all() { return {.ept = this, .tlb = this, .mover = this}; }
+  // pagemap entries of every page (bit 55 soft-dirty, bits 0-54 the frame).
+  void read_pagemap(std::vector<uint64_t>& out) const;
+  void clear_soft_dirty();
+  // Idle bits of the frames in `pfns` (bit set: not accessed since marked idle).
+  void mark_idle(const std::vector<uint64_t>& pfns);
+  bool idle(uint64_t pfn) const;
+  // One move_pages call over `gs` to `node`: how many landed.
+  uint32_t move(const std::vector<Gpa>& gs, int node);
+
+  ProcessMemoryConfig c_;
+  std::vector<int> node_;
+  std::vector<uint64_t> pagemap_;
+  uint64_t used_[2] = {0, 0};
+  int pagemap_fd_ = -1, clear_refs_fd_ = -1, idle_fd_ = -1;
+  std::chrono::steady_clock::time_point t0_;
+  double charged_ns_ = 0;
+  ProcessMemoryStats stats_;
+};
+
+}  // namespace vtmm::platform
