@@ -6,9 +6,9 @@
 //   caps | redis REQ CLIENTS KEYSPACE VALUE_BYTES | bfs SCALE EDGE_FACTOR ROOTS SEED
 //   | pagerank SCALE EDGE_FACTOR ITERATIONS TOLERANCE SEED
 //   | gups FOOTPRINT UPDATES WARMUP THREADS HOT_FRACTION HOT_PROBABILITY HOT_OFFSET SEED
-//   | ycsb[-start] RECORDS OPERATIONS CLIENTS VALUE_BYTES WORKLOAD(a|b|c) DISTRIBUTION SEED
-//   | ycsb-wait | window-report WINDOW | tiering-on | vmstat
-//   | numa-move MIB FROM TO | soft-dirty MIB [split] | check-marks | poweroff
+//   | ycsb RECORDS OPERATIONS CLIENTS VALUE_BYTES WORKLOAD(a|b|c) DISTRIBUTION SEED
+//   | tiering-on | vmstat | numa-move MIB FROM TO | soft-dirty MIB [split] | check-marks
+//   | tierd ARGS... | poweroff
 #include <sys/reboot.h>
 #include <unistd.h>
 
@@ -54,7 +54,7 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
     const uint64_t req = num(), cl = num(), ks = num(), vb = num();
     return agent::run_redis(req, static_cast<uint32_t>(cl), ks, static_cast<uint32_t>(vb));
   }
-  if (name == "ycsb" || name == "ycsb-start") {
+  if (name == "ycsb") {
     agent::YcsbParams p;
     p.records = num();
     p.operations = num();
@@ -64,12 +64,8 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
     if (!(in >> wl >> p.distribution) || wl.size() != 1) throw std::runtime_error("bad arguments to " + name);
     p.workload = wl[0];
     p.seed = num();
-    if (name == "ycsb") return agent::run_ycsb(p);
-    agent::ycsb_start(p);
-    return {{"started", 1}};
+    return agent::run_ycsb(p);
   }
-  if (name == "ycsb-wait") return agent::ycsb_wait();
-  if (name == "window-report") return agent::report_workload_window(ch, static_cast<uint32_t>(num()));
   if (name == "tiering-on") return agent::guest_tiering_on();
   if (name == "vmstat") return agent::guest_vmstat();
   if (name == "bfs") {

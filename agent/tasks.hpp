@@ -28,12 +28,6 @@ struct YcsbParams {
   uint64_t seed = 1;
 };
 Values run_ycsb(const YcsbParams& p);
-// The same in the background: start loads the records and returns with the
-// operations running, so the host can take access reports meanwhile.
-void ycsb_start(const YcsbParams& p);
-bool ycsb_running();
-pid_t ycsb_server_pid();  // -1 when none
-Values ycsb_wait();
 // /bin/vtmm-tierd with `args` (agent/tierd_task.cpp): its report as metrics.
 Values run_tierd(const std::vector<std::string>& args);
 // fork + execv with stdout to `out_path` (if set).
@@ -65,9 +59,6 @@ Values report_soft_dirty(Channel& ch, uint64_t mib, bool split);
 // Whether the last report's marked pages still hold their marks at the same
 // guest frames (after the host moved their backing).
 Values check_marks();
-// One window of the running ycsb workload's access: redis-server's soft-dirty
-// pages since the last report (Pages frames with `window`), then clears them.
-Values report_workload_window(Channel& ch, uint32_t window);
 // The guest kernel's own tiering: kernel.numa_balancing=2 and
 // demotion_enabled=1, read back; and how many memory tiers the kernel formed.
 Values guest_tiering_on();

@@ -1,5 +1,4 @@
-// Per-window access reports on the running workload (for the host's vTMM
-// loop) and the guest kernel's own tiering (numa_balancing=2 + demotion).
+// The guest kernel's own tiering (numa_balancing=2 + demotion).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,69 +11,6 @@
 #include "agent/tasks.hpp"
 
 namespace vtmm::agent {
-namespace {
-
-constexpr size_t kFramePages = 100000;  // per Pages frame (protocol limit ~131 k)
-constexpr size_t kChunkPages = 65536;
-
-}  // namespace
-
-Values report_workload_window(Channel& ch, uint32_t window) {
-  const pid_t pid = ycsb_server_pid();
-  if (pid <= 0) throw std::runtime_error("no workload process to report on (ycsb-start first)");
-  const std::string proc = "/proc/" + std::to_string(pid);
-  const int fd = ::open((proc + "/pagemap").c_str(), O_RDONLY);
-  if (fd < 0) throw std::runtime_error("cannot open " + proc + "/pagemap");
-  agent_proto::Pages msg;
-  msg.source = agent_proto::PageSource::SoftDirty;
-  msg.window = window;
-  double mapped = 0, dirty = 0, frames = 0;
-  auto flush = [&] {
-    if (msg.gfns.empty()) return;
-    ch.send(agent_proto::MsgType::Pages, msg);
-    msg.gfns.clear();
-    msg.flags.clear();
-    frames += 1;
-  };
-  // Soft-dirty since the last clear = written in this window (reads are invisible to it).
-  std::ifstream maps(proc + "/maps");
-  std::vector<uint64_t> pm;
-  for (std::string line; std::getline(maps, line);) {
-    unsigned long lo = 0, hi = 0;
-    char perms[8] = {};
-    if (std::sscanf(line.c_str(), "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[1] != 'w') continue;
-    // In bounded chunks: allocators reserve large writable regions.
-    for (unsigned long at = lo; at < hi; at += kChunkPages * kPage) {
-      const size_t n = std::min<size_t>((hi - at) / kPage, kChunkPages);
-      pm.resize(n);
-      if (::pread(fd, pm.data(), n * 8, static_cast<off_t>(at / kPage * 8)) !=
-          static_cast<ssize_t>(n * 8))
-        break;
-      for (uint64_t e : pm) {
-        if (!((e >> 63) & 1)) continue;
-        mapped += 1;
-        if (!((e >> 55) & 1)) continue;
-        dirty += 1;
-        msg.gfns.push_back(e & agent_proto::kPfnMask);
-        msg.flags.push_back(agent_proto::kAccessed | agent_proto::kDirty);
-        if (msg.gfns.size() == kFramePages) flush();
-      }
-    }
-  }
-  ::close(fd);
-  flush();
-  {
-    std::ofstream cr(proc + "/clear_refs");
-    cr << "4";  // start the next window
-    if (!cr) throw std::runtime_error("cannot clear soft-dirty bits of " + proc);
-  }
-  return {{"window", window},
-          {"pages_mapped", mapped},
-          {"soft_dirty", dirty},
-          {"frames", frames},
-          {"workload_running", ycsb_running() ? 1.0 : 0.0}};
-}
-
 namespace {
 
 std::string read_text(const std::string& path) {

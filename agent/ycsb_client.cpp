@@ -155,16 +155,6 @@ double pct_ms(const std::vector<uint32_t>& s, double p) {
   return s[i] / 1000.0;
 }
 
-struct Running {
-  YcsbParams p;
-  pid_t server = -1;
-  std::thread driver;
-  Values result;
-  std::string error;
-  std::atomic<bool> done{false};
-};
-std::unique_ptr<Running> g_run;
-
 void stop_server(pid_t pid) {
   if (pid <= 0) return;
   ::kill(pid, SIGTERM);
@@ -293,53 +283,25 @@ double load(const YcsbParams& p) {
 
 }  // namespace
 
-void ycsb_start(const YcsbParams& p) {
-  if (g_run) throw std::runtime_error("a ycsb run is already going");
+Values run_ycsb(const YcsbParams& p) {
   ycsb::parse_distribution(p.distribution);
   ycsb::read_proportion(p.workload);
   if (p.records == 0 || p.operations == 0 || p.clients == 0 || p.value_bytes == 0)
     throw std::runtime_error("ycsb: zero parameter");
   loopback_up();
-  auto run = std::make_unique<Running>();
-  run->p = p;
-  run->server =
+  const pid_t server =
       spawn_process({"/usr/bin/redis-server", "--port", std::to_string(kPort), "--bind",
                      "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"},
                     "/tmp/redis-server.log");
   try {
     const double load_s = load(p);
-    Running* r = run.get();
-    r->driver = std::thread([r, load_s] {
-      try {
-        r->result = run_phase(r->p, load_s);
-      } catch (const std::exception& e) {
-        r->error = e.what();
-      }
-      r->done = true;
-    });
+    Values v = run_phase(p, load_s);
+    stop_server(server);
+    return v;
   } catch (...) {
-    stop_server(run->server);
+    stop_server(server);
     throw;
   }
-  g_run = std::move(run);
-}
-
-pid_t ycsb_server_pid() { return g_run ? g_run->server : -1; }
-
-bool ycsb_running() { return g_run && !g_run->done; }
-
-Values ycsb_wait() {
-  if (!g_run) throw std::runtime_error("no ycsb run to wait for");
-  g_run->driver.join();
-  stop_server(g_run->server);
-  auto run = std::move(g_run);
-  if (!run->error.empty()) throw std::runtime_error(run->error);
-  return run->result;
-}
-
-Values run_ycsb(const YcsbParams& p) {
-  ycsb_start(p);
-  return ycsb_wait();
 }
 
 }  // namespace vtmm::agent

@@ -7,13 +7,13 @@
 // Slow (four guest boots, ~2.5 min): ctest runs it as `vm_smoke` under the
 // label "slow"; the discovered copies skip unless VTMM_VM_E2E=1 is set.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
-
-#include <unistd.h>
 
 #include "vtmm/core/params.hpp"
 #include "vtmm/platform/libvirt_session.hpp"
@@ -22,8 +22,10 @@ namespace vm_smoke_test {
 
 namespace fs = std::filesystem;
 
-// Runs `vtmm run <spec>` into a fresh directory; the records, or a failure with the log.
-std::vector<vtmm::Json> run_spec(const std::string& spec, const std::string& tag) {
+// Runs `vtmm run <spec>` into a fresh directory; the records, or a failure
+// with the log (a failed run is a failure unless `some_may_fail`).
+std::vector<vtmm::Json> run_spec(const std::string& spec, const std::string& tag,
+                                 bool some_may_fail = false) {
   const fs::path out = fs::temp_directory_path() / ("vtmm-" + tag + "-" + std::to_string(::getpid()));
   fs::remove_all(out);
   const std::string cmd = std::string(VTMM_BINARY) + " run " + spec + " --no-resume --out " + out.string() + " > " +
@@ -31,7 +33,9 @@ std::vector<vtmm::Json> run_spec(const std::string& spec, const std::string& tag
   const int rc = std::system(cmd.c_str());
   std::ifstream log(out.string() + ".log");
   const std::string log_text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(rc, 0) << log_text;
+  if (!some_may_fail) {
+    EXPECT_EQ(rc, 0) << log_text;
+  }
   std::ifstream in(out / "runs.jsonl");
   std::vector<vtmm::Json> recs;
   for (std::string line; std::getline(in, line);) recs.push_back(vtmm::Json::parse(line));
@@ -99,18 +103,31 @@ TEST(VmSmoke, RunsEndToEndAndCleansUp) {
   }
 }
 
-// vtmm's window loop and the guest kernel's tiering on a real guest (two more boots).
+// Registered designs and the guest kernel's tiering on real guests (four
+// more boots here): each record lists the mechanisms its design used; the
+// designs that move pages need two host nodes and, on a one-node host, fail
+// before booting, saying so.
 TEST(VmSmoke, PoliciesRunOnARealGuest) {
   if (std::getenv("VTMM_VM_E2E") == nullptr) GTEST_SKIP() << "set VTMM_VM_E2E=1 (ctest -L slow runs it as vm_smoke)";
-  const std::vector<vtmm::Json> recs = run_spec("experiments/vm-policies.json", "vm-policies");
-  ASSERT_EQ(recs.size(), 2u);
+  const std::vector<vtmm::Json> recs =
+      run_spec("experiments/vm-policies.json", "vm-policies", true);
+  ASSERT_EQ(recs.size(), 6u);
   for (const auto& r : recs) {
-    SCOPED_TRACE(r.at("policy").get<std::string>());
+    const std::string policy = r.at("policy").get<std::string>();
+    SCOPED_TRACE(policy);
+    const bool moves = policy == "ept-scanner" || policy == "damon";
+    if (r.contains("error")) {
+      EXPECT_TRUE(moves) << r.at("error");
+      EXPECT_NE(r.at("error").get<std::string>().find("one NUMA node"), std::string::npos)
+          << r.at("error");
+      continue;
+    }
     EXPECT_EQ(r.at("agent_messages_rejected"), 0);
-    EXPECT_GT(r.at("guest_metrics").at("throughput").get<double>(), 0);
+    EXPECT_TRUE(r.at("mechanisms").is_array());
     // The YCSB client: workload A's mix, every read found its value, per-type percentiles in order,
     // and the keys it drew are zipfian-skewed (uniform would give the hottest key ~0.1 %, the top 10 % of keys ~10 %).
     const auto& m = r.at("guest_metrics");
+    EXPECT_GT(m.at("throughput").get<double>(), 0);
     EXPECT_EQ(m.at("read_ops").get<double>() + m.at("update_ops").get<double>(), 3000);
     EXPECT_GT(m.at("read_ops").get<double>(), 1300);
     EXPECT_GT(m.at("update_ops").get<double>(), 1300);
@@ -125,36 +142,21 @@ TEST(VmSmoke, PoliciesRunOnARealGuest) {
     EXPECT_LT(m.at("top_key_share").get<double>(), 0.08);
     EXPECT_GT(m.at("top10pct_keys_share").get<double>(), 0.22);
 
-    if (r.at("policy") == "vtmm") {
-      const auto& l = r.at("vtmm_loop");
-      EXPECT_GE(l.at("windows").get<uint64_t>(), 1u);
-      EXPECT_EQ(l.at("per_window").size(), l.at("windows").get<size_t>());
-      EXPECT_GT(l.at("pages_reported").get<uint64_t>(), 0u);  // redis-server's written pages
-      EXPECT_EQ(l.at("out_of_map"), 0);
-      // Both cells' RAM found by the marks (half on each guest node) before the loop.
-      EXPECT_EQ(l.at("cells_verified_by").at("matched"), l.at("cells_verified_by").at("marks"));
-      EXPECT_EQ(l.at("cells_verified_by").at("cells"), vtmm::Json::array({true, true}));
-      EXPECT_FALSE(l.at("failures").contains("demote: unmapped (unverified cell)"));
-      // Every planned move is either done, failed (recorded) or held back for want of room.
-      EXPECT_EQ(l.at("planned_demote").get<uint64_t>(), l.at("demoted").get<uint64_t>() + l.at("demote_failed").get<uint64_t>());
-      EXPECT_EQ(l.at("planned_promote").get<uint64_t>(), l.at("promoted").get<uint64_t>() + l.at("promote_failed").get<uint64_t>() +
-                                                             l.at("promote_skipped_no_room").get<uint64_t>());
-      if (!l.at("overfill").get<bool>()) {
-        EXPECT_LE(l.at("fast_pages_after").get<uint64_t>(), l.at("fast_budget_pages").get<uint64_t>());
-      } else {  // the written pages of the slow cell were promoted (to node 0: the one node here)
-        EXPECT_GT(l.at("promoted").get<uint64_t>(), 0u);
-        EXPECT_EQ(l.at("promote_failed"), 0);
-      }
-      EXPECT_GT(l.at("planned_promote").get<uint64_t>() + l.at("planned_demote").get<uint64_t>(), 0u);
-      if (r.at("placement").at("slow_node").is_null()) {
-        EXPECT_EQ(l.at("demoted"), 0);
-      }
-    } else {
-      EXPECT_EQ(r.at("policy"), "guest-tiering");
+    const auto& cells = r.at("placement").at("cells");
+    if (moves) {  // a two-node host: the daemon ticked and listed what it used
+      const auto& d = r.at("daemon");
+      EXPECT_GE(d.at("ticks").get<uint64_t>(), 1u);
+      EXPECT_NE(std::find(d.at("mechanisms").begin(), d.at("mechanisms").end(), "migrate"),
+                d.at("mechanisms").end());
+    } else if (policy == "guest-tiering") {
       const auto& t = r.at("guest_tiering");
       EXPECT_EQ(t.at("set").at("numa_balancing"), 2);
       EXPECT_TRUE(t.at("vmstat_delta").contains("numa_hint_faults"));
       EXPECT_GE(t.at("memory_tiers").get<double>(), 1);
+    } else if (policy == "dram-only") {
+      EXPECT_EQ(r.at("fast_bytes"), r.at("memory_bytes"));
+    } else if (policy == "first-touch") {
+      EXPECT_EQ(cells.at(0).at("bytes").get<uint64_t>(), 128ull << 20);  // ratio 1:3 of 512 MiB
     }
   }
   EXPECT_TRUE(vtmm::platform::running_vtmm_qemu_pids().empty());

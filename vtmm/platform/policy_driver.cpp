@@ -17,11 +17,11 @@ double since(Clock::time_point t) {
 }  // namespace
 
 std::unique_ptr<Policy> make_real_time_policy(const Json& spec, const std::string& where,
-                                              uint64_t seed) {
+                                              uint64_t seed, Json* resolved) {
   PolicyEnv env(seed);
   env.scale_time_by_memory = false;
   env.time_scale_why = "real time: a page's accesses per second do not shrink with its VM";
-  auto pol = PolicyRegistry::instance().make(spec, where, env);
+  auto pol = PolicyRegistry::instance().make(spec, where, env, resolved);
   for (Mechanism x : pol->needs())
     if (!ProcessMemory::offered(x))
       throw SpecError(where + ": needs " + mechanism_name(x) +

@@ -18,7 +18,7 @@ namespace vtmm::platform {
 // PolicyEnv::scale_time_by_memory off), from a spec value; SpecError naming
 // `where` for a bad one, or for a need ProcessMemory does not offer.
 std::unique_ptr<Policy> make_real_time_policy(const Json& spec, const std::string& where,
-                                              uint64_t seed);
+                                              uint64_t seed, Json* resolved = nullptr);
 
 class PolicyDriver {
  public:

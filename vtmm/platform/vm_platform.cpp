@@ -15,8 +15,8 @@ class VmPlatform final : public Platform {
                        uint64_t) const override {
     component_spec(v, path, axis);
   }
-  bool uses_ratio(const Json& policy, uint64_t, const std::string&) const override {
-    return vm_policy_uses_ratio(policy);
+  bool uses_ratio(const Json& policy, uint64_t seed, const std::string&) const override {
+    return vm_policy_uses_ratio(policy, seed);
   }
   void validate(const RunSpec& r, const std::string&) const override { validate_vm_run(r); }
   Json run(const RunSpec& r) const override { return run_vm(r); }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "vtmm/platform/host_probe.hpp"
 #include "vtmm/platform/interrupt.hpp"
 #include "vtmm/platform/libvirt_session.hpp"
+#include "vtmm/platform/policy_driver.hpp"
 #include "vtmm/platform/vm_policies.hpp"
 #include "workloads/gups_hotset.hpp"
 #include "workloads/ycsb.hpp"
@@ -30,7 +32,6 @@ namespace {
 // What a spec's workload becomes in the guest: the agent command and the unit of its throughput.
 struct GuestWorkload {
   std::string command, op_name;
-  std::string start_command;  // runs it in the background (ycsb only): for per-window access reports
   Json resolved;
 };
 
@@ -70,7 +71,6 @@ void ycsb_workload(Params& p, const RunSpec& r, const YcsbRun& y, const char* op
                            std::to_string(y.clients) + " " + std::to_string(y.value) + " " + y.mix +
                            " " + y.dist + " " + std::to_string(r.seed);
   w.command = "ycsb " + args;
-  w.start_command = "ycsb-start " + args;
   w.op_name = "operation";
 }
 
@@ -217,39 +217,35 @@ VmOptions parse_options(const RunSpec& r) {
   return o;
 }
 
-const std::vector<std::string> kPolicies = {"dram-only", "slow-only", "first-touch", "vtmm", "guest-tiering"};
-
+// The run's design: a registered one (run by the host daemon through
+// ProcessMemory, vtmm/platform/policy_driver.hpp), or the guest kernel's own
+// tiering ("guest-tiering": no policy code of ours, the guest kernel is the design).
 struct VmPolicy {
   std::string impl;
-  uint32_t window_ms = 200, history = 10;
-  bool overfill = false;
+  std::shared_ptr<Policy> design;  // null for guest-tiering
   Json resolved;
+  Policy::Sizing sizing() const { return design ? design->sizing() : Policy::Sizing::Ratio; }
+  // Whether it runs in the host daemon: it uses mechanisms (its period is
+  // only known once attached; one that uses none only sizes the cells).
+  bool in_daemon() const { return design && !design->needs().empty(); }
 };
 
-VmPolicy parse_policy(const RunSpec& r, const GuestWorkload& w) {
+VmPolicy parse_policy(const RunSpec& r) {
   VmPolicy v;
-  v.impl = r.policy.value("impl", "");
-  if (std::find(kPolicies.begin(), kPolicies.end(), v.impl) == kPolicies.end())
-    throw SpecError("policy '" + v.impl + "': the vm platform runs dram-only, slow-only, first-touch (static split), vtmm "
-                    "(host daemon on the guest's soft-dirty reports) and guest-tiering; other hot-page policies need "
-                    "PML/EPT A/D or PEBS, which QEMU does not give a user-space daemon");
-  Params p(r.policy, "policy '" + v.impl + "' (vm)");
-  p.get<std::string>("impl", "");
-  if (p.has("label")) p.get<std::string>("label", "");
-  if (v.impl == "vtmm") {
-    v.window_ms = p.get<uint32_t>("window_ms", 200);
-    v.history = p.get<uint32_t>("history", 10);
-    v.overfill = p.get<bool>("overfill", false);
-    if (v.window_ms < 10 || v.window_ms > 60000) p.fail("window_ms", "must be 10..60000");
-    if (v.history == 0 || v.history > 16) p.fail("history", "must be 1..16 windows");
-    if (w.start_command.empty())
-      throw SpecError(
-          "policy 'vtmm' (vm): its per-window access reports are taken on the YCSB client's "
-          "redis-server; "
-          "use workload redis-ycsb (or redis with \"client\": \"ycsb\")");
+  v.impl = r.policy.is_string() ? r.policy.get<std::string>() : r.policy.value("impl", "");
+  if (v.impl == "guest-tiering") {
+    Params p(r.policy.is_string() ? Json{{"impl", v.impl}} : r.policy,
+             "policy 'guest-tiering' (vm)");
+    p.get<std::string>("impl", "");
+    if (p.has("label")) p.get<std::string>("label", "");
+    p.finish();
+    v.resolved = p.resolved();
+    return v;
   }
-  p.finish();
-  v.resolved = p.resolved();
+  v.design = make_real_time_policy(r.policy, "policy '" + v.impl + "'", r.seed, &v.resolved);
+  if (v.design->sizing() == Policy::Sizing::MemoryMode)
+    throw SpecError("policy '" + v.impl +
+                    "': needs the host's DRAM as a cache of its slow memory (Memory Mode)");
   return v;
 }
 
@@ -272,13 +268,16 @@ std::mutex g_one_vm_at_a_time;  // runs share the host's libvirtd; --jobs serial
 
 }  // namespace
 
-bool vm_policy_uses_ratio(const Json& policy) {
-  const std::string impl = policy.is_string() ? policy.get<std::string>() : policy.value("impl", "");
-  return impl == "first-touch" || impl == "vtmm" || impl == "guest-tiering";
+bool vm_policy_uses_ratio(const Json& policy, uint64_t seed) {
+  RunSpec r;
+  r.policy = policy;
+  r.seed = seed;
+  return parse_policy(r).sizing() == Policy::Sizing::Ratio;
 }
 
 void validate_vm_run(const RunSpec& r) {
-  parse_policy(r, parse_workload(r));
+  parse_workload(r);
+  parse_policy(r);
   parse_options(r);
 }
 
@@ -290,13 +289,13 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 // Two guest NUMA cells, bound per the policy: a fast and a slow cell for the
 // designs that place pages, both on one node for dram-only / slow-only.
-std::vector<GuestCell> guest_cells(const RunSpec& r, const VmOptions& opt,
-                                   const std::string& policy, int fast, int slow) {
-  if (policy == "first-touch" || policy == "vtmm" || policy == "guest-tiering") {
+std::vector<GuestCell> guest_cells(const RunSpec& r, const VmOptions& opt, Policy::Sizing sizing,
+                                   int fast, int slow) {
+  if (sizing == Policy::Sizing::Ratio) {
     const uint64_t f = fast_share(r, opt.memory);
     return {{f, fast}, {opt.memory - f, slow}};
   }
-  const int node = policy == "slow-only" ? slow : fast;
+  const int node = sizing == Policy::Sizing::AllSlow ? slow : fast;
   return {{opt.memory / 2, node}, {opt.memory - opt.memory / 2, node}};
 }
 
@@ -338,52 +337,59 @@ struct VmRunState {
   DomainConfig dc;
   agent_proto::Hello hello;
   CommandReply caps, work, access_report, guest_move;
-  Json loop, tiering, daemon;
+  Json tiering, daemon;
+  Json daemon_run;                  // the design's run in the host daemon
+  Json mechanisms = Json::array();  // what it used
   double image_s = 0, boot_s = 0, workload_s = 0;
 };
 
-// vTMM's per-window loop around the YCSB client: both cells' RAM found
-// first (marks on both guest nodes), then windows until the client is done.
-void run_vtmm_loop(VmRunState& s, GuestRam& ram, const Must& must) {
+// A design that ticks runs in the host daemon (a thread of this process)
+// while the guest runs the workload: both cells' RAM found first (marks on
+// both guest nodes), then ProcessMemory over them on QEMU's process.
+void run_with_daemon(VmRunState& s, GuestRam& ram, const Must& must, int qemu_pid) {
   const CommandReply marks = must("soft-dirty " + std::to_string(s.opt.soft_dirty_mib) + " split");
   std::vector<uint64_t> mg;
   for (const auto& pg : marks.pages) mg.insert(mg.end(), pg.gfns.begin(), pg.gfns.end());
-  const uint64_t verified = ram.verify(mg);
-  const auto t_loop = std::chrono::steady_clock::now();
-  WindowLoopConfig lc;
-  lc.window_ms = s.vp.window_ms;
-  lc.history = s.vp.history;
-  lc.overfill = s.vp.overfill;
-  lc.pages = s.opt.memory / 4096;
-  lc.fast_pages = s.cells[0].bytes / 4096;
-  lc.fast_node = s.fast;
-  lc.slow_node = s.slow_target;
-  s.loop = vtmm_window_loop(
-      lc, must,
-      [&](const std::vector<uint64_t>& g, int node, std::vector<int>& st) {
-        return ram.move(g, node, &st);
-      },
-      s.wl.start_command);
-  Json per_cell = Json::array();
-  for (const auto& c : ram.cells()) per_cell.push_back(c.hva != 0);
-  s.loop["cells_verified_by"] = {{"marks", mg.size()},
-                                 {"matched", verified},
-                                 {"cells", per_cell},
-                                 {"agent", values_json(marks.metrics)}};
-  s.loop["loop_s"] = seconds_since(t_loop);
-  s.work = must("ycsb-wait");
-  if (!s.numa.slow_node)
-    s.notes.push_back("vtmm: one host node, so demotions target absent node " +
-                      std::to_string(s.slow_target) +
-                      " and fail (recorded); promotions land on node " + std::to_string(s.fast) +
-                      ", where the pages already are");
+  ram.verify(mg);
+  ProcessMemoryConfig c{
+      qemu_pid, {}, s.fast, s.slow, s.cells[0].bytes / kPageSize, s.opt.memory / kPageSize};
+  for (const auto& cell : ram.cells()) {
+    if (cell.hva == 0)
+      throw std::runtime_error("daemon: guest RAM of cell at GPA " + std::to_string(cell.gpa) +
+                               " not found in QEMU's mappings");
+    c.regions.push_back({cell.hva, cell.bytes});
+  }
+  ProcessMemory mem(c);
+  PolicyDriver driver(*s.vp.design, mem, "vm");
+  std::atomic<bool> done{false};
+  std::exception_ptr failed;
+  std::thread daemon([&] {
+    try {
+      driver.run([&] { return done.load(); }, 1e9);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  });
+  try {
+    s.work = must(s.wl.command);
+  } catch (...) {
+    done = true;
+    daemon.join();
+    throw;
+  }
+  done = true;
+  daemon.join();
+  if (failed) std::rethrow_exception(failed);
+  mem.refresh();
+  s.daemon_run = driver.report();
+  s.mechanisms = s.daemon_run.at("mechanisms");
 }
 
 // The workload, under the policy's own loop where it has one.
-void run_workload(VmRunState& s, GuestRam& ram, const Must& must) {
+void run_workload(VmRunState& s, GuestRam& ram, const Must& must, int qemu_pid) {
   const auto t_wl = std::chrono::steady_clock::now();
-  if (s.vp.impl == "vtmm") {
-    run_vtmm_loop(s, ram, must);
+  if (s.vp.in_daemon()) {
+    run_with_daemon(s, ram, must, qemu_pid);
   } else if (s.vp.impl == "guest-tiering") {
     const CommandReply on = must("tiering-on");
     const CommandReply before = must("vmstat");
@@ -426,7 +432,9 @@ Json vm_record(const VmRunState& s, const GuestImage& img, bool clean_poweroff, 
   Json rec = record_identity(r, host);
   rec["accel"] = s.use_kvm ? "kvm" : "tcg";
   rec["notes"] = s.notes;
-  rec["ratio"] = policy == "first-touch" && r.ratio && !r.fast_bytes ? Json(r.ratio->text) : Json(nullptr);
+  rec["ratio"] = s.vp.sizing() == Policy::Sizing::Ratio && r.ratio && !r.fast_bytes
+                     ? Json(r.ratio->text)
+                     : Json(nullptr);
   const auto& cells = s.cells;
   rec["fast_bytes"] = cells[0].host_node == s.fast
                           ? cells[0].bytes + (cells[1].host_node == s.fast ? cells[1].bytes : 0)
@@ -456,7 +464,8 @@ Json vm_record(const VmRunState& s, const GuestImage& img, bool clean_poweroff, 
   rec["access_report"] = values_json(s.access_report.metrics);
   rec["daemon_migration"] = s.daemon;
   rec["guest_numa_move"] = values_json(s.guest_move.metrics);
-  if (policy == "vtmm") rec["vtmm_loop"] = s.loop;
+  rec["mechanisms"] = s.mechanisms;
+  if (s.vp.in_daemon()) rec["daemon"] = s.daemon_run;
   if (policy == "guest-tiering") rec["guest_tiering"] = s.tiering;
   rec["agent_messages_rejected"] = rejected;
   rec["timing"] = {{"image_s", s.image_s}, {"image_cached", img.cached},
@@ -477,7 +486,7 @@ VmRunState plan_vm(const RunSpec& r) {
   VmRunState s(r);
   s.wl = parse_workload(r);
   s.opt = parse_options(r);
-  s.vp = parse_policy(r, s.wl);
+  s.vp = parse_policy(r);
   const KvmStatus kvm = probe_kvm();
   s.use_kvm = s.opt.accel == "kvm" || (s.opt.accel == "auto" && kvm.usable);
   s.numa = probe_numa(s.opt.fast_node >= 0 ? std::optional<int>(s.opt.fast_node) : std::nullopt,
@@ -489,7 +498,12 @@ VmRunState plan_vm(const RunSpec& r) {
   if (!s.numa.slow_node)
     s.notes.push_back("no slow host node: the slow cell is bound to the fast node " +
                       std::to_string(s.fast));
-  s.cells = guest_cells(r, s.opt, s.vp.impl, s.fast, s.slow);
+  if (s.vp.in_daemon() && !s.numa.slow_node)
+    throw std::runtime_error(
+        "policy '" + s.vp.impl +
+        "': moves guest pages between host nodes, and this host has one NUMA node "
+        "(`vtmm numa-check` runs the same design on a two-node guest kernel)");
+  s.cells = guest_cells(r, s.opt, s.vp.sizing(), s.fast, s.slow);
   int absent = -1;
   for (const auto& n : s.numa.nodes) absent = std::max(absent, n.id);
   s.slow_target = s.numa.slow_node ? *s.numa.slow_node : absent + 1;
@@ -519,7 +533,7 @@ Json run_vm(const RunSpec& r) {
 
   const Must must = [&](const std::string& cmd) { return g.must(cmd, s.opt.command_timeout_s); };
   s.caps = must("caps");
-  run_workload(s, ram, must);
+  run_workload(s, ram, must, g.qemu_pid());
   daemon_round_trip(s, ram, must);
   // Guest-side placement between the two guest nodes.
   s.guest_move = must("numa-move " + std::to_string(s.opt.guest_move_mib) + " 0 1");
