@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "vtmm/core/error.hpp"
+#include "vtmm/core/policy.hpp"
 #include "vtmm/core/run_spec.hpp"
 #include "vtmm/platform/guest_ram.hpp"
 #include "vtmm/platform/vm_run.hpp"
@@ -48,6 +49,39 @@ void expect_spec_error(const RunSpec& r, const std::string& needle) {
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
   }
+}
+
+// A design written against Mechanisms alone (EPT bits and migration), as a
+// newcomer would add one: registered here, in the test binary, it is a vm
+// design with no change in vtmm/platform/.
+class DemoteUntouched final : public Policy {
+ public:
+  DemoteUntouched(Params&, const PolicyEnv&) {}
+  std::vector<Mechanism> needs() const override {
+    return {Mechanism::EptAdBits, Mechanism::Migrate};
+  }
+  Tier place(Gpa, const Mechanisms& m) override {
+    return m.used_pages(Tier::Fast) < m.capacity_pages(Tier::Fast) ? Tier::Fast : Tier::Slow;
+  }
+  double period_ns() const override { return 1e9; }
+  void tick(Mechanisms& m) override {
+    std::vector<uint8_t> bits(m.guest_pages());
+    m.ept().scan_ept(PteBits::kAccessed | PteBits::kDirty, bits);
+    std::vector<Gpa> cold;
+    for (Gpa g = 0; g < bits.size(); ++g)
+      if (m.backed(g) && m.tier_of(g) == Tier::Fast && bits[g] == 0) cold.push_back(g);
+    m.mover().migrate(cold, Tier::Slow, MigrationMethod::Linux);
+  }
+};
+VTMM_REGISTER(PolicyRegistry, DemoteUntouched, "test-demote-untouched",
+              "test only: demote the fast pages not touched in a window")
+
+TEST(VmSpec, ANewDesignNeedsNoPlatformChange) {
+  const Json ycsb = {
+      {"impl", "redis"}, {"client", "ycsb"}, {"records", 1000}, {"operations", 2000}};
+  EXPECT_NO_THROW(validate_vm_run(vm_spec("test-demote-untouched", ycsb)));
+  EXPECT_TRUE(vm_policy_uses_ratio(Json("test-demote-untouched"), 1));
+  EXPECT_FALSE(vm_policy_uses_ratio(Json("dram-only"), 1));
 }
 
 TEST(VmSpec, YcsbClientAndPoliciesAreValidated) {

@@ -58,6 +58,12 @@ TEST(VmSmoke, RunsEndToEndAndCleansUp) {
     EXPECT_GT(r.at("throughput").get<double>(), 0);
     EXPECT_EQ(r.at("guest").at("nodes"), 2);
     EXPECT_EQ(r.at("agent_messages_rejected"), 0);
+    // The kernel's tracepoint counts: a number each, or null with the reason.
+    for (const char* e : {"kvm:kvm_exit", "kvm:kvm_page_fault", "migrate:mm_migrate_pages"}) {
+      const auto& k = r.at("kernel_counts");
+      EXPECT_TRUE(k.at(e).is_number_unsigned() || (k.at(e).is_null() && k.at("why").contains(e)))
+          << k;
+    }
     // Daemon: frames the guest reported moved back to the fast node; the slow move either worked or failed cleanly.
     const auto& d = r.at("daemon_migration");
     SCOPED_TRACE("daemon_migration: " + d.dump());

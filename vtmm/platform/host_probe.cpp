@@ -19,6 +19,8 @@
 #include <sstream>
 
 #include "vtmm/platform/libvirt_session.hpp"
+#include "vtmm/platform/process_memory.hpp"
+#include "vtmm/platform/tracepoint_counter.hpp"
 
 namespace vtmm::platform {
 namespace fs = std::filesystem;
@@ -64,49 +66,10 @@ std::string shell_out(const std::string& cmd) {
 // (the kernel's own count of VM exits, EPT violations, page migrations), or
 // why not: no tracefs event (kernel or mount), or the open refused.
 Json tracepoint_countable(const std::string& sys, const std::string& name) {
-  std::string id_text;
-  for (const char* root : {"/sys/kernel/tracing/events/", "/sys/kernel/debug/tracing/events/"}) {
-    id_text = read_text(fs::path(root) / sys / name / "id");
-    if (!id_text.empty()) break;
-  }
-  if (id_text.empty() || id_text.find_first_not_of("0123456789\n") != std::string::npos)
-    return {{"countable", false},
-            {"why", "no tracefs event " + sys + ":" + name +
-                        " (tracefs not mounted: mount -t tracefs nodev /sys/kernel/tracing; or no "
-                        "such event)"}};
-  perf_event_attr attr{};
-  attr.type = PERF_TYPE_TRACEPOINT;
-  attr.size = sizeof attr;
-  attr.config = std::stoull(id_text);
-  attr.disabled = 1;
-  const long fd = ::syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
-  if (fd < 0)
-    return {{"countable", false}, {"why", std::string("perf_event_open: ") + std::strerror(errno)}};
-  ::close(static_cast<int>(fd));
+  const TracepointCounters c({sys + ":" + name});
+  const Json n = c.counts();
+  if (n.contains("why")) return {{"countable", false}, {"why", n["why"].begin().value()}};
   return {{"countable", true}, {"why", ""}};
-}
-
-bool soft_dirty_works() {
-  // clear_refs "4" clears soft-dirty bits; a write then sets bit 55 in pagemap.
-  void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return false;
-  static_cast<volatile char*>(p)[0] = 1;
-  bool ok = false;
-  {
-    std::ofstream cr("/proc/self/clear_refs");
-    cr << "4";
-    cr.flush();
-    if (cr) {
-      static_cast<volatile char*>(p)[0] = 2;
-      const int fd = ::open("/proc/self/pagemap", O_RDONLY);
-      uint64_t e = 0;
-      if (fd >= 0 && ::pread(fd, &e, 8, static_cast<off_t>(reinterpret_cast<uintptr_t>(p) / 4096 * 8)) == 8)
-        ok = (e >> 55) & 1;
-      if (fd >= 0) ::close(fd);
-    }
-  }
-  ::munmap(p, 4096);
-  return ok;
 }
 
 bool pagemap_gives_pfns() {

@@ -1,6 +1,7 @@
 #include "vtmm/platform/process_memory.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,6 +36,31 @@ double seconds(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+bool soft_dirty_works() {
+  // clear_refs "4" clears soft-dirty bits; a write then sets bit 55 in pagemap.
+  // (A kernel without CONFIG_MEM_SOFT_DIRTY takes the write and sets nothing.)
+  void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  static_cast<volatile char*>(p)[0] = 1;
+  bool ok = false;
+  {
+    const int cr = ::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    const bool cleared = cr >= 0 && ::write(cr, "4", 1) == 1;
+    if (cr >= 0) ::close(cr);
+    if (cleared) {
+      static_cast<volatile char*>(p)[0] = 2;
+      const int fd = ::open("/proc/self/pagemap", O_RDONLY);
+      uint64_t e = 0;
+      if (fd >= 0 &&
+          ::pread(fd, &e, 8, static_cast<off_t>(reinterpret_cast<uintptr_t>(p) / 4096 * 8)) == 8)
+        ok = (e >> 55) & 1;
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  ::munmap(p, 4096);
+  return ok;
+}
+
 ProcessMemory::ProcessMemory(ProcessMemoryConfig c)
     : c_(std::move(c)), t0_(std::chrono::steady_clock::now()) {
   uint64_t pages = 0;
@@ -52,6 +78,7 @@ ProcessMemory::ProcessMemory(ProcessMemoryConfig c)
   pagemap_fd_ = open_or(proc + "/pagemap", O_RDONLY, true);
   clear_refs_fd_ = open_or(proc + "/clear_refs", O_WRONLY, true);
   idle_fd_ = open_or("/sys/kernel/mm/page_idle/bitmap", O_RDWR, false);
+  soft_dirty_ = soft_dirty_works();
   provide(all());
   refresh();
 }
@@ -276,8 +303,10 @@ MigrationResult ProcessMemory::migrate(std::span<const Gpa> gs, Tier to, Migrati
 }
 
 Json ProcessMemory::report() const {
-  return {{"accessed_bits", idle_fd_ >= 0 ? "page_idle" : "soft_dirty (A = D)"},
-          {"dirty_bits", "soft_dirty"},
+  return {{"accessed_bits", idle_fd_ >= 0 ? "page_idle"
+                            : soft_dirty_ ? "soft_dirty (A = D)"
+                                          : "none"},
+          {"dirty_bits", soft_dirty_ ? "soft_dirty" : "none"},
           {"scans", stats_.scans},
           {"scan_s", stats_.scan_s},
           {"soft_dirty_pages", stats_.soft_dirty_pages},

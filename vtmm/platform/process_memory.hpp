@@ -31,6 +31,10 @@
 
 namespace vtmm::platform {
 
+// Whether this kernel keeps soft-dirty bits (CONFIG_MEM_SOFT_DIRTY): a page
+// of our own written, cleared, written again must show bit 55 in pagemap.
+bool soft_dirty_works();
+
 struct ProcessRegion {
   uint64_t hva = 0, bytes = 0;  // page-aligned
 };
@@ -64,7 +68,8 @@ class ProcessMemory final : public Mechanisms,
   ProcessMemory(const ProcessMemory&) = delete;
   ProcessMemory& operator=(const ProcessMemory&) = delete;
 
-  // What it offers (before offer_only narrows it).
+  // What it can offer on a kernel with soft-dirty or idle page tracking
+  // (an instance offers EPT bits only where the kernel has one of them).
   static bool offered(Mechanism m) {
     return m == Mechanism::EptAdBits || m == Mechanism::TlbFlush || m == Mechanism::Migrate;
   }
@@ -76,7 +81,9 @@ class ProcessMemory final : public Mechanisms,
   }
   // Re-reads every page's node; call before a policy's tick.
   void refresh();
-  // Whether accessed bits come from idle page tracking (else A = D).
+  // Whether accessed bits come from idle page tracking (else A = D), and
+  // whether dirty bits come from soft-dirty (else there are none).
+  bool has_soft_dirty() const { return soft_dirty_; }
   bool has_page_idle() const { return idle_fd_ >= 0; }
   const ProcessMemoryStats& stats() const { return stats_; }
   Json report() const;
@@ -106,7 +113,10 @@ class ProcessMemory final : public Mechanisms,
                           uint32_t threads) override;
 
  private:
-  Provided all() { return {.ept = this, .tlb = this, .mover = this}; }
+  // EPT bits only when the kernel gives some: soft-dirty or idle pages.
+  Provided all() {
+    return {.ept = soft_dirty_ || idle_fd_ >= 0 ? this : nullptr, .tlb = this, .mover = this};
+  }
   // pagemap entries of every page (bit 55 soft-dirty, bits 0-54 the frame).
   void read_pagemap(std::vector<uint64_t>& out) const;
   void clear_soft_dirty();
@@ -121,6 +131,7 @@ class ProcessMemory final : public Mechanisms,
   std::vector<uint64_t> pagemap_;
   uint64_t used_[2] = {0, 0};
   int pagemap_fd_ = -1, clear_refs_fd_ = -1, idle_fd_ = -1;
+  bool soft_dirty_ = false;
   std::chrono::steady_clock::time_point t0_;
   double charged_ns_ = 0;
   ProcessMemoryStats stats_;

@@ -22,6 +22,7 @@
 #include "vtmm/platform/interrupt.hpp"
 #include "vtmm/platform/libvirt_session.hpp"
 #include "vtmm/platform/policy_driver.hpp"
+#include "vtmm/platform/tracepoint_counter.hpp"
 #include "vtmm/platform/vm_policies.hpp"
 #include "workloads/gups_hotset.hpp"
 #include "workloads/ycsb.hpp"
@@ -340,6 +341,7 @@ struct VmRunState {
   Json tiering, daemon;
   Json daemon_run;                  // the design's run in the host daemon
   Json mechanisms = Json::array();  // what it used
+  Json kernel_counts;               // tracepoint counts over the workload
   double image_s = 0, boot_s = 0, workload_s = 0;
 };
 
@@ -465,6 +467,7 @@ Json vm_record(const VmRunState& s, const GuestImage& img, bool clean_poweroff, 
   rec["daemon_migration"] = s.daemon;
   rec["guest_numa_move"] = values_json(s.guest_move.metrics);
   rec["mechanisms"] = s.mechanisms;
+  rec["kernel_counts"] = s.kernel_counts;
   if (s.vp.in_daemon()) rec["daemon"] = s.daemon_run;
   if (policy == "guest-tiering") rec["guest_tiering"] = s.tiering;
   rec["agent_messages_rejected"] = rejected;
@@ -533,7 +536,13 @@ Json run_vm(const RunSpec& r) {
 
   const Must must = [&](const std::string& cmd) { return g.must(cmd, s.opt.command_timeout_s); };
   s.caps = must("caps");
+  // The kernel's counts over the workload (and the daemon's moves): VM exits,
+  // EPT violations, page migrations; null with the reason where not countable.
+  TracepointCounters kernel({"kvm:kvm_exit", "kvm:kvm_page_fault", "migrate:mm_migrate_pages"});
+  kernel.start();
   run_workload(s, ram, must, g.qemu_pid());
+  kernel.stop();
+  s.kernel_counts = kernel.counts();
   daemon_round_trip(s, ram, must);
   // Guest-side placement between the two guest nodes.
   s.guest_move = must("numa-move " + std::to_string(s.opt.guest_move_mib) + " 0 1");
