@@ -12,6 +12,7 @@ PACKAGES=(
   zlib1g-dev valgrind
   libvirt-daemon-system libvirt-clients libvirt-dev libnuma-dev qemu-system-x86  # vm platform
   linux-image-amd64 busybox-static redis-server redis-tools  # vm guest image
+  linux-headers-amd64  # the guest companion module (guest/vtmm_gpt), built for the guest kernel
 )
 
 missing=()

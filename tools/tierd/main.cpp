@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -26,6 +27,8 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "vtmm/core/error.hpp"
 #include "vtmm/core/rng.hpp"
@@ -50,6 +53,7 @@ struct Args {
   uint64_t seed = 1;
   int pid = 0;
   std::vector<ProcessRegion> regions;
+  uint32_t gpt_windows = 10;  // the companion module's check after the run (0: none)
 };
 
 [[noreturn]] void bad(const std::string& what) { throw vtmm::SpecError(what); }
@@ -122,6 +126,8 @@ Args parse(int argc, char** argv) {
       a.pid = static_cast<int>(number(f, v));
     else if (f == "--region")
       a.regions = regions(v);
+    else if (f == "--gpt-windows")
+      a.gpt_windows = static_cast<uint32_t>(number(f, v));
     else
       bad(f + ": unknown flag");
   }
@@ -134,6 +140,7 @@ Args parse(int argc, char** argv) {
   if (!(a.hot_probability >= 0 && a.hot_probability <= 1))
     bad("--hot-probability: must be in [0, 1]");
   if (a.fast_node == a.slow_node) bad("--slow-node: must differ from --fast-node");
+  if (a.gpt_windows > 1000) bad("--gpt-windows: must be 0..1000");
   return a;
 }
 
@@ -239,6 +246,76 @@ class NumaBalancingOff {
   std::string was_;
 };
 
+// One walk of /proc/vtmm_gpt (the guest companion module, guest/vtmm_gpt)
+// over `pid`, clearing the accessed bits: the tables' records.
+struct GptTable {
+  uint64_t va, pfn, pte[512];
+};
+std::vector<GptTable> gpt_walk(int pid) {
+  {
+    std::ofstream w("/proc/vtmm_gpt");
+    w << pid << " 1";
+    w.flush();
+    if (!w) throw std::runtime_error("vtmm_gpt: the walk failed");
+  }
+  std::ifstream in("/proc/vtmm_gpt", std::ios::binary);
+  std::vector<GptTable> out;
+  GptTable t;
+  while (out.size() < 4096 && in.read(reinterpret_cast<char*>(&t), sizeof t)) out.push_back(t);
+  return out;
+}
+
+// vTMM's guest companion on the stand-in: `gpt_windows` windows of 600 ms,
+// each a walk that reads and clears the PTEs' accessed bits; a page is
+// reported hot when its bit was set in every window (under a steady load a
+// hot page is touched hundreds of times a window, a cold one with a fixed
+// chance per window, so requiring all of them makes a false positive that
+// chance to the power of the windows). Scored against the known hot set;
+// each PTE's frame is checked against pagemap.
+Json gpt_check(const Args& a, int pid, uint64_t hva, uint64_t first_hot, uint64_t hot_pages) {
+  if (::access("/proc/vtmm_gpt", F_OK) != 0) return {{"module", false}};
+  constexpr uint64_t kPresent = 1, kAccessed = 1 << 5;
+  constexpr uint64_t kFrame = ((uint64_t{1} << 52) - 1) & ~uint64_t{4095};
+  const uint64_t pages = (a.mib << 20) / 4096, end = hva + pages * 4096;
+  std::vector<uint32_t> seen(pages, 0);
+  std::vector<uint64_t> frame(pages, 0);
+  uint64_t tables = 0;
+  gpt_walk(pid);  // starts every bit clear
+  for (uint32_t w = 0; w < a.gpt_windows; ++w) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    tables = 0;
+    for (const GptTable& t : gpt_walk(pid)) {
+      if (t.va + (uint64_t{512} << 12) <= hva || t.va >= end) continue;
+      ++tables;
+      for (uint64_t i = 0; i < 512; ++i) {
+        const uint64_t va = t.va + i * 4096;
+        if (va < hva || va >= end || !(t.pte[i] & kPresent)) continue;
+        seen[(va - hva) / 4096] += (t.pte[i] & kAccessed) != 0;
+        frame[(va - hva) / 4096] = (t.pte[i] & kFrame) >> 12;
+      }
+    }
+  }
+  uint64_t reported = 0, hit = 0, mismatched = 0;
+  std::ifstream pm("/proc/" + std::to_string(pid) + "/pagemap", std::ios::binary);
+  for (uint64_t g = 0; g < pages; ++g) {
+    const bool hot = a.gpt_windows > 0 && seen[g] == a.gpt_windows;
+    reported += hot;
+    hit += hot && g >= first_hot && g < first_hot + hot_pages;
+    uint64_t e = 0;
+    pm.seekg(static_cast<std::streamoff>((hva / 4096 + g) * 8));
+    if (pm.read(reinterpret_cast<char*>(&e), 8) && (e >> 63) &&
+        (e & ((uint64_t{1} << 55) - 1)) != frame[g])
+      ++mismatched;
+  }
+  return {{"module", true},
+          {"windows", a.gpt_windows},
+          {"tables", tables},
+          {"reported_hot", reported},
+          {"precision", reported ? static_cast<double>(hit) / static_cast<double>(reported) : 0.0},
+          {"recall", static_cast<double>(hit) / static_cast<double>(hot_pages)},
+          {"frames_unlike_pagemap", mismatched}};
+}
+
 int run_stand_in(const Args& a) {
   auto pol = make_policy(a);  // a bad --policy fails before anything starts
   const NumaBalancingOff balancing;
@@ -276,6 +353,8 @@ int run_stand_in(const Args& a) {
     out = d.report();
     out["stand_in"] = score(a, m, child, hva, hot.base / 512, (hot.elems + 511) / 512);
     out["stand_in"]["numa_balancing_was"] = balancing.was();
+    if (a.gpt_windows > 0)
+      out["gpt"] = gpt_check(a, child, hva, hot.base / 512, (hot.elems + 511) / 512);
   } catch (...) {
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);

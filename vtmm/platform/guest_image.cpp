@@ -16,6 +16,7 @@
 #include "vtmm/core/params.hpp"
 #include "vtmm/platform/cpio_writer.hpp"
 #include "vtmm/platform/host_probe.hpp"
+#include "vtmm/sim/host_profile.hpp"  // data_dir()
 
 namespace vtmm::platform {
 namespace fs = std::filesystem;
@@ -101,6 +102,38 @@ std::vector<std::string> module_closure(const std::string& moddir) {
   return order;
 }
 
+// vTMM's guest companion (guest/vtmm_gpt): its source, and whether this
+// host can build it for the guest kernel (linux-headers-<abi>).
+std::string gpt_source() { return sim::data_dir() + "/guest/vtmm_gpt"; }
+
+bool can_build_gpt_module(const std::string& abi) {
+  return fs::exists("/lib/modules/" + abi + "/build/Makefile") &&
+         fs::exists(gpt_source() + "/vtmm_gpt.c");
+}
+
+// Builds guest/vtmm_gpt against the guest kernel's headers in a scratch
+// folder; the module's bytes.
+std::string build_gpt_module(const std::string& abi) {
+  const fs::path tmp = fs::temp_directory_path() / ("vtmm-gpt-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  for (const char* f : {"Kbuild", "vtmm_gpt.c"}) fs::copy_file(gpt_source() + "/" + f, tmp / f);
+  const std::string cmd = "make -s -C /lib/modules/" + abi + "/build M=" + tmp.string() +
+                          " modules > " + (tmp / "build.log").string() + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const fs::path ko = tmp / "vtmm_gpt.ko";
+  if (rc != 0 || !fs::exists(ko)) {
+    std::ifstream log(tmp / "build.log");
+    std::string first;
+    std::getline(log, first);
+    fs::remove_all(tmp);
+    throw SpecError("image: building guest/vtmm_gpt for " + abi + " failed: " + first);
+  }
+  std::string bytes = read_file(ko.string());
+  fs::remove_all(tmp);
+  return bytes;
+}
+
 }  // namespace
 
 std::string default_cache_dir() {
@@ -158,7 +191,14 @@ GuestImage build_guest_image(const ImageOptions& opt) {
     manifest += dst + " " + fnv_hex(data[dst]) + "\n";
     img.inputs.push_back(src);
   }
+  // The companion module is built only with the guest kernel's headers; its
+  // source (not the built bytes) keys the image.
+  const bool gpt = can_build_gpt_module(abi);
+  if (gpt) modlist += "vtmm_gpt.ko\n";
   manifest += "init " + fnv_hex(kInit) + "\nmodules " + fnv_hex(modlist) + "\n";
+  manifest += "gpt_module " +
+              (gpt ? fnv_hex(read_file(gpt_source() + "/vtmm_gpt.c")) : std::string("absent")) +
+              "\n";
   img.hash = fnv_hex(manifest);
   img.dir = (fs::path(opt.cache_dir.empty() ? default_cache_dir() : opt.cache_dir) / "images" / img.hash).string();
   img.kernel = img.dir + "/vmlinuz";
@@ -171,6 +211,7 @@ GuestImage build_guest_image(const ImageOptions& opt) {
   } else {
     CpioWriter cpio;
     for (auto& [dst, bytes] : data) cpio.add_file(dst, std::move(bytes), 0755);
+    if (gpt) cpio.add_file("lib/modules/vtmm_gpt.ko", build_gpt_module(abi), 0644);
     for (const auto& a : kBusyboxApplets) cpio.add_symlink("bin/" + a, "busybox");
     cpio.add_file("init", kInit, 0755);
     cpio.add_file("etc/vtmm-modules", modlist, 0644);

@@ -38,7 +38,13 @@ Json checks(const NumaCheckOptions& o, const CommandReply& rep, size_t guest_nod
             {"demoted", demoted > 0},
             {"numa_maps_agrees_with_move_pages", fast == (std::isnan(n0) ? 0 : n0)},
             {"recall", recall >= o.min_recall},
-            {"precision", precision >= o.min_precision}};
+            {"precision", precision >= o.min_precision},
+            // vTMM's guest companion module: loaded, its frames those pagemap gives,
+            // its accessed bits finding the hot set.
+            {"gpt_module_loaded", metric(rep, "gpt.module") == 1},
+            {"gpt_frames_match_pagemap", metric(rep, "gpt.frames_unlike_pagemap") == 0},
+            {"gpt_recall", metric(rep, "gpt.recall") >= o.min_recall},
+            {"gpt_precision", metric(rep, "gpt.precision") >= o.min_precision}};
   bool all = true;
   for (const auto& [k, v] : c.items()) all = all && v.get<bool>();
   c["passed"] = all;
