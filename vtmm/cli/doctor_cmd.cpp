@@ -23,7 +23,12 @@ void print_human(const Json& r) {
             << '\n';
   std::cout << "libvirt    installed " << yes(r["libvirt"]["installed"]) << ", reachable " << yes(r["libvirt"]["reachable"])
             << " (" << r["libvirt"]["reason"].get<std::string>() << ")\n";
-  std::cout << "kernel     " << (r["guest_kernel"].is_null() ? "no /boot/vmlinuz-*-amd64" : r["guest_kernel"].get<std::string>())
+  std::cout << "kernel     "
+            << (r["guest_kernel"].is_null() ? "no /boot/vmlinuz-*-amd64"
+                                            : r["guest_kernel"].get<std::string>())
+            << "; guest companion module "
+            << (r["guest_companion"].get<bool>() ? "built with the image"
+                                                 : "absent (install linux-headers-amd64)")
             << '\n';
   const Json& n = r["numa"];
   for (const Json& node : n["nodes"])

@@ -263,6 +263,9 @@ Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_ove
   r["qemu"] = {{"installed", !qv.empty()}, {"version", qv}, {"binary", qv.empty() ? "" : "qemu-system-x86_64"}};
   const std::string kernel = find_guest_kernel();
   r["guest_kernel"] = kernel.empty() ? Json(nullptr) : Json(kernel);
+  // vTMM's guest companion module is built with the image from the guest kernel's headers.
+  const std::string abi = kernel.empty() ? "" : fs::path(kernel).filename().string().substr(8);
+  r["guest_companion"] = !abi.empty() && fs::exists("/lib/modules/" + abi + "/build/Makefile");
 
   std::string plan;
   if (qv.empty() || !lv.installed || kernel.empty()) {
@@ -276,8 +279,11 @@ Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_ove
               std::to_string(*L.slow_node) + "; daemon migrates with move_pages between them.";
     else if (L.fast_node)
       plan += "one usable host node (" + std::to_string(*L.fast_node) +
-              "): both guest NUMA cells are bound to it, placements are functional only (no latency gap), "
-              "moves to the absent slow node fail and are recorded.";
+              "): both guest NUMA cells are bound to it, placements are functional only (no "
+              "latency gap), "
+              "designs that move pages are refused (`vtmm numa-check` runs that path in a two-node "
+              "guest); "
+              "the daemon's round trip to the absent slow node fails and is recorded.";
     else
       plan += "no NUMA information: guest memory is not bound.";
   }
