@@ -107,3 +107,46 @@ TEST(RealTimePolicy, RefusesDesignsThatNeedWhatAStockKernelLacks) {
 
 }  // namespace
 }  // namespace vtmm::platform
+
+namespace vtmm::platform {
+namespace {
+
+// A design that only ticks (it asks for migration, which every ProcessMemory
+// offers) and counts its ticks.
+class CountTicks : public Policy {
+ public:
+  std::vector<Mechanism> needs() const override { return {Mechanism::Migrate}; }
+  Tier place(Gpa, const Mechanisms&) override { return Tier::Fast; }
+  double period_ns() const override { return 1e6; }  // 1 ms
+  void tick(Mechanisms& m) override {
+    ++ticks;
+    (void)m.mover();                          // declared: reachable
+    EXPECT_THROW(m.pml(), std::logic_error);  // not declared, not offered
+  }
+  void report(Json& out) const override { out["my_ticks"] = ticks; }
+  uint64_t ticks = 0;
+};
+
+TEST_F(ProcessMemoryTest, TheDriverTicksTheDesignUntilDoneAndReportsIt) {
+  ProcessMemory m(config());
+  CountTicks pol;
+  PolicyDriver d(pol, m, "vm");
+  EXPECT_TRUE(d.run([&] { return pol.ticks >= 5; }, 60));
+  EXPECT_EQ(pol.ticks, 5u);
+  const Json r = d.report();
+  EXPECT_EQ(r.at("ticks"), 5);
+  EXPECT_EQ(r.at("policy").at("my_ticks"), 5);
+  EXPECT_EQ(r.at("mechanisms"), Json::array({"migrate"}));
+  EXPECT_EQ(r.at("memory").at("pages_moved"), 0);
+}
+
+TEST_F(ProcessMemoryTest, TheDriverRefusesADesignWhoseNeedsItLacks) {
+  ProcessMemory m(config());
+  struct NeedsPml final : CountTicks {
+    std::vector<Mechanism> needs() const override { return {Mechanism::Pml}; }
+  } pol;
+  EXPECT_THROW(PolicyDriver(pol, m, "vm"), SpecError);
+}
+
+}  // namespace
+}  // namespace vtmm::platform
