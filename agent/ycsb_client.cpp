@@ -284,7 +284,11 @@ double load(const YcsbParams& p) {
 }  // namespace
 
 Values run_ycsb(const YcsbParams& p) {
-  ycsb::parse_distribution(p.distribution);
+  try {
+    ycsb::parse_distribution(p.distribution);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("ycsb: distribution ") + e.what());
+  }
   ycsb::read_proportion(p.workload);
   if (p.records == 0 || p.operations == 0 || p.clients == 0 || p.value_bytes == 0)
     throw std::runtime_error("ycsb: zero parameter");

@@ -137,8 +137,8 @@ inline Distribution parse_distribution(const std::string& s) {
   if (s == "uniform") return Distribution::Uniform;
   if (s == "latest") return Distribution::Latest;
   if (s == "hotspot") return Distribution::Hotspot;
-  throw std::invalid_argument("distribution must be zipfian, uniform, latest or hotspot (not '" +
-                              s + "')");
+  // Worded to follow the field's name ("distribution: must be ...").
+  throw std::invalid_argument("must be zipfian, uniform, latest or hotspot (not '" + s + "')");
 }
 
 // Record indexes in [0, records) under one of YCSB's request distributions.
