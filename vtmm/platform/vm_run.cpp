@@ -288,8 +288,8 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Two guest NUMA cells, bound per the policy: a fast and a slow cell for the
-// designs that place pages, both on one node for dram-only / slow-only.
+// Two guest NUMA cells, bound per the design's sizing: a fast and a slow cell
+// for Ratio, both on one node for AllFast (dram-only) / AllSlow (slow-only).
 std::vector<GuestCell> guest_cells(const RunSpec& r, const VmOptions& opt, Policy::Sizing sizing,
                                    int fast, int slow) {
   if (sizing == Policy::Sizing::Ratio) {
@@ -345,9 +345,9 @@ struct VmRunState {
   double image_s = 0, boot_s = 0, workload_s = 0;
 };
 
-// A design that ticks runs in the host daemon (a thread of this process)
-// while the guest runs the workload: both cells' RAM found first (marks on
-// both guest nodes), then ProcessMemory over them on QEMU's process.
+// A design that uses mechanisms runs in the host daemon (a thread of this
+// process) while the guest runs the workload: both cells' RAM found first
+// (marks on both guest nodes), then ProcessMemory over them on QEMU's process.
 void run_with_daemon(VmRunState& s, GuestRam& ram, const Must& must, int qemu_pid) {
   const CommandReply marks = must("soft-dirty " + std::to_string(s.opt.soft_dirty_mib) + " split");
   std::vector<uint64_t> mg;
