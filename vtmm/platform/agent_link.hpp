@@ -55,6 +55,12 @@ struct CommandReply {
   std::vector<agent_proto::Pages> pages;
   std::string error;  // the agent's Error text, if it failed
   int status = 0;
+  // The metric named `key`, or `missing`.
+  double metric(const std::string& key, double missing) const {
+    for (const auto& [k, v] : metrics)
+      if (k == key) return v;
+    return missing;
+  }
 };
 
 class AgentLink {

@@ -3,17 +3,10 @@
 #include <chrono>
 #include <thread>
 
+#include "vtmm/platform/elapsed.hpp"
 #include "vtmm/platform/interrupt.hpp"
 
 namespace vtmm::platform {
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-}  // namespace
-
 GuestSession::GuestSession(DomainConfig dc, uint64_t memory, double boot_timeout_s)
     : dc_(std::move(dc)) {
   const auto t_img = std::chrono::steady_clock::now();

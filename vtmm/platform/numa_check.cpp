@@ -12,12 +12,6 @@
 namespace vtmm::platform {
 namespace {
 
-double metric(const CommandReply& r, const std::string& key) {
-  for (const auto& [k, v] : r.metrics)
-    if (k == key) return v;
-  return std::nan("");
-}
-
 std::string tierd_command(const NumaCheckOptions& o) {
   char probs[96];
   std::snprintf(probs, sizeof probs, " --hot-fraction %.17g --hot-probability %.17g",
@@ -29,10 +23,10 @@ std::string tierd_command(const NumaCheckOptions& o) {
 }
 
 Json checks(const NumaCheckOptions& o, const CommandReply& rep, size_t guest_nodes) {
-  const double promoted = metric(rep, "memory.promoted"), demoted = metric(rep, "memory.demoted");
-  const double fast = metric(rep, "stand_in.fast_pages"), n0 = metric(rep, "stand_in.numa_maps.N0");
-  const double recall = metric(rep, "stand_in.recall"),
-               precision = metric(rep, "stand_in.precision");
+  const auto metric = [&](const char* key) { return rep.metric(key, std::nan("")); };
+  const double promoted = metric("memory.promoted"), demoted = metric("memory.demoted");
+  const double fast = metric("stand_in.fast_pages"), n0 = metric("stand_in.numa_maps.N0");
+  const double recall = metric("stand_in.recall"), precision = metric("stand_in.precision");
   Json c = {{"guest_has_two_nodes", guest_nodes == 2},
             {"promoted", promoted > 0},
             {"demoted", demoted > 0},
@@ -41,10 +35,10 @@ Json checks(const NumaCheckOptions& o, const CommandReply& rep, size_t guest_nod
             {"precision", precision >= o.min_precision},
             // vTMM's guest companion module: loaded, its frames those pagemap gives,
             // its accessed bits finding the hot set.
-            {"gpt_module_loaded", metric(rep, "gpt.module") == 1},
-            {"gpt_frames_match_pagemap", metric(rep, "gpt.frames_unlike_pagemap") == 0},
-            {"gpt_recall", metric(rep, "gpt.recall") >= o.min_recall},
-            {"gpt_precision", metric(rep, "gpt.precision") >= o.min_precision}};
+            {"gpt_module_loaded", metric("gpt.module") == 1},
+            {"gpt_frames_match_pagemap", metric("gpt.frames_unlike_pagemap") == 0},
+            {"gpt_recall", metric("gpt.recall") >= o.min_recall},
+            {"gpt_precision", metric("gpt.precision") >= o.min_precision}};
   bool all = true;
   for (const auto& [k, v] : c.items()) all = all && v.get<bool>();
   c["passed"] = all;

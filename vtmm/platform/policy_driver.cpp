@@ -5,14 +5,12 @@
 #include <thread>
 
 #include "vtmm/core/error.hpp"
+#include "vtmm/platform/elapsed.hpp"
 
 namespace vtmm::platform {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 }  // namespace
 
@@ -41,23 +39,23 @@ bool PolicyDriver::run(const std::function<bool()>& done, double max_s, uint32_t
   const double period_s = pol_.period_ns() / 1e9;
   double next = period_s;
   bool finished = false;
-  while (!(finished = done()) && since(t0) < max_s) {
-    const double now = since(t0);
+  while (!(finished = done()) && seconds_since(t0) < max_s) {
+    const double now = seconds_since(t0);
     if (period_s > 0 && now >= next) {
       const auto t = Clock::now();
       m_.refresh();
       pol_.tick(m_);
       ++ticks_;
-      tick_s_ += since(t);
+      tick_s_ += seconds_since(t);
       next += period_s;
       // A tick that outlasts its period is not made up for with a burst.
-      if (since(t0) > next) ++late_ticks_, next = since(t0) + period_s;
+      if (seconds_since(t0) > next) ++late_ticks_, next = seconds_since(t0) + period_s;
       continue;
     }
     const double wait = period_s > 0 ? std::min(next - now, poll_ms / 1e3) : poll_ms / 1e3;
     std::this_thread::sleep_for(std::chrono::duration<double>(std::max(wait, 0.0)));
   }
-  ran_s_ += since(t0);
+  ran_s_ += seconds_since(t0);
   return finished;
 }
 

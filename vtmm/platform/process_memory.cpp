@@ -10,6 +10,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "vtmm/platform/elapsed.hpp"
+
 namespace vtmm::platform {
 namespace {
 
@@ -28,10 +30,6 @@ int open_or(const std::string& path, int flags, bool required) {
   if (fd < 0 && required)
     throw std::runtime_error("process memory: cannot open " + path + ": " + std::strerror(errno));
   return fd;
-}
-
-double seconds(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 }  // namespace
@@ -125,7 +123,7 @@ uint64_t ProcessMemory::capacity_pages(Tier t) const {
 
 uint64_t ProcessMemory::used_pages(Tier t) const { return used_[t == Tier::Fast ? 0 : 1]; }
 
-double ProcessMemory::now_ns() const { return seconds(t0_) * 1e9; }
+double ProcessMemory::now_ns() const { return seconds_since(t0_) * 1e9; }
 
 void ProcessMemory::read_pagemap(std::vector<uint64_t>& out) const {
   out.resize(node_.size());
@@ -208,7 +206,7 @@ void ProcessMemory::scan_ept(uint8_t clear_mask, std::span<uint8_t> out) {
     clear_soft_dirty();
   if (clear_mask & PteBits::kAccessed) mark_idle(present_pfns);
   ++stats_.scans;
-  stats_.scan_s += seconds(t);
+  stats_.scan_s += seconds_since(t);
 }
 
 uint8_t ProcessMemory::ept_bits(Gpa g) {
@@ -297,7 +295,7 @@ MigrationResult ProcessMemory::migrate(std::span<const Gpa> gs, Tier to, Migrati
   }
   stats_.moved += r.moved;
   (to == Tier::Fast ? stats_.to_fast : stats_.to_slow) += r.moved;
-  r.busy_ns = seconds(t) * 1e9;
+  r.busy_ns = seconds_since(t) * 1e9;
   stats_.move_s += r.busy_ns / 1e9;
   return r;
 }

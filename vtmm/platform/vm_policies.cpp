@@ -1,22 +1,13 @@
 #include "vtmm/platform/vm_policies.hpp"
 
 namespace vtmm::platform {
-namespace {
-
-double metric(const CommandReply& r, const std::string& key, double missing) {
-  for (const auto& [k, v] : r.metrics)
-    if (k == key) return v;
-  return missing;
-}
-
-}  // namespace
 
 Json guest_tiering_record(const CommandReply& on, const CommandReply& before,
                           const CommandReply& after) {
   Json set = Json::object();
   for (const auto& [k, v] : on.metrics) set[k] = v;
   Json delta = Json::object();
-  for (const auto& [k, v] : after.metrics) delta[k] = v - metric(before, k, 0);
+  for (const auto& [k, v] : after.metrics) delta[k] = v - before.metric(k, 0);
   auto d = [&](const std::string& k) { return delta.value(k, 0.0); };
   double promoted = 0, demoted = 0;
   for (const auto& [k, v] : delta.items()) {

@@ -15,6 +15,7 @@
 #include "vtmm/core/record_identity.hpp"
 #include "vtmm/platform/agent_link.hpp"
 #include "vtmm/platform/domain_xml.hpp"
+#include "vtmm/platform/elapsed.hpp"
 #include "vtmm/platform/guest_image.hpp"
 #include "vtmm/platform/guest_ram.hpp"
 #include "vtmm/platform/guest_session.hpp"
@@ -283,10 +284,6 @@ void validate_vm_run(const RunSpec& r) {
 }
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // Two guest NUMA cells, bound per the design's sizing: a fast and a slow cell
 // for Ratio, both on one node for AllFast (dram-only) / AllSlow (slow-only).
