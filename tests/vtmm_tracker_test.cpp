@@ -4,6 +4,8 @@
 //    picks up page-table pages as the guest's tables grow, flushes the vCPUs'
 //    TLBs once per window, and leaves alone (does not re-arm) a page-table
 //    page whose PTEs are all in their MLQ do-not-disturb period;
+//  - GptScanTracker (no PML) scans every table not left alone each window and
+//    decides as the PML tracker does when every table is walked;
 //  - EptScanner (the ablation) reads every EPT entry every window;
 //  - a vCPU's 512-entry PML buffer causes one exit per 512 logged GPAs.
 //
@@ -17,6 +19,7 @@ namespace vtmm::test {
 namespace vtmm_tracker_test {
 
 using policy::EptScanner;
+using policy::GptScanTracker;
 using policy::MlqConfig;
 using policy::MlqPage;
 using policy::PmlGptTracker;
@@ -30,6 +33,11 @@ struct PmlRig : TrackerRig<PmlGptTracker> {
 };
 struct EptRig : TrackerRig<EptScanner> {
   explicit EptRig(uint32_t vcpus = 1) : TrackerRig(vm_config(kMemPages, kVaPages, vcpus, false), EptScanner{}) {}
+};
+
+struct ScanRig : TrackerRig<GptScanTracker> {
+  explicit ScanRig(MlqConfig cfg = {})
+      : TrackerRig(vm_config(kMemPages, kVaPages, 1, /*pml=*/false), GptScanTracker(cfg)) {}
 };
 
 bool ept_dirty(const SimRig& rig, Gpa g) { return (rig.vm.ept[g] & sim::kEptD) != 0; }
@@ -309,6 +317,77 @@ TEST(VtmmEptScanner, FlushesEveryVcpuTlbOncePerWindow) {
     t.window();
     EXPECT_EQ(t.rig.vm.counters.tlb_flushes, flushes + 2) << "window " << w;
   }
+}
+
+}  // namespace vtmm_tracker_test
+}  // namespace vtmm::test
+
+namespace vtmm::test {
+namespace vtmm_tracker_test {
+
+TEST(VtmmGptScan, NeedsNoPmlAndScansEveryTableEachWindow) {
+  ScanRig t;
+  for (Mechanism m : t.tracker.needs())
+    EXPECT_TRUE(m != Mechanism::Pml && m != Mechanism::EptAdBits) << mechanism_name(m);
+  for (uint64_t vpn : {0u, 512u, 1024u}) t.rig.access(0, vpn, kRead);
+  t.window();
+  EXPECT_EQ(t.st.gpt_scanned, 3u);
+  t.rig.access(0, 517, kWrite);
+  t.window();
+  EXPECT_EQ(t.st.gpt_scanned, 6u) << "no log says which were walked: all three again";
+  EXPECT_EQ(t.st.pml_drained, 0u);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(517)), Seen::Write);
+  EXPECT_EQ(t.seen_of(t.rig.gpt(517)), Seen::Write) << "a PTE of it was seen: it was walked";
+  EXPECT_EQ(t.seen_of(t.rig.gpt(0)), Seen::None);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(0)), Seen::None);
+}
+
+TEST(VtmmGptScan, SkipsATableWhilePeriodsOutlastTheWindow) {
+  ScanRig t;
+  const auto step = [&] {
+    t.rig.access(0, 0, kRead);
+    return t.window();
+  };
+  for (int i = 0; i < 4; ++i) step();  // windows 0..3: into a 2-window period at window 3
+  EXPECT_EQ(t.st.gpt_scanned, 4u);
+  EXPECT_EQ(t.st.gpt_skipped, 1u);
+  step();  // window 4: left alone
+  EXPECT_EQ(t.st.gpt_scanned, 4u);
+  EXPECT_EQ(t.seen_of(t.rig.gpa(0)), Seen::Read);
+  step();  // window 5: the period ends
+  EXPECT_EQ(t.st.gpt_scanned, 5u);
+}
+
+// When every table is walked in every window, PML logs them all: the two
+// trackers must see, and decide, the same.
+TEST(VtmmGptScan, DecidesAsThePmlTrackerWhenEveryTableIsWalked) {
+  PmlRig pml;
+  ScanRig scan;
+  uint64_t x = 88172645463325252ULL;
+  for (uint32_t w = 0; w < 40; ++w) {
+    for (uint32_t group = 0; group < 3; ++group) {  // walk every table
+      pml.rig.access(0, group * 512u + 511, kRead);
+      scan.rig.access(0, group * 512u + 511, kRead);
+    }
+    for (int i = 0; i < 200; ++i) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      const uint64_t vpn = (x >> 20) % 8 == 0 ? x % kVaPages : x % 64;  // a hot 64 pages
+      const AccessKind kind = (x >> 40) % 4 == 0 ? kWrite : kRead;
+      pml.rig.access(0, vpn, kind);
+      scan.rig.access(0, vpn, kind);
+    }
+    pml.window();
+    scan.window();
+    for (uint64_t vpn = 0; vpn < kVaPages; ++vpn) {
+      const Gpa g = pml.rig.gpa(vpn);
+      ASSERT_EQ(g, scan.rig.gpa(vpn));
+      if (g == kNone) continue;
+      ASSERT_EQ(pml.seen_of(g), scan.seen_of(g)) << "window " << w << " page " << vpn;
+      ASSERT_EQ(pml.tracker.page(g).level(), scan.tracker.page(g).level()) << "window " << w;
+    }
+  }
+  EXPECT_GE(scan.tracker.page(scan.rig.gpa(0)).level(), 2) << "hot pages climbed the MLQ";
+  EXPECT_GE(scan.st.gpt_scanned, pml.st.gpt_scanned) << "scans at least what PML logged";
 }
 
 }  // namespace vtmm_tracker_test

@@ -28,7 +28,7 @@ void PmlGptTracker::attach(Mechanisms& m) {
   index_.assign(64, kFree);
   is_gpt_.assign(n, 0);
   refs_.assign(n, 0);
-  m.pml().set_pml(true);
+  if (pml_) m.pml().set_pml(true);
 }
 
 uint32_t PmlGptTracker::slot_of(Gpa gpt) const {
@@ -54,13 +54,15 @@ void PmlGptTracker::index_insert(Gpa gpt, uint32_t slot) {
 void PmlGptTracker::hand_over(std::span<const Gpa> gpts) {
   for (; handed_ < gpts.size(); ++handed_) {
     const Gpa g = gpts[handed_];
-    if (g >= is_gpt_.size() || is_gpt_[g]) continue;  // never trust a guest-supplied GPA
+    const bool inside = g < is_gpt_.size();
+    // PML logs guest pages only: a table elsewhere could never be logged.
+    if (inside ? is_gpt_[g] != 0 : (pml_ || g == kNone || slot_of(g) != kNone)) continue;
     const auto slot = static_cast<uint32_t>(tables_.size());
     index_insert(g, slot);
     tables_.push_back(Table{.gpa = g});
     mlq_.resize(mlq_.size() + kPtesPerPage);
     target_.resize(target_.size() + kPtesPerPage, kNone);
-    is_gpt_[g] = 1;
+    if (inside) is_gpt_[g] = 1;
     rearm_.push_back(g);
   }
 }
@@ -75,23 +77,33 @@ MlqPage PmlGptTracker::page(Gpa g) const {
   return it == target_.end() ? MlqPage{} : mlq_[static_cast<size_t>(it - target_.begin())];
 }
 
-void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st) {
-  ++st.windows;
-  std::fill(seen.begin(), seen.end(), static_cast<uint8_t>(Seen::None));
-  rearm_.clear();
-  hand_over(m.gpt().gpt_pages());
-  // Logged page-table pages were walked this window (the walker's access
-  // counts as a write for EPT dirty purposes): scan them.
+// Logged page-table pages were walked this window (the walker's access
+// counts as a write for EPT dirty purposes): queue them for a scan.
+void PmlGptTracker::queue_logged(Mechanisms& m, uint32_t k, std::span<uint8_t> seen,
+                                 TrackStats& st) {
   log_.clear();
   m.pml().drain_pml(log_);
   st.pml_drained += log_.size();
-  scan_.clear();
   for (Gpa g : log_) {
     if (g >= is_gpt_.size() || !is_gpt_[g]) continue;
     const uint32_t slot = slot_of(g);
     if (tables_[slot].stamp == k + 1) continue;
     seen[g] = static_cast<uint8_t>(Seen::Write);
     queue(slot, k);
+  }
+}
+
+void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st) {
+  ++st.windows;
+  std::fill(seen.begin(), seen.end(), static_cast<uint8_t>(Seen::None));
+  rearm_.clear();
+  hand_over(m.gpt().gpt_pages());
+  scan_.clear();
+  if (pml_) {
+    queue_logged(m, k, seen, st);
+  } else {
+    for (uint32_t slot = 0; slot < tables_.size(); ++slot)
+      if (!tables_[slot].idle) queue(slot, k);
   }
   // Tables left alone because all their PTEs were in DND come due when a period ends.
   for (uint32_t slot = 0; slot < tables_.size(); ++slot) {
@@ -103,7 +115,8 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
   // Pages whose table was not scanned: not seen, unless left alone in DND.
   for (uint32_t slot = 0; slot < tables_.size(); ++slot)
     if (tables_[slot].carry && tables_[slot].stamp != k + 1) carry_over(slot, k, seen);
-  m.ept().clear_ept_bits(rearm_, PteBits::kDirty);  // re-arm: the next walk through them is logged
+  // Re-arm: the next walk through them is logged.
+  if (pml_) m.ept().clear_ept_bits(rearm_, PteBits::kDirty);
   m.tlb().flush_tlbs();  // so every page's next access walks and sets its bits again
 }
 
@@ -149,6 +162,7 @@ void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uin
   uint32_t next_due = UINT32_MAX;  // earliest end of a do-not-disturb period among its PTEs
   bool watch = false;              // some PTE must be watched next window
   bool probe = false;              // some PTE probes next window
+  bool walked = false;             // some PTE's bits were set: the walker wrote the table
   for (uint32_t i = 0; i < kPtesPerPage; ++i) {
     if (i % 8 == 0 && v.bits_stride == 1 && quiet8(v, mlq, prev, i)) {
       // Unseen and settled (Watch or Late): only watched on.
@@ -172,6 +186,7 @@ void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uin
     // seen[] starts the window at None: only what was seen is stored, so an
     // aged guest's scattered GPAs cost a random store per seen page, not per PTE.
     if (const uint8_t saw = look ? static_cast<uint8_t>(s) : p.last(); saw != 0) seen[g] = saw;
+    walked |= s != Seen::None;
     if (mlq_update(p, k, s, cfg_)) {
       clear[i / 64] |= uint64_t{1} << (i % 64);
       ++st.ad_clears;
@@ -189,11 +204,14 @@ void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uin
   t.carry = probe || next_due != UINT32_MAX;
   // Left un-armed only when every PTE is in a period that outlasts the next
   // window: nothing to learn from it before then.
-  if (watch || next_due <= k + 1 || next_due == UINT32_MAX) {
+  t.idle = !(watch || next_due <= k + 1 || next_due == UINT32_MAX);
+  if (!t.idle) {
     rearm_.push_back(t.gpa);
   } else {
     ++st.gpt_skipped;
   }
+  // With PML the log said so before the scan.
+  if (!pml_ && walked && t.gpa < seen.size()) seen[t.gpa] = static_cast<uint8_t>(Seen::Write);
 }
 
 // A table not scanned in window k: its pages in DND carry what they last
@@ -231,6 +249,9 @@ void EptScanner::window(Mechanisms& m, uint32_t, std::vector<uint8_t>& seen, Tra
 VTMM_REGISTER(TrackerRegistry, PmlGptTracker, "pml",
               "vTMM: PML logs writes to the guest's page-table pages; scan the logged ones' PTE "
               "A/D bits, MLQ")
+VTMM_REGISTER(TrackerRegistry, GptScanTracker, "gpt-scan",
+              "vTMM's scan and MLQ without PML: every guest page-table page not left alone is "
+              "scanned each window")
 VTMM_REGISTER(TrackerRegistry, EptScanner, "ept",
               "read and clear every EPT entry's A/D bits each window")
 

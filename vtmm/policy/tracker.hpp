@@ -7,6 +7,9 @@
 //    by PML (their EPT D bits cleared); each window only the logged ones are
 //    scanned, 512 PTEs each, subject to the multi-level queue; then the
 //    watched pages are re-armed and the vCPUs' TLBs flushed once.
+//  - GptScanTracker: the same scan and MLQ without PML, for a host whose KVM
+//    has none: every page-table page is scanned each window, except those
+//    whose PTEs are all in a do-not-disturb period that outlasts the window.
 //  - EptScanner (vTMM's ablation): every EPT entry's A/D bits are read and
 //    cleared each window, then the TLBs are flushed.
 #include <cstdint>
@@ -31,11 +34,12 @@ struct TrackStats {
 // MLQ state therefore follows the PTE: a PTE the guest re-points to another
 // page starts the new page at level 0 (a host-side run never re-points; a
 // guest that migrates pages itself does).
-class PmlGptTracker final : public Tracker {
+class PmlGptTracker : public Tracker {
  public:
-  explicit PmlGptTracker(MlqConfig cfg) : cfg_(cfg) {}
+  explicit PmlGptTracker(MlqConfig cfg, bool pml = true) : cfg_(cfg), pml_(pml) {}
   PmlGptTracker(Params&, const PartEnv& env) : cfg_(env.mlq) {}
   std::vector<Mechanism> needs() const override {
+    if (!pml_) return {Mechanism::GptList, Mechanism::PteAdBits, Mechanism::TlbFlush};
     return {Mechanism::GptList, Mechanism::PteAdBits, Mechanism::EptAdBits, Mechanism::Pml,
             Mechanism::TlbFlush};
   }
@@ -55,8 +59,10 @@ class PmlGptTracker final : public Tracker {
     uint32_t due_at = 0;  // next window one of its PTEs' do-not-disturb periods ends (0: none)
     uint32_t stamp = 0;   // k + 1 once queued for a scan in window k
     bool carry = false;   // some PTE in Dnd or Probe: visited in windows it is not scanned
+    bool idle = false;    // left un-armed (PML) / unscanned (no PML) until a period ends
   };
   void hand_over(std::span<const Gpa> gpts);
+  void queue_logged(Mechanisms& m, uint32_t k, std::span<uint8_t> seen, TrackStats& st);
   void queue(uint32_t slot, uint32_t k);
   void scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uint8_t> seen, TrackStats& st);
   void carry_over(uint32_t slot, uint32_t k, std::span<uint8_t> seen);
@@ -65,6 +71,7 @@ class PmlGptTracker final : public Tracker {
   void index_insert(Gpa gpt, uint32_t slot);
 
   MlqConfig cfg_;
+  bool pml_ = true;              // false: GptScanTracker
   std::vector<Table> tables_;    // by slot
   size_t handed_ = 0;            // entries of the companion's list taken so far
   std::vector<MlqPage> mlq_;     // by PTE slot
@@ -74,6 +81,17 @@ class PmlGptTracker final : public Tracker {
   std::vector<uint64_t> scan_;          // this window's tables as GPA << 32 | slot, sorted
   std::vector<Gpa> log_, rearm_;
   GptCopy copy_{};
+};
+
+// Without PML a window cannot know which tables were walked: it scans every
+// table but those left alone (Table::idle), and a table counts as walked
+// (seen written: the walker set a bit in it) when one of its PTEs was seen.
+// Table identifiers need not be guest pages (a platform may name tables
+// outside the tracked memory); those inside it are marked as page tables.
+class GptScanTracker final : public PmlGptTracker {
+ public:
+  explicit GptScanTracker(MlqConfig cfg) : PmlGptTracker(cfg, /*pml=*/false) {}
+  GptScanTracker(Params&, const PartEnv& env) : PmlGptTracker(env.mlq, /*pml=*/false) {}
 };
 
 class EptScanner final : public Tracker {
