@@ -153,7 +153,11 @@ TEST_F(CliTest, NumaCheckRejectsBeforeBooting) {
   for (const Case& c : {Case{"--seconds 1", "seconds"}, Case{"--policy hemem", "needs"},
                         Case{"--policy no-such-design", "no-such-design"},
                         Case{"--policy '{\"impl\": \"ept-scanner\"}'", "needs"},
-                        Case{"--fast-mib 0", "fast_mib"}, Case{"--policy '{'", "--policy"}}) {
+                        Case{"--fast-mib 0", "fast_mib"}, Case{"--policy '{'", "--policy"},
+                        // each design is checked, and vTMM's PML tracker needs PML
+                        Case{"--policy '{\"impl\":\"ept-scanner\",\"migration\":\"linux\"}' "
+                             "--policy vtmm",
+                             "needs"}}) {
     const Result r = vtmm(std::string("numa-check ") + c.args);
     EXPECT_EQ(r.code, 2) << c.args << ": " << r.err;
     expect_one_line(r.err, c.names);

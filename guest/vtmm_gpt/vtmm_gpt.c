@@ -3,14 +3,17 @@
 // guest-physical frames of a process's leaf page-table pages and the
 // accessed/dirty bits of their PTEs (docs/vm.md, "The guest companion").
 //
-//   echo "PID CLEAR" > /proc/vtmm_gpt   walk PID's page tables; CLEAR=1 also
-//                                       clears each present PTE's accessed bit
-//                                       and then flushes every CPU's TLB
+//   echo "PID CLEAR" > /proc/vtmm_gpt   walk PID's page tables; CLEAR is a
+//                                       mask: 1 clears each present PTE's
+//                                       accessed bit, 2 its dirty bit (the
+//                                       page is marked dirty first); either
+//                                       then flushes every CPU's TLB
 //   cat /proc/vtmm_gpt                  the walk: per leaf page-table page one
 //                                       record of u64s: the first virtual
 //                                       address it maps, its frame number,
 //                                       then its 512 PTEs as the CPU wrote them
 //
+// The record holds the PTEs as read before any clear.
 // GPL because it uses GPL-only kernel exports (__flush_tlb_all, get_task_mm).
 // Bounded: at most 4096 tables (8 GiB mapped, four times the vm platform's
 // largest guest) per walk, in a 17 MB buffer allocated once, at load.
@@ -24,6 +27,8 @@
 #include <asm/tlbflush.h>
 
 #define VTMM_MAX_TABLES 4096
+#define VTMM_CLEAR_ACCESSED 1
+#define VTMM_CLEAR_DIRTY 2
 
 struct vtmm_table {
 	u64 va;
@@ -64,9 +69,32 @@ static pmd_t *leaf_pmd(struct mm_struct *mm, unsigned long addr)
 	return pmd;
 }
 
-static void walk_table(struct vm_area_struct *vma, pmd_t *pmd, unsigned long base, bool clear)
+/*
+ * A dirty bit may only be dropped once the page itself is marked dirty, or
+ * reclaim could discard the only copy of its data (zap_pte_range does the
+ * same under the table's lock). Pages of special mappings are left alone.
+ */
+static void clear_dirty(struct mm_struct *mm, struct vm_area_struct **vma, unsigned long addr,
+			pte_t *pte, pte_t v)
+{
+	unsigned long pfn = pte_pfn(v);
+
+	if (!*vma || addr < (*vma)->vm_start || addr >= (*vma)->vm_end) {
+		*vma = find_vma(mm, addr);
+		if (*vma && addr < (*vma)->vm_start)
+			*vma = NULL;
+	}
+	if (!*vma || ((*vma)->vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_IO)) || !pfn_valid(pfn) ||
+	    is_zero_pfn(pfn))
+		return;
+	folio_mark_dirty(page_folio(pfn_to_page(pfn)));
+	test_and_clear_bit(_PAGE_BIT_DIRTY, (unsigned long *)&pte->pte);
+}
+
+static void walk_table(struct vm_area_struct *vma, pmd_t *pmd, unsigned long base, int clear)
 {
 	struct vtmm_table *t = &tables[ntables++];
+	struct vm_area_struct *at = vma;
 	spinlock_t *ptl;
 	pte_t *pte = pte_offset_map_lock(vma->vm_mm, pmd, base, &ptl);
 	int i;
@@ -77,14 +105,18 @@ static void walk_table(struct vm_area_struct *vma, pmd_t *pmd, unsigned long bas
 		pte_t v = READ_ONCE(pte[i]);
 
 		t->pte[i] = pte_val(v);
+		if (!pte_present(v))
+			continue;
 		/* What x86's ptep_test_and_clear_young does (not exported). */
-		if (clear && pte_present(v) && pte_young(v))
+		if ((clear & VTMM_CLEAR_ACCESSED) && pte_young(v))
 			test_and_clear_bit(_PAGE_BIT_ACCESSED, (unsigned long *)&pte[i].pte);
+		if ((clear & VTMM_CLEAR_DIRTY) && pte_dirty(v))
+			clear_dirty(vma->vm_mm, &at, base + i * PAGE_SIZE, &pte[i], v);
 	}
 	pte_unmap_unlock(pte, ptl);
 }
 
-static int walk(pid_t nr, bool clear)
+static int walk(pid_t nr, int clear)
 {
 	struct task_struct *task;
 	struct mm_struct *mm;
@@ -133,7 +165,8 @@ static ssize_t gpt_write(struct file *f, const char __user *ubuf, size_t len, lo
 	if (copy_from_user(text, ubuf, len))
 		return -EFAULT;
 	text[len] = 0;
-	if (sscanf(text, "%d %d", &pid, &clear) != 2 || pid <= 0 || (clear != 0 && clear != 1))
+	if (sscanf(text, "%d %d", &pid, &clear) != 2 || pid <= 0 || clear < 0 ||
+	    clear > (VTMM_CLEAR_ACCESSED | VTMM_CLEAR_DIRTY))
 		return -EINVAL;
 	mutex_lock(&walk_lock);
 	rc = walk(pid, clear);

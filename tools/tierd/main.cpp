@@ -195,8 +195,11 @@ std::map<std::string, uint64_t> numa_maps(int pid, uint64_t hva) {
   return out;
 }
 
+// The stand-in plays the guest too: with the companion module loaded, its
+// own page tables are the guest page tables a design may track.
 std::unique_ptr<vtmm::Policy> make_policy(const Args& a) {
-  return vtmm::platform::make_real_time_policy(a.policy, "--policy", a.seed);
+  const bool tables = a.stand_in && vtmm::platform::ProcessPageTables::available();
+  return vtmm::platform::make_real_time_policy(a.policy, "--policy", a.seed, nullptr, tables);
 }
 
 // Where the stand-in's pages ended against its known hot set.
@@ -248,20 +251,20 @@ class NumaBalancingOff {
 
 // One walk of /proc/vtmm_gpt (the guest companion module, guest/vtmm_gpt)
 // over `pid`, clearing the accessed bits: the tables' records.
-struct GptTable {
-  uint64_t va, pfn, pte[512];
-};
-std::vector<GptTable> gpt_walk(int pid) {
+using vtmm::platform::CompanionTable;
+std::vector<CompanionTable> gpt_walk(int pid) {
   {
-    std::ofstream w("/proc/vtmm_gpt");
+    std::ofstream w(vtmm::platform::kCompanionPath);
     w << pid << " 1";
     w.flush();
     if (!w) throw std::runtime_error("vtmm_gpt: the walk failed");
   }
-  std::ifstream in("/proc/vtmm_gpt", std::ios::binary);
-  std::vector<GptTable> out;
-  GptTable t;
-  while (out.size() < 4096 && in.read(reinterpret_cast<char*>(&t), sizeof t)) out.push_back(t);
+  std::ifstream in(vtmm::platform::kCompanionPath, std::ios::binary);
+  std::vector<CompanionTable> out;
+  CompanionTable t;
+  while (out.size() < vtmm::platform::kCompanionMaxTables &&
+         in.read(reinterpret_cast<char*>(&t), sizeof t))
+    out.push_back(t);
   return out;
 }
 
@@ -273,7 +276,7 @@ std::vector<GptTable> gpt_walk(int pid) {
 // chance to the power of the windows). Scored against the known hot set;
 // each PTE's frame is checked against pagemap.
 Json gpt_check(const Args& a, int pid, uint64_t hva, uint64_t first_hot, uint64_t hot_pages) {
-  if (::access("/proc/vtmm_gpt", F_OK) != 0) return {{"module", false}};
+  if (::access(vtmm::platform::kCompanionPath, F_OK) != 0) return {{"module", false}};
   constexpr uint64_t kPresent = 1, kAccessed = 1 << 5;
   constexpr uint64_t kFrame = ((uint64_t{1} << 52) - 1) & ~uint64_t{4095};
   const uint64_t pages = (a.mib << 20) / 4096, end = hva + pages * 4096;
@@ -284,7 +287,7 @@ Json gpt_check(const Args& a, int pid, uint64_t hva, uint64_t first_hot, uint64_
   for (uint32_t w = 0; w < a.gpt_windows; ++w) {
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     tables = 0;
-    for (const GptTable& t : gpt_walk(pid)) {
+    for (const CompanionTable& t : gpt_walk(pid)) {
       if (t.va + (uint64_t{512} << 12) <= hva || t.va >= end) continue;
       ++tables;
       for (uint64_t i = 0; i < 512; ++i) {
@@ -342,8 +345,13 @@ int run_stand_in(const Args& a) {
                                          " failed (does this machine have both?)"
                                    : "stand-in: memfd_create, ftruncate or mmap failed");
     }
-    ProcessMemoryConfig c{child,       {{hva, a.mib << 20}},      a.fast_node,
-                          a.slow_node, (a.fast_mib << 20) / 4096, (a.mib << 20) / 4096};
+    ProcessMemoryConfig c{child,
+                          {{hva, a.mib << 20}},
+                          a.fast_node,
+                          a.slow_node,
+                          (a.fast_mib << 20) / 4096,
+                          (a.mib << 20) / 4096,
+                          vtmm::platform::needs_page_tables(*pol)};
     ProcessMemory m(c);
     vtmm::platform::PolicyDriver d(*pol, m, "vm");
     d.run([] { return false; }, a.seconds);

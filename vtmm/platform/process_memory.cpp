@@ -77,6 +77,9 @@ ProcessMemory::ProcessMemory(ProcessMemoryConfig c)
   clear_refs_fd_ = open_or(proc + "/clear_refs", O_WRONLY, true);
   idle_fd_ = open_or("/sys/kernel/mm/page_idle/bitmap", O_RDWR, false);
   soft_dirty_ = soft_dirty_works();
+  if (c_.own_page_tables)
+    tables_ = std::make_unique<ProcessPageTables>(c_.pid, static_cast<uint32_t>(pages),
+                                                  [this](uint64_t hva) { return page_of(hva); });
   provide(all());
   refresh();
 }
@@ -95,7 +98,18 @@ uint64_t ProcessMemory::hva_of(uint64_t g) const {
   throw std::out_of_range("process memory: page beyond the regions");
 }
 
+Gpa ProcessMemory::page_of(uint64_t hva) const {
+  uint64_t g = 0;
+  for (const auto& r : c_.regions) {
+    if (hva >= r.hva && hva - r.hva < r.bytes)
+      return static_cast<Gpa>(g + (hva - r.hva) / kPageSize);
+    g += r.bytes / kPageSize;
+  }
+  return kNone;
+}
+
 void ProcessMemory::refresh() {
+  if (tables_ && offers(Mechanism::GptList)) tables_->walk();
   std::vector<void*> addr;
   std::vector<int> status;
   used_[0] = used_[1] = 0;
@@ -320,7 +334,8 @@ Json ProcessMemory::report() const {
           {"fast_node", c_.fast_node},
           {"slow_node", c_.slow_node},
           {"fast_pages", used_[0]},
-          {"slow_pages", used_[1]}};
+          {"slow_pages", used_[1]},
+          {"page_tables", tables_ && offers(Mechanism::GptList) ? tables_->report() : Json()}};
 }
 
 }  // namespace vtmm::platform

@@ -15,7 +15,11 @@
 //    remaps; an access during the copy waits). Other methods are refused.
 //  - TlbFlush: nothing to do, and honest about it: clear_refs, page_idle
 //    and move_pages flush (through the MMU notifiers for a guest) themselves.
-// Not offered: guest page tables (the guest companion module), PML and
+//  - GptList, PteAdBits: only with own_page_tables, the process's own page
+//    tables through the guest companion module (process_page_tables.hpp):
+//    the two-node check's stand-in plays both QEMU and the guest.
+// Not offered: a real guest's page tables (they reach the host through the
+// agent, not this class), PML and
 // PML-assisted migration (a patched KVM), sampling, hint faults, exchange,
 // huge mappings, ground truth.
 //
@@ -23,11 +27,13 @@
 // is (move_pages' query mode) before each tick.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "vtmm/core/mechanisms.hpp"
 #include "vtmm/core/params.hpp"
+#include "vtmm/platform/process_page_tables.hpp"
 
 namespace vtmm::platform {
 
@@ -47,6 +53,8 @@ struct ProcessMemoryConfig {
   // The slow allowance: every page may live on the slow node (a demotion
   // must find room before the promotion it makes room for), so the region's size.
   uint64_t slow_pages = 0;
+  // Track the process's own page tables through the companion module.
+  bool own_page_tables = false;
 };
 
 // Counts of what the mechanisms did, for the run record.
@@ -70,8 +78,9 @@ class ProcessMemory final : public Mechanisms,
 
   // What it can offer on a kernel with soft-dirty or idle page tracking
   // (an instance offers EPT bits only where the kernel has one of them).
-  static bool offered(Mechanism m) {
-    return m == Mechanism::EptAdBits || m == Mechanism::TlbFlush || m == Mechanism::Migrate;
+  static bool offered(Mechanism m, bool own_page_tables = false) {
+    return m == Mechanism::EptAdBits || m == Mechanism::TlbFlush || m == Mechanism::Migrate ||
+           (own_page_tables && (m == Mechanism::GptList || m == Mechanism::PteAdBits));
   }
   // Withholds what a policy did not declare (as the simulator does), so a
   // design that reaches an undeclared capability fails here too.
@@ -79,7 +88,8 @@ class ProcessMemory final : public Mechanisms,
     provide(all());
     keep_only(declared);
   }
-  // Re-reads every page's node; call before a policy's tick.
+  // Re-reads every page's node, and walks the page tables when they are
+  // offered; call before a policy's tick.
   void refresh();
   // Whether accessed bits come from idle page tracking (else A = D), and
   // whether dirty bits come from soft-dirty (else there are none).
@@ -87,8 +97,9 @@ class ProcessMemory final : public Mechanisms,
   bool has_page_idle() const { return idle_fd_ >= 0; }
   const ProcessMemoryStats& stats() const { return stats_; }
   Json report() const;
-  // Host address of guest page g.
+  // Host address of guest page g, and the page at a host address (kNone: none).
   uint64_t hva_of(uint64_t g) const;
+  Gpa page_of(uint64_t hva) const;
   // The node each page is on (negative: not populated or an error), as of refresh().
   const std::vector<int>& nodes() const { return node_; }
 
@@ -115,7 +126,10 @@ class ProcessMemory final : public Mechanisms,
  private:
   // EPT bits only when the kernel gives some: soft-dirty or idle pages.
   Provided all() {
-    return {.ept = soft_dirty_ || idle_fd_ >= 0 ? this : nullptr, .tlb = this, .mover = this};
+    return {.gpt = tables_.get(),
+            .ept = soft_dirty_ || idle_fd_ >= 0 ? this : nullptr,
+            .tlb = this,
+            .mover = this};
   }
   // pagemap entries of every page (bit 55 soft-dirty, bits 0-54 the frame).
   void read_pagemap(std::vector<uint64_t>& out) const;
@@ -135,6 +149,7 @@ class ProcessMemory final : public Mechanisms,
   std::chrono::steady_clock::time_point t0_;
   double charged_ns_ = 0;
   ProcessMemoryStats stats_;
+  std::unique_ptr<ProcessPageTables> tables_;  // own_page_tables
 };
 
 }  // namespace vtmm::platform
