@@ -36,6 +36,13 @@ ap::Message hello(uint64_t bytes = 16 * kPage) {
 ap::Message metrics(uint32_t seq, const std::string& key = "x") {
   return {ap::MsgType::Metrics, seq, ap::Metrics{"caps", {{key, 1.0}}}};
 }
+// One page-table page per gfn, each mapping nothing but its first PTE (page 0).
+ap::Message tables(uint32_t seq, const std::vector<uint64_t>& gfns) {
+  ap::Tables t{gfns, std::vector<uint64_t>(gfns.size() * ap::kPtesPerTable, 0)};
+  for (size_t i = 0; i < gfns.size(); ++i)
+    t.entries[i * ap::kPtesPerTable] = uint64_t{ap::kPresent | ap::kAccessed} << 56;
+  return {ap::MsgType::Tables, seq, t};
+}
 ap::Message pages(uint32_t seq, std::vector<uint64_t> gfns, uint32_t window = 0) {
   std::vector<uint8_t> flags(gfns.size(), ap::kAccessed | ap::kDirty);
   return {ap::MsgType::Pages, seq,
@@ -170,17 +177,23 @@ TEST(AgentLink, CollectsACorrectAgentsRepliesInOrder) {
 TEST(AgentLink, LimitsFollowTheMemoryMap) {
   const ReplyLimits l = ReplyLimits::for_map(ap::MemoryMap{{{0, 512ull << 20}}});
   EXPECT_EQ(l.pages, (512ull << 20) / kPage);
-  EXPECT_EQ(l.messages, l.pages + 3);  // one page per frame, plus Metrics, Error, Done
-  EXPECT_GT(l.bytes, l.pages * (ap::kHeaderBytes + 12 + 8));
-  EXPECT_LT(l.bytes, l.pages * (ap::kHeaderBytes + 12 + 8) + 16384);
+  EXPECT_EQ(l.tables, kMaxTablesPerWalk) << "the companion's bound, below the guest's pages";
+  // One page or table per frame, plus Metrics, Error, Done.
+  EXPECT_EQ(l.messages, l.pages + l.tables + 3);
+  const uint64_t framed = l.pages * (ap::kHeaderBytes + 12 + 8) +
+                          l.tables * (ap::kHeaderBytes + 4 + 8 + ap::kPtesPerTable * 8);
+  EXPECT_GT(l.bytes, framed);
+  EXPECT_LT(l.bytes, framed + 16384);
 }
 
 // The largest reply a correct agent can send for a 16-page guest: every page
-// in a frame of its own, and a Metrics, an Error and a Done at their largest.
+// in a frame of its own, every page a page table in a frame of its own, and a
+// Metrics, an Error and a Done at their largest.
 // It sits exactly at every limit and must go through.
 std::vector<ap::Message> largest_correct_reply() {
   std::vector<ap::Message> r;
   for (uint64_t p = 0; p < 16; ++p) r.push_back(pages(0, {p}));
+  for (uint64_t p = 0; p < 16; ++p) r.push_back(tables(0, {p}));
   ap::Metrics m{std::string(ap::kMaxName, 'n'), {}};
   for (size_t i = 0; i < ap::kMaxMetrics; ++i) {
     std::string key = std::to_string(i);
@@ -203,6 +216,8 @@ TEST(AgentLink, TheLargestCorrectReplyFitsTheLimits) {
   EXPECT_EQ(bytes, link.limits().bytes);
   const CommandReply r = link.command("soft-dirty 1", 5);
   EXPECT_EQ(r.pages.at(0).gfns.size(), 16u);
+  EXPECT_EQ(r.tables.gfns.size(), 16u);
+  EXPECT_EQ(r.tables.entries.size(), 16u * ap::kPtesPerTable);
   EXPECT_EQ(r.metrics.size(), ap::kMaxMetrics);
 }
 
@@ -222,18 +237,25 @@ TEST(AgentLink, AReplyPastALimitFailsTheCommand) {
                                          pages(0, {0, 1, 2, 3, 4, 5, 6, 7}), done(0)};
        },
        "limit of 16 pages"},
+      {"17 tables for a 16-page guest",
+       [] {
+         return std::vector<ap::Message>{tables(0, {0, 1, 2, 3, 4, 5, 6, 7, 8}),
+                                         tables(0, {0, 1, 2, 3, 4, 5, 6, 7}), done(0)};
+       },
+       "limit of 16 tables"},
       {"empty Pages frames past the message limit",
        [] {
-         std::vector<ap::Message> r(20, pages(0, {}));
+         std::vector<ap::Message> r(40, pages(0, {}));
          r.push_back(done(0));
          return r;
        },
-       "limit of 19 messages"},
+       "limit of 35 messages"},
       {"largest Metrics frames past the byte limit",
        [] {
          std::vector<ap::Message> r = largest_correct_reply();
-         const ap::Message big = r[16];
-         return std::vector<ap::Message>{big, big, done(0)};
+         std::vector<ap::Message> bigs(12, r[32]);  // 12 x 9.3 KB: past the 16 tables' 66 KB
+         bigs.push_back(done(0));
+         return bigs;
        },
        "limit of " + std::to_string(l.bytes) + " bytes"},
   };

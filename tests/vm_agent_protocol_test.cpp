@@ -25,6 +25,11 @@ std::vector<Message> valid_messages() {
   v.push_back({MsgType::Done, 4, Done{0}});
   v.push_back({MsgType::Error, 5, Text{"redis-server did not start"}});
   v.push_back({MsgType::Command, 6, Text{"run redis 2000"}});
+  Tables t{{3}, std::vector<uint64_t>(kPtesPerTable, 0)};
+  t.entries[0] = 5 | uint64_t{kPresent | kAccessed} << 56;
+  t.entries[1] = ((64ull << 20) / 4096 - 1) | uint64_t{kPresent | kAccessed | kDirty} << 56;
+  t.entries[2] = 6 | uint64_t{kPresent} << 56;
+  v.push_back({MsgType::Tables, 7, t});
   return v;
 }
 
@@ -51,6 +56,14 @@ void check_accepted(const Message& m) {
     for (const auto& kv : x->values) ASSERT_TRUE(std::isfinite(kv.second));
   } else if (const auto* h = std::get_if<Hello>(&m.body)) {
     ASSERT_LE(h->mem_bytes, kMap.total_bytes());
+  } else if (const auto* t = std::get_if<Tables>(&m.body)) {
+    ASSERT_EQ(t->entries.size(), t->gfns.size() * kPtesPerTable);
+    for (uint64_t g : t->gfns) ASSERT_TRUE(kMap.contains_gfn(g));
+    for (uint64_t e : t->entries) {
+      if (e != 0) {
+        ASSERT_TRUE(kMap.contains_gfn(e & kPfnMask) && (e >> 56 & kPresent));
+      }
+    }
   }
 }
 
@@ -118,6 +131,24 @@ TEST(VmAgentProtocol, EveryKnownMalformationIsRejected) {
     bad.emplace_back("text too long", encode(l));
   }
   mk("done size", 3, [](std::string& f) { f.push_back(0); set32(f, 8, 5); });
+  const size_t tb = kHeaderBytes + 4, pte0 = tb + 8;  // the first table's gfn and first entry
+  mk("table past RAM", 6, [&](std::string& f) { set64(f, tb, (64ull << 20) / 4096); });
+  mk("table in the hole", 6, [&](std::string& f) { set64(f, tb, (3ull << 30) / 4096); });
+  mk("pte gfn past RAM", 6,
+     [&](std::string& f) { set64(f, pte0, uint64_t{kPresent} << 56 | (64ull << 20) / 4096); });
+  mk("pte without present", 6,
+     [&](std::string& f) { set64(f, pte0, uint64_t{kAccessed} << 56 | 5); });
+  mk("pte no flags", 6, [&](std::string& f) { set64(f, pte0, 5); });
+  mk("pte unknown flag", 6,
+     [&](std::string& f) { set64(f, pte0, uint64_t{8 | kPresent} << 56 | 5); });
+  mk("pte reserved bits", 6,
+     [&](std::string& f) { set64(f, pte0, uint64_t{kPresent} << 56 | uint64_t{1} << 53); });
+  mk("tables count zero", 6, [&](std::string& f) { set32(f, kHeaderBytes, 0); });
+  mk("tables count mismatch", 6, [&](std::string& f) { set32(f, kHeaderBytes, 2); });
+  {
+    Tables twice{{3, 3}, std::vector<uint64_t>(2 * kPtesPerTable, 0)};
+    bad.emplace_back("table twice", encode(Message{MsgType::Tables, 9, twice}));
+  }
   for (const auto& [what, f] : bad) {
     const Decoded d = decode(f);
     EXPECT_FALSE(d.msg) << what << " was accepted";

@@ -29,6 +29,8 @@ constexpr uint64_t kMetricsFrameBytes =
     ap::kHeaderBytes + 1 + ap::kMaxName + 2 + ap::kMaxMetrics * (1 + ap::kMaxName + 8);
 constexpr uint64_t kErrorFrameBytes = ap::kHeaderBytes + 2 + ap::kMaxText;
 constexpr uint64_t kDoneFrameBytes = ap::kHeaderBytes + 4;
+constexpr uint64_t kTableFrameBytes =
+    ap::kHeaderBytes + 4 + 8 + ap::kPtesPerTable * 8;  // one table
 constexpr uint64_t kNonPageFrames = 3;  // Metrics, Error, Done
 // A command frame is at most ~530 bytes: a guest that has not made room for
 // one in this long is not reading its channel.
@@ -67,7 +69,7 @@ int connect_unix(const std::string& path) {
 
 bool is_reply(ap::MsgType t) {
   return t == ap::MsgType::Metrics || t == ap::MsgType::Pages || t == ap::MsgType::Error ||
-         t == ap::MsgType::Done;
+         t == ap::MsgType::Done || t == ap::MsgType::Tables;
 }
 
 // Joins a frame to the last entry when it continues the same report.
@@ -102,8 +104,10 @@ ReplyLimits ReplyLimits::for_map(const ap::MemoryMap& map) {
   ReplyLimits l;
   l.pages = map.total_bytes() / kPageBytes;
   l.messages = l.pages + kNonPageFrames;
-  l.bytes =
-      l.pages * (kPagesFrameBytes + 8) + kMetricsFrameBytes + kErrorFrameBytes + kDoneFrameBytes;
+  l.tables = std::min(l.pages, kMaxTablesPerWalk);
+  l.messages += l.tables;
+  l.bytes = l.pages * (kPagesFrameBytes + 8) + l.tables * kTableFrameBytes + kMetricsFrameBytes +
+            kErrorFrameBytes + kDoneFrameBytes;
   return l;
 }
 
@@ -224,7 +228,8 @@ AgentLink::Wait AgentLink::start(std::string what, double timeout_s,
 ap::Hello AgentLink::wait_hello(double timeout_s) {
   // Frames before the hello are ignored; only the deadline and the rejection rule bound them.
   constexpr uint64_t kNone = UINT64_MAX;
-  Wait w = start("the agent's hello (guest boot)", timeout_s, ReplyLimits{kNone, kNone, kNone});
+  Wait w =
+      start("the agent's hello (guest boot)", timeout_s, ReplyLimits{kNone, kNone, kNone, kNone});
   for (;;) {
     ap::Message m = next(w);
     if (m.type == ap::MsgType::Hello) return std::get<ap::Hello>(m.body);
@@ -248,6 +253,14 @@ void AgentLink::collect(CommandReply& r, ap::Message&& m, Wait& w) {
       w.used.pages += pg.gfns.size();
       if (w.used.pages > w.limits.pages) over_limit(w.what, "pages", w.limits.pages);
       append_pages(r.pages, std::move(pg));
+      break;
+    }
+    case ap::MsgType::Tables: {
+      ap::Tables& tb = std::get<ap::Tables>(m.body);
+      w.used.tables += tb.gfns.size();
+      if (w.used.tables > w.limits.tables) over_limit(w.what, "tables", w.limits.tables);
+      r.tables.gfns.insert(r.tables.gfns.end(), tb.gfns.begin(), tb.gfns.end());
+      r.tables.entries.insert(r.tables.entries.end(), tb.entries.begin(), tb.entries.end());
       break;
     }
     default:

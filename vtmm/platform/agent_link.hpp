@@ -39,9 +39,13 @@ inline constexpr uint64_t kMaxRejectedFrames = 64;
 // The most one command's reply may hold. What a correct agent can send for a
 // guest with the given memory map, at its worst framing: every guest page
 // reported once (a guest has no more pages than its map), one page per Pages
-// frame, plus a Metrics, an Error and a Done frame at their largest.
+// frame, the guest companion's walk at its bound (kMaxTablesPerWalk tables,
+// one per Tables frame), plus a Metrics, an Error and a Done frame at their
+// largest.
+inline constexpr uint64_t kMaxTablesPerWalk = 4096;  // guest/vtmm_gpt's bound
 struct ReplyLimits {
   uint64_t pages = 0;     // page entries over all Pages frames
+  uint64_t tables = 0;    // page-table pages over all Tables frames
   uint64_t messages = 0;  // valid frames of any type
   uint64_t bytes = 0;     // bytes read off the channel while the command runs
   static ReplyLimits for_map(const agent_proto::MemoryMap& map);
@@ -53,6 +57,8 @@ struct CommandReply {
   // one entry (empty ones dropped), so a report costs the host ~9 bytes per
   // page however the agent cuts it into frames.
   std::vector<agent_proto::Pages> pages;
+  // Tables frames joined: each table's gfn, and its kPtesPerTable entries.
+  agent_proto::Tables tables;
   std::string error;  // the agent's Error text, if it failed
   int status = 0;
   // The metric named `key`, or `missing`.

@@ -94,6 +94,15 @@ std::string encode(const Message& m) {
     put(p, g->gfns.size(), 4);
     for (size_t i = 0; i < g->gfns.size(); ++i)
       put(p, (g->gfns[i] & kPfnMask) | (uint64_t{i < g->flags.size() ? g->flags[i] : uint8_t{0}} << 56), 8);
+  } else if (const auto* tb = std::get_if<Tables>(&m.body)) {
+    put(p, tb->gfns.size(), 4);
+    for (size_t i = 0; i < tb->gfns.size(); ++i) {
+      put(p, tb->gfns[i], 8);
+      for (size_t j = 0; j < kPtesPerTable; ++j) {
+        const size_t at = i * kPtesPerTable + j;
+        put(p, at < tb->entries.size() ? tb->entries[at] : 0, 8);
+      }
+    }
   } else if (const auto* d = std::get_if<Done>(&m.body)) {
     put(p, static_cast<uint32_t>(d->status), 4);
   } else if (const auto* t = std::get_if<Text>(&m.body)) {
@@ -185,6 +194,38 @@ std::string decode_pages(Reader& r, const MemoryMap& map, Message& m) {
   return "";
 }
 
+std::string decode_tables(Reader& r, const MemoryMap& map, Message& m) {
+  Tables t;
+  uint64_t count;
+  if (!r.u(4, count)) return "tables: truncated";
+  if (count == 0 || count > kMaxTablesPerFrame || r.left() != count * (8 + kPtesPerTable * 8))
+    return "tables: size does not match count";
+  t.gfns.reserve(count);
+  t.entries.reserve(count * kPtesPerTable);
+  std::set<uint64_t> seen;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t gfn = 0;
+    if (!r.u(8, gfn)) return "tables: truncated";
+    if (!map.contains_gfn(gfn)) return "tables: table outside the VM's memory map";
+    if (!seen.insert(gfn).second) return "tables: table sent twice";
+    t.gfns.push_back(gfn);
+    for (size_t j = 0; j < kPtesPerTable; ++j) {
+      uint64_t e = 0;
+      if (!r.u(8, e)) return "tables: truncated";
+      const uint64_t flags = e >> 56;
+      if (e != 0) {
+        if ((e >> 52) & 0xf) return "tables: reserved bits set";
+        if (!(flags & kPresent) || (flags & ~uint64_t{kAccessed | kDirty | kPresent}))
+          return "tables: bad flags";
+        if (!map.contains_gfn(e & kPfnMask)) return "tables: GPA outside the VM's memory map";
+      }
+      t.entries.push_back(e);
+    }
+  }
+  m.body = std::move(t);
+  return "";
+}
+
 std::string decode_done(Reader& r, Message& m) {
   uint64_t s;
   if (!r.u(4, s) || r.left() != 0) return "done: size must be 4";
@@ -225,6 +266,9 @@ Decoded decode_frame(const uint8_t* data, size_t len, const MemoryMap& map) {
       break;
     case MsgType::Pages:
       why = decode_pages(r, map, m);
+      break;
+    case MsgType::Tables:
+      why = decode_tables(r, map, m);
       break;
     case MsgType::Done:
       why = decode_done(r, m);

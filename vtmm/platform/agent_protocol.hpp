@@ -11,11 +11,18 @@
 // then resynchronises on the next magic.
 //
 // Payloads (all integers little-endian):
-//   Hello    u32 agent_version, u32 nodes (1..64), u64 mem_bytes, nodes x u64 node_bytes (sum == mem_bytes)
-//   Metrics  u8 name_len, name, u16 count (<= 128), count x {u8 key_len, key, f64 value}; unique keys
-//   Pages    u8 source (1 page_idle, 2 soft_dirty, 3 page_table), 3 zero bytes, u32 window, u32 count,
+//   Hello    u32 agent_version, u32 nodes (1..64), u64 mem_bytes, nodes x u64 node_bytes (sum ==
+//   mem_bytes) Metrics  u8 name_len, name, u16 count (<= 128), count x {u8 key_len, key, f64
+//   value}; unique keys Pages    u8 source (1 page_idle, 2 soft_dirty, 3 page_table), 3 zero bytes,
+//   u32 window, u32 count,
 //            count x u64 entry: guest frame number in bits 0..51, bits 52..55 zero, flags in 56..63
 //            (bit 0 accessed, bit 1 dirty, at least one set)
+//   Tables   u32 count (1..kMaxTablesPerFrame), count x {u64 table gfn, 512 x u64 entry}: one leaf
+//            page-table page of the workload (the guest companion's walk) and its PTEs; an entry is
+//            0 where the PTE maps nothing, else the guest frame it maps in bits 0..51, bits 52..55
+//            zero, flags in 56..63 (bit 2 present, which must be set; bit 0 accessed, bit 1 dirty).
+//            The table and every mapped frame lie inside the memory map; tables are unique per
+//            frame
 //   Done     i32 status
 //   Text     u16 len (<= 512), printable ASCII (Error from the guest; Command from the host)
 //
@@ -39,10 +46,20 @@ inline constexpr uint32_t kMaxPayload = 1u << 20;
 inline constexpr uint32_t kMaxPages = (kMaxPayload - 12) / 8;
 inline constexpr size_t kMaxName = 64, kMaxMetrics = 128, kMaxText = 512, kMaxNodes = 64;
 inline constexpr uint64_t kPfnMask = (uint64_t{1} << 52) - 1;
+inline constexpr size_t kPtesPerTable = 512;
+inline constexpr uint32_t kMaxTablesPerFrame = (kMaxPayload - 4) / (8 + kPtesPerTable * 8);  // 255
 
-enum class MsgType : uint16_t { Hello = 1, Metrics = 2, Pages = 3, Done = 4, Error = 5, Command = 32 };
+enum class MsgType : uint16_t {
+  Hello = 1,
+  Metrics = 2,
+  Pages = 3,
+  Done = 4,
+  Error = 5,
+  Tables = 6,
+  Command = 32
+};
 enum class PageSource : uint8_t { PageIdle = 1, SoftDirty = 2, PageTable = 3 };
-inline constexpr uint8_t kAccessed = 1, kDirty = 2;
+inline constexpr uint8_t kAccessed = 1, kDirty = 2, kPresent = 4;
 
 struct Hello {
   uint32_t agent_version = 1;
@@ -59,6 +76,10 @@ struct Pages {
   std::vector<uint64_t> gfns;
   std::vector<uint8_t> flags;  // parallel to gfns
 };
+struct Tables {
+  std::vector<uint64_t> gfns;     // the page-table pages
+  std::vector<uint64_t> entries;  // kPtesPerTable per table, encoded as on the wire
+};
 struct Done {
   int32_t status = 0;
 };
@@ -69,7 +90,7 @@ struct Text {
 struct Message {
   MsgType type = MsgType::Done;
   uint32_t seq = 0;
-  std::variant<Hello, Metrics, Pages, Done, Text> body;
+  std::variant<Hello, Metrics, Pages, Done, Text, Tables> body;
 };
 
 // A frame for `m` (the agent's side; tests use it to build valid frames).
