@@ -4,6 +4,9 @@
 // the table never lose one, and the table's final XOR must equal its initial
 // XOR combined with every value applied: a torn or misdirected update fails
 // the run.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -45,9 +48,27 @@ uint64_t run_phase(std::vector<uint64_t>& table, const workloads::GupsHotSet& ho
   return all;
 }
 
+// The guest frames of the table's hot pages, from /proc/self/pagemap
+// (present: bit 63; frame: bits 0-54).
+std::vector<uint64_t> hot_frames(const std::vector<uint64_t>& table,
+                                 const workloads::GupsHotSet& hot) {
+  const int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("gups: cannot open /proc/self/pagemap");
+  const auto first = reinterpret_cast<uintptr_t>(table.data() + hot.base) / kPage;
+  const auto last = reinterpret_cast<uintptr_t>(table.data() + hot.base + hot.elems - 1) / kPage;
+  std::vector<uint64_t> out;
+  for (uintptr_t vpn = first; vpn <= last; ++vpn) {
+    uint64_t e = 0;
+    if (::pread(fd, &e, 8, static_cast<off_t>(vpn * 8)) == 8 && (e >> 63))
+      out.push_back(e & ((uint64_t{1} << 55) - 1));
+  }
+  ::close(fd);
+  return out;
+}
+
 }  // namespace
 
-Values run_gups(const GupsParams& p) {
+Values run_gups(const GupsParams& p, Channel* ch) {
   if (p.footprint < 2 * kPage || p.threads == 0 || p.threads > 256)
     throw std::runtime_error("bad arguments to gups");
   const uint64_t elems = p.footprint / sizeof(uint64_t);
@@ -68,6 +89,11 @@ Values run_gups(const GupsParams& p) {
   uint64_t got = 0;
   for (uint64_t x : table) got ^= x;
   if (got != expect) throw std::runtime_error("gups: table XOR does not match the updates applied");
+  if (p.report_hot && ch != nullptr) {
+    agent_proto::Pages hp{agent_proto::PageSource::HotSet, 0, hot_frames(table, hot), {}};
+    hp.flags.assign(hp.gfns.size(), agent_proto::kAccessed);
+    ch->send(agent_proto::MsgType::Pages, hp);
+  }
   return {{"footprint_bytes", static_cast<double>(p.footprint)},
           {"updates", static_cast<double>(p.updates)},
           {"threads", p.threads},

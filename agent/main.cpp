@@ -6,9 +6,11 @@
 //   caps | redis REQ CLIENTS KEYSPACE VALUE_BYTES | bfs SCALE EDGE_FACTOR ROOTS SEED
 //   | pagerank SCALE EDGE_FACTOR ITERATIONS TOLERANCE SEED
 //   | gups FOOTPRINT UPDATES WARMUP THREADS HOT_FRACTION HOT_PROBABILITY HOT_OFFSET SEED
-//   | ycsb RECORDS OPERATIONS CLIENTS VALUE_BYTES WORKLOAD(a|b|c) DISTRIBUTION SEED
-//   | tiering-on | vmstat | numa-move MIB FROM TO | soft-dirty MIB [split] | check-marks
-//   | tierd ARGS... | poweroff
+//   [report-hot] | ycsb RECORDS OPERATIONS CLIENTS VALUE_BYTES WORKLOAD(a|b|c) DISTRIBUTION SEED |
+//   tiering-on | vmstat | numa-move MIB FROM TO | soft-dirty MIB [split] | check-marks | tierd
+//   ARGS... | poweroff
+// A child serves the guest companion's walks on the second port meanwhile
+// (agent/page_table_task.cpp).
 #include <sys/reboot.h>
 #include <unistd.h>
 
@@ -92,7 +94,9 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
         !workloads::gups_hot_offset_ok(g.hot_offset))
       throw std::runtime_error("bad arguments to " + name);
     g.seed = num();
-    return agent::run_gups(g);
+    std::string extra;
+    g.report_hot = (in >> extra) && extra == "report-hot";
+    return agent::run_gups(g, &ch);
   }
   if (name == "numa-move") {
     const uint64_t mib = num(), from = num(), to = num();
@@ -119,19 +123,27 @@ int main() {
   try {
     agent::Channel ch("org.vtmm.agent.0", 60);
     ch.log("channel open");
-    ch.send(agent_proto::MsgType::Hello, hello());
+    const agent_proto::Hello h = hello();
+    ch.send(agent_proto::MsgType::Hello, h);
+    agent::set_workload_pid(::getpid());
+    if (::fork() == 0) {
+      agent::serve_page_tables(h);
+      ::_exit(0);
+    }
     for (;;) {
       const std::string cmd = ch.next_command();
       if (cmd == "poweroff") break;
       std::string name;
       try {
         agent::Values v = run(ch, cmd, name);
+        agent::set_workload_pid(::getpid());
         ch.send(agent_proto::MsgType::Metrics, agent_proto::Metrics{name, std::move(v)});
         ch.send(agent_proto::MsgType::Done, agent_proto::Done{0});
       } catch (const std::exception& e) {
         std::string why = e.what();
         for (char& c : why)
           if (c < 0x20 || c > 0x7e) c = ' ';
+        agent::set_workload_pid(::getpid());
         ch.send(agent_proto::MsgType::Error, agent_proto::Text{why.substr(0, agent_proto::kMaxText)});
         ch.send(agent_proto::MsgType::Done, agent_proto::Done{1});
       }

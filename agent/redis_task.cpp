@@ -71,6 +71,7 @@ Values run_redis(uint64_t requests, uint32_t clients, uint64_t keyspace, uint32_
     ::waitpid(server, nullptr, 0);
     throw std::runtime_error("redis-server did not open its socket: " + slurp("/tmp/redis-server.log").substr(0, 200));
   }
+  set_workload_pid(server);
   const auto t0 = std::chrono::steady_clock::now();
   const pid_t bench = spawn_process({"/usr/bin/redis-benchmark", "-s", kSocket, "-t", "set,get", "-n", std::to_string(requests), "-c",
                              std::to_string(clients), "-r", std::to_string(keyspace), "-d", std::to_string(value_bytes),

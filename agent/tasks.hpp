@@ -30,6 +30,12 @@ struct YcsbParams {
 Values run_ycsb(const YcsbParams& p);
 // /bin/vtmm-tierd with `args` (agent/tierd_task.cpp): its report as metrics.
 Values run_tierd(const std::vector<std::string>& args);
+// The process whose page tables the guest companion walks for the host
+// (agent/page_table_task.cpp): the agent itself, or redis-server while it serves.
+void set_workload_pid(pid_t pid);
+// Serves `gpt-walk MASK` on the agent's second port until the host goes away
+// (in a child process: the first port's commands run meanwhile).
+void serve_page_tables(const agent_proto::Hello& hello);
 // fork + execv with stdout to `out_path` (if set).
 pid_t spawn_process(const std::vector<std::string>& argv, const char* out_path);
 // Graph500 BFS (the project's Kronecker generator and validator, native memory):
@@ -44,8 +50,11 @@ struct GupsParams {
   double hot_fraction = 1.0 / 16, hot_probability = 0.9;
   std::string hot_offset = "random";
   uint64_t seed = 1;
+  // Also send the hot set's guest frames (a Pages frame of source hot_set)
+  // on `ch` after the run, for a check of what a tracker found.
+  bool report_hot = false;
 };
-Values run_gups(const GupsParams& p);
+Values run_gups(const GupsParams& p, Channel* ch = nullptr);
 // Guest-side placement: `mib` of memory first-touched on guest node `from`,
 // moved with move_pages(2) to `to`; counts per node before and after from
 // move_pages' query mode and from /proc/self/numa_maps.

@@ -297,6 +297,7 @@ Values run_ycsb(const YcsbParams& p) {
       spawn_process({"/usr/bin/redis-server", "--port", std::to_string(kPort), "--bind",
                      "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"},
                     "/tmp/redis-server.log");
+  set_workload_pid(server);
   try {
     const double load_s = load(p);
     Values v = run_phase(p, load_s);

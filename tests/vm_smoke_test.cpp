@@ -117,11 +117,11 @@ TEST(VmSmoke, PoliciesRunOnARealGuest) {
   if (std::getenv("VTMM_VM_E2E") == nullptr) GTEST_SKIP() << "set VTMM_VM_E2E=1 (ctest -L slow runs it as vm_smoke)";
   const std::vector<vtmm::Json> recs =
       run_spec("experiments/vm-policies.json", "vm-policies", true);
-  ASSERT_EQ(recs.size(), 6u);
+  ASSERT_EQ(recs.size(), 7u);
   for (const auto& r : recs) {
     const std::string policy = r.at("policy").get<std::string>();
     SCOPED_TRACE(policy);
-    const bool moves = policy == "ept-scanner" || policy == "damon";
+    const bool moves = policy == "ept-scanner" || policy == "damon" || policy == "vtmm";
     if (r.contains("error")) {
       EXPECT_TRUE(moves) << r.at("error");
       EXPECT_NE(r.at("error").get<std::string>().find("one NUMA node"), std::string::npos)
@@ -154,6 +154,10 @@ TEST(VmSmoke, PoliciesRunOnARealGuest) {
       EXPECT_GE(d.at("ticks").get<uint64_t>(), 1u);
       EXPECT_NE(std::find(d.at("mechanisms").begin(), d.at("mechanisms").end(), "migrate"),
                 d.at("mechanisms").end());
+      if (policy == "vtmm") {  // the guest's page tables, through the agent's second port
+        EXPECT_NE(std::find(d.at("mechanisms").begin(), d.at("mechanisms").end(), "gpt_list"),
+                  d.at("mechanisms").end());
+      }
     } else if (policy == "guest-tiering") {
       const auto& t = r.at("guest_tiering");
       EXPECT_EQ(t.at("set").at("numa_balancing"), 2);

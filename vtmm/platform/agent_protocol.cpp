@@ -172,7 +172,7 @@ std::string decode_pages(Reader& r, const MemoryMap& map, Message& m) {
   Pages g;
   uint64_t src, pad, window, count;
   if (!r.u(1, src) || !r.u(3, pad) || !r.u(4, window) || !r.u(4, count)) return "pages: truncated";
-  if (src < 1 || src > 3) return "pages: unknown source";
+  if (src < 1 || src > 4) return "pages: unknown source";
   if (pad != 0) return "pages: reserved bytes set";
   if (count > kMaxPages || r.left() != count * 8) return "pages: size does not match count";
   g.source = static_cast<PageSource>(src);

@@ -58,7 +58,7 @@ enum class MsgType : uint16_t {
   Tables = 6,
   Command = 32
 };
-enum class PageSource : uint8_t { PageIdle = 1, SoftDirty = 2, PageTable = 3 };
+enum class PageSource : uint8_t { PageIdle = 1, SoftDirty = 2, PageTable = 3, HotSet = 4 };
 inline constexpr uint8_t kAccessed = 1, kDirty = 2, kPresent = 4;
 
 struct Hello {

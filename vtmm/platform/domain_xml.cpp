@@ -60,17 +60,22 @@ std::string domain_xml(const DomainConfig& c) {
     x << " memory='" << c.cells[i].bytes / 1024 << "' unit='KiB'/>\n";
   }
   x << "    </numa>\n  </cpu>\n"
-    << "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n  <on_crash>destroy</on_crash>\n"
+    << "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n  "
+       "<on_crash>destroy</on_crash>\n"
     << "  <devices>\n"
-    << "    <serial type='file'><source path='" << esc(c.serial_log) << "'/><target port='0'/></serial>\n"
-    << "    <channel type='unix'><source mode='bind'/><target type='virtio' name='" << kAgentPort << "'/></channel>\n"
+    << "    <serial type='file'><source path='" << esc(c.serial_log)
+    << "'/><target port='0'/></serial>\n"
+    << "    <channel type='unix'><source mode='bind'/><target type='virtio' name='" << kAgentPort
+    << "'/></channel>\n"
+    << "    <channel type='unix'><source mode='bind'/><target type='virtio' name='"
+    << kPageTablePort << "'/></channel>\n"
     << "    <memballoon model='none'/>\n"
     << "  </devices>\n</domain>\n";
   return x.str();
 }
 
-std::string agent_socket_from_xml(const std::string& xml) {
-  const auto port = xml.find(std::string("name='") + kAgentPort + "'");
+std::string agent_socket_from_xml(const std::string& xml, const char* name) {
+  const auto port = xml.find(std::string("name='") + name + "'");
   if (port == std::string::npos) return "";
   const auto chan = xml.rfind("<channel", port);
   if (chan == std::string::npos) return "";

@@ -9,6 +9,8 @@
 namespace vtmm::platform {
 
 inline constexpr const char* kAgentPort = "org.vtmm.agent.0";
+// The agent's second port: the guest companion's walks for the host daemon.
+inline constexpr const char* kPageTablePort = "org.vtmm.agent.1";
 
 struct GuestCell {
   uint64_t bytes = 0;
@@ -27,6 +29,6 @@ struct DomainConfig {
 std::string domain_xml(const DomainConfig& c);
 
 // The agent channel's host socket path from a live domain's XML ("" if none).
-std::string agent_socket_from_xml(const std::string& live_xml);
+std::string agent_socket_from_xml(const std::string& live_xml, const char* port = kAgentPort);
 
 }  // namespace vtmm::platform

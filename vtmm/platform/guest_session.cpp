@@ -8,7 +8,7 @@
 
 namespace vtmm::platform {
 GuestSession::GuestSession(DomainConfig dc, uint64_t memory, double boot_timeout_s)
-    : dc_(std::move(dc)) {
+    : dc_(std::move(dc)), memory_(memory) {
   const auto t_img = std::chrono::steady_clock::now();
   img_ = build_guest_image(ImageOptions{});
   image_s_ = seconds_since(t_img);
@@ -51,6 +51,15 @@ CommandReply GuestSession::must(const std::string& cmd, double timeout_s) {
   CommandReply rep = link_->command(cmd, timeout_s);
   if (rep.status != 0) throw std::runtime_error("guest: '" + cmd + "' failed: " + rep.error);
   return rep;
+}
+
+std::unique_ptr<AgentLink> GuestSession::open_page_table_link(double timeout_s) {
+  const std::string path = agent_socket_from_xml(lv_.live_xml(dc_.name), kPageTablePort);
+  if (path.empty()) throw std::runtime_error("guest: the domain has no page-table port");
+  auto link = std::make_unique<AgentLink>(path, agent_proto::MemoryMap{{{0, memory_}}},
+                                          [this] { return lv_.domain_active(dc_.name); });
+  link->wait_hello(timeout_s);
+  return link;
 }
 
 bool GuestSession::poweroff() {

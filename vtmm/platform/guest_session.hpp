@@ -27,6 +27,9 @@ class GuestSession {
 
   // One agent command; throws with the guest's reason when it failed.
   CommandReply must(const std::string& cmd, double timeout_s);
+  // A link to the agent's second port (the guest companion's walks,
+  // agent/page_table_task.cpp), its hello received within timeout_s.
+  std::unique_ptr<AgentLink> open_page_table_link(double timeout_s);
   // Powers the guest off; whether it went down by itself (else destroyed).
   bool poweroff();
 
@@ -51,6 +54,7 @@ class GuestSession {
   std::unique_ptr<AgentLink> link_;
   agent_proto::Hello hello_;
   int qemu_pid_ = -1;
+  uint64_t memory_ = 0;
   bool down_ = false;
   double image_s_ = 0, boot_s_ = 0;
 };

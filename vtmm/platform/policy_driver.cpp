@@ -15,13 +15,13 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 std::unique_ptr<Policy> make_real_time_policy(const Json& spec, const std::string& where,
-                                              uint64_t seed, Json* resolved, bool own_page_tables) {
+                                              uint64_t seed, Json* resolved, bool page_tables) {
   PolicyEnv env(seed);
   env.scale_time_by_memory = false;
   env.time_scale_why = "real time: a page's accesses per second do not shrink with its VM";
   auto pol = PolicyRegistry::instance().make(spec, where, env, resolved);
   for (Mechanism x : pol->needs())
-    if (!ProcessMemory::offered(x, own_page_tables))
+    if (!ProcessMemory::offered(x, page_tables))
       throw SpecError(where + ": needs " + mechanism_name(x) +
                       ", which a stock kernel does not give a host daemon (docs/vm.md)");
   return pol;

@@ -17,10 +17,10 @@ namespace vtmm::platform {
 // A registered design for real time (its windows are wall-clock periods:
 // PolicyEnv::scale_time_by_memory off), from a spec value; SpecError naming
 // `where` for a bad one, or for a need ProcessMemory does not offer
-// (own_page_tables: as ProcessMemoryConfig's).
+// (page_tables: it will have page tables, its own or the guest's).
 std::unique_ptr<Policy> make_real_time_policy(const Json& spec, const std::string& where,
                                               uint64_t seed, Json* resolved = nullptr,
-                                              bool own_page_tables = false);
+                                              bool page_tables = false);
 // Whether the design needs the guest page-table mechanisms.
 bool needs_page_tables(const Policy& pol);
 

@@ -78,9 +78,10 @@ class ProcessMemory final : public Mechanisms,
 
   // What it can offer on a kernel with soft-dirty or idle page tracking
   // (an instance offers EPT bits only where the kernel has one of them).
-  static bool offered(Mechanism m, bool own_page_tables = false) {
+  // page_tables: with page tables (own_page_tables or use_page_tables).
+  static bool offered(Mechanism m, bool page_tables = false) {
     return m == Mechanism::EptAdBits || m == Mechanism::TlbFlush || m == Mechanism::Migrate ||
-           (own_page_tables && (m == Mechanism::GptList || m == Mechanism::PteAdBits));
+           (page_tables && (m == Mechanism::GptList || m == Mechanism::PteAdBits));
   }
   // Withholds what a policy did not declare (as the simulator does), so a
   // design that reaches an undeclared capability fails here too.
@@ -91,6 +92,11 @@ class ProcessMemory final : public Mechanisms,
   // Re-reads every page's node, and walks the page tables when they are
   // offered; call before a policy's tick.
   void refresh();
+  // Offers GptList and PteAdBits from `t` (a real guest's, through the agent).
+  void use_page_tables(std::unique_ptr<PageTableSnapshot> t) {
+    tables_ = std::move(t);
+    provide(all());
+  }
   // Whether accessed bits come from idle page tracking (else A = D), and
   // whether dirty bits come from soft-dirty (else there are none).
   bool has_soft_dirty() const { return soft_dirty_; }
@@ -149,7 +155,7 @@ class ProcessMemory final : public Mechanisms,
   std::chrono::steady_clock::time_point t0_;
   double charged_ns_ = 0;
   ProcessMemoryStats stats_;
-  std::unique_ptr<ProcessPageTables> tables_;  // own_page_tables
+  std::unique_ptr<PageTableSnapshot> tables_;  // own_page_tables, or use_page_tables
 };
 
 }  // namespace vtmm::platform

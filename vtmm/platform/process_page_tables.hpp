@@ -17,8 +17,9 @@
 // were cleared (a period's last window clears without looking), so clearing
 // every bit every walk gives the same answers; what it gives up is the
 // queue's saving on the walker's bit updates. clear_gpt_bits is therefore a
-// no-op here. Tables are named guest_pages + their order of first sight:
-// they are not among the tracked pages.
+// no-op here. The process's own tables are named guest_pages + their order
+// of first sight (they are not among the tracked pages); a guest's tables
+// are guest pages and keep their frame numbers.
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -44,7 +45,55 @@ struct PageTableStats {
   double walk_s = 0;
 };
 
-class ProcessPageTables final : public GuestPageTables {
+// The guest page-table mechanisms over a snapshot of leaf page tables taken
+// once a window by walk(): the tables' PTE targets and A/D bits as the walk
+// found them (a walk clears every present PTE's A and D; see above).
+// Sources fill it: the companion in this kernel (ProcessPageTables) or a
+// real guest's companion through the agent (AgentPageTables).
+class PageTableSnapshot : public GuestPageTables {
+ public:
+  explicit PageTableSnapshot(uint32_t guest_pages) : pages_(guest_pages) {}
+  // Takes a new snapshot (every leaf table of the tracked process).
+  virtual void walk() = 0;
+  virtual Json report() const = 0;
+  const PageTableStats& stats() const { return stats_; }
+
+  // GuestPageTables.
+  std::span<const Gpa> gpt_pages() const override { return ids_; }
+  void scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) override;
+  GptView read_gpt_page(Gpa gpt, GptCopy& copy) override;
+  void clear_gpt_bits(Gpa, const PteSet&, uint8_t) override {}  // the walk cleared them all
+
+ protected:
+  struct Table {
+    std::array<Gpa, kPtesPerPage> target{};
+    std::array<uint8_t, kPtesPerPage> bits{};
+  };
+  // One walk: begin(); put() per table found, whose PTEs the caller fills
+  // (set()); end(). A table is known by `key` (its address or frame) and
+  // named `id_if_new` when first seen; one missing from a walk maps nothing.
+  void begin();
+  Table& put(uint64_t key, Gpa id_if_new);
+  void set(Table& t, uint32_t i, Gpa target, bool accessed, bool dirty);
+  void end(uint64_t tables_found);
+  size_t known() const { return tables_.size(); }
+  Json stats_json() const;
+
+  uint32_t pages_;
+  PageTableStats stats_;
+
+ private:
+  uint32_t index_of(Gpa id) const;
+
+  std::vector<Table> tables_;                          // in order of first sight
+  std::vector<Gpa> ids_;                               // parallel: every table ever seen
+  std::vector<std::pair<uint64_t, uint32_t>> by_key_;  // sorted: key -> index
+  std::vector<std::pair<Gpa, uint32_t>> by_id_;        // sorted: id -> index
+  std::vector<uint8_t> in_walk_;
+};
+
+// The process's own page tables through the companion in this kernel.
+class ProcessPageTables final : public PageTableSnapshot {
  public:
   // page_of(va): the tracked page a virtual address of the process maps to,
   // kNone when it is not tracked. Opens the companion (runtime_error if absent).
@@ -57,35 +106,15 @@ class ProcessPageTables final : public GuestPageTables {
   static bool available(const std::string& companion = kCompanionPath);
 
   // Reads every leaf table of the process and clears its PTEs' A and D bits.
-  void walk();
+  void walk() override;
   // Decodes one walk's records (the companion's bytes): public for tests.
   void take(std::span<const CompanionTable> records);
-  const PageTableStats& stats() const { return stats_; }
-  Json report() const;
-
-  // GuestPageTables.
-  std::span<const Gpa> gpt_pages() const override { return ids_; }
-  void scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) override;
-  GptView read_gpt_page(Gpa gpt, GptCopy& copy) override;
-  void clear_gpt_bits(Gpa, const PteSet&, uint8_t) override {}  // the walk cleared them all
+  Json report() const override;
 
  private:
-  struct Table {
-    uint64_t va = 0;
-    std::array<Gpa, kPtesPerPage> target{};
-    std::array<uint8_t, kPtesPerPage> bits{};
-  };
-  const Table& table(Gpa gpt) const;
-  uint32_t index_of(uint64_t va);  // by first sight
-
   int pid_, fd_ = -1;
-  uint32_t pages_;
   std::function<Gpa(uint64_t)> page_of_;
-  std::vector<Table> tables_;  // by id - pages_
-  std::vector<Gpa> ids_;       // every table ever seen, in order of first sight
-  std::vector<std::pair<uint64_t, uint32_t>> by_va_;  // sorted
   std::vector<CompanionTable> buf_;
-  PageTableStats stats_;
 };
 
 }  // namespace vtmm::platform

@@ -14,6 +14,7 @@
 
 #include "vtmm/core/record_identity.hpp"
 #include "vtmm/platform/agent_link.hpp"
+#include "vtmm/platform/agent_page_tables.hpp"
 #include "vtmm/platform/domain_xml.hpp"
 #include "vtmm/platform/elapsed.hpp"
 #include "vtmm/platform/guest_image.hpp"
@@ -244,7 +245,9 @@ VmPolicy parse_policy(const RunSpec& r) {
     v.resolved = p.resolved();
     return v;
   }
-  v.design = make_real_time_policy(r.policy, "policy '" + v.impl + "'", r.seed, &v.resolved);
+  // The guest companion gives the guest's page tables (AgentPageTables).
+  v.design = make_real_time_policy(r.policy, "policy '" + v.impl + "'", r.seed, &v.resolved,
+                                   /*page_tables=*/true);
   if (v.design->sizing() == Policy::Sizing::MemoryMode)
     throw SpecError("policy '" + v.impl +
                     "': needs the host's DRAM as a cache of its slow memory (Memory Mode)");
@@ -345,7 +348,8 @@ struct VmRunState {
 // A design that uses mechanisms runs in the host daemon (a thread of this
 // process) while the guest runs the workload: both cells' RAM found first
 // (marks on both guest nodes), then ProcessMemory over them on QEMU's process.
-void run_with_daemon(VmRunState& s, GuestRam& ram, const Must& must, int qemu_pid) {
+void run_with_daemon(VmRunState& s, GuestRam& ram, const Must& must, GuestSession& g) {
+  const int qemu_pid = g.qemu_pid();
   const CommandReply marks = must("soft-dirty " + std::to_string(s.opt.soft_dirty_mib) + " split");
   std::vector<uint64_t> mg;
   for (const auto& pg : marks.pages) mg.insert(mg.end(), pg.gfns.begin(), pg.gfns.end());
@@ -359,6 +363,11 @@ void run_with_daemon(VmRunState& s, GuestRam& ram, const Must& must, int qemu_pi
     c.regions.push_back({cell.hva, cell.bytes});
   }
   ProcessMemory mem(c);
+  // The guest's page tables, from the companion through the agent's second port.
+  if (needs_page_tables(*s.vp.design))
+    mem.use_page_tables(std::make_unique<AgentPageTables>(
+        g.open_page_table_link(s.opt.boot_timeout_s), static_cast<uint32_t>(mem.guest_pages()),
+        s.opt.command_timeout_s));
   PolicyDriver driver(*s.vp.design, mem, "vm");
   std::atomic<bool> done{false};
   std::exception_ptr failed;
@@ -385,10 +394,10 @@ void run_with_daemon(VmRunState& s, GuestRam& ram, const Must& must, int qemu_pi
 }
 
 // The workload, under the policy's own loop where it has one.
-void run_workload(VmRunState& s, GuestRam& ram, const Must& must, int qemu_pid) {
+void run_workload(VmRunState& s, GuestRam& ram, const Must& must, GuestSession& g) {
   const auto t_wl = std::chrono::steady_clock::now();
   if (s.vp.in_daemon()) {
-    run_with_daemon(s, ram, must, qemu_pid);
+    run_with_daemon(s, ram, must, g);
   } else if (s.vp.impl == "guest-tiering") {
     const CommandReply on = must("tiering-on");
     const CommandReply before = must("vmstat");
@@ -537,7 +546,7 @@ Json run_vm(const RunSpec& r) {
   // EPT violations, page migrations; null with the reason where not countable.
   TracepointCounters kernel({"kvm:kvm_exit", "kvm:kvm_page_fault", "migrate:mm_migrate_pages"});
   kernel.start();
-  run_workload(s, ram, must, g.qemu_pid());
+  run_workload(s, ram, must, g);
   kernel.stop();
   s.kernel_counts = kernel.counts();
   daemon_round_trip(s, ram, must);
