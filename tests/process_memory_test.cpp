@@ -62,6 +62,7 @@ TEST_F(ProcessMemoryTest, OffersWhatAStockKernelHas) {
   }
   EXPECT_EQ(m.has_soft_dirty(), soft_dirty_works());
   EXPECT_TRUE(m.offers(Mechanism::Migrate));
+  EXPECT_TRUE(m.offers(Mechanism::Exchange)) << "as two move_pages calls";
   EXPECT_FALSE(m.offers(Mechanism::Pml));
   EXPECT_FALSE(m.offers(Mechanism::GroundTruth));
   EXPECT_THROW(m.pml(), std::logic_error);

@@ -179,7 +179,7 @@ TEST(VmSpec, VmExperimentsLoadQuickAndFull) {
   for (const bool full : {false, true}) {
     const auto smoke = runner::load_experiment("experiments/vm-smoke.json", full);
     const auto pol = runner::load_experiment("experiments/vm-policies.json", full);
-    EXPECT_EQ(pol.runs.size(), 7u);  // at least four registered designs, and the guest kernel's
+    EXPECT_EQ(pol.runs.size(), 8u);  // at least four registered designs, and the guest kernel's
     EXPECT_EQ(smoke.runs.size(), full ? 8u : 2u);
   }
 }

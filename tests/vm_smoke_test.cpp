@@ -117,11 +117,12 @@ TEST(VmSmoke, PoliciesRunOnARealGuest) {
   if (std::getenv("VTMM_VM_E2E") == nullptr) GTEST_SKIP() << "set VTMM_VM_E2E=1 (ctest -L slow runs it as vm_smoke)";
   const std::vector<vtmm::Json> recs =
       run_spec("experiments/vm-policies.json", "vm-policies", true);
-  ASSERT_EQ(recs.size(), 7u);
+  ASSERT_EQ(recs.size(), 8u);
   for (const auto& r : recs) {
     const std::string policy = r.at("policy").get<std::string>();
     SCOPED_TRACE(policy);
-    const bool moves = policy == "ept-scanner" || policy == "damon" || policy == "vtmm";
+    const bool moves =
+        policy == "ept-scanner" || policy == "damon" || policy == "vtmm" || policy == "nimble";
     if (r.contains("error")) {
       EXPECT_TRUE(moves) << r.at("error");
       EXPECT_NE(r.at("error").get<std::string>().find("one NUMA node"), std::string::npos)

@@ -17,10 +17,12 @@ std::string tierd_command(const NumaCheckOptions& o, const Json& policy, uint32_
   char probs[96];
   std::snprintf(probs, sizeof probs, " --hot-fraction %.17g --hot-probability %.17g",
                 o.hot_fraction, o.hot_probability);
-  return "tierd --stand-in --policy " + policy.dump() + " --gpt-windows " +
-         std::to_string(gpt_windows) + " --seconds " + std::to_string(o.seconds) + " --mib " +
-         std::to_string(o.region_mib) + " --fast-mib " + std::to_string(o.fast_mib) + probs +
-         " --seed " + std::to_string(o.seed) + " --fast-node 0 --slow-node 1";
+  // tierd takes a registered name bare, a node as JSON.
+  const std::string spec = policy.is_string() ? policy.get<std::string>() : policy.dump();
+  return "tierd --stand-in --policy " + spec + " --gpt-windows " + std::to_string(gpt_windows) +
+         " --seconds " + std::to_string(o.seconds) + " --mib " + std::to_string(o.region_mib) +
+         " --fast-mib " + std::to_string(o.fast_mib) + probs + " --seed " + std::to_string(o.seed) +
+         " --fast-node 0 --slow-node 1";
 }
 
 Json checks(const NumaCheckOptions& o, const CommandReply& rep, size_t guest_nodes, bool gpt) {

@@ -314,6 +314,36 @@ MigrationResult ProcessMemory::migrate(std::span<const Gpa> gs, Tier to, Migrati
   return r;
 }
 
+// Pairs whose fast page is on the fast node and slow page on the slow one:
+// the fast pages go down, then as many slow pages come up as went down.
+MigrationResult ProcessMemory::exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t) {
+  const auto t = std::chrono::steady_clock::now();
+  std::vector<Gpa> down, up;
+  for (const auto& [f, sl] : pairs) {
+    if (!backed(f) || !backed(sl) || tier_of(f) != Tier::Fast || tier_of(sl) != Tier::Slow)
+      continue;
+    down.push_back(f);
+    up.push_back(sl);
+  }
+  MigrationResult r;
+  for (size_t at = 0; at < down.size(); at += kChunk) {
+    const auto end = static_cast<ptrdiff_t>(std::min(down.size(), at + kChunk));
+    const std::vector<Gpa> d(down.begin() + static_cast<ptrdiff_t>(at), down.begin() + end);
+    const uint32_t went = move(d, c_.slow_node);
+    const std::vector<Gpa> u(up.begin() + static_cast<ptrdiff_t>(at),
+                             up.begin() + static_cast<ptrdiff_t>(at) + went);
+    const uint32_t came = move(u, c_.fast_node);
+    stats_.to_slow += went;
+    stats_.to_fast += came;
+    stats_.moved += went + came;
+    r.moved += came;
+  }
+  stats_.exchanged_pairs += r.moved;
+  r.busy_ns = seconds_since(t) * 1e9;
+  stats_.move_s += r.busy_ns / 1e9;
+  return r;
+}
+
 Json ProcessMemory::report() const {
   return {{"accessed_bits", idle_fd_ >= 0 ? "page_idle"
                             : soft_dirty_ ? "soft_dirty (A = D)"
@@ -329,6 +359,7 @@ Json ProcessMemory::report() const {
           {"demoted", stats_.to_slow},
           {"move_failed", stats_.move_failed},
           {"skipped_no_room", stats_.skipped_no_room},
+          {"exchanged_pairs", stats_.exchanged_pairs},
           {"move_s", stats_.move_s},
           {"policy_charged_s", charged_ns_ / 1e9},
           {"fast_node", c_.fast_node},

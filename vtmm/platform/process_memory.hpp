@@ -15,6 +15,12 @@
 //    remaps; an access during the copy waits). Other methods are refused.
 //  - TlbFlush: nothing to do, and honest about it: clear_refs, page_idle
 //    and move_pages flush (through the MMU notifiers for a guest) themselves.
+//  - Exchange: a stock kernel has no exchange of two pages (Nimble's
+//    exchange_pages is a patch), so a batch of pairs is two move_pages calls:
+//    the fast pages to the slow node, then the slow pages into the room that
+//    left. It needs the room on the slow node for a moment (the slow
+//    allowance is the whole region, so it is there) and copies each page
+//    once, as an exchange does, but not concurrently.
 //  - GptList, PteAdBits: only with own_page_tables, the process's own page
 //    tables through the guest companion module (process_page_tables.hpp):
 //    the two-node check's stand-in plays both QEMU and the guest.
@@ -61,14 +67,15 @@ struct ProcessMemoryConfig {
 struct ProcessMemoryStats {
   uint64_t scans = 0, soft_dirty_pages = 0, idle_accessed_pages = 0;
   uint64_t move_calls = 0, moved = 0, to_fast = 0, to_slow = 0, move_failed = 0,
-           skipped_no_room = 0;
+           skipped_no_room = 0, exchanged_pairs = 0;
   double move_s = 0, scan_s = 0;
 };
 
 class ProcessMemory final : public Mechanisms,
                             public EptAccessBits,
                             public TlbControl,
-                            public PageMigration {
+                            public PageMigration,
+                            public PageExchange {
  public:
   // Checks the regions (page-aligned, non-empty) and opens the process's files.
   explicit ProcessMemory(ProcessMemoryConfig c);
@@ -81,6 +88,7 @@ class ProcessMemory final : public Mechanisms,
   // page_tables: with page tables (own_page_tables or use_page_tables).
   static bool offered(Mechanism m, bool page_tables = false) {
     return m == Mechanism::EptAdBits || m == Mechanism::TlbFlush || m == Mechanism::Migrate ||
+           m == Mechanism::Exchange ||
            (page_tables && (m == Mechanism::GptList || m == Mechanism::PteAdBits));
   }
   // Withholds what a policy did not declare (as the simulator does), so a
@@ -128,6 +136,8 @@ class ProcessMemory final : public Mechanisms,
   // PageMigration.
   MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
                           uint32_t threads) override;
+  // PageExchange.
+  MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads) override;
 
  private:
   // EPT bits only when the kernel gives some: soft-dirty or idle pages.
@@ -135,7 +145,8 @@ class ProcessMemory final : public Mechanisms,
     return {.gpt = tables_.get(),
             .ept = soft_dirty_ || idle_fd_ >= 0 ? this : nullptr,
             .tlb = this,
-            .mover = this};
+            .mover = this,
+            .exchanger = this};
   }
   // pagemap entries of every page (bit 55 soft-dirty, bits 0-54 the frame).
   void read_pagemap(std::vector<uint64_t>& out) const;
