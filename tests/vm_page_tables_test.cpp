@@ -33,17 +33,20 @@ TEST(VmSmoke, GuestPageTablesReachTheHost) {
   GuestSession g(dc, kMemory, 300);
   AgentPageTables pt(g.open_page_table_link(60), kMemory / kPageSize, 60);
 
-  // 64 MiB, 1/16 of it hot: 1024 hot pages. With 99.9 % of the updates on
+  // 64 MiB, 1/16 of it hot: 1024 hot pages; enough updates (about 40 s under
+  // TCG here) that GUPS outlasts the windows on a fast host too. With 99.9 % of the updates on
   // them a cold page is touched in about one window in five under TCG (at 99 %
   // in most windows: a page touched in every window is then not cold).
   CommandReply work;
   std::exception_ptr failed;
+  std::chrono::steady_clock::time_point gups_end;
   std::thread wl([&] {
     try {
-      work = g.must("gups 67108864 80000000 0 1 0.0625 0.999 random 1 report-hot", 900);
+      work = g.must("gups 67108864 240000000 0 1 0.0625 0.999 random 1 report-hot", 900);
     } catch (...) {
       failed = std::current_exception();
     }
+    gups_end = std::chrono::steady_clock::now();
   });
   // Until the table is allocated and filled: its 32 leaf tables appear.
   for (int i = 0; i < 120 && pt.stats().tables < 32; ++i) {
@@ -63,8 +66,10 @@ TEST(VmSmoke, GuestPageTablesReachTheHost) {
         if (v.target[i] != kNone && (v.ad(i) & PteBits::kAccessed)) ++windows_seen[v.target[i]];
     }
   }
+  const auto windows_end = std::chrono::steady_clock::now();
   wl.join();
   if (failed) std::rethrow_exception(failed);
+  ASSERT_GT(gups_end, windows_end) << "GUPS ended before the last window: give it more updates";
   std::set<uint64_t> hot;
   for (const auto& pg : work.pages)
     if (pg.source == agent_proto::PageSource::HotSet) hot.insert(pg.gfns.begin(), pg.gfns.end());
