@@ -48,23 +48,43 @@ TEST(VmSmoke, GuestPageTablesReachTheHost) {
     }
     gups_end = std::chrono::steady_clock::now();
   });
-  // Until the table is allocated and filled: its 32 leaf tables appear.
-  for (int i = 0; i < 120 && pt.stats().tables < 32; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  struct Joiner {  // a failed assertion returns: the thread must end first
+    std::thread& t;
+    ~Joiner() {
+      if (t.joinable()) t.join();
+    }
+  } joiner{wl};
+  // The pages whose accessed bit one walk found (after the previous walk cleared them).
+  const auto accessed = [&] {
+    std::set<Gpa> out;
+    GptCopy copy;
+    for (Gpa table : pt.gpt_pages()) {
+      EXPECT_LT(table, kMemory / kPageSize) << "a table is a guest page";
+      const GptView v = pt.read_gpt_page(table, copy);
+      for (uint32_t i = 0; i < kPtesPerPage; ++i)
+        if (v.target[i] != kNone && (v.ad(i) & PteBits::kAccessed)) out.insert(v.target[i]);
+    }
+    return out;
+  };
+  // Until the updates run: the table's filling touches each page once, in
+  // order, so two windows in a row share few pages; the updates' hot set is
+  // in both.
+  std::set<Gpa> last;
+  for (int i = 0;; ++i) {
+    ASSERT_LT(i, 200) << "GUPS's updates never showed in the walks";
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
     pt.walk();
+    std::set<Gpa> now = accessed();
+    uint64_t both = 0;
+    for (Gpa p : now) both += last.count(p);
+    if (pt.stats().tables >= 32 && both >= 1000) break;
+    last = std::move(now);
   }
   std::vector<uint32_t> windows_seen(kMemory / kPageSize, 0);
-  pt.walk();  // every bit clear
   for (uint32_t w = 0; w < kWindows; ++w) {
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     pt.walk();
-    GptCopy copy;
-    for (Gpa table : pt.gpt_pages()) {
-      ASSERT_LT(table, kMemory / kPageSize) << "a table is a guest page";
-      const GptView v = pt.read_gpt_page(table, copy);
-      for (uint32_t i = 0; i < kPtesPerPage; ++i)
-        if (v.target[i] != kNone && (v.ad(i) & PteBits::kAccessed)) ++windows_seen[v.target[i]];
-    }
+    for (Gpa p : accessed()) ++windows_seen[p];
   }
   const auto windows_end = std::chrono::steady_clock::now();
   wl.join();

@@ -71,7 +71,7 @@ void validate(const NumaCheckOptions& o) {
   // Fails here, not after the boot. The stand-in's own page tables may stand
   // for the guest's (the image carries the companion module; tierd says if not).
   for (const Json& p : o.policies)
-    make_real_time_policy(p, "policy", o.seed, nullptr, /*own_page_tables=*/true);
+    make_real_time_policy(p, "policy", o.seed, nullptr, /*page_tables=*/true);
 }
 
 Json run_numa_check(const NumaCheckOptions& o) {

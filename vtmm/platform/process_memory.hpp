@@ -24,10 +24,10 @@
 //  - GptList, PteAdBits: only with own_page_tables, the process's own page
 //    tables through the guest companion module (process_page_tables.hpp):
 //    the two-node check's stand-in plays both QEMU and the guest.
-// Not offered: a real guest's page tables (they reach the host through the
-// agent, not this class), PML and
-// PML-assisted migration (a patched KVM), sampling, hint faults, exchange,
-// huge mappings, ground truth.
+//    A real guest's page tables come through the agent (use_page_tables with
+//    an AgentPageTables).
+// Not offered: PML and PML-assisted migration (a patched KVM), sampling,
+// hint faults, huge mappings, ground truth.
 //
 // The memory map is a snapshot: refresh() asks the kernel where each page
 // is (move_pages' query mode) before each tick.
