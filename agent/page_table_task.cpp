@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -76,6 +77,11 @@ std::vector<CompanionTable> walk(pid_t pid, int mask) {
     for (ssize_t n;
          got < cap && (n = ::pread(fd, p + got, cap - got, static_cast<off_t>(got))) > 0;)
       got += static_cast<size_t>(n);
+  } else if (errno == ESRCH || errno == EINVAL) {
+    // The workload ended between the pid's write and the walk (redis-server
+    // is stopped before the agent names itself again): it maps nothing now.
+    ::close(fd);
+    return {};
   } else {
     ::close(fd);
     throw std::runtime_error("gpt-walk: the walk of pid " + std::to_string(pid) + " failed");
