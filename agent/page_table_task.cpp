@@ -21,22 +21,20 @@
 #include <vector>
 
 #include "agent/tasks.hpp"
+#include "vtmm/platform/companion.hpp"
 
 namespace vtmm::agent {
 namespace {
 
 namespace ap = agent_proto;
+using platform::companion_walk;
+using platform::CompanionTable;
+using platform::kCompanionPath;
+using platform::kPteAccessed;
+using platform::kPteDirty;
+using platform::kPteFrameBits;
+using platform::kPtePresent;
 constexpr const char* kPidFile = "/tmp/vtmm-workload.pid";
-constexpr const char* kCompanion = "/proc/vtmm_gpt";
-constexpr size_t kMaxTables = 4096;  // guest/vtmm_gpt's bound per walk
-
-struct CompanionTable {
-  uint64_t va, pfn, pte[ap::kPtesPerTable];
-};
-
-// x86-64 PTE bits (Intel SDM vol. 3A, table 4-19).
-constexpr uint64_t kPresent = 1, kAccessed = 1 << 5, kDirty = 1 << 6;
-constexpr uint64_t kFrameBits = 0x000ffffffffff000ull;
 
 // Guest frames of RAM, from /proc/iomem's top-level "System RAM" lines.
 std::vector<std::pair<uint64_t, uint64_t>> ram_frames() {
@@ -64,30 +62,17 @@ pid_t workload_pid() {
   return p;
 }
 
+// The workload's tables, or none when it has ended between the pid's write
+// and the walk (redis-server is stopped before the agent names itself again).
 std::vector<CompanionTable> walk(pid_t pid, int mask) {
-  const int fd = ::open(kCompanion, O_RDWR | O_CLOEXEC);
+  const int fd = ::open(kCompanionPath, O_RDWR | O_CLOEXEC);
   if (fd < 0)
     throw std::runtime_error("gpt-walk: no /proc/vtmm_gpt (the companion module is not loaded)");
-  const std::string cmd = std::to_string(pid) + " " + std::to_string(mask);
-  std::vector<CompanionTable> recs(kMaxTables);
-  size_t got = 0;
-  if (::pwrite(fd, cmd.data(), cmd.size(), 0) == static_cast<ssize_t>(cmd.size())) {
-    auto* p = reinterpret_cast<char*>(recs.data());
-    const size_t cap = recs.size() * sizeof(CompanionTable);
-    for (ssize_t n;
-         got < cap && (n = ::pread(fd, p + got, cap - got, static_cast<off_t>(got))) > 0;)
-      got += static_cast<size_t>(n);
-  } else if (errno == ESRCH || errno == EINVAL) {
-    // The workload ended between the pid's write and the walk (redis-server
-    // is stopped before the agent names itself again): it maps nothing now.
-    ::close(fd);
-    return {};
-  } else {
-    ::close(fd);
-    throw std::runtime_error("gpt-walk: the walk of pid " + std::to_string(pid) + " failed");
-  }
+  std::vector<CompanionTable> recs;
+  const int err = companion_walk(fd, pid, mask, recs);
   ::close(fd);
-  recs.resize(got / sizeof(CompanionTable));
+  if (err != 0 && err != ESRCH && err != EINVAL)
+    throw std::runtime_error("gpt-walk: the walk of pid " + std::to_string(pid) + " failed");
   return recs;
 }
 
@@ -108,17 +93,17 @@ Values walk_tables(Channel& ch, int mask, const std::vector<std::pair<uint64_t, 
     ++tables;
     frame.gfns.push_back(t.pfn);
     for (uint64_t raw : t.pte) {
-      const uint64_t gfn = (raw & kFrameBits) >> 12;
-      if (!(raw & kPresent) || !in_ram(ram, gfn)) {
+      const uint64_t gfn = (raw & kPteFrameBits) >> 12;
+      if (!(raw & kPtePresent) || !in_ram(ram, gfn)) {
         frame.entries.push_back(0);
         continue;
       }
-      const uint64_t flags =
-          ap::kPresent | (raw & kAccessed ? ap::kAccessed : 0) | (raw & kDirty ? ap::kDirty : 0);
+      const uint64_t flags = ap::kPresent | (raw & kPteAccessed ? ap::kAccessed : 0) |
+                             (raw & kPteDirty ? ap::kDirty : 0);
       frame.entries.push_back(gfn | flags << 56);
       ++present;
-      accessed += (raw & kAccessed) != 0;
-      dirty += (raw & kDirty) != 0;
+      accessed += (raw & kPteAccessed) != 0;
+      dirty += (raw & kPteDirty) != 0;
     }
     if (frame.gfns.size() == ap::kMaxTablesPerFrame) flush();
   }

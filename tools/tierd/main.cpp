@@ -253,18 +253,13 @@ class NumaBalancingOff {
 // over `pid`, clearing the accessed bits: the tables' records.
 using vtmm::platform::CompanionTable;
 std::vector<CompanionTable> gpt_walk(int pid) {
-  {
-    std::ofstream w(vtmm::platform::kCompanionPath);
-    w << pid << " 1";
-    w.flush();
-    if (!w) throw std::runtime_error("vtmm_gpt: the walk failed");
-  }
-  std::ifstream in(vtmm::platform::kCompanionPath, std::ios::binary);
+  const int fd = ::open(vtmm::platform::kCompanionPath, O_RDWR | O_CLOEXEC);
   std::vector<CompanionTable> out;
-  CompanionTable t;
-  while (out.size() < vtmm::platform::kCompanionMaxTables &&
-         in.read(reinterpret_cast<char*>(&t), sizeof t))
-    out.push_back(t);
+  const int err =
+      fd < 0 ? errno : vtmm::platform::companion_walk(fd, pid, vtmm::platform::kClearAccessed, out);
+  if (fd >= 0) ::close(fd);
+  if (err != 0)
+    throw std::runtime_error("vtmm_gpt: the walk failed: " + std::string(std::strerror(err)));
   return out;
 }
 
@@ -277,8 +272,7 @@ std::vector<CompanionTable> gpt_walk(int pid) {
 // each PTE's frame is checked against pagemap.
 Json gpt_check(const Args& a, int pid, uint64_t hva, uint64_t first_hot, uint64_t hot_pages) {
   if (::access(vtmm::platform::kCompanionPath, F_OK) != 0) return {{"module", false}};
-  constexpr uint64_t kPresent = 1, kAccessed = 1 << 5;
-  constexpr uint64_t kFrame = ((uint64_t{1} << 52) - 1) & ~uint64_t{4095};
+  using vtmm::platform::kPteAccessed, vtmm::platform::kPteFrameBits, vtmm::platform::kPtePresent;
   const uint64_t pages = (a.mib << 20) / 4096, end = hva + pages * 4096;
   std::vector<uint32_t> seen(pages, 0);
   std::vector<uint64_t> frame(pages, 0);
@@ -292,9 +286,9 @@ Json gpt_check(const Args& a, int pid, uint64_t hva, uint64_t first_hot, uint64_
       ++tables;
       for (uint64_t i = 0; i < 512; ++i) {
         const uint64_t va = t.va + i * 4096;
-        if (va < hva || va >= end || !(t.pte[i] & kPresent)) continue;
-        seen[(va - hva) / 4096] += (t.pte[i] & kAccessed) != 0;
-        frame[(va - hva) / 4096] = (t.pte[i] & kFrame) >> 12;
+        if (va < hva || va >= end || !(t.pte[i] & kPtePresent)) continue;
+        seen[(va - hva) / 4096] += (t.pte[i] & kPteAccessed) != 0;
+        frame[(va - hva) / 4096] = (t.pte[i] & kPteFrameBits) >> 12;
       }
     }
   }

@@ -14,8 +14,6 @@
 namespace vtmm::platform {
 namespace {
 
-// x86-64 PTE bits (Intel SDM vol. 3A, table 4-19).
-constexpr uint64_t kPtePresent = 1, kPteAccessed = 1 << 5, kPteDirty = 1 << 6;
 constexpr uint64_t kTableSpan = uint64_t{kPtesPerPage} * kPageSize;  // 2 MiB
 
 }  // namespace
@@ -111,25 +109,10 @@ bool ProcessPageTables::available(const std::string& companion) {
 
 void ProcessPageTables::walk() {
   const auto t = std::chrono::steady_clock::now();
-  const std::string cmd = std::to_string(pid_) + " 3";  // clear accessed and dirty
-  if (::pwrite(fd_, cmd.data(), cmd.size(), 0) != static_cast<ssize_t>(cmd.size()))
+  if (const int err = companion_walk(fd_, pid_, kClearAccessed | kClearDirty, buf_); err != 0)
     throw std::runtime_error("page tables: the companion's walk of pid " + std::to_string(pid_) +
-                             " failed: " + std::strerror(errno));
-  // At most the module's bound, however much the file offers.
-  buf_.resize(kCompanionMaxTables);
-  auto* bytes = reinterpret_cast<char*>(buf_.data());
-  const size_t cap = buf_.size() * sizeof(CompanionTable);
-  size_t got = 0;
-  while (got < cap) {
-    const ssize_t n = ::pread(fd_, bytes + got, cap - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      throw std::runtime_error(std::string("page tables: reading the walk failed: ") +
-                               std::strerror(errno));
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  take(std::span(buf_.data(), got / sizeof(CompanionTable)));
+                             " failed: " + std::strerror(err));
+  take(buf_);
   stats_.walk_s += seconds_since(t);
 }
 

@@ -29,16 +29,9 @@
 
 #include "vtmm/core/mechanisms.hpp"
 #include "vtmm/core/params.hpp"
+#include "vtmm/platform/companion.hpp"
 
 namespace vtmm::platform {
-
-inline constexpr const char* kCompanionPath = "/proc/vtmm_gpt";
-// The companion's record of one leaf table: the first virtual address it
-// maps, its frame, its 512 PTEs as the CPU wrote them.
-struct CompanionTable {
-  uint64_t va, pfn, pte[kPtesPerPage];
-};
-inline constexpr uint32_t kCompanionMaxTables = 4096;  // the module's bound per walk
 
 struct PageTableStats {
   uint64_t walks = 0, tables = 0, present = 0, accessed = 0, dirty = 0, rejected = 0;
