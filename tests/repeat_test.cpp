@@ -41,7 +41,7 @@ TEST_F(Repeat, NoRepeatKeepsRunsAsTheyWere) {
   const auto e = load_experiment(spec(""), false);
   ASSERT_EQ(e.runs.size(), 2u);
   for (const auto& r : e.runs) {
-    EXPECT_FALSE(r.repeat.has_value());
+    EXPECT_FALSE(r.options.repeat.has_value());
     EXPECT_FALSE(r.to_json().contains("repeat"));  // run keys of existing results stay valid
   }
   EXPECT_EQ(load_experiment(spec(R"(, "repeat": 1)"), false).runs.size(), 2u);
@@ -52,9 +52,9 @@ TEST_F(Repeat, SameSeedUnlessTheSpecAsks) {
   ASSERT_EQ(e.runs.size(), 6u);
   std::set<std::string> keys;
   for (size_t i = 0; i < e.runs.size(); ++i) {
-    ASSERT_TRUE(e.runs[i].repeat.has_value());
-    EXPECT_EQ(*e.runs[i].repeat, i / 2) << "rounds: every configuration once, then again";
-    EXPECT_EQ(e.runs[i].seed, 7u);
+    ASSERT_TRUE(e.runs[i].options.repeat.has_value());
+    EXPECT_EQ(*e.runs[i].options.repeat, i / 2) << "rounds: every configuration once, then again";
+    EXPECT_EQ(e.runs[i].options.seed, 7u);
     EXPECT_EQ(e.runs[i].to_json().at("repeat"), i / 2);
     keys.insert(vtmm::runner::run_key(e.runs[i]));
   }
@@ -66,11 +66,11 @@ TEST_F(Repeat, DistinctSeedsWhenAsked) {
   ASSERT_EQ(e.runs.size(), 8u);
   std::map<std::string, std::set<uint64_t>> seeds;
   for (const auto& r : e.runs) {
-    if (*r.repeat == 0) {
-      EXPECT_EQ(r.seed, 7u);  // repeat 0 is the spec's own run
+    if (*r.options.repeat == 0) {
+      EXPECT_EQ(r.options.seed, 7u);  // repeat 0 is the spec's own run
     }
-    EXPECT_LT(r.seed, uint64_t{1} << 32);
-    seeds[r.policy_name()].insert(r.seed);
+    EXPECT_LT(r.options.seed, uint64_t{1} << 32);
+    seeds[r.policy_name()].insert(r.options.seed);
   }
   for (const auto& [policy, s] : seeds) EXPECT_EQ(s.size(), 4u) << policy;
   EXPECT_EQ(seeds["first-touch"], seeds["slow-only"]);  // designs see the same seeds
@@ -96,7 +96,7 @@ TEST_F(Repeat, RecordsCarryTheRepeat) {
   const vtmm::Json rec = vtmm::runner::run_one(e.runs.back(), false);
   EXPECT_EQ(rec.at("repeat"), 1);
   EXPECT_EQ(rec.at("config").at("run").at("repeat"), 1);
-  EXPECT_EQ(rec.at("seed"), e.runs.back().seed);
+  EXPECT_EQ(rec.at("seed"), e.runs.back().options.seed);
 }
 
 }  // namespace repeat_test

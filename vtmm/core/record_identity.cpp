@@ -10,12 +10,12 @@ Json record_identity(const RunSpec& r, const std::string& host) {
   rec["vtmm_version"] = build::kVersion;
   rec["git_commit"] = build::kGitCommit;
   rec["build_type"] = build::kBuildType;
-  rec["platform"] = r.platform;
+  rec["platform"] = r.host.platform;
   rec["host"] = host;
   rec["workload"] = r.workload_name();
   rec["policy"] = r.policy_name();
   rec["policy_impl"] = r.policy.value("impl", "");
-  rec["seed"] = r.seed;
+  rec["seed"] = r.options.seed;
   return rec;
 }
 

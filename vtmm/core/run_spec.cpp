@@ -36,6 +36,8 @@ void parse_multi(Params& p, RunSpec& r, const std::string& where) {
     p.fail(p.has("vm") ? "vm" : "workload", "a multi-VM run gives each VM its own in 'vms'");
   const Json& list = p.raw("vms");
   if (!list.is_array() || list.empty()) p.fail("vms", "must be a non-empty list of VMs");
+  r.multi_vm = true;
+  r.vms.clear();
   for (size_t i = 0; i < list.size(); ++i) {
     VmSpec v = VmSpec::from_json(list[i], where + ": vms[" + std::to_string(i) + "]");
     if (v.name.empty()) v.name = "vm" + std::to_string(i);
@@ -43,21 +45,44 @@ void parse_multi(Params& p, RunSpec& r, const std::string& where) {
       if (o.name == v.name) throw SpecError(where + ": vms[" + std::to_string(i) + "]: duplicate name '" + v.name + "'");
     r.vms.push_back(std::move(v));
   }
-  r.share.sharing_given = p.has("fast_memory_sharing");
-  r.share.sharing = p.get<std::string>("fast_memory_sharing", "static");
-  if (r.share.sharing != "pool" && r.share.sharing != "static" && r.share.sharing != "proportional")
+  HostShare& share = r.host.share;
+  share.sharing_given = p.has("fast_memory_sharing");
+  share.sharing = p.get<std::string>("fast_memory_sharing", "static");
+  if (share.sharing != "pool" && share.sharing != "static" && share.sharing != "proportional")
     p.fail("fast_memory_sharing", "must be \"pool\", \"static\" or \"proportional\"");
   if (p.has("host_memory")) {
     Params hm = p.child("host_memory");
-    r.share.fast_bytes = hm.get_bytes("fast", 0);
-    r.share.memory_bytes = hm.get_bytes("total", 0);
-    r.share.allow_memory_overcommit = hm.get<bool>("allow_overcommit", false);
+    share.fast_bytes = hm.get_bytes("fast", 0);
+    share.memory_bytes = hm.get_bytes("total", 0);
+    share.allow_memory_overcommit = hm.get<bool>("allow_overcommit", false);
     hm.finish();
   }
   if (p.has("pool")) {
-    r.share.pool = p.raw("pool");
-    if (!r.share.pool.is_object()) p.fail("pool", "must be an object of pool parameters");
+    share.pool = p.raw("pool");
+    if (!share.pool.is_object()) p.fail("pool", "must be an object of pool parameters");
   }
+}
+
+// The single VM of a run: its "vm" block and "workload".
+void parse_single(Params& p, VmSpec& v, const std::string& where) {
+  for (const char* k : {"host_memory", "fast_memory_sharing", "pool"})
+    if (p.has(k)) p.fail(k, "belongs to multi-VM runs (a 'vms' list)");
+  Params vm = p.child("vm");
+  v.vcpus = vm.get<uint32_t>("vcpus", 1);
+  if (v.vcpus == 0 || v.vcpus > 256) vm.fail("vcpus", "must be between 1 and 256");
+  v.memory_bytes = vm.get_bytes("memory", 0);
+  v.ept_huge = vm.get<bool>("ept_huge", false);
+  v.guest_thp = vm.get<bool>("guest_thp", false);
+  v.aged_guest = vm.get<bool>("aged_guest", false);
+  v.initial_tier = vm.get<std::string>("initial_tier", "policy");
+  if (v.initial_tier != "policy" && v.initial_tier != "slow")
+    vm.fail("initial_tier", "must be \"policy\" or \"slow\"");
+  v.policy_thread_core = vm.get<std::string>("policy_thread_core", "spare");
+  if (v.policy_thread_core != "spare" && v.policy_thread_core != "vcpu0")
+    vm.fail("policy_thread_core", "must be \"spare\" or \"vcpu0\"");
+  vm.finish();
+  if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
+  v.workload = component_spec(p.raw("workload"), where + ".workload", "workload");
 }
 
 }  // namespace
@@ -109,21 +134,22 @@ Json VmSpec::to_json() const {
 RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
   Params p(j, where);
   RunSpec r;
-  r.platform = p.get<std::string>("platform", "sim");
-  if (PlatformRegistry::instance().find(r.platform) == nullptr)
+  HostSpec& h = r.host;
+  h.platform = p.get<std::string>("platform", "sim");
+  if (PlatformRegistry::instance().find(h.platform) == nullptr)
     p.fail("platform", "must be " + platform_names([](const Platform&) { return true; }, " or "));
-  const std::unique_ptr<Platform> platform = make_platform(r.platform);
+  const std::unique_ptr<Platform> platform = make_platform(h.platform);
   if (p.has("platform_options")) {
-    r.platform_options = p.raw("platform_options");
-    if (!r.platform_options.is_object() || !platform->takes_options())
+    h.platform_options = p.raw("platform_options");
+    if (!h.platform_options.is_object() || !platform->takes_options())
       p.fail("platform_options",
              "must be an object, and only with platform " +
                  platform_names([](const Platform& x) { return x.takes_options(); }, " or "));
   }
-  r.host = p.get<std::string>("host", "optane");
+  h.profile = p.get<std::string>("host", "optane");
   if (p.has("host_overrides")) {
-    r.host_overrides = p.raw("host_overrides");
-    if (!r.host_overrides.is_object()) p.fail("host_overrides", "must be an object of host constants");
+    h.overrides = p.raw("host_overrides");
+    if (!h.overrides.is_object()) p.fail("host_overrides", "must be an object of host constants");
   }
   if (p.has("vms")) {
     if (!platform->multi_vm())
@@ -131,64 +157,55 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
                         platform_names([](const Platform& x) { return x.multi_vm(); }, " or "));
     parse_multi(p, r, where);
   } else {
-    for (const char* k : {"host_memory", "fast_memory_sharing", "pool"})
-      if (p.has(k)) p.fail(k, "belongs to multi-VM runs (a 'vms' list)");
-    Params vm = p.child("vm");
-    r.vcpus = vm.get<uint32_t>("vcpus", 1);
-    if (r.vcpus == 0 || r.vcpus > 256) vm.fail("vcpus", "must be between 1 and 256");
-    r.memory_bytes = vm.get_bytes("memory", 0);
-    r.ept_huge = vm.get<bool>("ept_huge", false);
-    r.guest_thp = vm.get<bool>("guest_thp", false);
-    r.aged_guest = vm.get<bool>("aged_guest", false);
-    r.initial_tier = vm.get<std::string>("initial_tier", "policy");
-    if (r.initial_tier != "policy" && r.initial_tier != "slow") vm.fail("initial_tier", "must be \"policy\" or \"slow\"");
-    r.policy_thread_core = vm.get<std::string>("policy_thread_core", "spare");
-    if (r.policy_thread_core != "spare" && r.policy_thread_core != "vcpu0")
-      vm.fail("policy_thread_core", "must be \"spare\" or \"vcpu0\"");
-    vm.finish();
-    if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
-    r.workload = component_spec(p.raw("workload"), where + ".workload", "workload");
+    parse_single(p, r.vm(), where);
   }
   if (!p.has("policy")) throw SpecError(where + ": missing field 'policy'");
   r.policy = component_spec(p.raw("policy"), where + ".policy", "policy");
+  RunOptions& o = r.options;
   if (p.has("ratio") && !p.raw("ratio").is_null()) {
     const Json& rj = p.raw("ratio");
     if (!rj.is_string()) p.fail("ratio", "must be a string FAST:SLOW, e.g. \"1:4\", got " + json_kind(rj));
-    r.ratio = parse_ratio(rj.get<std::string>(), where + ": 'ratio'");
+    o.ratio = parse_ratio(rj.get<std::string>(), where + ": 'ratio'");
   }
-  r.fast_bytes = p.get_bytes("fast_bytes", 0);
-  r.seed = p.get<uint64_t>("seed", 1);
-  if (p.has("repeat")) r.repeat = p.get<uint32_t>("repeat", 0);
+  o.fast_bytes = p.get_bytes("fast_bytes", 0);
+  o.seed = p.get<uint64_t>("seed", 1);
+  if (p.has("repeat")) o.repeat = p.get<uint32_t>("repeat", 0);
   p.finish();
   return r;
 }
 
 Json RunSpec::to_json() const {
   Json j;
-  j["platform"] = platform;
-  if (!platform_options.empty()) j["platform_options"] = platform_options;
-  j["host"] = host;
-  j["host_overrides"] = host_overrides;
+  j["platform"] = host.platform;
+  if (!host.platform_options.empty()) j["platform_options"] = host.platform_options;
+  j["host"] = host.profile;
+  j["host_overrides"] = host.overrides;
   if (multi()) {
     Json list = Json::array();
     for (const VmSpec& v : vms) list.push_back(v.to_json());
     j["vms"] = list;
+    const HostShare& share = host.share;
     if (share.sharing_given) j["fast_memory_sharing"] = share.sharing;
     j["host_memory"] = {{"fast", share.fast_bytes}, {"total", share.memory_bytes},
                         {"allow_overcommit", share.allow_memory_overcommit}};
     j["pool"] = share.pool;
   } else {
-    j["vm"] = {{"vcpus", vcpus}, {"memory", memory_bytes}, {"ept_huge", ept_huge}, {"aged_guest", aged_guest}};
-    if (guest_thp) j["vm"]["guest_thp"] = true;  // only when set: records without it stay as they were
-    if (initial_tier != "policy") j["vm"]["initial_tier"] = initial_tier;  // likewise
-    if (policy_thread_core != "spare") j["vm"]["policy_thread_core"] = policy_thread_core;  // likewise
-    j["workload"] = workload;
+    const VmSpec& v = vm();
+    j["vm"] = {{"vcpus", v.vcpus},
+               {"memory", v.memory_bytes},
+               {"ept_huge", v.ept_huge},
+               {"aged_guest", v.aged_guest}};
+    // Each only when set: records without it stay as they were.
+    if (v.guest_thp) j["vm"]["guest_thp"] = true;
+    if (v.initial_tier != "policy") j["vm"]["initial_tier"] = v.initial_tier;
+    if (v.policy_thread_core != "spare") j["vm"]["policy_thread_core"] = v.policy_thread_core;
+    j["workload"] = v.workload;
   }
   j["policy"] = policy;
-  j["ratio"] = ratio ? Json(ratio->text) : Json(nullptr);
-  j["fast_bytes"] = fast_bytes;
-  j["seed"] = seed;
-  if (repeat) j["repeat"] = *repeat;
+  j["ratio"] = options.ratio ? Json(options.ratio->text) : Json(nullptr);
+  j["fast_bytes"] = options.fast_bytes;
+  j["seed"] = options.seed;
+  if (options.repeat) j["repeat"] = *options.repeat;
   return j;
 }
 
@@ -197,16 +214,19 @@ std::string RunSpec::policy_name() const {
                                                                      : policy.value("impl", "?");
 }
 
-std::string RunSpec::workload_name() const { return multi() ? "multi-vm" : workload.value("impl", ""); }
+std::string RunSpec::workload_name() const {
+  return multi() ? "multi-vm" : vm().workload.value("impl", "");
+}
 
 std::string RunSpec::label() const {
+  const HostShare& share = host.share;
   std::string s = multi() ? std::to_string(vms.size()) + "vms/" + policy_name() +
                                 (share.sharing_given ? "/" + share.sharing : std::string())
-                          : workload.value("impl", "?") + "/" + policy_name();
-  if (ratio) s += "/" + ratio->text;
-  if (fast_bytes) s += "/fast=" + format_bytes(fast_bytes);
-  s += "/seed" + std::to_string(seed);
-  return repeat ? s + "/rep" + std::to_string(*repeat) : s;
+                          : vm().workload.value("impl", "?") + "/" + policy_name();
+  if (options.ratio) s += "/" + options.ratio->text;
+  if (options.fast_bytes) s += "/fast=" + format_bytes(options.fast_bytes);
+  s += "/seed" + std::to_string(options.seed);
+  return options.repeat ? s + "/rep" + std::to_string(*options.repeat) : s;
 }
 
 namespace {

@@ -17,20 +17,30 @@ struct Ratio {
 // "F:S" with F, S > 0. Throws SpecError naming `where`.
 Ratio parse_ratio(const std::string& s, const std::string& where);
 
-// One VM of a multi-VM run (RunSpec::vms): several VMs on one simulated host,
-// each with its own vCPUs, memory, workload and start time; they all run the
-// run's policy.
+// One VM: what it runs and how it is shaped. A single-VM run has one (its
+// "vm" block and "workload" in JSON), a multi-VM run one per entry of "vms".
 struct VmSpec {
-  std::string name;
+  std::string name;  // multi-VM only ("vm0", "vm1", ... when not given)
   uint32_t vcpus = 1;
   uint64_t memory_bytes = 0;  // 0: the footprint plus page tables, rounded up to 2 MiB
   bool ept_huge = false;
   bool guest_thp = false;  // the guest maps 2 MiB pages (docs/huge-pages.md)
   bool aged_guest = false;
-  Json workload = Json::object();
+  // Single-VM only. Where the guest's first touch of a page is backed:
+  // "policy" (the design's place()) or "slow" (every page starts on the slow
+  // tier and the design moves what it will; a reference sized to one tier
+  // ignores it).
+  std::string initial_tier = "policy";
+  // Single-VM only. Where a host-side design's policy thread runs: "spare" (a
+  // host core of its own; it competes for cores only when they run out) or
+  // "vcpu0" (pinned to vCPU 0's core: its work pre-empts that vCPU).
+  std::string policy_thread_core = "spare";
+  Json workload = Json::object();  // {"impl": name, params...}
+  // Multi-VM only.
   uint64_t fast_share_bytes = 0;  // its default fast share; 0: the run's ratio of its memory
   double start_ms = 0;            // simulated time at which it starts
 
+  // An entry of "vms".
   static VmSpec from_json(const Json& j, const std::string& where);
   Json to_json() const;
 };
@@ -45,37 +55,39 @@ struct HostShare {
   Json pool = Json::object();      // the pool's parameters (vtmm/policy/fast_pool.hpp)
 };
 
-struct RunSpec {
+// Where the VMs run: the platform and, on the simulator, the host's profile.
+struct HostSpec {
   std::string platform = "sim";
   Json platform_options = Json::object();  // vm only: checked by vtmm/platform/vm_run.cpp
-  std::string host = "optane";
-  Json host_overrides = Json::object();
-  uint32_t vcpus = 1;
-  uint64_t memory_bytes = 0;  // 0: the footprint plus page tables, rounded up to 2 MiB
-  bool ept_huge = false;
-  bool guest_thp = false;  // the guest maps 2 MiB pages (docs/huge-pages.md)
-  bool aged_guest = false;
-  // Where the guest's first touch of a page is backed: "policy" (the design's
-  // place()) or "slow" (every page starts on the slow tier and the design
-  // moves what it will; a reference sized to one tier ignores it).
-  std::string initial_tier = "policy";
-  // Where a host-side design's policy thread runs: "spare" (a host core of
-  // its own; it competes for cores only when they run out) or "vcpu0"
-  // (pinned to vCPU 0's core: its work pre-empts that vCPU).
-  std::string policy_thread_core = "spare";
-  Json workload = Json::object();  // {"impl": name, params...}
-  Json policy = Json::object();
+  std::string profile = "optane";          // "host" in JSON
+  Json overrides = Json::object();         // "host_overrides" in JSON
+  HostShare share;                         // multi-VM only
+};
+
+// What the run as a whole is given: the fast tier's size and the seed.
+struct RunOptions {
   std::optional<Ratio> ratio;  // fast:slow split of guest memory
   uint64_t fast_bytes = 0;     // or an absolute fast allowance (0: use ratio)
   uint64_t seed = 1;
   // Which repetition of an otherwise identical run (set by the runner when a
   // spec asks for "repeat" > 1; absent otherwise, so run keys stay as they were).
   std::optional<uint32_t> repeat;
-  // Multi-VM runs: the VMs (then `workload`, `vcpus`, `memory_bytes`, ... of
-  // the single VM are unused) and how they share fast memory.
-  std::vector<VmSpec> vms;
-  HostShare share;
-  bool multi() const { return !vms.empty(); }
+};
+
+// The tree: a host, its VMs, the design every VM runs (each VM its own
+// instance of it), and the run's options. The JSON form stays flat for a
+// single VM ("vm", "workload" beside "policy"), as specs and records have it.
+struct RunSpec {
+  HostSpec host;
+  std::vector<VmSpec> vms{VmSpec{}};  // one for a single-VM run
+  bool multi_vm = false;              // written as a "vms" list
+  Json policy = Json::object();
+  RunOptions options;
+
+  bool multi() const { return multi_vm; }
+  // The single VM of a single-VM run (the first VM of a multi-VM run).
+  const VmSpec& vm() const { return vms.front(); }
+  VmSpec& vm() { return vms.front(); }
 
   static RunSpec from_json(const Json& j, const std::string& where);
   Json to_json() const;

@@ -47,7 +47,9 @@ std::string graph_args(Params& p) {
 }
 
 // The guest's memory: the spec's, or 512 MiB when it names none.
-uint64_t guest_memory(const RunSpec& r) { return r.memory_bytes ? r.memory_bytes : 512ull << 20; }
+uint64_t guest_memory(const RunSpec& r) {
+  return r.vm().memory_bytes ? r.vm().memory_bytes : 512ull << 20;
+}
 
 // One YCSB run of the agent's client against the guest's redis-server.
 struct YcsbRun {
@@ -72,7 +74,7 @@ void ycsb_workload(Params& p, const RunSpec& r, const YcsbRun& y, const char* op
     p.fail("records", "records x value_bytes must fit in 1 GiB");
   const std::string args = std::to_string(y.records) + " " + std::to_string(y.ops) + " " +
                            std::to_string(y.clients) + " " + std::to_string(y.value) + " " + y.mix +
-                           " " + y.dist + " " + std::to_string(r.seed);
+                           " " + y.dist + " " + std::to_string(r.options.seed);
   w.command = "ycsb " + args;
   w.op_name = "operation";
 }
@@ -100,13 +102,13 @@ std::string gups_command(Params& p, const RunSpec& r) {
   char probs[64];
   std::snprintf(probs, sizeof probs, "%.17g %.17g", hot_fraction, hot_probability);
   return "gups " + std::to_string(footprint) + " " + std::to_string(updates) + " " +
-         std::to_string(warmup) + " " + std::to_string(r.vcpus) + " " + probs + " " + hot_at + " " +
-         std::to_string(r.seed);
+         std::to_string(warmup) + " " + std::to_string(r.vm().vcpus) + " " + probs + " " + hot_at +
+         " " + std::to_string(r.options.seed);
 }
 
 GuestWorkload parse_workload(const RunSpec& r) {
-  const std::string impl = r.workload.value("impl", "");
-  Params p(r.workload, "workload '" + impl + "' (vm)");
+  const std::string impl = r.vm().workload.value("impl", "");
+  Params p(r.vm().workload, "workload '" + impl + "' (vm)");
   p.get<std::string>("impl", "");
   GuestWorkload w;
   if (impl == "redis") {
@@ -143,7 +145,7 @@ GuestWorkload parse_workload(const RunSpec& r) {
     y.records = p.get_count("records", 200'000);
     y.ops = p.get_count("requests", 200'000);
     y.value = p.get<uint64_t>("value_bytes", 4096);
-    y.clients = r.vcpus;
+    y.clients = r.vm().vcpus;
     const auto mix = p.get<std::string>("mix", "default");
     if (mix != "default" && mix != "a" && mix != "b" && mix != "c")
       p.fail("mix", "must be \"default\", \"a\", \"b\" or \"c\"");
@@ -160,7 +162,7 @@ GuestWorkload parse_workload(const RunSpec& r) {
     const std::string graph = graph_args(p);
     const auto roots = p.get<uint32_t>("roots", 2);
     if (roots == 0 || roots > 64) p.fail("roots", "must be 1..64");
-    w.command = "bfs " + graph + " " + std::to_string(roots) + " " + std::to_string(r.seed);
+    w.command = "bfs " + graph + " " + std::to_string(roots) + " " + std::to_string(r.options.seed);
     w.op_name = "edge";
   } else if (impl == "pagerank") {
     // The sim workload's rule and parameter names (workloads/pagerank.cpp).
@@ -171,7 +173,8 @@ GuestWorkload parse_workload(const RunSpec& r) {
     if (!(tol >= 0 && tol < 1)) p.fail("tolerance", "must be in [0, 1)");
     char t[32];
     std::snprintf(t, sizeof t, "%.17g", tol);
-    w.command = "pagerank " + graph + " " + std::to_string(iters) + " " + t + " " + std::to_string(r.seed);
+    w.command = "pagerank " + graph + " " + std::to_string(iters) + " " + t + " " +
+                std::to_string(r.options.seed);
     w.op_name = "edge";
   } else if (impl == "gups") {
     w.command = gups_command(p, r);
@@ -196,7 +199,7 @@ struct VmOptions {
 };
 
 VmOptions parse_options(const RunSpec& r) {
-  Params p(r.platform_options, "platform_options");
+  Params p(r.host.platform_options, "platform_options");
   VmOptions o;
   o.accel = p.get<std::string>("accel", "auto");
   if (o.accel != "auto" && o.accel != "kvm" && o.accel != "tcg") p.fail("accel", "must be auto, kvm or tcg");
@@ -208,9 +211,9 @@ VmOptions parse_options(const RunSpec& r) {
   o.slow_node = p.get<int>("slow_node", -1);
   p.finish();
   o.resolved = p.resolved();
-  if (r.initial_tier != "policy")
+  if (r.vm().initial_tier != "policy")
     throw SpecError("vm.initial_tier: the vm platform places first touches by its policy only (\"policy\")");
-  if (r.policy_thread_core != "spare")
+  if (r.vm().policy_thread_core != "spare")
     throw SpecError("vm.policy_thread_core: the vm platform leaves the policy thread to the host's scheduler (\"spare\")");
   o.memory = guest_memory(r);
   if (o.memory < (256ull << 20) || o.memory > (2ull << 30) || o.memory % (4ull << 20))
@@ -246,7 +249,7 @@ VmPolicy parse_policy(const RunSpec& r) {
     return v;
   }
   // The guest companion gives the guest's page tables (AgentPageTables).
-  v.design = make_real_time_policy(r.policy, "policy '" + v.impl + "'", r.seed, &v.resolved,
+  v.design = make_real_time_policy(r.policy, "policy '" + v.impl + "'", r.options.seed, &v.resolved,
                                    /*page_tables=*/true);
   if (v.design->sizing() == Policy::Sizing::MemoryMode)
     throw SpecError("policy '" + v.impl +
@@ -257,8 +260,10 @@ VmPolicy parse_policy(const RunSpec& r) {
 // Fast share of guest memory for first-touch, rounded to 4 MiB, both cells non-empty.
 uint64_t fast_share(const RunSpec& r, uint64_t memory) {
   double f = 1;
-  if (r.fast_bytes) f = static_cast<double>(r.fast_bytes) / static_cast<double>(memory);
-  else if (r.ratio) f = r.ratio->fast / (r.ratio->fast + r.ratio->slow);
+  if (r.options.fast_bytes)
+    f = static_cast<double>(r.options.fast_bytes) / static_cast<double>(memory);
+  else if (r.options.ratio)
+    f = r.options.ratio->fast / (r.options.ratio->fast + r.options.ratio->slow);
   uint64_t b = static_cast<uint64_t>(f * static_cast<double>(memory)) / (4ull << 20) * (4ull << 20);
   return std::clamp<uint64_t>(b, 128ull << 20, memory - (128ull << 20));
 }
@@ -276,7 +281,7 @@ std::mutex g_one_vm_at_a_time;  // runs share the host's libvirtd; --jobs serial
 bool vm_policy_uses_ratio(const Json& policy, uint64_t seed) {
   RunSpec r;
   r.policy = policy;
-  r.seed = seed;
+  r.options.seed = seed;
   return parse_policy(r).sizing() == Policy::Sizing::Ratio;
 }
 
@@ -440,8 +445,8 @@ Json vm_record(const VmRunState& s, const GuestImage& img, bool clean_poweroff, 
   Json rec = record_identity(r, host);
   rec["accel"] = s.use_kvm ? "kvm" : "tcg";
   rec["notes"] = s.notes;
-  rec["ratio"] = s.vp.sizing() == Policy::Sizing::Ratio && r.ratio && !r.fast_bytes
-                     ? Json(r.ratio->text)
+  rec["ratio"] = s.vp.sizing() == Policy::Sizing::Ratio && r.options.ratio && !r.options.fast_bytes
+                     ? Json(r.options.ratio->text)
                      : Json(nullptr);
   const auto& cells = s.cells;
   rec["fast_bytes"] = cells[0].host_node == s.fast
@@ -517,10 +522,10 @@ VmRunState plan_vm(const RunSpec& r) {
   for (const auto& n : s.numa.nodes) absent = std::max(absent, n.id);
   s.slow_target = s.numa.slow_node ? *s.numa.slow_node : absent + 1;
   s.dc.kvm = s.use_kvm;
-  s.dc.vcpus = r.vcpus;
+  s.dc.vcpus = r.vm().vcpus;
   s.dc.cells = s.cells;
   s.dc.cmdline = "console=ttyS0 panic=-1 quiet";
-  pin_vcpus(s.numa, s.fast, r.vcpus, s.dc, s.notes);
+  pin_vcpus(s.numa, s.fast, r.vm().vcpus, s.dc, s.notes);
   return s;
 }
 

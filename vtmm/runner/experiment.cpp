@@ -244,7 +244,7 @@ void settle_sizing(Json& r, const std::string& who) {
 
 // Constructs the run's components once, so a bad parameter fails before any run.
 void construct_once(const RunSpec& rs, const std::string& who) {
-  make_platform(rs.platform)->validate(rs, who);
+  make_platform(rs.host.platform)->validate(rs, who);
 }
 
 Experiment build_experiment(const Json& j, const std::string& file, bool full_scale, unsigned repeat_override) {
@@ -337,9 +337,9 @@ void RunTimer::stamp(Json& rec) const {
 
 Json run_one(const RunSpec& r, bool with_wall) {
   const RunTimer timer;
-  Json rec = make_platform(r.platform)->run(r);
+  Json rec = make_platform(r.host.platform)->run(r);
   rec["run_key"] = run_key(r);
-  if (r.repeat) rec["repeat"] = *r.repeat;
+  if (r.options.repeat) rec["repeat"] = *r.options.repeat;
   if (with_wall) timer.stamp(rec);
   return rec;
 }

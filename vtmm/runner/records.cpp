@@ -22,7 +22,7 @@ namespace vtmm::runner {
 namespace fs = std::filesystem;
 
 std::string run_key(const RunSpec& r) {
-  return hash_hex(make_platform(r.platform)->identity(r).dump());
+  return hash_hex(make_platform(r.host.platform)->identity(r).dump());
 }
 
 bool record_ok(const Json& rec) { return rec.is_object() && rec.value("status", "") == "ok"; }
@@ -32,8 +32,8 @@ namespace {
 // What a failed run's record says about the run, so it sorts and plots next
 // to the successful ones (same identifying fields, no metrics).
 Json failed_record(const RunSpec& r, const std::string& kind, const std::string& what) {
-  Json rec = record_identity(r, r.host);
-  rec["ratio"] = r.ratio ? Json(r.ratio->text) : Json(nullptr);
+  Json rec = record_identity(r, r.host.profile);
+  rec["ratio"] = r.options.ratio ? Json(r.options.ratio->text) : Json(nullptr);
   rec["slowdown"] = nullptr;
   rec["config"] = {{"run", r.to_json()}};
   rec["error_kind"] = kind;

@@ -176,7 +176,7 @@ std::vector<std::string> submit(const std::string& dir, const RunList& rl, const
   std::vector<size_t> sim, vm;
   // A platform whose runs need a machine each (real VMs) gets an array job of its own.
   for (size_t i : indices)
-    (make_platform(rl.runs.at(i).platform)->exclusive() ? vm : sim).push_back(i);
+    (make_platform(rl.runs.at(i).host.platform)->exclusive() ? vm : sim).push_back(i);
   const SubmitOptions& o = rl.options;
   const std::string abs_dir = fs::absolute(dir).lexically_normal().string();
   std::vector<std::string> jobs;

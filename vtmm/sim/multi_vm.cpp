@@ -42,13 +42,13 @@ struct Built {
 
 Built build(const RunSpec& spec) {
   Built b;
-  b.prof = HostProfile::load(spec.host, spec.host_overrides);
+  b.prof = HostProfile::load(spec.host.profile, spec.host.overrides);
   if (spec.vms.size() > kMaxVms) throw SpecError("run: at most " + std::to_string(kMaxVms) + " VMs per host");
-  b.mode = policy::sharing_of(spec.share.sharing);
+  b.mode = policy::sharing_of(spec.host.share.sharing);
   for (size_t i = 0; i < spec.vms.size(); ++i) {
     const VmSpec& v = spec.vms[i];
     const std::string where = "vms[" + std::to_string(i) + "] ('" + v.name + "')";
-    const uint64_t seed = vm_seed(spec.seed, i);
+    const uint64_t seed = vm_seed(spec.options.seed, i);
     Json wr;
     b.wls.push_back(WorkloadRegistry::instance().make(v.workload, where + ": workload", WorkloadEnv{seed, v.vcpus}, &wr));
     b.wl_resolved.push_back(wr);
@@ -59,7 +59,8 @@ Built build(const RunSpec& spec) {
       throw SpecError("policy: '" + spec.policy_name() + "' needs a profiling pass, which multi-VM runs do not make");
     b.sizing = pol.sizing();
     const uint64_t footprint = b.wls.back()->footprint_bytes();
-    const VmSizing sizing{v.memory_bytes, spec.ratio, v.fast_share_bytes, spec.policy_name(), where};
+    const VmSizing sizing{v.memory_bytes, spec.options.ratio, v.fast_share_bytes,
+                          spec.policy_name(), where};
     b.sizes.push_back(size_vm(sizing, pol.sizing(), footprint));
     b.shapes.push_back(VmShape{v.vcpus, footprint, v.ept_huge, v.aged_guest, seed, v.guest_thp});
     b.shares += b.sizes.back().fast;
@@ -70,28 +71,30 @@ Built build(const RunSpec& spec) {
   b.shared = b.sizing == Policy::Sizing::Ratio || b.sizing == Policy::Sizing::MemoryMode;
   if (b.shared && b.mode != policy::Sharing::Static) {
     if (b.sizing == Policy::Sizing::MemoryMode)
-      throw SpecError("fast_memory_sharing: '" + spec.share.sharing + "' resizes page allowances; " +
-                      spec.policy_name() + "'s fast tier is a hardware cache (use \"static\")");
+      throw SpecError("fast_memory_sharing: '" + spec.host.share.sharing +
+                      "' resizes page allowances; " + spec.policy_name() +
+                      "'s fast tier is a hardware cache (use \"static\")");
     if (pol.side() == Side::Guest)
-      throw SpecError("fast_memory_sharing: '" + spec.share.sharing + "' resizes the host's fast backing; " +
-                      spec.policy_name() + " runs in the guest on fixed NUMA nodes (use \"static\")");
+      throw SpecError("fast_memory_sharing: '" + spec.host.share.sharing +
+                      "' resizes the host's fast backing; " + spec.policy_name() +
+                      " runs in the guest on fixed NUMA nodes (use \"static\")");
   }
-  b.host_fast = spec.share.fast_bytes ? pages_for(spec.share.fast_bytes) : b.shares;
-  b.host_memory = pages_for(spec.share.memory_bytes);
-  if (spec.share.memory_bytes && b.vm_memory > b.host_memory) {
-    if (!spec.share.allow_memory_overcommit)
+  b.host_fast = spec.host.share.fast_bytes ? pages_for(spec.host.share.fast_bytes) : b.shares;
+  b.host_memory = pages_for(spec.host.share.memory_bytes);
+  if (spec.host.share.memory_bytes && b.vm_memory > b.host_memory) {
+    if (!spec.host.share.allow_memory_overcommit)
       throw SpecError("host_memory: the VMs' memory (" + format_bytes(b.vm_memory * kPageSize) +
-                      ") exceeds the host's total (" + format_bytes(spec.share.memory_bytes) +
+                      ") exceeds the host's total (" + format_bytes(spec.host.share.memory_bytes) +
                       "); set host_memory.allow_overcommit to study an overcommitted host");
     b.memory_overcommitted = true;
   }
-  if (spec.share.memory_bytes && b.host_fast > b.host_memory)
-    throw SpecError("host_memory: 'fast' (" + format_bytes(b.host_fast * kPageSize) + ") exceeds 'total' (" +
-                    format_bytes(spec.share.memory_bytes) + ")");
+  if (spec.host.share.memory_bytes && b.host_fast > b.host_memory)
+    throw SpecError("host_memory: 'fast' (" + format_bytes(b.host_fast * kPageSize) +
+                    ") exceeds 'total' (" + format_bytes(spec.host.share.memory_bytes) + ")");
   // Pool times and sizes scale like vTMM's (docs/vtmm.md): mean VM memory / 16 GiB.
   const double scale = static_cast<double>(b.vm_memory * kPageSize) / static_cast<double>(spec.vms.size()) /
                        static_cast<double>(uint64_t{16} << 30);
-  b.pool = policy::read_pool_params(spec.share.pool, scale, &b.pool_resolved);
+  b.pool = policy::read_pool_params(spec.host.share.pool, scale, &b.pool_resolved);
   if (b.shared && b.mode != policy::Sharing::Static && spec.vms.size() > b.pool.max_vms)
     throw SpecError("pool: " + std::to_string(spec.vms.size()) + " VMs, but the pool serves at most max_vms " +
                     std::to_string(b.pool.max_vms));
@@ -101,14 +104,15 @@ Built build(const RunSpec& spec) {
 // How the VMs were set up to share the host: the record's host-side fields.
 void put_sharing(Json& r, const RunSpec& spec, const Built& b) {
   r["side"] = side_name(b.pols.front()->side());
-  r["ratio"] = spec.ratio ? Json(spec.ratio->text) : Json(nullptr);
+  r["ratio"] = spec.options.ratio ? Json(spec.options.ratio->text) : Json(nullptr);
   r["fast_memory_sharing"] = b.shared ? Json(policy::sharing_name(b.mode)) : Json(nullptr);
   r["host_fast_bytes"] = b.shared ? Json(b.host_fast * kPageSize) : Json(nullptr);
   r["fast_shares_bytes"] = b.shares * kPageSize;
   r["fast_overcommit"] = b.shared && b.host_fast ? Json(static_cast<double>(b.shares) / static_cast<double>(b.host_fast))
                                                  : Json(nullptr);
   r["vm_memory_bytes"] = b.vm_memory * kPageSize;
-  r["host_memory_bytes"] = spec.share.memory_bytes ? Json(spec.share.memory_bytes) : Json(nullptr);
+  r["host_memory_bytes"] =
+      spec.host.share.memory_bytes ? Json(spec.host.share.memory_bytes) : Json(nullptr);
   r["memory_overcommitted"] = b.memory_overcommitted;
   if (b.memory_overcommitted)
     r["memory_overcommit_note"] =
@@ -202,7 +206,7 @@ Json simulate_multi(const RunSpec& spec) {
     slots.push_back(VmSlot{vm_config(sz, *b.pols[i], b.shapes[i]), b.wls[i].get(), b.pols[i].get(),
                            spec.vms[i].start_ms * 1e6, false});
   }
-  const std::vector<Outcome> out = run_loop(spec.platform, b.prof, slots, driver.get());
+  const std::vector<Outcome> out = run_loop(spec.host.platform, b.prof, slots, driver.get());
   for (auto& wl : b.wls) wl->verify();
 
   Json r = record_identity(spec, b.prof.name);

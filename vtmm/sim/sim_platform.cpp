@@ -28,9 +28,9 @@ class SimPlatform final : public Platform {
       validate_multi(r);
       return;
     }
-    WorkloadRegistry::instance().make(r.workload, who + ": run.workload",
-                                      WorkloadEnv{r.seed, r.vcpus});
-    HostProfile::load(r.host, r.host_overrides);
+    WorkloadRegistry::instance().make(r.vm().workload, who + ": run.workload",
+                                      WorkloadEnv{r.options.seed, r.vm().vcpus});
+    HostProfile::load(r.host.profile, r.host.overrides);
   }
 
   Json run(const RunSpec& r) const override { return simulate(r); }
@@ -40,7 +40,7 @@ class SimPlatform final : public Platform {
   Json identity(const RunSpec& r) const override {
     Json id = {{"run", r.to_json()}, {"model_version", kModelVersion}};
     try {
-      id["host_constants"] = HostProfile::load(r.host, r.host_overrides).to_json();
+      id["host_constants"] = HostProfile::load(r.host.profile, r.host.overrides).to_json();
     } catch (const SpecError&) {
       // A run whose host does not load fails; its key is its spec's.
     }

@@ -20,40 +20,50 @@ uint64_t default_memory_pages(uint64_t footprint_bytes) {
 
 Json simulate(const RunSpec& spec) {
   if (spec.multi()) return simulate_multi(spec);
-  const HostProfile prof = HostProfile::load(spec.host, spec.host_overrides);
-  const WorkloadEnv wenv{spec.seed, spec.vcpus};
+  const HostProfile prof = HostProfile::load(spec.host.profile, spec.host.overrides);
+  const VmSpec& vm = spec.vm();
+  const RunOptions& opt = spec.options;
+  const WorkloadEnv wenv{opt.seed, vm.vcpus};
   Json wl_resolved, pol_resolved;
-  auto wl = WorkloadRegistry::instance().make(spec.workload, "workload", wenv, &wl_resolved);
-  const PolicyEnv penv = policy_env(spec.seed, *wl);
+  auto wl = WorkloadRegistry::instance().make(vm.workload, "workload", wenv, &wl_resolved);
+  const PolicyEnv penv = policy_env(opt.seed, *wl);
   auto pol = PolicyRegistry::instance().make(spec.policy, "policy", penv, &pol_resolved);
   const uint64_t footprint = wl->footprint_bytes();
-  const VmSizing sizing{spec.memory_bytes, spec.ratio, spec.fast_bytes, spec.policy.value("impl", "?"), "run"};
+  const VmSizing sizing{vm.memory_bytes, opt.ratio, opt.fast_bytes, spec.policy.value("impl", "?"),
+                        "run"};
   const Sizes sz = size_vm(sizing, pol->sizing(), footprint);
-  if (spec.initial_tier == "slow" && pol->side() == Side::Guest)
+  if (vm.initial_tier == "slow" && pol->side() == Side::Guest)
     throw SpecError("vm: 'initial_tier' \"slow\" needs a host-side design ('" + spec.policy_name() +
                     "' runs in the guest, whose kernel picks each page's node)");
-  if (spec.policy_thread_core != "spare" && pol->side() == Side::Guest)
-    throw SpecError("vm: 'policy_thread_core' \"" + spec.policy_thread_core + "\" needs a host-side design ('" +
-                    spec.policy_name() + "' runs its work on the guest's vCPUs already)");
-  const VmShape shape{spec.vcpus,   footprint,        spec.ept_huge,
-                      spec.aged_guest, spec.seed,    spec.guest_thp,
-                      spec.initial_tier == "slow", spec.policy_thread_core == "vcpu0"};
+  if (vm.policy_thread_core != "spare" && pol->side() == Side::Guest)
+    throw SpecError("vm: 'policy_thread_core' \"" + vm.policy_thread_core +
+                    "\" needs a host-side design ('" + spec.policy_name() +
+                    "' runs its work on the guest's vCPUs already)");
+  const VmShape shape{vm.vcpus,
+                      footprint,
+                      vm.ept_huge,
+                      vm.aged_guest,
+                      opt.seed,
+                      vm.guest_thp,
+                      vm.initial_tier == "slow",
+                      vm.policy_thread_core == "vcpu0"};
 
   if (pol->wants_profile()) {
-    auto wl_profile = WorkloadRegistry::instance().make(spec.workload, "workload", wenv);
+    auto wl_profile = WorkloadRegistry::instance().make(vm.workload, "workload", wenv);
     AllFast all_fast;
     const Sizes full = size_vm(sizing, Policy::Sizing::AllFast, footprint);
     std::vector<VmSlot> first{VmSlot{vm_config(full, all_fast, shape), wl_profile.get(), &all_fast, 0, true}};
-    pol->set_profile(std::move(run_loop(spec.platform, prof, first).front().profile));
+    pol->set_profile(std::move(run_loop(spec.host.platform, prof, first).front().profile));
   }
   std::vector<VmSlot> slots{VmSlot{vm_config(sz, *pol, shape), wl.get(), pol.get(), 0, false}};
-  const Outcome o = std::move(run_loop(spec.platform, prof, slots).front());
+  const Outcome o = std::move(run_loop(spec.host.platform, prof, slots).front());
   wl->verify();
 
   Json r = record_identity(spec, prof.name);
   r["side"] = side_name(pol->side());
   const bool ratio_sized = pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
-  r["ratio"] = (ratio_sized && spec.ratio && !spec.fast_bytes) ? Json(spec.ratio->text) : Json(nullptr);
+  r["ratio"] =
+      (ratio_sized && opt.ratio && !opt.fast_bytes) ? Json(opt.ratio->text) : Json(nullptr);
   r["fast_bytes"] = sz.fast * kPageSize;
   r["slow_bytes"] = sz.split_slow * kPageSize;
   r["memory_bytes"] = sz.memory * kPageSize;

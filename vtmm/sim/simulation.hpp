@@ -16,7 +16,7 @@ inline constexpr int kModelVersion = 3;
 
 Json simulate(const RunSpec& spec);
 // A multi-VM run (spec.multi()): the VMs on one host, sharing its fast tier
-// as spec.share says; one record with a "vms" list (multi_vm.cpp).
+// as spec.host.share says; one record with a "vms" list (multi_vm.cpp).
 Json simulate_multi(const RunSpec& spec);
 // Checks a multi-VM run before it runs (components, sizes, host memory).
 void validate_multi(const RunSpec& spec);
