@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "vtmm/core/record_identity.hpp"
+#include "vtmm/core/run_record.hpp"
 #include "vtmm/platform/agent_link.hpp"
 #include "vtmm/platform/agent_page_tables.hpp"
 #include "vtmm/platform/domain_xml.hpp"
@@ -442,12 +442,9 @@ Json vm_record(const VmRunState& s, const GuestImage& img, bool clean_poweroff, 
   const Json wm = values_json(s.work.metrics);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  Json rec = record_identity(r, host);
+  Json rec = open_record(r, host, s.vp.sizing() == Policy::Sizing::Ratio && !r.options.fast_bytes);
   rec["accel"] = s.use_kvm ? "kvm" : "tcg";
   rec["notes"] = s.notes;
-  rec["ratio"] = s.vp.sizing() == Policy::Sizing::Ratio && r.options.ratio && !r.options.fast_bytes
-                     ? Json(r.options.ratio->text)
-                     : Json(nullptr);
   const auto& cells = s.cells;
   rec["fast_bytes"] = cells[0].host_node == s.fast
                           ? cells[0].bytes + (cells[1].host_node == s.fast ? cells[1].bytes : 0)
@@ -458,7 +455,6 @@ Json vm_record(const VmRunState& s, const GuestImage& img, bool clean_poweroff, 
   rec["op_name"] = s.wl.op_name;
   rec["ops"] = wm.value("edges_traversed",
                         wm.value("edges_pulled", wm.value("requests", wm.value("updates", 0.0))));
-  rec["slowdown"] = nullptr;
   rec["guest_metrics"] = wm;
   Json cj = Json::array();
   for (size_t i = 0; i < cells.size(); ++i)
@@ -489,9 +485,10 @@ Json vm_record(const VmRunState& s, const GuestImage& img, bool clean_poweroff, 
   cfg["workload"] = s.wl.resolved;
   cfg["platform_options"] = s.opt.resolved;
   cfg["policy"] = s.vp.resolved;
-  rec["config"] = {
-      {"run", cfg},
-      {"image", {{"hash", img.hash}, {"kernel", img.kernel}, {"initrd_bytes", img.initrd_bytes}}}};
+  close_record(
+      rec, std::move(cfg),
+      {{"image",
+        {{"hash", img.hash}, {"kernel", img.kernel}, {"initrd_bytes", img.initrd_bytes}}}});
   return rec;
 }
 

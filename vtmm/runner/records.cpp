@@ -13,7 +13,7 @@
 #include "vtmm/core/error.hpp"
 #include "vtmm/core/json_input.hpp"
 #include "vtmm/core/platform.hpp"
-#include "vtmm/core/record_identity.hpp"
+#include "vtmm/core/run_record.hpp"
 #include "vtmm/runner/experiment.hpp"
 #include "vtmm/sim/host_profile.hpp"
 #include "vtmm/sim/simulation.hpp"
@@ -32,10 +32,8 @@ namespace {
 // What a failed run's record says about the run, so it sorts and plots next
 // to the successful ones (same identifying fields, no metrics).
 Json failed_record(const RunSpec& r, const std::string& kind, const std::string& what) {
-  Json rec = record_identity(r, r.host.profile);
-  rec["ratio"] = r.options.ratio ? Json(r.options.ratio->text) : Json(nullptr);
-  rec["slowdown"] = nullptr;
-  rec["config"] = {{"run", r.to_json()}};
+  Json rec = open_record(r, r.host.profile, /*ratio_shown=*/true);
+  close_record(rec, r.to_json());
   rec["error_kind"] = kind;
   rec["error"] = what;
   return rec;

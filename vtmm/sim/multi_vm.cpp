@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "vtmm/core/rng.hpp"
-#include "vtmm/core/record_identity.hpp"
+#include "vtmm/core/run_record.hpp"
 #include "vtmm/policy/fast_pool.hpp"
 #include "vtmm/sim/pool_driver.hpp"
 #include "vtmm/sim/run_loop.hpp"
@@ -104,7 +104,6 @@ Built build(const RunSpec& spec) {
 // How the VMs were set up to share the host: the record's host-side fields.
 void put_sharing(Json& r, const RunSpec& spec, const Built& b) {
   r["side"] = side_name(b.pols.front()->side());
-  r["ratio"] = spec.options.ratio ? Json(spec.options.ratio->text) : Json(nullptr);
   r["fast_memory_sharing"] = b.shared ? Json(policy::sharing_name(b.mode)) : Json(nullptr);
   r["host_fast_bytes"] = b.shared ? Json(b.host_fast * kPageSize) : Json(nullptr);
   r["fast_shares_bytes"] = b.shares * kPageSize;
@@ -170,7 +169,6 @@ void put_totals(Json& r, const Built& b, const std::vector<Outcome>& out) {
   r["op_name"] = op_name;
   // Sum of the VMs' own rates (each over its own measured phase).
   r["throughput"] = throughput;
-  r["slowdown"] = nullptr;
   r["normalized_throughput"] = nullptr;
   r["fast_hit_ratio"] = misses ? Json(static_cast<double>(fast_misses) / static_cast<double>(misses)) : Json(nullptr);
   r["llc_misses"] = misses;
@@ -209,7 +207,7 @@ Json simulate_multi(const RunSpec& spec) {
   const std::vector<Outcome> out = run_loop(spec.host.platform, b.prof, slots, driver.get());
   for (auto& wl : b.wls) wl->verify();
 
-  Json r = record_identity(spec, b.prof.name);
+  Json r = open_record(spec, b.prof.name, /*ratio_shown=*/true);
   put_sharing(r, spec, b);
   put_totals(r, b, out);
   if (driver) {
@@ -226,7 +224,7 @@ Json simulate_multi(const RunSpec& spec) {
   cfg["policy"] = b.pol_resolved;
   cfg["pool"] = b.pool_resolved;
   for (size_t i = 0; i < n; ++i) cfg["vms"][i]["workload"] = b.wl_resolved[i];
-  r["config"] = {{"run", cfg}, {"host_constants", b.prof.to_json()}, {"model_version", kModelVersion}};
+  close_record(r, std::move(cfg), sim_config(b.prof));
   return r;
 }
 

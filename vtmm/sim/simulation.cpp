@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "vtmm/core/policy.hpp"
-#include "vtmm/core/record_identity.hpp"
+#include "vtmm/core/run_record.hpp"
 #include "vtmm/core/workload.hpp"
 #include "vtmm/sim/run_loop.hpp"
 #include "vtmm/sim/vm_setup.hpp"
@@ -59,23 +59,24 @@ Json simulate(const RunSpec& spec) {
   const Outcome o = std::move(run_loop(spec.host.platform, prof, slots).front());
   wl->verify();
 
-  Json r = record_identity(spec, prof.name);
-  r["side"] = side_name(pol->side());
   const bool ratio_sized = pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
-  r["ratio"] =
-      (ratio_sized && opt.ratio && !opt.fast_bytes) ? Json(opt.ratio->text) : Json(nullptr);
+  Json r = open_record(spec, prof.name, ratio_sized && !opt.fast_bytes);
+  r["side"] = side_name(pol->side());
   r["fast_bytes"] = sz.fast * kPageSize;
   r["slow_bytes"] = sz.split_slow * kPageSize;
   r["memory_bytes"] = sz.memory * kPageSize;
   r["footprint_bytes"] = footprint;
   put_measures(r, o, *wl, *pol);
   r["time_scaling"] = time_scaling_json(penv);
-  r["slowdown"] = nullptr;
   Json cfg = spec.to_json();
   cfg["workload"] = wl_resolved;
   cfg["policy"] = pol_resolved;
-  r["config"] = {{"run", cfg}, {"host_constants", prof.to_json()}, {"model_version", kModelVersion}};
+  close_record(r, std::move(cfg), sim_config(prof));
   return r;
+}
+
+Json sim_config(const HostProfile& prof) {
+  return {{"host_constants", prof.to_json()}, {"model_version", kModelVersion}};
 }
 
 }  // namespace vtmm::sim

@@ -3,6 +3,7 @@
 // the wall-clock field, which the caller adds: the rest is a pure function of
 // the spec and seed).
 #include "vtmm/core/run_spec.hpp"
+#include "vtmm/sim/host_profile.hpp"
 
 namespace vtmm::sim {
 
@@ -15,6 +16,9 @@ namespace vtmm::sim {
 inline constexpr int kModelVersion = 3;
 
 Json simulate(const RunSpec& spec);
+// What besides the run decided a sim record's numbers: config's
+// host_constants and model_version (close_record's `more`).
+Json sim_config(const HostProfile& prof);
 // A multi-VM run (spec.multi()): the VMs on one host, sharing its fast tier
 // as spec.host.share says; one record with a "vms" list (multi_vm.cpp).
 Json simulate_multi(const RunSpec& spec);
