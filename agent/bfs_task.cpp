@@ -41,8 +41,12 @@ Values run_bfs(uint32_t scale, uint32_t edge_factor, uint32_t roots, uint64_t se
     const std::string bad = check_bfs_tree(e, g.n, root, parent);
     if (!bad.empty()) throw std::runtime_error("BFS validation failed: " + bad);
   }
-  return {{"scale", scale},         {"edge_factor", edge_factor}, {"roots", static_cast<double>(keys.size())},
-          {"validated", 1},         {"build_s", build_s},         {"search_s", search_s},
+  return {{"scale", scale},
+          {"edge_factor", edge_factor},
+          {"roots", static_cast<double>(keys.size())},
+          {"validated", 1},
+          {"build_s", build_s},
+          {"search_s", search_s},
           {"edges_traversed", static_cast<double>(traversed)},
           {"throughput", search_s > 0 ? static_cast<double>(traversed) / search_s : 0}};
 }

@@ -1,11 +1,11 @@
 #include "agent/channel.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <dirent.h>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -49,7 +49,8 @@ Channel::~Channel() {
 }
 
 void Channel::send(agent_proto::MsgType type, decltype(agent_proto::Message::body) body) {
-  const std::string f = agent_proto::encode(agent_proto::Message{type, reply_seq_, std::move(body)});
+  const std::string f =
+      agent_proto::encode(agent_proto::Message{type, reply_seq_, std::move(body)});
   for (size_t at = 0; at < f.size();) {
     const ssize_t n = ::write(fd_, f.data() + at, f.size() - at);
     if (n <= 0) {

@@ -28,7 +28,8 @@ uint64_t node_bytes(int n) {
   std::ifstream in("/sys/devices/system/node/node" + std::to_string(n) + "/meminfo");
   std::string line;
   while (std::getline(in, line))
-    if (auto at = line.find("MemTotal:"); at != std::string::npos) return std::stoull(line.substr(at + 9)) * 1024;
+    if (auto at = line.find("MemTotal:"); at != std::string::npos)
+      return std::stoull(line.substr(at + 9)) * 1024;
   return 0;
 }
 
@@ -63,7 +64,8 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
     p.clients = static_cast<uint32_t>(num());
     p.value_bytes = static_cast<uint32_t>(num());
     std::string wl;
-    if (!(in >> wl >> p.distribution) || wl.size() != 1) throw std::runtime_error("bad arguments to " + name);
+    if (!(in >> wl >> p.distribution) || wl.size() != 1)
+      throw std::runtime_error("bad arguments to " + name);
     p.workload = wl[0];
     p.seed = num();
     return agent::run_ycsb(p);
@@ -72,14 +74,16 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
   if (name == "vmstat") return agent::guest_vmstat();
   if (name == "bfs") {
     const uint64_t sc = num(), ef = num(), roots = num(), seed = num();
-    return agent::run_bfs(static_cast<uint32_t>(sc), static_cast<uint32_t>(ef), static_cast<uint32_t>(roots), seed);
+    return agent::run_bfs(static_cast<uint32_t>(sc), static_cast<uint32_t>(ef),
+                          static_cast<uint32_t>(roots), seed);
   }
   if (name == "pagerank") {
     const uint64_t sc = num(), ef = num(), iters = num();
     double tol = 0;
     if (!(in >> tol) || !(tol >= 0)) throw std::runtime_error("bad arguments to " + name);
     const uint64_t seed = num();
-    return agent::run_pagerank(static_cast<uint32_t>(sc), static_cast<uint32_t>(ef), static_cast<uint32_t>(iters), tol, seed);
+    return agent::run_pagerank(static_cast<uint32_t>(sc), static_cast<uint32_t>(ef),
+                               static_cast<uint32_t>(iters), tol, seed);
   }
   if (name == "gups") {
     agent::GupsParams g;
@@ -144,7 +148,8 @@ int main() {
         for (char& c : why)
           if (c < 0x20 || c > 0x7e) c = ' ';
         agent::set_workload_pid(::getpid());
-        ch.send(agent_proto::MsgType::Error, agent_proto::Text{why.substr(0, agent_proto::kMaxText)});
+        ch.send(agent_proto::MsgType::Error,
+                agent_proto::Text{why.substr(0, agent_proto::kMaxText)});
         ch.send(agent_proto::MsgType::Done, agent_proto::Done{1});
       }
     }

@@ -48,7 +48,8 @@ Values run_numa_move(uint64_t mib, int from, int to) {
   // Inaccessible guard pages on both sides keep the buffer a VMA of its own:
   // once its policy is reset to default it could otherwise merge with a
   // neighbouring anonymous VMA, whose pages numa_maps would then count too.
-  char* region = static_cast<char*>(::mmap(nullptr, len + 2 * kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  char* region = static_cast<char*>(
+      ::mmap(nullptr, len + 2 * kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   if (region == MAP_FAILED) throw std::runtime_error("mmap failed");
   void* p = region + kPage;
   if (::mprotect(p, len, PROT_READ | PROT_WRITE) != 0) throw std::runtime_error("mprotect failed");
@@ -60,7 +61,8 @@ Values run_numa_move(uint64_t mib, int from, int to) {
   std::vector<int> status(n), nodes(n, to);
   for (size_t i = 0; i < n; ++i) pages[i] = static_cast<char*>(p) + i * kPage;
   auto count_on = [&](int node) {
-    if (move_pages(n, pages.data(), nullptr, status.data()) != 0) throw std::runtime_error("move_pages query failed");
+    if (move_pages(n, pages.data(), nullptr, status.data()) != 0)
+      throw std::runtime_error("move_pages query failed");
     double c = 0;
     for (int s : status) c += s == node;
     return c;
@@ -107,16 +109,26 @@ Values run_numa_move(uint64_t mib, int from, int to) {
   const auto ma = numa_maps_counts(p);
   // The data survived the move.
   for (size_t i = 0; i < len; i += kPage)
-    if (static_cast<unsigned char*>(p)[i] != 0x5a) throw std::runtime_error("page content changed by the move");
+    if (static_cast<unsigned char*>(p)[i] != 0x5a)
+      throw std::runtime_error("page content changed by the move");
   ::munmap(region, len + 2 * kPage);
-  return {{"pages", static_cast<double>(n)}, {"from_node", from}, {"to_node", to},
-          {"before_on_from", before_from},   {"before_on_to", before_to},
-          {"moved", moved},                  {"failed", failed},
-          {"after_on_from", after_from},     {"after_on_to", after_to},
-          {"numa_maps_before_N0", mb.first}, {"numa_maps_before_N1", mb.second},
-          {"numa_maps_after_N0", ma.first},  {"numa_maps_after_N1", ma.second},
-          {"retried", retried},              {"busy_after_retries", busy_left},
-          {"status_requeries", requeried},   {"unlocated_at_first_query", unlocated_first < 0 ? 0 : unlocated_first},
+  return {{"pages", static_cast<double>(n)},
+          {"from_node", from},
+          {"to_node", to},
+          {"before_on_from", before_from},
+          {"before_on_to", before_to},
+          {"moved", moved},
+          {"failed", failed},
+          {"after_on_from", after_from},
+          {"after_on_to", after_to},
+          {"numa_maps_before_N0", mb.first},
+          {"numa_maps_before_N1", mb.second},
+          {"numa_maps_after_N0", ma.first},
+          {"numa_maps_after_N1", ma.second},
+          {"retried", retried},
+          {"busy_after_retries", busy_left},
+          {"status_requeries", requeried},
+          {"unlocated_at_first_query", unlocated_first < 0 ? 0 : unlocated_first},
           {"move_s", secs}};
 }
 
@@ -134,13 +146,17 @@ Values report_soft_dirty(Channel& ch, uint64_t mib, bool split) {
   if (g_marked.p) ::munmap(g_marked.p, g_marked.len);
   g_marked = Marked{};
   const size_t len = mib << 20, n = len / kPage;
-  auto* p = static_cast<char*>(::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  auto* p = static_cast<char*>(
+      ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   if (p == MAP_FAILED) throw std::runtime_error("mmap failed");
-  if (split) {  // marks in both guest cells, so the host can find both cells' RAM: half bound to each node
+  if (split) {  // marks in both guest cells, so the host can find both cells' RAM: half bound to
+                // each node
     for (unsigned long node = 0; node < 2; ++node) {
       unsigned long mask = 1ul << node;
-      if (::syscall(SYS_mbind, p + node * (len / 2), len / 2, kMpolBind, &mask, sizeof(mask) * 8, 0) != 0)
-        throw std::runtime_error(std::string("mbind to guest node failed: ") + std::strerror(errno));
+      if (::syscall(SYS_mbind, p + node * (len / 2), len / 2, kMpolBind, &mask, sizeof(mask) * 8,
+                    0) != 0)
+        throw std::runtime_error(std::string("mbind to guest node failed: ") +
+                                 std::strerror(errno));
     }
   }
   for (size_t i = 0; i < len; i += kPage) static_cast<volatile char*>(p)[i] = 1;
@@ -149,7 +165,8 @@ Values report_soft_dirty(Channel& ch, uint64_t mib, bool split) {
   std::vector<uint64_t> pm(n);
   const auto off = static_cast<off_t>(reinterpret_cast<uintptr_t>(p) / kPage * 8);
   auto read_pagemap = [&] {
-    if (::pread(fd, pm.data(), n * 8, off) != static_cast<ssize_t>(n * 8)) throw std::runtime_error("pagemap read failed");
+    if (::pread(fd, pm.data(), n * 8, off) != static_cast<ssize_t>(n * 8))
+      throw std::runtime_error("pagemap read failed");
   };
   {
     std::ofstream cr("/proc/self/clear_refs");
@@ -191,9 +208,13 @@ Values report_soft_dirty(Channel& ch, uint64_t mib, bool split) {
   g_marked.p = p;
   g_marked.len = len;
   g_marked.gfns = msg.gfns;
-  return {{"pages", static_cast<double>(n)}, {"soft_dirty", dirty}, {"clean", clean},
-          {"written_pages_seen_dirty", written_seen}, {"reported", static_cast<double>(msg.gfns.size())},
-          {"reported_on_node0", on0}, {"reported_on_node1", on1}};
+  return {{"pages", static_cast<double>(n)},
+          {"soft_dirty", dirty},
+          {"clean", clean},
+          {"written_pages_seen_dirty", written_seen},
+          {"reported", static_cast<double>(msg.gfns.size())},
+          {"reported_on_node0", on0},
+          {"reported_on_node1", on1}};
 }
 
 Values check_marks() {
@@ -208,18 +229,23 @@ Values check_marks() {
   double same_gfn = 0;
   for (size_t k = 0; k < g_marked.pages.size() && fd >= 0; ++k) {
     uint64_t e = 0;
-    const auto off = static_cast<off_t>(reinterpret_cast<uintptr_t>(g_marked.p + g_marked.pages[k] * kPage) / kPage * 8);
-    if (::pread(fd, &e, 8, off) == 8) same_gfn += (e & ((uint64_t{1} << 55) - 1)) == g_marked.gfns[k];
+    const auto off = static_cast<off_t>(
+        reinterpret_cast<uintptr_t>(g_marked.p + g_marked.pages[k] * kPage) / kPage * 8);
+    if (::pread(fd, &e, 8, off) == 8)
+      same_gfn += (e & ((uint64_t{1} << 55) - 1)) == g_marked.gfns[k];
   }
   if (fd >= 0) ::close(fd);
-  return {{"marked", static_cast<double>(g_marked.pages.size())}, {"intact", intact}, {"same_gfn", same_gfn}};
+  return {{"marked", static_cast<double>(g_marked.pages.size())},
+          {"intact", intact},
+          {"same_gfn", same_gfn}};
 }
 
 Values guest_capabilities() {
   namespace fs = std::filesystem;
   double nodes = 0;
   for (const auto& e : fs::directory_iterator("/sys/devices/system/node"))
-    if (e.path().filename().string().rfind("node", 0) == 0 && std::isdigit(static_cast<unsigned char>(e.path().filename().string()[4])))
+    if (e.path().filename().string().rfind("node", 0) == 0 &&
+        std::isdigit(static_cast<unsigned char>(e.path().filename().string()[4])))
       nodes += 1;
   return {{"page_idle", fs::exists("/sys/kernel/mm/page_idle/bitmap") ? 1.0 : 0.0},
           {"soft_dirty", fs::exists("/proc/self/clear_refs") ? 1.0 : 0.0},

@@ -43,7 +43,8 @@ double pull(const workloads::Csr& g, const std::vector<double>& score, std::vect
 
 // The same iteration push-style from the edge list (each undirected edge
 // both ways, self-loops dropped, as build_undirected_csr stores them).
-std::vector<double> push(const workloads::EdgeList& e, const workloads::Csr& g, const std::vector<double>& score) {
+std::vector<double> push(const workloads::EdgeList& e, const workloads::Csr& g,
+                         const std::vector<double>& score) {
   const double n = static_cast<double>(g.n);
   double dangling = 0;
   for (uint64_t v = 0; v < g.n; ++v)
@@ -60,7 +61,8 @@ std::vector<double> push(const workloads::EdgeList& e, const workloads::Csr& g, 
 
 }  // namespace
 
-Values run_pagerank(uint32_t scale, uint32_t edge_factor, uint32_t iterations, double tolerance, uint64_t seed) {
+Values run_pagerank(uint32_t scale, uint32_t edge_factor, uint32_t iterations, double tolerance,
+                    uint64_t seed) {
   using namespace vtmm::workloads;
   const GuestGraph gg = build_guest_graph(scale, edge_factor, seed);
   const EdgeList& e = gg.edges;
@@ -85,15 +87,22 @@ Values run_pagerank(uint32_t scale, uint32_t edge_factor, uint32_t iterations, d
     if (!(x > 0)) throw std::runtime_error("PageRank validation failed: a rank is not positive");
     sum += x;
   }
-  if (std::fabs(sum - 1) > 1e-6) throw std::runtime_error("PageRank validation failed: ranks sum to " + std::to_string(sum));
+  if (std::fabs(sum - 1) > 1e-6)
+    throw std::runtime_error("PageRank validation failed: ranks sum to " + std::to_string(sum));
   const std::vector<double> ref = push(e, g, prev);
   for (uint64_t v = 0; v < g.n; ++v)
     if (std::fabs(ref[v] - score[v]) > 1e-9 * ref[v])
-      throw std::runtime_error("PageRank validation failed: vertex " + std::to_string(v) + " differs from the push recomputation");
+      throw std::runtime_error("PageRank validation failed: vertex " + std::to_string(v) +
+                               " differs from the push recomputation");
   const double pulled = static_cast<double>(g.adj.size()) * done;
-  return {{"scale", scale},       {"edge_factor", edge_factor}, {"iterations", static_cast<double>(done)},
-          {"validated", 1},       {"build_s", build_s},         {"run_s", run_s},
-          {"last_change", change}, {"edges_pulled", pulled},
+  return {{"scale", scale},
+          {"edge_factor", edge_factor},
+          {"iterations", static_cast<double>(done)},
+          {"validated", 1},
+          {"build_s", build_s},
+          {"run_s", run_s},
+          {"last_change", change},
+          {"edges_pulled", pulled},
           {"throughput", run_s > 0 ? pulled / run_s : 0}};
 }
 

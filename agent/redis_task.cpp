@@ -50,9 +50,12 @@ std::vector<std::string> csv_fields(const std::string& line) {
   std::string cur;
   bool q = false;
   for (char c : line) {
-    if (c == '"') q = !q;
-    else if (c == ',' && !q) out.push_back(cur), cur.clear();
-    else if (c != '\r') cur += c;
+    if (c == '"')
+      q = !q;
+    else if (c == ',' && !q)
+      out.push_back(cur), cur.clear();
+    else if (c != '\r')
+      cur += c;
   }
   out.push_back(cur);
   return out;
@@ -62,21 +65,25 @@ std::vector<std::string> csv_fields(const std::string& line) {
 
 Values run_redis(uint64_t requests, uint32_t clients, uint64_t keyspace, uint32_t value_bytes) {
   ::unlink(kSocket);
-  const pid_t server = spawn_process({"/usr/bin/redis-server", "--port", "0", "--unixsocket", kSocket, "--save", "",
-                              "--appendonly", "no", "--daemonize", "no"},
-                             "/tmp/redis-server.log");
-  for (int i = 0; i < 600 && ::access(kSocket, F_OK) != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const pid_t server =
+      spawn_process({"/usr/bin/redis-server", "--port", "0", "--unixsocket", kSocket, "--save", "",
+                     "--appendonly", "no", "--daemonize", "no"},
+                    "/tmp/redis-server.log");
+  for (int i = 0; i < 600 && ::access(kSocket, F_OK) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   if (::access(kSocket, F_OK) != 0) {
     ::kill(server, SIGKILL);
     ::waitpid(server, nullptr, 0);
-    throw std::runtime_error("redis-server did not open its socket: " + slurp("/tmp/redis-server.log").substr(0, 200));
+    throw std::runtime_error("redis-server did not open its socket: " +
+                             slurp("/tmp/redis-server.log").substr(0, 200));
   }
   set_workload_pid(server);
   const auto t0 = std::chrono::steady_clock::now();
-  const pid_t bench = spawn_process({"/usr/bin/redis-benchmark", "-s", kSocket, "-t", "set,get", "-n", std::to_string(requests), "-c",
-                             std::to_string(clients), "-r", std::to_string(keyspace), "-d", std::to_string(value_bytes),
-                             "--csv"},
-                            "/tmp/redis-benchmark.csv");
+  const pid_t bench =
+      spawn_process({"/usr/bin/redis-benchmark", "-s", kSocket, "-t", "set,get", "-n",
+                     std::to_string(requests), "-c", std::to_string(clients), "-r",
+                     std::to_string(keyspace), "-d", std::to_string(value_bytes), "--csv"},
+                    "/tmp/redis-benchmark.csv");
   int st = 0;
   ::waitpid(bench, &st, 0);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

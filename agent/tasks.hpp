@@ -41,7 +41,8 @@ pid_t spawn_process(const std::vector<std::string>& argv, const char* out_path);
 // Graph500 BFS (the project's Kronecker generator and validator, native memory):
 // mean TEPS over `roots` validated searches.
 Values run_bfs(uint32_t scale, uint32_t edge_factor, uint32_t roots, uint64_t seed);
-Values run_pagerank(uint32_t scale, uint32_t edge_factor, uint32_t iterations, double tolerance, uint64_t seed);
+Values run_pagerank(uint32_t scale, uint32_t edge_factor, uint32_t iterations, double tolerance,
+                    uint64_t seed);
 // GUPS (agent/gups_task.cpp): the simulator's gups rules on a real table,
 // one thread per vCPU; update rate of the measured updates, checked.
 struct GupsParams {

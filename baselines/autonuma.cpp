@@ -77,9 +77,9 @@
 
 #include "baselines/numa_scan.hpp"
 #include "baselines/page_lists.hpp"
-#include "vtmm/core/time_scale.hpp"
 #include "baselines/tpp_rule.hpp"
 #include "vtmm/core/policy.hpp"
+#include "vtmm/core/time_scale.hpp"
 
 namespace vtmm::baselines {
 namespace {
@@ -103,7 +103,9 @@ class AutoNuma : public Policy {
       p.fail("watermark_scale_factor", "must be 1..3000 (as vm.watermark_scale_factor)");
   }
 
-  std::vector<Mechanism> needs() const override { return {Mechanism::HintFaults, Mechanism::Migrate}; }
+  std::vector<Mechanism> needs() const override {
+    return {Mechanism::HintFaults, Mechanism::Migrate};
+  }
 
   void attach(Mechanisms& m) override {
     const uint32_t pages = m.guest_pages();
@@ -144,7 +146,8 @@ class AutoNuma : public Policy {
       for (Gpa g = first; g < end; ++g) {
         if (armed_[g] || !m.backed(g)) continue;
         // A fast page the LRU has not seen (backed by a fallback) joins as the oldest.
-        if (m.tier_of(g) == Tier::Fast && lru_.list_of(g) == PageLists::kNoList) lru_.push_tail(kRecency, g);
+        if (m.tier_of(g) == Tier::Fast && lru_.list_of(g) == PageLists::kNoList)
+          lru_.push_tail(kRecency, g);
         armed_[g] = 1;
         out.push_back(g);
       }
@@ -230,7 +233,8 @@ class AutoNuma : public Policy {
   }
 
   void on_measure_start() override {
-    hint_faults_ = promoted_ = demoted_ = failed_ = protected_ = rotated_ = kswapd_runs_ = first_faults_ = 0;
+    hint_faults_ = promoted_ = demoted_ = failed_ = protected_ = rotated_ = kswapd_runs_ =
+        first_faults_ = 0;
   }
 
   void report(Json& out) const override {
@@ -267,7 +271,8 @@ class AutoNuma : public Policy {
   NumaScanner scanner_;
   PageLists lru_;
   std::vector<uint8_t> armed_, cpupid_set_;
-  uint64_t hint_faults_ = 0, promoted_ = 0, demoted_ = 0, failed_ = 0, protected_ = 0, rotated_ = 0, kswapd_runs_ = 0, first_faults_ = 0;
+  uint64_t hint_faults_ = 0, promoted_ = 0, demoted_ = 0, failed_ = 0, protected_ = 0, rotated_ = 0,
+           kswapd_runs_ = 0, first_faults_ = 0;
 };
 
 struct AutoNuma54 final : AutoNuma {
@@ -275,9 +280,11 @@ struct AutoNuma54 final : AutoNuma {
 };
 
 VTMM_REGISTER(vtmm::PolicyRegistry, AutoNuma, "autonuma",
-              "host NUMA balancing (Linux 6.1): 256 MB hint-fault scans (1-60 s adaptive), promote on fault into a balanced fast node, kswapd LRU demotion under the low watermark")
+              "host NUMA balancing (Linux 6.1): 256 MB hint-fault scans (1-60 s adaptive), promote "
+              "on fault into a balanced fast node, kswapd LRU demotion under the low watermark")
 VTMM_REGISTER(vtmm::PolicyRegistry, AutoNuma54, "autonuma-5.4",
-              "host NUMA balancing as Linux 5.4 (the paper's kernel): promote on any hint fault while the fast node has room; nothing demotes")
+              "host NUMA balancing as Linux 5.4 (the paper's kernel): promote on any hint fault "
+              "while the fast node has room; nothing demotes")
 
 }  // namespace
 }  // namespace vtmm::baselines

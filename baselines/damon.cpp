@@ -56,9 +56,9 @@
 #include <cmath>
 #include <string>
 
-#include "vtmm/core/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/rng.hpp"
+#include "vtmm/core/time_scale.hpp"
 
 namespace vtmm {
 namespace {
@@ -79,9 +79,9 @@ struct Watermarks {
 struct Scheme {
   bool promote;
   uint64_t quota_pages = 0, charged = 0;
-  double esz_bp = 0;        // feedback-loop input, 1/10000 byte units (kernel's esz_bp)
-  uint64_t esz_pages = 0;   // effective quota
-  uint32_t goal_bp = 0;     // target of the goal metric
+  double esz_bp = 0;       // feedback-loop input, 1/10000 byte units (kernel's esz_bp)
+  uint64_t esz_pages = 0;  // effective quota
+  uint32_t goal_bp = 0;    // target of the goal metric
   Watermarks wm;
   uint64_t applied_pages = 0, moved_pages = 0, applications = 0;
 };
@@ -110,32 +110,42 @@ class Damon final : public Policy {
     time_scale_.read(p, env);
     // Assumed: list walking and arithmetic per region per aggregation.
     region_ns_ = p.get<double>("region_ns", 20.0);
-    if (!(sample_ms_ > 0) || !(aggr_ms_ >= sample_ms_)) p.fail("aggr_interval_ms", "must be >= sample_interval_ms > 0");
-    if (!(apply_ms_ >= aggr_ms_) || !(reset_ms_ > 0)) p.fail("apply_interval_ms", "must be >= aggr_interval_ms");
-    if (min_regions_ < 3 || max_regions_ < 2 * min_regions_) p.fail("max_nr_regions", "need 3 <= min_nr_regions and 2 * min <= max");
-    if (promote_.goal_bp == 0 || promote_.goal_bp > 10000 || demote_.goal_bp == 0 || demote_.goal_bp > 10000)
+    if (!(sample_ms_ > 0) || !(aggr_ms_ >= sample_ms_))
+      p.fail("aggr_interval_ms", "must be >= sample_interval_ms > 0");
+    if (!(apply_ms_ >= aggr_ms_) || !(reset_ms_ > 0))
+      p.fail("apply_interval_ms", "must be >= aggr_interval_ms");
+    if (min_regions_ < 3 || max_regions_ < 2 * min_regions_)
+      p.fail("max_nr_regions", "need 3 <= min_nr_regions and 2 * min <= max");
+    if (promote_.goal_bp == 0 || promote_.goal_bp > 10000 || demote_.goal_bp == 0 ||
+        demote_.goal_bp > 10000)
       p.fail("promote_goal_fast_used_bp", "goals must be 1..10000 basis points");
     if (threads_ == 0) p.fail("copy_threads", "must be >= 1");
     promote_.promote = true;
     demote_.promote = false;
   }
 
-  std::vector<Mechanism> needs() const override { return {Mechanism::EptAdBits, Mechanism::Migrate}; }
+  std::vector<Mechanism> needs() const override {
+    return {Mechanism::EptAdBits, Mechanism::Migrate};
+  }
 
   void attach(Mechanisms& m) override {
     const uint32_t pages = m.guest_pages();
     scale_ = time_scale_.resolve(pages);
-    samples_per_aggr_ = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(aggr_ms_ / sample_ms_)));
-    aggrs_per_apply_ = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(apply_ms_ / aggr_ms_)));
+    samples_per_aggr_ =
+        std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(aggr_ms_ / sample_ms_)));
+    aggrs_per_apply_ =
+        std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(apply_ms_ / aggr_ms_)));
     reset_ns_ = reset_ms_ * 1e6 * scale_;
-    const uint64_t q = static_cast<uint64_t>(std::llround(static_cast<double>(quota_bytes_) * scale_ / kPageSize));
+    const uint64_t q =
+        static_cast<uint64_t>(std::llround(static_cast<double>(quota_bytes_) * scale_ / kPageSize));
     promote_.quota_pages = demote_.quota_pages = std::max<uint64_t>(1, q);
     for (Scheme* s : {&promote_, &demote_}) s->esz_pages = goals_ ? 0 : s->quota_pages;
     // damon_apply_min_nr_regions: even split so no region exceeds total / min.
     regions_.clear();
     const uint32_t n = std::min(min_regions_, std::max<uint32_t>(1, pages));
     for (uint32_t i = 0; i < n; ++i)
-      regions_.push_back(Region{static_cast<Gpa>(uint64_t{pages} * i / n), static_cast<Gpa>(uint64_t{pages} * (i + 1) / n)});
+      regions_.push_back(Region{static_cast<Gpa>(uint64_t{pages} * i / n),
+                                static_cast<Gpa>(uint64_t{pages} * (i + 1) / n)});
     sz_limit_ = std::max<uint64_t>(1, pages / min_regions_);
     prepare(m);
   }
@@ -256,8 +266,10 @@ class Damon final : public Policy {
                                                             : r.nr_accesses - prev.nr_accesses;
         if (prev.end == r.start && d <= thres && prev.size() + r.size() <= sz_limit_) {
           const uint64_t a = prev.size(), b = r.size();
-          prev.nr_accesses = static_cast<uint32_t>((prev.nr_accesses * a + r.nr_accesses * b) / (a + b));
-          prev.last_nr_accesses = static_cast<uint32_t>((prev.last_nr_accesses * a + r.last_nr_accesses * b) / (a + b));
+          prev.nr_accesses =
+              static_cast<uint32_t>((prev.nr_accesses * a + r.nr_accesses * b) / (a + b));
+          prev.last_nr_accesses =
+              static_cast<uint32_t>((prev.last_nr_accesses * a + r.last_nr_accesses * b) / (a + b));
           prev.age = static_cast<uint32_t>((prev.age * a + r.age * b) / (a + b));
           prev.end = r.end;
           continue;
@@ -297,7 +309,8 @@ class Damon final : public Policy {
   double metric_bp(const Mechanisms& m, bool used) const {
     const double cap = static_cast<double>(m.capacity_pages(Tier::Fast));
     if (cap <= 0) return 0;
-    const double u = static_cast<double>(std::min(m.used_pages(Tier::Fast), m.capacity_pages(Tier::Fast)));
+    const double u =
+        static_cast<double>(std::min(m.used_pages(Tier::Fast), m.capacity_pages(Tier::Fast)));
     return (used ? u : cap - u) * 10000.0 / cap;
   }
 
@@ -313,9 +326,12 @@ class Damon final : public Policy {
     const double goal = 10000, min_input = 10000;
     const double last = std::max(s.esz_bp, min_input);
     double next;
-    if (score >= 2 * goal) next = min_input;
-    else if (score > goal) next = std::max(last - last * (score - goal) / goal, min_input);
-    else next = last + last * (goal - score) / goal;
+    if (score >= 2 * goal)
+      next = min_input;
+    else if (score > goal)
+      next = std::max(last - last * (score - goal) / goal, min_input);
+    else
+      next = last + last * (goal - score) / goal;
     s.esz_bp = next;
     const double bytes = next / 10000.0;
     s.esz_pages = std::min<uint64_t>(s.quota_pages, static_cast<uint64_t>(bytes / kPageSize));
@@ -409,7 +425,8 @@ class Damon final : public Policy {
 };
 
 VTMM_REGISTER(vtmm::PolicyRegistry, Damon, "damon",
-              "DAMON tiering: adaptive regions on EPT A bits, DAMOS migrate_hot/cold with goal-tuned quotas (host side)")
+              "DAMON tiering: adaptive regions on EPT A bits, DAMOS migrate_hot/cold with "
+              "goal-tuned quotas (host side)")
 
 }  // namespace
 }  // namespace vtmm

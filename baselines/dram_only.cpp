@@ -12,8 +12,8 @@ class DramOnly final : public Policy {
   Tier place(Gpa, const Mechanisms&) override { return Tier::Fast; }
 };
 
-VTMM_REGISTER(vtmm::PolicyRegistry, DramOnly, "dram-only", "all guest memory on the fast tier (reference)")
+VTMM_REGISTER(vtmm::PolicyRegistry, DramOnly, "dram-only",
+              "all guest memory on the fast tier (reference)")
 
 }  // namespace
 }  // namespace vtmm
-

@@ -14,8 +14,8 @@ class FirstTouch final : public Policy {
   }
 };
 
-VTMM_REGISTER(vtmm::PolicyRegistry, FirstTouch, "first-touch", "fast until the allowance is used, then slow; never migrates")
+VTMM_REGISTER(vtmm::PolicyRegistry, FirstTouch, "first-touch",
+              "fast until the allowance is used, then slow; never migrates")
 
 }  // namespace
 }  // namespace vtmm
-

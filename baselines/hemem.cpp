@@ -51,8 +51,8 @@
 #include <cmath>
 
 #include "baselines/pebs_sampling.hpp"
-#include "vtmm/core/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
+#include "vtmm/core/time_scale.hpp"
 
 namespace vtmm {
 namespace {
@@ -64,7 +64,7 @@ struct PebsRegion {
   uint64_t local_clock = 0;         // the global clock when count was last cooled
   uint64_t seq = 0;                 // when it joined its current (hot or cold) list
   bool hot = false;
-  std::vector<Gpa> pages;           // the GPAs holding its data
+  std::vector<Gpa> pages;  // the GPAs holding its data
 };
 
 class HeMem final : public Policy {
@@ -85,8 +85,10 @@ class HeMem final : public Policy {
     sample_ns_ = p.get<double>("sample_ns", 50.0);
     region_ns_ = p.get<double>("region_ns", 10.0);
     side_ = baselines::read_sampling_side(p);
-    if (load_period_ == 0 && store_period_ == 0) p.fail("load_sample_period", "one sample period must be non-zero");
-    if (hot_reads_ == 0 || hot_writes_ == 0) p.fail("hot_read_threshold", "hot thresholds must be >= 1");
+    if (load_period_ == 0 && store_period_ == 0)
+      p.fail("load_sample_period", "one sample period must be non-zero");
+    if (hot_reads_ == 0 || hot_writes_ == 0)
+      p.fail("hot_read_threshold", "hot thresholds must be >= 1");
     if (cool_at_ < 2) p.fail("cooling_threshold", "must be >= 2");
     if (!(interval_ms_ > 0)) p.fail("migrate_interval_ms", "must be positive");
     if (threads_ == 0) p.fail("copy_threads", "must be >= 1");
@@ -132,8 +134,10 @@ class HeMem final : public Policy {
       cool(x);
       set_hot(x, is_hot(x));
       const int t = tier(m, x);
-      if (t == 1 && x.hot) slow_hot.push_back(r);
-      else if (t == 0 && !x.hot) fast_cold.push_back(r);
+      if (t == 1 && x.hot)
+        slow_hot.push_back(r);
+      else if (t == 0 && !x.hot)
+        fast_cold.push_back(r);
     }
     auto by_seq = [&](uint32_t a, uint32_t b) { return regions_[a].seq < regions_[b].seq; };
     std::sort(slow_hot.begin(), slow_hot.end(), by_seq);
@@ -250,7 +254,8 @@ class HeMem final : public Policy {
   // touches them; a page joins its region once backed.
   void claim_new_pages(const Mechanisms& m) {
     for (Gpa g = 0; g < region_of_.size(); ++g)
-      if (region_of_[g] == kNone && m.backed(g) && m.page_use(g).kind != PageUse::Free) adopt(g, region_key(m, g));
+      if (region_of_[g] == kNone && m.backed(g) && m.page_use(g).kind != PageUse::Free)
+        adopt(g, region_key(m, g));
   }
 
   void adopt(Gpa g, uint32_t r) {
@@ -297,7 +302,8 @@ class HeMem final : public Policy {
 };
 
 VTMM_REGISTER(vtmm::PolicyRegistry, HeMem, "hemem",
-              "HeMem: PEBS samples per 2 MiB region, hot at 4, cooling at 10, 10 ms migration thread (guest side)")
+              "HeMem: PEBS samples per 2 MiB region, hot at 4, cooling at 10, 10 ms migration "
+              "thread (guest side)")
 
 }  // namespace
 }  // namespace vtmm

@@ -26,8 +26,9 @@ class MemoryMode final : public Policy {
   Tier place(Gpa, const Mechanisms&) override { return Tier::Slow; }
 };
 
-VTMM_REGISTER(vtmm::PolicyRegistry, MemoryMode, "memory-mode",
-              "Intel Memory Mode: fast memory as a direct-mapped 64 B memory-side cache of slow memory")
+VTMM_REGISTER(
+    vtmm::PolicyRegistry, MemoryMode, "memory-mode",
+    "Intel Memory Mode: fast memory as a direct-mapped 64 B memory-side cache of slow memory")
 
 }  // namespace
 }  // namespace vtmm

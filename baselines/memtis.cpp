@@ -56,8 +56,8 @@
 #include <cmath>
 
 #include "baselines/pebs_sampling.hpp"
-#include "vtmm/core/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
+#include "vtmm/core/time_scale.hpp"
 
 namespace vtmm {
 namespace {
@@ -115,15 +115,20 @@ class Memtis final : public Policy {
     sample_ns_ = p.get<double>("sample_ns", 50.0);
     page_ns_ = p.get<double>("page_ns", 2.0);
     side_ = baselines::read_sampling_side(p);
-    if (load_period_ == 0 && store_period_ == 0) p.fail("load_sample_period", "one sample period must be non-zero");
+    if (load_period_ == 0 && store_period_ == 0)
+      p.fail("load_sample_period", "one sample period must be non-zero");
     if (weight_ == 0) p.fail("sample_weight", "must be >= 1");
-    if (adapt_samples_ == 0 || cool_samples_ == 0) p.fail("adaptation_period_samples", "periods must be >= 1");
+    if (adapt_samples_ == 0 || cool_samples_ == 0)
+      p.fail("adaptation_period_samples", "periods must be >= 1");
     if (min_hot_ == 0 || min_hot_ >= kBins) p.fail("min_hot_threshold", "must be 1..15");
     if (!(warm_fill_ > 0 && warm_fill_ <= 1)) p.fail("warm_fill", "must be in (0, 1]");
-    if (!(promo_wm_frac_ >= 0 && promo_wm_frac_ < 1)) p.fail("promotion_watermark_fraction", "must be in [0, 1)");
-    if (promo_wm_min_ > promo_wm_max_) p.fail("promotion_watermark_min_bytes", "must not exceed the max");
+    if (!(promo_wm_frac_ >= 0 && promo_wm_frac_ < 1))
+      p.fail("promotion_watermark_fraction", "must be in [0, 1)");
+    if (promo_wm_min_ > promo_wm_max_)
+      p.fail("promotion_watermark_min_bytes", "must not exceed the max");
     if (!(migrate_ms_ > 0)) p.fail("migrate_period_ms", "must be positive");
-    if (!(fast_lat_ > 0 && slow_lat_ >= fast_lat_)) p.fail("split_slow_latency", "must be >= split_fast_latency > 0");
+    if (!(fast_lat_ > 0 && slow_lat_ >= fast_lat_))
+      p.fail("split_slow_latency", "must be >= split_fast_latency > 0");
   }
 
   std::vector<Mechanism> needs() const override { return baselines::sampling_needs(side_); }
@@ -132,8 +137,10 @@ class Memtis final : public Policy {
   void attach(Mechanisms& m) override {
     const uint32_t pages = m.guest_pages();
     scale_ = time_scale_.resolve(pages);
-    adapt_ = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(static_cast<double>(adapt_samples_) * scale_)));
-    cool_ = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(static_cast<double>(cool_samples_) * scale_)));
+    adapt_ = std::max<uint64_t>(
+        1, static_cast<uint64_t>(std::llround(static_cast<double>(adapt_samples_) * scale_)));
+    cool_ = std::max<uint64_t>(
+        1, static_cast<uint64_t>(std::llround(static_cast<double>(cool_samples_) * scale_)));
     count_.assign(pages, 0);
     last_.assign(pages, 0);
     hist_.fill(0);
@@ -264,7 +271,8 @@ class Memtis final : public Policy {
   // set_memcg_nr_split + set_memcg_split_thres over 2 MiB GPA groups.
   void split_decision(Mechanisms& m) {
     const uint64_t usage = m.used_pages(Tier::Fast) + m.used_pages(Tier::Slow);
-    const uint64_t enough = std::max<uint64_t>(usage >> split_period_shift_, m.capacity_pages(Tier::Fast));
+    const uint64_t enough =
+        std::max<uint64_t>(usage >> split_period_shift_, m.capacity_pages(Tier::Fast));
     if (since_split_ <= enough) return;
     since_split_ = 0;
     std::array<uint64_t, 21> skew_hist{};
@@ -284,7 +292,8 @@ class Memtis final : public Policy {
       }
       uint32_t s = 0;
       if (hot_utils > 0 && bin_of(total) < 13) {
-        const long double v = sq / 11 / static_cast<long double>(hot_utils) / static_cast<long double>(hot_utils);
+        const long double v =
+            sq / 11 / static_cast<long double>(hot_utils) / static_cast<long double>(hot_utils);
         s = skew_bin_of(static_cast<uint64_t>(std::min<long double>(v, 1e18L)));
       }
       skew.push_back(static_cast<uint8_t>(std::min<uint32_t>(s, 20)));
@@ -308,7 +317,8 @@ class Memtis final : public Policy {
     // The most skewed huge pages, down from bucket 20, until the target is met.
     uint64_t left = split_target_;
     for (int b = 20; b > 0 && left > 0; --b) {
-      const uint64_t take = std::min<uint64_t>(skew_hist[b], (left + kPagesPerHuge - 1) / kPagesPerHuge);
+      const uint64_t take =
+          std::min<uint64_t>(skew_hist[b], (left + kPagesPerHuge - 1) / kPagesPerHuge);
       would_split_ += take;
       left = left > take * kPagesPerHuge ? left - take * kPagesPerHuge : 0;
     }
@@ -334,9 +344,10 @@ class Memtis final : public Policy {
     const uint64_t want = used + hot_slow.size() + wm;
     if (want > cap && !cold_fast.empty()) {
       const uint64_t k = std::min<uint64_t>(want - cap, cold_fast.size());
-      std::partial_sort(cold_fast.begin(), cold_fast.begin() + static_cast<std::ptrdiff_t>(k), cold_fast.end(),
-                        [&](Gpa a, Gpa b) {
-                          return count_[a] != count_[b] ? count_[a] < count_[b] : last_[a] < last_[b];
+      std::partial_sort(cold_fast.begin(), cold_fast.begin() + static_cast<std::ptrdiff_t>(k),
+                        cold_fast.end(), [&](Gpa a, Gpa b) {
+                          return count_[a] != count_[b] ? count_[a] < count_[b]
+                                                        : last_[a] < last_[b];
                         });
       cold_fast.resize(k);
       demoted_ += moved(m, m.mover().migrate(cold_fast, Tier::Slow, MigrationMethod::Linux));
@@ -345,8 +356,9 @@ class Memtis final : public Policy {
     const uint64_t now_used = m.used_pages(Tier::Fast);
     if (now_used + wm >= cap || hot_slow.empty()) return;
     const uint64_t k = std::min<uint64_t>(cap - wm - now_used, hot_slow.size());
-    std::partial_sort(hot_slow.begin(), hot_slow.begin() + static_cast<std::ptrdiff_t>(k), hot_slow.end(),
-                      [&](Gpa a, Gpa b) { return count_[a] != count_[b] ? count_[a] > count_[b] : a < b; });
+    std::partial_sort(
+        hot_slow.begin(), hot_slow.begin() + static_cast<std::ptrdiff_t>(k), hot_slow.end(),
+        [&](Gpa a, Gpa b) { return count_[a] != count_[b] ? count_[a] > count_[b] : a < b; });
     hot_slow.resize(k);
     promoted_ += moved(m, m.mover().migrate(hot_slow, Tier::Fast, MigrationMethod::Linux));
   }
@@ -369,7 +381,8 @@ class Memtis final : public Policy {
   uint32_t load_period_, store_period_, weight_, min_hot_, split_period_shift_;
   uint64_t adapt_samples_, cool_samples_, promo_wm_min_, promo_wm_max_;
   bool warm_, split_;
-  double warm_fill_, promo_wm_frac_, migrate_ms_, gamma_, fast_lat_, slow_lat_, sample_ns_, page_ns_;
+  double warm_fill_, promo_wm_frac_, migrate_ms_, gamma_, fast_lat_, slow_lat_, sample_ns_,
+      page_ns_;
   Side side_;
 
   double scale_ = 1;
@@ -387,7 +400,8 @@ class Memtis final : public Policy {
 };
 
 VTMM_REGISTER(vtmm::PolicyRegistry, Memtis, "memtis",
-              "MEMTIS: PEBS samples into a log2 histogram, hot bin fitted to the fast tier, warm set, cooling (guest side)")
+              "MEMTIS: PEBS samples into a log2 histogram, hot bin fitted to the fast tier, warm "
+              "set, cooling (guest side)")
 
 }  // namespace
 }  // namespace vtmm

@@ -32,8 +32,8 @@
 #include <algorithm>
 
 #include "baselines/page_lists.hpp"
-#include "vtmm/core/time_scale.hpp"
 #include "vtmm/core/policy.hpp"
+#include "vtmm/core/time_scale.hpp"
 
 namespace vtmm::baselines {
 namespace {
@@ -115,8 +115,10 @@ class Nimble final : public Policy {
       const bool young = (bits_[g] & PteBits::kAccessed) != 0;
       const uint8_t on = lists_.list_of(g);
       if (on == PageLists::kNoList || (on != inactive_of(t) && on != active_of(t))) {
-        if (young) lists_.push_head(inactive_of(t), g);
-        else lists_.push_tail(inactive_of(t), g);
+        if (young)
+          lists_.push_head(inactive_of(t), g);
+        else
+          lists_.push_tail(inactive_of(t), g);
         lists_.set_referenced(g, young);
       } else {
         age_page(lists_, g, young, inactive_of(t), active_of(t));
@@ -135,10 +137,12 @@ class Nimble final : public Policy {
     uint64_t nr = managed_pages_ ? std::min(managed_pages_, cap) : cap;
     hot_.clear();
     isolate(kSlowActive, nr, hot_);
-    if (managed_pages_ && free > 0 && nr < static_cast<uint64_t>(free)) isolate(kSlowInactive, nr, hot_);
+    if (managed_pages_ && free > 0 && nr < static_cast<uint64_t>(free))
+      isolate(kSlowInactive, nr, hot_);
     if (hot_.empty()) return;
     cold_.clear();
-    if (free < static_cast<int64_t>(hot_.size())) isolate(kFastInactive, hot_.size() - std::max<int64_t>(free, 0), cold_);
+    if (free < static_cast<int64_t>(hot_.size()))
+      isolate(kFastInactive, hot_.size() - std::max<int64_t>(free, 0), cold_);
     m.charge_ns(static_cast<double>(hot_.size() + cold_.size()) * isolate_ns_);
 
     size_t h = 0, c = 0;
@@ -191,7 +195,8 @@ class Nimble final : public Policy {
 };
 
 VTMM_REGISTER(vtmm::PolicyRegistry, Nimble, "nimble",
-              "Nimble in the host: EPT A-bit active/inactive lists, promote active slow pages, exchange with inactive fast ones, 4 copy threads")
+              "Nimble in the host: EPT A-bit active/inactive lists, promote active slow pages, "
+              "exchange with inactive fast ones, 4 copy threads")
 
 }  // namespace
 }  // namespace vtmm::baselines

@@ -51,7 +51,8 @@ struct NumaScanParams {
     max_scan_mb_per_s = p.get<double>("max_scan_mb_per_s", max_scan_mb_per_s);
     walk_ns_per_pte = p.get<double>("scan_walk_ns_per_pte", walk_ns_per_pte);
     if (!(period_min_ms > 0)) p.fail("scan_period_min_ms", "must be positive");
-    if (!(period_max_ms >= period_min_ms)) p.fail("scan_period_max_ms", "must be >= scan_period_min_ms");
+    if (!(period_max_ms >= period_min_ms))
+      p.fail("scan_period_max_ms", "must be >= scan_period_min_ms");
     if (!(delay_ms > 0)) p.fail("scan_delay_ms", "must be positive");
     if (size_bytes < kHugeSize) p.fail("scan_size_bytes", "must be at least 2MiB");
     if (!(max_scan_mb_per_s > 0)) p.fail("max_scan_mb_per_s", "must be positive");
@@ -67,7 +68,8 @@ class NumaScanner {
     p_ = p;
     scale_ = scale;
     adapt_ = adapt;
-    scan_pages_ = std::max<uint64_t>(kChunkPages, static_cast<uint64_t>(static_cast<double>(p.size_bytes) * scale / kPageSize));
+    scan_pages_ = std::max<uint64_t>(
+        kChunkPages, static_cast<uint64_t>(static_cast<double>(p.size_bytes) * scale / kPageSize));
     period_ns_ = p.delay_ms * 1e6 * scale;
     next_ns_ = period_ns_;
   }
@@ -79,11 +81,14 @@ class NumaScanner {
 
   // task_scan_min / task_scan_max for an RSS of `rss_pages`.
   double min_ns(uint64_t rss_pages) const {
-    const double floor = static_cast<double>(scan_pages_ * kPageSize) / (p_.max_scan_mb_per_s * 1e6) * 1e9;
-    return std::max(floor, p_.period_min_ms * 1e6 * scale_ / static_cast<double>(windows(rss_pages)));
+    const double floor =
+        static_cast<double>(scan_pages_ * kPageSize) / (p_.max_scan_mb_per_s * 1e6) * 1e9;
+    return std::max(floor,
+                    p_.period_min_ms * 1e6 * scale_ / static_cast<double>(windows(rss_pages)));
   }
   double max_ns(uint64_t rss_pages) const {
-    return std::max(min_ns(rss_pages), p_.period_max_ms * 1e6 * scale_ / static_cast<double>(windows(rss_pages)));
+    return std::max(min_ns(rss_pages),
+                    p_.period_max_ms * 1e6 * scale_ / static_cast<double>(windows(rss_pages)));
   }
 
   // Fault statistics (numa_faults_locality): local, remote, failed migration.

@@ -29,11 +29,14 @@ class Oracle final : public Policy {
     // a data page, the rest are page-table groups.
     const std::vector<uint32_t>& data = profile_.data;
     const std::vector<uint32_t>& tables = profile_.page_tables;
-    const auto misses = [&](size_t i) { return i < data.size() ? data[i] : tables[i - data.size()]; };
+    const auto misses = [&](size_t i) {
+      return i < data.size() ? data[i] : tables[i - data.size()];
+    };
     std::vector<size_t> order(data.size() + tables.size());
     std::iota(order.begin(), order.end(), size_t{0});
     // Most misses first; ties by index so the choice is deterministic.
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return misses(a) > misses(b); });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return misses(a) > misses(b); });
     hot_data_.assign(data.size(), 0);
     hot_tables_.assign(tables.size(), 0);
     const uint64_t fast = m.capacity_pages(Tier::Fast);
@@ -61,7 +64,8 @@ class Oracle final : public Policy {
 };
 
 VTMM_REGISTER(vtmm::PolicyRegistry, Oracle, "oracle",
-              "ideal static placement from a profiling pass (most LLC misses on fast); no tracking or migration cost")
+              "ideal static placement from a profiling pass (most LLC misses on fast); no tracking "
+              "or migration cost")
 
 }  // namespace
 }  // namespace vtmm

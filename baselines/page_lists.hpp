@@ -52,8 +52,10 @@ class PageLists {
     remove(g);
     prev_[g] = kNone;
     next_[g] = head_[l];
-    if (head_[l] != kNone) prev_[head_[l]] = g;
-    else tail_[l] = g;
+    if (head_[l] != kNone)
+      prev_[head_[l]] = g;
+    else
+      tail_[l] = g;
     head_[l] = g;
     on_[g] = l;
     ++size_[l];
@@ -62,8 +64,10 @@ class PageLists {
     remove(g);
     next_[g] = kNone;
     prev_[g] = tail_[l];
-    if (tail_[l] != kNone) next_[tail_[l]] = g;
-    else head_[l] = g;
+    if (tail_[l] != kNone)
+      next_[tail_[l]] = g;
+    else
+      head_[l] = g;
     tail_[l] = g;
     on_[g] = l;
     ++size_[l];
@@ -71,10 +75,14 @@ class PageLists {
   void remove(Gpa g) {
     const uint8_t l = on_[g];
     if (l == kNoList) return;
-    if (prev_[g] != kNone) next_[prev_[g]] = next_[g];
-    else head_[l] = next_[g];
-    if (next_[g] != kNone) prev_[next_[g]] = prev_[g];
-    else tail_[l] = prev_[g];
+    if (prev_[g] != kNone)
+      next_[prev_[g]] = next_[g];
+    else
+      head_[l] = next_[g];
+    if (next_[g] != kNone)
+      prev_[next_[g]] = prev_[g];
+    else
+      tail_[l] = prev_[g];
     prev_[g] = next_[g] = kNone;
     on_[g] = kNoList;
     ref_[g] = 0;
@@ -126,7 +134,8 @@ inline uint32_t balance_lists(PageLists& l, uint8_t inactive, uint8_t active, ui
     const Gpa g = l.tail(active);
     const bool marked = l.referenced(g);
     l.push_head(inactive, g);
-    l.set_referenced(g, marked);  // kept, so a deactivated page still in use comes back at its next look
+    l.set_referenced(
+        g, marked);  // kept, so a deactivated page still in use comes back at its next look
     ++moved;
   }
   return moved;

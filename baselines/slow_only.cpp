@@ -11,8 +11,8 @@ class SlowOnly final : public Policy {
   Tier place(Gpa, const Mechanisms&) override { return Tier::Slow; }
 };
 
-VTMM_REGISTER(vtmm::PolicyRegistry, SlowOnly, "slow-only", "all guest memory on the slow tier (reference)")
+VTMM_REGISTER(vtmm::PolicyRegistry, SlowOnly, "slow-only",
+              "all guest memory on the slow tier (reference)")
 
 }  // namespace
 }  // namespace vtmm
-

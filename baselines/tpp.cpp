@@ -40,9 +40,9 @@
 
 #include "baselines/numa_scan.hpp"
 #include "baselines/page_lists.hpp"
-#include "vtmm/core/time_scale.hpp"
 #include "baselines/tpp_rule.hpp"
 #include "vtmm/core/policy.hpp"
+#include "vtmm/core/time_scale.hpp"
 
 namespace vtmm::baselines {
 namespace {
@@ -64,7 +64,8 @@ class Tpp : public Policy {
   Side side() const override { return side_; }
   std::vector<Mechanism> needs() const override {
     if (side_ == Side::Guest)
-      return {Mechanism::GuestNuma, Mechanism::GptList, Mechanism::PteAdBits, Mechanism::HintFaults, Mechanism::Migrate};
+      return {Mechanism::GuestNuma, Mechanism::GptList, Mechanism::PteAdBits, Mechanism::HintFaults,
+              Mechanism::Migrate};
     return {Mechanism::EptAdBits, Mechanism::HintFaults, Mechanism::Migrate};
   }
 
@@ -81,8 +82,10 @@ class Tpp : public Policy {
     ratio_ = inactive_ratio(fast_pages_);
     age_period_ns_ = age_period_ms_ * 1e6 * scale;
     next_age_ns_ = age_period_ns_;
-    if (side_ == Side::Guest) pte_buf_.resize(kPtesPerPage);
-    else ept_buf_.resize(pages);
+    if (side_ == Side::Guest)
+      pte_buf_.resize(kPtesPerPage);
+    else
+      ept_buf_.resize(pages);
   }
 
   Tier place(Gpa, const Mechanisms& m) override {
@@ -115,7 +118,8 @@ class Tpp : public Policy {
     const uint64_t cap = m.capacity_pages(Tier::Fast);
     if (cap == fast_pages_) return;
     fast_pages_ = cap;
-    wm_ = zone_watermarks(fast_pages_, m.guest_pages(), rule_.min_free_kbytes, rule_.watermark_scale_factor);
+    wm_ = zone_watermarks(fast_pages_, m.guest_pages(), rule_.min_free_kbytes,
+                          rule_.watermark_scale_factor);
     promotion_.configure(rule_, scale_value_, fast_pages_, wm_);
     ratio_ = inactive_ratio(fast_pages_);
   }
@@ -153,7 +157,8 @@ class Tpp : public Policy {
   }
 
   void on_measure_start() override {
-    hint_faults_ = promoted_ = too_cold_ = rate_limited_ = no_room_ = demoted_ = kswapd_runs_ = ages_ = protected_ = spared_ = 0;
+    hint_faults_ = promoted_ = too_cold_ = rate_limited_ = no_room_ = demoted_ = kswapd_runs_ =
+        ages_ = protected_ = spared_ = 0;
   }
 
   void report(Json& out) const override {
@@ -194,8 +199,10 @@ class Tpp : public Policy {
       if (lists_.list_of(g) == PageLists::kNoList) {
         // A page never seen before: young ones as just marked, old ones
         // as the first candidates for reclaim.
-        if (young) lists_.push_head(kInactive, g);
-        else lists_.push_tail(kInactive, g);
+        if (young)
+          lists_.push_head(kInactive, g);
+        else
+          lists_.push_tail(kInactive, g);
         lists_.set_referenced(g, young);
       } else {
         age_page(lists_, g, young, kInactive, kActive);
@@ -206,7 +213,8 @@ class Tpp : public Policy {
         m.gpt().scan_gpt_page(gpt, PteBits::kAccessed,
                               std::span<PteBits, kPtesPerPage>(pte_buf_.data(), kPtesPerPage));
         for (const PteBits& b : pte_buf_)
-          if (b.gpa != kNone && (b.bits & PteBits::kPresent)) see(b.gpa, (b.bits & PteBits::kAccessed) != 0);
+          if (b.gpa != kNone && (b.bits & PteBits::kPresent))
+            see(b.gpa, (b.bits & PteBits::kAccessed) != 0);
       }
     } else {
       m.ept().scan_ept(PteBits::kAccessed, ept_buf_);
@@ -310,7 +318,8 @@ class Tpp : public Policy {
   uint32_t ratio_ = 1;
   double scale_value_ = 1, age_period_ns_ = 0, next_age_ns_ = 0;
   bool wake_ = false;
-  uint64_t hint_faults_ = 0, promoted_ = 0, too_cold_ = 0, rate_limited_ = 0, no_room_ = 0, demoted_ = 0;
+  uint64_t hint_faults_ = 0, promoted_ = 0, too_cold_ = 0, rate_limited_ = 0, no_room_ = 0,
+           demoted_ = 0;
   uint64_t kswapd_runs_ = 0, ages_ = 0, protected_ = 0, spared_ = 0;
 };
 
@@ -322,9 +331,11 @@ struct TppHost final : Tpp {
 };
 
 VTMM_REGISTER(vtmm::PolicyRegistry, TppGuest, "tpp",
-              "guest NUMA balancing, tiering mode: promote on hint faults under the hot threshold, kswapd demotes inactive pages")
-VTMM_REGISTER(vtmm::PolicyRegistry, TppHost, "tpp-host",
-              "tpp's rules in the hypervisor: EPT A bits for the LRU, hint faults as VM exits, GPAs kept")
+              "guest NUMA balancing, tiering mode: promote on hint faults under the hot threshold, "
+              "kswapd demotes inactive pages")
+VTMM_REGISTER(
+    vtmm::PolicyRegistry, TppHost, "tpp-host",
+    "tpp's rules in the hypervisor: EPT A bits for the LRU, hint faults as VM exits, GPAs kept")
 
 }  // namespace
 }  // namespace vtmm::baselines

@@ -36,8 +36,8 @@ struct Watermarks {
   uint64_t min = 0, low = 0, high = 0, promo = 0;
 };
 
-inline Watermarks zone_watermarks(uint64_t node_pages, uint64_t total_pages, uint64_t min_free_kbytes,
-                                  uint32_t scale_factor) {
+inline Watermarks zone_watermarks(uint64_t node_pages, uint64_t total_pages,
+                                  uint64_t min_free_kbytes, uint32_t scale_factor) {
   uint64_t kb = min_free_kbytes;
   if (kb == 0) {
     const double total_kb = static_cast<double>(total_pages * (kPageSize / 1024));
@@ -93,10 +93,13 @@ class TppPromotion {
     window_ns_ = p.rate_window_ms * 1e6 * scale;
     // MB_TO_PAGES(rate) per window: a rate, so scaling the window scales the budget.
     const double pages_per_s = p.rate_limit_mbps * double(1 << 20) / kPageSize;
-    rate_pages_ = std::max<uint64_t>(1, static_cast<uint64_t>(pages_per_s * p.rate_window_ms * 1e-3 * scale));
+    rate_pages_ =
+        std::max<uint64_t>(1, static_cast<uint64_t>(pages_per_s * p.rate_window_ms * 1e-3 * scale));
     ref_cand_ = static_cast<uint64_t>(pages_per_s * p.adjust_period_ms * 1e-3 * scale);
-    enough_ = w.promo + std::max<uint64_t>(static_cast<uint64_t>(static_cast<double>(p.enough_free_bytes) * scale / kPageSize),
-                                           fast_node_pages / 16);
+    enough_ = w.promo +
+              std::max<uint64_t>(static_cast<uint64_t>(static_cast<double>(p.enough_free_bytes) *
+                                                       scale / kPageSize),
+                                 fast_node_pages / 16);
   }
 
   Verdict decide(double latency_ns, double now_ns, uint64_t fast_free_pages) {
@@ -126,8 +129,10 @@ class TppPromotion {
     const uint64_t diff = candidates_ - th_base_;
     const double unit = def_th_ns_ * 2 / 16;  // NUMA_MIGRATION_ADJUST_STEPS
     double th = threshold_ns_ > 0 ? threshold_ns_ : def_th_ns_;
-    if (diff > ref_cand_ * 11 / 10) th = std::max(th - unit, unit);
-    else if (diff < ref_cand_ * 9 / 10) th = std::min(th + unit, def_th_ns_ * 2);
+    if (diff > ref_cand_ * 11 / 10)
+      th = std::max(th - unit, unit);
+    else if (diff < ref_cand_ * 9 / 10)
+      th = std::min(th + unit, def_th_ns_ * 2);
     th_base_ = candidates_;
     threshold_ns_ = th;
   }

@@ -171,16 +171,20 @@ void BM_Classify(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     for (size_t g = 0; g < seen.size(); ++g)
-      seen[g] = static_cast<uint8_t>(g % 16 == 0 ? policy::Seen::Write
+      seen[g] = static_cast<uint8_t>(g % 16 == 0                  ? policy::Seen::Write
                                      : (g % 8 == 1 && w % 2 == 0) ? policy::Seen::Read
-                                                                 : policy::Seen::None);
+                                                                  : policy::Seen::None);
     ++w;
     state.ResumeTiming();
     benchmark::DoNotOptimize(cls.run(rig.mech, seen, nullptr).hot_pages);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * rig.mech.guest_pages());
 }
-BENCHMARK(BM_Classify)->ArgName("pages")->Arg(10'000'000)->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Classify)
+    ->ArgName("pages")
+    ->Arg(10'000'000)
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_Migrate(benchmark::State& state, MigrationMethod how) {
   const uint64_t batch = static_cast<uint64_t>(state.range(0));
@@ -191,7 +195,8 @@ void BM_Migrate(benchmark::State& state, MigrationMethod how) {
   // Untimed: demote `batch` data pages so fast memory has room for the batch.
   std::vector<Gpa> pages;
   for (Gpa g = 0; g < rig.mech.guest_pages() && pages.size() < batch; ++g)
-    if (rig.mech.backed(g) && rig.mech.tier_of(g) == Tier::Fast && rig.vm.owner[g] < sim::kGptOwner) pages.push_back(g);
+    if (rig.mech.backed(g) && rig.mech.tier_of(g) == Tier::Fast && rig.vm.owner[g] < sim::kGptOwner)
+      pages.push_back(g);
   rig.mech.migrate(pages, Tier::Slow, MigrationMethod::Pml, 1);
   drain();
   std::vector<Gpa> slow = pages;
@@ -202,13 +207,20 @@ void BM_Migrate(benchmark::State& state, MigrationMethod how) {
     moved += rig.mech.migrate(slow, Tier::Slow, how, 1).moved;
     drain();
   }
-  if (moved != 2 * batch * state.iterations()) state.SkipWithError("migrate moved fewer pages than asked");
+  if (moved != 2 * batch * state.iterations())
+    state.SkipWithError("migrate moved fewer pages than asked");
   state.SetItemsProcessed(static_cast<int64_t>(moved));
 }
 BENCHMARK_CAPTURE(BM_Migrate, pm_pml, MigrationMethod::Pml)
-    ->Name("BM_Migrate/pml")->ArgName("pages")->Arg(16384)->Unit(benchmark::kMillisecond);
+    ->Name("BM_Migrate/pml")
+    ->ArgName("pages")
+    ->Arg(16384)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Migrate, pm_linux, MigrationMethod::Linux)
-    ->Name("BM_Migrate/linux")->ArgName("pages")->Arg(16384)->Unit(benchmark::kMillisecond);
+    ->Name("BM_Migrate/linux")
+    ->ArgName("pages")
+    ->Arg(16384)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace vtmm

@@ -14,7 +14,10 @@ namespace {
 
 Json gups_spec() {
   // Updates far beyond what a benchmark run consumes: the stream never ends.
-  return Json{{"impl", "gups"}, {"footprint", "1GiB"}, {"warmup_updates", 0}, {"updates", 1'000'000'000'000}};
+  return Json{{"impl", "gups"},
+              {"footprint", "1GiB"},
+              {"warmup_updates", 0},
+              {"updates", 1'000'000'000'000}};
 }
 
 // Skips the setup phase so the timed loop sees only measured-phase batches.

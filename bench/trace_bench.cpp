@@ -14,7 +14,8 @@ namespace {
 Json trace_spec() { return Json{{"impl", "trace"}, {"trace", "traces/redis.vtrace"}}; }
 
 struct Rig {
-  std::unique_ptr<Workload> wl = WorkloadRegistry::instance().make(trace_spec(), "workload", WorkloadEnv{1, 1});
+  std::unique_ptr<Workload> wl =
+      WorkloadRegistry::instance().make(trace_spec(), "workload", WorkloadEnv{1, 1});
   std::unique_ptr<bench::SimVm> vm;
   explicit Rig(bool model) {
     if (model) vm = std::make_unique<bench::SimVm>(*wl);

@@ -44,8 +44,9 @@ int main(int argc, char** argv) {
   for (const auto& e : vtmm::WorkloadRegistry::instance().entries()) {
     for (bool model : {false, true}) {
       const std::string name = e.name;
-      benchmark::RegisterBenchmark(("BM_Workload/" + name + (model ? "/full_model" : "/bare")).c_str(),
-                                   [name, model](benchmark::State& s) { vtmm::run_workload(s, name, model); })
+      benchmark::RegisterBenchmark(
+          ("BM_Workload/" + name + (model ? "/full_model" : "/bare")).c_str(),
+          [name, model](benchmark::State& s) { vtmm::run_workload(s, name, model); })
           ->Iterations(1)
           ->Unit(benchmark::kMillisecond);
     }

@@ -15,7 +15,8 @@ namespace vtmm::fuzz {
 
 std::string scratch_dir() {
   namespace fs = std::filesystem;
-  const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+  const fs::path base =
+      fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
   const fs::path dir = base / ("vtmm_fuzz_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir.string();
@@ -23,7 +24,8 @@ std::string scratch_dir() {
 
 void spec(const uint8_t* data, size_t size) {
   try {
-    runner::load_experiment_text(std::string(reinterpret_cast<const char*>(data), size), "fuzz.json", false);
+    runner::load_experiment_text(std::string(reinterpret_cast<const char*>(data), size),
+                                 "fuzz.json", false);
   } catch (const SpecError&) {
   }
 }
@@ -33,7 +35,8 @@ void trace(const uint8_t* data, size_t size) {
   {
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (f == nullptr) throw std::runtime_error("fuzz: cannot write " + path);
-    if (size > 0 && std::fwrite(data, 1, size, f) != size) throw std::runtime_error("fuzz: short write");
+    if (size > 0 && std::fwrite(data, 1, size, f) != size)
+      throw std::runtime_error("fuzz: short write");
     std::fclose(f);
   }
   try {
@@ -49,25 +52,30 @@ namespace {
 
 // A VM with a hole in its guest-physical map, as a real one below 4 GiB.
 const agent_proto::MemoryMap& fuzz_map() {
-  static const agent_proto::MemoryMap map{{{0, uint64_t{3} << 30}, {uint64_t{4} << 30, uint64_t{5} << 30}}};
+  static const agent_proto::MemoryMap map{
+      {{0, uint64_t{3} << 30}, {uint64_t{4} << 30, uint64_t{5} << 30}}};
   return map;
 }
 
 void check_accepted(const agent_proto::Message& m) {
   using namespace agent_proto;
   if (const auto* p = std::get_if<Pages>(&m.body)) {
-    if (p->gfns.size() != p->flags.size() || p->gfns.size() > kMaxPages) throw std::logic_error("pages over the limit");
+    if (p->gfns.size() != p->flags.size() || p->gfns.size() > kMaxPages)
+      throw std::logic_error("pages over the limit");
     for (size_t i = 0; i < p->gfns.size(); ++i) {
-      if (!fuzz_map().contains_gfn(p->gfns[i])) throw std::logic_error("an accepted page outside the memory map");
+      if (!fuzz_map().contains_gfn(p->gfns[i]))
+        throw std::logic_error("an accepted page outside the memory map");
       if ((p->flags[i] & (kAccessed | kDirty)) == 0 || (p->flags[i] & ~(kAccessed | kDirty)) != 0)
         throw std::logic_error("an accepted page with bad flags");
     }
   } else if (const auto* x = std::get_if<Metrics>(&m.body)) {
-    if (x->values.size() > kMaxMetrics || x->name.size() > kMaxName) throw std::logic_error("metrics over the limit");
+    if (x->values.size() > kMaxMetrics || x->name.size() > kMaxName)
+      throw std::logic_error("metrics over the limit");
   } else if (const auto* t = std::get_if<Text>(&m.body)) {
     if (t->text.size() > kMaxText) throw std::logic_error("text over the limit");
   } else if (const auto* h = std::get_if<Hello>(&m.body)) {
-    if (h->node_bytes.empty() || h->node_bytes.size() > kMaxNodes) throw std::logic_error("hello with bad nodes");
+    if (h->node_bytes.empty() || h->node_bytes.size() > kMaxNodes)
+      throw std::logic_error("hello with bad nodes");
   }
 }
 

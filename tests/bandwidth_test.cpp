@@ -3,13 +3,14 @@
 // ahead of the others (a copy thread) or far behind them gets no free
 // bandwidth, and posted writes stall their poster once the write queue is
 // full, so a tier never moves more than bandwidth x time.
+#include "vtmm/sim/bandwidth.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "vtmm/core/rng.hpp"
-#include "vtmm/sim/bandwidth.hpp"
 
 namespace vtmm::test {
 namespace bandwidth_test {
@@ -50,7 +51,8 @@ TEST(Bandwidth, RandomBookingsNeverOverfillASlotAndNothingIsDropped) {
       asked += write ? bytes * 39.0 / write_gbps : bytes;
       last = std::max(last, t + delay + 1e7);
     }
-    EXPECT_NEAR(bw.booked(0, last), asked, asked * 1e-9) << "every byte is booked: write_bw " << write_gbps;
+    EXPECT_NEAR(bw.booked(0, last), asked, asked * 1e-9)
+        << "every byte is booked: write_bw " << write_gbps;
     for (double s = 0; s < last; s += kSlot)
       ASSERT_LE(bw.booked(s, s + kSlot), bw.bytes_per_slot() * (1 + 1e-12)) << "slot at " << s;
   }

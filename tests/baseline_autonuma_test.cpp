@@ -17,7 +17,8 @@ using test::ScriptedPlatform;
 constexpr uint32_t kPages = 8192, kFast = 1024;
 
 struct AutoNumaRig {
-  explicit AutoNumaRig(Gpa fast_backed, Json params = Json::object(), const char* design = "autonuma")
+  explicit AutoNumaRig(Gpa fast_backed, Json params = Json::object(),
+                       const char* design = "autonuma")
       : m(kPages, kFast) {
     params["time_scale"] = 1.0;
     policy = test::make_policy(design, params);
@@ -195,7 +196,8 @@ TEST(AutoNuma, ScanPeriodStaysWithinTaskScanMax) {
       t += r.report()["numa_scan_period_ms_last"].get<double>() * 1e6;
     }
   }
-  EXPECT_DOUBLE_EQ(r.report()["numa_scan_period_ms_last"].get<double>(), 2000.0);  // 6000 / 3 windows
+  EXPECT_DOUBLE_EQ(r.report()["numa_scan_period_ms_last"].get<double>(),
+                   2000.0);  // 6000 / 3 windows
 }
 
 TEST(AutoNuma, WatermarksFollowAPoolResizingTheAllowance) {
@@ -223,7 +225,7 @@ TEST(AutoNuma54, StopsPromotingWhenTheFastNodeIsFullAndNeverDemotes) {
   AutoNumaRig r(kFast, Json::object(), "autonuma-5.4");
   ASSERT_NO_FATAL_FAILURE(fault_every_fast_page_but(r, 7));
   ASSERT_TRUE(r.m.fault(*r.policy, 3000));
-  r.tick_at(1.3e9);  // under the low watermark: 6.1's kswapd would demote here
+  r.tick_at(1.3e9);                  // under the low watermark: 6.1's kswapd would demote here
   r.m.set_fast_capacity(kFast / 2);  // even a shrunk allowance
   r.tick_at(1.4e9);
   r.m.set_now(3.5e9);

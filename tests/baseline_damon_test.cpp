@@ -50,7 +50,8 @@ TEST(Damon, RegionCountStaysWithinBoundsAfterManyAggregations) {
     run(*p, m, 20 * 300, [&](int t) {
       const Gpa base = static_cast<Gpa>((t / 400) * 4096 % (1u << 16));
       const uint32_t width = 512u << ((t / 1000) % 5);
-      for (int k = 0; k < 2000; ++k) m.touch(static_cast<Gpa>((base + rng.below(width)) % (1u << 16)));
+      for (int k = 0; k < 2000; ++k)
+        m.touch(static_cast<Gpa>((base + rng.below(width)) % (1u << 16)));
     });
     const Json r = report(*p);
     EXPECT_EQ(r.at("aggregations"), 300);
@@ -154,8 +155,10 @@ TEST(DamonRun, BeatsFirstTouchWhenTheHotSetWasTouchedLast) {
   // The goal-tuned quota starts at 1 byte and needs ~12 reset intervals to
   // reach one page, more than this short run lasts (see the report); the
   // fixed 200 MiB/s quota shows the rule itself moves the hot set.
-  const double mine = test::run_time(test::gups_hot_last(Json{{"impl", "damon"}, {"quota_goals", false}}));
-  EXPECT_LT(mine - dram, first - dram) << "dram " << dram << " first-touch " << first << " damon " << mine;
+  const double mine =
+      test::run_time(test::gups_hot_last(Json{{"impl", "damon"}, {"quota_goals", false}}));
+  EXPECT_LT(mine - dram, first - dram)
+      << "dram " << dram << " first-touch " << first << " damon " << mine;
 }
 
 TEST(DamonRun, SameSpecSameRecord) {

@@ -186,7 +186,8 @@ TEST(HeMem, GuestSideRegionsAreGuestVirtualRangesWhateverTheirGpas) {
   p->tick(m);
   ASSERT_EQ(m.moves.size(), 1u);
   ASSERT_EQ(m.moves[0].gpas.size(), R);
-  for (Gpa g : m.moves[0].gpas) EXPECT_EQ((g - 2 * R) % 2, 0u) << "GPA " << g << " holds the other range";
+  for (Gpa g : m.moves[0].gpas)
+    EXPECT_EQ((g - 2 * R) % 2, 0u) << "GPA " << g << " holds the other range";
 }
 
 TEST(HeMem, SamplePeriodIsPublishedTimesTimeScale) {
@@ -217,7 +218,8 @@ TEST(HeMemRun, BeatsFirstTouchWhenTheHotSetWasTouchedLast) {
   const double dram = test::run_time(test::gups_hot_last("dram-only"));
   const double first = test::run_time(test::gups_hot_last("first-touch"));
   const double mine = test::run_time(test::gups_hot_last("hemem"));
-  EXPECT_LT(mine - dram, first - dram) << "dram " << dram << " first-touch " << first << " hemem " << mine;
+  EXPECT_LT(mine - dram, first - dram)
+      << "dram " << dram << " first-touch " << first << " hemem " << mine;
 }
 
 TEST(HeMemRun, SameSpecSameRecord) {

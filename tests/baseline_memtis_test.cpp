@@ -50,10 +50,10 @@ TEST(Memtis, CountsGoIntoLog2Bins) {
   m.back_range(0, 1024, Tier::Slow);
   auto p = memtis({{"adaptation_period_samples", 1000000}});
   p->attach(m);
-  hit(m, 0, 1);  // 512 -> bin 9
-  hit(m, 1, 2);  // 1024 -> bin 10
-  hit(m, 2, 4);  // 2048 -> bin 11
-  hit(m, 3, 64); // 32768 -> bin 15
+  hit(m, 0, 1);    // 512 -> bin 9
+  hit(m, 1, 2);    // 1024 -> bin 10
+  hit(m, 2, 4);    // 2048 -> bin 11
+  hit(m, 3, 64);   // 32768 -> bin 15
   hit(m, 4, 200);  // capped at 15
   p->tick(m);
   const Json h = report(*p).at("histogram");
@@ -107,7 +107,8 @@ TEST(Memtis, WarmSetWhenTheHotSetIsSmall) {
   for (Gpa g = 10; g < 200; ++g) hit(m, g, 1);
   p->tick(m);
   Json r = report(*p);
-  EXPECT_EQ(r.at("warm_threshold_bin").get<uint32_t>() + 1, r.at("hot_threshold_bin").get<uint32_t>());
+  EXPECT_EQ(r.at("warm_threshold_bin").get<uint32_t>() + 1,
+            r.at("hot_threshold_bin").get<uint32_t>());
   auto q = memtis({{"adaptation_period_samples", 1}, {"warm", false}});
   ScriptedPlatform m2(1024, 64);
   m2.back_range(0, 1024, Tier::Slow);
@@ -121,7 +122,8 @@ TEST(Memtis, WarmSetWhenTheHotSetIsSmall) {
 TEST(Memtis, CoolingHalvesEveryCount) {
   ScriptedPlatform m(1024, 256);
   m.back_range(0, 1024, Tier::Slow);
-  auto p = memtis({{"cooling_period_samples", 8}, {"adaptation_period_samples", 1000000}, {"split", false}});
+  auto p = memtis(
+      {{"cooling_period_samples", 8}, {"adaptation_period_samples", 1000000}, {"split", false}});
   p->attach(m);
   hit(m, 0, 4);  // 2048: bin 11
   hit(m, 1, 3);  // 1536: bin 10
@@ -205,8 +207,10 @@ TEST(MemtisRun, BeatsFirstTouchWhenTheHotSetWasTouchedLast) {
   // samples as a store only (its load misses are not load-miss events), so
   // MEMTIS's published store period (100007) leaves it almost blind here;
   // sampling stores every 199 gives it the signal its load samples would.
-  const double mine = test::run_time(test::gups_hot_last(Json{{"impl", "memtis"}, {"store_sample_period", 199}}));
-  EXPECT_LT(mine - dram, first - dram) << "dram " << dram << " first-touch " << first << " memtis " << mine;
+  const double mine =
+      test::run_time(test::gups_hot_last(Json{{"impl", "memtis"}, {"store_sample_period", 199}}));
+  EXPECT_LT(mine - dram, first - dram)
+      << "dram " << dram << " first-touch " << first << " memtis " << mine;
 }
 
 TEST(MemtisRun, SameSpecSameRecord) {

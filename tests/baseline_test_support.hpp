@@ -20,8 +20,8 @@
 // after the guest's pages, so they are never data pages).
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "vtmm/core/mechanisms.hpp"
@@ -47,7 +47,11 @@ class ScriptedPlatform final : public Mechanisms,
   };
 
   ScriptedPlatform(uint32_t pages, uint64_t fast_cap, bool guest = false)
-      : tier_(pages, kUnbacked), bits_(pages, 0), armed_at_(pages, -1), vpn_of_(pages, kNone), guest_(guest) {
+      : tier_(pages, kUnbacked),
+        bits_(pages, 0),
+        armed_at_(pages, -1),
+        vpn_of_(pages, kNone),
+        guest_(guest) {
     cap_[0] = fast_cap;
     cap_[1] = pages;
     provide({.gpt = this,
@@ -68,7 +72,8 @@ class ScriptedPlatform final : public Mechanisms,
     ++used_[static_cast<int>(t)];
     vpn_of_[g] = static_cast<uint32_t>(pte_.size());
     pte_.push_back(g);
-    if (pte_.size() % kPtesPerPage == 1) gpts_.push_back(static_cast<Gpa>(tier_.size() + gpts_.size()));
+    if (pte_.size() % kPtesPerPage == 1)
+      gpts_.push_back(static_cast<Gpa>(tier_.size() + gpts_.size()));
   }
   void back_range(Gpa first, Gpa last, Tier t) {
     for (Gpa g = first; g < last; ++g) back(g, t);
@@ -140,7 +145,8 @@ class ScriptedPlatform final : public Mechanisms,
   }
   void flush_tlbs() override {}
 
-  MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads = 1) override {
+  MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
+                          uint32_t threads = 1) override {
     MigrationResult r;
     const int ti = static_cast<int>(to);
     for (Gpa g : gs) {
@@ -184,7 +190,8 @@ class ScriptedPlatform final : public Mechanisms,
     out.insert(out.end(), samples_.begin(), samples_.end());
     samples_.clear();
   }
-  MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads = 1) override {
+  MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs,
+                           uint32_t threads = 1) override {
     if (guest_) unsupported();
     MigrationResult r;
     for (const auto& [f, s] : pairs) {
@@ -206,7 +213,9 @@ class ScriptedPlatform final : public Mechanisms,
 
  private:
   static constexpr uint8_t kUnbacked = 2;
-  [[noreturn]] static void unsupported() { throw std::logic_error("ScriptedPlatform: not modelled"); }
+  [[noreturn]] static void unsupported() {
+    throw std::logic_error("ScriptedPlatform: not modelled");
+  }
   Tier node_of(Gpa g) const { return g < cap_[0] ? Tier::Fast : Tier::Slow; }
   Gpa free_gpa(Tier t) const {
     const Gpa lo = t == Tier::Fast ? 0 : static_cast<Gpa>(cap_[0]);

@@ -157,7 +157,9 @@ TEST_P(TppBothSides, ReclaimSparesAnInactivePageUsedSinceItsLastLook) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sides, TppBothSides, ::testing::Values(true, false),
-                         [](const auto& param_info) { return param_info.param ? std::string("Guest") : std::string("Host"); });
+                         [](const auto& param_info) {
+                           return param_info.param ? std::string("Guest") : std::string("Host");
+                         });
 
 TEST(TppRule, RejectsABadThreshold) {
   EXPECT_THROW(test::make_policy("tpp", Json{{"hot_threshold_ms", 0}}), SpecError);

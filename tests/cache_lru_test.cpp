@@ -24,7 +24,8 @@ struct ListLru {
     evicted = none;
     auto it = std::find(keys.begin(), keys.end(), key);
     const bool hit = it != keys.end();
-    if (hit) keys.erase(it);
+    if (hit)
+      keys.erase(it);
     else if (keys.size() == ways) {
       evicted = keys.back();
       keys.pop_back();

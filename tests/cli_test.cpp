@@ -50,12 +50,14 @@ TEST_F(CliTest, SimUnknownWorkloadParameter) {
 }
 
 TEST_F(CliTest, SpecMissingName) {
-  expect_rejected_spec(std::string("{") + kRun + R"(, "sweep": {"policy": ["first-touch"]}})", "'name'");
+  expect_rejected_spec(std::string("{") + kRun + R"(, "sweep": {"policy": ["first-touch"]}})",
+                       "'name'");
 }
 
 TEST_F(CliTest, SpecMalformedJson) {
-  const Result r = vtmm("run " + quote(write_spec("bad.json", R"({"name": "t", "run": {)").string()) + " --out " +
-                        quote((dir_ / "results").string()));
+  const Result r =
+      vtmm("run " + quote(write_spec("bad.json", R"({"name": "t", "run": {)").string()) +
+           " --out " + quote((dir_ / "results").string()));
   EXPECT_EQ(r.code, 2) << r.err;
   expect_one_line(r.err, "malformed JSON");
   EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
@@ -63,17 +65,20 @@ TEST_F(CliTest, SpecMalformedJson) {
 }
 
 TEST_F(CliTest, SpecUnknownPolicyInSweep) {
-  expect_rejected_spec(std::string(R"({"name": "t", )") + kRun + R"(, "sweep": {"policy": ["first-touch", "nope"]}})",
+  expect_rejected_spec(std::string(R"({"name": "t", )") + kRun +
+                           R"(, "sweep": {"policy": ["first-touch", "nope"]}})",
                        "nope");
 }
 
 TEST_F(CliTest, SpecUnknownKey) {
-  expect_rejected_spec(std::string(R"({"name": "t", "sweeps": {}, )") + kRun + R"(, "sweep": {"policy": ["first-touch"]}})",
+  expect_rejected_spec(std::string(R"({"name": "t", "sweeps": {}, )") + kRun +
+                           R"(, "sweep": {"policy": ["first-touch"]}})",
                        "'sweeps'");
 }
 
 TEST_F(CliTest, SpecUnknownSweepAxis) {
-  expect_rejected_spec(std::string(R"({"name": "t", )") + kRun + R"(, "sweep": {"policy": ["first-touch"], "ratios": ["1:2"]}})",
+  expect_rejected_spec(std::string(R"({"name": "t", )") + kRun +
+                           R"(, "sweep": {"policy": ["first-touch"], "ratios": ["1:2"]}})",
                        "'ratios'");
 }
 
@@ -93,8 +98,9 @@ TEST_F(CliTest, SpecRatioPolicyWithoutRatio) {
 }
 
 TEST_F(CliTest, GoodSpecWritesOneRecordPerRun) {
-  const fs::path spec = write_spec(
-      "ok.json", std::string(R"({"name": "t", )") + kRun + R"(, "sweep": {"policy": ["dram-only", "first-touch"]}})");
+  const fs::path spec =
+      write_spec("ok.json", std::string(R"({"name": "t", )") + kRun +
+                                R"(, "sweep": {"policy": ["dram-only", "first-touch"]}})");
   const fs::path results = dir_ / "results";
   const Result r = vtmm("run " + quote(spec.string()) + " --out " + quote(results.string()));
   ASSERT_EQ(r.code, 0) << r.err;

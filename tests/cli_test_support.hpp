@@ -24,8 +24,8 @@ class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("vtmm_cli_" + std::to_string(::getpid()) + "_" + info->name());
+    dir_ =
+        fs::temp_directory_path() / ("vtmm_cli_" + std::to_string(::getpid()) + "_" + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -51,8 +51,8 @@ class CliTest : public ::testing::Test {
   // Runs `vtmm ARGS` (ARGS already shell-quoted where needed).
   Result vtmm(const std::string& args) const {
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string cmd = quote(vtmm_binary()) + " " + args + " </dev/null >" + quote(out.string()) + " 2>" +
-                            quote(err.string());
+    const std::string cmd = quote(vtmm_binary()) + " " + args + " </dev/null >" +
+                            quote(out.string()) + " 2>" + quote(err.string());
     const int status = std::system(cmd.c_str());
     Result r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -74,7 +74,8 @@ class CliTest : public ::testing::Test {
     const Result r = vtmm("run " + quote(spec.string()) + " --out " + quote(results.string()));
     EXPECT_EQ(r.code, 2) << r.err;
     expect_one_line(r.err, needle);
-    EXPECT_FALSE(fs::exists(results / "runs.jsonl")) << "a rejected spec must not touch the results file";
+    EXPECT_FALSE(fs::exists(results / "runs.jsonl"))
+        << "a rejected spec must not touch the results file";
     EXPECT_FALSE(fs::exists(results)) << "a rejected spec must not create the results folder";
   }
 

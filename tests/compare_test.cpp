@@ -21,19 +21,24 @@ namespace fs = std::filesystem;
 using namespace vtmm::runner;
 using vtmm::Json;
 
-Json record(const std::string& workload, const std::string& policy, uint64_t seed, int repeat, double t) {
-  Json run = {{"platform", "sim"}, {"host", "optane"},
+Json record(const std::string& workload, const std::string& policy, uint64_t seed, int repeat,
+            double t) {
+  Json run = {{"platform", "sim"},
+              {"host", "optane"},
               {"vm", {{"vcpus", 1}, {"memory", 0}, {"ept_huge", false}, {"aged_guest", false}}},
               {"workload", {{"impl", workload}, {"footprint", 1 << 30}}},
               {"policy", {{"impl", policy}}},
-              {"ratio", "1:4"}, {"fast_bytes", 0}, {"seed", seed}, {"repeat", repeat}};
-  return {{"status", "ok"}, {"workload", workload}, {"policy", policy}, {"sim_time_s", t},
-          {"throughput", 1e6 / t}, {"config", {{"run", run}}}};
+              {"ratio", "1:4"},
+              {"fast_bytes", 0},
+              {"seed", seed},
+              {"repeat", repeat}};
+  return {{"status", "ok"},  {"workload", workload},  {"policy", policy},
+          {"sim_time_s", t}, {"throughput", 1e6 / t}, {"config", {{"run", run}}}};
 }
 
 // n repeats of one configuration around `center`, relative noise uniform in +-noise.
-std::vector<Json> sample(const std::string& w, const std::string& p, int n, double center, double noise,
-                         uint64_t noise_seed) {
+std::vector<Json> sample(const std::string& w, const std::string& p, int n, double center,
+                         double noise, uint64_t noise_seed) {
   vtmm::Rng rng(noise_seed);
   std::vector<Json> out;
   for (int i = 0; i < n; ++i) {
@@ -50,7 +55,9 @@ RecordSet set_of(std::vector<Json> recs, const std::string& name) {
   return s;
 }
 
-void append(std::vector<Json>& a, const std::vector<Json>& b) { a.insert(a.end(), b.begin(), b.end()); }
+void append(std::vector<Json>& a, const std::vector<Json>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+}
 
 const ConfigResult& find(const Comparison& c, const std::string& label) {
   for (const auto& r : c.configs)
@@ -121,8 +128,9 @@ TEST(Compare, SingleRunsFallBackToALabelledRatio) {
   EXPECT_EQ(c.configs[0].verdict, "regressed");
   EXPECT_NE(format_text(c).find("ratio only"), std::string::npos);
   // 3 vs 3 cannot reach p <= 0.05 (its smallest p is 0.1), so it is a ratio too.
-  const Comparison d = compare(set_of(sample("gups", "vtmm", 3, 1, 0.01, 5), "b"),
-                               set_of(sample("gups", "vtmm", 3, 1.02, 0.01, 6), "n"), CompareOptions{});
+  const Comparison d =
+      compare(set_of(sample("gups", "vtmm", 3, 1, 0.01, 5), "b"),
+              set_of(sample("gups", "vtmm", 3, 1.02, 0.01, 6), "n"), CompareOptions{});
   EXPECT_FALSE(d.configs[0].tested);
   EXPECT_EQ(d.configs[0].verdict, "unchanged");
 }
@@ -168,7 +176,8 @@ TEST(Compare, UnmatchedRecordsAreListedNotDropped) {
   EXPECT_EQ(c.unmatched[0].records, 4u);
   EXPECT_EQ(c.unmatched[1].side, "NEW");
   EXPECT_EQ(c.unmatched[1].label, "optane/pagerank/vtmm/1:4");
-  EXPECT_NE(c.unmatched[2].reason.find("failed run: verify: gups: table checksum mismatch"), std::string::npos);
+  EXPECT_NE(c.unmatched[2].reason.find("failed run: verify: gups: table checksum mismatch"),
+            std::string::npos);
   EXPECT_NE(c.unmatched[3].reason.find("no value for sim_time_s"), std::string::npos);
   EXPECT_EQ(c.exit_status(), 0);  // nothing regressed...
   const std::string text = format_text(c);
@@ -190,8 +199,8 @@ TEST(Compare, ParameterVariantsStayApartAndChangedDefaultsAreNoted) {
   ASSERT_EQ(c.configs.size(), 2u);  // not one pooled sample
   EXPECT_NE(c.configs[0].label, c.configs[1].label);
   // One variant per side, differing in a parameter: still compared, with a note.
-  const Comparison d = compare(set_of({variant(1.0, 256, 1)}, "b"), set_of({variant(1.0, 512, 1)}, "n"),
-                               CompareOptions{});
+  const Comparison d = compare(set_of({variant(1.0, 256, 1)}, "b"),
+                               set_of({variant(1.0, 512, 1)}, "n"), CompareOptions{});
   ASSERT_EQ(d.configs.size(), 1u);
   EXPECT_NE(d.configs[0].note.find("workload.footprint"), std::string::npos) << d.configs[0].note;
 }
@@ -234,8 +243,8 @@ class CompareCli : public ::testing::Test {
   };
   Result vtmm(const std::string& args) const {
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string cmd = std::string("'") + VTMM_BINARY + "' " + args + " </dev/null >'" + out.string() +
-                            "' 2>'" + err.string() + "'";
+    const std::string cmd = std::string("'") + VTMM_BINARY + "' " + args + " </dev/null >'" +
+                            out.string() + "' 2>'" + err.string() + "'";
     const int status = std::system(cmd.c_str());
     Result r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -246,7 +255,9 @@ class CompareCli : public ::testing::Test {
     r.err = e.str();
     return r;
   }
-  static size_t count_lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+  static size_t count_lines(const std::string& s) {
+    return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+  }
   fs::path dir_;
 };
 
@@ -255,7 +266,8 @@ TEST_F(CompareCli, ExitStatusFollowsTheVerdict) {
   const auto slow = sample("gups", "vtmm", 10, 2.4, 0.03, 52);
   const fs::path b = write("base/runs.jsonl", lines(base));
   const fs::path n = write("new.jsonl", lines(slow));
-  Result same = vtmm("compare " + b.parent_path().string() + " " + b.string());  // a folder and a file
+  Result same =
+      vtmm("compare " + b.parent_path().string() + " " + b.string());  // a folder and a file
   EXPECT_EQ(same.code, 0) << same.out << same.err;
   EXPECT_NE(same.out.find("PASS"), std::string::npos);
   Result worse = vtmm("compare " + b.string() + " " + n.string() + " --threshold 5%");
@@ -278,7 +290,8 @@ TEST_F(CompareCli, ExitStatusFollowsTheVerdict) {
 TEST_F(CompareCli, BadInputIsOneLineAndExitTwo) {
   const std::string good = lines(sample("gups", "vtmm", 2, 2.0, 0.01, 61));
   const fs::path ok = write("ok.jsonl", good);
-  const fs::path torn = write("torn.jsonl", good + "{\"config\": {\"run\": {}}, \"sim_time_s\": 1.\n");
+  const fs::path torn =
+      write("torn.jsonl", good + "{\"config\": {\"run\": {}}, \"sim_time_s\": 1.\n");
   Result r = vtmm("compare " + ok.string() + " " + torn.string());
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(count_lines(r.err), 1u) << r.err;

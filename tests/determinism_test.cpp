@@ -28,7 +28,8 @@ Output run(const std::string& args) {
 }
 
 std::string gups_args(int seed) {
-  return "sim --workload gups --policy first-touch --ratio 1:4 --no-wall --wl footprint=64MiB --wl updates=200000 "
+  return "sim --workload gups --policy first-touch --ratio 1:4 --no-wall --wl footprint=64MiB --wl "
+         "updates=200000 "
          "--wl warmup_updates=50000 --seed " +
          std::to_string(seed);
 }

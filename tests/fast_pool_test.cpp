@@ -1,13 +1,14 @@
 // The fast-memory pool's rules (vtmm/policy/fast_pool.hpp): conservation,
 // the reserve, minimums, overcommit, and caps that never over-subscribe the
 // fast tier.
+#include "vtmm/policy/fast_pool.hpp"
+
 #include <gtest/gtest.h>
 
 #include <numeric>
 
 #include "vtmm/core/error.hpp"
 #include "vtmm/core/rng.hpp"
-#include "vtmm/policy/fast_pool.hpp"
 
 namespace vtmm::policy {
 namespace fast_pool_test {
@@ -20,7 +21,8 @@ PoolParams params(uint64_t reserve) {
 }
 
 // Two active VMs of `share` pages each (memory 4x the share) on `fast` pages.
-FastPool two_vms(Sharing mode, uint64_t fast, uint64_t reserve, uint64_t share0 = 1000, uint64_t share1 = 1000) {
+FastPool two_vms(Sharing mode, uint64_t fast, uint64_t reserve, uint64_t share0 = 1000,
+                 uint64_t share1 = 1000) {
   FastPool pool(mode, fast, params(reserve));
   pool.add(share0, 4 * share0);
   pool.add(share1, 4 * share1);
@@ -78,7 +80,7 @@ TEST(FastPool, ALenderKeepsItsHotSetPlusTheReserveAndABorrowerGetsTheRest) {
   pool.set_demand(0, 200);   // fits its share
   pool.set_demand(1, 3000);  // does not
   pool.rebalance();
-  EXPECT_EQ(pool.allowance(0), 250u);  // hot set + reserve
+  EXPECT_EQ(pool.allowance(0), 250u);   // hot set + reserve
   EXPECT_EQ(pool.allowance(1), 1750u);  // its share + what VM 0 returned
   const PoolLedger l = pool.ledger();
   EXPECT_EQ(l.lent, 750u);

@@ -40,8 +40,10 @@ Bytes slurp(const fs::path& p) {
 
 std::vector<std::pair<std::string, Bytes>> agent_seeds() {
   using namespace agent_proto;
-  const Message hello{MsgType::Hello, 0, Hello{1, uint64_t{4} << 30, {uint64_t{3} << 30, uint64_t{1} << 30}}};
-  const Message metrics{MsgType::Metrics, 1, Metrics{"redis", {{"ops_per_s", 12345.5}, {"p99_us", 80.0}}}};
+  const Message hello{MsgType::Hello, 0,
+                      Hello{1, uint64_t{4} << 30, {uint64_t{3} << 30, uint64_t{1} << 30}}};
+  const Message metrics{MsgType::Metrics, 1,
+                        Metrics{"redis", {{"ops_per_s", 12345.5}, {"p99_us", 80.0}}}};
   Pages pages;
   pages.source = PageSource::SoftDirty;
   pages.window = 3;
@@ -81,7 +83,8 @@ std::vector<std::pair<std::string, Bytes>> trace_seeds() {
 // The committed seeds are what today's writers make; VTMM_UPDATE_FUZZ_CORPUS=1 rewrites them.
 TEST(FuzzCorpus, GeneratedSeedsAreCurrent) {
   const bool update = std::getenv("VTMM_UPDATE_FUZZ_CORPUS") != nullptr;
-  for (const auto& [dir, seeds] : {std::pair{"agent_stream", agent_seeds()}, std::pair{"trace", trace_seeds()}})
+  for (const auto& [dir, seeds] :
+       {std::pair{"agent_stream", agent_seeds()}, std::pair{"trace", trace_seeds()}})
     for (const auto& [name, bytes] : seeds) {
       const fs::path p = kCorpus / dir / name;
       if (update) std::ofstream(p, std::ios::binary) << bytes;
@@ -91,9 +94,23 @@ TEST(FuzzCorpus, GeneratedSeedsAreCurrent) {
 
 // ---- The mutator.
 
-const uint64_t kInteresting[] = {0,          1,          0x7f,       0x80,       0xff,        0x7fff,
-                                 0xffff,     0x7fffffff, 0xffffffff, 1ull << 32, 1ull << 52,  1ull << 63,
-                                 ~0ull,      ~0ull - 1,  4096,       1ull << 20, (1ull << 20) + 1};
+const uint64_t kInteresting[] = {0,
+                                 1,
+                                 0x7f,
+                                 0x80,
+                                 0xff,
+                                 0x7fff,
+                                 0xffff,
+                                 0x7fffffff,
+                                 0xffffffff,
+                                 1ull << 32,
+                                 1ull << 52,
+                                 1ull << 63,
+                                 ~0ull,
+                                 ~0ull - 1,
+                                 4096,
+                                 1ull << 20,
+                                 (1ull << 20) + 1};
 
 void mutate_bytes(Bytes& b, Rng& rng, const std::vector<Bytes>& others) {
   const auto pos = [&] { return b.empty() ? size_t{0} : static_cast<size_t>(rng.below(b.size())); };
@@ -113,7 +130,8 @@ void mutate_bytes(Bytes& b, Rng& rng, const std::vector<Bytes>& others) {
       break;
     }
     case 3:  // insert random bytes
-      b.insert(pos(), Bytes(static_cast<size_t>(rng.below(16)) + 1, static_cast<char>(rng.below(256))));
+      b.insert(pos(),
+               Bytes(static_cast<size_t>(rng.below(16)) + 1, static_cast<char>(rng.below(256))));
       break;
     case 4: {  // erase a range
       if (b.empty()) break;
@@ -123,7 +141,8 @@ void mutate_bytes(Bytes& b, Rng& rng, const std::vector<Bytes>& others) {
     }
     case 5: {  // duplicate a range
       if (b.empty()) break;
-      const size_t at = pos(), n = std::min<size_t>(b.size() - at, static_cast<size_t>(rng.below(64)) + 1);
+      const size_t at = pos(),
+                   n = std::min<size_t>(b.size() - at, static_cast<size_t>(rng.below(64)) + 1);
       b.insert(pos(), b.substr(at, n));
       break;
     }
@@ -152,10 +171,29 @@ bool mutate_json(Bytes& b, Rng& rng) {
   };
   walk(walk, j, Json::json_pointer());
   const Json::json_pointer at = paths[static_cast<size_t>(rng.below(paths.size()))];
-  static const Json hostile[] = {0,      -1,     1.5,  1e308, Json(18446744073709551615ull), 9007199254740993.0,
-                                 "",     "x",    "99999999999999999999", "1:0", "0B", "1TiB",
-                                 "-1",   Json::array(), Json::object(), Json::parse("[[[[]]]]"), nullptr, true,
-                                 Json{{"impl", 5}}, "gups", "vtmm", "/", Json::array({1, "a", nullptr})};
+  static const Json hostile[] = {0,
+                                 -1,
+                                 1.5,
+                                 1e308,
+                                 Json(18446744073709551615ull),
+                                 9007199254740993.0,
+                                 "",
+                                 "x",
+                                 "99999999999999999999",
+                                 "1:0",
+                                 "0B",
+                                 "1TiB",
+                                 "-1",
+                                 Json::array(),
+                                 Json::object(),
+                                 Json::parse("[[[[]]]]"),
+                                 nullptr,
+                                 true,
+                                 Json{{"impl", 5}},
+                                 "gups",
+                                 "vtmm",
+                                 "/",
+                                 Json::array({1, "a", nullptr})};
   if (!at.empty() && rng.below(6) == 0 && j[at.parent_pointer()].is_object())
     j[at.parent_pointer()].erase(at.back());  // a key left out
   else
@@ -171,7 +209,8 @@ struct Target {
   bool json;
 };
 
-// The sanitizer build runs the same code about ten times slower; a quarter of the inputs keeps it in seconds.
+// The sanitizer build runs the same code about ten times slower; a quarter of the inputs keeps it
+// in seconds.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr int kScale = 4;
 #else
@@ -197,19 +236,22 @@ void run_mutations(const Target& t) {
       try {
         t.run(reinterpret_cast<const uint8_t*>(in.data()), in.size());
       } catch (const std::exception& e) {
-        const fs::path keep = fs::temp_directory_path() / ("vtmm_fuzz_" + std::string(t.name) + "_crash");
+        const fs::path keep =
+            fs::temp_directory_path() / ("vtmm_fuzz_" + std::string(t.name) + "_crash");
         std::ofstream(keep, std::ios::binary) << in;
-        FAIL() << t.name << ": " << names[s].filename() << " mutation " << k << " threw " << e.what()
-               << " (input kept in " << keep << ")";
+        FAIL() << t.name << ": " << names[s].filename() << " mutation " << k << " threw "
+               << e.what() << " (input kept in " << keep << ")";
       }
     }
   }
-  std::printf("[fuzz] %s: %llu inputs from %zu seeds, none escaped\n", t.name, static_cast<unsigned long long>(runs),
-              seeds.size());
+  std::printf("[fuzz] %s: %llu inputs from %zu seeds, none escaped\n", t.name,
+              static_cast<unsigned long long>(runs), seeds.size());
 }
 
 TEST(FuzzMutation, SpecLoader) { run_mutations({"spec", fuzz::spec, 1000, true}); }
 TEST(FuzzMutation, TraceReader) { run_mutations({"trace", fuzz::trace, 20000, false}); }
-TEST(FuzzMutation, AgentStream) { run_mutations({"agent_stream", fuzz::agent_stream, 50000, false}); }
+TEST(FuzzMutation, AgentStream) {
+  run_mutations({"agent_stream", fuzz::agent_stream, 50000, false});
+}
 
 }  // namespace vtmm::fuzz_mutation_test

@@ -59,12 +59,13 @@ class TruthProbe final : public Policy {
 
 uint64_t run(TruthProbe& pol) {
   auto wl = WorkloadRegistry::instance().make(
-      Json{{"impl", "gups"}, {"footprint", "4MiB"}, {"updates", 200000}, {"warmup_updates", 0}}, "workload",
-      WorkloadEnv{1, 1});
+      Json{{"impl", "gups"}, {"footprint", "4MiB"}, {"updates", 200000}, {"warmup_updates", 0}},
+      "workload", WorkloadEnv{1, 1});
   const uint64_t footprint = wl->footprint_bytes();
-  const sim::Sizes sz = sim::size_vm(sim::VmSizing{0, std::nullopt, 0, "probe", "test"}, Policy::Sizing::AllFast,
-                                     footprint);
-  std::vector<sim::VmSlot> slots{sim::VmSlot{sim::vm_config(sz, pol, sim::VmShape{1, footprint}), wl.get(), &pol, 0, false}};
+  const sim::Sizes sz = sim::size_vm(sim::VmSizing{0, std::nullopt, 0, "probe", "test"},
+                                     Policy::Sizing::AllFast, footprint);
+  std::vector<sim::VmSlot> slots{
+      sim::VmSlot{sim::vm_config(sz, pol, sim::VmShape{1, footprint}), wl.get(), &pol, 0, false}};
   const sim::Outcome o = sim::run_loop("sim", sim::HostProfile::load("optane"), slots).front();
   return o.measured.accesses;
 }

@@ -1,12 +1,12 @@
 // Host profiles: every shipped one loads and cites a source for each
 // constant; 'base' inheritance; overrides are checked.
+#include "vtmm/sim/host_profile.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-
-#include "vtmm/sim/host_profile.hpp"
 
 namespace vtmm::sim {
 namespace host_profile_test {
@@ -35,7 +35,8 @@ TEST(HostProfile, EveryShippedProfileLoads) {
     const Json j = p.to_json();
     const Json raw = raw_profile(name);
     if (!raw.contains("base")) {  // a root profile states every constant, nothing else
-      for (auto it = j.begin(); it != j.end(); ++it) EXPECT_TRUE(raw.contains(it.key())) << name << " " << it.key();
+      for (auto it = j.begin(); it != j.end(); ++it)
+        EXPECT_TRUE(raw.contains(it.key())) << name << " " << it.key();
       EXPECT_EQ(raw.size() - raw.count("name") - raw.count("description"), j.size()) << name;
     }
     for (auto it = j.begin(); it != j.end(); ++it) {
@@ -46,7 +47,8 @@ TEST(HostProfile, EveryShippedProfileLoads) {
       }
       EXPECT_GT(it.value().get<double>(), 0.0) << name << " " << it.key();
     }
-    EXPECT_GT(p.tier[1].read_latency_ns, p.tier[0].read_latency_ns) << name << ": the slow tier is slower";
+    EXPECT_GT(p.tier[1].read_latency_ns, p.tier[0].read_latency_ns)
+        << name << ": the slow tier is slower";
   }
 }
 
@@ -54,12 +56,14 @@ TEST(HostProfile, EveryConstantCitesASource) {
   for (const auto& name : list_host_profiles()) {
     const Json j = raw_profile(name);
     ASSERT_TRUE(j.is_object()) << name;
-    EXPECT_TRUE(j.contains("description") && !j.at("description").get<std::string>().empty()) << name;
+    EXPECT_TRUE(j.contains("description") && !j.at("description").get<std::string>().empty())
+        << name;
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (it.key() == "name" || it.key() == "description" || it.key() == "base") continue;
       const Json& v = it.value();
       ASSERT_TRUE(v.is_object()) << name << " " << it.key();
-      ASSERT_TRUE(v.contains("value") && (v.at("value").is_number() || v.at("value").is_array())) << name << " " << it.key();
+      ASSERT_TRUE(v.contains("value") && (v.at("value").is_number() || v.at("value").is_array()))
+          << name << " " << it.key();
       ASSERT_TRUE(v.contains("source") && v.at("source").is_string()) << name << " " << it.key();
       EXPECT_FALSE(v.at("source").get<std::string>().empty()) << name << " " << it.key();
     }
@@ -83,7 +87,8 @@ TEST(HostProfile, CxlInheritsFromOptane) {
 }
 
 TEST(HostProfile, OverridesApply) {
-  const HostProfile p = HostProfile::load("optane", Json{{"llc_bytes", "4MiB"}, {"slow.read_latency_ns", 400}});
+  const HostProfile p =
+      HostProfile::load("optane", Json{{"llc_bytes", "4MiB"}, {"slow.read_latency_ns", 400}});
   EXPECT_EQ(p.llc_bytes, uint64_t{4} << 20);
   EXPECT_EQ(p.tier[1].read_latency_ns, 400.0);
   EXPECT_EQ(p.tier[0].read_latency_ns, HostProfile::load("optane").tier[0].read_latency_ns);

@@ -2,12 +2,13 @@
 // reach, splitting and merging cost what the host pays, the hardware mode
 // gives 4 KiB A/D bits inside a 2 MiB mapping, and vTMM's hybrid rules split
 // only mixed huge pages and merge uniform ones back.
+#include "vtmm/policy/huge_pages.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "tests/sim_test_support.hpp"
-#include "vtmm/policy/huge_pages.hpp"
 
 namespace vtmm::test {
 namespace huge_pages_test {
@@ -67,7 +68,8 @@ TEST(HugePagesSim, SplitShrinksReachAndMergeRestoresIt) {
   ASSERT_EQ(rig.mech.split_huge(one), 1u);
   EXPECT_FALSE(rig.mech.huge_mapped(head));
   EXPECT_EQ(rig.vm.counters.huge_splits, 1u);
-  EXPECT_EQ(misses_touching_group(rig, 0), R) << "after the split every 4 KiB page needs its own entry";
+  EXPECT_EQ(misses_touching_group(rig, 0), R)
+      << "after the split every 4 KiB page needs its own entry";
   EXPECT_EQ(rig.mech.split_huge(one), 0u) << "nothing left to split";
 
   ASSERT_EQ(rig.mech.merge_huge(one), 1u);
@@ -93,7 +95,8 @@ TEST(HugePagesSim, SplitChargesTableAllocationEntryWritesAndAShootdown) {
 
 TEST(HugePagesSim, TwoMiBWalkIsShorter) {
   // Bhargava et al.: 15 of 24 references with 2 MiB in both dimensions.
-  SimRig huge(thp_config(4, 2, true)), small(vm_config(4 * R, 2 * R));  // 2 MiB in both / 4 KiB in both
+  SimRig huge(thp_config(4, 2, true)),
+      small(vm_config(4 * R, 2 * R));  // 2 MiB in both / 4 KiB in both
   for (SimRig* r : {&huge, &small}) {
     r->access(0, 0, kRead);
     r->access(0, 0, kRead, 1);  // warm the data line and the entry's line
@@ -230,13 +233,15 @@ TEST(HugePagesRules, SplitsOnlyTheHugePageWhoseTemperaturesAreMixed) {
   }
   EXPECT_EQ(from_hot, 1u);
   EXPECT_EQ(from_mixed, 16u);
-  EXPECT_EQ(from_cold, 0u) << "a cold 2 MiB page is not promoted for the few of its pages the budget reaches";
+  EXPECT_EQ(from_cold, 0u)
+      << "a cold 2 MiB page is not promoted for the few of its pages the budget reaches";
 }
 
 TEST(HugePagesRules, AFewHotPagesShortOfTheColdMinimumAreNotMixed) {
   RulesRig t(Json{{"huge", "hybrid"}, {"split_min_cold_pages", 64}});
   t.set_keys(0, 0, 0);
-  for (uint32_t i = 0; i < R - 63; ++i) t.keys[t.head(0) + i] = 30;  // 63 cold pages: uniformly hot enough
+  for (uint32_t i = 0; i < R - 63; ++i)
+    t.keys[t.head(0) + i] = 30;  // 63 cold pages: uniformly hot enough
   t.set_keys(1, 0, 2);
   t.set_keys(2, 0, 2);
   t.adjust();
@@ -263,11 +268,13 @@ TEST(HugePagesRules, UniformAgainForMergeWindowsMergesBack) {
   t.set_keys(1, 0, 2);  // its hot pages cooled down; all still on the slow tier
   t.adjust();
   t.adjust();
-  EXPECT_FALSE(t.rig.mech.huge_mapped(t.head(1))) << "uniform for 2 windows, merge_after_windows is 3";
+  EXPECT_FALSE(t.rig.mech.huge_mapped(t.head(1)))
+      << "uniform for 2 windows, merge_after_windows is 3";
   t.adjust();
   EXPECT_TRUE(t.rig.mech.huge_mapped(t.head(1)));
   EXPECT_EQ(t.rig.vm.counters.huge_merges, 1u);
-  EXPECT_EQ(misses_touching_group(t.rig, 1), 1u) << "merged: one TLB entry for the 2 MiB page again";
+  EXPECT_EQ(misses_touching_group(t.rig, 1), 1u)
+      << "merged: one TLB entry for the 2 MiB page again";
 }
 
 TEST(HugePagesRules, MergeOfPagesOnTwoTiersFirstBringsThemToOne) {

@@ -1,15 +1,15 @@
 // JSON from outside is parsed with its nesting bounded (json_input.hpp):
 // a spec nested 100,000 deep is a one-line spec error, not a stack overflow;
 // and a spec's fields of the wrong type are named.
-#include <gtest/gtest.h>
+#include "vtmm/core/json_input.hpp"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 
-#include "vtmm/core/json_input.hpp"
 #include "vtmm/runner/experiment.hpp"
 
 namespace vtmm {
@@ -51,8 +51,10 @@ TEST(JsonInput, ParseErrorReasonsAreShort) {
 }
 
 TEST(JsonInput, ADeeplyNestedSpecIsASpecErrorNamingTheFile) {
-  const auto path = std::filesystem::temp_directory_path() / ("vtmm_deep_" + std::to_string(::getpid()) + ".json");
-  std::ofstream(path) << "{\"name\": \"deep\", \"sweep\": {\"workload\": " << nested(100000) << "}}";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("vtmm_deep_" + std::to_string(::getpid()) + ".json");
+  std::ofstream(path) << "{\"name\": \"deep\", \"sweep\": {\"workload\": " << nested(100000)
+                      << "}}";
   try {
     runner::load_experiment(path.string(), false);
     FAIL() << "accepted";
@@ -66,7 +68,8 @@ TEST(JsonInput, ADeeplyNestedSpecIsASpecErrorNamingTheFile) {
 // Fields the runner reads before it checks a whole run: a wrong type is a
 // spec error naming the field, for a repeated sweep too.
 TEST(JsonInput, WrongTypesBeforeTheRunIsCheckedNameTheField) {
-  const auto path = std::filesystem::temp_directory_path() / ("vtmm_types_" + std::to_string(::getpid()) + ".json");
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("vtmm_types_" + std::to_string(::getpid()) + ".json");
   struct Case {
     std::string field, needle, top;
   };
@@ -74,8 +77,10 @@ TEST(JsonInput, WrongTypesBeforeTheRunIsCheckedNameTheField) {
                         Case{R"("seed": [1])", "'seed' must be a number", R"(, "repeat": 2)"},
                         Case{R"("platform": [1])", "'platform' must be a string", ""}}) {
     SCOPED_TRACE(c.field);
-    std::ofstream(path) << R"({"name": "t", "run": {"workload": {"impl": "gups", "footprint": "8MiB"},
-      "policy": "first-touch", "ratio": "1:4", )" << c.field << "}" << c.top << "}";
+    std::ofstream(path)
+        << R"({"name": "t", "run": {"workload": {"impl": "gups", "footprint": "8MiB"},
+      "policy": "first-touch", "ratio": "1:4", )"
+        << c.field << "}" << c.top << "}";
     try {
       runner::load_experiment(path.string(), false);
       FAIL() << "accepted";

@@ -1,10 +1,11 @@
 // The shared LLC: a hit costs llc_hit_ns / mlp whatever tier backs the page;
 // a miss costs the backing tier's latency / mlp. And the cache itself: true
 // LRU within a set, write-back of dirty victims.
+#include "vtmm/sim/llc.hpp"
+
 #include <gtest/gtest.h>
 
 #include "tests/sim_test_support.hpp"
-#include "vtmm/sim/llc.hpp"
 
 namespace vtmm::test {
 namespace llc_test {
@@ -59,7 +60,8 @@ TEST(LlcTiming, MissCostsTheTierLatency) {
         << "a handful of lines must not queue for bandwidth";
     EXPECT_NEAR(fast, prof.tier[0].read_latency_ns / mlp, 1e-6);
     EXPECT_NEAR(slow, prof.tier[1].read_latency_ns / mlp, 1e-6);
-    EXPECT_NEAR(slow - fast, (prof.tier[1].read_latency_ns - prof.tier[0].read_latency_ns) / mlp, 1e-6);
+    EXPECT_NEAR(slow - fast, (prof.tier[1].read_latency_ns - prof.tier[0].read_latency_ns) / mlp,
+                1e-6);
     EXPECT_GT(slow, fast);
   }
 }
@@ -103,7 +105,7 @@ TEST(Llc, MissThenHit) {
 TEST(Llc, EvictsLeastRecentlyUsed) {
   sim::Llc llc = one_set(4);
   for (uint64_t l : {1, 2, 3, 4}) EXPECT_FALSE(llc.access(l, false).hit);
-  EXPECT_TRUE(llc.access(1, false).hit);  // recency now 1, 4, 3, 2
+  EXPECT_TRUE(llc.access(1, false).hit);   // recency now 1, 4, 3, 2
   EXPECT_FALSE(llc.access(5, false).hit);  // evicts 2
   EXPECT_TRUE(llc.access(3, false).hit);   // 3, 5, 1, 4
   EXPECT_TRUE(llc.access(4, false).hit);   // 4, 3, 5, 1

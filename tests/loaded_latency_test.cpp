@@ -29,7 +29,7 @@ TEST(LoadCurve, InterpolatesBetweenPointsAndHoldsAfterTheLast) {
 
 TEST(LoadCurve, BadCurvesAreSpecErrorsNamingTheKey) {
   const Json bad[] = {Json::array(),
-                      Json{{0.1, 0}},                   // does not start at 0
+                      Json{{0.1, 0}},                    // does not start at 0
                       Json{{0, 0}, {0.5, 1}, {0.5, 2}},  // does not rise
                       Json{{0, 0}, {0.5, -1}},           // negative
                       Json{{0, 0}, {9, 1}},              // beyond 4x the bandwidth
@@ -56,7 +56,8 @@ TEST(LoadCurve, ShippedCurvesRiseAndReachTheRecord) {
     }
     const Json j = p.to_json();
     EXPECT_EQ(j.at("slow.loaded_latency").size(), p.tier[1].loaded_latency.size());
-    EXPECT_EQ(j.at("slow.loaded_latency").back().at(1).get<double>(), p.tier[1].loaded_latency.back().ns);
+    EXPECT_EQ(j.at("slow.loaded_latency").back().at(1).get<double>(),
+              p.tier[1].loaded_latency.back().ns);
   }
   const HostProfile flat = HostProfile::load("optane", Json{{"fast.loaded_latency", Json{{0, 0}}}});
   EXPECT_EQ(flat.tier[0].load_ns(1.0), 0.0);
@@ -68,20 +69,25 @@ TEST(LoadCurve, UtilisationIsTheShareBookedInTheSlotsBefore) {
   constexpr double kSlot = sim::BandwidthCalendar::kSlotNs;
   for (int s = 0; s < 10; ++s) bw.book(s * kSlot, 250, s % 2 == 0);  // writes 500, reads 250
   EXPECT_DOUBLE_EQ(bw.utilisation(10 * kSlot, 10), 0.375);
-  EXPECT_DOUBLE_EQ(bw.utilisation(10 * kSlot + 999, 10), 0.375) << "the slot holding t is not counted";
-  EXPECT_DOUBLE_EQ(bw.utilisation(5 * kSlot, 10), 2000.0 / 10000.0) << "slots before 0 count as idle";
+  EXPECT_DOUBLE_EQ(bw.utilisation(10 * kSlot + 999, 10), 0.375)
+      << "the slot holding t is not counted";
+  EXPECT_DOUBLE_EQ(bw.utilisation(5 * kSlot, 10), 2000.0 / 10000.0)
+      << "slots before 0 count as idle";
 }
 
 // --- Probes through whole runs ------------------------------------------------
 
-Json random_on(const std::string& impl, const std::string& policy, uint32_t vcpus, const Json& overrides) {
+Json random_on(const std::string& impl, const std::string& policy, uint32_t vcpus,
+               const Json& overrides) {
   Json o = overrides;
   o["llc_bytes"] = "2MiB";
-  return Json{{"workload", {{"impl", impl}, {"footprint", "256MiB"}, {"accesses", 200000}, {"warmup_accesses", 50000}}},
-              {"policy", policy},
-              {"vm", {{"vcpus", vcpus}}},
-              {"host_overrides", o},
-              {"seed", 3}};
+  return Json{
+      {"workload",
+       {{"impl", impl}, {"footprint", "256MiB"}, {"accesses", 200000}, {"warmup_accesses", 50000}}},
+      {"policy", policy},
+      {"vm", {{"vcpus", vcpus}}},
+      {"host_overrides", o},
+      {"seed", 3}};
 }
 
 // Mean latency the load added per data miss on `tier` ("fast" or "slow"),
@@ -94,7 +100,8 @@ double added_per_miss(const Json& r, const std::string& tier) {
 TEST(LoadedLatency, RisesWithTheNumberOfVcpusLoadingTheTier) {
   double last = -1;
   for (const uint32_t vcpus : {1u, 4u, 12u}) {
-    const double added = added_per_miss(run_record(random_on("random-read", "slow-only", vcpus, Json::object())), "slow");
+    const double added = added_per_miss(
+        run_record(random_on("random-read", "slow-only", vcpus, Json::object())), "slow");
     EXPECT_GT(added, last) << vcpus << " vCPUs";
     last = added;
   }
@@ -112,8 +119,10 @@ TEST(LoadedLatency, AFlatCurveAddsNothingAndRunsFaster) {
 // The same miss rate with writes in it loads the tier more: each write-back
 // costs read_bw / write_bw (3x on Optane) of the budget.
 TEST(LoadedLatency, WritesRaiseTheLatencyOfEveryMiss) {
-  const double reads = added_per_miss(run_record(random_on("random-read", "slow-only", 4, Json::object())), "slow");
-  const double writes = added_per_miss(run_record(random_on("random-write", "slow-only", 4, Json::object())), "slow");
+  const double reads =
+      added_per_miss(run_record(random_on("random-read", "slow-only", 4, Json::object())), "slow");
+  const double writes =
+      added_per_miss(run_record(random_on("random-write", "slow-only", 4, Json::object())), "slow");
   EXPECT_GT(writes, 1.5 * reads);
 }
 
@@ -129,10 +138,12 @@ TEST(LoadedLatency, ChargedLatencyFollowsTheCurveAtTheAchievedBandwidth) {
     const double t_ns = r.at("sim_time_s").get<double>() * 1e9;
     const double u = misses * 64 / t_ns / host.at("fast.read_bw_gbps").get<double>();
     sim::TierCosts curve;
-    for (const Json& p : host.at("fast.loaded_latency")) curve.loaded_latency.push_back({p[0].get<double>(), p[1].get<double>()});
+    for (const Json& p : host.at("fast.loaded_latency"))
+      curve.loaded_latency.push_back({p[0].get<double>(), p[1].get<double>()});
     const double mlp = 8;  // random_access.cpp: independent reads, mlp 8
     const double charged = c.at("load_delay_s").get<double>() * 1e9 * mlp / misses;
-    EXPECT_NEAR(charged, curve.load_ns(u), 0.15 * curve.load_ns(u) + 1.0) << vcpus << " vCPUs, u " << u;
+    EXPECT_NEAR(charged, curve.load_ns(u), 0.15 * curve.load_ns(u) + 1.0)
+        << vcpus << " vCPUs, u " << u;
   }
 }
 

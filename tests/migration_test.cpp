@@ -20,17 +20,20 @@ constexpr uint64_t kFastCap = 8;
 // Slow copies (8 KiB/us: about 8 us a page) and cheap shootdowns, so a vCPU
 // that has just taken a migration's shootdowns is still inside the first
 // page's copy window whatever the shipped profile's constants are.
-Json migration_host() { return Json{{"llc_bytes", 1 << 20}, {"copy_gbps", 0.5}, {"tlb_shootdown_ns", 100}}; }
+Json migration_host() {
+  return Json{{"llc_bytes", 1 << 20}, {"copy_gbps", 0.5}, {"tlb_shootdown_ns", 100}};
+}
 
 // A VM whose first kTouched virtual pages are backed on the slow tier; the
 // hypervisor thread's clock is brought up to the vCPU's, as the run loop's
 // tick does before calling the policy.
 struct SlowRig {
   SimRig rig{[] {
-    sim::VmConfig c = vm_config(128, 32);
-    c.fast_pages = kFastCap;
-    return c;
-  }(), migration_host()};
+               sim::VmConfig c = vm_config(128, 32);
+               c.fast_pages = kFastCap;
+               return c;
+             }(),
+             migration_host()};
   SlowRig() {
     rig.policy.tier = Tier::Slow;
     for (uint64_t vpn = 0; vpn < kTouched; ++vpn) rig.access(0, vpn, kRead);
@@ -84,7 +87,8 @@ TEST(Migration, DemotesPages) {
   const std::vector<Gpa> gs = s.data_pages(0, 3);
   ASSERT_EQ(m.migrate(gs, Tier::Fast, MigrationMethod::Linux).moved, 3u);
   s.rig.run_events();
-  const MigrationResult r = m.migrate(std::span<const Gpa>(gs).first(2), Tier::Slow, MigrationMethod::Linux);
+  const MigrationResult r =
+      m.migrate(std::span<const Gpa>(gs).first(2), Tier::Slow, MigrationMethod::Linux);
   EXPECT_EQ(r.moved, 2u);
   s.rig.run_events();
   EXPECT_EQ(m.tier_of(gs[0]), Tier::Slow);
@@ -133,7 +137,8 @@ TEST(Migration, IgnoresPagesAlreadyThereOrUnbacked) {
   const uint64_t flushes = s.rig.vm.counters.tlb_flushes;
   const double start = m.now_ns();
   const Gpa gs[] = {unbacked, s.rig.gpa(0)};
-  const MigrationResult r = m.migrate(gs, Tier::Slow, MigrationMethod::Linux);  // gpa(0) is already slow
+  const MigrationResult r =
+      m.migrate(gs, Tier::Slow, MigrationMethod::Linux);  // gpa(0) is already slow
   EXPECT_EQ(r.moved, 0u);
   EXPECT_EQ(s.rig.vm.counters.copied_bytes, 0u);
   EXPECT_EQ(s.rig.vm.counters.tlb_flushes, flushes) << "nothing to move: no shootdown";
@@ -146,7 +151,8 @@ TEST(Migration, IgnoresPagesAlreadyThereOrUnbacked) {
 TEST(Migration, DuplicateGpasDoNotUseUpTheAllowance) {
   SlowRig s;
   auto& m = s.rig.mech;
-  ASSERT_EQ(m.migrate(s.data_pages(0, kFastCap - 3), Tier::Fast, MigrationMethod::Linux).moved, kFastCap - 3);
+  ASSERT_EQ(m.migrate(s.data_pages(0, kFastCap - 3), Tier::Fast, MigrationMethod::Linux).moved,
+            kFastCap - 3);
   s.rig.run_events();
   // Room for three more: A, B, A again (not next to its twin), then C.
   const Gpa a = s.rig.gpa(kFastCap - 3), b = s.rig.gpa(kFastCap - 2), c = s.rig.gpa(kFastCap - 1);
@@ -166,7 +172,8 @@ TEST(Migration, LinuxMethodTrapsAnyAccessDuringThePagesCopy) {
   const double start = m.now_ns();
   m.migrate(s.data_pages(0, 8), Tier::Fast, MigrationMethod::Linux);
   const double page0_end = s.first_page_end(start);
-  ASSERT_LT(s.rig.vm.vcpus[0].clock_ns, page0_end) << "the vCPU must run inside page 0's copy window";
+  ASSERT_LT(s.rig.vm.vcpus[0].clock_ns, page0_end)
+      << "the vCPU must run inside page 0's copy window";
 
   s.rig.access(0, 9, kRead);  // a page not under migration
   EXPECT_EQ(s.rig.vm.counters.migration_traps, 0u);
@@ -194,7 +201,8 @@ TEST(Migration, LinuxMethodRefaultsAnUntouchedPageOnceAfterTheCopy) {
   auto& m = s.rig.mech;
   m.migrate(s.data_pages(0, 2), Tier::Fast, MigrationMethod::Linux);
   s.rig.run_events();
-  s.rig.vm.vcpus[0].clock_ns = std::max(s.rig.vm.vcpus[0].clock_ns, m.now_ns());  // past every copy window
+  s.rig.vm.vcpus[0].clock_ns =
+      std::max(s.rig.vm.vcpus[0].clock_ns, m.now_ns());  // past every copy window
   s.rig.access(0, 0, kRead);
   EXPECT_EQ(s.rig.vm.counters.remap_faults, 1u) << "the unmapped EPT entry is faulted back in";
   EXPECT_EQ(s.rig.vm.counters.migration_traps, 1u);

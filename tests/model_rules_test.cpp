@@ -59,8 +59,11 @@ TEST(TlbDirtyState, AssistsGrowWithFlushesOnlyByThePagesWrittenAfterThem) {
 // --- Bytes moved never exceed bandwidth x time ------------------------------
 
 Json random_write_slow_only(double write_gbps, uint32_t vcpus) {
-  return Json{{"workload", {{"impl", "random-write"}, {"footprint", "64MiB"}, {"accesses", 300000},
-                            {"warmup_accesses", 50000}}},
+  return Json{{"workload",
+               {{"impl", "random-write"},
+                {"footprint", "64MiB"},
+                {"accesses", 300000},
+                {"warmup_accesses", 50000}}},
               {"policy", "slow-only"},
               {"vm", {{"vcpus", vcpus}}},
               {"host_overrides", {{"slow.write_bw_gbps", write_gbps}, {"llc_bytes", "2MiB"}}},
@@ -73,15 +76,19 @@ TEST(TierBandwidth, BytesWrittenNeverExceedWriteBandwidthTimesTime) {
       const Json r = run_record(random_write_slow_only(w, vcpus));
       const Json& c = r.at("counters");
       const double t_ns = r.at("sim_time_s").get<double>() * 1e9;
-      const double unit = r.at("config").at("host_constants").at("slow.access_unit_bytes").get<double>();
-      const double queue = r.at("config").at("host_constants").at("slow.write_queue_bytes").get<double>();
-      const double read_bw = r.at("config").at("host_constants").at("slow.read_bw_gbps").get<double>();
+      const double unit =
+          r.at("config").at("host_constants").at("slow.access_unit_bytes").get<double>();
+      const double queue =
+          r.at("config").at("host_constants").at("slow.write_queue_bytes").get<double>();
+      const double read_bw =
+          r.at("config").at("host_constants").at("slow.read_bw_gbps").get<double>();
       const double written = c.at("slow_writebacks").get<double>() * unit;
       const double read = c.at("slow_misses").get<double>() * unit;
       // Write-backs alone, and reads and writes on the shared budget
       // (bytes/ns == GB/s); the write queue may hold its bytes beyond the end.
       EXPECT_LE(written, w * t_ns + queue) << vcpus << " vCPUs, write_bw " << w;
-      EXPECT_LE(read / read_bw + written / w, t_ns * 1.001 + queue / w) << vcpus << " vCPUs, write_bw " << w;
+      EXPECT_LE(read / read_bw + written / w, t_ns * 1.001 + queue / w)
+          << vcpus << " vCPUs, write_bw " << w;
     }
   }
 }
@@ -100,8 +107,12 @@ TEST(TierBandwidth, SlowerWritesMakeAWriteBoundRunSlower) {
 // fast allowance has no such share.
 TEST(EndPlacement, OraclePlacesTheHotSetFirstTouchDoesNot) {
   auto gups = [](const std::string& policy) {
-    return Json{{"workload", {{"impl", "gups"}, {"footprint", "64MiB"}, {"hot_offset", "end"}, {"updates", 2000000}}},
-                {"policy", policy}, {"ratio", "1:4"}, {"seed", 2}};
+    return Json{
+        {"workload",
+         {{"impl", "gups"}, {"footprint", "64MiB"}, {"hot_offset", "end"}, {"updates", 2000000}}},
+        {"policy", policy},
+        {"ratio", "1:4"},
+        {"seed", 2}};
   };
   EXPECT_EQ(run_record(gups("oracle")).at("hot_on_fast_at_end").get<double>(), 1.0);
   EXPECT_EQ(run_record(gups("dram-only")).at("hot_on_fast_at_end").get<double>(), 1.0);
@@ -112,12 +123,14 @@ TEST(EndPlacement, OraclePlacesTheHotSetFirstTouchDoesNot) {
 // --- The oracle is a bound with several vCPUs --------------------------------
 
 Json gups_at(const std::string& policy, uint32_t vcpus) {
-  return Json{{"workload", {{"impl", "gups"}, {"footprint", "32MiB"}, {"updates", 400000}, {"warmup_updates", 100000}}},
-              {"policy", policy},
-              {"ratio", "1:4"},
-              {"vm", {{"vcpus", vcpus}}},
-              {"host_overrides", {{"llc_bytes", "2MiB"}}},
-              {"seed", 5}};
+  return Json{
+      {"workload",
+       {{"impl", "gups"}, {"footprint", "32MiB"}, {"updates", 400000}, {"warmup_updates", 100000}}},
+      {"policy", policy},
+      {"ratio", "1:4"},
+      {"vm", {{"vcpus", vcpus}}},
+      {"host_overrides", {{"llc_bytes", "2MiB"}}},
+      {"seed", 5}};
 }
 
 TEST(Oracle, IsAtLeastAsFastAsFirstTouchWithSeveralVcpus) {
@@ -126,7 +139,8 @@ TEST(Oracle, IsAtLeastAsFastAsFirstTouchWithSeveralVcpus) {
     const Json oracle = run_record(gups_at("oracle", vcpus));
     const Json first = run_record(gups_at("first-touch", vcpus));
     const double hits = oracle.at("fast_hit_ratio").get<double>();
-    EXPECT_LE(oracle.at("sim_time_s").get<double>(), first.at("sim_time_s").get<double>()) << vcpus << " vCPUs";
+    EXPECT_LE(oracle.at("sim_time_s").get<double>(), first.at("sim_time_s").get<double>())
+        << vcpus << " vCPUs";
     EXPECT_GE(hits, first.at("fast_hit_ratio").get<double>()) << vcpus;
     // The same data is hot whatever the vCPU count: a profile that lands on
     // the right pages keeps the hit ratio (keyed by GPA it fell from 0.76 at
@@ -163,11 +177,13 @@ TEST(References, SlowerSlowTierNeverMakesSlowOnlyFaster) {
 TEST(InitialTier, SlowBacksEveryFirstTouchOnSlowAndTheDesignMovesIt) {
   Json first = gups_at("first-touch", 1), vtmm = gups_at("vtmm", 1), dram = gups_at("dram-only", 1);
   for (Json* j : {&first, &vtmm, &dram}) (*j)["vm"]["initial_tier"] = "slow";
-  EXPECT_EQ(run_record(first).at("fast_hit_ratio").get<double>(), 0.0) << "first-touch never moves a page";
+  EXPECT_EQ(run_record(first).at("fast_hit_ratio").get<double>(), 0.0)
+      << "first-touch never moves a page";
   const Json v = run_record(vtmm);
   EXPECT_GT(v.at("promoted_pages").get<uint64_t>(), 0u);
   EXPECT_GT(v.at("fast_hit_ratio").get<double>(), 0.0);
-  EXPECT_EQ(run_time(dram), run_time(gups_at("dram-only", 1))) << "a reference sized to one tier ignores it";
+  EXPECT_EQ(run_time(dram), run_time(gups_at("dram-only", 1)))
+      << "a reference sized to one tier ignores it";
 }
 
 TEST(InitialTier, GuestDesignsAndUnknownValuesAreRefused) {

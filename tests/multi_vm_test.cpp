@@ -16,13 +16,18 @@ namespace multi_vm_test {
 Json gups_vm(const std::string& name, double hot_fraction, uint64_t updates = 600'000) {
   return Json{{"name", name},
               {"workload",
-               {{"impl", "gups"}, {"footprint", "32MiB"}, {"hot_fraction", hot_fraction}, {"hot_probability", 1.0},
-                {"updates", updates}, {"warmup_updates", 300'000}}}};
+               {{"impl", "gups"},
+                {"footprint", "32MiB"},
+                {"hot_fraction", hot_fraction},
+                {"hot_probability", 1.0},
+                {"updates", updates},
+                {"warmup_updates", 300'000}}}};
 }
 
 // vTMM and the pool with windows of 0.3 ms (time_scale 1/2000 of the paper's
 // 600 ms), so these short runs see a few dozen windows.
-Json two_vms(const std::string& sharing, const Json& policy = Json{{"impl", "vtmm"}, {"time_scale", 0.0005}}) {
+Json two_vms(const std::string& sharing,
+             const Json& policy = Json{{"impl", "vtmm"}, {"time_scale", 0.0005}}) {
   // A 1 MiB LLC keeps these small VMs' hot sets out of the cache, so where
   // their pages live matters, as it does for full-size VMs.
   return Json{{"host", "optane"},
@@ -101,7 +106,8 @@ TEST(MultiVm, RecordCarriesEachVmAndIsDeterministic) {
     sum += v.at("throughput").get<double>();
   }
   EXPECT_DOUBLE_EQ(a.at("throughput").get<double>(), sum);
-  EXPECT_NE(a.at("vms")[0].at("seed"), a.at("vms")[1].at("seed")) << "identical VMs must not replay one stream";
+  EXPECT_NE(a.at("vms")[0].at("seed"), a.at("vms")[1].at("seed"))
+      << "identical VMs must not replay one stream";
   EXPECT_EQ(run(two_vms("pool")).dump(), a.dump());
 }
 
@@ -119,7 +125,8 @@ TEST(MultiVm, ThePoolLendsTheSmallHotSetsSpareFastMemoryToTheBigOne) {
   for (const Json& v : fixed.at("vms"))
     EXPECT_DOUBLE_EQ(v.at("fast_bytes_mean").get<double>(), v.at("fast_share_bytes").get<double>());
   // The big VM runs faster with what it borrowed.
-  EXPECT_GT(big.at("fast_hit_ratio").get<double>(), fixed.at("vms")[1].at("fast_hit_ratio").get<double>());
+  EXPECT_GT(big.at("fast_hit_ratio").get<double>(),
+            fixed.at("vms")[1].at("fast_hit_ratio").get<double>());
   EXPECT_GT(big.at("throughput").get<double>(), fixed.at("vms")[1].at("throughput").get<double>());
 }
 
@@ -133,7 +140,8 @@ TEST(MultiVm, OvercommittedCoresSlowEveryVmDown) {
   j["host_overrides"]["host_cores"] = 2;  // four vCPUs on two cores
   const Json tight = run(j);
   for (size_t i = 0; i < 2; ++i)
-    EXPECT_GT(tight.at("vms")[i].at("sim_time_s").get<double>(), 1.5 * roomy.at("vms")[i].at("sim_time_s").get<double>());
+    EXPECT_GT(tight.at("vms")[i].at("sim_time_s").get<double>(),
+              1.5 * roomy.at("vms")[i].at("sim_time_s").get<double>());
 }
 
 TEST(MultiVm, ALaterVmStartsLater) {

@@ -1,11 +1,12 @@
 // Params: typed reads with defaults, errors that name the component and key;
 // parse_bytes and parse_ratio.
+#include "vtmm/core/params.hpp"
+
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <string>
 
-#include "vtmm/core/params.hpp"
 #include "vtmm/core/run_spec.hpp"
 
 namespace vtmm {
@@ -139,8 +140,8 @@ TEST(ParseBytes, Units) {
 }
 
 TEST(ParseBytes, RejectsBadSizesNamingTheField) {
-  for (const Json& bad : {Json("MiB"), Json(""), Json("12XB"), Json("1mb"), Json(-1), Json(1.5), Json(true),
-                          Json(nullptr), Json(".")}) {
+  for (const Json& bad : {Json("MiB"), Json(""), Json("12XB"), Json("1mb"), Json(-1), Json(1.5),
+                          Json(true), Json(nullptr), Json(".")}) {
     const std::string msg = spec_error([&] { parse_bytes(bad, "workload 'gups': 'footprint'"); });
     EXPECT_NE(msg.find("'footprint'"), std::string::npos) << bad.dump() << ": " << msg;
   }
@@ -169,7 +170,8 @@ TEST(ParseRatio, AcceptsFastToSlow) {
 }
 
 TEST(ParseRatio, RejectsMalformedRatiosNamingWhere) {
-  for (const char* bad : {"1:0", "0:1", "abc", "1:", ":4", "1", "1:4:5", "-1:4", "1:-4", "1:4x", "nan:1", "inf:1", ""}) {
+  for (const char* bad : {"1:0", "0:1", "abc", "1:", ":4", "1", "1:4:5", "-1:4", "1:-4", "1:4x",
+                          "nan:1", "inf:1", ""}) {
     const std::string msg = spec_error([&] { parse_ratio(bad, "sim: 'ratio'"); });
     EXPECT_NE(msg.find("sim: 'ratio'"), std::string::npos) << bad << ": " << msg;
   }

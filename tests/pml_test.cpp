@@ -88,7 +88,8 @@ TEST(Pml, FullBufferCausesOneExitAndLosesNothing) {
   SimRig rig(vm_config(1024, kPtesPerPage, 1, false));
   const uint32_t buffer = rig.host.prof.pml_buffer_entries;
   ASSERT_EQ(buffer, 512u);
-  for (uint64_t vpn = 0; vpn < kPtesPerPage; ++vpn) rig.access(0, vpn, kRead);  // back every page, PML off
+  for (uint64_t vpn = 0; vpn < kPtesPerPage; ++vpn)
+    rig.access(0, vpn, kRead);  // back every page, PML off
   std::vector<Gpa> backed;
   for (Gpa g = 0; g < rig.mech.guest_pages(); ++g)
     if (rig.mech.backed(g)) backed.push_back(g);

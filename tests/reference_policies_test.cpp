@@ -92,7 +92,8 @@ TEST(Registries, EveryWorkloadConstructsWithNoParams) {
   for (const auto& e : entries) {
     Json resolved;
     std::unique_ptr<Workload> wl;
-    EXPECT_NO_THROW(wl = WorkloadRegistry::instance().make(Json{{"impl", e.name}}, "workload", WorkloadEnv{}, &resolved))
+    EXPECT_NO_THROW(wl = WorkloadRegistry::instance().make(Json{{"impl", e.name}}, "workload",
+                                                           WorkloadEnv{}, &resolved))
         << e.name;
     if (!wl) continue;
     EXPECT_GT(wl->footprint_bytes(), 0u) << e.name;
@@ -105,12 +106,15 @@ TEST(Registries, EveryPolicyConstructsWithNoParamsAndRunsTinyGups) {
   const auto& entries = PolicyRegistry::instance().entries();
   ASSERT_FALSE(entries.empty());
   for (const auto& e : entries) {
-    EXPECT_NO_THROW(PolicyRegistry::instance().make(Json{{"impl", e.name}}, "policy", PolicyEnv{})) << e.name;
+    EXPECT_NO_THROW(PolicyRegistry::instance().make(Json{{"impl", e.name}}, "policy", PolicyEnv{}))
+        << e.name;
     EXPECT_FALSE(e.summary.empty()) << e.name;
-    const Json run{{"workload", {{"impl", "gups"}, {"footprint", "16MiB"}, {"updates", 20000}, {"warmup_updates", 5000}}},
-                   {"policy", e.name},
-                   {"ratio", "1:4"},
-                   {"host_overrides", {{"llc_bytes", "4MiB"}}}};
+    const Json run{
+        {"workload",
+         {{"impl", "gups"}, {"footprint", "16MiB"}, {"updates", 20000}, {"warmup_updates", 5000}}},
+        {"policy", e.name},
+        {"ratio", "1:4"},
+        {"host_overrides", {{"llc_bytes", "4MiB"}}}};
     Json rec;
     EXPECT_NO_THROW(rec = sim::simulate(RunSpec::from_json(run, "test"))) << e.name;
     if (rec.is_object()) {
@@ -121,8 +125,10 @@ TEST(Registries, EveryPolicyConstructsWithNoParamsAndRunsTinyGups) {
 }
 
 TEST(Registries, UnknownNamesAreSpecErrors) {
-  EXPECT_THROW(PolicyRegistry::instance().make(Json{{"impl", "nope"}}, "policy", PolicyEnv{}), SpecError);
-  EXPECT_THROW(WorkloadRegistry::instance().make(Json{{"impl", "nope"}}, "workload", WorkloadEnv{}), SpecError);
+  EXPECT_THROW(PolicyRegistry::instance().make(Json{{"impl", "nope"}}, "policy", PolicyEnv{}),
+               SpecError);
+  EXPECT_THROW(WorkloadRegistry::instance().make(Json{{"impl", "nope"}}, "workload", WorkloadEnv{}),
+               SpecError);
   EXPECT_THROW(PolicyRegistry::instance().make(Json::object(), "policy", PolicyEnv{}), SpecError);
 }
 

@@ -9,8 +9,8 @@
 #include <map>
 #include <set>
 
-#include "vtmm/core/rng.hpp"
 #include "vtmm/core/error.hpp"
+#include "vtmm/core/rng.hpp"
 #include "vtmm/runner/experiment.hpp"
 #include "vtmm/runner/records.hpp"
 
@@ -22,16 +22,19 @@ using vtmm::runner::load_experiment;
 class Repeat : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("vtmm_repeat_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("vtmm_repeat_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string spec(const std::string& extra, const std::string& run_extra = "") const {
     const fs::path p = dir_ / "rep.json";
     std::ofstream(p) << R"({"name": "rep", "run": {"workload": {"impl": "gups", "footprint": "8MiB",
-      "updates": 20000, "warmup_updates": 1000}, "ratio": "1:4", "seed": 7)" + run_extra + R"(},
-      "sweep": {"policy": ["first-touch", "slow-only"]})" + extra + "}";
+      "updates": 20000, "warmup_updates": 1000}, "ratio": "1:4", "seed": 7)" +
+                            run_extra + R"(},
+      "sweep": {"policy": ["first-touch", "slow-only"]})" +
+                            extra + "}";
     return p.string();
   }
   fs::path dir_;
@@ -76,7 +79,8 @@ TEST_F(Repeat, DistinctSeedsWhenAsked) {
   EXPECT_EQ(seeds["first-touch"], seeds["slow-only"]);  // designs see the same seeds
   // The same spec gives the same expansion (order included).
   const auto again = load_experiment(spec(R"(, "repeat": 4, "repeat_seeds": true)"), false);
-  for (size_t i = 0; i < e.runs.size(); ++i) EXPECT_EQ(e.runs[i].to_json(), again.runs[i].to_json());
+  for (size_t i = 0; i < e.runs.size(); ++i)
+    EXPECT_EQ(e.runs[i].to_json(), again.runs[i].to_json());
 }
 
 TEST_F(Repeat, OverrideFromTheCommandLine) {
@@ -88,7 +92,8 @@ TEST_F(Repeat, BadRepeatIsASpecError) {
   EXPECT_THROW(load_experiment(spec(R"(, "repeat": 0)"), false), vtmm::SpecError);
   EXPECT_THROW(load_experiment(spec(R"(, "repeat": 2.5)"), false), vtmm::SpecError);
   EXPECT_THROW(load_experiment(spec(R"(, "repeat_seeds": "yes")"), false), vtmm::SpecError);
-  EXPECT_THROW(load_experiment(spec("", R"(, "repeat": 1)"), false), vtmm::SpecError);  // runner-owned
+  EXPECT_THROW(load_experiment(spec("", R"(, "repeat": 1)"), false),
+               vtmm::SpecError);  // runner-owned
 }
 
 TEST_F(Repeat, RecordsCarryTheRepeat) {

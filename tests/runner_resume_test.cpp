@@ -47,7 +47,8 @@ class RunnerResume : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("vtmm_resume_" + std::to_string(::getpid()) + "_" + info->name());
+    dir_ = fs::temp_directory_path() /
+           ("vtmm_resume_" + std::to_string(::getpid()) + "_" + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     results_ = dir_ / "results";
@@ -69,11 +70,12 @@ class RunnerResume : public ::testing::Test {
     const pid_t pid = ::fork();
     if (pid == 0) {
       const std::string e = err.string();
-      if (std::freopen(e.c_str(), "w", stderr) == nullptr || std::freopen("/dev/null", "w", stdout) == nullptr)
+      if (std::freopen(e.c_str(), "w", stderr) == nullptr ||
+          std::freopen("/dev/null", "w", stdout) == nullptr)
         ::_exit(127);
       const std::string s = spec.string(), r = results_.string();
-      ::execl(VTMM_BINARY, VTMM_BINARY, "run", s.c_str(), "--out", r.c_str(), "--jobs", jobs.c_str(),
-              static_cast<char*>(nullptr));
+      ::execl(VTMM_BINARY, VTMM_BINARY, "run", s.c_str(), "--out", r.c_str(), "--jobs",
+              jobs.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     return pid;
@@ -110,7 +112,8 @@ TEST_F(RunnerResume, KilledMidSweepFinishesWithoutRedoingRecordedRuns) {
   const pid_t pid = start(spec, dir_ / "err1", "2");
   // Kill once a few runs are recorded, well before the 12th.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!(fs::exists(jsonl) && newlines(jsonl) >= 3) && std::chrono::steady_clock::now() < deadline)
+  while (!(fs::exists(jsonl) && newlines(jsonl) >= 3) &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   int st = 0;
@@ -121,14 +124,17 @@ TEST_F(RunnerResume, KilledMidSweepFinishesWithoutRedoingRecordedRuns) {
   std::map<std::string, double> before;
   for (const auto& l : lines_of(slurp(jsonl))) {
     const Json r = Json::parse(l, nullptr, false);
-    if (!r.is_discarded()) before[r.at("run_key").get<std::string>()] = r.at("wall_s").get<double>();
+    if (!r.is_discarded())
+      before[r.at("run_key").get<std::string>()] = r.at("wall_s").get<double>();
   }
   ASSERT_GE(before.size(), 3u);
   ASSERT_LT(before.size(), 12u) << "the sweep finished before the kill: nothing left to resume";
 
   ASSERT_EQ(wait_exit(start(spec, dir_ / "err2", "2")), 0) << slurp(dir_ / "err2");
   const std::string err2 = slurp(dir_ / "err2");
-  EXPECT_NE(err2.find(std::to_string(before.size()) + " of 12 runs already recorded"), std::string::npos) << err2;
+  EXPECT_NE(err2.find(std::to_string(before.size()) + " of 12 runs already recorded"),
+            std::string::npos)
+      << err2;
 
   const auto after = records_by_key(jsonl);
   EXPECT_EQ(after.size(), 12u);
@@ -172,13 +178,15 @@ TEST_F(RunnerResume, FreshRedoesEveryRun) {
   ASSERT_EQ(wait_exit(start(spec, dir_ / "err1", "2")), 0) << slurp(dir_ / "err1");
   const auto first = records_by_key(jsonl);
   const std::string cmd = std::string("'") + VTMM_BINARY + "' run '" + spec.string() + "' --out '" +
-                          results_.string() + "' --fresh >/dev/null 2>'" + (dir_ / "err2").string() + "'";
+                          results_.string() + "' --fresh >/dev/null 2>'" +
+                          (dir_ / "err2").string() + "'";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(dir_ / "err2");
   EXPECT_EQ(slurp(dir_ / "err2").find("already recorded"), std::string::npos);
   const auto second = records_by_key(jsonl);
   ASSERT_EQ(second.size(), 12u);
   size_t same_wall = 0;
-  for (const auto& [key, r] : second) same_wall += r.at("wall_s") == first.at(key).at("wall_s") ? 1 : 0;
+  for (const auto& [key, r] : second)
+    same_wall += r.at("wall_s") == first.at(key).at("wall_s") ? 1 : 0;
   EXPECT_LT(same_wall, 12u) << "--fresh reused the old records";
 }
 
@@ -187,12 +195,14 @@ TEST_F(RunnerResume, FreshRedoesEveryRun) {
 TEST_F(RunnerResume, FailedRunIsRecordedAndTheSweepGoesOn) {
   // The 32 MiB workload does not fit the 16 MiB VM: that run fails when it starts.
   const fs::path spec = dir_ / "fail.json";
-  std::ofstream(spec) << R"({"name": "fail", "run": {"vm": {"memory": "16MiB"}, "policy": "dram-only"},
+  std::ofstream(spec)
+      << R"({"name": "fail", "run": {"vm": {"memory": "16MiB"}, "policy": "dram-only"},
       "sweep": {"workload": [{"impl": "gups", "footprint": "32MiB", "updates": 1000, "warmup_updates": 0},
                              {"impl": "gups", "footprint": "4MiB", "updates": 1000, "warmup_updates": 0}]}})";
   const fs::path jsonl = results_ / "runs.jsonl";
   ASSERT_EQ(wait_exit(start(spec, dir_ / "err1", "1")), 1) << slurp(dir_ / "err1");
-  EXPECT_NE(slurp(dir_ / "err1").find("1 of 2 runs failed"), std::string::npos) << slurp(dir_ / "err1");
+  EXPECT_NE(slurp(dir_ / "err1").find("1 of 2 runs failed"), std::string::npos)
+      << slurp(dir_ / "err1");
   const auto recs = records_by_key(jsonl);
   ASSERT_EQ(recs.size(), 2u);
   size_t failed = 0;

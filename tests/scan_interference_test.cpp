@@ -145,7 +145,8 @@ TEST(ScanInterference, AnEptScanEvictsTheVcpusCachedLines) {
     SimRig rig(vm_config(1 << 16, 1 << 15), Json{{"llc_bytes", 256 << 10}});
     touch_all(rig, 1 << 15);  // 32768 present entries: 4096 EPT lines, 1 MiB
     for (int round = 0; round < 2; ++round)
-      for (uint32_t l = 0; l < 1024; ++l) rig.access(0, l / 64, kRead, l % 64);  // 64 KiB working set
+      for (uint32_t l = 0; l < 1024; ++l)
+        rig.access(0, l / 64, kRead, l % 64);  // 64 KiB working set
     const uint64_t misses = rig.vm.counters.llc_misses;
     if (scan) scan_ept(rig, 0);
     for (uint32_t l = 0; l < 1024; ++l) rig.access(0, l / 64, kRead, l % 64);
@@ -162,11 +163,13 @@ TEST(ScanInterference, AnEptScanEvictsTheVcpusCachedLines) {
 // --- End to end: records and the policy thread's core ----------------------
 
 Json gups(const std::string& policy, const std::string& core = "") {
-  Json j{{"workload", {{"impl", "gups"}, {"footprint", "32MiB"}, {"updates", 300000}, {"warmup_updates", 50000}}},
-         {"policy", policy},
-         {"ratio", "1:4"},
-         {"host_overrides", {{"llc_bytes", "2MiB"}}},
-         {"seed", 3}};
+  Json j{
+      {"workload",
+       {{"impl", "gups"}, {"footprint", "32MiB"}, {"updates", 300000}, {"warmup_updates", 50000}}},
+      {"policy", policy},
+      {"ratio", "1:4"},
+      {"host_overrides", {{"llc_bytes", "2MiB"}}},
+      {"seed", 3}};
   if (!core.empty()) j["vm"]["policy_thread_core"] = core;
   return j;
 }

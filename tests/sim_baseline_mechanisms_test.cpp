@@ -68,7 +68,8 @@ TEST(HintFaults, GuestSideFaultIsNoExitAndAMigrationInItIsWaitedForByTheFaulting
       << "the faulting vCPU pays the fault and waits for the copy";
   // The only exits: the TLB shootdown's and the host backing the new GPA.
   EXPECT_EQ(rig.vm.counters.vm_exits - exits, (rig.vm.counters.tlb_flushes - flushes) + 1);
-  EXPECT_EQ(rig.mech.used_pages(Tier::Fast), 1u + 1u) << "the page-table page and the promoted page";
+  EXPECT_EQ(rig.mech.used_pages(Tier::Fast), 1u + 1u)
+      << "the page-table page and the promoted page";
   rig.run_events();
   EXPECT_EQ(rig.vm.counters.migration_traps, 0u);
 }
@@ -137,7 +138,8 @@ TEST(Sampling, SamplesEveryNthStoreAndOnlyLoadsThatMissTheLlc) {
 TEST(Exchange, SwapsTiersWithoutRoomAndKeepsUsage) {
   SimRig rig(slow_vm(128, 32), Json{{"llc_bytes", 1 << 20}, {"copy_gbps", 0.5}});
   rig.policy.tier = Tier::Fast;
-  for (uint64_t vpn = 0; vpn < 7; ++vpn) rig.access(0, vpn, kRead);  // 1 page table + 7 data pages: full
+  for (uint64_t vpn = 0; vpn < 7; ++vpn)
+    rig.access(0, vpn, kRead);  // 1 page table + 7 data pages: full
   rig.policy.tier = Tier::Slow;
   for (uint64_t vpn = 7; vpn < 10; ++vpn) rig.access(0, vpn, kRead);
   ASSERT_EQ(rig.mech.used_pages(Tier::Fast), 8u);
@@ -193,7 +195,7 @@ TEST(MemoryMode, DirtyLinesAreWrittenBackWhenDisplaced) {
   rig.access(0, 0, kWrite, 7);  // dirty in the LLC
   rig.access(0, 1, kRead, 7);   // LLC evicts it into the DRAM cache (dirty)
   const uint64_t wb = rig.vm.counters.mm_writebacks;
-  rig.access(0, 2, kRead, 7);   // same slot as page 0's line: the dirty line goes to slow memory
+  rig.access(0, 2, kRead, 7);  // same slot as page 0's line: the dirty line goes to slow memory
   EXPECT_EQ(rig.vm.counters.mm_writebacks - wb, 1u);
 }
 

@@ -42,7 +42,8 @@ class FixedTierPolicy final : public Policy {
 
 // A VM of `memory_pages` guest pages whose workload layout spans `va_pages`
 // virtual pages; both tiers may hold all of guest memory unless capped.
-inline sim::VmConfig vm_config(uint64_t memory_pages, uint64_t va_pages = 0, uint32_t vcpus = 1, bool pml = false) {
+inline sim::VmConfig vm_config(uint64_t memory_pages, uint64_t va_pages = 0, uint32_t vcpus = 1,
+                               bool pml = false) {
   sim::VmConfig c;
   c.vcpus = vcpus;
   c.memory_pages = memory_pages;
@@ -82,7 +83,8 @@ class SimRig {
   // Guest PTE bits as scan_gpt_page reports them, clearing `clear_mask`.
   uint8_t scan_pte(uint64_t vpn, uint8_t clear_mask = 0) {
     std::vector<PteBits> out(kPtesPerPage);
-    mech.scan_gpt_page(gpt(vpn), clear_mask, std::span<PteBits, kPtesPerPage>(out.data(), kPtesPerPage));
+    mech.scan_gpt_page(gpt(vpn), clear_mask,
+                       std::span<PteBits, kPtesPerPage>(out.data(), kPtesPerPage));
     return out[vpn % kPtesPerPage].bits;
   }
   std::vector<Gpa> drain_pml() {

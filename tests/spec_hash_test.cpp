@@ -19,19 +19,22 @@ using vtmm::runner::load_experiment;
 class SpecHash : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("vtmm_spec_hash_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("vtmm_spec_hash_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
   // A two-run spec; `title`, `updates`, `baseline` and `extra` vary per test.
-  std::string spec(const std::string& title, int updates = 20000, const std::string& baseline = "dram-only",
-                   const std::string& extra = "") const {
+  std::string spec(const std::string& title, int updates = 20000,
+                   const std::string& baseline = "dram-only", const std::string& extra = "") const {
     const fs::path p = dir_ / "h.json";
     std::ofstream(p) << R"({"name": "h", "title": ")" + title + R"(", "scale": "tiny",
       "run": {"workload": {"impl": "gups", "footprint": "8MiB", "updates": )" +
-                            std::to_string(updates) + R"(, "warmup_updates": 1000}, "ratio": "1:4", "seed": 3},
-      "sweep": {"policy": ["dram-only", "first-touch"]}, "baseline": ")" + baseline + "\"" + extra + "}";
+                            std::to_string(updates) +
+                            R"(, "warmup_updates": 1000}, "ratio": "1:4", "seed": 3},
+      "sweep": {"policy": ["dram-only", "first-touch"]}, "baseline": ")" +
+                            baseline + "\"" + extra + "}";
     return p.string();
   }
   fs::path dir_;
@@ -40,16 +43,21 @@ class SpecHash : public ::testing::Test {
 TEST_F(SpecHash, ProseAndPlotDoNotCount) {
   const std::string h = load_experiment(spec("one title"), false).spec_hash;
   EXPECT_EQ(load_experiment(spec("another title"), false).spec_hash, h);
-  EXPECT_EQ(load_experiment(spec("one title", 20000, "dram-only", R"(, "plot": {"kind": "slowdown_bars"})"), false)
-                .spec_hash,
-            h);
+  EXPECT_EQ(
+      load_experiment(
+          spec("one title", 20000, "dram-only", R"(, "plot": {"kind": "slowdown_bars"})"), false)
+          .spec_hash,
+      h);
 }
 
 TEST_F(SpecHash, RunsAndBaselineDo) {
   const std::string h = load_experiment(spec("t"), false).spec_hash;
   EXPECT_NE(load_experiment(spec("t", 30000), false).spec_hash, h);
   EXPECT_NE(load_experiment(spec("t", 20000, "first-touch"), false).spec_hash, h);
-  EXPECT_NE(load_experiment(spec("t", 20000, "dram-only", R"(, "full": {"run": {"seed": 4}})"), true).spec_hash, h);
+  EXPECT_NE(
+      load_experiment(spec("t", 20000, "dram-only", R"(, "full": {"run": {"seed": 4}})"), true)
+          .spec_hash,
+      h);
 }
 
 // The resume itself: a retitled spec reuses every record.
@@ -61,7 +69,8 @@ TEST_F(SpecHash, RetitledSweepResumesWithoutRerunning) {
   const auto again = vtmm::runner::run_experiment(load_experiment(spec("after"), false), opt);
   EXPECT_EQ(again.reused, 2u);
   EXPECT_EQ(again.ran, 0u);
-  const auto changed = vtmm::runner::run_experiment(load_experiment(spec("after", 30000), false), opt);
+  const auto changed =
+      vtmm::runner::run_experiment(load_experiment(spec("after", 30000), false), opt);
   EXPECT_EQ(changed.reused, 0u);
   EXPECT_EQ(changed.ran, 2u);
 }
@@ -95,7 +104,8 @@ TEST_F(SpecHash, AChangedHostProfileRerunsTheSweep) {
   const fs::path host = dir_ / "host.json";
   auto write_host = [&](int llc_hit_ns) {
     std::ofstream(host) << R"({"name": "h", "base": "optane", "description": "test host",
-      "llc_hit_ns": {"value": )" + std::to_string(llc_hit_ns) + R"(, "source": "test"}})";
+      "llc_hit_ns": {"value": )" +
+                               std::to_string(llc_hit_ns) + R"(, "source": "test"}})";
   };
   const std::string spec_with_host = spec("t");  // h.json, given a host below
   {

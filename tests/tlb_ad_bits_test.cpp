@@ -105,7 +105,8 @@ TEST(TlbAdBits, SecondLevelHitKeepsTheEntryAsCached) {
   EXPECT_GE(cost, prof.tlb_l2_hit_ns);
   EXPECT_EQ(rig.pte_bits(0) & kA, 0) << "a TLB hit of either level sets no bit";
 
-  for (uint64_t k = 1; k <= l1_ways; ++k) rig.access(0, k * l1_sets, kRead, 1);  // evict vpn 0 from L1 again
+  for (uint64_t k = 1; k <= l1_ways; ++k)
+    rig.access(0, k * l1_sets, kRead, 1);  // evict vpn 0 from L1 again
   rig.access(0, 0, kWrite, 2);
   EXPECT_EQ(rig.vm.counters.tlb_misses, walks);
   EXPECT_EQ(rig.vm.counters.dirty_assists, 1u) << "the L2 entry was clean";

@@ -72,7 +72,8 @@ TEST(TraceFormat, RoundTripGivesIdenticalWindows) {
     EXPECT_EQ(r.summary().markers[1].name, "measured");
     EXPECT_EQ(r.summary().markers[1].window, 3u);
   }
-  EXPECT_LT(fs::file_size(dir / "t1"), fs::file_size(dir / "t0")) << "zlib blocks are smaller than raw ones";
+  EXPECT_LT(fs::file_size(dir / "t1"), fs::file_size(dir / "t0"))
+      << "zlib blocks are smaller than raw ones";
   fs::remove_all(dir);
 }
 
@@ -116,11 +117,13 @@ void write_csv(const fs::path& file, const std::vector<trace::Window>& ws, bool 
     for (size_t i = 0; i < w.pages.size(); ++i) {
       // Rows of a window in reverse order: the importer sorts them.
       const auto& p = w.pages[w.pages.size() - 1 - i];
-      s += std::to_string(w.index) + ",0x" + [&] {
-        std::ostringstream h;
-        h << std::hex << p.page;
-        return h.str();
-      }() + "," + std::to_string(p.reads) + "," + std::to_string(p.writes) + "," +
+      s += std::to_string(w.index) + ",0x" +
+           [&] {
+             std::ostringstream h;
+             h << std::hex << p.page;
+             return h.str();
+           }() +
+           "," + std::to_string(p.reads) + "," + std::to_string(p.writes) + "," +
            (i == 0 ? std::to_string(w.instructions) : "") + "\n";
     }
   if (!gz) {
@@ -177,7 +180,8 @@ TEST(TraceFormat, TruncatedFileFailsWithByteOffset) {
   const std::string good = (dir / "good").string();
   test::write_trace(good, test::synthetic_windows(6, 100, 3));
   const std::string bytes = slurp(good);
-  for (size_t keep : {size_t{0}, size_t{10}, size_t{60}, bytes.size() / 2, bytes.size() - 17, bytes.size() - 1}) {
+  for (size_t keep :
+       {size_t{0}, size_t{10}, size_t{60}, bytes.size() / 2, bytes.size() - 17, bytes.size() - 1}) {
     spit(dir / "cut", bytes.substr(0, keep));
     const std::string err = read_error((dir / "cut").string());
     EXPECT_NE(err.find("at byte "), std::string::npos) << "kept " << keep << ": " << err;
@@ -204,7 +208,8 @@ TEST(TraceFormat, CorruptByteFailsWithItsBlockOffset) {
   std::string bad = bytes;
   bad[hdr + 25] = static_cast<char>(bad[hdr + 25] ^ 1);
   spit(dir / "bad", bad);
-  EXPECT_NE(read_error((dir / "bad").string()).find("at byte " + std::to_string(hdr + 20) + ": block CRC mismatch"),
+  EXPECT_NE(read_error((dir / "bad").string())
+                .find("at byte " + std::to_string(hdr + 20) + ": block CRC mismatch"),
             std::string::npos)
       << read_error((dir / "bad").string());
   fs::remove_all(dir);
@@ -217,16 +222,20 @@ TEST(TraceFormat, BadMagicAndVersionAreNamedWithTheirOffset) {
   std::string bad = slurp(good);
   bad.replace(0, 8, "VTMMTRCX");
   spit(dir / "magic", bad);
-  EXPECT_NE(read_error((dir / "magic").string()).find("at byte 0: not a vtmm trace (bad magic)"), std::string::npos)
+  EXPECT_NE(read_error((dir / "magic").string()).find("at byte 0: not a vtmm trace (bad magic)"),
+            std::string::npos)
       << read_error((dir / "magic").string());
   bad = slurp(good);
   bad[8] = 2;  // version 2
   spit(dir / "version", bad);
-  EXPECT_NE(read_error((dir / "version").string()).find("at byte 8: format version 2 is not supported"), std::string::npos)
+  EXPECT_NE(
+      read_error((dir / "version").string()).find("at byte 8: format version 2 is not supported"),
+      std::string::npos)
       << read_error((dir / "version").string());
   // Not a trace at all (a CSV handed to the replay by mistake).
   spit(dir / "csv", "window,page,reads,writes\n0,1,1,1\n");
-  EXPECT_NE(read_error((dir / "csv").string()).find("at byte 0: not a vtmm trace"), std::string::npos);
+  EXPECT_NE(read_error((dir / "csv").string()).find("at byte 0: not a vtmm trace"),
+            std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -239,7 +248,8 @@ TEST(TraceFormat, SummaryTotalsPerPhase) {
   test::write_trace((dir / "t").string(), ws);
   const trace::Json j = trace::trace_info((dir / "t").string());
   ASSERT_EQ(j["phases"].size(), 3u) << j["phases"].dump();
-  const std::vector<std::pair<std::string, uint64_t>> want = {{"", 0}, {"warmup", 2}, {"measured", 4}};
+  const std::vector<std::pair<std::string, uint64_t>> want = {
+      {"", 0}, {"warmup", 2}, {"measured", 4}};
   uint64_t reads = 0, writes = 0, instr = 0;
   for (size_t i = 0; i < 3; ++i) {
     const auto& ph = j["phases"][i];
@@ -264,7 +274,8 @@ TEST(TraceFormat, SummaryTotalsPerPhase) {
   EXPECT_EQ(j["reads"], reads);
   EXPECT_EQ(j["writes"], writes);
   EXPECT_EQ(j["instructions"], instr);
-  EXPECT_NE(trace::format_info(j).find("phase measured"), std::string::npos) << trace::format_info(j);
+  EXPECT_NE(trace::format_info(j).find("phase measured"), std::string::npos)
+      << trace::format_info(j);
   fs::remove_all(dir);
 }
 
@@ -288,8 +299,10 @@ TEST(TraceFormat, InfoReportsSkewAndMix) {
 }
 
 int run_vtmm(const std::string& args, std::string& err) {
-  const fs::path e = fs::temp_directory_path() / ("vtmm_trace_cli_err_" + std::to_string(::getpid()));
-  const int st = std::system((std::string(VTMM_BINARY) + " " + args + " >/dev/null 2>" + e.string()).c_str());
+  const fs::path e =
+      fs::temp_directory_path() / ("vtmm_trace_cli_err_" + std::to_string(::getpid()));
+  const int st =
+      std::system((std::string(VTMM_BINARY) + " " + args + " >/dev/null 2>" + e.string()).c_str());
   err = slurp(e);
   fs::remove(e);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -308,10 +321,16 @@ TEST(TraceFormat, CliRefusesBadTracesWithExitCode2) {
   EXPECT_EQ(run_vtmm("sim -w trace --wl trace=" + (dir / "cut").string(), err), 2);
   EXPECT_NE(err.find("at byte "), std::string::npos) << err;
   spit(dir / "bad.csv", "window,page,reads,writes\n0,1,1,1\n0,zz,1,1\n");
-  EXPECT_EQ(run_vtmm("trace import --csv " + (dir / "bad.csv").string() + " --out " + (dir / "o").string(), err), 2);
+  EXPECT_EQ(run_vtmm("trace import --csv " + (dir / "bad.csv").string() + " --out " +
+                         (dir / "o").string(),
+                     err),
+            2);
   EXPECT_NE(err.find("line 3"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir / "o"));
-  EXPECT_EQ(run_vtmm("trace import --csv " + (dir / "missing.csv").string() + " --out " + (dir / "o").string(), err), 2);
+  EXPECT_EQ(run_vtmm("trace import --csv " + (dir / "missing.csv").string() + " --out " +
+                         (dir / "o").string(),
+                     err),
+            2);
   fs::remove_all(dir);
 }
 
@@ -337,7 +356,8 @@ TEST(TraceFormat, CliNamesTheOffsetOfEveryKindOfDamage) {
   std::string err;
   for (const auto& [file, needle] : cases) {
     const std::string path = (dir / file).string();
-    for (const std::string& cmd : {"trace info " + path, "sim -w trace -p dram-only --wl trace=" + path + " --no-wall"}) {
+    for (const std::string& cmd :
+         {"trace info " + path, "sim -w trace -p dram-only --wl trace=" + path + " --no-wall"}) {
       EXPECT_EQ(run_vtmm(cmd, err), 2) << cmd << ": " << err;
       EXPECT_NE(err.find(needle), std::string::npos) << cmd << ": " << err;
       EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << cmd << ": " << err;
@@ -349,7 +369,10 @@ TEST(TraceFormat, CliNamesTheOffsetOfEveryKindOfDamage) {
   ASSERT_NE(gz, nullptr);
   gzwrite(gz, csv.data(), static_cast<unsigned>(csv.size()));
   gzclose(gz);
-  EXPECT_EQ(run_vtmm("trace import --csv " + (dir / "bad.csv.gz").string() + " --out " + (dir / "o").string(), err), 2);
+  EXPECT_EQ(run_vtmm("trace import --csv " + (dir / "bad.csv.gz").string() + " --out " +
+                         (dir / "o").string(),
+                     err),
+            2);
   EXPECT_NE(err.find("line 4"), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_FALSE(fs::exists(dir / "o"));

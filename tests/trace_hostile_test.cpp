@@ -47,7 +47,8 @@ std::string info_error(const std::string& path) {
 // window it should have refused could allocate without bound.
 std::string replay_error(const std::string& path) {
   return error_of([&] {
-    WorkloadRegistry::instance().make(Json{{"impl", "trace"}, {"trace", path}}, "workload", WorkloadEnv{1, 1});
+    WorkloadRegistry::instance().make(Json{{"impl", "trace"}, {"trace", path}}, "workload",
+                                      WorkloadEnv{1, 1});
   });
 }
 
@@ -66,7 +67,9 @@ std::string assemble(const Parts& p) {
   return test::trace_bytes(p.header.dump(), blocks, trailer.dump());
 }
 
-trace::PageCount& first_page(Parts& p, size_t window = 1) { return p.windows.at(window).pages.at(0); }
+trace::PageCount& first_page(Parts& p, size_t window = 1) {
+  return p.windows.at(window).pages.at(0);
+}
 
 Json true_trailer(const Parts& p) { return test::summary_of(p.windows).to_json(); }
 
@@ -127,10 +130,22 @@ TEST(TraceHostile, WindowCountsAndPagesAreBounded) {
          first_page(p).reads = trace::kMaxWindowAccesses + 1;
        },
        "past 2147483648 accesses"},
-      {"page 2^64-1", [](Parts& p) { p.windows[1].pages = {{kMax64, 1, 0}}; }, "not below 2^52"},
-      {"page 2^52", [](Parts& p) { p.windows[1].pages = {{trace::kPageLimit, 1, 0}}; }, "not below 2^52"},
+      {"page 2^64-1",
+       [](Parts& p) {
+         p.windows[1].pages = {{kMax64, 1, 0}};
+       },
+       "not below 2^52"},
+      {"page 2^52",
+       [](Parts& p) {
+         p.windows[1].pages = {{trace::kPageLimit, 1, 0}};
+       },
+       "not below 2^52"},
       // encode_window writes 4 - 5 as the delta 2^64-1, which would wrap to page 4.
-      {"page delta wraps around", [](Parts& p) { p.windows[1].pages = {{5, 1, 0}, {4, 1, 0}}; }, "not below 2^52"},
+      {"page delta wraps around",
+       [](Parts& p) {
+         p.windows[1].pages = {{5, 1, 0}, {4, 1, 0}};
+       },
+       "not below 2^52"},
       {"page above the trailer's max_page",
        [](Parts& p) {
          Json t = true_trailer(p);
@@ -173,7 +188,8 @@ TEST(TraceHostile, HeaderFieldsMatchTheWriterAndTheBinary) {
   const std::string whole = "must be a whole number >= 0";
   run_cases({
       {"version 0", set("version", 0), "field 'version' is 0, the file's binary version is 1"},
-      {"version 8192", set("version", 8192), "field 'version' is 8192, the file's binary version is 1"},
+      {"version 8192", set("version", 8192),
+       "field 'version' is 8192, the file's binary version is 1"},
       {"version {}", set("version", Json::object()), "field 'version' " + whole},
       {"version \"1\"", set("version", "1"), "field 'version' " + whole},
       {"version 1.0", set("version", 1.0), "field 'version' " + whole},
@@ -191,7 +207,8 @@ TEST(TraceHostile, HeaderFieldsMatchTheWriterAndTheBinary) {
       {"program missing", drop("program"), "field 'program' is missing"},
       {"recorded_at a number", set("recorded_at", 7), "field 'recorded_at' must be a string"},
       {"recorder null", set("recorder", nullptr), "field 'recorder' must be a string"},
-      {"header an array", [](Parts& p) { p.header = Json::array({1}); }, "header is not a JSON object"},
+      {"header an array", [](Parts& p) { p.header = Json::array({1}); },
+       "header is not a JSON object"},
   });
 }
 
@@ -223,9 +240,12 @@ TEST(TraceHostile, TrailerFiguresAreTheWindowsOwn) {
     };
   };
   run_cases({
-      {"windows 2^63", set("windows", uint64_t{1} << 63), "trailer says 9223372036854775808 windows, file holds 6"},
-      {"distinct_pages 2^40", set("distinct_pages", uint64_t{1} << 40), "trailer says distinct_pages 1099511627776, the windows hold"},
-      {"distinct_pages 2^64-1", set("distinct_pages", kMax64), "trailer says distinct_pages 18446744073709551615"},
+      {"windows 2^63", set("windows", uint64_t{1} << 63),
+       "trailer says 9223372036854775808 windows, file holds 6"},
+      {"distinct_pages 2^40", set("distinct_pages", uint64_t{1} << 40),
+       "trailer says distinct_pages 1099511627776, the windows hold"},
+      {"distinct_pages 2^64-1", set("distinct_pages", kMax64),
+       "trailer says distinct_pages 18446744073709551615"},
       {"distinct_pages one short",
        [](Parts& p) {
          Json t = true_trailer(p);
@@ -236,7 +256,8 @@ TEST(TraceHostile, TrailerFiguresAreTheWindowsOwn) {
       {"reads one more", off_by_one("reads"), "trailer says reads"},
       {"writes one more", off_by_one("writes"), "trailer says writes"},
       {"min_page above max_page", set("min_page", kPage + 1000), "is above max_page"},
-      {"max_page 2^60", set("max_page", uint64_t{1} << 60), "max_page 1152921504606846976 is not below 2^52"},
+      {"max_page 2^60", set("max_page", uint64_t{1} << 60),
+       "max_page 1152921504606846976 is not below 2^52"},
       {"a marker the windows lack",
        [](Parts& p) {
          Json t = true_trailer(p);
@@ -279,8 +300,13 @@ TEST(TraceHostile, WritersRefuseWhatTheReaderWould) {
     damage(h);
     return error_of([&] { trace::TraceWriter w(path, h); });
   };
-  EXPECT_NE(header_error([](trace::Header& h) { h.page_size = 8192; }).find("page_size 8192 is not supported"), std::string::npos);
-  EXPECT_NE(header_error([](trace::Header& h) { h.window_accesses = trace::kMaxWindowAccesses + 1; }).find("above the format's limit"),
+  EXPECT_NE(header_error([](trace::Header& h) {
+              h.page_size = 8192;
+            }).find("page_size 8192 is not supported"),
+            std::string::npos);
+  EXPECT_NE(header_error([](trace::Header& h) {
+              h.window_accesses = trace::kMaxWindowAccesses + 1;
+            }).find("above the format's limit"),
             std::string::npos);
   const std::vector<std::pair<trace::Window, std::string>> windows = {
       {trace::Window{0, 0, "", {{trace::kPageLimit, 1, 0}}}, "not below 2^52"},
@@ -308,16 +334,18 @@ TEST(TraceHostile, BlockLengthsAreBoundedByTheBytesPresent) {
   const auto dir = test::scratch_dir("trace_hostile");
   const std::string header = test::test_header().to_json().dump();
   std::string payload;
-  for (uint64_t v : {uint64_t{0}, uint64_t{0}, uint64_t{0}, uint64_t{1} << 40}) trace::put_varint(payload, v);
+  for (uint64_t v : {uint64_t{0}, uint64_t{0}, uint64_t{0}, uint64_t{1} << 40})
+    trace::put_varint(payload, v);
   payload += std::string("\x01\x01\x00", 3);  // one page where 2^40 are announced
   const std::string empty_trailer = test::summary_of({trace::Window{}}).to_json().dump();
   const std::vector<std::pair<std::string, std::string>> cases = {
       {test::trace_bytes(header, {test::block_bytes(trace::kWindowTag, payload)}, empty_trailer),
        "page count 1099511627776 is more than the payload can hold"},
-      {test::trace_bytes(header,
-                         {test::block_bytes(trace::kWindowTag, test::zlib_compress(trace::encode_window({})),
-                                            trace::kCodecZlib, trace::kMaxBlockBytes)},
-                         empty_trailer),
+      {test::trace_bytes(
+           header,
+           {test::block_bytes(trace::kWindowTag, test::zlib_compress(trace::encode_window({})),
+                              trace::kCodecZlib, trace::kMaxBlockBytes)},
+           empty_trailer),
        "more than zlib can produce"},
   };
   for (const auto& [bytes, error] : cases) {
@@ -375,7 +403,8 @@ TEST_F(TraceDamagePastTheEnd, BadCrcInAWindowPastTheEnd) {
   std::string bad = bytes_;
   const size_t at = block_at(6) + 20 + 3;
   bad[at] = static_cast<char>(bad[at] ^ 0x20);
-  expect_refused_alike(damaged("crc", bad), "at byte " + std::to_string(block_at(6) + 20) + ": block CRC mismatch");
+  expect_refused_alike(damaged("crc", bad),
+                       "at byte " + std::to_string(block_at(6) + 20) + ": block CRC mismatch");
 }
 
 TEST_F(TraceDamagePastTheEnd, BadCrcInTheTrailer) {
@@ -391,14 +420,16 @@ TEST_F(TraceDamagePastTheEnd, BadPageInAWindowPastTheEndWithItsCrcRight) {
   ws[7].pages.push_back({kMax64, 1, 1});
   for (const auto& w : ws) blocks.push_back(test::window_block(w));
   auto summary = test::summary_of(ws_);
-  expect_refused_alike(damaged("page", test::trace_bytes(test::test_header().to_json().dump(), blocks,
-                                                         summary.to_json().dump())),
+  expect_refused_alike(damaged("page", test::trace_bytes(test::test_header().to_json().dump(),
+                                                         blocks, summary.to_json().dump())),
                        "not below 2^52");
 }
 
 int run_vtmm(const std::string& args, std::string& err) {
-  const fs::path e = fs::temp_directory_path() / ("vtmm_trace_hostile_err_" + std::to_string(::getpid()));
-  const int st = std::system((std::string(VTMM_BINARY) + " " + args + " >/dev/null 2>" + e.string()).c_str());
+  const fs::path e =
+      fs::temp_directory_path() / ("vtmm_trace_hostile_err_" + std::to_string(::getpid()));
+  const int st =
+      std::system((std::string(VTMM_BINARY) + " " + args + " >/dev/null 2>" + e.string()).c_str());
   err = test::slurp(e);
   fs::remove(e);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -412,11 +443,13 @@ TEST_F(TraceDamagePastTheEnd, CliRefusesWithExitCode2AndOneMessage) {
   first_page(counts).reads = kMax64;
   Parts version;
   version.header["version"] = 8192;
-  for (const std::string& path : {damaged("crc", crc), damaged("counts", assemble(counts)), damaged("version", assemble(version))}) {
+  for (const std::string& path : {damaged("crc", crc), damaged("counts", assemble(counts)),
+                                  damaged("version", assemble(version))}) {
     SCOPED_TRACE(path);
     std::string info_err, sim_err;
     EXPECT_EQ(run_vtmm("trace info " + path, info_err), 2) << info_err;
-    EXPECT_EQ(run_vtmm("sim -w trace -p dram-only --wl trace=" + path + " --no-wall", sim_err), 2) << sim_err;
+    EXPECT_EQ(run_vtmm("sim -w trace -p dram-only --wl trace=" + path + " --no-wall", sim_err), 2)
+        << sim_err;
     EXPECT_NE(info_err.find("trace '" + path + "': at byte "), std::string::npos) << info_err;
     EXPECT_EQ(std::count(info_err.begin(), info_err.end(), '\n'), 1) << info_err;
     EXPECT_EQ(sim_err, info_err);

@@ -33,7 +33,8 @@ inline std::filesystem::path scratch_dir(const std::string& tag) {
 // `windows` windows over `pages` pages near a 64-bit address; about a third of
 // the pages are hot. Window 2 is empty; markers "warmup" at 1 and "measured"
 // at 3 when there are enough windows.
-inline std::vector<trace::Window> synthetic_windows(uint64_t windows, uint64_t pages, uint64_t seed) {
+inline std::vector<trace::Window> synthetic_windows(uint64_t windows, uint64_t pages,
+                                                    uint64_t seed) {
   Rng rng(seed);
   std::vector<trace::Window> out;
   for (uint64_t w = 0; w < windows; ++w) {
@@ -102,8 +103,9 @@ inline void put_le(std::string& out, uint64_t v, int bytes) {
 inline std::string zlib_compress(const std::string& raw) {
   uLongf len = compressBound(static_cast<uLong>(raw.size()));
   std::string out(len, '\0');
-  EXPECT_EQ(compress2(reinterpret_cast<Bytef*>(out.data()), &len, reinterpret_cast<const Bytef*>(raw.data()),
-                      static_cast<uLong>(raw.size()), Z_DEFAULT_COMPRESSION),
+  EXPECT_EQ(compress2(reinterpret_cast<Bytef*>(out.data()), &len,
+                      reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()),
+                      Z_DEFAULT_COMPRESSION),
             Z_OK);
   out.resize(len);
   return out;
@@ -111,8 +113,8 @@ inline std::string zlib_compress(const std::string& raw) {
 
 // One block (docs/trace-format.md) holding `stored`, its CRC right. raw_len
 // is stored's length unless given: a zlib block must give its payload's.
-inline std::string block_bytes(const char tag[4], const std::string& stored, uint32_t codec = trace::kCodecRaw,
-                               int64_t raw_len = -1) {
+inline std::string block_bytes(const char tag[4], const std::string& stored,
+                               uint32_t codec = trace::kCodecRaw, int64_t raw_len = -1) {
   std::string b(tag, 4);
   put_le(b, codec, 4);
   put_le(b, stored.size(), 4);
@@ -125,12 +127,14 @@ inline std::string block_bytes(const char tag[4], const std::string& stored, uin
 // may hold what no writer would write.
 inline std::string window_block(const trace::Window& w) {
   const std::string raw = trace::encode_window(w);
-  return block_bytes(trace::kWindowTag, zlib_compress(raw), trace::kCodecZlib, static_cast<int64_t>(raw.size()));
+  return block_bytes(trace::kWindowTag, zlib_compress(raw), trace::kCodecZlib,
+                     static_cast<int64_t>(raw.size()));
 }
 
 // A whole trace from its parts, every CRC right: header JSON text, window
 // blocks, trailer JSON text.
-inline std::string trace_bytes(const std::string& header_json, const std::vector<std::string>& window_blocks,
+inline std::string trace_bytes(const std::string& header_json,
+                               const std::vector<std::string>& window_blocks,
                                const std::string& trailer_json) {
   std::string f(trace::kMagic, 8);
   put_le(f, trace::kVersion, 4);

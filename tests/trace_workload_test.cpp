@@ -88,7 +88,9 @@ TEST_F(TraceWorkload, AccessesLandInMappedPagesAndMatchEachWindow) {
       auto& g = got[off / kPageSize];
       g.first += (acc[i].kind & kRead) ? 1 : 0;
       g.second += (acc[i].kind & kWrite) ? 1 : 0;
-      const Phase ph = win.index >= 3 ? Phase::Measured : win.index >= 1 ? Phase::Warmup : Phase::Setup;
+      const Phase ph = win.index >= 3   ? Phase::Measured
+                       : win.index >= 1 ? Phase::Warmup
+                                        : Phase::Setup;
       ASSERT_EQ(acc[i].phase, ph) << "window " << win.index;
     }
     EXPECT_EQ(got, want) << "window " << win.index;
@@ -114,12 +116,14 @@ TEST_F(TraceWorkload, PhaseMarkersAreConfigurable) {
   const auto acc = replay(s, 1);
   uint64_t first = 0;
   for (const auto& p : ws_[0].pages) first += std::max(p.reads, p.writes);
-  for (size_t i = 0; i < acc.size(); ++i) ASSERT_EQ(acc[i].phase, i < first ? Phase::Setup : Phase::Measured) << i;
+  for (size_t i = 0; i < acc.size(); ++i)
+    ASSERT_EQ(acc[i].phase, i < first ? Phase::Setup : Phase::Measured) << i;
   s["measure_from"] = "nonexistent";
   EXPECT_THROW(WorkloadRegistry::instance().make(s, "workload", WorkloadEnv{}), SpecError);
-  EXPECT_THROW(WorkloadRegistry::instance().make(Json{{"impl", "trace"}, {"trace", (dir_ / "nope").string()}}, "workload",
-                                                 WorkloadEnv{}),
-               SpecError);
+  EXPECT_THROW(
+      WorkloadRegistry::instance().make(
+          Json{{"impl", "trace"}, {"trace", (dir_ / "nope").string()}}, "workload", WorkloadEnv{}),
+      SpecError);
 }
 
 TEST_F(TraceWorkload, ComputeTimeComesFromInstructions) {
@@ -131,7 +135,8 @@ TEST_F(TraceWorkload, ComputeTimeComesFromInstructions) {
   w->next(0, b);
   uint64_t issued = 0;
   for (const auto& p : ws_[0].pages) issued += std::max(p.reads, p.writes);
-  EXPECT_FLOAT_EQ(b.compute_ns, static_cast<float>(static_cast<double>(ws_[0].instructions) * 0.5 / static_cast<double>(issued)));
+  EXPECT_FLOAT_EQ(b.compute_ns, static_cast<float>(static_cast<double>(ws_[0].instructions) * 0.5 /
+                                                   static_cast<double>(issued)));
 }
 
 TEST_F(TraceWorkload, EveryPolicyRunsOnItUnchanged) {
@@ -140,9 +145,13 @@ TEST_F(TraceWorkload, EveryPolicyRunsOnItUnchanged) {
     for (const auto& p : ws_[w].pages) measured += std::max(p.reads, p.writes);
   for (const auto& e : PolicyRegistry::instance().entries()) {
     SCOPED_TRACE(e.name);
-    const Json run{{"workload", spec()}, {"policy", {{"impl", e.name}}}, {"ratio", "1:4"}, {"vm", {{"vcpus", 2}}}};
+    const Json run{{"workload", spec()},
+                   {"policy", {{"impl", e.name}}},
+                   {"ratio", "1:4"},
+                   {"vm", {{"vcpus", 2}}}};
     Json rec;
-    ASSERT_NO_THROW(rec = sim::simulate(RunSpec::from_json(run, "test")));  // verify() checks the totals
+    ASSERT_NO_THROW(
+        rec = sim::simulate(RunSpec::from_json(run, "test")));  // verify() checks the totals
     EXPECT_EQ(rec.at("ops").get<uint64_t>(), measured);
     EXPECT_GT(rec.at("sim_time_s").get<double>(), 0.0);
   }

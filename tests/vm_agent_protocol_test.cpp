@@ -15,13 +15,19 @@
 namespace vtmm::agent_proto {
 namespace vm_agent_protocol_test {
 
-const MemoryMap kMap{{{0, 64ull << 20}, {1ull << 32, (1ull << 32) + (16ull << 20)}}};  // 64 MiB + 16 MiB above 4 GiB
+const MemoryMap kMap{
+    {{0, 64ull << 20}, {1ull << 32, (1ull << 32) + (16ull << 20)}}};  // 64 MiB + 16 MiB above 4 GiB
 
 std::vector<Message> valid_messages() {
   std::vector<Message> v;
   v.push_back({MsgType::Hello, 1, Hello{1, 48ull << 20, {32ull << 20, 16ull << 20}}});
-  v.push_back({MsgType::Metrics, 2, Metrics{"redis-benchmark", {{"requests_per_s", 5123.5}, {"p50_ms", 0.3}}}});
-  v.push_back({MsgType::Pages, 3, Pages{PageSource::SoftDirty, 7, {0, 5, (64ull << 20) / 4096 - 1, (1ull << 32) / 4096}, {1, 2, 3, 1}}});
+  v.push_back({MsgType::Metrics, 2,
+               Metrics{"redis-benchmark", {{"requests_per_s", 5123.5}, {"p50_ms", 0.3}}}});
+  v.push_back({MsgType::Pages, 3,
+               Pages{PageSource::SoftDirty,
+                     7,
+                     {0, 5, (64ull << 20) / 4096 - 1, (1ull << 32) / 4096},
+                     {1, 2, 3, 1}}});
   v.push_back({MsgType::Done, 4, Done{0}});
   v.push_back({MsgType::Error, 5, Text{"redis-server did not start"}});
   v.push_back({MsgType::Command, 6, Text{"run redis 2000"}});
@@ -33,7 +39,9 @@ std::vector<Message> valid_messages() {
   return v;
 }
 
-Decoded decode(const std::string& f) { return decode_frame(reinterpret_cast<const uint8_t*>(f.data()), f.size(), kMap); }
+Decoded decode(const std::string& f) {
+  return decode_frame(reinterpret_cast<const uint8_t*>(f.data()), f.size(), kMap);
+}
 
 void set32(std::string& f, size_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) f[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -91,16 +99,28 @@ TEST(VmAgentProtocol, EveryKnownMalformationIsRejected) {
   mk("version 0", 1, [](std::string& f) { f[4] = 0; });
   mk("unknown type", 3, [](std::string& f) { f[6] = 99; });
   mk("length too large", 1, [](std::string& f) { set32(f, 8, kMaxPayload + 1); });
-  mk("length short", 1, [](std::string& f) { set32(f, 8, static_cast<uint32_t>(f.size() - kHeaderBytes - 1)); });
+  mk("length short", 1,
+     [](std::string& f) { set32(f, 8, static_cast<uint32_t>(f.size() - kHeaderBytes - 1)); });
   mk("truncated", 2, [](std::string& f) { f.resize(f.size() - 3); });
-  mk("trailing byte", 3, [](std::string& f) { f.push_back(0); set32(f, 8, static_cast<uint32_t>(f.size() - kHeaderBytes)); });
+  mk("trailing byte", 3, [](std::string& f) {
+    f.push_back(0);
+    set32(f, 8, static_cast<uint32_t>(f.size() - kHeaderBytes));
+  });
   mk("header only", 0, [](std::string& f) { f.resize(10); });
-  mk("gfn past RAM", 2, [](std::string& f) { set64(f, kHeaderBytes + 12, (uint64_t{1} << 56) | ((64ull << 20) / 4096)); });
-  mk("gfn in the hole", 2, [](std::string& f) { set64(f, kHeaderBytes + 12, (uint64_t{1} << 56) | (3ull << 30) / 4096); });
-  mk("gfn max", 2, [](std::string& f) { set64(f, kHeaderBytes + 12, (uint64_t{1} << 56) | kPfnMask); });
-  mk("reserved gfn bits", 2, [](std::string& f) { set64(f, kHeaderBytes + 12, (uint64_t{1} << 56) | (uint64_t{1} << 53)); });
+  mk("gfn past RAM", 2, [](std::string& f) {
+    set64(f, kHeaderBytes + 12, (uint64_t{1} << 56) | ((64ull << 20) / 4096));
+  });
+  mk("gfn in the hole", 2, [](std::string& f) {
+    set64(f, kHeaderBytes + 12, (uint64_t{1} << 56) | (3ull << 30) / 4096);
+  });
+  mk("gfn max", 2,
+     [](std::string& f) { set64(f, kHeaderBytes + 12, (uint64_t{1} << 56) | kPfnMask); });
+  mk("reserved gfn bits", 2, [](std::string& f) {
+    set64(f, kHeaderBytes + 12, (uint64_t{1} << 56) | (uint64_t{1} << 53));
+  });
   mk("no flags", 2, [](std::string& f) { set64(f, kHeaderBytes + 12, 5); });
-  mk("unknown flag", 2, [](std::string& f) { set64(f, kHeaderBytes + 12, (uint64_t{4} << 56) | 5); });
+  mk("unknown flag", 2,
+     [](std::string& f) { set64(f, kHeaderBytes + 12, (uint64_t{4} << 56) | 5); });
   mk("unknown source", 2, [](std::string& f) { f[kHeaderBytes] = 9; });
   mk("pad set", 2, [](std::string& f) { f[kHeaderBytes + 1] = 1; });
   mk("count huge", 2, [](std::string& f) { set32(f, kHeaderBytes + 8, 0xffffffffu); });
@@ -115,8 +135,10 @@ TEST(VmAgentProtocol, EveryKnownMalformationIsRejected) {
   mk("metrics NaN", 1, [](std::string& f) { set64(f, f.size() - 8, 0x7ff8000000000001ull); });
   mk("metrics inf", 1, [](std::string& f) { set64(f, f.size() - 8, 0x7ff0000000000000ull); });
   mk("metrics bad key char", 1, [](std::string& f) { f[kHeaderBytes + 1 + 15 + 2 + 1] = '\n'; });
-  mk("metrics name len past end", 1, [](std::string& f) { f[kHeaderBytes] = static_cast<char>(250); });
-  mk("metrics count too many", 1, [](std::string& f) { f[kHeaderBytes + 16] = static_cast<char>(200); });
+  mk("metrics name len past end", 1,
+     [](std::string& f) { f[kHeaderBytes] = static_cast<char>(250); });
+  mk("metrics count too many", 1,
+     [](std::string& f) { f[kHeaderBytes + 16] = static_cast<char>(200); });
   mk("metrics empty name", 1, [](std::string& f) {
     f.erase(kHeaderBytes + 1, 15);
     f[kHeaderBytes] = 0;
@@ -130,7 +152,10 @@ TEST(VmAgentProtocol, EveryKnownMalformationIsRejected) {
     Message l{MsgType::Error, 9, Text{std::string(kMaxText + 1, 'a')}};
     bad.emplace_back("text too long", encode(l));
   }
-  mk("done size", 3, [](std::string& f) { f.push_back(0); set32(f, 8, 5); });
+  mk("done size", 3, [](std::string& f) {
+    f.push_back(0);
+    set32(f, 8, 5);
+  });
   const size_t tb = kHeaderBytes + 4, pte0 = tb + 8;  // the first table's gfn and first entry
   mk("table past RAM", 6, [&](std::string& f) { set64(f, tb, (64ull << 20) / 4096); });
   mk("table in the hole", 6, [&](std::string& f) { set64(f, tb, (3ull << 30) / 4096); });
@@ -171,7 +196,9 @@ TEST(VmAgentProtocol, StreamResynchronisesAfterGarbage) {
   size_t valid = 0;
   for (int i = 0; i < 200; ++i) {
     std::string junk(rng() % 40, '\0');
-    for (char& c : junk) c = static_cast<char>(rng() & 0x7f);  // 7-bit junk cannot hold a valid frame's 0x80+ bytes... usually
+    for (char& c : junk)
+      c = static_cast<char>(rng() &
+                            0x7f);  // 7-bit junk cannot hold a valid frame's 0x80+ bytes... usually
     stream += junk;
     const auto v = valid_messages();
     stream += encode(v[rng() % v.size()]);
@@ -205,11 +232,22 @@ TEST(VmAgentProtocol, FuzzNoCrashAndAcceptedFramesObeyLimits) {
     const int edits = 1 + static_cast<int>(rng() % 4);
     for (int e = 0; e < edits; ++e) {
       switch (kind) {
-        case 0: f[rng() % f.size()] ^= static_cast<char>(1u << (rng() % 8)); break;
-        case 1: f[rng() % f.size()] = static_cast<char>(rng()); break;
-        case 2: f.resize(rng() % (f.size() + 1)); if (f.empty()) f.push_back('V'); break;
-        case 3: f.append(1 + rng() % 16, static_cast<char>(rng())); break;
-        case 4: if (f.size() >= 12) set32(f, 8, static_cast<uint32_t>(rng())); break;
+        case 0:
+          f[rng() % f.size()] ^= static_cast<char>(1u << (rng() % 8));
+          break;
+        case 1:
+          f[rng() % f.size()] = static_cast<char>(rng());
+          break;
+        case 2:
+          f.resize(rng() % (f.size() + 1));
+          if (f.empty()) f.push_back('V');
+          break;
+        case 3:
+          f.append(1 + rng() % 16, static_cast<char>(rng()));
+          break;
+        case 4:
+          if (f.size() >= 12) set32(f, 8, static_cast<uint32_t>(rng()));
+          break;
         case 5: {  // random payload behind a well-formed header
           std::string p(rng() % 128, '\0');
           for (char& c : p) c = static_cast<char>(rng());
@@ -232,9 +270,10 @@ TEST(VmAgentProtocol, FuzzNoCrashAndAcceptedFramesObeyLimits) {
       EXPECT_FALSE(d.error.empty());
     }
   }
-  std::printf("[fuzz] %llu frames: %llu accepted (benign mutations, all within limits), %llu rejected\n",
-              static_cast<unsigned long long>(tried), static_cast<unsigned long long>(accepted),
-              static_cast<unsigned long long>(rejected));
+  std::printf(
+      "[fuzz] %llu frames: %llu accepted (benign mutations, all within limits), %llu rejected\n",
+      static_cast<unsigned long long>(tried), static_cast<unsigned long long>(accepted),
+      static_cast<unsigned long long>(rejected));
   EXPECT_GT(rejected, tried / 2);
 }
 

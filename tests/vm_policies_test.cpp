@@ -120,10 +120,12 @@ TEST(VmSpec, YcsbClientAndPoliciesAreValidated) {
 }
 
 TEST(VmSpec, PageRankInTheGuestIsValidated) {
-  EXPECT_NO_THROW(validate_vm_run(vm_spec("dram-only", {{"impl", "pagerank"}, {"scale", 12}, {"iterations", 10}})));
+  EXPECT_NO_THROW(validate_vm_run(
+      vm_spec("dram-only", {{"impl", "pagerank"}, {"scale", 12}, {"iterations", 10}})));
   expect_spec_error(vm_spec("dram-only", {{"impl", "pagerank"}, {"iterations", 0}}), "iterations");
   expect_spec_error(vm_spec("dram-only", {{"impl", "pagerank"}, {"tolerance", 2}}), "tolerance");
-  expect_spec_error(vm_spec("dram-only", {{"impl", "pagerank"}, {"roots", 2}}), "roots");  // BFS's key
+  expect_spec_error(vm_spec("dram-only", {{"impl", "pagerank"}, {"roots", 2}}),
+                    "roots");  // BFS's key
   expect_spec_error(vm_spec("dram-only", {{"impl", "mcf"}}), "not a guest program");
 }
 

@@ -26,13 +26,15 @@ namespace fs = std::filesystem;
 // with the log (a failed run is a failure unless `some_may_fail`).
 std::vector<vtmm::Json> run_spec(const std::string& spec, const std::string& tag,
                                  bool some_may_fail = false) {
-  const fs::path out = fs::temp_directory_path() / ("vtmm-" + tag + "-" + std::to_string(::getpid()));
+  const fs::path out =
+      fs::temp_directory_path() / ("vtmm-" + tag + "-" + std::to_string(::getpid()));
   fs::remove_all(out);
-  const std::string cmd = std::string(VTMM_BINARY) + " run " + spec + " --no-resume --out " + out.string() + " > " +
-                          (out.string() + ".log") + " 2>&1";
+  const std::string cmd = std::string(VTMM_BINARY) + " run " + spec + " --no-resume --out " +
+                          out.string() + " > " + (out.string() + ".log") + " 2>&1";
   const int rc = std::system(cmd.c_str());
   std::ifstream log(out.string() + ".log");
-  const std::string log_text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  const std::string log_text((std::istreambuf_iterator<char>(log)),
+                             std::istreambuf_iterator<char>());
   if (!some_may_fail) {
     EXPECT_EQ(rc, 0) << log_text;
   }
@@ -45,7 +47,8 @@ std::vector<vtmm::Json> run_spec(const std::string& spec, const std::string& tag
 }
 
 TEST(VmSmoke, RunsEndToEndAndCleansUp) {
-  if (std::getenv("VTMM_VM_E2E") == nullptr) GTEST_SKIP() << "set VTMM_VM_E2E=1 (ctest -L slow runs it as vm_smoke)";
+  if (std::getenv("VTMM_VM_E2E") == nullptr)
+    GTEST_SKIP() << "set VTMM_VM_E2E=1 (ctest -L slow runs it as vm_smoke)";
   const int libvirtd_before = vtmm::platform::running_libvirtd_pid();
   const std::vector<vtmm::Json> recs = run_spec("experiments/vm-smoke.json", "vm-smoke");
   ASSERT_EQ(recs.size(), 2u);
@@ -64,7 +67,8 @@ TEST(VmSmoke, RunsEndToEndAndCleansUp) {
       EXPECT_TRUE(k.at(e).is_number_unsigned() || (k.at(e).is_null() && k.at("why").contains(e)))
           << k;
     }
-    // Daemon: frames the guest reported moved back to the fast node; the slow move either worked or failed cleanly.
+    // Daemon: frames the guest reported moved back to the fast node; the slow move either worked or
+    // failed cleanly.
     const auto& d = r.at("daemon_migration");
     SCOPED_TRACE("daemon_migration: " + d.dump());
     EXPECT_GT(d.at("pages_reported").get<uint64_t>(), 0u);
@@ -80,9 +84,11 @@ TEST(VmSmoke, RunsEndToEndAndCleansUp) {
     EXPECT_EQ(d.at("host_sees_marks_after"), d.at("pages_reported"));
     EXPECT_EQ(d.at("guest_check").at("intact"), d.at("guest_check").at("marked"));
     EXPECT_EQ(d.at("guest_check").at("same_gfn"), d.at("guest_check").at("marked"));
-    // Guest-side: every page moved from guest node 0 to guest node 1, seen by move_pages and numa_maps.
+    // Guest-side: every page moved from guest node 0 to guest node 1, seen by move_pages and
+    // numa_maps.
     const auto& g = r.at("guest_numa_move");
-    SCOPED_TRACE("guest_numa_move: " + g.dump());  // a failure shows every count (one flaked once, cause unseen)
+    SCOPED_TRACE("guest_numa_move: " +
+                 g.dump());  // a failure shows every count (one flaked once, cause unseen)
     EXPECT_EQ(g.at("before_on_from"), g.at("pages"));
     EXPECT_EQ(g.at("moved"), g.at("pages"));
     // The post-move query is a third witness beside the move's own statuses and
@@ -114,7 +120,8 @@ TEST(VmSmoke, RunsEndToEndAndCleansUp) {
 // designs that move pages need two host nodes and, on a one-node host, fail
 // before booting, saying so.
 TEST(VmSmoke, PoliciesRunOnARealGuest) {
-  if (std::getenv("VTMM_VM_E2E") == nullptr) GTEST_SKIP() << "set VTMM_VM_E2E=1 (ctest -L slow runs it as vm_smoke)";
+  if (std::getenv("VTMM_VM_E2E") == nullptr)
+    GTEST_SKIP() << "set VTMM_VM_E2E=1 (ctest -L slow runs it as vm_smoke)";
   const std::vector<vtmm::Json> recs =
       run_spec("experiments/vm-policies.json", "vm-policies", true);
   ASSERT_EQ(recs.size(), 8u);
@@ -132,7 +139,8 @@ TEST(VmSmoke, PoliciesRunOnARealGuest) {
     EXPECT_EQ(r.at("agent_messages_rejected"), 0);
     EXPECT_TRUE(r.at("mechanisms").is_array());
     // The YCSB client: workload A's mix, every read found its value, per-type percentiles in order,
-    // and the keys it drew are zipfian-skewed (uniform would give the hottest key ~0.1 %, the top 10 % of keys ~10 %).
+    // and the keys it drew are zipfian-skewed (uniform would give the hottest key ~0.1 %, the top
+    // 10 % of keys ~10 %).
     const auto& m = r.at("guest_metrics");
     EXPECT_GT(m.at("throughput").get<double>(), 0);
     EXPECT_EQ(m.at("read_ops").get<double>() + m.at("update_ops").get<double>(), 3000);
@@ -141,9 +149,12 @@ TEST(VmSmoke, PoliciesRunOnARealGuest) {
     EXPECT_EQ(m.at("read_misses"), 0);
     for (const std::string op : {"read", "update"}) {
       EXPECT_GT(m.at(op + "_p50_latency_ms").get<double>(), 0);
-      EXPECT_LE(m.at(op + "_p50_latency_ms").get<double>(), m.at(op + "_p95_latency_ms").get<double>());
-      EXPECT_LE(m.at(op + "_p95_latency_ms").get<double>(), m.at(op + "_p99_latency_ms").get<double>());
-      EXPECT_LE(m.at(op + "_p99_latency_ms").get<double>(), m.at(op + "_p999_latency_ms").get<double>());
+      EXPECT_LE(m.at(op + "_p50_latency_ms").get<double>(),
+                m.at(op + "_p95_latency_ms").get<double>());
+      EXPECT_LE(m.at(op + "_p95_latency_ms").get<double>(),
+                m.at(op + "_p99_latency_ms").get<double>());
+      EXPECT_LE(m.at(op + "_p99_latency_ms").get<double>(),
+                m.at(op + "_p999_latency_ms").get<double>());
     }
     EXPECT_GT(m.at("top_key_share").get<double>(), 0.02);
     EXPECT_LT(m.at("top_key_share").get<double>(), 0.08);

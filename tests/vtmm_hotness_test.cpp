@@ -64,12 +64,15 @@ TEST(VtmmHotness, ReadWindowCountsOneWrittenWindowCountsThreeNotFour) {
 TEST(VtmmHotness, TemperatureSumsReadAndWrittenWindows) {
   // 4 read windows, 3 written, 3 idle, interleaved: 4 * 1 + 3 * 3.
   EXPECT_EQ(key_after(temperature(), {R, W, N, R, W, N, R, W, N, R}), 13u);
-  EXPECT_EQ(key_after(temperature(), {W, W, W, R, R, R, R, N, N, N}), 13u) << "order within the history does not matter";
+  EXPECT_EQ(key_after(temperature(), {W, W, W, R, R, R, R, N, N, N}), 13u)
+      << "order within the history does not matter";
 }
 
 TEST(VtmmHotness, HistoryOlderThanTenWindowsIsForgotten) {
-  EXPECT_EQ(key_after(temperature(), concat({W}, repeat(N, 9))), 3u) << "10th window back still counts";
-  EXPECT_EQ(key_after(temperature(), concat({W}, repeat(N, 10))), 0u) << "11th window back is forgotten";
+  EXPECT_EQ(key_after(temperature(), concat({W}, repeat(N, 9))), 3u)
+      << "10th window back still counts";
+  EXPECT_EQ(key_after(temperature(), concat({W}, repeat(N, 10))), 0u)
+      << "11th window back is forgotten";
   EXPECT_EQ(key_after(temperature(), concat({W}, repeat(R, 10))), 10u);
   EXPECT_EQ(key_after(temperature(), concat(repeat(W, 10), repeat(R, 10))), 10u);
   EXPECT_EQ(key_after(temperature(), concat(repeat(W, 10), repeat(N, 5))), 15u);
@@ -187,9 +190,11 @@ TEST(VtmmPlacement, FastPagesArePreferredWithinThePartialBucket) {
   EXPECT_TRUE(p.hot[f0]);
   EXPECT_TRUE(p.hot[f1]);
   EXPECT_EQ(count_hot(p, slow), 0u);
-  EXPECT_TRUE(p.promote.empty()) << "as hot as the pages already in fast memory: nothing to gain by moving";
+  EXPECT_TRUE(p.promote.empty())
+      << "as hot as the pages already in fast memory: nothing to gain by moving";
   EXPECT_EQ(p.demote.size(), 2u) << "fast memory holds 4 pages for a budget of 2";
-  EXPECT_EQ(std::set<Gpa>(p.demote.begin(), p.demote.end()), std::set<Gpa>(cold.begin(), cold.end()));
+  EXPECT_EQ(std::set<Gpa>(p.demote.begin(), p.demote.end()),
+            std::set<Gpa>(cold.begin(), cold.end()));
 }
 
 TEST(VtmmPlacement, NeverSeenPagesAreNeverHot) {
@@ -202,7 +207,8 @@ TEST(VtmmPlacement, NeverSeenPagesAreNeverHot) {
   EXPECT_EQ(count_hot(p, seen), 3u);
   EXPECT_EQ(count_hot(p, zero_fast), 0u);
   EXPECT_EQ(count_hot(p, zero_slow), 0u);
-  EXPECT_EQ(std::set<Gpa>(p.promote.begin(), p.promote.end()), std::set<Gpa>(seen.begin(), seen.end()));
+  EXPECT_EQ(std::set<Gpa>(p.promote.begin(), p.promote.end()),
+            std::set<Gpa>(seen.begin(), seen.end()));
   EXPECT_TRUE(p.demote.empty()) << "room to spare: nothing is demoted";
 }
 
@@ -221,8 +227,9 @@ TEST(VtmmPlacement, UnbackedPagesAreIgnored) {
 // fast pages below 9, both lists from the highest GPA down.
 TEST(VtmmPlacement, FixedThresholdExchangesEveryHotSlowPageForAColdFastOne) {
   Pages pg;
-  const Gpa k30 = pg.add(30, kSlow), k12 = pg.add(12, kFast), k9 = pg.add(9, kSlow), k8 = pg.add(8, kSlow),
-            k3 = pg.add(3, kFast), k1 = pg.add(1, kSlow), k0 = pg.add(0, kFast);
+  const Gpa k30 = pg.add(30, kSlow), k12 = pg.add(12, kFast), k9 = pg.add(9, kSlow),
+            k8 = pg.add(8, kSlow), k3 = pg.add(3, kFast), k1 = pg.add(1, kSlow),
+            k0 = pg.add(0, kFast);
   const Plan fixed = pg.fixed(100, 9);
   EXPECT_TRUE(fixed.hot[k30]);
   EXPECT_TRUE(fixed.hot[k12]);
@@ -253,19 +260,20 @@ TEST(VtmmPlacement, FixedThresholdMovesOnlyAsManyAsThereAreColdFastPages) {
 
 TEST(VtmmPlacement, PromotionsAreHottestFirst) {
   Pages pg;
-  const Gpa a = pg.add(5, kSlow), b = pg.add(30, kSlow), c = pg.add(12, kSlow), d = pg.add(20, kSlow),
-            e = pg.add(1, kSlow), f = pg.add(12, kFast);
+  const Gpa a = pg.add(5, kSlow), b = pg.add(30, kSlow), c = pg.add(12, kSlow),
+            d = pg.add(20, kSlow), e = pg.add(1, kSlow), f = pg.add(12, kFast);
   const Plan p = pg.plan(100);
   EXPECT_EQ(p.promote, (std::vector<Gpa>{b, d, c, a, e}));
-  EXPECT_FALSE(std::find(p.promote.begin(), p.promote.end(), f) != p.promote.end()) << "already in fast memory";
+  EXPECT_FALSE(std::find(p.promote.begin(), p.promote.end(), f) != p.promote.end())
+      << "already in fast memory";
 }
 
 TEST(VtmmPlacement, FreePagesAreDemotedFirstThenColdPagesColdestFirst) {
   Pages pg;
-  const Gpa warm = pg.add(2, kFast);                 // hot (fills the budget)
-  const Gpa coldest = pg.add(0, kFast);              // cold, referenced
-  const Gpa free_page = pg.add(1, kFast, true);      // cold, referenced by no PTE
-  const Gpa cold = pg.add(1, kFast);                 // cold, referenced
+  const Gpa warm = pg.add(2, kFast);             // hot (fills the budget)
+  const Gpa coldest = pg.add(0, kFast);          // cold, referenced
+  const Gpa free_page = pg.add(1, kFast, true);  // cold, referenced by no PTE
+  const Gpa cold = pg.add(1, kFast);             // cold, referenced
   const auto hot_slow = pg.add_n(2, 30, kSlow);
   const Gpa hot_slow2 = pg.add(20, kSlow);
   // Budget 4, fast memory full (4 pages): hot set = 30, 30, 20, then key 2.
@@ -274,7 +282,8 @@ TEST(VtmmPlacement, FreePagesAreDemotedFirstThenColdPagesColdestFirst) {
   ASSERT_TRUE(p.hot[warm]);
   EXPECT_EQ(p.promote.size(), 3u);
   EXPECT_EQ(p.promote.back(), hot_slow2);
-  EXPECT_EQ(std::set<Gpa>(p.promote.begin(), p.promote.begin() + 2), std::set<Gpa>(hot_slow.begin(), hot_slow.end()));
+  EXPECT_EQ(std::set<Gpa>(p.promote.begin(), p.promote.begin() + 2),
+            std::set<Gpa>(hot_slow.begin(), hot_slow.end()));
   EXPECT_EQ(p.demote, (std::vector<Gpa>{free_page, coldest, cold}))
       << "the free page goes first although it is warmer than `coldest`; then coldest first";
 
@@ -344,7 +353,9 @@ TEST(VtmmPlacement, PromotionsNeverExceedTheRoomDemotionsMake) {
     }
     const uint64_t after = fast_used - plan.demote.size() + plan.promote.size();
     EXPECT_LE(after, budget);
-    EXPECT_EQ(plan.demote.size(), fast_used + plan.promote.size() > budget ? fast_used + plan.promote.size() - budget : 0)
+    EXPECT_EQ(plan.demote.size(), fast_used + plan.promote.size() > budget
+                                      ? fast_used + plan.promote.size() - budget
+                                      : 0)
         << "demotes only what the promotions need";
   }
 }
@@ -384,7 +395,8 @@ Plan reference_plan(const PlanInput& in) {
   for (uint32_t k = 0; k <= in.max_key; ++k)
     for (size_t g = 0; g < n; ++g)
       if (in.tier[g] < 2 && in.key[g] == k) order.push_back(static_cast<Gpa>(g));
-  uint64_t qf = partial ? std::min<uint64_t>(quota, p.bucket_counts[0][partial]) : 0, qs = partial ? quota - qf : 0;
+  uint64_t qf = partial ? std::min<uint64_t>(quota, p.bucket_counts[0][partial]) : 0,
+           qs = partial ? quota - qf : 0;
   for (size_t i = order.size(); i-- > 0;) {
     const Gpa g = order[i];
     const uint32_t k = in.key[g];
@@ -400,11 +412,13 @@ Plan reference_plan(const PlanInput& in) {
   }
   uint64_t fast_used = 0;
   for (uint32_t k = 0; k <= in.max_key; ++k) fast_used += p.bucket_counts[0][k];
-  uint64_t need = fast_used + p.promote.size() > in.budget ? fast_used + p.promote.size() - in.budget : 0;
+  uint64_t need =
+      fast_used + p.promote.size() > in.budget ? fast_used + p.promote.size() - in.budget : 0;
   for (size_t g = 0; g < n && need > 0; ++g)
     if (in.tier[g] == 0 && !p.hot[g] && in.free[g]) p.demote.push_back(static_cast<Gpa>(g)), --need;
   for (size_t i = 0; i < order.size() && need > 0; ++i)
-    if (in.tier[order[i]] == 0 && !p.hot[order[i]] && !in.free[order[i]]) p.demote.push_back(order[i]), --need;
+    if (in.tier[order[i]] == 0 && !p.hot[order[i]] && !in.free[order[i]])
+      p.demote.push_back(order[i]), --need;
   if (need > 0) p.promote.resize(p.promote.size() - std::min<uint64_t>(need, p.promote.size()));
   return p;
 }
@@ -414,7 +428,8 @@ TEST(VtmmPlacement, MatchesThePlainRuleOnRandomPages) {
   for (int round = 0; round < 300; ++round) {
     const size_t n = 1 + rng.below(400);
     std::vector<uint8_t> key(n), tier(n), free(n);
-    const uint32_t spread = 1 + static_cast<uint32_t>(rng.below(31));  // few buckets: big partial buckets
+    const uint32_t spread =
+        1 + static_cast<uint32_t>(rng.below(31));  // few buckets: big partial buckets
     for (size_t g = 0; g < n; ++g) {
       key[g] = static_cast<uint8_t>(rng.below(spread) * (30 / spread));
       tier[g] = static_cast<uint8_t>(rng.below(10) == 0 ? 2 : rng.below(3) == 0 ? 0 : 1);

@@ -51,7 +51,7 @@ TEST(VtmmMigration, PmlRecopiesExactlyThePagesWrittenDuringTheFirstPass) {
   s.rig.access(0, 5, kWrite, 7);  // the same page again
   s.rig.access(0, 0, kRead);      // read only
   s.rig.access(0, 2, kRead);
-  s.rig.access(0, 10, kWrite);    // not in the batch
+  s.rig.access(0, 10, kWrite);  // not in the batch
   ASSERT_LT(s.vcpu_clock(), first_pass_end) << "the accesses must fall in the first pass";
   EXPECT_EQ(c.recopied, 0u);
   EXPECT_EQ(c.copied_bytes, 8 * kPageSize);
@@ -89,7 +89,8 @@ TEST(VtmmMigration, PmlFirstPassDoesNotTrap) {
   EXPECT_EQ(c.vm_exits, exits) << "no exit of any kind";
   EXPECT_EQ(c.trap_wait_ns, 0.0);
   EXPECT_LT(s.vcpu_clock(), first_pass_end) << "no vCPU waited for the copy";
-  EXPECT_GE(c.tier_misses[1], slow_misses + 8) << "still mapped on the source tier while it is copied";
+  EXPECT_GE(c.tier_misses[1], slow_misses + 8)
+      << "still mapped on the source tier while it is copied";
   EXPECT_EQ(c.tier_misses[0], fast_misses) << "nothing is served from the destination yet";
 }
 
@@ -119,10 +120,12 @@ TEST(VtmmMigration, PmlPagesChangeTierWhenTheMigrationCompletes) {
   const std::vector<Gpa> batch = s.gpas(0, 4);
   s.rig.mech.migrate(batch, Tier::Fast, MigrationMethod::Pml);
   EXPECT_EQ(s.rig.mech.used_pages(Tier::Fast), 4u) << "the destination is reserved up front";
-  for (Gpa g : batch) EXPECT_EQ(s.rig.mech.tier_of(g), Tier::Slow) << "first pass: still on the source";
+  for (Gpa g : batch)
+    EXPECT_EQ(s.rig.mech.tier_of(g), Tier::Slow) << "first pass: still on the source";
   s.rig.access(0, 1, kWrite);
   s.rig.host.run_next_event();
-  for (Gpa g : batch) EXPECT_EQ(s.rig.mech.tier_of(g), Tier::Slow) << "second pass: still on the source";
+  for (Gpa g : batch)
+    EXPECT_EQ(s.rig.mech.tier_of(g), Tier::Slow) << "second pass: still on the source";
   s.rig.host.run_next_event();
   ASSERT_TRUE(s.no_events());
   for (Gpa g : batch) EXPECT_EQ(s.rig.mech.tier_of(g), Tier::Fast) << "completed: re-pointed";
@@ -184,7 +187,8 @@ TEST(VtmmMigration, LinuxAccessDuringTheCopyIsThePagesOnlyFault) {
   const uint64_t traps = c.migration_traps, remaps = c.remap_faults, exits = c.vm_exits;
   s.rig.access(0, vpn, kRead, 5);  // after the batch completed: walks again
   EXPECT_EQ(c.migration_traps, traps) << "a second fault for the same migrated page";
-  EXPECT_EQ(c.remap_faults, remaps) << "the fault that waited for the copy already mapped the new page";
+  EXPECT_EQ(c.remap_faults, remaps)
+      << "the fault that waited for the copy already mapped the new page";
   EXPECT_EQ(c.vm_exits, exits);
 }
 

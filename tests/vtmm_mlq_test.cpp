@@ -128,7 +128,8 @@ TEST(VtmmMlq, PageSeenEveryWindowClimbsOneLevelPerPeriod) {
             (std::vector<uint32_t>{0, 2, 5, 10, 19, 36, 69, 134, 199, 264}));
   const std::vector<uint8_t> levels_after = {0, 1, 2, 3, 4, 5, 6, 7, 7, 7, 7};
   const std::vector<uint32_t> reads = d.windows_where(&WindowLog::looked);
-  for (size_t i = 0; i < reads.size(); ++i) EXPECT_EQ(d.log[reads[i]].level, levels_after[i]) << "window " << reads[i];
+  for (size_t i = 0; i < reads.size(); ++i)
+    EXPECT_EQ(d.log[reads[i]].level, levels_after[i]) << "window " << reads[i];
 }
 
 TEST(VtmmMlq, SeenInTheWindowRightAfterThePeriodMovesUpOneLevel) {

@@ -24,7 +24,10 @@ Json gups_run(const std::string& policy) {
   Json pol = {{"impl", policy}};
   if (policy != "first-touch") pol["time_scale"] = kTimeScale;
   return Json{{"workload",
-               {{"impl", "gups"}, {"footprint", "64MiB"}, {"updates", kUpdates}, {"warmup_updates", 500000}}},
+               {{"impl", "gups"},
+                {"footprint", "64MiB"},
+                {"updates", kUpdates},
+                {"warmup_updates", 500000}}},
               {"policy", pol},
               {"ratio", "1:4"},
               {"host_overrides", {{"llc_bytes", 2097152}}}};
@@ -43,7 +46,9 @@ const Json* record(const std::string& policy) {
 }
 
 double num(const Json& rec, const std::string& key) { return rec.at(key).get<double>(); }
-double metric(const Json& rec, const std::string& key) { return rec.at("policy_metrics").at(key).get<double>(); }
+double metric(const Json& rec, const std::string& key) {
+  return rec.at("policy_metrics").at(key).get<double>();
+}
 
 TEST(VtmmPolicy, WindowsAreAFewMillisecondsAndManyPerRun) {
   const Json* r = record("vtmm");
@@ -85,7 +90,8 @@ TEST(VtmmPolicy, WithoutTheMultiLevelQueueMoreAdBitsAreCleared) {
   ASSERT_NE(v, nullptr);
   ASSERT_NE(no_mlq, nullptr);
   EXPECT_GT(metric(*no_mlq, "ad_clears"), metric(*v, "ad_clears"));
-  EXPECT_GT(metric(*v, "gpt_skipped_mlq"), 0.0) << "tables left alone in their do-not-disturb period";
+  EXPECT_GT(metric(*v, "gpt_skipped_mlq"), 0.0)
+      << "tables left alone in their do-not-disturb period";
   EXPECT_EQ(metric(*no_mlq, "gpt_skipped_mlq"), 0.0);
 }
 
@@ -95,9 +101,10 @@ TEST(VtmmPolicy, EveryPresetRunsAndPassesItsWorkloadCheck) {
     const char* migration;
     bool ept;
   };
-  for (const Preset& p : {Preset{"vtmm", "pml", false}, Preset{"vtmm-linux-migration", "linux", false},
-                          Preset{"vtmm-fixed-threshold", "pml", false}, Preset{"ept-scanner", "pml", true},
-                          Preset{"vtmm-lru", "pml", false}, Preset{"vtmm-no-mlq", "pml", false}}) {
+  for (const Preset& p :
+       {Preset{"vtmm", "pml", false}, Preset{"vtmm-linux-migration", "linux", false},
+        Preset{"vtmm-fixed-threshold", "pml", false}, Preset{"ept-scanner", "pml", true},
+        Preset{"vtmm-lru", "pml", false}, Preset{"vtmm-no-mlq", "pml", false}}) {
     SCOPED_TRACE(p.name);
     EXPECT_NE(PolicyRegistry::instance().find(p.name), nullptr) << "registered";
     const Json* r = record(p.name);

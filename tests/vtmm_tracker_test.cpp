@@ -32,7 +32,8 @@ struct PmlRig : TrackerRig<PmlGptTracker> {
       : TrackerRig(vm_config(kMemPages, kVaPages, vcpus, /*pml=*/true), PmlGptTracker(cfg)) {}
 };
 struct EptRig : TrackerRig<EptScanner> {
-  explicit EptRig(uint32_t vcpus = 1) : TrackerRig(vm_config(kMemPages, kVaPages, vcpus, false), EptScanner{}) {}
+  explicit EptRig(uint32_t vcpus = 1)
+      : TrackerRig(vm_config(kMemPages, kVaPages, vcpus, false), EptScanner{}) {}
 };
 
 struct ScanRig : TrackerRig<GptScanTracker> {
@@ -233,7 +234,8 @@ TEST(VtmmTracker, IdleTableIsScannedWhenAPeriodEndsEvenIfItWasRearmed) {
 TEST(VtmmTracker, PmlFullExitOncePer512LoggedEntries) {
   ASSERT_EQ(sim::HostProfile::load("optane", small_host_overrides()).pml_buffer_entries, 512u);
   PmlRig t;
-  for (uint64_t vpn = 0; vpn < 1100; ++vpn) t.rig.access(0, vpn, kWrite);  // 1100 first writes, 3 tables
+  for (uint64_t vpn = 0; vpn < 1100; ++vpn)
+    t.rig.access(0, vpn, kWrite);  // 1100 first writes, 3 tables
   EXPECT_EQ(t.rig.vm.counters.pml_entries, 1103u);
   EXPECT_EQ(t.rig.vm.counters.pml_full_exits, 2u)
       << "1103 entries: the 512th and the 1024th fill the buffer";
@@ -270,7 +272,8 @@ TEST(VtmmEptScanner, ReadsEveryEptEntryEachWindow) {
   EXPECT_EQ(t.seen_of(t.rig.gpa(1)), Seen::Read);
   EXPECT_EQ(t.seen_of(t.rig.gpt(0)), Seen::Write) << "the walker dirties the page-table page";
   EXPECT_EQ(t.seen_of(kMemPages - 1), Seen::None);
-  for (Gpa g = 0; g < kMemPages; ++g) EXPECT_EQ(t.rig.vm.ept[g] & (sim::kEptA | sim::kEptD), 0) << g;
+  for (Gpa g = 0; g < kMemPages; ++g)
+    EXPECT_EQ(t.rig.vm.ept[g] & (sim::kEptA | sim::kEptD), 0) << g;
 
   t.window();  // nothing accessed
   EXPECT_EQ(t.st.ept_scanned, 2 * kMemPages);

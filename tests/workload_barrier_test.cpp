@@ -33,7 +33,8 @@ class LongThenShort final : public workloads::SteppedWorkload {
     if (steps_ > 64) return false;
     q.mode(Phase::Measured, 1, 1.0f);
     const uint64_t lines = steps_ == 0 ? 20000 : 300;
-    for (uint64_t i = 0; i < lines; ++i) q.push(VaLayout::kBase + ((next_line_++ * 64) % kBytes), kRead);
+    for (uint64_t i = 0; i < lines; ++i)
+      q.push(VaLayout::kBase + ((next_line_++ * 64) % kBytes), kRead);
     if (steps_ == 0 && barrier_) sync(q);
     ++steps_;
     return true;
@@ -58,10 +59,10 @@ struct Result {
 Result run(uint32_t vcpus, bool barrier) {
   LongThenShort wl(vcpus, barrier);
   AllFast pol;
-  const sim::Sizes sz =
-      sim::size_vm(sim::VmSizing{0, std::nullopt, 0, "probe", "test"}, Policy::Sizing::AllFast, wl.footprint_bytes());
-  std::vector<sim::VmSlot> slots{
-      sim::VmSlot{sim::vm_config(sz, pol, sim::VmShape{vcpus, wl.footprint_bytes()}), &wl, &pol, 0, false}};
+  const sim::Sizes sz = sim::size_vm(sim::VmSizing{0, std::nullopt, 0, "probe", "test"},
+                                     Policy::Sizing::AllFast, wl.footprint_bytes());
+  std::vector<sim::VmSlot> slots{sim::VmSlot{
+      sim::vm_config(sz, pol, sim::VmShape{vcpus, wl.footprint_bytes()}), &wl, &pol, 0, false}};
   const sim::Outcome o = sim::run_loop("sim", sim::HostProfile::load("optane"), slots).front();
   return {o.sim_time_ns, o.measured.accesses};
 }
@@ -74,7 +75,8 @@ TEST(Barrier, OtherVcpusWaitForTheLongPieceBeforeTheShortOnes) {
   // one runs the long one (20000 lines against 64 x 300 / 3 = 6400 each).
   // With it, the short ones start after the long one and are split 4 ways.
   EXPECT_GT(synced.sim_ns, 1.15 * free.sim_ns);
-  EXPECT_LT(synced.sim_ns, 0.75 * alone.sim_ns) << "after the barrier the vCPUs still share the work";
+  EXPECT_LT(synced.sim_ns, 0.75 * alone.sim_ns)
+      << "after the barrier the vCPUs still share the work";
 }
 
 }  // namespace workload_barrier_test

@@ -12,7 +12,11 @@ using vtmm::test::simulate_workload;
 constexpr uint64_t kSeed = 3;
 
 Json tiny() {
-  return Json{{"impl", "liblinear"}, {"rows", 2000}, {"features", 5000}, {"nnz_per_row", 10}, {"epochs", 3}};
+  return Json{{"impl", "liblinear"},
+              {"rows", 2000},
+              {"features", 5000},
+              {"nnz_per_row", 10},
+              {"epochs", 3}};
 }
 
 TEST(WorkloadLiblinear, RejectsTooManyNonzerosPerRow) {

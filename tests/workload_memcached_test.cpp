@@ -13,8 +13,9 @@ using vtmm::test::simulate_workload;
 constexpr uint64_t kSeed = 3;
 
 Json tiny(uint64_t memory = 64u << 20) {
-  return Json{{"impl", "memcached"}, {"records", 3000}, {"memory", memory}, {"bump_every", 50},
-              {"warmup_requests", 500}, {"requests", 3000}, {"get_fraction", 0.7}};
+  return Json{{"impl", "memcached"}, {"records", 3000},        {"memory", memory},
+              {"bump_every", 50},    {"warmup_requests", 500}, {"requests", 3000},
+              {"get_fraction", 0.7}};
 }
 
 TEST(WorkloadMemcached, PassesItsCheckWithEvictionsAndTwoVcpus) {

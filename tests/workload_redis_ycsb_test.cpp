@@ -13,12 +13,13 @@ using vtmm::test::simulate_workload;
 constexpr uint64_t kSeed = 3;
 
 Json tiny(const std::string& mix = "default") {
-  return Json{{"impl", "redis-ycsb"}, {"records", 3000}, {"value_bytes", 512},
+  return Json{{"impl", "redis-ycsb"},   {"records", 3000},  {"value_bytes", 512},
               {"warmup_requests", 500}, {"requests", 3000}, {"mix", mix}};
 }
 
 TEST(WorkloadRedisYcsb, PassesItsCheckForEveryMixAndTwoVcpus) {
-  for (const char* mix : {"a", "b", "c"}) EXPECT_GT(simulate_workload(tiny(mix), 1, kSeed).at("ops").get<uint64_t>(), 0u) << mix;
+  for (const char* mix : {"a", "b", "c"})
+    EXPECT_GT(simulate_workload(tiny(mix), 1, kSeed).at("ops").get<uint64_t>(), 0u) << mix;
   EXPECT_EQ(simulate_workload(tiny(), 2, kSeed).at("ops").get<uint64_t>(), 3000u);
 }
 

@@ -12,8 +12,8 @@ using vtmm::test::simulate_workload;
 constexpr uint64_t kSeed = 5;
 
 Json tiny() {
-  return Json{{"impl", "sparse-hot"}, {"footprint", "32MiB"}, {"dense_regions", 2}, {"sparse_regions", 4},
-              {"updates", 20000}, {"warmup_updates", 5000}};
+  return Json{{"impl", "sparse-hot"}, {"footprint", "32MiB"}, {"dense_regions", 2},
+              {"sparse_regions", 4},  {"updates", 20000},     {"warmup_updates", 5000}};
 }
 
 TEST(WorkloadSparseHot, RefusesRegionsThatDoNotFit) {

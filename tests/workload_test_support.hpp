@@ -22,7 +22,10 @@
 namespace vtmm::test {
 
 inline Json simulate_workload(const Json& workload, uint32_t vcpus, uint64_t seed) {
-  const Json run = {{"workload", workload}, {"policy", {{"impl", "dram-only"}}}, {"seed", seed}, {"vm", {{"vcpus", vcpus}}}};
+  const Json run = {{"workload", workload},
+                    {"policy", {{"impl", "dram-only"}}},
+                    {"seed", seed},
+                    {"vm", {{"vcpus", vcpus}}}};
   return sim::simulate(RunSpec::from_json(run, "test"));  // calls verify()
 }
 

@@ -12,7 +12,10 @@ using vtmm::test::simulate_workload;
 constexpr uint64_t kSeed = 3;
 
 Json tiny() {
-  return Json{{"impl", "xsbench"}, {"n_isotopes", 40}, {"n_gridpoints", 200}, {"warmup_lookups", 200},
+  return Json{{"impl", "xsbench"},
+              {"n_isotopes", 40},
+              {"n_gridpoints", 200},
+              {"warmup_lookups", 200},
               {"lookups", 3000}};
 }
 

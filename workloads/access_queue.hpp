@@ -38,8 +38,8 @@ class AccessQueue {
   void push(uint64_t va, AccessKind k) {
     if (e_.size() > head_) {
       Entry& last = e_.back();
-      if ((last.va >> kLineShift) == (va >> kLineShift) && last.mlp == mlp_ && last.phase == phase_ &&
-          last.epoch == epoch_) {
+      if ((last.va >> kLineShift) == (va >> kLineShift) && last.mlp == mlp_ &&
+          last.phase == phase_ && last.epoch == epoch_) {
         last.kind = static_cast<uint8_t>(last.kind | k);
         last.compute += compute_;
         return;
@@ -57,8 +57,8 @@ class AccessQueue {
     b.mlp = first.mlp;
     b.epoch = first.epoch;
     double compute = 0;
-    while (!b.full() && head_ < e_.size() && e_[head_].mlp == first.mlp && e_[head_].phase == first.phase &&
-           e_[head_].epoch == first.epoch) {
+    while (!b.full() && head_ < e_.size() && e_[head_].mlp == first.mlp &&
+           e_[head_].phase == first.phase && e_[head_].epoch == first.epoch) {
       b.push(e_[head_].va, static_cast<AccessKind>(e_[head_].kind));
       compute += e_[head_].compute;
       ++head_;

@@ -67,7 +67,8 @@ class Graph500Bfs final : public workloads::SteppedWorkload, public workloads::T
     if (const std::string gap = want.incomplete(roots_.size(), searched_); !gap.empty())
       throw VerifyError("graph500-bfs: " + gap);
     const std::string err = workloads::check_bfs_tree(edges_, g_.n, roots_.back(), parent_);
-    if (!err.empty()) throw VerifyError("graph500-bfs: root " + std::to_string(roots_.back()) + ": " + err);
+    if (!err.empty())
+      throw VerifyError("graph500-bfs: root " + std::to_string(roots_.back()) + ": " + err);
   }
 
   void corrupt_for_test() override {
@@ -101,7 +102,8 @@ class Graph500Bfs final : public workloads::SteppedWorkload, public workloads::T
     const Phase ph = measured ? Phase::Measured : Phase::Warmup;
     if (stage_ == Stage::Reset) {  // parent[] = -1, a sequential store stream
       q.mode(ph, 8, 0.3f);
-      for (uint64_t end = std::min<uint64_t>(g_.n, reset_at_ + 16384); reset_at_ < end; ++reset_at_) {
+      for (uint64_t end = std::min<uint64_t>(g_.n, reset_at_ + 16384); reset_at_ < end;
+           ++reset_at_) {
         parent_[reset_at_] = kNoVertex;
         q.push(parent_va_ + reset_at_ * 4, kWrite);
       }
@@ -147,7 +149,8 @@ class Graph500Bfs final : public workloads::SteppedWorkload, public workloads::T
     }
     if (head_ == tail_) {  // search done: validate it now, its parent array is reused
       const std::string err = workloads::check_bfs_tree(edges_, g_.n, roots_[searched_], parent_);
-      if (!err.empty() && failure_.empty()) failure_ = "root " + std::to_string(roots_[searched_]) + ": " + err;
+      if (!err.empty() && failure_.empty())
+        failure_ = "root " + std::to_string(roots_[searched_]) + ": " + err;
       ++searched_;
       stage_ = Stage::Reset;
       reset_at_ = 0;

@@ -70,7 +70,8 @@ class Graph500Sssp final : public workloads::SteppedWorkload, public workloads::
     if (const std::string gap = want.incomplete(roots_.size(), searched_); !gap.empty())
       throw VerifyError("graph500-sssp: " + gap);
     const std::string err = workloads::check_sssp(edges_, g_.n, roots_.back(), parent_, dist_);
-    if (!err.empty()) throw VerifyError("graph500-sssp: root " + std::to_string(roots_.back()) + ": " + err);
+    if (!err.empty())
+      throw VerifyError("graph500-sssp: root " + std::to_string(roots_.back()) + ": " + err);
   }
 
   void corrupt_for_test() override {
@@ -110,7 +111,8 @@ class Graph500Sssp final : public workloads::SteppedWorkload, public workloads::
     if (stage_ == Stage::Reset) {  // three sequential store streams
       q.mode(ph, 8, 0.3f);
       const uint64_t from = reset_at_;
-      for (uint64_t end = std::min<uint64_t>(g_.n, reset_at_ + 8192); reset_at_ < end; ++reset_at_) {
+      for (uint64_t end = std::min<uint64_t>(g_.n, reset_at_ + 8192); reset_at_ < end;
+           ++reset_at_) {
         dist_[reset_at_] = kInf;
         parent_[reset_at_] = kNoVertex;
         pos_[reset_at_] = kNoVertex;
@@ -159,8 +161,10 @@ class Graph500Sssp final : public workloads::SteppedWorkload, public workloads::
       if (measured) relaxed_ += e - b;
     }
     if (size_ == 0) {  // search done: validate it now, its arrays are reused
-      const std::string err = workloads::check_sssp(edges_, g_.n, roots_[searched_], parent_, dist_);
-      if (!err.empty() && failure_.empty()) failure_ = "root " + std::to_string(roots_[searched_]) + ": " + err;
+      const std::string err =
+          workloads::check_sssp(edges_, g_.n, roots_[searched_], parent_, dist_);
+      if (!err.empty() && failure_.empty())
+        failure_ = "root " + std::to_string(roots_[searched_]) + ": " + err;
       ++searched_;
       stage_ = Stage::Reset;
       reset_at_ = 0;
@@ -241,8 +245,9 @@ class Graph500Sssp final : public workloads::SteppedWorkload, public workloads::
   std::string failure_;
 };
 
-VTMM_REGISTER(WorkloadRegistry, Graph500Sssp, "graph500-sssp",
-              "Graph500 SSSP (Dijkstra, binary heap) over a weighted Kronecker graph, Graph500 validation")
+VTMM_REGISTER(
+    WorkloadRegistry, Graph500Sssp, "graph500-sssp",
+    "Graph500 SSSP (Dijkstra, binary heap) over a weighted Kronecker graph, Graph500 validation")
 
 }  // namespace
 }  // namespace vtmm

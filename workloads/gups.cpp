@@ -89,4 +89,3 @@ VTMM_REGISTER(vtmm::WorkloadRegistry, Gups, "gups",
 
 }  // namespace
 }  // namespace vtmm
-

@@ -12,17 +12,20 @@ Graph500Searches Graph500Searches::read(Params& p, uint64_t seed, uint32_t defau
   g.spec.scale = p.get<uint32_t>("scale", default_scale);
   g.spec.edge_factor = p.get<uint32_t>("edge_factor", 16);  // Graph500 specification
   g.spec.seed = seed;
-  g.roots = p.get<uint32_t>("roots", 4);  // Graph500 runs 64 search keys; 4 keep the quick run short
+  g.roots =
+      p.get<uint32_t>("roots", 4);  // Graph500 runs 64 search keys; 4 keep the quick run short
   g.warmup_roots = p.get<uint32_t>("warmup_roots", 1);  // one search to warm caches and policies
   if (g.spec.scale < 2 || g.spec.scale > 30) p.fail("scale", "must be between 2 and 30");
-  if (g.spec.edge_factor < 1 || g.spec.edge_factor > 256) p.fail("edge_factor", "must be between 1 and 256");
+  if (g.spec.edge_factor < 1 || g.spec.edge_factor > 256)
+    p.fail("edge_factor", "must be between 1 and 256");
   if (g.roots < 1 || g.roots > 4096) p.fail("roots", "must be between 1 and 4096");
   if (g.warmup_roots > 4096) p.fail("warmup_roots", "must be at most 4096");
   return g;
 }
 
 std::string Graph500Searches::incomplete(uint64_t sampled, uint64_t searched) const {
-  if (sampled == 0 || searched != sampled || sampled != uint64_t{warmup_roots} + roots) return "not every search ran";
+  if (sampled == 0 || searched != sampled || sampled != uint64_t{warmup_roots} + roots)
+    return "not every search ran";
   return "";
 }
 
@@ -111,7 +114,8 @@ std::vector<uint32_t> sample_roots(const Csr& g, uint32_t count, uint64_t seed) 
 namespace {
 
 // Levels of the tree given by parent pointers (-1: unreached); "" or an error.
-std::string tree_levels(uint64_t n, uint32_t root, const std::vector<uint32_t>& parent, std::vector<int64_t>& level) {
+std::string tree_levels(uint64_t n, uint32_t root, const std::vector<uint32_t>& parent,
+                        std::vector<int64_t>& level) {
   if (root >= n || parent.size() != n) return "bad root or parent array size";
   if (parent[root] != root) return "parent[root] != root";
   level.assign(n, -1);
@@ -135,7 +139,8 @@ std::string tree_levels(uint64_t n, uint32_t root, const std::vector<uint32_t>& 
 
 }  // namespace
 
-std::string check_bfs_tree(const EdgeList& e, uint64_t n, uint32_t root, const std::vector<uint32_t>& parent) {
+std::string check_bfs_tree(const EdgeList& e, uint64_t n, uint32_t root,
+                           const std::vector<uint32_t>& parent) {
   std::vector<int64_t> level;
   if (std::string err = tree_levels(n, root, parent, level); !err.empty()) return err;
   std::vector<bool> found(n, false);
@@ -143,19 +148,23 @@ std::string check_bfs_tree(const EdgeList& e, uint64_t n, uint32_t root, const s
     const uint32_t u = e.u[k], v = e.v[k];
     if (u == v) continue;
     const int64_t lu = level[u], lv = level[v];
-    if ((lu < 0) != (lv < 0)) return "edge " + std::to_string(u) + "-" + std::to_string(v) + " joins a reached and an unreached vertex";
+    if ((lu < 0) != (lv < 0))
+      return "edge " + std::to_string(u) + "-" + std::to_string(v) +
+             " joins a reached and an unreached vertex";
     if (lu < 0) continue;
-    if (lu - lv > 1 || lv - lu > 1) return "edge " + std::to_string(u) + "-" + std::to_string(v) + " spans more than one level";
+    if (lu - lv > 1 || lv - lu > 1)
+      return "edge " + std::to_string(u) + "-" + std::to_string(v) + " spans more than one level";
     if (parent[v] == u) found[v] = true;
     if (parent[u] == v) found[u] = true;
   }
   for (uint64_t x = 0; x < n; ++x)
-    if (x != root && level[x] >= 0 && !found[x]) return "tree edge of vertex " + std::to_string(x) + " is not in the graph";
+    if (x != root && level[x] >= 0 && !found[x])
+      return "tree edge of vertex " + std::to_string(x) + " is not in the graph";
   return "";
 }
 
-std::string check_sssp(const EdgeList& e, uint64_t n, uint32_t root, const std::vector<uint32_t>& parent,
-                       const std::vector<float>& dist) {
+std::string check_sssp(const EdgeList& e, uint64_t n, uint32_t root,
+                       const std::vector<uint32_t>& parent, const std::vector<float>& dist) {
   if (dist.size() != n) return "bad distance array size";
   std::vector<int64_t> level;
   if (std::string err = tree_levels(n, root, parent, level); !err.empty()) return err;
@@ -172,8 +181,10 @@ std::string check_sssp(const EdgeList& e, uint64_t n, uint32_t root, const std::
   }
   for (uint64_t x = 0; x < n; ++x) {
     const bool reached = std::isfinite(dist[x]);
-    if (reached != (level[x] >= 0)) return "vertex " + std::to_string(x) + ": distance and parent disagree on reachability";
-    if (x != root && reached && !found[x]) return "no parent edge of vertex " + std::to_string(x) + " is tight";
+    if (reached != (level[x] >= 0))
+      return "vertex " + std::to_string(x) + ": distance and parent disagree on reachability";
+    if (x != root && reached && !found[x])
+      return "no parent edge of vertex " + std::to_string(x) + " is tight";
   }
   return "";
 }

@@ -68,13 +68,14 @@ std::vector<uint32_t> sample_roots(const Csr& g, uint32_t count, uint64_t seed);
 // are derived here; every tree edge is an edge of the graph; every edge joins
 // vertices whose levels differ by at most one; no edge joins a reached and an
 // unreached vertex. Returns "" if valid, else what is wrong.
-std::string check_bfs_tree(const EdgeList& e, uint64_t n, uint32_t root, const std::vector<uint32_t>& parent);
+std::string check_bfs_tree(const EdgeList& e, uint64_t n, uint32_t root,
+                           const std::vector<uint32_t>& parent);
 
 // Graph500 SSSP validation: dist[root] == 0, parent[root] == root; for every
 // edge d[v] <= d[u] + w and d[u] <= d[v] + w; every reached vertex but the
 // root has an edge to its parent with d[v] == d[parent] + w; parents of
 // reached vertices are reached; unreached vertices have no parent.
-std::string check_sssp(const EdgeList& e, uint64_t n, uint32_t root, const std::vector<uint32_t>& parent,
-                       const std::vector<float>& dist);
+std::string check_sssp(const EdgeList& e, uint64_t n, uint32_t root,
+                       const std::vector<uint32_t>& parent, const std::vector<float>& dist);
 
 }  // namespace vtmm::workloads

@@ -69,7 +69,8 @@ Data generate(uint64_t rows, uint64_t features, uint32_t nnz, uint64_t seed) {
     d.start.push_back(d.nodes.size());
     row.clear();
     while (row.size() < nnz) {
-      const uint64_t rank = std::min<uint64_t>(features - 1, static_cast<uint64_t>(std::exp(rng.uniform() * lnf)) - 1);
+      const uint64_t rank = std::min<uint64_t>(
+          features - 1, static_cast<uint64_t>(std::exp(rng.uniform() * lnf)) - 1);
       const int32_t f = static_cast<int32_t>(perm[rank]) + 1;  // LIBLINEAR indices are 1-based
       if (std::find(row.begin(), row.end(), f) == row.end()) row.push_back(f);
     }
@@ -101,12 +102,13 @@ double dual_objective(const std::vector<double>& w, const std::vector<double>& a
   return v;
 }
 
-constexpr int kMaxInner = 100;  // LIBLINEAR's max_inner_iter
+constexpr int kMaxInner = 100;      // LIBLINEAR's max_inner_iter
 constexpr double kInnerEps = 1e-2;  // LIBLINEAR's initial innereps
 
 // The one-variable Newton solve of solve_l2r_lr_dual. Returns the step
 // factor for w (0 if alpha did not move).
-double newton(double a, double b, double c, double* alpha, double& innereps, double& delta_alpha_sign) {
+double newton(double a, double b, double c, double* alpha, double& innereps,
+              double& delta_alpha_sign) {
   int sign = 1;
   double* a1 = &alpha[0];
   double* a2 = &alpha[1];
@@ -151,9 +153,12 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
     // Assumed: a multiply-add and a bounds check per node, ~1.5 ns per access.
     compute_ns_ = p.get<double>("compute_ns", 1.5);
     if (rows_ < 2 || rows_ > (uint64_t{1} << 30)) p.fail("rows", "must be between 2 and 2^30");
-    if (features_ < 4 || features_ > (uint64_t{1} << 30)) p.fail("features", "must be between 4 and 2^30");
-    if (nnz_ < 1 || nnz_ > features_ / 2) p.fail("nnz_per_row", "must be between 1 and features / 2");
-    if (epochs_ < 1 || epochs_ > 10000) p.fail("epochs", "must be between 1 and 10000");  // as pagerank's iterations
+    if (features_ < 4 || features_ > (uint64_t{1} << 30))
+      p.fail("features", "must be between 4 and 2^30");
+    if (nnz_ < 1 || nnz_ > features_ / 2)
+      p.fail("nnz_per_row", "must be between 1 and features / 2");
+    if (epochs_ < 1 || epochs_ > 10000)
+      p.fail("epochs", "must be between 1 and 10000");  // as pagerank's iterations
     if (warmup_epochs_ > 10000) p.fail("warmup_epochs", "must be at most 10000");
     if (!(c_ > 0)) p.fail("C", "must be positive");
     if (!(compute_ns_ >= 0)) p.fail("compute_ns", "must not be negative");
@@ -176,7 +181,8 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
     for (size_t k = 1; k < objective_.size(); ++k)
       if (objective_[k] > objective_[k - 1] + 1e-9 * std::fabs(objective_[k - 1]))
         throw VerifyError("liblinear: the dual objective rose in epoch " + std::to_string(k));
-    if (!(objective_.back() < objective_.front())) throw VerifyError("liblinear: the dual objective did not decrease");
+    if (!(objective_.back() < objective_.front()))
+      throw VerifyError("liblinear: the dual objective did not decrease");
     const double ref = reference_checksum();
     if (std::fabs(checksum(w_) - ref) > 1e-9 * (1 + std::fabs(ref)))
       throw VerifyError("liblinear: w differs from an independent re-run of the training");
@@ -256,7 +262,8 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
 
  private:
   static void shuffle(Rng& rng, std::vector<uint32_t>& order) {
-    for (uint64_t i = 0; i + 1 < order.size(); ++i) std::swap(order[i], order[i + rng.below(order.size() - i)]);
+    for (uint64_t i = 0; i + 1 < order.size(); ++i)
+      std::swap(order[i], order[i + rng.below(order.size() - i)]);
   }
   static double checksum(const std::vector<double>& w) {
     double s = 0;
@@ -271,7 +278,8 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
       alpha[2 * i] = std::min(0.001 * c_, 1e-8);
       alpha[2 * i + 1] = c_ - alpha[2 * i];
       for (uint64_t j = data_.start[i]; data_.nodes[j].index >= 0; ++j)
-        w[static_cast<uint64_t>(data_.nodes[j].index - 1)] += data_.y[i] * alpha[2 * i] * data_.nodes[j].value;
+        w[static_cast<uint64_t>(data_.nodes[j].index - 1)] +=
+            data_.y[i] * alpha[2 * i] * data_.nodes[j].value;
     }
   }
   // The same training written as one plain loop over freshly generated data.
@@ -292,7 +300,8 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
       shuffle(rng, order);
       for (uint32_t i : order) {
         double ywtx = 0;
-        for (const FeatureNode* x = &d.nodes[d.start[i]]; x->index != -1; ++x) ywtx += w[static_cast<uint64_t>(x->index - 1)] * x->value;
+        for (const FeatureNode* x = &d.nodes[d.start[i]]; x->index != -1; ++x)
+          ywtx += w[static_cast<uint64_t>(x->index - 1)] * x->value;
         ywtx *= d.y[i];
         double sign;
         const double delta = newton(d.xtx[i], ywtx, c_, &alpha[2 * uint64_t{i}], innereps, sign);
@@ -321,8 +330,9 @@ class Liblinear final : public workloads::SteppedWorkload, public workloads::Tes
   uint32_t epoch_ = 0;
 };
 
-VTMM_REGISTER(WorkloadRegistry, Liblinear, "liblinear",
-              "LIBLINEAR -s 7: L2 logistic regression by dual coordinate descent on sparse power-law data")
+VTMM_REGISTER(
+    WorkloadRegistry, Liblinear, "liblinear",
+    "LIBLINEAR -s 7: L2 logistic regression by dual coordinate descent on sparse power-law data")
 
 }  // namespace
 }  // namespace vtmm

@@ -68,8 +68,10 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
   Mcf(Params& p, const WorkloadEnv& env) : SteppedWorkload(env.vcpus), seed_(env.seed) {
     // Quick size: ~300 MiB, in the range of 429.mcf's ref input (~860 MB peak).
     nodes_ = p.get<uint32_t>("nodes", 1u << 19);
-    arcs_per_node_ = p.get<uint32_t>("arcs_per_node", 8);  // assumed: a sparse network, as mcf's timetables
-    block_ = p.get<uint32_t>("block", 1024);  // assumed: partial-pricing block of the order of mcf's groups
+    arcs_per_node_ =
+        p.get<uint32_t>("arcs_per_node", 8);  // assumed: a sparse network, as mcf's timetables
+    block_ = p.get<uint32_t>("block",
+                             1024);  // assumed: partial-pricing block of the order of mcf's groups
     refresh_every_ = p.get<uint32_t>("refresh_every", 1000);  // assumed
     warmup_pivots_ = p.get_count("warmup_pivots", 2000);
     pivots_ = p.get_count("pivots", 20000);
@@ -83,7 +85,8 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
     // Assumed: a handful of integer ops and a branch per reported access, ~3 cycles.
     compute_ns_ = p.get<double>("compute_ns", 1.5);
     if (nodes_ < 4 || nodes_ > (1u << 26)) p.fail("nodes", "must be between 4 and 2^26");
-    if (arcs_per_node_ < 1 || arcs_per_node_ > 64) p.fail("arcs_per_node", "must be between 1 and 64");
+    if (arcs_per_node_ < 1 || arcs_per_node_ > 64)
+      p.fail("arcs_per_node", "must be between 1 and 64");
     if (block_ < 1) p.fail("block", "must be at least 1");
     if (refresh_every_ < 1) p.fail("refresh_every", "must be at least 1");
     if (pivots_ < 1) p.fail("pivots", "must be at least 1");
@@ -104,12 +107,14 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
     if (done_pivots_ == 0) throw VerifyError("mcf: no pivot ran");
     const uint32_t root = nodes_;
     const uint64_t nn = uint64_t{nodes_} + 1;
-    if (node_[root].pred != kNil || node_[root].depth != 0) throw VerifyError("mcf: root is not the tree's root");
+    if (node_[root].pred != kNil || node_[root].depth != 0)
+      throw VerifyError("mcf: root is not the tree's root");
     std::vector<uint64_t> children(nn, 0), listed(nn, 0);
     std::vector<uint8_t> tree_arc(narcs_, 0);
     for (uint64_t x = 0; x < nodes_; ++x) {
       const Node& v = node_[x];
-      if (v.pred >= nn || node_[v.pred].depth + 1 != v.depth) throw VerifyError("mcf: pred/depth do not form a tree");
+      if (v.pred >= nn || node_[v.pred].depth + 1 != v.depth)
+        throw VerifyError("mcf: pred/depth do not form a tree");
       const Arc& a = arc_[v.basic_arc];
       if (!((a.tail == x && a.head == v.pred) || (a.head == x && a.tail == v.pred)))
         throw VerifyError("mcf: a tree arc does not join a node and its pred");
@@ -120,7 +125,8 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
     }
     for (uint64_t x = 0; x < nn; ++x)
       for (uint32_t c = node_[x].child; c != kNil; c = node_[c].sibling) {
-        if (node_[c].pred != x || ++listed[x] > children[x]) throw VerifyError("mcf: child lists disagree with pred");
+        if (node_[c].pred != x || ++listed[x] > children[x])
+          throw VerifyError("mcf: child lists disagree with pred");
       }
     if (listed != children) throw VerifyError("mcf: child lists disagree with pred");
     std::vector<int64_t> net(nn, 0);
@@ -129,15 +135,18 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
       const Arc& a = arc_[k];
       if (a.flow < 0) throw VerifyError("mcf: negative flow");
       if (a.flow != 0 && !tree_arc[k]) throw VerifyError("mcf: flow on a non-tree arc");
-      if ((a.basic != 0) != (tree_arc[k] != 0)) throw VerifyError("mcf: arc basis flags disagree with the tree");
+      if ((a.basic != 0) != (tree_arc[k] != 0))
+        throw VerifyError("mcf: arc basis flags disagree with the tree");
       net[a.tail] += a.flow;
       net[a.head] -= a.flow;
       cost += a.cost * a.flow;
     }
     for (uint64_t x = 0; x < nodes_; ++x)
-      if (net[x] != supply_[x]) throw VerifyError("mcf: flow is not conserved at node " + std::to_string(x));
+      if (net[x] != supply_[x])
+        throw VerifyError("mcf: flow is not conserved at node " + std::to_string(x));
     if (net[root] != 0) throw VerifyError("mcf: flow is not conserved at the root");
-    if (cost != initial_cost_ + cost_change_) throw VerifyError("mcf: total cost does not match the pivots' gains");
+    if (cost != initial_cost_ + cost_change_)
+      throw VerifyError("mcf: total cost does not match the pivots' gains");
   }
 
   void corrupt_for_test() override { node_[0].potential += 1; }
@@ -159,8 +168,10 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
     std::vector<uint32_t> lastin(uint64_t{n} + 1, kNil);
     const auto link_in = [&](uint32_t k) {
       const uint32_t h = arc_[k].head;
-      if (lastin[h] == kNil) node_[h].firstin = k;
-      else arc_[lastin[h]].nextin = k;
+      if (lastin[h] == kNil)
+        node_[h].firstin = k;
+      else
+        arc_[lastin[h]].nextin = k;
       lastin[h] = k;
     };
     for (uint64_t x = 0; x <= n; ++x) node_[x].firstin = node_[x].firstout = kNil;
@@ -170,7 +181,8 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
       for (uint32_t j = 0; j < arcs_per_node_; ++j, ++k) {
         uint32_t h = static_cast<uint32_t>(rng.below(n - 1));
         if (h >= u) ++h;  // no self-loops
-        arc_[k] = Arc{1 + static_cast<int64_t>(rng.below(1000)), 0, u, h, j + 1 < arcs_per_node_ ? k + 1 : kNil, kNil, 0};
+        arc_[k] = Arc{1 + static_cast<int64_t>(rng.below(1000)), 0,    u, h,
+                      j + 1 < arcs_per_node_ ? k + 1 : kNil,     kNil, 0};
         link_in(k);
       }
     }
@@ -178,7 +190,8 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
     node_[root] = Node{0, 0, kNil, n > 0 ? 0u : kNil, kNil, kNil, kNil, 0, kNil, kNil};
     for (uint32_t v = 0; v < n; ++v, ++k) {
       const bool out = supply_[v] >= 0;
-      arc_[k] = Arc{kBigM, out ? supply_[v] : -supply_[v], out ? v : root, out ? root : v, kNil, kNil, 1};
+      arc_[k] =
+          Arc{kBigM, out ? supply_[v] : -supply_[v], out ? v : root, out ? root : v, kNil, kNil, 1};
       link_in(k);
       Node& x = node_[v];
       x.potential = out ? -kBigM : kBigM;
@@ -272,8 +285,10 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
       q.push(node_addr(x), kRead);
     };
     while (a != b) {
-      if (node_[a].depth >= node_[b].depth) climb(a, true);
-      else climb(b, false);
+      if (node_[a].depth >= node_[b].depth)
+        climb(a, true);
+      else
+        climb(b, false);
     }
     const uint32_t join = a;
     if (leave == kNil) {  // impossible with positive costs: the cycle would be a negative one
@@ -379,8 +394,10 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
       const Arc& a = arc_[v.basic_arc];
       q.push(arc_addr(v.basic_arc), kRead);
       q.push(node_addr(v.pred), kRead);
-      const int64_t pi = a.tail == y ? node_[v.pred].potential - a.cost : node_[v.pred].potential + a.cost;
-      if (pi != v.potential && failure_.empty()) failure_ = "refresh found a potential the pivots got wrong";
+      const int64_t pi =
+          a.tail == y ? node_[v.pred].potential - a.cost : node_[v.pred].potential + a.cost;
+      if (pi != v.potential && failure_.empty())
+        failure_ = "refresh found a potential the pivots got wrong";
       node_[y].potential = pi;
     });
   }
@@ -403,8 +420,9 @@ class Mcf final : public workloads::SteppedWorkload, public workloads::TestCorru
   std::string failure_;
 };
 
-VTMM_REGISTER(WorkloadRegistry, Mcf, "mcf",
-              "mcf-like network simplex: block pricing over an arc array, spanning-tree pointer chasing")
+VTMM_REGISTER(
+    WorkloadRegistry, Mcf, "mcf",
+    "mcf-like network simplex: block pricing over an arc array, spanning-tree pointer chasing")
 
 }  // namespace
 }  // namespace vtmm

@@ -78,10 +78,12 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
     uint32_t hp = 16;  // memcached's default hashpower, grown to hold `records` at load factor <= 1
     while ((uint64_t{1} << hp) < records_) ++hp;
     hash_power_ = p.get<uint32_t>("hash_power", hp);
-    if (records_ < 16 || records_ > (uint64_t{1} << 28)) p.fail("records", "must be between 16 and 2^28");
+    if (records_ < 16 || records_ > (uint64_t{1} << 28))
+      p.fail("records", "must be between 16 and 2^28");
     if (memory_ < 4 * kSlabPage) p.fail("memory", "must be at least 4MiB");
     if (value_min_ < 16) p.fail("value_min", "must be at least 16");
-    if (value_max_ < value_min_ || value_max_ > 256 * 1024) p.fail("value_max", "must be in [value_min, 256KiB]");
+    if (value_max_ < value_min_ || value_max_ > 256 * 1024)
+      p.fail("value_max", "must be in [value_min, 256KiB]");
     if (!(get_fraction_ >= 0 && get_fraction_ <= 1)) p.fail("get_fraction", "must be in [0, 1]");
     if (requests_ < 1) p.fail("requests", "must be at least 1");
     if (bump_every_ < 1) p.fail("bump_every", "must be at least 1");
@@ -101,7 +103,8 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
       size = static_cast<double>(s) * factor_;
     }
     chunk_.push_back(kSlabPage / 2);
-    if (kHdr + 24 + 1 + value_max_ + 2 > kSlabPage / 2) p.fail("value_max", "items must fit in half a slab page");
+    if (kHdr + 24 + 1 + value_max_ + 2 > kSlabPage / 2)
+      p.fail("value_max", "items must fit in half a slab page");
     pages_ = memory_ / kSlabPage;
     hash_va_ = layout_.alloc((uint64_t{1} << hash_power_) * 8);
     slab_va_ = layout_.alloc(pages_ * kSlabPage);
@@ -127,13 +130,15 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
       const std::string err = check(it, id);
       if (!err.empty()) throw VerifyError("memcached: " + err);
     }
-    if (in_hash != present) throw VerifyError("memcached: the hash table holds " + std::to_string(in_hash) +
-                                              " items, expected " + std::to_string(present));
+    if (in_hash != present)
+      throw VerifyError("memcached: the hash table holds " + std::to_string(in_hash) +
+                        " items, expected " + std::to_string(present));
     uint64_t in_lru = 0;
     for (size_t c = 0; c < chunk_.size(); ++c) {
       uint64_t prev = 0;
       for (uint64_t it = heads_[c]; it != 0; prev = it, it = ld(it)) {
-        if (ld(it + 8) != prev || static_cast<size_t>(at(it)[39]) != c) throw VerifyError("memcached: an LRU list is broken");
+        if (ld(it + 8) != prev || static_cast<size_t>(at(it)[39]) != c)
+          throw VerifyError("memcached: an LRU list is broken");
         ++in_lru;
       }
       if (tails_[c] != prev) throw VerifyError("memcached: an LRU tail is wrong");
@@ -168,18 +173,22 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
   }
 
   bool step(uint32_t, AccessQueue& q) override {
-    return loop_.step(32, ph_, [&](uint64_t id) { set(q, id); }, [&] {
-      const uint64_t id = zipf_.next(rng_);
-      if (rng_.uniform() < get_fraction_)
-        get(q, id);
-      else
-        set(q, id);
-    });
+    return loop_.step(
+        32, ph_, [&](uint64_t id) { set(q, id); },
+        [&] {
+          const uint64_t id = zipf_.next(rng_);
+          if (rng_.uniform() < get_fraction_)
+            get(q, id);
+          else
+            set(q, id);
+        });
   }
 
  private:
   // --- host mirrors of the simulated regions -----------------------------
-  uint8_t* at(uint64_t va) { return va >= slab_va_ ? &slab_[va - slab_va_] : &hash_[va - hash_va_]; }
+  uint8_t* at(uint64_t va) {
+    return va >= slab_va_ ? &slab_[va - slab_va_] : &hash_[va - hash_va_];
+  }
   const uint8_t* at(uint64_t va) const {
     return va >= slab_va_ ? &slab_[va - slab_va_] : &hash_[va - hash_va_];
   }
@@ -203,14 +212,17 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
   bool key_equals(uint64_t it, const std::string& key) const {
     return nkey(it) == key.size() && std::memcmp(at(it + kHdr), key.data(), key.size()) == 0;
   }
-  uint64_t bucket(uint64_t h) const { return hash_va_ + (h & ((uint64_t{1} << hash_power_) - 1)) * 8; }
+  uint64_t bucket(uint64_t h) const {
+    return hash_va_ + (h & ((uint64_t{1} << hash_power_) - 1)) * 8;
+  }
 
   void mode(AccessQueue& q, uint8_t mlp, double extra = 0) const {
     q.mode(ph_, mlp, static_cast<float>(compute_ns_ + extra));
   }
   void push_range(AccessQueue& q, uint64_t va, uint64_t bytes, AccessKind k) const {
     mode(q, 8);
-    for (uint64_t l = va >> kLineShift, e = (va + bytes - 1) >> kLineShift; l <= e; ++l) q.push(l << kLineShift, k);
+    for (uint64_t l = va >> kLineShift, e = (va + bytes - 1) >> kLineShift; l <= e; ++l)
+      q.push(l << kLineShift, k);
   }
   // Reads an item's header and key while walking a chain (the key may spill
   // into the next line).
@@ -337,7 +349,8 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
   std::string check(uint64_t it, uint64_t id) const {
     const uint64_t d = data(it), n = nbytes(it) - 2;
     if (ld(d) != id || ld(d + n - 8) != workloads::value_tag(id, version_[id], kMemcachedTagSalt))
-      return "key " + std::to_string(id) + ": the value read is not the last one written (version " +
+      return "key " + std::to_string(id) +
+             ": the value read is not the last one written (version " +
              std::to_string(version_[id]) + ")";
     return {};
   }
@@ -346,10 +359,12 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
     const std::string key = workloads::ycsb::key_name(id);
     const uint64_t it = find(q, key, workloads::key_hash(key));
     if (it == 0) {
-      if (present_[id] && failure_.empty()) failure_ = "GET of key " + std::to_string(id) + " missed a stored item";
+      if (present_[id] && failure_.empty())
+        failure_ = "GET of key " + std::to_string(id) + " missed a stored item";
       return;
     }
-    if (!present_[id] && failure_.empty()) failure_ = "GET of key " + std::to_string(id) + " hit an evicted item";
+    if (!present_[id] && failure_.empty())
+      failure_ = "GET of key " + std::to_string(id) + " hit an evicted item";
     // do_item_update: bump at most once per interval.
     if (ld(it + 24) + bump_every_ <= loop_.done()) {
       lru_unlink(q, it);
@@ -366,7 +381,8 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
     const uint64_t h = workloads::key_hash(key);
     const uint64_t value = value_min_ + rng_.below(value_max_ - value_min_ + 1);
     const uint64_t total = kHdr + key.size() + 1 + value + 2;
-    const size_t c = static_cast<size_t>(std::lower_bound(chunk_.begin(), chunk_.end(), total) - chunk_.begin());
+    const size_t c =
+        static_cast<size_t>(std::lower_bound(chunk_.begin(), chunk_.end(), total) - chunk_.begin());
     const uint64_t it = alloc(q, c);
     const uint64_t old = find(q, key, h);  // do_store_item's do_item_get
     if (it == 0) {                         // out of memory: memcached drops the stale item too
@@ -428,7 +444,8 @@ class Memcached final : public workloads::SteppedWorkload, public workloads::Tes
 };
 
 VTMM_REGISTER(WorkloadRegistry, Memcached, "memcached",
-              "memcached-like slab cache (1.25x slab classes, chained hash, LRU) under a YCSB-like GET/SET mix")
+              "memcached-like slab cache (1.25x slab classes, chained hash, LRU) under a YCSB-like "
+              "GET/SET mix")
 
 }  // namespace
 }  // namespace vtmm

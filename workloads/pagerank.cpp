@@ -46,7 +46,8 @@ class PageRank final : public workloads::SteppedWorkload, public workloads::Test
     spec_.edge_factor = p.get<uint32_t>("edge_factor", 16);  // Graph500/GAP kron
     spec_.seed = env.seed;
     iterations_ = p.get<uint32_t>("iterations", 10);  // the project's brief (gapbs: up to 20)
-    warmup_iterations_ = p.get<uint32_t>("warmup_iterations", 1);  // one pass to warm caches and policies
+    warmup_iterations_ =
+        p.get<uint32_t>("warmup_iterations", 1);    // one pass to warm caches and policies
     tolerance_ = p.get<double>("tolerance", 1e-4);  // gapbs pr default
     damping_ = p.get<double>("damping", 0.85);      // gapbs kDamp
     // The pull loop's contrib[] loads are independent (addresses from the
@@ -56,7 +57,8 @@ class PageRank final : public workloads::SteppedWorkload, public workloads::Test
     // Assumed: a load-add and index arithmetic per reported access, ~1.5 cycles.
     compute_ns_ = p.get<double>("compute_ns", 0.7);
     if (spec_.scale < 2 || spec_.scale > 30) p.fail("scale", "must be between 2 and 30");
-    if (spec_.edge_factor < 1 || spec_.edge_factor > 256) p.fail("edge_factor", "must be between 1 and 256");
+    if (spec_.edge_factor < 1 || spec_.edge_factor > 256)
+      p.fail("edge_factor", "must be between 1 and 256");
     if (iterations_ < 1 || iterations_ > 10000) p.fail("iterations", "must be between 1 and 10000");
     if (warmup_iterations_ > 10000) p.fail("warmup_iterations", "must be at most 10000");
     if (!(tolerance_ >= 0)) p.fail("tolerance", "must not be negative");
@@ -75,13 +77,15 @@ class PageRank final : public workloads::SteppedWorkload, public workloads::Test
   std::string op_name() const override { return "edge"; }
 
   void verify() const override {
-    if (done_iterations_ == 0 || prev_.size() != g_.n) throw VerifyError("pagerank: no iteration ran");
+    if (done_iterations_ == 0 || prev_.size() != g_.n)
+      throw VerifyError("pagerank: no iteration ran");
     double sum = 0;
     for (double s : score_) {
       if (!(s > 0)) throw VerifyError("pagerank: a rank is not positive");
       sum += s;
     }
-    if (std::fabs(sum - 1.0) > 1e-6) throw VerifyError("pagerank: ranks sum to " + std::to_string(sum) + ", not 1");
+    if (std::fabs(sum - 1.0) > 1e-6)
+      throw VerifyError("pagerank: ranks sum to " + std::to_string(sum) + ", not 1");
     // The last iteration again, push-style over the edge list.
     const uint64_t n = g_.n;
     std::vector<uint64_t> deg(n, 0);
@@ -93,7 +97,8 @@ class PageRank final : public workloads::SteppedWorkload, public workloads::Test
     double dangling = 0;
     for (uint64_t x = 0; x < n; ++x)
       if (deg[x] == 0) dangling += prev_[x];
-    const double base = (1.0 - damping_) / static_cast<double>(n) + damping_ * dangling / static_cast<double>(n);
+    const double base =
+        (1.0 - damping_) / static_cast<double>(n) + damping_ * dangling / static_cast<double>(n);
     std::vector<double> expect(n, base);
     for (uint64_t k = 0; k < edges_.size(); ++k) {
       const uint32_t u = edges_.u[k], v = edges_.v[k];
@@ -103,7 +108,8 @@ class PageRank final : public workloads::SteppedWorkload, public workloads::Test
     }
     for (uint64_t x = 0; x < n; ++x)
       if (std::fabs(expect[x] - score_[x]) > 1e-9 * expect[x])
-        throw VerifyError("pagerank: rank of vertex " + std::to_string(x) + " does not follow from the previous iteration");
+        throw VerifyError("pagerank: rank of vertex " + std::to_string(x) +
+                          " does not follow from the previous iteration");
   }
 
   void corrupt_for_test() override {
@@ -156,7 +162,8 @@ class PageRank final : public workloads::SteppedWorkload, public workloads::Test
         q.push(contrib_va_ + at_ * 8, kWrite);
       }
       if (at_ == n) {
-        base_ = (1.0 - damping_) / static_cast<double>(n) + damping_ * dangling_ / static_cast<double>(n);
+        base_ = (1.0 - damping_) / static_cast<double>(n) +
+                damping_ * dangling_ / static_cast<double>(n);
         error_ = 0;
         next_stage(Stage::Pull, q);
       }
@@ -182,7 +189,8 @@ class PageRank final : public workloads::SteppedWorkload, public workloads::Test
     }
     if (at_ == n) {
       ++done_iterations_;
-      if (done_iterations_ >= uint64_t{warmup_iterations_} + iterations_ || error_ < tolerance_) finished_ = true;
+      if (done_iterations_ >= uint64_t{warmup_iterations_} + iterations_ || error_ < tolerance_)
+        finished_ = true;
       next_stage(Stage::Contrib, q);
     }
     return true;

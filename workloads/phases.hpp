@@ -16,7 +16,8 @@ class FirstTouchSweep {
  public:
   // Fills b with this vCPU's next pages; returns false once its share is done.
   template <class InitPage>
-  bool next(uint32_t v, uint32_t vcpus, uint64_t base_va, uint64_t pages, Batch& b, InitPage&& init) {
+  bool next(uint32_t v, uint32_t vcpus, uint64_t base_va, uint64_t pages, Batch& b,
+            InitPage&& init) {
     const uint64_t share = (pages + vcpus - 1) / vcpus;
     const uint64_t begin = std::min(pages, share * v), end = std::min(pages, share * (v + 1));
     if (!started_) {

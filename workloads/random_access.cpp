@@ -18,18 +18,20 @@ namespace {
 
 class RandomAccess : public Workload, public workloads::TestCorruptible {
  public:
-  RandomAccess(Params& p, const WorkloadEnv& env, bool write) : write_(write), vcpus_(env.vcpus), seed_(env.seed) {
+  RandomAccess(Params& p, const WorkloadEnv& env, bool write)
+      : write_(write), vcpus_(env.vcpus), seed_(env.seed) {
     const uint64_t bytes = p.get_bytes("footprint", uint64_t{1} << 30);
     warmup_ = p.get_count("warmup_accesses", 1'000'000);
     accesses_ = p.get_count("accesses", 4'000'000);
-    mlp_ = p.get<uint32_t>("mlp", 8);  // independent accesses, as gups
+    mlp_ = p.get<uint32_t>("mlp", 8);                // independent accesses, as gups
     compute_ns_ = p.get<double>("compute_ns", 2.0);  // assumed: one RNG step and an add
     if (bytes < kPageSize) p.fail("footprint", "must be at least 4KiB");
     if (mlp_ == 0 || mlp_ > 64) p.fail("mlp", "must be between 1 and 64");
     elems_ = bytes / sizeof(uint64_t);
     va_ = layout_.alloc(elems_ * sizeof(uint64_t));
     for (uint32_t v = 0; v < vcpus_; ++v)
-      lanes_.push_back(Lane{Rng(stream_seed(v)), {}, workloads::OpPhases(warmup_, accesses_, v, vcpus_)});
+      lanes_.push_back(
+          Lane{Rng(stream_seed(v)), {}, workloads::OpPhases(warmup_, accesses_, v, vcpus_)});
   }
 
   uint64_t footprint_bytes() const override { return layout_.bytes(); }
@@ -44,7 +46,8 @@ class RandomAccess : public Workload, public workloads::TestCorruptible {
     const uint64_t pages = (elems_ * sizeof(uint64_t) + kPageSize - 1) / kPageSize;
     if (!l.setup.done(v, vcpus_, pages)) {
       l.setup.next(v, vcpus_, va_, pages, b, [&](uint64_t page) {
-        for (uint64_t i = page * 512, end = std::min(elems_, i + 512); i < end; ++i) table_[i] = i & 0xff;
+        for (uint64_t i = page * 512, end = std::min(elems_, i + 512); i < end; ++i)
+          table_[i] = i & 0xff;
       });
       if (b.n > 0) return true;
     }
@@ -71,20 +74,22 @@ class RandomAccess : public Workload, public workloads::TestCorruptible {
       total += table_[i];
     }
     if (write_) {
-      if (total - initial != warmup_ + accesses_) throw VerifyError("random-write: writes lost or doubled");
+      if (total - initial != warmup_ + accesses_)
+        throw VerifyError("random-write: writes lost or doubled");
       return;
     }
     uint64_t expect = 0;  // the reads never change the table: replay each lane's stream
     for (uint32_t v = 0; v < vcpus_; ++v) {
       Rng rng(stream_seed(v));
       const workloads::OpPhases share(warmup_, accesses_, v, vcpus_);
-      for (uint64_t k = 0; k < share.total(); ++k)
-        expect += rng.below(elems_) & 0xff;
+      for (uint64_t k = 0; k < share.total(); ++k) expect += rng.below(elems_) & 0xff;
     }
-    if (expect != sum_) throw VerifyError("random-read: sum of reads does not match the index stream");
+    if (expect != sum_)
+      throw VerifyError("random-read: sum of reads does not match the index stream");
   }
 
-  // random-write loses one write (an element one short); random-read misreads one element into the sum.
+  // random-write loses one write (an element one short); random-read misreads one element into the
+  // sum.
   void corrupt_for_test() override {
     if (write_) {
       table_[0] -= 1;
@@ -116,8 +121,10 @@ struct RandomWrite final : RandomAccess {
   RandomWrite(Params& p, const WorkloadEnv& e) : RandomAccess(p, e, true) {}
 };
 
-VTMM_REGISTER(WorkloadRegistry, RandomRead, "random-read", "uniform random 8-byte reads over an RSS (migration micro-benchmark)")
-VTMM_REGISTER(WorkloadRegistry, RandomWrite, "random-write", "uniform random 8-byte writes over an RSS (migration micro-benchmark)")
+VTMM_REGISTER(WorkloadRegistry, RandomRead, "random-read",
+              "uniform random 8-byte reads over an RSS (migration micro-benchmark)")
+VTMM_REGISTER(WorkloadRegistry, RandomWrite, "random-write",
+              "uniform random 8-byte writes over an RSS (migration micro-benchmark)")
 
 }  // namespace
 }  // namespace vtmm

@@ -97,10 +97,13 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
     request_ns_ = p.get<double>("request_ns", 1000.0);
     // Assumed: ~1 cycle per 64-byte line copied (AVX2 memcpy) or pointer hop.
     compute_ns_ = p.get<double>("compute_ns", 0.5);
-    if (records_ < 16 || records_ > (uint64_t{1} << 28)) p.fail("records", "must be between 16 and 2^28");
-    if (value_bytes_ < 16 || value_bytes_ > (1u << 20)) p.fail("value_bytes", "must be between 16 and 1MiB");
+    if (records_ < 16 || records_ > (uint64_t{1} << 28))
+      p.fail("records", "must be between 16 and 2^28");
+    if (value_bytes_ < 16 || value_bytes_ > (1u << 20))
+      p.fail("value_bytes", "must be between 16 and 1MiB");
     if (requests_ < 1) p.fail("requests", "must be at least 1");
-    if (rehash_steps_ < 1 || rehash_steps_ > 1024) p.fail("rehash_steps", "must be between 1 and 1024");
+    if (rehash_steps_ < 1 || rehash_steps_ > 1024)
+      p.fail("rehash_steps", "must be between 1 and 1024");
     if (!(request_ns_ >= 0)) p.fail("request_ns", "must not be negative");
     if (!(compute_ns_ >= 0)) p.fail("compute_ns", "must not be negative");
     loop_ = workloads::RequestLoop(records_, warmup_, requests_);
@@ -147,8 +150,8 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
       for (uint64_t i = 0; i < ht_[t].size; ++i)
         for (uint64_t de = ld(ht_[t].va + i * 8); de != 0; de = ld(de + 16)) ++count;
     if (count != records_ || ht_[0].used + ht_[1].used != records_)
-      throw VerifyError("redis-ycsb: the dict holds " + std::to_string(count) + " entries, expected " +
-                        std::to_string(records_));
+      throw VerifyError("redis-ycsb: the dict holds " + std::to_string(count) +
+                        " entries, expected " + std::to_string(records_));
     for (uint64_t id = 0; id < records_; ++id) {
       const std::string key = workloads::ycsb::key_name(id);
       const uint64_t de = find_host(key, workloads::key_hash(key));
@@ -226,12 +229,14 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   }
   void push_range(AccessQueue& q, uint64_t va, uint64_t bytes, AccessKind k) const {
     q.mode(ph_, 8, static_cast<float>(compute_ns_));
-    for (uint64_t l = va >> kLineShift, e = (va + bytes - 1) >> kLineShift; l <= e; ++l) q.push(l << kLineShift, k);
+    for (uint64_t l = va >> kLineShift, e = (va + bytes - 1) >> kLineShift; l <= e; ++l)
+      q.push(l << kLineShift, k);
   }
 
   bool key_equals(uint64_t sds, const std::string& key) const {
     const uint8_t* p = at(sds);
-    return static_cast<size_t>(p[0]) == key.size() && std::memcmp(p + 3, key.data(), key.size()) == 0;
+    return static_cast<size_t>(p[0]) == key.size() &&
+           std::memcmp(p + 3, key.data(), key.size()) == 0;
   }
   uint64_t key_hash_at(uint64_t sds) const {
     const uint8_t* p = at(sds);
@@ -331,7 +336,8 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
     const uint64_t buf = ld(ld(de + 8) + 8);
     if (ld(buf) != id ||
         ld(buf + value_bytes_ - 8) != workloads::value_tag(id, version_[id], kRedisTagSalt))
-      return "key " + std::to_string(id) + ": the value read is not the last one written (version " +
+      return "key " + std::to_string(id) +
+             ": the value read is not the last one written (version " +
              std::to_string(version_[id]) + ")";
     return {};
   }
@@ -385,7 +391,8 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
     if (ld(buf) != id ||
         ld(buf + value_bytes_ - 8) != workloads::value_tag(id, version_[id], kRedisTagSalt)) {
       if (failure_.empty())
-        failure_ = "GET of key " + std::to_string(id) + " returned a value other than the last SET (version " +
+        failure_ = "GET of key " + std::to_string(id) +
+                   " returned a value other than the last SET (version " +
                    std::to_string(version_[id]) + ")";
     }
   }
@@ -420,8 +427,9 @@ class RedisYcsb final : public workloads::SteppedWorkload, public workloads::Tes
   std::string failure_;
 };
 
-VTMM_REGISTER(WorkloadRegistry, RedisYcsb, "redis-ycsb",
-              "Redis-like dict (chained, incremental rehash, jemalloc size classes) under YCSB requests")
+VTMM_REGISTER(
+    WorkloadRegistry, RedisYcsb, "redis-ycsb",
+    "Redis-like dict (chained, incremental rehash, jemalloc size classes) under YCSB requests")
 
 }  // namespace
 }  // namespace vtmm

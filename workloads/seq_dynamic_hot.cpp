@@ -30,7 +30,8 @@ class SeqDynamicHot final : public Workload, public workloads::TestCorruptible {
  public:
   SeqDynamicHot(Params& p, const WorkloadEnv& env) : vcpus_(env.vcpus), seed_(env.seed) {
     const uint64_t bytes = p.get_bytes("footprint", uint64_t{1} << 30);  // as gups and random-read
-    const uint64_t hot = p.get_bytes("hot_bytes", uint64_t{128} << 20);  // assumed: 1/8 of the default footprint
+    const uint64_t hot =
+        p.get_bytes("hot_bytes", uint64_t{128} << 20);  // assumed: 1/8 of the default footprint
     move_every_ms_ = p.get<double>("move_every_ms", 100.0);  // assumed: a phase change every 100 ms
     // One vCPU streaming 64-byte lines with 8 misses in flight from DRAM on
     // the optane host profile: 81 ns / 8 = 10.1 ns per line, plus 1 ns of
@@ -42,24 +43,29 @@ class SeqDynamicHot final : public Workload, public workloads::TestCorruptible {
     write_fraction_ = p.get<double>("write_fraction", 0.0);
     warmup_ = p.get_count("warmup_accesses", 8'000'000);
     accesses_ = p.get_count("accesses", 40'000'000);
-    mlp_ = p.get<uint32_t>("mlp", 8);  // streaming: independent lines, as gups
+    mlp_ = p.get<uint32_t>("mlp", 8);                // streaming: independent lines, as gups
     compute_ns_ = p.get<double>("compute_ns", 1.0);  // assumed: 7 adds and loop overhead, ~2 cycles
     if (bytes < 2 * kPageSize) p.fail("footprint", "must be at least 8KiB");
     lines_ = bytes / kLineSize;
-    if (hot < kPageSize || hot > bytes) p.fail("hot_bytes", "must be between 4KiB and the footprint");
+    if (hot < kPageSize || hot > bytes)
+      p.fail("hot_bytes", "must be between 4KiB and the footprint");
     hot_lines_ = hot / kLineSize;
     if (hot_lines_ < vcpus_) p.fail("hot_bytes", "must give every vCPU at least one line");
     if (!(move_every_ms_ > 0)) p.fail("move_every_ms", "must be positive");
     if (!(accesses_per_ms_ > 0)) p.fail("accesses_per_ms", "must be positive");
     const double per_window = move_every_ms_ * accesses_per_ms_;
-    if (!(per_window >= 1 && per_window < 1e18)) p.fail("move_every_ms", "times accesses_per_ms must be at least 1");
+    if (!(per_window >= 1 && per_window < 1e18))
+      p.fail("move_every_ms", "times accesses_per_ms must be at least 1");
     per_window_ = static_cast<uint64_t>(per_window);
-    if (!(write_fraction_ >= 0 && write_fraction_ <= 1)) p.fail("write_fraction", "must be in [0, 1]");
+    if (!(write_fraction_ >= 0 && write_fraction_ <= 1))
+      p.fail("write_fraction", "must be in [0, 1]");
     if (mlp_ == 0 || mlp_ > 64) p.fail("mlp", "must be between 1 and 64");
     if (!(compute_ns_ >= 0)) p.fail("compute_ns", "must not be negative");
-    write_threshold_ = write_fraction_ >= 1 ? UINT64_MAX : static_cast<uint64_t>(write_fraction_ * 0x1.0p64);
+    write_threshold_ =
+        write_fraction_ >= 1 ? UINT64_MAX : static_cast<uint64_t>(write_fraction_ * 0x1.0p64);
     va_ = layout_.alloc(lines_ * kLineSize);
-    for (uint32_t v = 0; v < vcpus_; ++v) lanes_.push_back(Lane{{}, workloads::OpPhases(warmup_, accesses_, v, vcpus_), 0});
+    for (uint32_t v = 0; v < vcpus_; ++v)
+      lanes_.push_back(Lane{{}, workloads::OpPhases(warmup_, accesses_, v, vcpus_), 0});
   }
 
   uint64_t footprint_bytes() const override { return layout_.bytes(); }
@@ -74,7 +80,8 @@ class SeqDynamicHot final : public Workload, public workloads::TestCorruptible {
     const uint64_t pages = lines_ / kLinesPerPage + (lines_ % kLinesPerPage ? 1 : 0);
     if (!l.setup.done(v, vcpus_, pages)) {
       l.setup.next(v, vcpus_, va_, pages, b, [&](uint64_t page) {
-        for (uint64_t i = page * kLinesPerPage, end = std::min(lines_, i + kLinesPerPage); i < end; ++i) {
+        for (uint64_t i = page * kLinesPerPage, end = std::min(lines_, i + kLinesPerPage); i < end;
+             ++i) {
           for (uint32_t w = 0; w < 7; ++w) table_[i].payload[w] = payload(i, w);
           table_[i].counter = 0;
         }
@@ -111,11 +118,14 @@ class SeqDynamicHot final : public Workload, public workloads::TestCorruptible {
         if (writes(v, c)) ++writes_to[i];
       }
     }
-    if (expect != checksum_) throw VerifyError("seq-dynamic-hot: checksum of the lines read does not match the replay");
+    if (expect != checksum_)
+      throw VerifyError("seq-dynamic-hot: checksum of the lines read does not match the replay");
     for (uint64_t i = 0; i < lines_; ++i) {
-      if (table_[i].counter != writes_to[i]) throw VerifyError("seq-dynamic-hot: writes lost or doubled");
+      if (table_[i].counter != writes_to[i])
+        throw VerifyError("seq-dynamic-hot: writes lost or doubled");
       for (uint32_t w = 0; w < 7; ++w)
-        if (table_[i].payload[w] != payload(i, w)) throw VerifyError("seq-dynamic-hot: payload damaged");
+        if (table_[i].payload[w] != payload(i, w))
+          throw VerifyError("seq-dynamic-hot: payload damaged");
     }
   }
 

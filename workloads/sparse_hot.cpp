@@ -43,11 +43,15 @@ class SparseHot final : public Workload, public workloads::TestCorruptible {
     // and cost about 6 cycles of core work each.
     mlp_ = p.get<uint32_t>("mlp", 8);
     compute_ns_ = p.get<double>("compute_ns", 3.0);
-    if (bytes < kHugeSize || bytes % kHugeSize != 0) p.fail("footprint", "must be a multiple of 2MiB");
+    if (bytes < kHugeSize || bytes % kHugeSize != 0)
+      p.fail("footprint", "must be a multiple of 2MiB");
     const uint64_t regions = bytes / kHugeSize;
     if (dense == 0 || sparse == 0 || dense + sparse > regions)
-      p.fail("sparse_regions", "dense_regions and sparse_regions must be >= 1 and fit in the footprint's 2 MiB regions");
-    if (per_region == 0 || per_region >= kPagesPerHuge) p.fail("sparse_pages_per_region", "must be 1..511");
+      p.fail(
+          "sparse_regions",
+          "dense_regions and sparse_regions must be >= 1 and fit in the footprint's 2 MiB regions");
+    if (per_region == 0 || per_region >= kPagesPerHuge)
+      p.fail("sparse_pages_per_region", "must be 1..511");
     if (!(dense_prob_ >= 0 && sparse_prob_ >= 0 && dense_prob_ + sparse_prob_ <= 1))
       p.fail("sparse_probability", "dense_probability + sparse_probability must be in [0, 1]");
     if (mlp_ == 0 || mlp_ > 64) p.fail("mlp", "must be between 1 and 64");
@@ -62,7 +66,8 @@ class SparseHot final : public Workload, public workloads::TestCorruptible {
     std::vector<uint32_t> slots(kPagesPerHuge);
     for (uint32_t k = 0; k < sparse; ++k) {
       for (uint32_t i = 0; i < kPagesPerHuge; ++i) slots[i] = i;
-      for (uint32_t i = 0; i < per_region; ++i) std::swap(slots[i], slots[i + placement.below(kPagesPerHuge - i)]);
+      for (uint32_t i = 0; i < per_region; ++i)
+        std::swap(slots[i], slots[i + placement.below(kPagesPerHuge - i)]);
       for (uint32_t i = 0; i < per_region; ++i)
         sparse_pages_.push_back(uint64_t{order[dense + k]} * kPagesPerHuge + slots[i]);
     }
@@ -81,17 +86,21 @@ class SparseHot final : public Workload, public workloads::TestCorruptible {
     b.mlp = static_cast<uint8_t>(mlp_);
     b.compute_ns = static_cast<float>(compute_ns_);
     return table_.next(lanes_[v], v, vcpus_, va_, b, [this](Rng& rng, uint64_t r) {
-      constexpr uint64_t kPerRegion = kHugeSize / sizeof(uint64_t), kPerPage = kPageSize / sizeof(uint64_t);
+      constexpr uint64_t kPerRegion = kHugeSize / sizeof(uint64_t),
+                         kPerPage = kPageSize / sizeof(uint64_t);
       const double u = rng.uniform();
       if (u < dense_prob_) return dense_[rng.below(dense_.size())] * kPerRegion + r % kPerRegion;
-      if (u < dense_prob_ + sparse_prob_) return sparse_pages_[rng.below(sparse_pages_.size())] * kPerPage + r % kPerPage;
+      if (u < dense_prob_ + sparse_prob_)
+        return sparse_pages_[rng.below(sparse_pages_.size())] * kPerPage + r % kPerPage;
       return rng.below(elems_);
     });
   }
 
   void verify() const override { table_.verify("sparse-hot"); }
 
-  void corrupt_for_test() override { table_.corrupt(sparse_pages_.front() * (kPageSize / sizeof(uint64_t))); }
+  void corrupt_for_test() override {
+    table_.corrupt(sparse_pages_.front() * (kPageSize / sizeof(uint64_t)));
+  }
 
   // The hot 4 KiB pages' indices in the table (tests and docs use them).
   const std::vector<uint64_t>& sparse_pages() const { return sparse_pages_; }
@@ -107,7 +116,8 @@ class SparseHot final : public Workload, public workloads::TestCorruptible {
 };
 
 VTMM_REGISTER(vtmm::WorkloadRegistry, SparseHot, "sparse-hot",
-              "GUPS-style updates; hot data dense in a few 2 MiB regions and sparse (a few 4 KiB pages) in others")
+              "GUPS-style updates; hot data dense in a few 2 MiB regions and sparse (a few 4 KiB "
+              "pages) in others")
 
 }  // namespace
 }  // namespace vtmm

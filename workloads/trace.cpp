@@ -67,7 +67,8 @@ class TraceReplay final : public Workload {
     const std::string warmup_from = p.get<std::string>("warmup_from", "warmup");
     const bool end_given = p.has("end_at");
     const std::string end_at = p.get<std::string>("end_at", "end");
-    if (!(ns_per_instr_ >= 0 && ns_per_instr_ < 1e3)) p.fail("ns_per_instruction", "must be in [0, 1000)");
+    if (!(ns_per_instr_ >= 0 && ns_per_instr_ < 1e3))
+      p.fail("ns_per_instruction", "must be in [0, 1000)");
     if (mlp_ == 0 || mlp_ > 64) p.fail("mlp", "must be between 1 and 64");
     if (given.empty()) p.fail("trace", "must name a trace file");
     // Opening checks the whole file (every block, every window, the trailer
@@ -76,7 +77,8 @@ class TraceReplay final : public Workload {
     reader_ = std::make_unique<trace::TraceReader>(resolve_trace_path(given));
     const trace::Summary& s = reader_->summary();
     if (s.distinct_pages == 0) p.fail("trace", "names a trace with no accesses");
-    if (s.distinct_pages > (uint64_t{1} << 31)) p.fail("trace", "has more pages than a VM can address");
+    if (s.distinct_pages > (uint64_t{1} << 31))
+      p.fail("trace", "has more pages than a VM can address");
     auto first = [&](const std::string& name) -> int64_t {
       for (const auto& m : s.markers)
         if (m.name == name) return static_cast<int64_t>(m.window);
@@ -97,7 +99,8 @@ class TraceReplay final : public Workload {
   uint64_t ops() const override { return measured_; }
   std::string op_name() const override { return "access"; }
   std::string fixed_page_rates() const override {
-    return "a replayed trace gives each page the access rate its program had in real time, whatever the VM's size: "
+    return "a replayed trace gives each page the access rate its program had in real time, "
+           "whatever the VM's size: "
            "scaled periods would see fewer accesses per page, so they keep the published values";
   }
 
@@ -124,12 +127,15 @@ class TraceReplay final : public Workload {
     const trace::Summary& s = reader_->summary();
     if (!ended_) return;  // a run cut short has nothing to compare
     if (issued_reads_ != reads_ || issued_writes_ != writes_)
-      throw VerifyError("trace: issued " + std::to_string(issued_reads_) + " reads, " + std::to_string(issued_writes_) +
-                        " writes; the windows replayed hold " + std::to_string(reads_) + ", " + std::to_string(writes_));
-    if (end_window_ != UINT64_MAX) return;  // stopped at the end marker: the trailer counts the rest too
+      throw VerifyError("trace: issued " + std::to_string(issued_reads_) + " reads, " +
+                        std::to_string(issued_writes_) + " writes; the windows replayed hold " +
+                        std::to_string(reads_) + ", " + std::to_string(writes_));
+    if (end_window_ != UINT64_MAX)
+      return;  // stopped at the end marker: the trailer counts the rest too
     if (reads_ != s.reads || writes_ != s.writes || windows_ != s.windows)
-      throw VerifyError("trace: replayed " + std::to_string(reads_) + " reads, " + std::to_string(writes_) + " writes in " +
-                        std::to_string(windows_) + " windows; the trace holds " + std::to_string(s.reads) + ", " +
+      throw VerifyError("trace: replayed " + std::to_string(reads_) + " reads, " +
+                        std::to_string(writes_) + " writes in " + std::to_string(windows_) +
+                        " windows; the trace holds " + std::to_string(s.reads) + ", " +
                         std::to_string(s.writes) + " in " + std::to_string(s.windows));
   }
 
@@ -158,11 +164,13 @@ class TraceReplay final : public Workload {
       writes_ += pc.writes;
     }
     for (size_t i = todo_.size(); i > 1; --i) std::swap(todo_[i - 1], todo_[rng_.below(i)]);
-    phase_ = win_.index >= measure_window_ ? Phase::Measured
-             : win_.index >= warmup_window_ ? Phase::Warmup : Phase::Setup;
-    compute_ns_ = todo_.empty() ? 0.0f
-                                : static_cast<float>(static_cast<double>(win_.instructions) * ns_per_instr_ /
-                                                     static_cast<double>(todo_.size()));
+    phase_ = win_.index >= measure_window_  ? Phase::Measured
+             : win_.index >= warmup_window_ ? Phase::Warmup
+                                            : Phase::Setup;
+    compute_ns_ = todo_.empty()
+                      ? 0.0f
+                      : static_cast<float>(static_cast<double>(win_.instructions) * ns_per_instr_ /
+                                           static_cast<double>(todo_.size()));
     ++windows_;
     return true;
   }
@@ -180,7 +188,8 @@ class TraceReplay final : public Workload {
   Phase phase_ = Phase::Setup;
   float compute_ns_ = 0;
   bool ended_ = false;
-  uint64_t reads_ = 0, writes_ = 0, windows_ = 0, measured_ = 0, issued_reads_ = 0, issued_writes_ = 0;
+  uint64_t reads_ = 0, writes_ = 0, windows_ = 0, measured_ = 0, issued_reads_ = 0,
+           issued_writes_ = 0;
 };
 
 VTMM_REGISTER(vtmm::WorkloadRegistry, TraceReplay, "trace",

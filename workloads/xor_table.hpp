@@ -42,7 +42,8 @@ class XorTable {
     const uint64_t xor_init = (n1 % 4 == 0) ? n1 : (n1 % 4 == 1) ? 1 : (n1 % 4 == 2) ? n1 + 1 : 0;
     uint64_t x = 0;
     for (uint64_t v : table_) x ^= v;
-    if (x != (xor_init ^ applied_)) throw VerifyError(who + ": table checksum does not match the updates applied");
+    if (x != (xor_init ^ applied_))
+      throw VerifyError(who + ": table checksum does not match the updates applied");
   }
   // A torn or misdirected update (tests): flip bits of element i.
   void corrupt(uint64_t i) { table_[i] ^= 0x5a; }
@@ -93,7 +94,8 @@ class XorTable {
   // Set-up of one 4 KiB page's elements (page index `page`).
   void init_page(uint64_t page) {
     constexpr uint64_t kPerPage = kPageSize / sizeof(uint64_t);
-    for (uint64_t i = page * kPerPage, end = std::min(elems_, i + kPerPage); i < end; ++i) table_[i] = i;
+    for (uint64_t i = page * kPerPage, end = std::min(elems_, i + kPerPage); i < end; ++i)
+      table_[i] = i;
   }
   void prefetch(uint64_t i) const { __builtin_prefetch(&table_[i], 1); }
   void update(uint64_t i, uint64_t r) {

@@ -87,9 +87,11 @@ class XsBench final : public workloads::SteppedWorkload, public workloads::TestC
     // sums, ~12 flops per reported grid access; ~1 ns per search step.
     compute_ns_ = p.get<double>("compute_ns", 2.0);
     search_ns_ = p.get<double>("search_ns", 1.0);
-    if (n_iso_ < 34 || n_iso_ > 1024) p.fail("n_isotopes", "must be between 34 and 1024 (material 0 holds 34)");
+    if (n_iso_ < 34 || n_iso_ > 1024)
+      p.fail("n_isotopes", "must be between 34 and 1024 (material 0 holds 34)");
     if (n_grid_ < 4 || n_grid_ > 1'000'000) p.fail("n_gridpoints", "must be between 4 and 10^6");
-    if (uint64_t{n_iso_} * n_grid_ * n_iso_ > (uint64_t{1} << 32)) p.fail("n_gridpoints", "index grid too large");
+    if (uint64_t{n_iso_} * n_grid_ * n_iso_ > (uint64_t{1} << 32))
+      p.fail("n_gridpoints", "index grid too large");
     if (lookups_ < 1) p.fail("lookups", "must be at least 1");
     if (mlp_ < 1 || mlp_ > 64) p.fail("mlp", "must be between 1 and 64");
     if (!(compute_ns_ >= 0)) p.fail("compute_ns", "must not be negative");
@@ -128,7 +130,8 @@ class XsBench final : public workloads::SteppedWorkload, public workloads::TestC
       }
       ref += result_hash(i, macro);
     }
-    if (ref != hash_) throw VerifyError("xsbench: the verification hash differs from the nuclide-grid reference");
+    if (ref != hash_)
+      throw VerifyError("xsbench: the verification hash differs from the nuclide-grid reference");
   }
 
   void corrupt_for_test() override { hash_ += 1; }
@@ -140,8 +143,10 @@ class XsBench final : public workloads::SteppedWorkload, public workloads::TestC
     for (uint32_t n = 0; n < n_iso_; ++n) {
       GridPoint* g = &grids_[uint64_t{n} * n_grid_];
       for (uint32_t k = 0; k < n_grid_; ++k)
-        g[k] = GridPoint{gen.uniform(), gen.uniform(), gen.uniform(), gen.uniform(), gen.uniform(), gen.uniform()};
-      std::sort(g, g + n_grid_, [](const GridPoint& a, const GridPoint& b) { return a.energy < b.energy; });
+        g[k] = GridPoint{gen.uniform(), gen.uniform(), gen.uniform(),
+                         gen.uniform(), gen.uniform(), gen.uniform()};
+      std::sort(g, g + n_grid_,
+                [](const GridPoint& a, const GridPoint& b) { return a.energy < b.energy; });
     }
     egrid_.resize(n_union_);
     for (uint64_t k = 0; k < n_union_; ++k) egrid_[k] = grids_[k].energy;
@@ -158,7 +163,9 @@ class XsBench final : public workloads::SteppedWorkload, public workloads::TestC
         if (u >= energy_high[i] && idx_low[i] != n_grid_ - 2) {
           // Advance as far as needed (XSBench advances one point per union
           // point, which is the same since every point is a union point).
-          while (idx_low[i] != n_grid_ - 2 && u >= grids_[uint64_t{i} * n_grid_ + idx_low[i] + 1].energy) ++idx_low[i];
+          while (idx_low[i] != n_grid_ - 2 &&
+                 u >= grids_[uint64_t{i} * n_grid_ + idx_low[i] + 1].energy)
+            ++idx_low[i];
           energy_high[i] = grids_[uint64_t{i} * n_grid_ + idx_low[i] + 1].energy;
         }
         row[i] = static_cast<int32_t>(idx_low[i]);
@@ -222,7 +229,8 @@ class XsBench final : public workloads::SteppedWorkload, public workloads::TestC
   }
 
  private:
-  static void interpolate(const GridPoint& low, const GridPoint& high, double e, double conc, double* macro) {
+  static void interpolate(const GridPoint& low, const GridPoint& high, double e, double conc,
+                          double* macro) {
     const double f = (high.energy - e) / (high.energy - low.energy);
     macro[0] += (high.total_xs - f * (high.total_xs - low.total_xs)) * conc;
     macro[1] += (high.elastic_xs - f * (high.elastic_xs - low.elastic_xs)) * conc;

@@ -45,26 +45,39 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) usage(("missing value for " + a).c_str());
     const char* v = argv[++i];
-    if (a == "--footprint") bytes = std::strtoull(v, nullptr, 0);
-    else if (a == "--updates") updates = std::strtoull(v, nullptr, 0);
-    else if (a == "--warmup-updates") warmup = std::strtoull(v, nullptr, 0);
-    else if (a == "--hot-fraction") hot_fraction = std::strtod(v, nullptr);
-    else if (a == "--hot-probability") hot_prob = std::strtod(v, nullptr);
-    else if (a == "--hot-offset") hot_at = v;
-    else if (a == "--seed") seed = std::strtoull(v, nullptr, 0);
-    else if (a == "--marker-file") marker = v;
-    else usage(("unknown option " + a).c_str());
+    if (a == "--footprint")
+      bytes = std::strtoull(v, nullptr, 0);
+    else if (a == "--updates")
+      updates = std::strtoull(v, nullptr, 0);
+    else if (a == "--warmup-updates")
+      warmup = std::strtoull(v, nullptr, 0);
+    else if (a == "--hot-fraction")
+      hot_fraction = std::strtod(v, nullptr);
+    else if (a == "--hot-probability")
+      hot_prob = std::strtod(v, nullptr);
+    else if (a == "--hot-offset")
+      hot_at = v;
+    else if (a == "--seed")
+      seed = std::strtoull(v, nullptr, 0);
+    else if (a == "--marker-file")
+      marker = v;
+    else
+      usage(("unknown option " + a).c_str());
   }
   if (bytes < 2 * 4096) usage("--footprint must be at least 8192");
   if (!(hot_fraction > 0 && hot_fraction <= 1)) usage("--hot-fraction must be in (0, 1]");
   const uint64_t elems = bytes / sizeof(uint64_t);
-  const uint64_t hot_elems = std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(elems) * hot_fraction));
+  const uint64_t hot_elems =
+      std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(elems) * hot_fraction));
   // Placement exactly as workloads/gups.cpp does it (seed, page-aligned slot).
   vtmm::Rng placement(seed ^ 0x6f75707321ULL);
   uint64_t hot_base = 0;
-  if (hot_at == "random") hot_base = placement.below((elems - hot_elems) / 512 + 1) * 512;
-  else if (hot_at == "end") hot_base = elems - hot_elems;
-  else if (hot_at != "start") usage("--hot-offset must be random, start or end");
+  if (hot_at == "random")
+    hot_base = placement.below((elems - hot_elems) / 512 + 1) * 512;
+  else if (hot_at == "end")
+    hot_base = elems - hot_elems;
+  else if (hot_at != "start")
+    usage("--hot-offset must be random, start or end");
 
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<uint64_t> table(elems);
@@ -93,7 +106,8 @@ int main(int argc, char** argv) {
   const uint64_t xor_init = (n1 % 4 == 0) ? n1 : (n1 % 4 == 1) ? 1 : (n1 % 4 == 2) ? n1 + 1 : 0;
   const bool ok = x == (xor_init ^ applied);
   std::printf("gups_native: %llu updates in %.3f s (%.1f M/s); total %.3f s; check %s\n",
-              static_cast<unsigned long long>(updates), std::chrono::duration<double>(t2 - t1).count(),
+              static_cast<unsigned long long>(updates),
+              std::chrono::duration<double>(t2 - t1).count(),
               static_cast<double>(updates) / std::chrono::duration<double>(t2 - t1).count() / 1e6,
               std::chrono::duration<double>(t2 - t0).count(), ok ? "ok" : "FAILED");
   return ok ? 0 : 1;

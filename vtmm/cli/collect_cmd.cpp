@@ -28,8 +28,9 @@ std::string join_ids(const std::vector<std::string>& ids) {
 // Prints what collect found; the exit status is 0 only when every run is ok.
 void report(const std::string& dir, const sl::Collected& c) {
   const sl::RunList rl = sl::read_run_list(dir);
-  std::fprintf(stderr, "collect: %s: %zu runs: %zu ok, %zu failed, %zu missing, %zu queued or running\n",
-               rl.experiment.c_str(), c.total, c.ok, c.failed.size(), c.missing.size(), c.queued.size());
+  std::fprintf(
+      stderr, "collect: %s: %zu runs: %zu ok, %zu failed, %zu missing, %zu queued or running\n",
+      rl.experiment.c_str(), c.total, c.ok, c.failed.size(), c.missing.size(), c.queued.size());
   for (size_t i : c.missing)
     std::fprintf(stderr, "collect: missing: run %zu (%s)\n", i, rl.runs[i].label().c_str());
   if (!c.failed.empty()) {
@@ -39,15 +40,17 @@ void report(const std::string& dir, const sl::Collected& c) {
                    (rec_dir / (std::to_string(i) + ".json")).string().c_str());
   }
   if (!c.missing.empty() || !c.failed.empty())
-    std::fprintf(stderr, "collect: `vtmm collect %s --resubmit` submits the missing and failed runs again\n",
-                 dir.c_str());
+    std::fprintf(
+        stderr, "collect: `vtmm collect %s --resubmit` submits the missing and failed runs again\n",
+        dir.c_str());
   set_exit_code(c.ok == c.total ? 0 : 1);
 }
 
 std::vector<std::string> submit_and_say(const std::string& dir, const sl::RunList& rl,
                                         const std::vector<size_t>& todo) {
   const std::vector<std::string> jobs = sl::submit(dir, rl, todo);
-  std::fprintf(stderr, "[%s] slurm: submitted %zu of %zu runs as array job(s) %s (tasks %s); logs in %s\n",
+  std::fprintf(stderr,
+               "[%s] slurm: submitted %zu of %zu runs as array job(s) %s (tasks %s); logs in %s\n",
                rl.experiment.c_str(), todo.size(), rl.runs.size(), join_ids(jobs).c_str(),
                sl::array_ranges(todo).c_str(), (fs::path(dir) / "slurm" / "logs").string().c_str());
   return jobs;
@@ -59,8 +62,9 @@ void refuse_if_queued(const std::string& dir) {
   if (earlier.empty()) return;
   const auto q = sl::queued_tasks(earlier);
   if (!q.empty())
-    throw SpecError("slurm: " + std::to_string(q.size()) + " tasks of earlier jobs (" + join_ids(earlier) +
-                    ") for " + dir + " are still queued or running; wait for them or scancel them first");
+    throw SpecError("slurm: " + std::to_string(q.size()) + " tasks of earlier jobs (" +
+                    join_ids(earlier) + ") for " + dir +
+                    " are still queued or running; wait for them or scancel them first");
 }
 
 // Ok records that runs.jsonl already holds (from either executor) count as done.
@@ -83,10 +87,16 @@ void adopt_local_records(const std::string& dir, const sl::RunList& rl) {
 std::shared_ptr<SlurmRunFlags> add_slurm_run_options(CLI::App* run) {
   auto f = std::make_shared<SlurmRunFlags>();
   const std::string g = "Slurm executor (--executor slurm)";
-  run->add_option("--partition", f->partition, "Slurm partition (default: the cluster's)")->group(g);
-  run->add_option("--constraint", f->constraint, "Node features the runs need, e.g. a tiered-memory host")->group(g);
-  run->add_option("--time", f->time_limit, "Time limit per run, in Slurm's format (e.g. 30, 2:00:00)")->group(g);
-  run->add_option("--max-parallel", f->max_parallel, "At most K array tasks at once (0: no limit)")->group(g);
+  run->add_option("--partition", f->partition, "Slurm partition (default: the cluster's)")
+      ->group(g);
+  run->add_option("--constraint", f->constraint,
+                  "Node features the runs need, e.g. a tiered-memory host")
+      ->group(g);
+  run->add_option("--time", f->time_limit,
+                  "Time limit per run, in Slurm's format (e.g. 30, 2:00:00)")
+      ->group(g);
+  run->add_option("--max-parallel", f->max_parallel, "At most K array tasks at once (0: no limit)")
+      ->group(g);
   run->add_flag("--wait", f->wait, "Wait for the jobs, then collect into runs.jsonl")->group(g);
   return f;
 }
@@ -101,7 +111,8 @@ void check_local_executor(const SlurmRunFlags& f) {
   if (given) throw SpecError(std::string("run: ") + given + " needs --executor slurm");
 }
 
-std::string run_on_slurm(const runner::Experiment& e, const std::string& out, bool resume, const SlurmRunFlags& f) {
+std::string run_on_slurm(const runner::Experiment& e, const std::string& out, bool resume,
+                         const SlurmRunFlags& f) {
   const std::string dir = out.empty() ? (fs::path("results") / e.name).string() : out;
   refuse_if_queued(dir);
   sl::SubmitOptions o;
@@ -119,13 +130,14 @@ std::string run_on_slurm(const runner::Experiment& e, const std::string& out, bo
   for (size_t i = 0; i < rl.runs.size(); ++i)
     if (!std::binary_search(ok.begin(), ok.end(), i)) todo.push_back(i);
   if (!ok.empty())
-    std::fprintf(stderr, "[%s] %zu of %zu runs already recorded; %zu to run\n", e.name.c_str(), ok.size(),
-                 rl.runs.size(), todo.size());
+    std::fprintf(stderr, "[%s] %zu of %zu runs already recorded; %zu to run\n", e.name.c_str(),
+                 ok.size(), rl.runs.size(), todo.size());
   std::vector<std::string> jobs;
   if (!todo.empty()) jobs = submit_and_say(dir, rl, todo);
   if (!f.wait && !todo.empty()) {
     for (const auto& id : jobs) std::cout << id << '\n';
-    std::fprintf(stderr, "[%s] slurm: `vtmm collect %s` merges the records once the jobs are done\n",
+    std::fprintf(stderr,
+                 "[%s] slurm: `vtmm collect %s` merges the records once the jobs are done\n",
                  e.name.c_str(), dir.c_str());
     return "";
   }
@@ -140,9 +152,11 @@ void add_collect(CLI::App& app) {
   auto resubmit = std::make_shared<bool>(false);
   auto wait = std::make_shared<bool>(false);
   CLI::App* c = app.add_subcommand(
-      "collect", "Merge a Slurm sweep's per-task records into DIR/runs.jsonl; report missing and failed runs");
+      "collect",
+      "Merge a Slurm sweep's per-task records into DIR/runs.jsonl; report missing and failed runs");
   c->add_option("dir", *dir, "Results folder given to `vtmm run --executor slurm`")->required();
-  c->add_flag("--resubmit", *resubmit, "Submit the missing and failed runs again (same Slurm options)");
+  c->add_flag("--resubmit", *resubmit,
+              "Submit the missing and failed runs again (same Slurm options)");
   c->add_flag("--wait", *wait, "With --resubmit: wait for the new job, then collect again");
   c->callback([dir, resubmit, wait] {
     if (*wait && !*resubmit) throw SpecError("collect: --wait needs --resubmit");
@@ -172,7 +186,8 @@ void add_collect(CLI::App& app) {
 void add_run_one(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
   auto index = std::make_shared<long long>(-1);
-  CLI::App* c = app.add_subcommand("run-one", "Run one run of a Slurm run list (what each array task executes)");
+  CLI::App* c = app.add_subcommand(
+      "run-one", "Run one run of a Slurm run list (what each array task executes)");
   c->group("");  // hidden: users run `vtmm run --executor slurm`
   c->add_option("dir", *dir, "Results folder holding slurm/runlist.json")->required();
   c->add_option("--index", *index, "Run index (default: $SLURM_ARRAY_TASK_ID)");
@@ -180,7 +195,8 @@ void add_run_one(CLI::App& app) {
     long long i = *index;
     if (i < 0) {
       const char* t = std::getenv("SLURM_ARRAY_TASK_ID");
-      if (t == nullptr || *t == '\0') throw SpecError("run-one: no --index and no SLURM_ARRAY_TASK_ID");
+      if (t == nullptr || *t == '\0')
+        throw SpecError("run-one: no --index and no SLURM_ARRAY_TASK_ID");
       i = std::atoll(t);
     }
     if (i < 0) throw SpecError("run-one: index must be >= 0");

@@ -10,10 +10,10 @@ void add_run(CLI::App& app);
 void add_list(CLI::App& app);
 void add_reproduce(CLI::App& app);
 void add_plot(CLI::App& app);
-void add_doctor(CLI::App& app);  // doctor_cmd.cpp
-void add_image(CLI::App& app);   // image_cmd.cpp
+void add_doctor(CLI::App& app);      // doctor_cmd.cpp
+void add_image(CLI::App& app);       // image_cmd.cpp
 void add_numa_check(CLI::App& app);  // numa_check_cmd.cpp
-void add_collect(CLI::App& app);  // and run-one: the Slurm executor (collect_cmd.cpp)
+void add_collect(CLI::App& app);     // and run-one: the Slurm executor (collect_cmd.cpp)
 void add_run_one(CLI::App& app);
 void add_trace(CLI::App& app);
 void add_compare(CLI::App& app);

@@ -20,12 +20,16 @@ struct CompareFlags {
 
 void add_compare(CLI::App& app) {
   auto f = std::make_shared<CompareFlags>();
-  CLI::App* c = app.add_subcommand("compare", "Compare two sets of results per configuration, with significance");
+  CLI::App* c = app.add_subcommand(
+      "compare", "Compare two sets of results per configuration, with significance");
   c->add_option("base", f->base, "BASE: a results folder or a runs.jsonl file")->required();
   c->add_option("new", f->next, "NEW: a results folder or a runs.jsonl file")->required();
-  c->add_option("--metric,-m", f->metric, "Record field to compare (dotted for nested fields)")->capture_default_str();
-  c->add_option("--threshold,-t", f->threshold, "Relative change that counts, as a percentage")->capture_default_str();
-  c->add_option("--alpha", f->alpha, "Significance level of the Mann-Whitney test")->capture_default_str();
+  c->add_option("--metric,-m", f->metric, "Record field to compare (dotted for nested fields)")
+      ->capture_default_str();
+  c->add_option("--threshold,-t", f->threshold, "Relative change that counts, as a percentage")
+      ->capture_default_str();
+  c->add_option("--alpha", f->alpha, "Significance level of the Mann-Whitney test")
+      ->capture_default_str();
   c->add_option("--format,-f", f->format, "Report format")
       ->check(CLI::IsMember({"text", "markdown", "json"}))
       ->capture_default_str();
@@ -37,10 +41,12 @@ void add_compare(CLI::App& app) {
     runner::CompareOptions opt;
     opt.metric = f->metric;
     opt.threshold = runner::parse_percent(f->threshold, "compare: --threshold");
-    if (!(f->alpha > 0 && f->alpha < 1)) throw SpecError("compare: --alpha must be between 0 and 1 (exclusive)");
+    if (!(f->alpha > 0 && f->alpha < 1))
+      throw SpecError("compare: --alpha must be between 0 and 1 (exclusive)");
     opt.alpha = f->alpha;
     if (!f->direction.empty())
-      opt.direction = f->direction == "lower" ? runner::Direction::LowerIsBetter : runner::Direction::HigherIsBetter;
+      opt.direction = f->direction == "lower" ? runner::Direction::LowerIsBetter
+                                              : runner::Direction::HigherIsBetter;
     opt.fail_on_unmatched = f->fail_on_unmatched;
     // Both inputs are read (and fail) before anything is printed.
     const runner::RecordSet base = runner::load_record_set(f->base, "BASE");

@@ -29,7 +29,8 @@ Json describe(const Reg& reg, const std::string& kind, const Env& env) {
 
 void add_list(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
-  CLI::App* c = app.add_subcommand("list", "List policies, workloads, host profiles and experiments");
+  CLI::App* c =
+      app.add_subcommand("list", "List policies, workloads, host profiles and experiments");
   c->add_flag("--json", *json, "Machine-readable, with every parameter and its default");
   c->callback([json] {
     Json all;
@@ -52,7 +53,8 @@ void add_list(CLI::App& app) {
     for (const char* kind : {"policies", "workloads"}) {
       std::cout << kind << ":\n";
       for (const auto& e : all[kind]) {
-        std::printf("  %-14s %s\n", e["name"].get<std::string>().c_str(), e["summary"].get<std::string>().c_str());
+        std::printf("  %-14s %s\n", e["name"].get<std::string>().c_str(),
+                    e["summary"].get<std::string>().c_str());
         std::string ps;
         for (auto it = e["params"].begin(); it != e["params"].end(); ++it)
           ps += (ps.empty() ? "" : ", ") + it.key() + "=" + it.value().dump();

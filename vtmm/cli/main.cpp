@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
       names += (names.empty() ? "" : ", ") + sub->get_name();
     }
     if (!known) {
-      std::fprintf(stderr, "vtmm: error: unknown command '%.60s' (commands: %s)\n", argv[1], names.c_str());
+      std::fprintf(stderr, "vtmm: error: unknown command '%.60s' (commands: %s)\n", argv[1],
+                   names.c_str());
       return 2;
     }
   }

@@ -28,10 +28,11 @@ std::string shell_quote(const std::string& s) {
 // Draws the figures of one experiment with the system Python (it has matplotlib).
 void plot(const std::string& results_dir, const std::string& spec_path) {
   const std::string script = sim::data_dir() + "/plots/plot_experiment.py";
-  const std::string cmd = "/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(results_dir) + " " +
-                          shell_quote(spec_path);
+  const std::string cmd = "/usr/bin/python3 " + shell_quote(script) + " " +
+                          shell_quote(results_dir) + " " + shell_quote(spec_path);
   if (std::system(cmd.c_str()) != 0)
-    throw std::runtime_error("plotting failed for " + results_dir + " (is python3-matplotlib installed?)");
+    throw std::runtime_error("plotting failed for " + results_dir +
+                             " (is python3-matplotlib installed?)");
 }
 
 unsigned default_jobs() {
@@ -66,8 +67,8 @@ runner::RunOptions local_options(const std::string& out, unsigned jobs, bool res
 // A sweep with failed runs still writes every record; the exit status says so.
 void report_failures(const runner::SweepResult& r) {
   if (r.failed == 0) return;
-  std::fprintf(stderr, "vtmm: %zu of %zu runs failed (records with \"status\": \"failed\" in %s)\n", r.failed,
-               r.total, r.jsonl.c_str());
+  std::fprintf(stderr, "vtmm: %zu of %zu runs failed (records with \"status\": \"failed\" in %s)\n",
+               r.failed, r.total, r.jsonl.c_str());
   set_exit_code(1);
 }
 
@@ -75,17 +76,23 @@ void report_failures(const runner::SweepResult& r) {
 
 void add_run(CLI::App& app) {
   auto f = std::make_shared<RunFlags>();
-  CLI::App* c = app.add_subcommand("run", "Run an experiment spec; append records to DIR/runs.jsonl");
+  CLI::App* c =
+      app.add_subcommand("run", "Run an experiment spec; append records to DIR/runs.jsonl");
   c->add_option("spec", f->spec, "Spec file, or the name of one in experiments/")->required();
   c->add_option("--out,-o", f->out, "Results folder (default results/<spec name>)");
-  c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")->capture_default_str();
+  c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")
+      ->capture_default_str();
   c->add_flag("--full", f->full, "Apply the spec's 'full' patch (paper-like scale)");
-  c->add_option("--repeat", f->repeat, "Run each configuration N times (overrides the spec's \"repeat\")")
+  c->add_option("--repeat", f->repeat,
+                "Run each configuration N times (overrides the spec's \"repeat\")")
       ->check(CLI::PositiveNumber);
-  auto* resume = c->add_flag("--resume", f->resume, "Skip runs already recorded ok for this spec (the default)");
-  c->add_flag("--fresh,--no-resume", f->fresh, "Redo every run even if records exist")->excludes(resume);
+  auto* resume = c->add_flag("--resume", f->resume,
+                             "Skip runs already recorded ok for this spec (the default)");
+  c->add_flag("--fresh,--no-resume", f->fresh, "Redo every run even if records exist")
+      ->excludes(resume);
   c->add_flag("--plot", f->plot, "Draw the experiment's figures afterwards");
-  c->add_option("--executor", f->executor, "Where runs execute: local (threads) or slurm (an array job)")
+  c->add_option("--executor", f->executor,
+                "Where runs execute: local (threads) or slurm (an array job)")
       ->check(CLI::IsMember({"local", "slurm"}))
       ->capture_default_str();
   auto slurm = add_slurm_run_options(c);
@@ -99,7 +106,8 @@ void add_run(CLI::App& app) {
       return;
     }
     check_local_executor(*slurm);
-    const runner::SweepResult r = runner::run_experiment(e, local_options(f->out, f->jobs, !f->fresh));
+    const runner::SweepResult r =
+        runner::run_experiment(e, local_options(f->out, f->jobs, !f->fresh));
     if (f->plot) plot(fs::path(r.jsonl).parent_path().string(), runner::resolve_spec_path(f->spec));
     std::cout << r.jsonl << '\n';
     report_failures(r);
@@ -109,12 +117,17 @@ void add_run(CLI::App& app) {
 void add_reproduce(CLI::App& app) {
   auto f = std::make_shared<ReproduceFlags>();
   CLI::App* c = app.add_subcommand(
-      "reproduce", "Run every experiment in experiments/, draw every figure, write results/REPORT.md");
+      "reproduce",
+      "Run every experiment in experiments/, draw every figure, write results/REPORT.md");
   c->add_option("--out,-o", f->out, "Results root")->capture_default_str();
-  c->add_option("names", f->only, "Only these experiments (default: every one in experiments/ not marked \"reproduce\": false)");
+  c->add_option("names", f->only,
+                "Only these experiments (default: every one in experiments/ not marked "
+                "\"reproduce\": false)");
   c->add_option("--only", f->only, "Same as NAMES (repeatable)");
-  c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")->capture_default_str();
-  auto* quick = c->add_flag("--quick", f->quick, "Quick scale (the default): minutes on a 2-core machine");
+  c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")
+      ->capture_default_str();
+  auto* quick =
+      c->add_flag("--quick", f->quick, "Quick scale (the default): minutes on a 2-core machine");
   c->add_flag("--full", f->full, "Paper-like scale instead of the quick one")->excludes(quick);
   c->add_flag("--no-plots", f->no_plots, "Skip figures and report");
   c->callback([f] {
@@ -136,8 +149,9 @@ void add_reproduce(CLI::App& app) {
       all.jsonl = f->out + "/*/runs.jsonl";
     }
     if (!f->no_plots) {
-      const std::string cmd = "/usr/bin/python3 " + shell_quote(sim::data_dir() + "/plots/report.py") + " " +
-                              shell_quote(f->out) + " " + shell_quote(sim::data_dir() + "/experiments");
+      const std::string cmd =
+          "/usr/bin/python3 " + shell_quote(sim::data_dir() + "/plots/report.py") + " " +
+          shell_quote(f->out) + " " + shell_quote(sim::data_dir() + "/experiments");
       if (std::system(cmd.c_str()) != 0) throw std::runtime_error("writing the report failed");
       std::cout << (fs::path(f->out) / "REPORT.md").string() << '\n';
     }
@@ -152,7 +166,8 @@ void add_plot(CLI::App& app) {
   c->add_option("results", *dir, "Results folder holding runs.jsonl")->required();
   c->add_option("spec", *spec, "Spec file or name (default: the folder's name)");
   c->callback([dir, spec] {
-    if (!fs::exists(fs::path(*dir) / "runs.jsonl")) throw SpecError("plot: no runs.jsonl in " + *dir);
+    if (!fs::exists(fs::path(*dir) / "runs.jsonl"))
+      throw SpecError("plot: no runs.jsonl in " + *dir);
     const std::string name = spec->empty() ? fs::path(*dir).filename().string() : *spec;
     plot(*dir, runner::resolve_spec_path(name));
   });

@@ -21,7 +21,8 @@ int g_exit = 0;
 void apply_kv(Json& obj, const std::vector<std::string>& kvs, const std::string& flag) {
   for (const auto& kv : kvs) {
     const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) throw SpecError(flag + ": expected KEY=VALUE, got \"" + kv + "\"");
+    if (eq == std::string::npos || eq == 0)
+      throw SpecError(flag + ": expected KEY=VALUE, got \"" + kv + "\"");
     const std::string key = kv.substr(0, eq), val = kv.substr(eq + 1);
     try {
       obj[key] = parse_json(val);
@@ -46,7 +47,8 @@ uint64_t parse_u64(const std::string& text, const std::string& flag) {
 }
 
 struct SimFlags {
-  std::string workload = "gups", policy = "first-touch", ratio, host = "optane", footprint, memory, fast_bytes;
+  std::string workload = "gups", policy = "first-touch", ratio, host = "optane", footprint, memory,
+              fast_bytes;
   std::string initial_tier = "policy", policy_thread_core = "spare";
   std::string seed = "1", against;
   uint32_t vcpus = 1;
@@ -61,13 +63,18 @@ void set_exit_code(int code) { g_exit = code; }
 
 void add_sim(CLI::App& app) {
   auto f = std::make_shared<SimFlags>();
-  CLI::App* c = app.add_subcommand("sim", "Run one configuration on the simulated host; print its JSON record");
-  c->add_option("--workload,-w", f->workload, "Workload name (see `vtmm list`)")->capture_default_str();
+  CLI::App* c = app.add_subcommand(
+      "sim", "Run one configuration on the simulated host; print its JSON record");
+  c->add_option("--workload,-w", f->workload, "Workload name (see `vtmm list`)")
+      ->capture_default_str();
   c->add_option("--policy,-p", f->policy, "Policy name (see `vtmm list`)")->capture_default_str();
   c->add_option("--ratio,-r", f->ratio, "Fast:slow split of guest memory, e.g. 1:4");
-  c->add_option("--fast-bytes", f->fast_bytes, "Absolute fast-tier allowance instead of --ratio, e.g. 2GiB");
-  c->add_option("--footprint", f->footprint, "Workload footprint (its 'footprint' parameter), e.g. 1GiB");
-  c->add_option("--memory", f->memory, "Guest memory (default: footprint + page tables, 2 MiB aligned)");
+  c->add_option("--fast-bytes", f->fast_bytes,
+                "Absolute fast-tier allowance instead of --ratio, e.g. 2GiB");
+  c->add_option("--footprint", f->footprint,
+                "Workload footprint (its 'footprint' parameter), e.g. 1GiB");
+  c->add_option("--memory", f->memory,
+                "Guest memory (default: footprint + page tables, 2 MiB aligned)");
   c->add_option("--host", f->host, "Host profile name or JSON path")->capture_default_str();
   c->add_option("--seed", f->seed, "Seed of every random choice in the run")->capture_default_str();
   c->add_option("--vcpus", f->vcpus, "vCPUs (workload threads)")->capture_default_str();
@@ -77,15 +84,18 @@ void add_sim(CLI::App& app) {
   c->add_option("--initial-tier", f->initial_tier, "Where first touches are backed: policy or slow")
       ->capture_default_str();
   c->add_option("--policy-thread-core", f->policy_thread_core,
-                "Where a host-side policy's thread runs: spare (a core of its own) or vcpu0 (pre-empts vCPU 0)")
+                "Where a host-side policy's thread runs: spare (a core of its own) or vcpu0 "
+                "(pre-empts vCPU 0)")
       ->capture_default_str();
   c->add_option("--wl,--workload-param", f->wl_params, "Workload parameter KEY=VALUE (repeatable)");
   c->add_option("--pp,--policy-param", f->pol_params, "Policy parameter KEY=VALUE (repeatable)");
-  c->add_option("--hp,--host-param", f->host_params, "Host constant override KEY=VALUE (repeatable)");
+  c->add_option("--hp,--host-param", f->host_params,
+                "Host constant override KEY=VALUE (repeatable)");
   c->add_option("--against", f->against,
                 "Also run this design on the same configuration (e.g. dram-only); the record's "
                 "slowdown is against it");
-  c->add_flag("--no-wall", f->no_wall, "Leave wall_s and cpu_s out, so identical runs print identical bytes");
+  c->add_flag("--no-wall", f->no_wall,
+              "Leave wall_s and cpu_s out, so identical runs print identical bytes");
   c->callback([f] {
     Json run;
     run["host"] = f->host;
@@ -107,7 +117,8 @@ void add_sim(CLI::App& app) {
     if (f->policy_thread_core != "spare") run["vm"]["policy_thread_core"] = f->policy_thread_core;
     if (!f->ratio.empty()) run["ratio"] = f->ratio;
     if (!f->fast_bytes.empty()) {
-      if (parse_bytes(Json(f->fast_bytes), "--fast-bytes") == 0) throw SpecError("--fast-bytes: must be more than 0 bytes");
+      if (parse_bytes(Json(f->fast_bytes), "--fast-bytes") == 0)
+        throw SpecError("--fast-bytes: must be more than 0 bytes");
       run["fast_bytes"] = f->fast_bytes;
     }
     const RunSpec spec = RunSpec::from_json(run, "sim");

@@ -23,6 +23,7 @@ void check_local_executor(const SlurmRunFlags& f);
 // Submits the runs of `e` not yet recorded in `out` (default results/<name>).
 // With --wait, waits, collects and returns the path of runs.jsonl; otherwise
 // prints the job ids and returns "".
-std::string run_on_slurm(const runner::Experiment& e, const std::string& out, bool resume, const SlurmRunFlags& f);
+std::string run_on_slurm(const runner::Experiment& e, const std::string& out, bool resume,
+                         const SlurmRunFlags& f);
 
 }  // namespace vtmm::cli

@@ -33,11 +33,15 @@ struct HugePageAllocator {
     return static_cast<T*>(p);
   }
   void deallocate(T* p, size_t n) {
-    if (n * sizeof(T) < kHugeSize) std::allocator<T>{}.deallocate(p, n);
-    else std::free(p);
+    if (n * sizeof(T) < kHugeSize)
+      std::allocator<T>{}.deallocate(p, n);
+    else
+      std::free(p);
   }
   template <class U>
-  bool operator==(const HugePageAllocator<U>&) const { return true; }
+  bool operator==(const HugePageAllocator<U>&) const {
+    return true;
+  }
 };
 
 }  // namespace vtmm

@@ -18,7 +18,8 @@ inline constexpr int kMaxJsonDepth = 64;
 // prefix with what it was reading.
 class JsonTooDeep : public SpecError {
  public:
-  JsonTooDeep() : SpecError("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels") {}
+  JsonTooDeep()
+      : SpecError("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels") {}
 };
 
 // Throw Json::parse_error on malformed text (a number beyond a double

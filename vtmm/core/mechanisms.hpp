@@ -64,7 +64,7 @@ const char* side_name(Side s);
 // A NUMA hint fault, delivered to Policy::on_hint_fault in the faulting
 // vCPU's context (mechanism calls made there charge that vCPU).
 struct HintFault {
-  Gpa gpa;              // the page accessed (head page for 2 MiB mappings)
+  Gpa gpa;  // the page accessed (head page for 2 MiB mappings)
   bool write;
   uint32_t vcpu;
   double protected_ns;  // when protect_for_hint() armed it
@@ -74,8 +74,8 @@ struct HintFault {
 // One PEBS-like sample.
 struct AccessSample {
   Gpa gpa;
-  bool write;      // a store sample (else an LLC load miss)
-  bool slow;       // the sampled access was served by the slow tier
+  bool write;  // a store sample (else an LLC load miss)
+  bool slow;   // the sampled access was served by the slow tier
   uint32_t vcpu;
   double at_ns;
 };
@@ -102,9 +102,9 @@ struct GptCopy {  // where a platform without flat PTE arrays stages a view
 using PteSet = std::array<uint64_t, kPtesPerPage / 64>;
 
 struct MigrationResult {
-  uint32_t moved = 0;        // pages now on the target tier
-  uint32_t recopied = 0;     // pages copied twice (PML method)
-  double busy_ns = 0;        // hypervisor thread time spent
+  uint32_t moved = 0;     // pages now on the target tier
+  uint32_t recopied = 0;  // pages copied twice (PML method)
+  double busy_ns = 0;     // hypervisor thread time spent
   // Guest-side migration only: (old GPA, new GPA) of each moved page, since
   // the guest moves data to a GPA on the other node.
   std::vector<std::pair<Gpa, Gpa>> remapped;
@@ -187,7 +187,8 @@ class PageMigration {
   virtual ~PageMigration() = default;
   // Moves the backed pages of gs that are on the other tier, as far as the
   // target tier's allowance has room, with `threads` copy threads.
-  virtual MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads = 1) = 0;
+  virtual MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
+                                  uint32_t threads = 1) = 0;
 };
 
 // Mechanism::Exchange.

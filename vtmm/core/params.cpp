@@ -7,23 +7,33 @@ namespace vtmm {
 
 std::string json_kind(const Json& j) {
   switch (j.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "true/false";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::object: return "an object";
-    case Json::value_t::discarded: return "nothing";
-    default: return "a number";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "true/false";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::array:
+      return "an array";
+    case Json::value_t::object:
+      return "an object";
+    case Json::value_t::discarded:
+      return "nothing";
+    default:
+      return "a number";
   }
 }
 
 Json component_spec(const Json& j, const std::string& path, const std::string& kind) {
   if (j.is_string()) return Json{{"impl", j}};
   if (!j.is_object())
-    throw SpecError(path + ": expected a " + kind + " name or an object with 'impl', got " + json_kind(j));
-  if (!j.contains("impl")) throw SpecError(path + ": missing field 'impl' (a registered " + kind + " name)");
+    throw SpecError(path + ": expected a " + kind + " name or an object with 'impl', got " +
+                    json_kind(j));
+  if (!j.contains("impl"))
+    throw SpecError(path + ": missing field 'impl' (a registered " + kind + " name)");
   if (!j.at("impl").is_string())
-    throw SpecError(path + ".impl: expected a registered " + kind + " name, got " + json_kind(j.at("impl")));
+    throw SpecError(path + ".impl: expected a registered " + kind + " name, got " +
+                    json_kind(j.at("impl")));
   return j;
 }
 
@@ -81,13 +91,15 @@ void Params::finish() const {
 
 namespace {
 [[noreturn]] void too_large(const std::string& what) {
-  throw SpecError(what + " is more than 256 TiB (2^48 bytes, the 48-bit address space of 4-level paging)");
+  throw SpecError(what +
+                  " is more than 256 TiB (2^48 bytes, the 48-bit address space of 4-level paging)");
 }
 }  // namespace
 
 uint64_t parse_bytes(const Json& j, const std::string& what) {
   if (j.is_number_unsigned() || j.is_number_integer()) {
-    if (!j.is_number_unsigned() && j.get<int64_t>() < 0) throw SpecError(what + " must not be negative");
+    if (!j.is_number_unsigned() && j.get<int64_t>() < 0)
+      throw SpecError(what + " must not be negative");
     if (j.get<uint64_t>() > kMaxBytes) too_large(what);
     return j.get<uint64_t>();
   }
@@ -97,7 +109,8 @@ uint64_t parse_bytes(const Json& j, const std::string& what) {
     if (d > static_cast<double>(kMaxBytes)) too_large(what);
     return static_cast<uint64_t>(d);
   }
-  if (!j.is_string()) throw SpecError(what + " must be a size like 1GiB or a number of bytes, got " + json_kind(j));
+  if (!j.is_string())
+    throw SpecError(what + " must be a size like 1GiB or a number of bytes, got " + json_kind(j));
   const std::string s = j.get<std::string>();
   const std::string shown = s.size() > 40 ? s.substr(0, 40) + "..." : s;
   size_t i = 0;
@@ -118,16 +131,24 @@ uint64_t parse_bytes(const Json& j, const std::string& what) {
   std::string unit = s.substr(i);
   while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
   double mult = 0;
-  if (unit.empty() || unit == "B") mult = 1;
-  else if (unit == "K" || unit == "KiB" || unit == "k") mult = 1024.0;
-  else if (unit == "M" || unit == "MiB") mult = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GiB") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "T" || unit == "TiB") mult = 1024.0 * 1024 * 1024 * 1024;
-  else throw SpecError(what + ": unknown size unit \"" + (unit.size() > 16 ? unit.substr(0, 16) + "..." : unit) +
-                       "\" (use B, KiB, MiB, GiB, TiB)");
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "K" || unit == "KiB" || unit == "k")
+    mult = 1024.0;
+  else if (unit == "M" || unit == "MiB")
+    mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GiB")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "T" || unit == "TiB")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else
+    throw SpecError(what + ": unknown size unit \"" +
+                    (unit.size() > 16 ? unit.substr(0, 16) + "..." : unit) +
+                    "\" (use B, KiB, MiB, GiB, TiB)");
   const double bytes = num * mult;
   if (!(bytes <= static_cast<double>(kMaxBytes))) too_large(what);
-  if (bytes != std::floor(bytes)) throw SpecError(what + " must be a whole number of bytes, got \"" + shown + "\"");
+  if (bytes != std::floor(bytes))
+    throw SpecError(what + " must be a whole number of bytes, got \"" + shown + "\"");
   return static_cast<uint64_t>(bytes);
 }
 

@@ -86,7 +86,8 @@ class Params {
         if (!std::isfinite(d) || d != std::floor(d)) fail(key, "must be a whole number");
       }
       if constexpr (std::is_unsigned_v<T>) {
-        if (j.is_number_integer() && !j.is_number_unsigned() && j.get<int64_t>() < 0) fail(key, "must not be negative");
+        if (j.is_number_integer() && !j.is_number_unsigned() && j.get<int64_t>() < 0)
+          fail(key, "must not be negative");
         if (j.is_number_float() && j.get<double>() < 0) fail(key, "must not be negative");
         const long double v = j.is_number_float() ? static_cast<long double>(j.get<double>())
                                                   : static_cast<long double>(j.get<uint64_t>());

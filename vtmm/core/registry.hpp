@@ -56,16 +56,18 @@ class Registry {
   // label names a configured variant in records and figures (e.g. vtmm with
   // migration "wp"); it is not a parameter.
   std::unique_ptr<BaseT> make(const Json& given, const std::string& where, const EnvT& env,
-                             Json* resolved = nullptr) const {
+                              Json* resolved = nullptr) const {
     const std::string kind = BaseT::kKind;
     const Json spec = component_spec(given, where, kind);
     const std::string name = spec.at("impl").get<std::string>();
     const Entry* e = find(name);
-    if (e == nullptr) throw SpecError(where + ": unknown " + kind + " '" + name + "' (see `vtmm list`)");
+    if (e == nullptr)
+      throw SpecError(where + ": unknown " + kind + " '" + name + "' (see `vtmm list`)");
     Json params = spec;
     params.erase("impl");
     if (params.contains("label") && !params.at("label").is_string())
-      throw SpecError(where + " '" + name + "': 'label' must be a string, got " + json_kind(params.at("label")));
+      throw SpecError(where + " '" + name + "': 'label' must be a string, got " +
+                      json_kind(params.at("label")));
     params.erase("label");
     Params p(params, where + " '" + name + "'");
     auto obj = e->make(p, env);
@@ -86,11 +88,11 @@ class Registry {
 
 }  // namespace vtmm
 
-#define VTMM_REGISTER(RegistryType, Class, name, summary)                                   \
-  namespace {                                                                               \
-  [[maybe_unused]] const bool vtmm_registered_##Class = RegistryType::instance().add(       \
-      name, summary,                                                                        \
+#define VTMM_REGISTER(RegistryType, Class, name, summary)                                          \
+  namespace {                                                                                      \
+  [[maybe_unused]] const bool vtmm_registered_##Class = RegistryType::instance().add(              \
+      name, summary,                                                                               \
       [](::vtmm::Params& p, const RegistryType::Env& env) -> std::unique_ptr<RegistryType::Base> { \
-        return std::make_unique<Class>(p, env);                                             \
-      });                                                                                   \
+        return std::make_unique<Class>(p, env);                                                    \
+      });                                                                                          \
   }

@@ -10,7 +10,10 @@ namespace vtmm {
 
 Ratio parse_ratio(const std::string& s, const std::string& where) {
   const auto colon = s.find(':');
-  auto bad = [&] { return SpecError(where + ": ratio \"" + s + "\" must be FAST:SLOW with both parts > 0, e.g. 1:4"); };
+  auto bad = [&] {
+    return SpecError(where + ": ratio \"" + s +
+                     "\" must be FAST:SLOW with both parts > 0, e.g. 1:4");
+  };
   if (colon == std::string::npos) throw bad();
   Ratio r;
   r.text = s;
@@ -24,7 +27,8 @@ Ratio parse_ratio(const std::string& s, const std::string& where) {
   } catch (const std::logic_error&) {
     throw bad();
   }
-  if (!(r.fast > 0) || !(r.slow > 0) || !std::isfinite(r.fast) || !std::isfinite(r.slow)) throw bad();
+  if (!(r.fast > 0) || !(r.slow > 0) || !std::isfinite(r.fast) || !std::isfinite(r.slow))
+    throw bad();
   return r;
 }
 
@@ -42,7 +46,9 @@ void parse_multi(Params& p, RunSpec& r, const std::string& where) {
     VmSpec v = VmSpec::from_json(list[i], where + ": vms[" + std::to_string(i) + "]");
     if (v.name.empty()) v.name = "vm" + std::to_string(i);
     for (const VmSpec& o : r.vms)
-      if (o.name == v.name) throw SpecError(where + ": vms[" + std::to_string(i) + "]: duplicate name '" + v.name + "'");
+      if (o.name == v.name)
+        throw SpecError(where + ": vms[" + std::to_string(i) + "]: duplicate name '" + v.name +
+                        "'");
     r.vms.push_back(std::move(v));
   }
   HostShare& share = r.host.share;
@@ -118,15 +124,21 @@ VmSpec VmSpec::from_json(const Json& j, const std::string& where) {
   v.workload = component_spec(p.raw("workload"), where + ".workload", "workload");
   v.fast_share_bytes = p.get_bytes("fast_share", 0);
   v.start_ms = p.get<double>("start_ms", 0.0);
-  if (!(v.start_ms >= 0) || !std::isfinite(v.start_ms)) p.fail("start_ms", "must be a finite time >= 0");
+  if (!(v.start_ms >= 0) || !std::isfinite(v.start_ms))
+    p.fail("start_ms", "must be a finite time >= 0");
   p.finish();
   return v;
 }
 
 Json VmSpec::to_json() const {
-  Json j{{"name", name},           {"vcpus", vcpus},        {"memory", memory_bytes},
-         {"ept_huge", ept_huge},   {"aged_guest", aged_guest}, {"workload", workload},
-         {"fast_share", fast_share_bytes}, {"start_ms", start_ms}};
+  Json j{{"name", name},
+         {"vcpus", vcpus},
+         {"memory", memory_bytes},
+         {"ept_huge", ept_huge},
+         {"aged_guest", aged_guest},
+         {"workload", workload},
+         {"fast_share", fast_share_bytes},
+         {"start_ms", start_ms}};
   if (guest_thp) j["guest_thp"] = true;  // only when set: records without it stay as they were
   return j;
 }
@@ -164,7 +176,8 @@ RunSpec RunSpec::from_json(const Json& j, const std::string& where) {
   RunOptions& o = r.options;
   if (p.has("ratio") && !p.raw("ratio").is_null()) {
     const Json& rj = p.raw("ratio");
-    if (!rj.is_string()) p.fail("ratio", "must be a string FAST:SLOW, e.g. \"1:4\", got " + json_kind(rj));
+    if (!rj.is_string())
+      p.fail("ratio", "must be a string FAST:SLOW, e.g. \"1:4\", got " + json_kind(rj));
     o.ratio = parse_ratio(rj.get<std::string>(), where + ": 'ratio'");
   }
   o.fast_bytes = p.get_bytes("fast_bytes", 0);
@@ -186,7 +199,8 @@ Json RunSpec::to_json() const {
     j["vms"] = list;
     const HostShare& share = host.share;
     if (share.sharing_given) j["fast_memory_sharing"] = share.sharing;
-    j["host_memory"] = {{"fast", share.fast_bytes}, {"total", share.memory_bytes},
+    j["host_memory"] = {{"fast", share.fast_bytes},
+                        {"total", share.memory_bytes},
                         {"allow_overcommit", share.allow_memory_overcommit}};
     j["pool"] = share.pool;
   } else {
@@ -210,8 +224,9 @@ Json RunSpec::to_json() const {
 }
 
 std::string RunSpec::policy_name() const {
-  return policy.contains("label") && policy.at("label").is_string() ? policy.at("label").get<std::string>()
-                                                                     : policy.value("impl", "?");
+  return policy.contains("label") && policy.at("label").is_string()
+             ? policy.at("label").get<std::string>()
+             : policy.value("impl", "?");
 }
 
 std::string RunSpec::workload_name() const {
@@ -270,8 +285,7 @@ std::vector<std::string> distinct_labels(const std::vector<RunSpec>& runs) {
       if (differing.size() == kMaxKeys) break;
     }
     for (size_t g = 0; g < group.size(); ++g)
-      for (const std::string& k : differing)
-        labels[group[g]] += " " + k + "=" + value(g, k);
+      for (const std::string& k : differing) labels[group[g]] += " " + k + "=" + value(g, k);
   }
   return labels;
 }

@@ -52,7 +52,7 @@ struct HostShare {
   uint64_t fast_bytes = 0;         // the host's fast tier for these VMs (0: the sum of the shares)
   uint64_t memory_bytes = 0;       // the host's memory, both tiers (0: not checked)
   bool allow_memory_overcommit = false;
-  Json pool = Json::object();      // the pool's parameters (vtmm/policy/fast_pool.hpp)
+  Json pool = Json::object();  // the pool's parameters (vtmm/policy/fast_pool.hpp)
 };
 
 // Where the VMs run: the platform and, on the simulator, the host's profile.

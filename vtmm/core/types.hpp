@@ -29,6 +29,8 @@ inline constexpr const char* tier_name(Tier t) { return t == Tier::Fast ? "fast"
 // What one data access does to its cache line. A read-modify-write is both.
 enum AccessKind : uint8_t { kRead = 1, kWrite = 2, kReadWrite = 3 };
 
-inline constexpr uint64_t pages_for(uint64_t bytes) { return (bytes + kPageSize - 1) >> kPageShift; }
+inline constexpr uint64_t pages_for(uint64_t bytes) {
+  return (bytes + kPageSize - 1) >> kPageShift;
+}
 
 }  // namespace vtmm

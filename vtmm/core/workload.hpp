@@ -56,7 +56,8 @@ struct Batch {
 // Regions are 2 MiB aligned so huge-page runs map them whole.
 class VaLayout {
  public:
-  static constexpr uint64_t kBase = uint64_t{1} << 30;  // leave the low GiB unmapped, like a real process
+  static constexpr uint64_t kBase = uint64_t{1}
+                                    << 30;  // leave the low GiB unmapped, like a real process
   uint64_t alloc(uint64_t bytes) {
     const uint64_t at = next_;
     next_ += (bytes + kHugeSize - 1) & ~(kHugeSize - 1);

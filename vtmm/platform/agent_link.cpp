@@ -31,7 +31,7 @@ constexpr uint64_t kErrorFrameBytes = ap::kHeaderBytes + 2 + ap::kMaxText;
 constexpr uint64_t kDoneFrameBytes = ap::kHeaderBytes + 4;
 constexpr uint64_t kTableFrameBytes =
     ap::kHeaderBytes + 4 + 8 + ap::kPtesPerTable * 8;  // one table
-constexpr uint64_t kNonPageFrames = 3;  // Metrics, Error, Done
+constexpr uint64_t kNonPageFrames = 3;                 // Metrics, Error, Done
 // A command frame is at most ~530 bytes: a guest that has not made room for
 // one in this long is not reading its channel.
 constexpr double kSendOnlyTimeoutS = 10;

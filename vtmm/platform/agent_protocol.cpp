@@ -44,7 +44,8 @@ class Reader {
 bool name_ok(const std::string& s) {
   if (s.empty() || s.size() > kMaxName) return false;
   for (unsigned char c : s)
-    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':' || c == '/')) return false;
+    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':' || c == '/'))
+      return false;
   return true;
 }
 bool text_ok(const std::string& s) {
@@ -93,7 +94,10 @@ std::string encode(const Message& m) {
     put(p, g->window, 4);
     put(p, g->gfns.size(), 4);
     for (size_t i = 0; i < g->gfns.size(); ++i)
-      put(p, (g->gfns[i] & kPfnMask) | (uint64_t{i < g->flags.size() ? g->flags[i] : uint8_t{0}} << 56), 8);
+      put(p,
+          (g->gfns[i] & kPfnMask) |
+              (uint64_t{i < g->flags.size() ? g->flags[i] : uint8_t{0}} << 56),
+          8);
   } else if (const auto* tb = std::get_if<Tables>(&m.body)) {
     put(p, tb->gfns.size(), 4);
     for (size_t i = 0; i < tb->gfns.size(); ++i) {
@@ -252,8 +256,10 @@ Decoded decode_frame(const uint8_t* data, size_t len, const MemoryMap& map) {
     return fail("truncated header");
   if (magic != kMagic) return fail("bad magic");
   if (version != kVersion) return fail("unsupported protocol version " + std::to_string(version));
-  if (length > kMaxPayload) return fail("payload length " + std::to_string(length) + " over the limit");
-  if (length != r.left()) return fail("payload length " + std::to_string(length) + " does not match the frame");
+  if (length > kMaxPayload)
+    return fail("payload length " + std::to_string(length) + " over the limit");
+  if (length != r.left())
+    return fail("payload length " + std::to_string(length) + " does not match the frame");
   Message m;
   m.seq = static_cast<uint32_t>(seq);
   std::string why;

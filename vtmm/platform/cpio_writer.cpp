@@ -10,11 +10,14 @@ void pad4(std::string& out) {
   while (out.size() % 4 != 0) out.push_back('\0');
 }
 
-void header(std::string& out, uint32_t ino, uint32_t mode, uint32_t nlink, size_t filesize, const std::string& name) {
+void header(std::string& out, uint32_t ino, uint32_t mode, uint32_t nlink, size_t filesize,
+            const std::string& name) {
   char h[111];
-  // magic ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize check
-  std::snprintf(h, sizeof h, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, 0u, 0u, nlink, 0u,
-                static_cast<unsigned>(filesize), 0u, 0u, 0u, 0u, static_cast<unsigned>(name.size() + 1), 0u);
+  // magic ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize
+  // check
+  std::snprintf(h, sizeof h, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino,
+                mode, 0u, 0u, nlink, 0u, static_cast<unsigned>(filesize), 0u, 0u, 0u, 0u,
+                static_cast<unsigned>(name.size() + 1), 0u);
   out.append(h, 110);
   out.append(name);
   out.push_back('\0');
@@ -29,7 +32,8 @@ void CpioWriter::add_parents(const std::string& path) {
 }
 
 void CpioWriter::add_file(const std::string& path, std::string data, uint32_t mode) {
-  if (path.empty() || path[0] == '/') throw std::logic_error("cpio: path must be relative: " + path);
+  if (path.empty() || path[0] == '/')
+    throw std::logic_error("cpio: path must be relative: " + path);
   if (data.size() > 0xffffffffu) throw std::runtime_error("cpio: file too large for newc: " + path);
   add_parents(path);
   entries_[path] = Entry{0100000 | (mode & 07777), std::move(data)};
@@ -40,9 +44,7 @@ void CpioWriter::add_symlink(const std::string& path, const std::string& target)
   entries_[path] = Entry{0120777, target};
 }
 
-void CpioWriter::add_dir(const std::string& path) {
-  add_parents(path + "/");
-}
+void CpioWriter::add_dir(const std::string& path) { add_parents(path + "/"); }
 
 uint64_t CpioWriter::payload_bytes() const {
   uint64_t n = 0;

@@ -9,12 +9,18 @@ namespace {
 std::string esc(const std::string& s) {
   std::string o;
   for (char c : s) {
-    if (c == '&') o += "&amp;";
-    else if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '\'') o += "&apos;";
-    else if (c == '"') o += "&quot;";
-    else o += c;
+    if (c == '&')
+      o += "&amp;";
+    else if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '\'')
+      o += "&apos;";
+    else if (c == '"')
+      o += "&quot;";
+    else
+      o += c;
   }
   return o;
 }
@@ -42,18 +48,21 @@ std::string domain_xml(const DomainConfig& c) {
     x << "  <numatune>\n";
     for (size_t i = 0; i < c.cells.size(); ++i)
       if (c.cells[i].host_node >= 0)
-        x << "    <memnode cellid='" << i << "' mode='strict' nodeset='" << c.cells[i].host_node << "'/>\n";
+        x << "    <memnode cellid='" << i << "' mode='strict' nodeset='" << c.cells[i].host_node
+          << "'/>\n";
     x << "  </numatune>\n";
   }
   x << "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n"
-    << "    <kernel>" << esc(c.kernel) << "</kernel>\n    <initrd>" << esc(c.initrd) << "</initrd>\n"
+    << "    <kernel>" << esc(c.kernel) << "</kernel>\n    <initrd>" << esc(c.initrd)
+    << "</initrd>\n"
     << "    <cmdline>" << esc(c.cmdline) << "</cmdline>\n  </os>\n"
     << "  <features><acpi/></features>\n";
   x << "  <cpu" << (c.kvm ? " mode='host-passthrough'" : "") << ">\n    <numa>\n";
   // vCPUs go round-robin over the cells; a cell with none is memory-only (like a CXL node).
   for (size_t i = 0; i < c.cells.size(); ++i) {
     std::string cpus;
-    for (uint32_t v = static_cast<uint32_t>(i); v < c.vcpus; v += static_cast<uint32_t>(c.cells.size()))
+    for (uint32_t v = static_cast<uint32_t>(i); v < c.vcpus;
+         v += static_cast<uint32_t>(c.cells.size()))
       cpus.append(cpus.empty() ? "" : ",").append(std::to_string(v));
     x << "      <cell id='" << i << "'";
     if (!cpus.empty()) x << " cpus='" << cpus << "'";

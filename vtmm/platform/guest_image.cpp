@@ -27,9 +27,11 @@ namespace {
 constexpr int kImageFormat = 1;
 
 // The agent's channel: virtio-pci transport + virtio-serial ports.
-const std::vector<std::string> kModules = {"kernel/drivers/virtio/virtio_pci.ko", "kernel/drivers/char/virtio_console.ko"};
+const std::vector<std::string> kModules = {"kernel/drivers/virtio/virtio_pci.ko",
+                                           "kernel/drivers/char/virtio_console.ko"};
 
-const std::vector<std::string> kBusyboxApplets = {"sh", "mount", "insmod", "mkdir", "cat", "ls", "echo", "sleep", "poweroff"};
+const std::vector<std::string> kBusyboxApplets = {"sh", "mount", "insmod", "mkdir",   "cat",
+                                                  "ls", "echo",  "sleep",  "poweroff"};
 
 const char* kInit = R"(#!/bin/sh
 # vtmm guest init: mount the kernel filesystems, load the channel's modules, hand over to the agent.
@@ -52,7 +54,9 @@ std::string read_file(const std::string& path) {
 std::string fnv_hex(const std::string& s) { return hex64(fnv1a64(s, kRunKeyBasis)); }
 
 std::string need(const std::string& path, const std::string& package) {
-  if (!fs::exists(path)) throw SpecError("image: " + path + " not found (install package " + package + ": scripts/setup.sh)");
+  if (!fs::exists(path))
+    throw SpecError("image: " + path + " not found (install package " + package +
+                    ": scripts/setup.sh)");
   return path;
 }
 
@@ -94,7 +98,8 @@ std::vector<std::string> module_closure(const std::string& moddir) {
   std::set<std::string> seen;
   std::function<void(const std::string&)> visit = [&](const std::string& m) {
     if (!seen.insert(m).second) return;
-    if (!deps.count(m)) throw SpecError("image: module " + m + " not in " + moddir + "/modules.dep");
+    if (!deps.count(m))
+      throw SpecError("image: module " + m + " not in " + moddir + "/modules.dep");
     for (auto it = deps[m].rbegin(); it != deps[m].rend(); ++it) visit(*it);
     order.push_back(m);
   };
@@ -153,12 +158,16 @@ GuestImage build_guest_image(const ImageOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   GuestImage img;
   const std::string kernel = opt.kernel.empty() ? find_guest_kernel() : opt.kernel;
-  if (kernel.empty()) throw SpecError("image: no /boot/vmlinuz-*-amd64 (install package linux-image-amd64: scripts/setup.sh)");
+  if (kernel.empty())
+    throw SpecError(
+        "image: no /boot/vmlinuz-*-amd64 (install package linux-image-amd64: scripts/setup.sh)");
   need(kernel, "linux-image-amd64");
   const std::string abi = fs::path(kernel).filename().string().substr(8);  // after "vmlinuz-"
   const std::string moddir = "/lib/modules/" + abi;
   const std::string agent = opt.agent.empty() ? default_agent_path() : opt.agent;
-  if (!fs::exists(agent)) throw SpecError("image: guest agent " + agent + " not found (build target vtmm-agent, or pass --agent)");
+  if (!fs::exists(agent))
+    throw SpecError("image: guest agent " + agent +
+                    " not found (build target vtmm-agent, or pass --agent)");
   // The host daemon on its own, beside the agent: the guest runs it against a
   // stand-in process in the two-node check (docs/vm.md).
   const std::string tierd = (fs::path(agent).parent_path() / "vtmm-tierd").string();
@@ -171,7 +180,8 @@ GuestImage build_guest_image(const ImageOptions& opt) {
   files["bin/vtmm-agent"] = agent;
   files["bin/vtmm-tierd"] = tierd;
   for (const char* b : {"/usr/bin/redis-server", "/usr/bin/redis-benchmark"}) {
-    files[std::string(b).substr(1)] = need(b, std::string(b).find("server") != std::string::npos ? "redis-server" : "redis-tools");
+    files[std::string(b).substr(1)] = need(
+        b, std::string(b).find("server") != std::string::npos ? "redis-server" : "redis-tools");
     for (const auto& lib : shared_libs(b)) files[lib.substr(1)] = lib;
   }
   std::string modlist;
@@ -185,7 +195,8 @@ GuestImage build_guest_image(const ImageOptions& opt) {
 
   // Content hash over every input's bytes plus the generated files.
   std::map<std::string, std::string> data;
-  std::string manifest = "format " + std::to_string(kImageFormat) + "\nkernel " + fnv_hex(read_file(kernel)) + "\n";
+  std::string manifest =
+      "format " + std::to_string(kImageFormat) + "\nkernel " + fnv_hex(read_file(kernel)) + "\n";
   for (const auto& [dst, src] : files) {
     data[dst] = read_file(src);
     manifest += dst + " " + fnv_hex(data[dst]) + "\n";
@@ -200,12 +211,15 @@ GuestImage build_guest_image(const ImageOptions& opt) {
               (gpt ? fnv_hex(read_file(gpt_source() + "/vtmm_gpt.c")) : std::string("absent")) +
               "\n";
   img.hash = fnv_hex(manifest);
-  img.dir = (fs::path(opt.cache_dir.empty() ? default_cache_dir() : opt.cache_dir) / "images" / img.hash).string();
+  img.dir =
+      (fs::path(opt.cache_dir.empty() ? default_cache_dir() : opt.cache_dir) / "images" / img.hash)
+          .string();
   img.kernel = img.dir + "/vmlinuz";
   img.initrd = img.dir + "/initramfs.cpio";
   img.inputs.insert(img.inputs.begin(), kernel);
 
-  if (!opt.force && fs::exists(img.dir + "/manifest.txt") && fs::exists(img.initrd) && fs::exists(img.kernel)) {
+  if (!opt.force && fs::exists(img.dir + "/manifest.txt") && fs::exists(img.initrd) &&
+      fs::exists(img.kernel)) {
     img.cached = true;
     img.initrd_bytes = fs::file_size(img.initrd);
   } else {

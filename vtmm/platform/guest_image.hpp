@@ -14,16 +14,16 @@ namespace vtmm::platform {
 struct GuestImage {
   std::string dir, kernel, initrd, hash;
   uint64_t initrd_bytes = 0;
-  bool cached = false;      // found, not built
-  double build_s = 0;       // time spent (hashing included)
+  bool cached = false;  // found, not built
+  double build_s = 0;   // time spent (hashing included)
   std::vector<std::string> inputs;
 };
 
 struct ImageOptions {
-  std::string cache_dir;   // default: $VTMM_CACHE_DIR, else $XDG_CACHE_HOME/vtmm, else ~/.cache/vtmm
-  std::string agent;       // default: vtmm-agent next to the running vtmm binary
-  std::string kernel;      // default: newest /boot/vmlinuz-*-amd64
-  bool force = false;      // rebuild even if cached
+  std::string cache_dir;  // default: $VTMM_CACHE_DIR, else $XDG_CACHE_HOME/vtmm, else ~/.cache/vtmm
+  std::string agent;      // default: vtmm-agent next to the running vtmm binary
+  std::string kernel;     // default: newest /boot/vmlinuz-*-amd64
+  bool force = false;     // rebuild even if cached
 };
 
 // Throws SpecError naming what is missing (package to install) when an input is absent.

@@ -27,7 +27,8 @@ GuestRam::GuestRam(int qemu_pid, const std::vector<uint64_t>& cells) : pid_(qemu
     f >> range >> perms >> off >> dev >> ino >> path;
     if (perms != "rw-p" || ino != "0" || !path.empty()) continue;
     const auto dash = range.find('-');
-    anon.push_back({std::stoull(range.substr(0, dash), nullptr, 16), std::stoull(range.substr(dash + 1), nullptr, 16)});
+    anon.push_back({std::stoull(range.substr(0, dash), nullptr, 16),
+                    std::stoull(range.substr(dash + 1), nullptr, 16)});
   }
   uint64_t gpa = 0;
   for (uint64_t bytes : cells) {
@@ -35,11 +36,13 @@ GuestRam::GuestRam(int qemu_pid, const std::vector<uint64_t>& cells) : pid_(qemu
     for (const Vma& v : anon)
       if (v.hi - v.lo == bytes) c.candidates.push_back(v.lo);
     if (c.candidates.empty())
-      throw std::runtime_error("daemon: no mapping of " + std::to_string(bytes) + " bytes in QEMU pid " + std::to_string(pid_));
+      throw std::runtime_error("daemon: no mapping of " + std::to_string(bytes) +
+                               " bytes in QEMU pid " + std::to_string(pid_));
     cells_.push_back(std::move(c));
     gpa += bytes;
   }
-  if (gpa > (3ull << 30)) throw std::runtime_error("daemon: guest RAM over 3 GiB crosses the PCI hole (not supported)");
+  if (gpa > (3ull << 30))
+    throw std::runtime_error("daemon: guest RAM over 3 GiB crosses the PCI hole (not supported)");
 }
 
 agent_proto::MemoryMap GuestRam::memory_map() const {
@@ -52,8 +55,8 @@ bool GuestRam::mark_at(uint64_t hva, uint64_t gfn) const {
   const int fd = ::open(("/proc/" + std::to_string(pid_) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   char buf[16];
-  const bool ok = ::pread(fd, buf, sizeof buf, static_cast<off_t>(hva)) == 16 && std::memcmp(buf, kPageMark, 8) == 0 &&
-                  std::memcmp(buf + 8, &gfn, 8) == 0;
+  const bool ok = ::pread(fd, buf, sizeof buf, static_cast<off_t>(hva)) == 16 &&
+                  std::memcmp(buf, kPageMark, 8) == 0 && std::memcmp(buf + 8, &gfn, 8) == 0;
   ::close(fd);
   return ok;
 }
@@ -63,7 +66,8 @@ uint64_t GuestRam::verify(const std::vector<uint64_t>& gfns) {
   for (auto& c : cells_) {
     std::vector<uint64_t> mine;
     for (uint64_t g : gfns)
-      if (g <= (UINT64_MAX >> 12) && (g << 12) >= c.gpa && (g << 12) < c.gpa + c.bytes) mine.push_back(g);
+      if (g <= (UINT64_MAX >> 12) && (g << 12) >= c.gpa && (g << 12) < c.gpa + c.bytes)
+        mine.push_back(g);
     if (mine.empty()) continue;
     for (uint64_t base : c.candidates) {
       uint64_t hits = 0;
@@ -93,7 +97,8 @@ uint64_t GuestRam::marks_intact(const std::vector<uint64_t>& gfns) const {
   return n;
 }
 
-Json GuestRam::move(const std::vector<uint64_t>& gfns, int node, std::vector<int>* status_out) const {
+Json GuestRam::move(const std::vector<uint64_t>& gfns, int node,
+                    std::vector<int>* status_out) const {
   std::vector<void*> pages;
   std::vector<size_t> index;  // pages[i] is gfns[index[i]]
   uint64_t unmapped = 0;
@@ -112,7 +117,8 @@ Json GuestRam::move(const std::vector<uint64_t>& gfns, int node, std::vector<int
   auto where = [&] {
     std::map<std::string, uint64_t> c;
     if (n && ::move_pages(pid_, n, pages.data(), nullptr, status.data(), 0) == 0)
-      for (int s : status) ++c[s >= 0 ? "node" + std::to_string(s) : std::string(std::strerror(-s))];
+      for (int s : status)
+        ++c[s >= 0 ? "node" + std::to_string(s) : std::string(std::strerror(-s))];
     return Json(c);
   };
   Json r;
@@ -121,7 +127,8 @@ Json GuestRam::move(const std::vector<uint64_t>& gfns, int node, std::vector<int
   r["unmapped"] = unmapped;
   r["before"] = where();
   const auto t0 = std::chrono::steady_clock::now();
-  const long rc = n ? ::move_pages(pid_, n, pages.data(), nodes.data(), status.data(), MPOL_MF_MOVE_ALL) : 0;
+  const long rc =
+      n ? ::move_pages(pid_, n, pages.data(), nodes.data(), status.data(), MPOL_MF_MOVE_ALL) : 0;
   const int err = errno;
   r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (rc < 0) {
@@ -134,8 +141,10 @@ Json GuestRam::move(const std::vector<uint64_t>& gfns, int node, std::vector<int
     uint64_t on = 0;
     std::map<std::string, uint64_t> errs;
     for (int s : status) {
-      if (s == node) ++on;
-      else if (s < 0) ++errs[std::strerror(-s)];
+      if (s == node)
+        ++on;
+      else if (s < 0)
+        ++errs[std::strerror(-s)];
     }
     if (status_out)
       for (size_t i = 0; i < n; ++i) (*status_out)[index[i]] = status[i];

@@ -48,7 +48,8 @@ std::optional<int> env_node(const char* name) {
   if (v == nullptr || *v == '\0') return std::nullopt;
   char* end = nullptr;
   const long n = std::strtol(v, &end, 10);
-  if (*end != '\0' || n < 0) throw SpecError(std::string(name) + ": must be a NUMA node number, got '" + v + "'");
+  if (*end != '\0' || n < 0)
+    throw SpecError(std::string(name) + ": must be a NUMA node number, got '" + v + "'");
   return static_cast<int>(n);
 }
 
@@ -110,10 +111,14 @@ NumaLayout probe_numa(std::optional<int> fast_override, std::optional<int> slow_
   }
   if (!fast_override) fast_override = env_node("VTMM_FAST_NODE");
   if (!slow_override) slow_override = env_node("VTMM_SLOW_NODE");
-  auto exists = [&](int id) { return std::any_of(L.nodes.begin(), L.nodes.end(), [&](const NumaNode& n) { return n.id == id; }); };
+  auto exists = [&](int id) {
+    return std::any_of(L.nodes.begin(), L.nodes.end(),
+                       [&](const NumaNode& n) { return n.id == id; });
+  };
   if (fast_override || slow_override) {
     for (auto o : {fast_override, slow_override})
-      if (o && !exists(*o)) throw SpecError("numa: node " + std::to_string(*o) + " does not exist on this host");
+      if (o && !exists(*o))
+        throw SpecError("numa: node " + std::to_string(*o) + " does not exist on this host");
     L.fast_node = fast_override;
     L.slow_node = slow_override;
     L.how = "user (flag or VTMM_FAST_NODE/VTMM_SLOW_NODE)";
@@ -143,7 +148,9 @@ NumaLayout probe_numa(std::optional<int> fast_override, std::optional<int> slow_
     if (score > best_score) best_score = score, best = L.nodes[i].id;
   }
   if (best >= 0) L.slow_node = best;
-  L.how = "distances (SLIT): fast = first node with CPUs, slow = farthest memory node, memory-only nodes first";
+  L.how =
+      "distances (SLIT): fast = first node with CPUs, slow = farthest memory node, memory-only "
+      "nodes first";
   return L;
 }
 
@@ -159,13 +166,15 @@ KvmStatus probe_kvm() {
     ::close(fd);
   }
   if (!k.device)
-    k.reason = fs::exists("/dev/kvm") ? "/dev/kvm cannot be opened: " + std::string(std::strerror(errno))
-                                      : "no /dev/kvm (no hardware virtualization or kvm module not loaded)";
+    k.reason = fs::exists("/dev/kvm")
+                   ? "/dev/kvm cannot be opened: " + std::string(std::strerror(errno))
+                   : "no /dev/kvm (no hardware virtualization or kvm module not loaded)";
   else if (!k.create_vm)
     k.reason = "KVM_CREATE_VM fails";
   else if (k.pvm)
-    k.reason = "host KVM is PVM (kvm_pvm loaded): a normal guest runs in KVM's instruction emulator "
-               "(about 1.2 M instructions/s) and a Debian kernel never finishes booting; vtmm uses TCG";
+    k.reason =
+        "host KVM is PVM (kvm_pvm loaded): a normal guest runs in KVM's instruction emulator "
+        "(about 1.2 M instructions/s) and a Debian kernel never finishes booting; vtmm uses TCG";
   else {
     k.usable = true;
     k.reason = "KVM_CREATE_VM works and the host KVM is not PVM";
@@ -211,7 +220,11 @@ std::string find_guest_kernel() {
 Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_override) {
   Json r;
   const KvmStatus k = probe_kvm();
-  r["kvm"] = {{"usable", k.usable}, {"reason", k.reason}, {"device", k.device}, {"create_vm", k.create_vm}, {"pvm", k.pvm}};
+  r["kvm"] = {{"usable", k.usable},
+              {"reason", k.reason},
+              {"device", k.device},
+              {"create_vm", k.create_vm},
+              {"pvm", k.pvm}};
 
   const NumaLayout L = probe_numa(fast_override, slow_override);
   Json nodes = Json::array();
@@ -219,8 +232,11 @@ Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_ove
   for (const auto& n : L.nodes) {
     max_id = std::max(max_id, n.id);
     const std::string mv = try_move_page_to(n.id);
-    nodes.push_back({{"id", n.id}, {"mem_total_bytes", n.mem_total}, {"mem_free_bytes", n.mem_free},
-                     {"cpus", n.cpus}, {"distances", n.distances},
+    nodes.push_back({{"id", n.id},
+                     {"mem_total_bytes", n.mem_total},
+                     {"mem_free_bytes", n.mem_free},
+                     {"cpus", n.cpus},
+                     {"distances", n.distances},
                      {"move_pages", mv.empty() ? Json("ok") : Json(mv)}});
   }
   const std::string absent = try_move_page_to(max_id + 1);
@@ -228,7 +244,8 @@ Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_ove
                {"slow_node", L.slow_node ? Json(*L.slow_node) : Json(nullptr)},
                {"how", L.how},
                {"nodes", nodes},
-               {"move_pages_absent_node", {{"node", max_id + 1}, {"result", absent.empty() ? "ok" : absent}}},
+               {"move_pages_absent_node",
+                {{"node", max_id + 1}, {"result", absent.empty() ? "ok" : absent}}},
                {"libnuma_available", numa_available() >= 0}};
 
   r["memory_interfaces"] = {
@@ -236,7 +253,8 @@ Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_ove
       {"soft_dirty", soft_dirty_works()},
       {"pagemap_pfns", pagemap_gives_pfns()},
       {"damon_sysfs", fs::exists("/sys/kernel/mm/damon/admin")},
-      {"userfaultfd", fs::exists("/proc/sys/vm/unprivileged_userfaultfd") || fs::exists("/dev/userfaultfd")},
+      {"userfaultfd",
+       fs::exists("/proc/sys/vm/unprivileged_userfaultfd") || fs::exists("/dev/userfaultfd")},
       {"thp", read_text("/sys/kernel/mm/transparent_hugepage/enabled")},
       {"note", "host-side interfaces; the guest agent reports what the guest kernel offers"}};
 
@@ -257,10 +275,13 @@ Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_ove
       {"pml", "absent: PML-guided scanning and PML-assisted migration need a patched KVM"}};
 
   const LibvirtProbe lv = probe_libvirt();
-  r["libvirt"] = {{"installed", lv.installed}, {"daemon_running", lv.daemon_running}, {"reachable", lv.reachable},
-                  {"uri", lv.uri}, {"version", lv.version}, {"reason", lv.reason}};
+  r["libvirt"] = {{"installed", lv.installed}, {"daemon_running", lv.daemon_running},
+                  {"reachable", lv.reachable}, {"uri", lv.uri},
+                  {"version", lv.version},     {"reason", lv.reason}};
   const std::string qv = qemu_version();
-  r["qemu"] = {{"installed", !qv.empty()}, {"version", qv}, {"binary", qv.empty() ? "" : "qemu-system-x86_64"}};
+  r["qemu"] = {{"installed", !qv.empty()},
+               {"version", qv},
+               {"binary", qv.empty() ? "" : "qemu-system-x86_64"}};
   const std::string kernel = find_guest_kernel();
   r["guest_kernel"] = kernel.empty() ? Json(nullptr) : Json(kernel);
   // vTMM's guest companion module is built with the image from the guest kernel's headers.
@@ -269,14 +290,20 @@ Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_ove
 
   std::string plan;
   if (qv.empty() || !lv.installed || kernel.empty()) {
-    plan = "vm platform unavailable: install qemu-system-x86, libvirt-daemon-system and linux-image-amd64 "
-           "(scripts/setup.sh); the sim platform works.";
+    plan =
+        "vm platform unavailable: install qemu-system-x86, libvirt-daemon-system and "
+        "linux-image-amd64 "
+        "(scripts/setup.sh); the sim platform works.";
   } else {
-    plan = std::string("vm platform: ") + (k.usable ? "KVM" : "TCG (functional only, slow; " + k.reason + ")") + "; ";
-    plan += lv.reachable ? "libvirt reachable; " : "libvirtd not answering: vtmm run starts virtlogd and libvirtd and stops them after; ";
+    plan = std::string("vm platform: ") +
+           (k.usable ? "KVM" : "TCG (functional only, slow; " + k.reason + ")") + "; ";
+    plan += lv.reachable ? "libvirt reachable; "
+                         : "libvirtd not answering: vtmm run starts virtlogd and libvirtd and "
+                           "stops them after; ";
     if (L.fast_node && L.slow_node)
-      plan += "guest fast cell on host node " + std::to_string(*L.fast_node) + ", slow cell on node " +
-              std::to_string(*L.slow_node) + "; daemon migrates with move_pages between them.";
+      plan += "guest fast cell on host node " + std::to_string(*L.fast_node) +
+              ", slow cell on node " + std::to_string(*L.slow_node) +
+              "; daemon migrates with move_pages between them.";
     else if (L.fast_node)
       plan += "one usable host node (" + std::to_string(*L.fast_node) +
               "): both guest NUMA cells are bound to it, placements are functional only (no "

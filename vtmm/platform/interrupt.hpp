@@ -9,7 +9,8 @@ namespace vtmm::platform {
 
 class Interrupted : public std::runtime_error {
  public:
-  Interrupted() : std::runtime_error("interrupted (SIGINT/SIGTERM): domains and daemons cleaned up") {}
+  Interrupted()
+      : std::runtime_error("interrupted (SIGINT/SIGTERM): domains and daemons cleaned up") {}
 };
 
 class InterruptGuard {

@@ -71,7 +71,8 @@ std::vector<int> running_vtmm_qemu_pids() {
     const std::string n = e.path().filename().string();
     if (n.empty() || !std::isdigit(static_cast<unsigned char>(n[0]))) continue;
     const std::string cmd = cmdline_of(e.path());
-    if (cmd.find("qemu-system") != std::string::npos && cmd.find("guest=vtmm-") != std::string::npos)
+    if (cmd.find("qemu-system") != std::string::npos &&
+        cmd.find("guest=vtmm-") != std::string::npos)
       out.push_back(std::stoi(n));
   }
   return out;
@@ -86,7 +87,9 @@ LibvirtProbe probe_libvirt() {
     return p;
   }
   if (!p.daemon_running) {
-    p.reason = "libvirtd not running (no systemd here: `vtmm run` starts virtlogd -d and libvirtd -d itself)";
+    p.reason =
+        "libvirtd not running (no systemd here: `vtmm run` starts virtlogd -d and libvirtd -d "
+        "itself)";
     return p;
   }
   virConnectPtr c = try_connect();
@@ -96,7 +99,8 @@ LibvirtProbe probe_libvirt() {
   }
   unsigned long v = 0;
   if (virConnectGetLibVersion(c, &v) == 0)
-    p.version = std::to_string(v / 1000000) + "." + std::to_string(v / 1000 % 1000) + "." + std::to_string(v % 1000);
+    p.version = std::to_string(v / 1000000) + "." + std::to_string(v / 1000 % 1000) + "." +
+                std::to_string(v % 1000);
   p.reachable = true;
   p.reason = "answers at " + p.uri;
   virConnectClose(c);
@@ -110,9 +114,11 @@ struct LibvirtSession::Conn {
 LibvirtSession::LibvirtSession(double timeout_s) : conn_(std::make_unique<Conn>()) {
   conn_->c = running_libvirtd_pid() ? try_connect() : nullptr;
   if (conn_->c == nullptr) {
-    if (!has_binary("libvirtd")) throw std::runtime_error("libvirt: libvirtd not installed (run scripts/setup.sh)");
+    if (!has_binary("libvirtd"))
+      throw std::runtime_error("libvirt: libvirtd not installed (run scripts/setup.sh)");
     if (read_pidfile("/run/virtlogd.pid") == 0) {
-      if (std::system("virtlogd -d >/dev/null 2>&1") != 0) throw std::runtime_error("libvirt: `virtlogd -d` failed");
+      if (std::system("virtlogd -d >/dev/null 2>&1") != 0)
+        throw std::runtime_error("libvirt: `virtlogd -d` failed");
       if (int pid = read_pidfile("/run/virtlogd.pid")) started_pids_.push_back(pid);
     }
     if (running_libvirtd_pid() == 0) {
@@ -124,20 +130,25 @@ LibvirtSession::LibvirtSession(double timeout_s) : conn_(std::make_unique<Conn>(
     // Poll until it answers (about 2 s here).
     const auto t0 = std::chrono::steady_clock::now();
     while (conn_->c == nullptr) {
-      if (int pid = running_libvirtd_pid(); pid && std::find(started_pids_.begin(), started_pids_.end(), pid) == started_pids_.end())
+      if (int pid = running_libvirtd_pid();
+          pid && std::find(started_pids_.begin(), started_pids_.end(), pid) == started_pids_.end())
         started_pids_.push_back(pid);
       conn_->c = try_connect();
       if (conn_->c) break;
       if (interrupted() ||
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > timeout_s) {
-        const std::string why = interrupted() ? "interrupted" : "no answer within the timeout: " + last_error();
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >
+              timeout_s) {
+        const std::string why =
+            interrupted() ? "interrupted" : "no answer within the timeout: " + last_error();
         cleanup();
         if (interrupted()) throw Interrupted();
         throw std::runtime_error("libvirt: " + why);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (int pid = running_libvirtd_pid(); pid && std::find(started_pids_.begin(), started_pids_.end(), pid) == started_pids_.end() && !started_pids_.empty())
+    if (int pid = running_libvirtd_pid();
+        pid && std::find(started_pids_.begin(), started_pids_.end(), pid) == started_pids_.end() &&
+        !started_pids_.empty())
       started_pids_.push_back(pid);
   }
   // Domains left by a vtmm process that died without cleaning up (SIGKILL).
@@ -146,7 +157,8 @@ LibvirtSession::LibvirtSession(double timeout_s) : conn_(std::make_unique<Conn>(
   for (int i = 0; i < n; ++i) {
     const std::string name = virDomainGetName(doms[i]);
     int owner = 0;
-    if (std::sscanf(name.c_str(), "vtmm-%d-", &owner) == 1 && !pid_alive(owner)) virDomainDestroy(doms[i]);
+    if (std::sscanf(name.c_str(), "vtmm-%d-", &owner) == 1 && !pid_alive(owner))
+      virDomainDestroy(doms[i]);
     virDomainFree(doms[i]);
   }
   if (n > 0) std::free(doms);
@@ -162,7 +174,8 @@ void LibvirtSession::cleanup() {
   // Stop daemons in reverse start order and wait until they are gone.
   for (auto it = started_pids_.rbegin(); it != started_pids_.rend(); ++it) {
     ::kill(*it, SIGTERM);
-    for (int i = 0; i < 100 && pid_alive(*it); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 100 && pid_alive(*it); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (pid_alive(*it)) ::kill(*it, SIGKILL);
   }
   started_pids_.clear();
@@ -200,7 +213,9 @@ void LibvirtSession::destroy_domain(const std::string& name) {
   }
 }
 
-int LibvirtSession::qemu_pid(const std::string& name) const { return read_pidfile("/run/libvirt/qemu/" + name + ".pid"); }
+int LibvirtSession::qemu_pid(const std::string& name) const {
+  return read_pidfile("/run/libvirt/qemu/" + name + ".pid");
+}
 
 std::string LibvirtSession::live_xml(const std::string& name) {
   virDomainPtr d = virDomainLookupByName(conn_->c, name.c_str());
@@ -217,9 +232,11 @@ std::string LibvirtSession::hmp(const std::string& name, const std::string& comm
   virDomainPtr d = virDomainLookupByName(conn_->c, name.c_str());
   if (d == nullptr) throw std::runtime_error("libvirt: no domain " + name);
   char* out = nullptr;
-  const int rc = virDomainQemuMonitorCommand(d, command.c_str(), &out, VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP);
+  const int rc =
+      virDomainQemuMonitorCommand(d, command.c_str(), &out, VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP);
   virDomainFree(d);
-  if (rc != 0) throw std::runtime_error("libvirt: monitor command '" + command + "' failed: " + last_error());
+  if (rc != 0)
+    throw std::runtime_error("libvirt: monitor command '" + command + "' failed: " + last_error());
   std::string s = out ? out : "";
   std::free(out);
   return s;

@@ -128,11 +128,15 @@ GuestWorkload parse_workload(const RunSpec& r) {
     } else if (client == "redis-benchmark") {
       // redis-benchmark's keys are uniform over the keyspace (-r); it has no YCSB hotspot option.
       const auto req = p.get<uint64_t>("requests", 2000), clients = p.get<uint64_t>("clients", 8);
-      const auto keys = p.get<uint64_t>("keyspace", 10000), value = p.get<uint64_t>("value_bytes", 4096);
-      if (req == 0 || clients == 0 || clients > 1000 || keys == 0 || value == 0 || value > (1u << 20))
-        throw SpecError(p.where() + ": requests, clients (<= 1000), keyspace and value_bytes (<= 1 MiB) must be > 0");
-      w.command = "redis " + std::to_string(req) + " " + std::to_string(clients) + " " + std::to_string(keys) + " " +
-                  std::to_string(value);
+      const auto keys = p.get<uint64_t>("keyspace", 10000),
+                 value = p.get<uint64_t>("value_bytes", 4096);
+      if (req == 0 || clients == 0 || clients > 1000 || keys == 0 || value == 0 ||
+          value > (1u << 20))
+        throw SpecError(
+            p.where() +
+            ": requests, clients (<= 1000), keyspace and value_bytes (<= 1 MiB) must be > 0");
+      w.command = "redis " + std::to_string(req) + " " + std::to_string(clients) + " " +
+                  std::to_string(keys) + " " + std::to_string(value);
       w.op_name = "request";
     } else {
       p.fail("client", "must be redis-benchmark or ycsb");
@@ -202,7 +206,8 @@ VmOptions parse_options(const RunSpec& r) {
   Params p(r.host.platform_options, "platform_options");
   VmOptions o;
   o.accel = p.get<std::string>("accel", "auto");
-  if (o.accel != "auto" && o.accel != "kvm" && o.accel != "tcg") p.fail("accel", "must be auto, kvm or tcg");
+  if (o.accel != "auto" && o.accel != "kvm" && o.accel != "tcg")
+    p.fail("accel", "must be auto, kvm or tcg");
   o.boot_timeout_s = p.get<double>("boot_timeout_s", 300);
   o.command_timeout_s = p.get<double>("command_timeout_s", 900);
   o.soft_dirty_mib = p.get<uint64_t>("soft_dirty_mib", 8);
@@ -212,13 +217,18 @@ VmOptions parse_options(const RunSpec& r) {
   p.finish();
   o.resolved = p.resolved();
   if (r.vm().initial_tier != "policy")
-    throw SpecError("vm.initial_tier: the vm platform places first touches by its policy only (\"policy\")");
+    throw SpecError(
+        "vm.initial_tier: the vm platform places first touches by its policy only (\"policy\")");
   if (r.vm().policy_thread_core != "spare")
-    throw SpecError("vm.policy_thread_core: the vm platform leaves the policy thread to the host's scheduler (\"spare\")");
+    throw SpecError(
+        "vm.policy_thread_core: the vm platform leaves the policy thread to the host's scheduler "
+        "(\"spare\")");
   o.memory = guest_memory(r);
   if (o.memory < (256ull << 20) || o.memory > (2ull << 30) || o.memory % (4ull << 20))
-    throw SpecError("vm.memory: the vm platform takes 256 MiB .. 2 GiB in whole 4 MiB (below the PCI hole)");
-  if (o.soft_dirty_mib == 0 || o.soft_dirty_mib > 64 || o.guest_move_mib == 0 || o.guest_move_mib > 64)
+    throw SpecError(
+        "vm.memory: the vm platform takes 256 MiB .. 2 GiB in whole 4 MiB (below the PCI hole)");
+  if (o.soft_dirty_mib == 0 || o.soft_dirty_mib > 64 || o.guest_move_mib == 0 ||
+      o.guest_move_mib > 64)
     throw SpecError("platform_options: soft_dirty_mib and guest_move_mib must be 1..64");
   return o;
 }
@@ -314,7 +324,8 @@ void pin_vcpus(const NumaLayout& numa, int fast, uint32_t vcpus, DomainConfig& d
       std::istringstream in(n.cpus);
       for (std::string part; std::getline(in, part, ',');) {
         const auto dash = part.find('-');
-        const int lo = std::stoi(part), hi = dash == std::string::npos ? lo : std::stoi(part.substr(dash + 1));
+        const int lo = std::stoi(part),
+                  hi = dash == std::string::npos ? lo : std::stoi(part.substr(dash + 1));
         for (int c = lo; c <= hi; ++c) cpus.push_back(c);
       }
     }

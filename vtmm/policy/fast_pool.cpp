@@ -33,14 +33,18 @@ Sharing sharing_of(const std::string& name) {
   if (name == "pool") return Sharing::Pool;
   if (name == "static") return Sharing::Static;
   if (name == "proportional") return Sharing::Proportional;
-  throw SpecError("fast_memory_sharing: \"" + name + "\" must be \"pool\", \"static\" or \"proportional\"");
+  throw SpecError("fast_memory_sharing: \"" + name +
+                  "\" must be \"pool\", \"static\" or \"proportional\"");
 }
 
 const char* sharing_name(Sharing s) {
   switch (s) {
-    case Sharing::Pool: return "pool";
-    case Sharing::Static: return "static";
-    case Sharing::Proportional: return "proportional";
+    case Sharing::Pool:
+      return "pool";
+    case Sharing::Static:
+      return "static";
+    case Sharing::Proportional:
+      return "proportional";
   }
   return "?";
 }
@@ -50,8 +54,10 @@ FastPool::FastPool(Sharing mode, uint64_t fast_pages, PoolParams params)
 
 size_t FastPool::add(uint64_t share_pages, uint64_t memory_pages) {
   if (mode_ != Sharing::Static && members_.size() >= params_.max_vms)
-    throw SpecError("pool: more VMs than the pool serves (max_vms " + std::to_string(params_.max_vms) + ")");
-  members_.push_back(PoolMember{std::min(share_pages, memory_pages), memory_pages, false, std::nullopt, 0});
+    throw SpecError("pool: more VMs than the pool serves (max_vms " +
+                    std::to_string(params_.max_vms) + ")");
+  members_.push_back(
+      PoolMember{std::min(share_pages, memory_pages), memory_pages, false, std::nullopt, 0});
   shares_ += members_.back().share;
   return members_.size() - 1;
 }
@@ -63,7 +69,9 @@ uint64_t FastPool::guaranteed(size_t vm) const {
   return static_cast<uint64_t>(static_cast<long double>(s) * fast_ / shares_);
 }
 
-uint64_t FastPool::minimum(size_t vm) const { return std::min(guaranteed(vm), params_.reserve_pages); }
+uint64_t FastPool::minimum(size_t vm) const {
+  return std::min(guaranteed(vm), params_.reserve_pages);
+}
 
 // What a VM asks for: its hot set plus the reserve (never under its minimum,
 // never over its memory); a VM without a demand signal asks for its guarantee.
@@ -90,7 +98,8 @@ void FastPool::rebalance() {
     uint64_t given = 0;
     for (size_t i = 0; i < n; ++i) {
       if (!members_[i].active) continue;
-      const uint64_t part = static_cast<uint64_t>(static_cast<long double>(want(i)) * fast_ / total);
+      const uint64_t part =
+          static_cast<uint64_t>(static_cast<long double>(want(i)) * fast_ / total);
       members_[i].allowance = std::min(std::max(part, minimum(i)), members_[i].memory);
       given += members_[i].allowance;
     }
@@ -173,12 +182,16 @@ PoolParams read_pool_params(const Json& j, double time_scale, Json* resolved) {
   if (!(interval_ms > 0)) p.fail("interval_ms", "must be positive");
   if (!(scale > 0)) p.fail("time_scale", "must be positive");
   p.finish();
-  out.reserve_pages = static_cast<uint64_t>(std::llround(static_cast<double>(reserve) * scale / kPageSize));
+  out.reserve_pages =
+      static_cast<uint64_t>(std::llround(static_cast<double>(reserve) * scale / kPageSize));
   out.interval_ns = interval_ms * 1e6 * scale;
   if (resolved != nullptr)
-    *resolved = Json{{"max_vms", out.max_vms}, {"reserve_bytes", reserve}, {"interval_ms", interval_ms},
+    *resolved = Json{{"max_vms", out.max_vms},
+                     {"reserve_bytes", reserve},
+                     {"interval_ms", interval_ms},
                      {"time_scale", scale},
-                     {"reserve_pages_effective", out.reserve_pages}, {"interval_ms_effective", out.interval_ns * 1e-6}};
+                     {"reserve_pages_effective", out.reserve_pages},
+                     {"interval_ms_effective", out.interval_ns * 1e-6}};
   return out;
 }
 

@@ -30,16 +30,16 @@ Sharing sharing_of(const std::string& name);  // "pool" | "static" | "proportion
 const char* sharing_name(Sharing s);
 
 struct PoolParams {
-  uint32_t max_vms = 8;          // the paper's pool serves up to 8 VMs
-  uint64_t reserve_pages = 0;    // what a lender keeps above its hot set (50 MB in the paper, scaled)
-  double interval_ns = 0;        // how often allowances are recomputed
+  uint32_t max_vms = 8;        // the paper's pool serves up to 8 VMs
+  uint64_t reserve_pages = 0;  // what a lender keeps above its hot set (50 MB in the paper, scaled)
+  double interval_ns = 0;      // how often allowances are recomputed
 };
 
 // One VM as the pool sees it.
 struct PoolMember {
-  uint64_t share = 0;     // default fast share, in pages
-  uint64_t memory = 0;    // guest memory: no allowance above it is useful
-  bool active = false;    // started and not finished: only active VMs hold memory
+  uint64_t share = 0;   // default fast share, in pages
+  uint64_t memory = 0;  // guest memory: no allowance above it is useful
+  bool active = false;  // started and not finished: only active VMs hold memory
   // The VM's hot-set size from its policy (Policy::fast_demand_pages;
   // nullopt: no demand signal yet, or none at all: it keeps its guarantee).
   std::optional<uint64_t> demand;

@@ -101,9 +101,9 @@ struct PlanInput {
   std::span<const uint8_t> tier;
   std::span<const uint8_t> free;  // backed but referenced by no PTE
   uint32_t max_key = 30;
-  uint64_t budget = 0;             // fast pages this VM may use
-  uint32_t fixed_threshold = 0;    // plan_fixed_threshold's threshold (plan_placement ignores it)
-  BucketCounts counts{};           // of key and tier: classify_window's or count_buckets'
+  uint64_t budget = 0;           // fast pages this VM may use
+  uint32_t fixed_threshold = 0;  // plan_fixed_threshold's threshold (plan_placement ignores it)
+  BucketCounts counts{};         // of key and tier: classify_window's or count_buckets'
 };
 
 // A caller that keeps one Plan across windows and passes it back reuses its
@@ -113,7 +113,7 @@ struct Plan {
   std::vector<Gpa> promote, demote;  // demote first, then promote
   HotSet hot;                        // by GPA
   uint64_t hot_pages = 0;
-  uint32_t threshold = 0;  // lowest key taken whole into the hot set
+  uint32_t threshold = 0;                       // lowest key taken whole into the hot set
   BucketCounts bucket_counts{};                 // in.counts
   std::vector<std::vector<Gpa>> demote_by_key;  // plan_placement's scratch, kept for its memory
 

@@ -11,19 +11,27 @@ constexpr uint32_t kRegionShift = kHugeShift - kPageShift;
 
 HugePages::HugePages(Params& p, uint32_t max_key, uint32_t hot_key) {
   const std::string mode = p.get<std::string>("huge", "platform");
-  if (mode == "platform") mode_ = Mode::Platform;
-  else if (mode == "4k") mode_ = Mode::Pages4k;
-  else if (mode == "2m") mode_ = Mode::Pages2m;
-  else if (mode == "hybrid") mode_ = Mode::Hybrid;
-  else p.fail("huge", "must be \"platform\", \"4k\", \"2m\" or \"hybrid\"");
+  if (mode == "platform")
+    mode_ = Mode::Platform;
+  else if (mode == "4k")
+    mode_ = Mode::Pages4k;
+  else if (mode == "2m")
+    mode_ = Mode::Pages2m;
+  else if (mode == "hybrid")
+    mode_ = Mode::Hybrid;
+  else
+    p.fail("huge", "must be \"platform\", \"4k\", \"2m\" or \"hybrid\"");
   // Defaults and their reasons: docs/huge-pages.md.
   split_hot_key_ = p.get<uint32_t>("split_hot_key", std::min(hot_key, max_key));
   split_min_hot_ = p.get<uint32_t>("split_min_hot_pages", 1);
   split_min_cold_ = p.get<uint32_t>("split_min_cold_pages", kPagesPerHuge / 8);
   merge_after_ = p.get<uint32_t>("merge_after_windows", 3);
-  if (split_hot_key_ == 0 || split_hot_key_ > max_key) p.fail("split_hot_key", "must be 1..the classifier's largest key");
-  if (split_min_hot_ == 0 || split_min_hot_ > kPagesPerHuge) p.fail("split_min_hot_pages", "must be 1..512");
-  if (split_min_cold_ == 0 || split_min_cold_ > kPagesPerHuge) p.fail("split_min_cold_pages", "must be 1..512");
+  if (split_hot_key_ == 0 || split_hot_key_ > max_key)
+    p.fail("split_hot_key", "must be 1..the classifier's largest key");
+  if (split_min_hot_ == 0 || split_min_hot_ > kPagesPerHuge)
+    p.fail("split_min_hot_pages", "must be 1..512");
+  if (split_min_cold_ == 0 || split_min_cold_ > kPagesPerHuge)
+    p.fail("split_min_cold_pages", "must be 1..512");
   if (merge_after_ == 0) p.fail("merge_after_windows", "must be at least 1");
 }
 
@@ -93,14 +101,17 @@ void HugePages::adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<c
         continue;
       }
       if (!split_by_us_[r]) continue;
-      uniform_for_[r] = mixed(c) ? 0 : static_cast<uint8_t>(std::min<uint32_t>(uniform_for_[r] + 1, 255));
+      uniform_for_[r] =
+          mixed(c) ? 0 : static_cast<uint8_t>(std::min<uint32_t>(uniform_for_[r] + 1, 255));
       if (uniform_for_[r] < merge_after_) continue;
       // Uniform long enough: hot regions belong in fast memory, cold ones in
       // slow; once all its pages are there, merge.
       const uint8_t want = c.backed - c.hot < split_min_cold_ ? 0 : 1;
       const uint32_t there = want == 0 ? c.fast : c.backed - c.fast;
-      if (there == c.backed) merge_.push_back(head);
-      else unify[r] = want;
+      if (there == c.backed)
+        merge_.push_back(head);
+      else
+        unify[r] = want;
     }
     const uint32_t split = m.huge().split_huge(split_);
     const uint32_t merged = m.huge().merge_huge(merge_);

@@ -52,7 +52,8 @@ class HugePages {
   Mode mode_ = Mode::Platform;
   uint32_t split_hot_key_, split_min_hot_, split_min_cold_, merge_after_;
   std::vector<uint8_t> split_by_us_;  // per region: split by this policy (merge candidates)
-  std::vector<uint8_t> uniform_for_;  // per region: consecutive windows it was uniform since the split
+  std::vector<uint8_t>
+      uniform_for_;  // per region: consecutive windows it was uniform since the split
   std::vector<Gpa> split_, merge_;
   uint64_t splits_ = 0, merges_ = 0, held_back_ = 0;
 };

@@ -241,8 +241,7 @@ void EptScanner::window(Mechanisms& m, uint32_t, std::vector<uint8_t>& seen, Tra
   m.ept().scan_ept(PteBits::kAccessed | PteBits::kDirty, bits_);
   st.ept_scanned += bits_.size();
   st.ad_clears += bits_.size();
-  for (size_t g = 0; g < bits_.size(); ++g)
-    seen[g] = static_cast<uint8_t>(seen_of(bits_[g]));
+  for (size_t g = 0; g < bits_.size(); ++g) seen[g] = static_cast<uint8_t>(seen_of(bits_[g]));
   m.tlb().flush_tlbs();
 }
 

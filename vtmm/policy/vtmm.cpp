@@ -71,16 +71,19 @@ class Vtmm : public Policy {
     // asks the fast-memory pool for is 90 % of its pages with a non-zero
     // temperature (seen at least once in the history).
     pool_hot_fraction_ = p.get<double>("pool_hot_fraction", 0.9);
-    if (!(pool_hot_fraction_ > 0 && pool_hot_fraction_ <= 1)) p.fail("pool_hot_fraction", "must be in (0, 1]");
+    if (!(pool_hot_fraction_ > 0 && pool_hot_fraction_ <= 1))
+      p.fail("pool_hot_fraction", "must be in (0, 1]");
     if (!(window_ms_ > 0)) p.fail("window_ms", "must be positive");
     if (history_ == 0 || history_ > 16) p.fail("history", "must be 1..16 windows");
     if (mlq_.levels == 0 || mlq_.levels > 16) p.fail("mlq_levels", "must be 1..16");
-    if (threads_small_ == 0 || threads_large_ == 0) p.fail("copy_threads_small", "copy threads must be >= 1");
+    if (threads_small_ == 0 || threads_large_ == 0)
+      p.fail("copy_threads_small", "copy threads must be >= 1");
     if (!(coverage_ > 0 && coverage_ <= 1)) p.fail("truth_coverage", "must be in (0, 1]");
     hotness_ = std::make_unique<Hotness>(classifier->kind(), history_, read_w_, write_w_);
     if (hotness_->max_key() >= 64) p.fail("write_weight", "history x weight must stay below 64");
     if (fixed_threshold_ == 0 || fixed_threshold_ > hotness_->max_key())
-      p.fail("fixed_threshold", "must be 1.." + std::to_string(hotness_->max_key()) + " (a temperature)");
+      p.fail("fixed_threshold",
+             "must be 1.." + std::to_string(hotness_->max_key()) + " (a temperature)");
     huge_ = std::make_unique<HugePages>(p, hotness_->max_key(), fixed_threshold_);
   }
 
@@ -98,9 +101,11 @@ class Vtmm : public Policy {
     const uint64_t pages = m.guest_pages();
     scale_ = time_scale_.resolve(pages);
     period_ns_ = window_ms_ * 1e6 * scale_;
-    threshold_pages_ = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(
-                                                 static_cast<double>(threshold_bytes_) * scale_ / kPageSize)));
-    cutoff_pages_ = static_cast<uint64_t>(static_cast<double>(threads_cutoff_) * scale_ / kPageSize);
+    threshold_pages_ = std::max<uint64_t>(
+        1, static_cast<uint64_t>(
+               std::llround(static_cast<double>(threshold_bytes_) * scale_ / kPageSize)));
+    cutoff_pages_ =
+        static_cast<uint64_t>(static_cast<double>(threads_cutoff_) * scale_ / kPageSize);
     seen_.assign(pages, 0);
     keys_.assign(pages, 0);
     tiers_.assign(pages, 2);
@@ -192,8 +197,10 @@ class Vtmm : public Policy {
     out["hot_threshold_last"] = last_threshold_;
     out["hot_pages_last"] = last_hot_;
     out["fast_demand_pages_last"] = demand_;
-    out["hotset_precision"] = scored_ ? Json(precision_sum_ / static_cast<double>(scored_)) : Json(nullptr);
-    out["hotset_recall"] = scored_ ? Json(recall_sum_ / static_cast<double>(scored_)) : Json(nullptr);
+    out["hotset_precision"] =
+        scored_ ? Json(precision_sum_ / static_cast<double>(scored_)) : Json(nullptr);
+    out["hotset_recall"] =
+        scored_ ? Json(recall_sum_ / static_cast<double>(scored_)) : Json(nullptr);
     out["hotset_windows_scored"] = scored_;
     // The two distributions the tracking-accuracy figure draws: what the
     // tracker believes (last window) and what the pages really did.
@@ -230,7 +237,8 @@ class Vtmm : public Policy {
   double window_ms_, classify_ns_, coverage_, pool_hot_fraction_;
   baselines::TimeScale time_scale_;
   uint64_t threshold_bytes_, threads_cutoff_;
-  uint32_t history_, read_w_, write_w_, fixed_threshold_, skip_rounds_, threads_small_, threads_large_;
+  uint32_t history_, read_w_, write_w_, fixed_threshold_, skip_rounds_, threads_small_,
+      threads_large_;
   MlqConfig mlq_;
   std::string classifier_, method_name_;  // registered names, for the record
   std::unique_ptr<Tracker> tracker_;

@@ -45,14 +45,16 @@ RecordSet load_record_set(const std::string& given, const std::string& role) {
     } catch (const Json::parse_error& e) {
       // e.byte is 1-based within the line; name both it and the file offset.
       const size_t col = e.byte == 0 ? 1 : e.byte;
-      throw SpecError(at + ", byte " + std::to_string(col) + " (file offset " + std::to_string(start + col - 1) +
+      throw SpecError(at + ", byte " + std::to_string(col) + " (file offset " +
+                      std::to_string(start + col - 1) +
                       "): malformed JSON: " + parse_error_reason(e));
     } catch (const JsonTooDeep& e) {
       throw SpecError(at + " (file offset " + std::to_string(start) + "): " + e.what());
     }
     if (!r.is_object() || !r.contains("config") || !r.at("config").is_object() ||
         !r.at("config").contains("run") || !r.at("config").at("run").is_object())
-      throw SpecError(at + " (file offset " + std::to_string(start) + "): not a vtmm run record (no config.run object)");
+      throw SpecError(at + " (file offset " + std::to_string(start) +
+                      "): not a vtmm run record (no config.run object)");
     set.records.push_back(std::move(r));
   }
   if (set.records.empty()) throw SpecError(who + set.path + ": holds no run records");
@@ -74,17 +76,20 @@ double parse_percent(const std::string& text, const std::string& what) {
   return v / 100;
 }
 
-Direction metric_direction(const std::string& metric, const std::optional<Direction>& override_dir) {
+Direction metric_direction(const std::string& metric,
+                           const std::optional<Direction>& override_dir) {
   if (override_dir) return *override_dir;
   static const std::set<std::string> lower = {
-      "sim_time_s", "wall_s", "slowdown", "tracking_cpu_s", "vm_exits", "tlb_flushes", "pml_entries",
-      "copied_bytes", "llc_misses", "promoted_pages", "demoted_pages"};
-  static const std::set<std::string> higher = {"throughput", "fast_hit_ratio", "policy_metrics.hotset_precision",
+      "sim_time_s",  "wall_s",       "slowdown",   "tracking_cpu_s", "vm_exits",     "tlb_flushes",
+      "pml_entries", "copied_bytes", "llc_misses", "promoted_pages", "demoted_pages"};
+  static const std::set<std::string> higher = {"throughput", "fast_hit_ratio",
+                                               "policy_metrics.hotset_precision",
                                                "policy_metrics.hotset_recall"};
   if (lower.count(metric)) return Direction::LowerIsBetter;
   if (higher.count(metric)) return Direction::HigherIsBetter;
-  throw SpecError("compare: metric '" + metric +
-                  "' has no known direction; say which way is better with --direction lower|higher");
+  throw SpecError(
+      "compare: metric '" + metric +
+      "' has no known direction; say which way is better with --direction lower|higher");
 }
 
 namespace {
@@ -94,7 +99,8 @@ const Json* field(const Json& rec, const std::string& dotted) {
   size_t pos = 0;
   for (;;) {
     const size_t dot = dotted.find('.', pos);
-    const std::string part = dotted.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
+    const std::string part =
+        dotted.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
     if (!j->is_object() || !j->contains(part)) return nullptr;
     j = &j->at(part);
     if (dot == std::string::npos) return j;
@@ -130,12 +136,15 @@ std::string label_of(const Json& rec) {
   const Json& run = rec.at("config").at("run");
   const bool multi = run.contains("vms") && run.at("vms").is_array();
   std::string s = run.value("host", "?") + "/" +
-                  (multi ? std::to_string(run.at("vms").size()) + "vms" : component_name(run.value("workload", Json()))) +
+                  (multi ? std::to_string(run.at("vms").size()) + "vms"
+                         : component_name(run.value("workload", Json()))) +
                   "/" + component_name(run.value("policy", Json()));
   if (multi && run.contains("fast_memory_sharing") && run.at("fast_memory_sharing").is_string())
     s += "/" + run.at("fast_memory_sharing").get<std::string>();
-  if (run.contains("ratio") && run.at("ratio").is_string()) s += "/" + run.at("ratio").get<std::string>();
-  if (run.contains("fast_bytes") && run.at("fast_bytes").is_number() && run.at("fast_bytes").get<double>() > 0)
+  if (run.contains("ratio") && run.at("ratio").is_string())
+    s += "/" + run.at("ratio").get<std::string>();
+  if (run.contains("fast_bytes") && run.at("fast_bytes").is_number() &&
+      run.at("fast_bytes").get<double>() > 0)
     s += "/fast=" + run.at("fast_bytes").dump();
   if (run.contains("vm") && run.at("vm").is_object() && run.at("vm").value("vcpus", 1) != 1)
     s += "/" + std::to_string(run.at("vm").value("vcpus", 1)) + "vcpu";
@@ -201,7 +210,9 @@ Comparison compare(const RecordSet& base, const RecordSet& next, const CompareOp
   bool metric_seen = false;
   for (const RecordSet* s : sides)
     for (const Json& r : s->records) metric_seen = metric_seen || field(r, opt.metric) != nullptr;
-  if (!metric_seen) throw SpecError("compare: no record has a field '" + opt.metric + "' (try sim_time_s or throughput)");
+  if (!metric_seen)
+    throw SpecError("compare: no record has a field '" + opt.metric +
+                    "' (try sim_time_s or throughput)");
 
   // A name that covers several parameter variants within one side is split by
   // parameters; one variant per side is matched by name even if they differ.
@@ -228,7 +239,9 @@ Comparison compare(const RecordSet& base, const RecordSet& next, const CompareOp
     for (const Json& r : sides[side]->records) {
       const std::string label = label_of(r);
       if (record_failed(r)) {
-        skip(side, label, "failed run: " + r.value("error_kind", std::string("?")) + ": " + r.value("error", std::string("?")));
+        skip(side, label,
+             "failed run: " + r.value("error_kind", std::string("?")) + ": " +
+                 r.value("error", std::string("?")));
         continue;
       }
       const Json* v = field(r, opt.metric);
@@ -237,8 +250,8 @@ Comparison compare(const RecordSet& base, const RecordSet& next, const CompareOp
         continue;
       }
       if (!v->is_number())
-        throw SpecError("compare: " + std::string(side_name[side]) + " " + sides[side]->path + ": field '" + opt.metric +
-                        "' is not a number (" + v->dump() + ")");
+        throw SpecError("compare: " + std::string(side_name[side]) + " " + sides[side]->path +
+                        ": field '" + opt.metric + "' is not a number (" + v->dump() + ")");
       const Json coarse = coarse_key(r), fine = fine_key(r);
       const bool split = split_names.count(coarse.dump()) > 0;
       const std::string k = split ? "F" + fine.dump() : "C" + coarse.dump();
@@ -258,8 +271,8 @@ Comparison compare(const RecordSet& base, const RecordSet& next, const CompareOp
     for (int side = 0; side < 2; ++side)
       if (b.values[1 - side].empty())
         c.unmatched.push_back({side_name[side], b.label, b.values[side].size(),
-                               std::string("only in ") + side_name[side] + " (no matching configuration in " +
-                                   side_name[1 - side] + ")"});
+                               std::string("only in ") + side_name[side] +
+                                   " (no matching configuration in " + side_name[1 - side] + ")"});
     if (b.values[0].empty() || b.values[1].empty()) continue;
     ConfigResult r;
     r.label = b.label;
@@ -276,7 +289,9 @@ Comparison compare(const RecordSet& base, const RecordSet& next, const CompareOp
       r.significant = r.test.p <= opt.alpha;
     }
     const bool counts = !r.tested || r.significant;
-    r.verdict = counts && r.worse > opt.threshold ? "regressed" : counts && r.worse < -opt.threshold ? "improved" : "unchanged";
+    r.verdict = counts && r.worse > opt.threshold    ? "regressed"
+                : counts && r.worse < -opt.threshold ? "improved"
+                                                     : "unchanged";
     const std::string diff = first_difference(b.fine[0], b.fine[1], "");
     if (!diff.empty()) r.note = "parameters differ: " + diff;
     c.configs.push_back(std::move(r));

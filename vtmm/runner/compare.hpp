@@ -36,11 +36,11 @@ RecordSet load_record_set(const std::string& folder_or_file, const std::string& 
 enum class Direction { LowerIsBetter, HigherIsBetter };
 
 struct CompareOptions {
-  std::string metric = "sim_time_s";        // a numeric record field; dotted paths reach nested ones
-  std::optional<Direction> direction;       // required for metrics without a known direction
-  double threshold = 0.05;                  // relative change that counts
-  double alpha = 0.05;                      // significance level of the test
-  bool fail_on_unmatched = false;           // exit 1 also when something could not be compared
+  std::string metric = "sim_time_s";   // a numeric record field; dotted paths reach nested ones
+  std::optional<Direction> direction;  // required for metrics without a known direction
+  double threshold = 0.05;             // relative change that counts
+  double alpha = 0.05;                 // significance level of the test
+  bool fail_on_unmatched = false;      // exit 1 also when something could not be compared
 };
 
 // "5%" -> 0.05. Throws SpecError for anything else.
@@ -57,8 +57,8 @@ struct ConfigResult {
   std::string label;  // readable: host/workload/policy[/ratio]
   Json key;           // the configuration as matched
   SideStats base, next;
-  double change = 0;  // next median / base median - 1 (signed, as measured)
-  double worse = 0;   // the same, positive when NEW is worse given the direction
+  double change = 0;    // next median / base median - 1 (signed, as measured)
+  double worse = 0;     // the same, positive when NEW is worse given the direction
   bool tested = false;  // Mann-Whitney applied (else: ratio only)
   MannWhitney test;
   bool significant = false;

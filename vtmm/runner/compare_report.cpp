@@ -29,14 +29,18 @@ std::string plain_pct(double v) {
 }
 
 std::string confidence(const ConfigResult& r) {
-  const std::string n = "n=" + std::to_string(r.base.summary.n) + "/" + std::to_string(r.next.summary.n);
+  const std::string n =
+      "n=" + std::to_string(r.base.summary.n) + "/" + std::to_string(r.next.summary.n);
   if (!r.tested) return "ratio only, no test (" + n + ": too few repeats)";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g", r.test.p);
-  return "Mann-Whitney p=" + std::string(buf) + " (" + n + (r.test.exact ? ", exact" : ", normal approx.") + ")";
+  return "Mann-Whitney p=" + std::string(buf) + " (" + n +
+         (r.test.exact ? ", exact" : ", normal approx.") + ")";
 }
 
-std::string direction_text(Direction d) { return d == Direction::LowerIsBetter ? "lower is better" : "higher is better"; }
+std::string direction_text(Direction d) {
+  return d == Direction::LowerIsBetter ? "lower is better" : "higher is better";
+}
 
 std::string headline(const Comparison& c) {
   const size_t bad = c.regressed();
@@ -47,11 +51,12 @@ std::string headline(const Comparison& c) {
     for (const auto& r : c.configs)
       if (r.verdict == "regressed") s += " " + r.label + " (" + pct(r.change) + ")";
   } else if (c.exit_status() != 0) {
-    s = "FAIL: no regression, but " + std::to_string(c.unmatched.size()) + " item(s) could not be compared";
+    s = "FAIL: no regression, but " + std::to_string(c.unmatched.size()) +
+        " item(s) could not be compared";
   } else {
     s = "PASS: no configuration regressed beyond " + plain_pct(c.options.threshold) + " (" +
-        std::to_string(c.configs.size()) + " compared, " + std::to_string(c.improved()) + " improved, " +
-        std::to_string(c.unmatched.size()) + " not compared)";
+        std::to_string(c.configs.size()) + " compared, " + std::to_string(c.improved()) +
+        " improved, " + std::to_string(c.unmatched.size()) + " not compared)";
   }
   return s;
 }
@@ -65,14 +70,15 @@ std::string pad(const std::string& s, size_t w, bool right = false) {
 
 std::string format_text(const Comparison& c) {
   std::ostringstream o;
-  o << "vtmm compare: " << c.options.metric << " (" << direction_text(c.direction) << "), threshold "
-    << plain_pct(c.options.threshold) << ", alpha " << c.options.alpha << "\n";
+  o << "vtmm compare: " << c.options.metric << " (" << direction_text(c.direction)
+    << "), threshold " << plain_pct(c.options.threshold) << ", alpha " << c.options.alpha << "\n";
   o << "  BASE " << c.base_path << " (" << c.base_records << " records)\n";
   o << "  NEW  " << c.new_path << " (" << c.new_records << " records)\n\n";
   size_t w = 13;
   for (const auto& r : c.configs) w = std::max(w, r.label.size());
-  o << pad("configuration", w) << "  " << pad("base median", 12, true) << "  " << pad("new median", 12, true) << "  "
-    << pad("change", 9, true) << "  " << pad("verdict", 9) << "  confidence\n";
+  o << pad("configuration", w) << "  " << pad("base median", 12, true) << "  "
+    << pad("new median", 12, true) << "  " << pad("change", 9, true) << "  " << pad("verdict", 9)
+    << "  confidence\n";
   for (const auto& r : c.configs) {
     o << pad(r.label, w) << "  " << pad(num(r.base.summary.median), 12, true) << "  "
       << pad(num(r.next.summary.median), 12, true) << "  " << pad(pct(r.change), 9, true) << "  "
@@ -83,7 +89,8 @@ std::string format_text(const Comparison& c) {
   if (!c.unmatched.empty()) {
     o << "\nnot compared (listed, not dropped):\n";
     for (const auto& u : c.unmatched)
-      o << "  " << u.side << "  " << u.label << "  " << u.records << " record(s): " << u.reason << "\n";
+      o << "  " << u.side << "  " << u.label << "  " << u.records << " record(s): " << u.reason
+        << "\n";
   }
   o << "\n" << headline(c) << "\n";
   return o.str();
@@ -93,15 +100,17 @@ std::string format_markdown(const Comparison& c) {
   std::ostringstream o;
   o << "### vtmm compare: `" << c.options.metric << "` (" << direction_text(c.direction) << ") — **"
     << (c.exit_status() == 0 ? "PASS" : "FAIL") << "**\n\n";
-  o << "Threshold " << plain_pct(c.options.threshold) << ", alpha " << c.options.alpha << ". BASE `" << c.base_path
-    << "` (" << c.base_records << " records), NEW `" << c.new_path << "` (" << c.new_records << " records).\n\n";
+  o << "Threshold " << plain_pct(c.options.threshold) << ", alpha " << c.options.alpha << ". BASE `"
+    << c.base_path << "` (" << c.base_records << " records), NEW `" << c.new_path << "` ("
+    << c.new_records << " records).\n\n";
   o << "| configuration | base median ± sd | new median ± sd | change | verdict | confidence |\n";
   o << "|---|---:|---:|---:|---|---|\n";
   for (const auto& r : c.configs) {
     const std::string v = r.verdict == "regressed" ? "**regressed**" : r.verdict;
-    o << "| " << r.label << (r.note.empty() ? "" : " <sup>†</sup>") << " | " << num(r.base.summary.median) << " ± "
-      << num(r.base.summary.stddev) << " | " << num(r.next.summary.median) << " ± " << num(r.next.summary.stddev)
-      << " | " << pct(r.change) << " | " << v << " | " << confidence(r) << " |\n";
+    o << "| " << r.label << (r.note.empty() ? "" : " <sup>†</sup>") << " | "
+      << num(r.base.summary.median) << " ± " << num(r.base.summary.stddev) << " | "
+      << num(r.next.summary.median) << " ± " << num(r.next.summary.stddev) << " | " << pct(r.change)
+      << " | " << v << " | " << confidence(r) << " |\n";
   }
   bool notes = false;
   for (const auto& r : c.configs)
@@ -113,7 +122,8 @@ std::string format_markdown(const Comparison& c) {
   if (!c.unmatched.empty()) {
     o << "\n**Not compared** (listed, not dropped):\n\n";
     for (const auto& u : c.unmatched)
-      o << "- " << u.side << " `" << u.label << "`: " << u.records << " record(s), " << u.reason << "\n";
+      o << "- " << u.side << " `" << u.label << "`: " << u.records << " record(s), " << u.reason
+        << "\n";
   }
   o << "\n" << headline(c) << "\n";
   return o.str();
@@ -121,8 +131,9 @@ std::string format_markdown(const Comparison& c) {
 
 Json to_json(const Comparison& c) {
   auto side = [](const SideStats& s) {
-    return Json{{"n", s.summary.n},          {"mean", s.summary.mean}, {"median", s.summary.median},
-                {"stddev", s.summary.stddev}, {"min", s.summary.min},   {"max", s.summary.max},
+    return Json{{"n", s.summary.n},           {"mean", s.summary.mean},
+                {"median", s.summary.median}, {"stddev", s.summary.stddev},
+                {"min", s.summary.min},       {"max", s.summary.max},
                 {"values", s.values}};
   };
   Json j;
@@ -134,18 +145,23 @@ Json to_json(const Comparison& c) {
   j["new"] = {{"path", c.new_path}, {"records", c.new_records}};
   j["configurations"] = Json::array();
   for (const auto& r : c.configs) {
-    Json x{{"label", r.label}, {"configuration", r.key}, {"base", side(r.base)}, {"new", side(r.next)},
+    Json x{{"label", r.label},
+           {"configuration", r.key},
+           {"base", side(r.base)},
+           {"new", side(r.next)},
            {"change", std::isfinite(r.change) ? Json(r.change) : Json(nullptr)},
-           {"method", r.tested ? "mann-whitney" : "ratio"}, {"verdict", r.verdict}};
+           {"method", r.tested ? "mann-whitney" : "ratio"},
+           {"verdict", r.verdict}};
     if (r.tested)
-      x["test"] = {{"u", r.test.u}, {"z", r.test.z}, {"p", r.test.p}, {"exact", r.test.exact},
-                   {"ties", r.test.ties}, {"significant", r.significant}};
+      x["test"] = {{"u", r.test.u},         {"z", r.test.z},       {"p", r.test.p},
+                   {"exact", r.test.exact}, {"ties", r.test.ties}, {"significant", r.significant}};
     if (!r.note.empty()) x["note"] = r.note;
     j["configurations"].push_back(x);
   }
   j["not_compared"] = Json::array();
   for (const auto& u : c.unmatched)
-    j["not_compared"].push_back({{"side", u.side}, {"label", u.label}, {"records", u.records}, {"reason", u.reason}});
+    j["not_compared"].push_back(
+        {{"side", u.side}, {"label", u.label}, {"records", u.records}, {"reason", u.reason}});
   j["regressed"] = c.regressed();
   j["improved"] = c.improved();
   j["status"] = c.exit_status() == 0 ? "pass" : "fail";

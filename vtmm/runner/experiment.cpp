@@ -46,7 +46,8 @@ std::vector<std::string> list_experiments() {
   const fs::path dir = fs::path(sim::data_dir()) / "experiments";
   if (fs::exists(dir))
     for (const auto& e : fs::directory_iterator(dir))
-      if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path().stem().string());
+      if (e.is_regular_file() && e.path().extension() == ".json")
+        out.push_back(e.path().stem().string());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -71,8 +72,8 @@ std::string policy_name(const Json& pol) {
   return impl.is_string() ? impl.get<std::string>() : impl.dump();
 }
 
-std::vector<Json> expand_repeats(const std::vector<Json>& runs, uint32_t repeats, bool distinct_seeds,
-                                 const std::string& spec_hash) {
+std::vector<Json> expand_repeats(const std::vector<Json>& runs, uint32_t repeats,
+                                 bool distinct_seeds, const std::string& spec_hash) {
   Rng rng(std::stoull(spec_hash, nullptr, 16));
   std::vector<Json> out;
   for (uint32_t i = 0; i < repeats; ++i) {
@@ -82,7 +83,8 @@ std::vector<Json> expand_repeats(const std::vector<Json>& runs, uint32_t repeats
       if (distinct_seeds && i > 0) x["seed"] = derived_seed(x.value("seed", uint64_t{1}), i);
       round.push_back(std::move(x));
     }
-    for (size_t k = round.size(); k > 1; --k) std::swap(round[k - 1], round[rng.below(k)]);  // Fisher-Yates
+    for (size_t k = round.size(); k > 1; --k)
+      std::swap(round[k - 1], round[rng.below(k)]);  // Fisher-Yates
     for (auto& x : round) out.push_back(std::move(x));
   }
   return out;
@@ -93,8 +95,9 @@ std::vector<Json> expand_repeats(const std::vector<Json>& runs, uint32_t repeats
 namespace {
 
 const std::vector<std::string>& sweep_axes() {
-  static const std::vector<std::string> axes = {"workload", "policy",    "ratio",     "fast_bytes",
-                                                "seed",     "host",      "fast_memory_sharing", "host_memory"};
+  static const std::vector<std::string> axes = {
+      "workload",   "policy", "ratio", "fast_bytes", "seed", "host", "fast_memory_sharing",
+      "host_memory"};
   return axes;
 }
 
@@ -107,7 +110,8 @@ Json parse_spec_text(const std::string& text, const std::string& path) {
   } catch (const JsonTooDeep& e) {
     throw SpecError("spec " + path + ": " + e.what());
   }
-  if (!j.is_object()) throw SpecError("spec " + path + ": expected a JSON object, got " + json_kind(j));
+  if (!j.is_object())
+    throw SpecError("spec " + path + ": expected a JSON object, got " + json_kind(j));
   return j;
 }
 
@@ -116,12 +120,16 @@ Json parse_spec_text(const std::string& text, const std::string& path) {
 // again below, where a message can only name the run. Components are built
 // with the base run's seed (1 vCPU): a parameter wrong only in combination
 // surfaces with the run.
-void check_sweep_value(const std::string& axis, const Json& v, const std::string& path, const Json& base) {
-  const uint64_t seed = base.contains("seed") && base.at("seed").is_number_unsigned() ? base.at("seed").get<uint64_t>() : 1;
+void check_sweep_value(const std::string& axis, const Json& v, const std::string& path,
+                       const Json& base) {
+  const uint64_t seed = base.contains("seed") && base.at("seed").is_number_unsigned()
+                            ? base.at("seed").get<uint64_t>()
+                            : 1;
   if (axis == "workload" || axis == "policy") {
     platform_of(base)->check_component(axis, v, path, seed);
   } else if (axis == "ratio") {
-    if (!v.is_string()) throw SpecError(path + ": expected a ratio FAST:SLOW such as \"1:4\", got " + json_kind(v));
+    if (!v.is_string())
+      throw SpecError(path + ": expected a ratio FAST:SLOW such as \"1:4\", got " + json_kind(v));
     parse_ratio(v.get<std::string>(), path);
   } else if (axis == "fast_bytes") {
     if (parse_bytes(v, path) == 0) throw SpecError(path + " must be more than 0 bytes");
@@ -129,12 +137,17 @@ void check_sweep_value(const std::string& axis, const Json& v, const std::string
     if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
       throw SpecError(path + ": expected a whole number from 0 to 2^64-1, got " + json_kind(v));
   } else if (axis == "host") {
-    if (!v.is_string()) throw SpecError(path + ": expected a host profile name, got " + json_kind(v));
+    if (!v.is_string())
+      throw SpecError(path + ": expected a host profile name, got " + json_kind(v));
     sim::HostProfile::load(v.get<std::string>(), Json());
   } else if (axis == "fast_memory_sharing") {
-    if (!v.is_string()) throw SpecError(path + ": expected \"pool\", \"static\" or \"proportional\", got " + json_kind(v));
+    if (!v.is_string())
+      throw SpecError(path + ": expected \"pool\", \"static\" or \"proportional\", got " +
+                      json_kind(v));
   } else if (axis == "host_memory") {
-    if (!v.is_object()) throw SpecError(path + ": expected an object {\"fast\": SIZE, \"total\": SIZE}, got " + json_kind(v));
+    if (!v.is_object())
+      throw SpecError(path + ": expected an object {\"fast\": SIZE, \"total\": SIZE}, got " +
+                      json_kind(v));
   }
 }
 
@@ -149,17 +162,21 @@ void check_sweep(const std::string& who, const Json& sweep, const Json& base, ui
     const Json values = as_list(it.value());
     if (values.empty()) throw SpecError(who + ": sweep: axis '" + axis + "' is empty");
     for (size_t i = 0; i < values.size(); ++i) {
-      const std::string path = who + ": sweep." + axis + (it.value().is_array() ? "[" + std::to_string(i) + "]" : "");
+      const std::string path =
+          who + ": sweep." + axis + (it.value().is_array() ? "[" + std::to_string(i) + "]" : "");
       check_sweep_value(axis, values[i], path, base);
     }
-    configs = values.size() > kMaxRunsPerSpec / configs ? kMaxRunsPerSpec + 1 : configs * values.size();
+    configs =
+        values.size() > kMaxRunsPerSpec / configs ? kMaxRunsPerSpec + 1 : configs * values.size();
   }
-  const uint64_t runs = configs > kMaxRunsPerSpec / repeats ? kMaxRunsPerSpec + 1 : configs * repeats;
+  const uint64_t runs =
+      configs > kMaxRunsPerSpec / repeats ? kMaxRunsPerSpec + 1 : configs * repeats;
   if (runs > kMaxRunsPerSpec)
     throw SpecError(who + ": the sweep expands to more than " + std::to_string(kMaxRunsPerSpec) +
-                    " runs (" + (configs > kMaxRunsPerSpec ? std::string("its axes alone")
-                                                            : std::to_string(configs) + " configuration(s) x " +
-                                                                  std::to_string(repeats) + " repeats") +
+                    " runs (" +
+                    (configs > kMaxRunsPerSpec ? std::string("its axes alone")
+                                               : std::to_string(configs) + " configuration(s) x " +
+                                                     std::to_string(repeats) + " repeats") +
                     "); split it into several specs");
 }
 
@@ -173,22 +190,28 @@ struct SpecText {
 SpecText read_blocks(Params& p, Experiment& e, bool full_scale, unsigned repeat_override) {
   SpecText t;
   e.name = p.require<std::string>("name");
-  if (e.name.empty() || e.name.find('/') != std::string::npos) p.fail("name", "must be a plain non-empty name");
+  if (e.name.empty() || e.name.find('/') != std::string::npos)
+    p.fail("name", "must be a plain non-empty name");
   p.get<std::string>("title", "");
   p.get<std::string>("reproduces", "");
   p.get<std::string>("paper_claim", "");
   p.get<std::string>("scale", "quick");
   if (p.has("plot")) p.raw("plot");
   if (p.has("run")) t.base = p.raw("run");
-  if (!t.base.is_object()) p.fail("run", "must be an object (the base run), got " + json_kind(t.base));
+  if (!t.base.is_object())
+    p.fail("run", "must be an object (the base run), got " + json_kind(t.base));
   if (p.has("sweep")) t.sweep = p.raw("sweep");
-  if (!t.sweep.is_object()) p.fail("sweep", "must be an object of axis -> list of values, got " + json_kind(t.sweep));
+  if (!t.sweep.is_object())
+    p.fail("sweep", "must be an object of axis -> list of values, got " + json_kind(t.sweep));
   if (p.has("full")) {
     const Json& patch = p.raw("full");
-    if (!patch.is_object()) p.fail("full", "must be an object patching 'run' and 'sweep', got " + json_kind(patch));
+    if (!patch.is_object())
+      p.fail("full", "must be an object patching 'run' and 'sweep', got " + json_kind(patch));
     for (auto it = patch.begin(); it != patch.end(); ++it) {
-      if (it.key() != "run" && it.key() != "sweep") p.fail("full", "patches only 'run' and 'sweep', not '" + it.key() + "'");
-      if (!it.value().is_object()) p.fail("full", "'" + it.key() + "' must be an object, got " + json_kind(it.value()));
+      if (it.key() != "run" && it.key() != "sweep")
+        p.fail("full", "patches only 'run' and 'sweep', not '" + it.key() + "'");
+      if (!it.value().is_object())
+        p.fail("full", "'" + it.key() + "' must be an object, got " + json_kind(it.value()));
     }
     if (full_scale && patch.contains("run")) t.base.merge_patch(patch.at("run"));
     if (full_scale && patch.contains("sweep")) t.sweep.merge_patch(patch.at("sweep"));
@@ -199,7 +222,8 @@ SpecText read_blocks(Params& p, Experiment& e, bool full_scale, unsigned repeat_
   if (spec_repeats == 0) p.fail("repeat", "must be at least 1");
   t.repeats = repeat_override > 0 ? repeat_override : spec_repeats;
   t.repeat_seeds = p.get<bool>("repeat_seeds", false);
-  if (t.base.contains("repeat")) p.fail("run", "'repeat' is set by the runner; use the spec's top-level \"repeat\": N");
+  if (t.base.contains("repeat"))
+    p.fail("run", "'repeat' is set by the runner; use the spec's top-level \"repeat\": N");
   p.finish();
   return t;
 }
@@ -247,13 +271,15 @@ void construct_once(const RunSpec& rs, const std::string& who) {
   make_platform(rs.host.platform)->validate(rs, who);
 }
 
-Experiment build_experiment(const Json& j, const std::string& file, bool full_scale, unsigned repeat_override) {
+Experiment build_experiment(const Json& j, const std::string& file, bool full_scale,
+                            unsigned repeat_override) {
   Params p(j, "spec " + file + (full_scale ? " (full)" : ""));
   Experiment e;
   SpecText t = read_blocks(p, e, full_scale, repeat_override);
   const std::string who = "spec " + e.name + (full_scale ? " (full)" : "");
   {
-    Params early(t.base, who + ": run");  // what the checks below read from the base run, type-checked first
+    Params early(
+        t.base, who + ": run");  // what the checks below read from the base run, type-checked first
     early.get<uint64_t>("seed", 1);
   }
   check_sweep(who, t.sweep, t.base, t.repeats);
@@ -265,7 +291,8 @@ Experiment build_experiment(const Json& j, const std::string& file, bool full_sc
     early.get<uint64_t>("seed", 1);
     early.get<std::string>("platform", "sim");
     // 0 is how a stored run says "no absolute allowance"; written in a spec it is a mistake.
-    if (early.has("fast_bytes") && early.get_bytes("fast_bytes", 0) == 0) early.fail("fast_bytes", "must be more than 0 bytes");
+    if (early.has("fast_bytes") && early.get_bytes("fast_bytes", 0) == 0)
+      early.fail("fast_bytes", "must be more than 0 bytes");
   }
   // The shuffle's seed comes from the runs as written, not the spec's prose,
   // so editing a title does not reorder a repeated sweep.
@@ -302,7 +329,8 @@ Experiment build_experiment(const Json& j, const std::string& file, bool full_sc
 
 }  // namespace
 
-Experiment load_experiment(const std::string& name_or_path, bool full_scale, unsigned repeat_override) {
+Experiment load_experiment(const std::string& name_or_path, bool full_scale,
+                           unsigned repeat_override) {
   const std::string path = resolve_spec_path(name_or_path);
   std::ifstream in(path);
   if (!in) throw SpecError("spec: cannot open " + path);
@@ -356,12 +384,12 @@ class Progress {
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
     const double eta = el / static_cast<double>(finished) * static_cast<double>(todo_ - finished);
     if (opt_.tty) {
-      std::fprintf(stderr, "\r\033[K[%s] %zu/%zu runs  %.0fs elapsed  ETA %.0fs", name_.c_str(), finished, todo_, el,
-                   eta);
+      std::fprintf(stderr, "\r\033[K[%s] %zu/%zu runs  %.0fs elapsed  ETA %.0fs", name_.c_str(),
+                   finished, todo_, el, eta);
       if (finished == todo_) std::fputc('\n', stderr);
     } else {
-      std::fprintf(stderr, "[%s] %zu/%zu %s %s  %.0fs elapsed  ETA %.0fs\n", name_.c_str(), finished, todo_,
-                   label.c_str(), ok ? "ok" : "FAILED", el, eta);
+      std::fprintf(stderr, "[%s] %zu/%zu %s %s  %.0fs elapsed  ETA %.0fs\n", name_.c_str(),
+                   finished, todo_, label.c_str(), ok ? "ok" : "FAILED", el, eta);
     }
     std::fflush(stderr);
   }
@@ -423,8 +451,8 @@ SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
     write_records_atomically(jsonl.string(), kept);
   }
   if (opt.progress && res.reused > 0)
-    std::fprintf(stderr, "[%s] %zu of %zu runs already recorded; %zu to run\n", e.name.c_str(), res.reused,
-                 res.total, todo.size());
+    std::fprintf(stderr, "[%s] %zu of %zu runs already recorded; %zu to run\n", e.name.c_str(),
+                 res.reused, res.total, todo.size());
 
   std::mutex mu;
   std::atomic<size_t> next{0};

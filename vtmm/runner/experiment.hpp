@@ -18,7 +18,7 @@ struct Experiment {
   Json spec;                  // as loaded (after the --full patch, if any)
   std::vector<RunSpec> runs;  // expansion order
   std::string baseline;       // policy whose run of the same workload/seed is 1.0
-  std::string spec_hash;      // stamped on records: of the expanded runs and baseline, not the prose
+  std::string spec_hash;  // stamped on records: of the expanded runs and baseline, not the prose
   // Whether `vtmm reproduce` runs it by default (spec key "reproduce"; false
   // for checks that are not paper figures, e.g. the CI gate and the real-VM
   // smoke test).

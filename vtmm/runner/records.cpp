@@ -96,7 +96,8 @@ std::map<std::string, Json> read_records(const std::string& path, std::vector<st
     pos = nl + 1;
     if (line.empty()) continue;
     Json r = parse_json_or_discarded(line);
-    if (r.is_discarded() || !r.is_object() || !r.contains("run_key") || !r.at("run_key").is_string()) {
+    if (r.is_discarded() || !r.is_object() || !r.contains("run_key") ||
+        !r.at("run_key").is_string()) {
       ++corrupt;
       continue;
     }
@@ -104,7 +105,8 @@ std::map<std::string, Json> read_records(const std::string& path, std::vector<st
     out[key] = std::move(r);
   }
   if (corrupt)
-    notes.push_back(path + ": dropped " + std::to_string(corrupt) + " line(s) that are not complete records");
+    notes.push_back(path + ": dropped " + std::to_string(corrupt) +
+                    " line(s) that are not complete records");
   return out;
 }
 
@@ -114,7 +116,8 @@ void append_record(const std::string& path, const Json& rec) {
   if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
   try {
     write_all(fd, line, path);
-    if (::fdatasync(fd) != 0) throw std::runtime_error("cannot sync " + path + ": " + std::strerror(errno));
+    if (::fdatasync(fd) != 0)
+      throw std::runtime_error("cannot sync " + path + ": " + std::strerror(errno));
   } catch (...) {
     ::close(fd);
     throw;
@@ -135,7 +138,8 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
   try {
     write_all(fd, text, tmp);
-    if (::fsync(fd) != 0) throw std::runtime_error("cannot sync " + tmp + ": " + std::strerror(errno));
+    if (::fsync(fd) != 0)
+      throw std::runtime_error("cannot sync " + tmp + ": " + std::strerror(errno));
   } catch (...) {
     ::close(fd);
     throw;
@@ -228,7 +232,9 @@ void add_slowdowns(std::vector<Json>& records, const std::string& baseline) {
       add_vm_slowdowns(r, b);
       continue;
     }
-    r["slowdown"] = b == nullptr ? Json(nullptr) : Json(r.at("sim_time_s").get<double>() / b->at("sim_time_s").get<double>());
+    r["slowdown"] =
+        b == nullptr ? Json(nullptr)
+                     : Json(r.at("sim_time_s").get<double>() / b->at("sim_time_s").get<double>());
   }
 }
 

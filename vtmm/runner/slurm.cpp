@@ -105,27 +105,33 @@ void write_run_list(const Experiment& e, const std::string& dir, const SubmitOpt
                     {"vtmm_binary", opt.vtmm_binary}}}};
   write_file_atomically((slurm_dir(dir) / "runlist.json").string(), j.dump(1) + "\n");
   const std::string abs_dir = fs::absolute(dir).lexically_normal().string();
-  write_file_atomically((slurm_dir(dir) / "task.sh").string(),
-                        "#!/bin/sh\n"
-                        "# Written by `vtmm run --executor slurm`: array task N runs run N of runlist.json.\n"
-                        "exec " + quote(opt.vtmm_binary) + " run-one " + quote(abs_dir) +
-                            " --index \"$SLURM_ARRAY_TASK_ID\"\n");
-  fs::permissions(slurm_dir(dir) / "task.sh", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+  write_file_atomically(
+      (slurm_dir(dir) / "task.sh").string(),
+      "#!/bin/sh\n"
+      "# Written by `vtmm run --executor slurm`: array task N runs run N of runlist.json.\n"
+      "exec " +
+          quote(opt.vtmm_binary) + " run-one " + quote(abs_dir) +
+          " --index \"$SLURM_ARRAY_TASK_ID\"\n");
+  fs::permissions(slurm_dir(dir) / "task.sh",
+                  fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                   fs::perm_options::add);
 }
 
 RunList read_run_list(const std::string& dir) {
   const fs::path p = slurm_dir(dir) / "runlist.json";
   if (!fs::is_regular_file(p))
-    throw SpecError("slurm: no run list in " + dir + " (was it submitted with `vtmm run --executor slurm`?)");
+    throw SpecError("slurm: no run list in " + dir +
+                    " (was it submitted with `vtmm run --executor slurm`?)");
   const Json j = read_json(p);
-  if (j.is_discarded() || !j.is_object()) throw SpecError("slurm: " + p.string() + " is not valid JSON");
+  if (j.is_discarded() || !j.is_object())
+    throw SpecError("slurm: " + p.string() + " is not valid JSON");
   RunList rl;
   try {
     rl.experiment = j.at("experiment").get<std::string>();
     rl.spec_hash = j.at("spec_hash").get<std::string>();
     rl.baseline = j.at("baseline").get<std::string>();
-    for (const Json& r : j.at("runs")) rl.runs.push_back(RunSpec::from_json(r, p.string() + ": run"));
+    for (const Json& r : j.at("runs"))
+      rl.runs.push_back(RunSpec::from_json(r, p.string() + ": run"));
     for (const Json& k : j.at("run_keys")) rl.keys.push_back(k.get<std::string>());
     const Json& s = j.at("submit");
     rl.options.partition = s.at("partition").get<std::string>();
@@ -136,7 +142,8 @@ RunList read_run_list(const std::string& dir) {
   } catch (const Json::exception& e) {
     throw SpecError("slurm: " + p.string() + ": " + e.what());
   }
-  if (rl.keys.size() != rl.runs.size()) throw SpecError("slurm: " + p.string() + ": runs and run_keys differ in length");
+  if (rl.keys.size() != rl.runs.size())
+    throw SpecError("slurm: " + p.string() + ": runs and run_keys differ in length");
   for (size_t i = 0; i < rl.runs.size(); ++i)
     if (run_key(rl.runs[i]) != rl.keys[i])  // this build would not reproduce the submitted run
       throw SpecError("slurm: " + p.string() + ": run " + std::to_string(i) +
@@ -172,7 +179,8 @@ void remove_records(const std::string& dir) {
     for (const auto& f : fs::directory_iterator(d)) fs::remove(f.path());
 }
 
-std::vector<std::string> submit(const std::string& dir, const RunList& rl, const std::vector<size_t>& indices) {
+std::vector<std::string> submit(const std::string& dir, const RunList& rl,
+                                const std::vector<size_t>& indices) {
   std::vector<size_t> sim, vm;
   // A platform whose runs need a machine each (real VMs) gets an array job of its own.
   for (size_t i : indices)
@@ -185,9 +193,10 @@ std::vector<std::string> submit(const std::string& dir, const RunList& rl, const
     const bool exclusive = group == &vm;
     std::string array = array_ranges(*group);
     if (o.max_parallel > 0) array += "%" + std::to_string(o.max_parallel);
-    std::string cmd = "sbatch --parsable --job-name=" + quote("vtmm-" + rl.experiment) + " --array=" + array +
-                      " --output=" + quote(abs_dir + "/slurm/logs/%A_%a.out") + " --chdir=" +
-                      quote(fs::current_path().string());
+    std::string cmd = "sbatch --parsable --job-name=" + quote("vtmm-" + rl.experiment) +
+                      " --array=" + array +
+                      " --output=" + quote(abs_dir + "/slurm/logs/%A_%a.out") +
+                      " --chdir=" + quote(fs::current_path().string());
     // A sim run is one single-threaded process; a real VM needs its host to itself.
     cmd += exclusive ? " --exclusive" : " --ntasks=1 --cpus-per-task=1";
     if (!o.partition.empty()) cmd += " --partition=" + quote(o.partition);
@@ -200,7 +209,8 @@ std::vector<std::string> submit(const std::string& dir, const RunList& rl, const
     // --parsable prints "jobid" or "jobid;cluster".
     const std::string id = out.substr(0, out.find(';'));
     if (c.code != 0 || id.empty() || id.find_first_not_of("0123456789") != std::string::npos)
-      throw SpecError("slurm: sbatch failed: " + (out.empty() ? "exit " + std::to_string(c.code) : out));
+      throw SpecError("slurm: sbatch failed: " +
+                      (out.empty() ? "exit " + std::to_string(c.code) : out));
     const Json line = {{"job_id", id},
                        {"array", array},
                        {"indices", *group},
@@ -218,7 +228,8 @@ std::vector<std::string> submitted_jobs(const std::string& dir) {
   std::string line;
   while (std::getline(in, line)) {
     const Json j = parse_json_or_discarded(line);
-    if (!j.is_discarded() && j.is_object() && j.contains("job_id")) out.push_back(j.at("job_id").get<std::string>());
+    if (!j.is_discarded() && j.is_object() && j.contains("job_id"))
+      out.push_back(j.at("job_id").get<std::string>());
   }
   return out;
 }
@@ -240,7 +251,8 @@ std::vector<size_t> queued_tasks(const std::vector<std::string>& jobs) {
       const size_t us = tok.find('_');
       if (us == std::string::npos || tok.substr(0, us) != id) continue;
       const std::string task = tok.substr(us + 1);
-      if (!task.empty() && task.find_first_not_of("0123456789") == std::string::npos) out.insert(std::stoul(task));
+      if (!task.empty() && task.find_first_not_of("0123456789") == std::string::npos)
+        out.insert(std::stoul(task));
     }
   }
   return {out.begin(), out.end()};
@@ -253,8 +265,8 @@ void wait_for(const std::string& dir, const RunList& rl, const std::vector<std::
     size_t recorded = 0;
     for (size_t i = 0; i < rl.runs.size(); ++i) recorded += fs::exists(record_path(dir, i)) ? 1 : 0;
     if (recorded != last_recorded || queued != last_queued) {
-      std::fprintf(stderr, "[%s] slurm: %zu/%zu runs recorded, %zu tasks queued or running\n", rl.experiment.c_str(),
-                   recorded, rl.runs.size(), queued);
+      std::fprintf(stderr, "[%s] slurm: %zu/%zu runs recorded, %zu tasks queued or running\n",
+                   rl.experiment.c_str(), recorded, rl.runs.size(), queued);
       last_recorded = recorded;
       last_queued = queued;
     }
@@ -268,7 +280,8 @@ Json run_task(const std::string& dir, size_t index) {
   if (index >= rl.runs.size())
     throw SpecError("run-one: index " + std::to_string(index) + " out of range (the run list has " +
                     std::to_string(rl.runs.size()) + " runs)");
-  const Json rec = make_record(RunIdentity{rl.experiment, rl.spec_hash, index}, rl.runs[index], true);
+  const Json rec =
+      make_record(RunIdentity{rl.experiment, rl.spec_hash, index}, rl.runs[index], true);
   write_file_atomically(record_path(dir, index).string(), rec.dump() + "\n");
   return rec;
 }

@@ -28,8 +28,8 @@ namespace vtmm::runner::slurm {
 
 struct SubmitOptions {
   std::string partition, constraint, time_limit;  // empty: the cluster's default
-  unsigned max_parallel = 0;                       // array throttle (%K); 0: none
-  std::string vtmm_binary;                         // absolute path the tasks execute
+  unsigned max_parallel = 0;                      // array throttle (%K); 0: none
+  std::string vtmm_binary;                        // absolute path the tasks execute
 };
 
 struct RunList {
@@ -49,7 +49,8 @@ void remove_records(const std::string& dir);
 
 // sbatch: one array job for the sim runs among `indices`, one (exclusive) for
 // the vm runs. Returns the job ids; appends them to jobs.jsonl.
-std::vector<std::string> submit(const std::string& dir, const RunList& rl, const std::vector<size_t>& indices);
+std::vector<std::string> submit(const std::string& dir, const RunList& rl,
+                                const std::vector<size_t>& indices);
 
 // Job ids of every submission recorded in DIR (jobs.jsonl).
 std::vector<std::string> submitted_jobs(const std::string& dir);

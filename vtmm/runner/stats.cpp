@@ -39,7 +39,7 @@ std::vector<double> u_distribution(size_t n1, size_t n2) {
     cur[0] = {1.0};
     for (size_t n = 1; n <= n2; ++n) {
       std::vector<double> c(m * n + 1, 0.0);
-      for (size_t u = 0; u < prev[n].size(); ++u) c[u + n] += prev[n][u];  // largest is an a
+      for (size_t u = 0; u < prev[n].size(); ++u) c[u + n] += prev[n][u];    // largest is an a
       for (size_t u = 0; u < cur[n - 1].size(); ++u) c[u] += cur[n - 1][u];  // largest is a b
       cur[n] = std::move(c);
     }
@@ -67,7 +67,8 @@ MannWhitney mann_whitney(const std::vector<double>& a, const std::vector<double>
   pooled.reserve(n);
   for (double x : a) pooled.emplace_back(x, 0);
   for (double x : b) pooled.emplace_back(x, 1);
-  std::sort(pooled.begin(), pooled.end(), [](const auto& l, const auto& r) { return l.first < r.first; });
+  std::sort(pooled.begin(), pooled.end(),
+            [](const auto& l, const auto& r) { return l.first < r.first; });
   double rank_sum_a = 0, tie_term = 0;
   MannWhitney r;
   for (size_t i = 0; i < n;) {
@@ -83,7 +84,8 @@ MannWhitney mann_whitney(const std::vector<double>& a, const std::vector<double>
     }
     i = j;
   }
-  const double d1 = static_cast<double>(n1), d2 = static_cast<double>(n2), dn = static_cast<double>(n);
+  const double d1 = static_cast<double>(n1), d2 = static_cast<double>(n2),
+               dn = static_cast<double>(n);
   r.u = rank_sum_a - d1 * (d1 + 1) / 2;
   const double mu = d1 * d2 / 2;
 

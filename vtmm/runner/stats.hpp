@@ -21,9 +21,9 @@ struct Summary {
 Summary summarize(std::vector<double> xs);
 
 struct MannWhitney {
-  double u = 0;      // U of the first sample: pairs (a, b) with a > b, ties count 1/2
-  double z = 0;      // normal score (0 when the exact distribution was used)
-  double p = 1;      // two-sided p-value
+  double u = 0;  // U of the first sample: pairs (a, b) with a > b, ties count 1/2
+  double z = 0;  // normal score (0 when the exact distribution was used)
+  double p = 1;  // two-sided p-value
   bool exact = false;
   bool ties = false;
 };

@@ -83,7 +83,8 @@ class BandwidthCalendar {
   // holding t (read-weighted, so a write counts read_bw / write_bw times).
   double utilisation(double t, int64_t n) const {
     const int64_t s = static_cast<int64_t>(t * kInvSlotNs);
-    return booked(static_cast<double>(s - n) * kSlotNs, static_cast<double>(s) * kSlotNs) / (cap_ * static_cast<double>(n));
+    return booked(static_cast<double>(s - n) * kSlotNs, static_cast<double>(s) * kSlotNs) /
+           (cap_ * static_cast<double>(n));
   }
   double post_horizon_ns() const { return post_horizon_ns_; }
   // Bytes (in read-weighted units) booked in the slots [t0, t1) still kept.
@@ -101,7 +102,8 @@ class BandwidthCalendar {
 
   // Slot s (>= floor_), made part of the kept range [floor_, top_) if new.
   double& slot(int64_t s) {
-    if (s >= top_) [[unlikely]] extend(s);
+    if (s >= top_) [[unlikely]]
+      extend(s);
     return slots_[static_cast<size_t>(s) & mask_];
   }
   void extend(int64_t s) {
@@ -113,7 +115,8 @@ class BandwidthCalendar {
     size_t n = slots_.size();
     while (static_cast<uint64_t>(s - floor_) >= n) n *= 2;
     std::vector<double> bigger(n, 0.0);
-    for (int64_t k = floor_; k < top_; ++k) bigger[static_cast<size_t>(k) & (n - 1)] = slots_[static_cast<size_t>(k) & mask_];
+    for (int64_t k = floor_; k < top_; ++k)
+      bigger[static_cast<size_t>(k) & (n - 1)] = slots_[static_cast<size_t>(k) & mask_];
     slots_.swap(bigger);
     mask_ = n - 1;
   }

@@ -45,7 +45,9 @@ class Host {
     }
   }
 
-  void schedule(double at_ns, std::function<void()> fn) { events_.push(Event{at_ns, seq_++, std::move(fn)}); }
+  void schedule(double at_ns, std::function<void()> fn) {
+    events_.push(Event{at_ns, seq_++, std::move(fn)});
+  }
   bool has_event_at_or_before(double t) const { return !events_.empty() && events_.top().at <= t; }
   double next_event_time() const { return events_.empty() ? 1e300 : events_.top().at; }
   // Runs the earliest event (ties in scheduling order, for determinism).
@@ -64,9 +66,9 @@ class Host {
   // How far before the slowest vCPU a booking may still come: the bandwidth
   // calendars keep that much of the past.
   static constexpr double kRetireSlackNs = 1e6;
-  double lat_ns[kTiers];   // a miss's latency now: idle + loaded
+  double lat_ns[kTiers];            // a miss's latency now: idle + loaded
   double load_ns[kTiers] = {0, 0};  // of which the load adds
-  std::vector<Vm*> vms;  // indexed by VM id (the LLC tags lines with it)
+  std::vector<Vm*> vms;             // indexed by VM id (the LLC tags lines with it)
 
  private:
   struct Event {

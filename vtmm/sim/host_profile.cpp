@@ -111,19 +111,23 @@ Slot tier_field(HostProfile& h, const std::string& key) {
 
 std::vector<LoadPoint>* curve_field(HostProfile& h, const std::string& key) {
   for (int t = 0; t < kTiers; ++t)
-    if (key == std::string(tier_name(static_cast<Tier>(t))) + ".loaded_latency") return &h.tier[t].loaded_latency;
+    if (key == std::string(tier_name(static_cast<Tier>(t))) + ".loaded_latency")
+      return &h.tier[t].loaded_latency;
   return nullptr;
 }
 
 // A curve as JSON: [[u, ns], ...], u from 0 and rising, ns finite and >= 0.
 std::vector<LoadPoint> parse_curve(const Json& v, const std::string& what) {
-  const std::string shape = what + " must be [[utilisation, added ns], ...] starting at utilisation 0";
+  const std::string shape =
+      what + " must be [[utilisation, added ns], ...] starting at utilisation 0";
   if (!v.is_array() || v.empty() || v.size() > 64) throw SpecError(shape + " (1 to 64 points)");
   std::vector<LoadPoint> out;
   for (const Json& p : v) {
-    if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number()) throw SpecError(shape);
+    if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number())
+      throw SpecError(shape);
     const LoadPoint lp{p[0].get<double>(), p[1].get<double>()};
-    if (!std::isfinite(lp.u) || !std::isfinite(lp.ns) || lp.ns < 0 || lp.u > 4) throw SpecError(shape);
+    if (!std::isfinite(lp.u) || !std::isfinite(lp.ns) || lp.ns < 0 || lp.u > 4)
+      throw SpecError(shape);
     if (out.empty() ? lp.u != 0 : lp.u <= out.back().u)
       throw SpecError(what + ": utilisations must start at 0 and rise");
     out.push_back(lp);
@@ -144,8 +148,8 @@ Slot field(HostProfile& h, const std::string& key) {
 std::vector<std::string> all_keys() {
   std::vector<std::string> keys;
   for (int t = 0; t < kTiers; ++t)
-    for (const char* k : {"read_latency_ns", "read_bw_gbps", "write_bw_gbps", "access_unit_bytes", "write_queue_bytes",
-                          "loaded_latency"})
+    for (const char* k : {"read_latency_ns", "read_bw_gbps", "write_bw_gbps", "access_unit_bytes",
+                          "write_queue_bytes", "loaded_latency"})
       keys.push_back(std::string(tier_name(static_cast<Tier>(t))) + "." + k);
   for (const FieldDef& f : kFields) keys.emplace_back(f.name);
   return keys;
@@ -169,7 +173,8 @@ void load_into(HostProfile& h, const std::string& name, std::vector<std::string>
   std::string path = name;
   if (!fs::is_regular_file(path) || name.find('/') == std::string::npos)
     path = data_dir() + "/experiments/hosts/" + name + ".json";
-  if (!fs::is_regular_file(path)) throw SpecError("host: unknown host profile '" + name + "' (see `vtmm list`)");
+  if (!fs::is_regular_file(path))
+    throw SpecError("host: unknown host profile '" + name + "' (see `vtmm list`)");
   const Json j = read_json_file(path, "host profile '" + name + "'");
   if (!j.is_object()) throw SpecError("host profile '" + name + "': expected a JSON object");
   if (j.contains("base")) load_into(h, j.at("base").get<std::string>(), seen, depth + 1);
@@ -181,8 +186,9 @@ void load_into(HostProfile& h, const std::string& name, std::vector<std::string>
     if (!f.known() && curve == nullptr)
       throw SpecError("host profile '" + name + "': unknown constant '" + key + "'");
     const Json& v = it.value();
-    if (!v.is_object() || !v.contains("value") || (curve == nullptr && !v.at("value").is_number()) ||
-        !v.contains("source") || !v.at("source").is_string() || v.at("source").get<std::string>().empty())
+    if (!v.is_object() || !v.contains("value") ||
+        (curve == nullptr && !v.at("value").is_number()) || !v.contains("source") ||
+        !v.at("source").is_string() || v.at("source").get<std::string>().empty())
       throw SpecError("host profile '" + name + "': '" + key + "' must be {\"value\": " +
                       (curve != nullptr ? "[[u, ns], ...]" : "number") + ", \"source\": text}");
     if (curve != nullptr)
@@ -211,7 +217,8 @@ void check_constants(HostProfile& h) {
   divides("tlb_l2_entries", h.tlb_l2_entries, "tlb_l2_ways", h.tlb_l2_ways);
   // The LLC is not held to this: its sets are llc_bytes / 64 / llc_ways rounded
   // down (Llc::init), so a test's 4 MiB, 11-way cache is 5957 sets of 11.
-  if (h.llc_ways > h.llc_bytes / 64) throw SpecError("host: 'llc_ways' must not exceed the LLC's lines (llc_bytes / 64)");
+  if (h.llc_ways > h.llc_bytes / 64)
+    throw SpecError("host: 'llc_ways' must not exceed the LLC's lines (llc_bytes / 64)");
 }
 
 }  // namespace

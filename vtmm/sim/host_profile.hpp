@@ -29,7 +29,8 @@ struct TierCosts {
       0;  // the media's internal access size: a 64-byte transfer uses this much bandwidth
   uint64_t write_queue_bytes =
       0;  // posted writes the controller holds before a writer stalls (BandwidthCalendar::post)
-  std::vector<LoadPoint> loaded_latency;  // added ns by utilisation; {{0, 0}} is a flat (idle) latency
+  std::vector<LoadPoint>
+      loaded_latency;  // added ns by utilisation; {{0, 0}} is a flat (idle) latency
 
   // The latency added at utilisation u (>= 0).
   double load_ns(double u) const;
@@ -55,11 +56,11 @@ struct HostProfile {
   double pte_scan_ns = 0, ept_bit_ns = 0, pml_entry_ns = 0;
   uint32_t pml_buffer_entries = 0;
   double migrate_page_ns = 0, copy_gbps = 0;
-  double hint_fault_ns = 0;                  // NUMA hint fault handling (without the exit)
+  double hint_fault_ns = 0;  // NUMA hint fault handling (without the exit)
   double pebs_assist_ns = 0, pebs_drain_ns = 0;
   uint32_t sample_buffer_entries = 0;
   uint32_t host_cores = 0;
-  double page_alloc_ns = 0;    // allocating (and zeroing) a page for a new page table or huge frame
+  double page_alloc_ns = 0;  // allocating (and zeroing) a page for a new page table or huge frame
   // Hardware mode (1) or not (0): A/D bits per 4 KiB inside a 2 MiB mapping
   // (docs/huge-pages.md). The one constant allowed to be 0.
   uint32_t subpage_ad_bits = 0;

@@ -30,12 +30,14 @@ double Vm::split_ept(uint32_t r) {
 
 bool Vm::can_merge(uint32_t r) const {
   const Gpa head = r * kPagesPerHuge;
-  if (r >= ept_2m.size() || ept_2m[r] || head + kPagesPerHuge > ept.size() || cfg.memory_mode || cfg.guest_numa)
+  if (r >= ept_2m.size() || ept_2m[r] || head + kPagesPerHuge > ept.size() || cfg.memory_mode ||
+      cfg.guest_numa)
     return false;
   const uint8_t tier = ept[head] & kEptSlow;
   for (uint32_t i = 0; i < kPagesPerHuge; ++i) {
     const uint8_t e = ept[head + i];
-    if (!(e & kEptPresent) || (e & (kEptMigrating | kEptZapped)) || (e & kEptSlow) != tier) return false;
+    if (!(e & kEptPresent) || (e & (kEptMigrating | kEptZapped)) || (e & kEptSlow) != tier)
+      return false;
     if (owner[head + i] != kNone && (owner[head + i] & kGptOwner)) return false;
   }
   return true;
@@ -45,7 +47,8 @@ double Vm::merge_ept(uint32_t r, double at_ns) {
   if (!can_merge(r)) return -1;
   const Gpa head = r * kPagesPerHuge;
   uint8_t ad = 0;
-  for (uint32_t i = 0; i < kPagesPerHuge; ++i) ad = static_cast<uint8_t>(ad | (ept[head + i] & (kEptA | kEptD)));
+  for (uint32_t i = 0; i < kPagesPerHuge; ++i)
+    ad = static_cast<uint8_t>(ad | (ept[head + i] & (kEptA | kEptD)));
   ept[head] |= ad;
   double cost = kPagesPerHuge * prof.pte_scan_ns;
   if (ept_moved[r]) {

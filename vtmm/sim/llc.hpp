@@ -6,10 +6,10 @@
 // tier backs its page when it is evicted. Sets are chosen by a hash of the
 // line address, as real LLC slice/set hashing spreads addresses.
 #include <cstdint>
+#include <vector>
 
 #include "vtmm/core/huge_alloc.hpp"
 #include "vtmm/core/types.hpp"
-#include <vector>
 
 namespace vtmm::sim {
 

@@ -68,9 +68,10 @@ double SimMechanisms::shootdown_acked(double& now) {
   return issued;
 }
 
-double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads,
-                                 double sw_ns, bool shootdown_each, std::vector<double>& win_start,
-                                 std::vector<double>& win_end, double* cpu_ns) {
+double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start,
+                                 uint32_t threads, double sw_ns, bool shootdown_each,
+                                 std::vector<double>& win_start, std::vector<double>& win_end,
+                                 double* cpu_ns) {
   // Pages are dealt round-robin to the copy threads; each copies 4 KiB at its
   // own memcpy rate, and waits when either tier's bandwidth is booked up.
   Vm& vm = *vm_;
@@ -100,7 +101,8 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
   return end;
 }
 
-MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads) {
+MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
+                                       uint32_t threads) {
   if (side_ == Side::Guest) return guest_migrate(gs, to, threads);
   Vm& vm = *vm_;
   const Tier from = to == Tier::Fast ? Tier::Slow : Tier::Fast;
@@ -109,15 +111,21 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   for (size_t i = 0; i < gs.size(); ++i) {
     if (gs[i] >= vm.ept.size()) throw std::invalid_argument("migrate: GPA beyond guest memory");
     const Gpa head = vm.ad_index(gs[i]);
-    if (!(vm.ept[head] & kEptPresent) || vm.tier_of(head) != from || (vm.ept[head] & kEptMigrating)) continue;
+    if (!(vm.ept[head] & kEptPresent) || vm.tier_of(head) != from || (vm.ept[head] & kEptMigrating))
+      continue;
     cand.emplace_back(head, i);
   }
   std::sort(cand.begin(), cand.end());
-  cand.erase(std::unique(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+  cand.erase(std::unique(cand.begin(), cand.end(),
+                         [](const auto& a, const auto& b) { return a.first == b.first; }),
              cand.end());
-  std::sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
-  uint64_t room = vm.cap[static_cast<int>(to)] - std::min(vm.cap[static_cast<int>(to)], vm.used[static_cast<int>(to)]);
-  Vm::Inflight f{how, from, to, std::max(1u, threads), how == MigrationMethod::WriteProtect, {}, {}, {}, false, true};
+  std::sort(cand.begin(), cand.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  uint64_t room = vm.cap[static_cast<int>(to)] -
+                  std::min(vm.cap[static_cast<int>(to)], vm.used[static_cast<int>(to)]);
+  Vm::Inflight f{
+      how, from,  to,  std::max(1u, threads), how == MigrationMethod::WriteProtect, {}, {},
+      {},  false, true};
   uint64_t pages = 0;  // 4 KiB pages in the batch (a 2 MiB mapping moves whole)
   for (const auto& c : cand) {
     const uint32_t span = vm.span_of(c.first);
@@ -155,10 +163,11 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
     // then maps the new page.
     for (Gpa g : f.pages) vm.ept[g] |= kEptZapped;
   }
-  double cpu = static_cast<double>(f.threads) * (copy_start - start);  // every copy thread waits for the ack
+  double cpu =
+      static_cast<double>(f.threads) * (copy_start - start);  // every copy thread waits for the ack
   const bool shootdown_each = how == MigrationMethod::Linux;
-  const double end = copy_pages(f.pages, from, to, copy_start, f.threads, vm.prof.migrate_page_ns, shootdown_each,
-                                f.start, f.end, &cpu);
+  const double end = copy_pages(f.pages, from, to, copy_start, f.threads, vm.prof.migrate_page_ns,
+                                shootdown_each, f.start, f.end, &cpu);
   if (how == MigrationMethod::WriteProtect) std::fill(f.start.begin(), f.start.end(), issued);
   vm.counters.migration_ns += cpu;
   cur_->clock_ns = end;
@@ -176,7 +185,8 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
       pml_second_pass(idx, end);
       return;
     }
-    if (how == MigrationMethod::WriteProtect) flush_tlbs();  // the old frames' read-only translations
+    if (how == MigrationMethod::WriteProtect)
+      flush_tlbs();  // the old frames' read-only translations
     finish_migration(idx);
   });
   return r;
@@ -192,13 +202,16 @@ void SimMechanisms::pml_second_pass(size_t idx, double at) {
     const Vm::Inflight& f = vm.inflight[idx];
     for (Gpa g : f.pages)
       if (vm.ept[g] & kEptD) dirty.push_back(g);
-    charge_ns(static_cast<double>(f.pages.size()) * vm.prof.pml_entry_ns);  // drain and match the log
+    charge_ns(static_cast<double>(f.pages.size()) *
+              vm.prof.pml_entry_ns);  // drain and match the log
   }
   Vm::Inflight& f = vm.inflight[idx];
   double cpu = 0;
   std::vector<double> ws, we;
-  // Only the copy again: unmapping, EPT updates and accounting were paid per page in the first pass.
-  const double end = copy_pages(dirty, f.from, f.to, hv_.clock_ns, f.threads, 0.0, false, ws, we, &cpu);
+  // Only the copy again: unmapping, EPT updates and accounting were paid per page in the first
+  // pass.
+  const double end =
+      copy_pages(dirty, f.from, f.to, hv_.clock_ns, f.threads, 0.0, false, ws, we, &cpu);
   vm.counters.migration_ns += cpu;
   vm.counters.recopied += dirty.size();
   hv_.clock_ns = end;
@@ -211,29 +224,35 @@ void SimMechanisms::finish_migration(size_t idx) {
   Vm& vm = *vm_;
   Vm::Inflight& f = vm.inflight[idx];
   for (Gpa g : f.pages) {
-    if (f.repoint) set_tier(g, f.to);  // every page is re-pointed by now (Linux, WP: at its own copy's end)
+    if (f.repoint)
+      set_tier(g, f.to);  // every page is re-pointed by now (Linux, WP: at its own copy's end)
     vm.ept[g] &= static_cast<uint8_t>(~kEptMigrating);
   }
   f.pages.clear();
   track_in_flight();
 }
 
-MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads) {
+MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pairs,
+                                        uint32_t threads) {
   // Nimble's exchange_pages(): both pages are unmapped (one shootdown per
   // pair), their contents swapped through the copy threads, both remapped;
   // no free room is needed on either tier. Unmapped like PM_Linux: an access
   // during the swap waits, the first access after it re-faults the entry.
-  if (side_ == Side::Guest) throw std::invalid_argument("exchange: only host-side designs can exchange pages here");
+  if (side_ == Side::Guest)
+    throw std::invalid_argument("exchange: only host-side designs can exchange pages here");
   Vm& vm = *vm_;
   const HostProfile& p = vm.prof;
   std::vector<std::pair<Gpa, Gpa>> ok;
   for (const auto& [fast, slow] : pairs) {
-    if (fast >= vm.ept.size() || slow >= vm.ept.size()) throw std::invalid_argument("exchange: GPA beyond guest memory");
+    if (fast >= vm.ept.size() || slow >= vm.ept.size())
+      throw std::invalid_argument("exchange: GPA beyond guest memory");
     const Gpa a = vm.ad_index(fast), b = vm.ad_index(slow);
     const auto usable = [&](Gpa g, Tier t) {
       return (vm.ept[g] & kEptPresent) && !(vm.ept[g] & kEptMigrating) && vm.tier_of(g) == t;
     };
-    if (a == b || !usable(a, Tier::Fast) || !usable(b, Tier::Slow) || vm.span_of(a) != vm.span_of(b)) continue;
+    if (a == b || !usable(a, Tier::Fast) || !usable(b, Tier::Slow) ||
+        vm.span_of(a) != vm.span_of(b))
+      continue;
     vm.ept[a] |= kEptMigrating;  // also keeps a page from being taken twice
     vm.ept[b] |= kEptMigrating;
     ok.emplace_back(a, b);
@@ -273,7 +292,8 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
     cpu += x - start;
   }
   std::sort(win.begin(), win.end());
-  Vm::Inflight f{MigrationMethod::Linux, Tier::Fast, Tier::Slow, std::max(1u, threads), false, {}, {}, {}};
+  Vm::Inflight f{
+      MigrationMethod::Linux, Tier::Fast, Tier::Slow, std::max(1u, threads), false, {}, {}, {}};
   for (const auto& [g, ws, we] : win) {
     f.pages.push_back(g);
     f.start.push_back(ws);
@@ -308,12 +328,14 @@ MigrationResult SimMechanisms::guest_migrate(std::span<const Gpa> gs, Tier to, u
   for (Gpa g : gs) {
     if (g >= vm.ept.size()) throw std::invalid_argument("migrate: GPA beyond guest memory");
     const uint32_t o = vm.owner[g];
-    if (o == kNone || (o & kGptOwner) || vm.node_of(g) != from || (vm.ept[g] & kEptMigrating)) continue;
+    if (o == kNone || (o & kGptOwner) || vm.node_of(g) != from || (vm.ept[g] & kEptMigrating))
+      continue;
     vm.ept[g] |= kEptMigrating;  // keeps a page from being taken twice; cleared below
     olds.push_back(g);
   }
   for (Gpa g : olds) vm.ept[g] &= static_cast<uint8_t>(~kEptMigrating);
-  if (olds.size() > vm.free_gpas[static_cast<int>(to)].size()) olds.resize(vm.free_gpas[static_cast<int>(to)].size());
+  if (olds.size() > vm.free_gpas[static_cast<int>(to)].size())
+    olds.resize(vm.free_gpas[static_cast<int>(to)].size());
   MigrationResult r;
   if (olds.empty()) return r;
 
@@ -335,7 +357,8 @@ MigrationResult SimMechanisms::guest_migrate(std::span<const Gpa> gs, Tier to, u
   }
   std::vector<double> ws, we;
   double cpu = 0;
-  const double end = copy_pages(news, from, to, start, threads, vm.prof.migrate_page_ns, false, ws, we, &cpu);
+  const double end =
+      copy_pages(news, from, to, start, threads, vm.prof.migrate_page_ns, false, ws, we, &cpu);
   cpu += start - cur_->clock_ns;
   std::vector<size_t> order(news.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;

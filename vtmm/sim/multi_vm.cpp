@@ -43,20 +43,24 @@ struct Built {
 Built build(const RunSpec& spec) {
   Built b;
   b.prof = HostProfile::load(spec.host.profile, spec.host.overrides);
-  if (spec.vms.size() > kMaxVms) throw SpecError("run: at most " + std::to_string(kMaxVms) + " VMs per host");
+  if (spec.vms.size() > kMaxVms)
+    throw SpecError("run: at most " + std::to_string(kMaxVms) + " VMs per host");
   b.mode = policy::sharing_of(spec.host.share.sharing);
   for (size_t i = 0; i < spec.vms.size(); ++i) {
     const VmSpec& v = spec.vms[i];
     const std::string where = "vms[" + std::to_string(i) + "] ('" + v.name + "')";
     const uint64_t seed = vm_seed(spec.options.seed, i);
     Json wr;
-    b.wls.push_back(WorkloadRegistry::instance().make(v.workload, where + ": workload", WorkloadEnv{seed, v.vcpus}, &wr));
+    b.wls.push_back(WorkloadRegistry::instance().make(v.workload, where + ": workload",
+                                                      WorkloadEnv{seed, v.vcpus}, &wr));
     b.wl_resolved.push_back(wr);
-    b.pols.push_back(PolicyRegistry::instance().make(spec.policy, "policy", policy_env(seed, *b.wls.back()),
+    b.pols.push_back(PolicyRegistry::instance().make(spec.policy, "policy",
+                                                     policy_env(seed, *b.wls.back()),
                                                      i == 0 ? &b.pol_resolved : nullptr));
     const Policy& pol = *b.pols.back();
     if (pol.wants_profile())
-      throw SpecError("policy: '" + spec.policy_name() + "' needs a profiling pass, which multi-VM runs do not make");
+      throw SpecError("policy: '" + spec.policy_name() +
+                      "' needs a profiling pass, which multi-VM runs do not make");
     b.sizing = pol.sizing();
     const uint64_t footprint = b.wls.back()->footprint_bytes();
     const VmSizing sizing{v.memory_bytes, spec.options.ratio, v.fast_share_bytes,
@@ -92,12 +96,13 @@ Built build(const RunSpec& spec) {
     throw SpecError("host_memory: 'fast' (" + format_bytes(b.host_fast * kPageSize) +
                     ") exceeds 'total' (" + format_bytes(spec.host.share.memory_bytes) + ")");
   // Pool times and sizes scale like vTMM's (docs/vtmm.md): mean VM memory / 16 GiB.
-  const double scale = static_cast<double>(b.vm_memory * kPageSize) / static_cast<double>(spec.vms.size()) /
+  const double scale = static_cast<double>(b.vm_memory * kPageSize) /
+                       static_cast<double>(spec.vms.size()) /
                        static_cast<double>(uint64_t{16} << 30);
   b.pool = policy::read_pool_params(spec.host.share.pool, scale, &b.pool_resolved);
   if (b.shared && b.mode != policy::Sharing::Static && spec.vms.size() > b.pool.max_vms)
-    throw SpecError("pool: " + std::to_string(spec.vms.size()) + " VMs, but the pool serves at most max_vms " +
-                    std::to_string(b.pool.max_vms));
+    throw SpecError("pool: " + std::to_string(spec.vms.size()) +
+                    " VMs, but the pool serves at most max_vms " + std::to_string(b.pool.max_vms));
   return b;
 }
 
@@ -107,15 +112,18 @@ void put_sharing(Json& r, const RunSpec& spec, const Built& b) {
   r["fast_memory_sharing"] = b.shared ? Json(policy::sharing_name(b.mode)) : Json(nullptr);
   r["host_fast_bytes"] = b.shared ? Json(b.host_fast * kPageSize) : Json(nullptr);
   r["fast_shares_bytes"] = b.shares * kPageSize;
-  r["fast_overcommit"] = b.shared && b.host_fast ? Json(static_cast<double>(b.shares) / static_cast<double>(b.host_fast))
-                                                 : Json(nullptr);
+  r["fast_overcommit"] =
+      b.shared && b.host_fast
+          ? Json(static_cast<double>(b.shares) / static_cast<double>(b.host_fast))
+          : Json(nullptr);
   r["vm_memory_bytes"] = b.vm_memory * kPageSize;
   r["host_memory_bytes"] =
       spec.host.share.memory_bytes ? Json(spec.host.share.memory_bytes) : Json(nullptr);
   r["memory_overcommitted"] = b.memory_overcommitted;
   if (b.memory_overcommitted)
     r["memory_overcommit_note"] =
-        "host swap is not modelled: every guest page is backed, so the VMs run as if the host had their memory";
+        "host swap is not modelled: every guest page is backed, so the VMs run as if the host had "
+        "their memory";
 }
 
 // VM i's entry in the record's "vms" list.
@@ -155,7 +163,8 @@ void put_totals(Json& r, const Built& b, const std::vector<Outcome>& out) {
     const Outcome& o = out[i];
     first = std::min(first, o.measure_start_ns);
     last = std::max(last, o.end_ns);
-    if (o.sim_time_ns > 0) throughput += static_cast<double>(b.wls[i]->ops()) / (o.sim_time_ns * 1e-9);
+    if (o.sim_time_ns > 0)
+      throughput += static_cast<double>(b.wls[i]->ops()) / (o.sim_time_ns * 1e-9);
     ops += b.wls[i]->ops();
     misses += o.measured.llc_misses;
     fast_misses += o.measured.tier_misses[0];
@@ -170,7 +179,8 @@ void put_totals(Json& r, const Built& b, const std::vector<Outcome>& out) {
   // Sum of the VMs' own rates (each over its own measured phase).
   r["throughput"] = throughput;
   r["normalized_throughput"] = nullptr;
-  r["fast_hit_ratio"] = misses ? Json(static_cast<double>(fast_misses) / static_cast<double>(misses)) : Json(nullptr);
+  r["fast_hit_ratio"] =
+      misses ? Json(static_cast<double>(fast_misses) / static_cast<double>(misses)) : Json(nullptr);
   r["llc_misses"] = misses;
   r["promoted_pages"] = promoted;
   r["demoted_pages"] = demoted;

@@ -56,9 +56,11 @@ double hot_on_fast_at_end(const Vm& vm) {
   const uint64_t k = std::min<uint64_t>(vm.cap[0], touched.size());
   if (k == 0 || vm.cfg.memory_mode) return -1;
   const auto more = [&](Gpa a, Gpa b) {
-    return vm.truth_misses[a] != vm.truth_misses[b] ? vm.truth_misses[a] > vm.truth_misses[b] : a < b;
+    return vm.truth_misses[a] != vm.truth_misses[b] ? vm.truth_misses[a] > vm.truth_misses[b]
+                                                    : a < b;
   };
-  std::nth_element(touched.begin(), touched.begin() + static_cast<std::ptrdiff_t>(k - 1), touched.end(), more);
+  std::nth_element(touched.begin(), touched.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                   touched.end(), more);
   uint64_t fast = 0;
   for (uint64_t i = 0; i < k; ++i) fast += vm.tier_of(touched[i]) == Tier::Fast;
   return static_cast<double>(fast) / static_cast<double>(k);

@@ -26,7 +26,7 @@ struct VmSlot {
   VmConfig cfg;  // cfg.id is set by the loop (the VM's index)
   Workload* wl = nullptr;
   Policy* pol = nullptr;
-  double start_ns = 0;  // the VM's vCPUs start here
+  double start_ns = 0;   // the VM's vCPUs start here
   bool profile = false;  // fill Outcome::profile (a profiling pass for an offline design)
 };
 
@@ -52,7 +52,7 @@ struct Outcome {
 // Runs every slot's workload to its end. `platform` names the platform in the
 // error for a mechanism a policy needs and the host lacks. `pool` (optional)
 // re-sizes the VMs' fast allowances at its interval.
-std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots,
-                              PoolDriver* pool = nullptr);
+std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof,
+                              std::vector<VmSlot>& slots, PoolDriver* pool = nullptr);
 
 }  // namespace vtmm::sim

@@ -12,10 +12,12 @@ uint32_t SimMechanisms::gpt_group(Gpa gpt) const {
   return vm.owner[gpt] & ~kGptOwner;
 }
 
-void SimMechanisms::scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) {
+void SimMechanisms::scan_gpt_page(Gpa gpt, uint8_t clear_mask,
+                                  std::span<PteBits, kPtesPerPage> out) {
   Vm& vm = *vm_;
   const uint64_t base = uint64_t{gpt_group(gpt)} * kPtesPerPage;
-  const bool shared = base + 1 < vm.pte_bits.size() && vm.bits_vpn(base + 1) == base;  // one pair for the group
+  const bool shared =
+      base + 1 < vm.pte_bits.size() && vm.bits_vpn(base + 1) == base;  // one pair for the group
   uint64_t written = 0;  // per line of the table: a bit was cleared in it
   for (uint32_t i = 0; i < kPtesPerPage; ++i) {
     const uint64_t vpn = base + i;
@@ -97,7 +99,8 @@ void SimMechanisms::clear_gpt_bits(Gpa gpt, const PteSet& which, uint8_t mask) {
 
 namespace {
 uint8_t ad_of(uint8_t e) {
-  return static_cast<uint8_t>(((e & kEptA) ? PteBits::kAccessed : 0) | ((e & kEptD) ? PteBits::kDirty : 0));
+  return static_cast<uint8_t>(((e & kEptA) ? PteBits::kAccessed : 0) |
+                              ((e & kEptD) ? PteBits::kDirty : 0));
 }
 }  // namespace
 
@@ -153,7 +156,8 @@ void SimMechanisms::scan_ept(uint8_t clear_mask, std::span<uint8_t> out) {
 }
 
 void SimMechanisms::clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) {
-  const uint8_t m = static_cast<uint8_t>(((mask & PteBits::kAccessed) ? kEptA : 0) | ((mask & PteBits::kDirty) ? kEptD : 0));
+  const uint8_t m = static_cast<uint8_t>(((mask & PteBits::kAccessed) ? kEptA : 0) |
+                                         ((mask & PteBits::kDirty) ? kEptD : 0));
   for (Gpa g : gs) {
     vm_->ept[vm_->ad_index(g)] &= static_cast<uint8_t>(~m);
     touch(vm_->ept_line(g), true);
@@ -236,7 +240,8 @@ void SimMechanisms::protect_for_hint(std::span<const Gpa> gs) {
   if (vm.hint_armed_ns.empty()) vm.hint_armed_ns.assign(vm.ept.size(), 0.0);
   uint64_t n = 0;
   for (Gpa g : gs) {
-    if (g >= vm.ept.size()) throw std::invalid_argument("protect_for_hint: GPA beyond guest memory");
+    if (g >= vm.ept.size())
+      throw std::invalid_argument("protect_for_hint: GPA beyond guest memory");
     const Gpa head = vm.ad_index(g);
     if (!(vm.ept[head] & kEptPresent)) continue;
     vm.ept[head] |= kEptHint;
@@ -249,7 +254,8 @@ void SimMechanisms::protect_for_hint(std::span<const Gpa> gs) {
       touch(vm.pte_line(o), true);
     }
   }
-  charge_ns(static_cast<double>(n) * (side_ == Side::Host ? vm.prof.ept_bit_ns : vm.prof.pte_scan_ns));
+  charge_ns(static_cast<double>(n) *
+            (side_ == Side::Host ? vm.prof.ept_bit_ns : vm.prof.pte_scan_ns));
   if (n > 0) flush_tlbs();
 }
 

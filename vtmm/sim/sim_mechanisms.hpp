@@ -59,17 +59,20 @@ class SimMechanisms final : public Mechanisms,
   void set_pml(bool on) override { vm_->pml_on = on; }
   void drain_pml(std::vector<Gpa>& out) override;
   void flush_tlbs() override;
-  MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how, uint32_t threads = 1) override;
+  MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
+                          uint32_t threads = 1) override;
   void protect_for_hint(std::span<const Gpa> gs) override;
   void set_sampling(uint32_t load_period, uint32_t store_period) override;
   void drain_samples(std::vector<AccessSample>& out) override;
-  MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads = 1) override;
+  MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs,
+                           uint32_t threads = 1) override;
   void set_huge_backing(bool on) override { vm_->huge_backing = on; }
   bool huge_mapped(Gpa g) const override { return g < vm_->ept.size() && vm_->span_of(g) > 1; }
   uint32_t split_huge(std::span<const Gpa> gs) override;
   uint32_t merge_huge(std::span<const Gpa> gs) override;
   std::span<const uint32_t> true_accesses() const override {
-    return vm_->truth_wanted ? std::span<const uint32_t>(vm_->truth_accesses) : std::span<const uint32_t>();
+    return vm_->truth_wanted ? std::span<const uint32_t>(vm_->truth_accesses)
+                             : std::span<const uint32_t>();
   }
   PageUse page_use(Gpa g) const override;
   double now_ns() const override { return cur_->clock_ns; }
@@ -85,9 +88,9 @@ class SimMechanisms final : public Mechanisms,
   void pml_second_pass(size_t idx, double at);
   // Copies pages on `threads` threads from `start`; per page, its copy window
   // goes to win_start/win_end, opened by a shootdown if shootdown_each.
-  double copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads, double sw_ns,
-                    bool shootdown_each, std::vector<double>& win_start, std::vector<double>& win_end,
-                    double* cpu_ns);
+  double copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads,
+                    double sw_ns, bool shootdown_each, std::vector<double>& win_start,
+                    std::vector<double>& win_end, double* cpu_ns);
   // A copy thread at `now` issues a shootdown and waits for it; returns when it was issued.
   double shootdown_acked(double& now);
   void schedule_page_windows(size_t idx);

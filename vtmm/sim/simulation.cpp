@@ -52,14 +52,16 @@ Json simulate(const RunSpec& spec) {
     auto wl_profile = WorkloadRegistry::instance().make(vm.workload, "workload", wenv);
     AllFast all_fast;
     const Sizes full = size_vm(sizing, Policy::Sizing::AllFast, footprint);
-    std::vector<VmSlot> first{VmSlot{vm_config(full, all_fast, shape), wl_profile.get(), &all_fast, 0, true}};
+    std::vector<VmSlot> first{
+        VmSlot{vm_config(full, all_fast, shape), wl_profile.get(), &all_fast, 0, true}};
     pol->set_profile(std::move(run_loop(spec.host.platform, prof, first).front().profile));
   }
   std::vector<VmSlot> slots{VmSlot{vm_config(sz, *pol, shape), wl.get(), pol.get(), 0, false}};
   const Outcome o = std::move(run_loop(spec.host.platform, prof, slots).front());
   wl->verify();
 
-  const bool ratio_sized = pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
+  const bool ratio_sized =
+      pol->sizing() == Policy::Sizing::Ratio || pol->sizing() == Policy::Sizing::MemoryMode;
   Json r = open_record(spec, prof.name, ratio_sized && !opt.fast_bytes);
   r["side"] = side_name(pol->side());
   r["fast_bytes"] = sz.fast * kPageSize;

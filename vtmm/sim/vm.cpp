@@ -12,7 +12,9 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
   if (cfg.memory_pages == 0 || cfg.memory_pages >= kGptOwner)
     throw SpecError("vm: memory must be between 4KiB and 8TiB");
   if (cfg.guest_thp && cfg.guest_numa)
-    throw SpecError("vm: 'guest_thp' is modelled for host-side designs only (a guest-side design's nodes are not 2 MiB blocks)");
+    throw SpecError(
+        "vm: 'guest_thp' is modelled for host-side designs only (a guest-side design's nodes are "
+        "not 2 MiB blocks)");
   if (cfg.ept_huge || cfg.guest_thp)
     cfg.memory_pages = (cfg.memory_pages + kPagesPerHuge - 1) & ~uint64_t{kPagesPerHuge - 1};
   const uint64_t vpages = pages_for(cfg.va_bytes);
@@ -33,11 +35,13 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
   cap[1] = cfg.slow_pages;
   if (cfg.guest_numa) {
     if (cfg.fast_pages == 0 || cfg.fast_pages >= cfg.memory_pages)
-      throw SpecError("vm: a guest-side design needs a fast node and a slow node (0 < fast < memory)");
+      throw SpecError(
+          "vm: a guest-side design needs a fast node and a slow node (0 < fast < memory)");
     cap[1] = cfg.memory_pages - cfg.fast_pages;  // each node is backed by its own tier
   }
   if (cfg.memory_mode) {
-    if (cfg.fast_pages == 0) throw SpecError("vm: memory mode needs a fast tier to use as its cache");
+    if (cfg.fast_pages == 0)
+      throw SpecError("vm: memory mode needs a fast tier to use as its cache");
     mm_tags.assign(cfg.fast_pages * kLinesPerPage, 0);
     cap[0] = 0;  // fast memory is the cache, not a place for pages
     cap[1] = cfg.memory_pages;
@@ -69,7 +73,8 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
     for (uint64_t b = 0; b < regions; ++b) huge_blocks[b] = static_cast<uint32_t>(b);
     if (cfg.shuffle_free_pages) {
       Rng rng(cfg.seed ^ 0x5eed0f7ee11ULL ^ 0x2bULL);
-      for (uint64_t i = huge_blocks.size(); i > 1; --i) std::swap(huge_blocks[i - 1], huge_blocks[rng.below(i)]);
+      for (uint64_t i = huge_blocks.size(); i > 1; --i)
+        std::swap(huge_blocks[i - 1], huge_blocks[rng.below(i)]);
     }
     std::reverse(huge_blocks.begin(), huge_blocks.end());
   }
@@ -86,7 +91,8 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
 uint64_t Vm::bytes_per_page() const {
   // Per guest-virtual page: PTE target + bits; per guest-physical page: EPT
   // byte, reverse map, two ground-truth counters, free-list slot.
-  return sizeof(Gpa) + sizeof(uint8_t) + sizeof(uint8_t) + sizeof(uint32_t) + 2 * sizeof(uint32_t) + sizeof(Gpa);
+  return sizeof(Gpa) + sizeof(uint8_t) + sizeof(uint8_t) + sizeof(uint32_t) + 2 * sizeof(uint32_t) +
+         sizeof(Gpa);
 }
 
 void Vm::run_batch(uint32_t v, const Batch& b) {
@@ -115,13 +121,16 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
       if (vpn < vpages) {
         const Gpa g = pte_gpa[vpn];
         if (g != kNone) {
-          host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{g} << 6) | ((va >> kLineShift) & (kLinesPerPage - 1)));
+          host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{g} << 6) |
+                            ((va >> kLineShift) & (kLinesPerPage - 1)));
           if (truth_wanted) __builtin_prefetch(&truth_accesses[g]);
           if (walky) __builtin_prefetch(&ept[g]);
         }
         if (walky) {
           const Gpa gpt = gpt_of[vpn / kPtesPerPage];
-          if (gpt != kNone) host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{gpt} << 6) | ((vpn % kPtesPerPage) / 8));
+          if (gpt != kNone)
+            host.llc.prefetch((uint64_t{cfg.id} << 40) | (uint64_t{gpt} << 6) |
+                              ((vpn % kPtesPerPage) / 8));
         }
       }
     }
@@ -154,7 +163,8 @@ TlbEntry* Vm::translate(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, doubl
       }
     }
     if (e != nullptr) {
-      if (in_flight) [[unlikely]] cached_trap(cpu, vpn, kind & kWrite);
+      if (in_flight) [[unlikely]]
+        cached_trap(cpu, vpn, kind & kWrite);
       if (subpage_ad) cost += subpage_assist(cpu, vpn, kind, e);
       return e;
     }
@@ -162,7 +172,8 @@ TlbEntry* Vm::translate(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, doubl
   TlbEntry* e = cpu.tlb.l2.lookup(vpn);
   if (e != nullptr) {
     cost += prof.tlb_l2_hit_ns;
-    if (in_flight) [[unlikely]] cached_trap(cpu, vpn, kind & kWrite);
+    if (in_flight) [[unlikely]]
+      cached_trap(cpu, vpn, kind & kWrite);
     return cpu.tlb.l1.insert(vpn, e->dirty);
   }
   cost += walk(cpu, vpn, kind, mlp, e);
@@ -191,7 +202,8 @@ double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& ou
   const uint64_t group = vpn / kPtesPerPage;
   const Gpa gpt = gpt_of[group];
   const Gpa g = pte_gpa[vpn];
-  const bool guest_2m = guest_huge[group] != 0, host_2m = ept_2m[g >> (kHugeShift - kPageShift)] != 0;
+  const bool guest_2m = guest_huge[group] != 0,
+             host_2m = ept_2m[g >> (kHugeShift - kPageShift)] != 0;
   cost += prof.walk_ns * walk_scale(guest_2m, host_2m) / walk_mlp;
   const uint64_t bv = bits_vpn(vpn);
   const uint8_t want = PteBits::kAccessed | (write ? PteBits::kDirty : 0);
@@ -208,7 +220,8 @@ double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& ou
   // so the walk dirties (and PML may log) the page-table page itself.
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, write);
-  if (ept[ad_index(g)] & (kEptMigrating | kEptZapped | kEptHint)) [[unlikely]] cost += trap(cpu, g, write);
+  if (ept[ad_index(g)] & (kEptMigrating | kEptZapped | kEptHint)) [[unlikely]]
+    cost += trap(cpu, g, write);
   if (guest_2m && host_2m) {
     // The TLB entry reaches the smaller of the two mappings: here 2 MiB.
     ++counters.huge_tlb_fills;
@@ -257,7 +270,8 @@ double Vm::dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e) {
   cost += mem(cpu, gpt, static_cast<uint32_t>((bv % kPtesPerPage) / 8), pte_changes, 1.0);
   cost += set_ept_ad(cpu, gpt, true);
   cost += set_ept_ad(cpu, g, true);
-  if (ept[ad_index(g)] & (kEptMigrating | kEptZapped | kEptHint)) [[unlikely]] cost += trap(cpu, g, true);
+  if (ept[ad_index(g)] & (kEptMigrating | kEptZapped | kEptHint)) [[unlikely]]
+    cost += trap(cpu, g, true);
   cpu.tlb.mark_dirty(e);
   return cost;
 }
@@ -289,7 +303,8 @@ void Vm::break_huge_block() {
   const uint32_t b = huge_blocks.back();
   huge_blocks.pop_back();
   std::vector<Gpa>& list = free_gpas[0];
-  for (uint32_t i = kPagesPerHuge; i-- > 0;) list.push_back(b * kPagesPerHuge + i);  // lowest handed out first
+  for (uint32_t i = kPagesPerHuge; i-- > 0;)
+    list.push_back(b * kPagesPerHuge + i);  // lowest handed out first
 }
 
 Gpa Vm::alloc_gpa(Tier preferred) {
@@ -323,22 +338,28 @@ double Vm::back(Gpa g) {
   // A whole 2 MiB mapping when the host backs with huge pages, the region is
   // still untouched and holds no page-table page (huge_pages.md: KVM keeps
   // gfns it write-tracks on 4 KiB entries, and vTMM watches page tables).
-  bool huge = huge_backing && head + kPagesPerHuge <= ept.size() && !((owner[g] & kGptOwner) && owner[g] != kNone);
+  bool huge = huge_backing && head + kPagesPerHuge <= ept.size() &&
+              !((owner[g] & kGptOwner) && owner[g] != kNone);
   for (uint32_t i = 0; huge && i < kPagesPerHuge; ++i) huge = !(ept[head + i] & kEptPresent);
   const Gpa at = huge ? head : g;
   // A guest-side VM's nodes are bound to tiers; otherwise the policy picks.
-  Tier t = cfg.guest_numa                          ? node_of(at)
+  Tier t = cfg.guest_numa                      ? node_of(at)
            : cfg.memory_mode || cfg.start_slow ? Tier::Slow
                                                : policy.place(at, mech);
-  const auto fits = [&](Tier x, uint64_t n) { return used[static_cast<int>(x)] + n <= cap[static_cast<int>(x)]; };
+  const auto fits = [&](Tier x, uint64_t n) {
+    return used[static_cast<int>(x)] + n <= cap[static_cast<int>(x)];
+  };
   const Tier other = t == Tier::Fast ? Tier::Slow : Tier::Fast;
   if (huge && !fits(t, kPagesPerHuge)) {
-    if (fits(other, kPagesPerHuge)) t = other;
-    else huge = false;  // no 2 MiB of room on either tier: map this page alone
+    if (fits(other, kPagesPerHuge))
+      t = other;
+    else
+      huge = false;  // no 2 MiB of room on either tier: map this page alone
   }
   const uint32_t span = huge ? kPagesPerHuge : 1;
   if (!fits(t, span)) t = other;
-  if (!fits(t, span)) throw SpecError("vm: both tiers are full: fast + slow allowance is smaller than guest memory");
+  if (!fits(t, span))
+    throw SpecError("vm: both tiers are full: fast + slow allowance is smaller than guest memory");
   used[static_cast<int>(t)] += span;
   const uint8_t slow = t == Tier::Slow ? kEptSlow : 0;
   if (huge) {
@@ -412,8 +433,9 @@ double Vm::migration_trap(Vcpu& cpu, Gpa g, bool write) {
       const auto it = std::lower_bound(f.pages.begin(), f.pages.end(), key);
       if (it == f.pages.end() || *it != key) continue;
       const size_t i = static_cast<size_t>(it - f.pages.begin());
-      if (cpu.clock_ns < f.start[i]) return 0;  // not unmapped or protected yet: the old mapping serves
-      if (cpu.clock_ns >= f.end[i]) {           // copied: an unmapped page faults the new one in
+      if (cpu.clock_ns < f.start[i])
+        return 0;                      // not unmapped or protected yet: the old mapping serves
+      if (cpu.clock_ns >= f.end[i]) {  // copied: an unmapped page faults the new one in
         if (f.repoint && f.how != MigrationMethod::Pml) repoint(key, f.to);
         return remap_fault(key);
       }
@@ -441,7 +463,8 @@ void Vm::cached_trap(Vcpu& cpu, uint64_t vpn, bool write) {
 void Vm::repoint(Gpa head, Tier t) {
   if (tier_of(head) == t) return;
   const uint32_t span = span_of(head);
-  if (span == 1) ept_moved[head >> (kHugeShift - kPageShift)] = 1;  // a later merge must collapse (copy)
+  if (span == 1)
+    ept_moved[head >> (kHugeShift - kPageShift)] = 1;  // a later merge must collapse (copy)
   for (uint32_t k = 0; k < span && head + k < ept.size(); ++k) {
     uint8_t& e = ept[head + k];
     e = static_cast<uint8_t>((e & ~kEptSlow) | (t == Tier::Slow ? kEptSlow : 0));
@@ -479,8 +502,8 @@ double Vm::sample(Vcpu& cpu, uint8_t kind, Gpa g, bool missed) {
       ++counters.samples_lost;  // the consumer fell behind: the ring buffer is full
       return;
     }
-    samples.push_back(AccessSample{g, write, tier_of(g) == Tier::Slow, static_cast<uint32_t>(&cpu - vcpus.data()),
-                                   cpu.clock_ns});
+    samples.push_back(AccessSample{g, write, tier_of(g) == Tier::Slow,
+                                   static_cast<uint32_t>(&cpu - vcpus.data()), cpu.clock_ns});
   };
   if ((kind & kRead) && missed && load_period != 0) event(load_period, cpu.load_left, false);
   if ((kind & kWrite) && store_period != 0) event(store_period, cpu.store_left, true);
@@ -562,7 +585,8 @@ double Vm::hv_line(uint64_t line, bool write, double at_ns) {
   ++counters.scan_lines;
   const Llc::Result r = host.llc.access(line, write);
   double stall = 0;
-  if (r.evicted_dirty != Llc::kEmpty) stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, at_ns);
+  if (r.evicted_dirty != Llc::kEmpty)
+    stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, at_ns);
   if (r.hit) return stall;
   ++counters.scan_llc_misses;
   const int t = line_tier(line);

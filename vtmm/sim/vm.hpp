@@ -29,8 +29,9 @@ struct VmConfig {
   uint64_t slow_pages = 0;    // this VM's slow-tier allowance
   uint64_t va_bytes = 0;      // extent of the workload's virtual layout
   bool pml = false;           // PML enabled from the start
-  bool ept_huge = false;      // back guest memory with 2 MiB EPT mappings where it can (huge_pages.md)
-  bool guest_thp = false;     // the guest maps aligned 2 MiB regions with 2 MiB pages (THP at fault time)
+  bool ept_huge = false;  // back guest memory with 2 MiB EPT mappings where it can (huge_pages.md)
+  bool guest_thp =
+      false;  // the guest maps aligned 2 MiB regions with 2 MiB pages (THP at fault time)
   bool shuffle_free_pages = false;  // an aged guest hands out GPAs in random order
   // Guest-side designs: the guest sees node 0 = GPAs [0, fast_pages) backed by
   // the fast tier and node 1 = the rest backed by the slow tier.
@@ -81,9 +82,13 @@ class Vm {
   // The guest NUMA node (as a tier) a GPA belongs to (guest_numa VMs).
   Tier node_of(Gpa g) const { return g < cfg.fast_pages ? Tier::Fast : Tier::Slow; }
   // Index holding the EPT A/D bits of g: the head page of a 2 MiB mapping.
-  Gpa ad_index(Gpa g) const { return ept_2m[g >> (kHugeShift - kPageShift)] ? (g & ~(kPagesPerHuge - 1)) : g; }
+  Gpa ad_index(Gpa g) const {
+    return ept_2m[g >> (kHugeShift - kPageShift)] ? (g & ~(kPagesPerHuge - 1)) : g;
+  }
   // Pages one EPT entry maps at g's head: 512 for a 2 MiB mapping, else 1.
-  uint32_t span_of(Gpa g) const { return ept_2m[g >> (kHugeShift - kPageShift)] ? kPagesPerHuge : 1; }
+  uint32_t span_of(Gpa g) const {
+    return ept_2m[g >> (kHugeShift - kPageShift)] ? kPagesPerHuge : 1;
+  }
   // Where the guest-side A/D bits of vpn live: its own PTE, or the head's for
   // a 2 MiB guest page without sub-page A/D bits (one pair per mapping).
   uint64_t bits_vpn(uint64_t vpn) const {
@@ -118,7 +123,8 @@ class Vm {
   }
   // The line of vpn's guest PTE in its page-table page (guest memory).
   uint64_t pte_line(uint64_t vpn) const {
-    return (uint64_t{cfg.id} << 40) | (uint64_t{gpt_of[vpn / kPtesPerPage]} << 6) | ((bits_vpn(vpn) % kPtesPerPage) / 8);
+    return (uint64_t{cfg.id} << 40) | (uint64_t{gpt_of[vpn / kPtesPerPage]} << 6) |
+           ((bits_vpn(vpn) % kPtesPerPage) / 8);
   }
   // A hypervisor thread's load (or store) of one such line at at_ns, through
   // the shared LLC: what the thread waits. A hit costs nothing beyond the
@@ -129,7 +135,9 @@ class Vm {
   double hv_line(uint64_t line, bool write, double at_ns);
   // The tier holding an LLC line: host memory's (fast) or its guest page's.
   int line_tier(uint64_t line) const {
-    return (line & kHostLine) ? 0 : static_cast<int>(tier_of(static_cast<Gpa>((line >> 6) & 0xffffffffULL)));
+    return (line & kHostLine)
+               ? 0
+               : static_cast<int>(tier_of(static_cast<Gpa>((line >> 6) & 0xffffffffULL)));
   }
 
   Host& host;
@@ -150,9 +158,11 @@ class Vm {
   // EPT entry. A translation reaches 2 MiB only when both do.
   std::vector<uint8_t> guest_huge;
   std::vector<uint8_t> ept_2m;
-  std::vector<uint8_t> ept_moved;     // per region: a page changed host frame since its split
-  std::vector<uint32_t> huge_blocks;  // the guest's free aligned 2 MiB GPA blocks (guest_thp), a stack
-  bool huge_backing = false;  // new regions get 2 MiB EPT mappings (cfg.ept_huge; Mechanisms::set_huge_backing)
+  std::vector<uint8_t> ept_moved;  // per region: a page changed host frame since its split
+  std::vector<uint32_t>
+      huge_blocks;  // the guest's free aligned 2 MiB GPA blocks (guest_thp), a stack
+  bool huge_backing =
+      false;  // new regions get 2 MiB EPT mappings (cfg.ept_huge; Mechanisms::set_huge_backing)
   bool subpage_ad = false;    // the host's hardware mode: A/D bits per 4 KiB inside 2 MiB mappings
   bool any_huge_tlb = false;  // a 2 MiB translation was ever cached: misses look for huge entries
   uint64_t ept_2m_live = 0;   // regions mapped by a 2 MiB EPT entry now
@@ -165,7 +175,7 @@ class Vm {
   // so their runs skip the counter's random read-modify-write per access.
   std::vector<uint32_t> truth_accesses;  // this tracking window
   bool truth_wanted = false;
-  std::vector<uint32_t> truth_misses;    // LLC misses in the measured phase
+  std::vector<uint32_t> truth_misses;  // LLC misses in the measured phase
   bool measuring = false;
 
   uint64_t used[kTiers] = {0, 0};
@@ -198,11 +208,13 @@ class Vm {
     bool writes_only;
     std::vector<Gpa> pages;  // sorted
     std::vector<double> start, end;
-    bool guest = false;    // a guest-side copy: a trap is a guest page fault, not a VM exit
-    bool repoint = false;  // host-side migrate: each page's EPT entry moves to `to` when its copy is done
+    bool guest = false;  // a guest-side copy: a trap is a guest page fault, not a VM exit
+    bool repoint =
+        false;  // host-side migrate: each page's EPT entry moves to `to` when its copy is done
   };
   std::vector<Inflight> inflight;
-  bool in_flight = false;  // !inflight.empty(): accesses through cached translations check the windows
+  bool in_flight =
+      false;  // !inflight.empty(): accesses through cached translations check the windows
   // Points head's EPT entry (a 2 MiB mapping: all of it) at tier t.
   void repoint(Gpa head, Tier t);
 
@@ -252,7 +264,8 @@ inline double Vm::mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, doubl
     return prof.llc_hit_ns / mlp + stall;
   }
   ++counters.llc_misses;
-  if (cfg.memory_mode) [[unlikely]] return stall + mm_miss(cpu, g, line_in_page, mlp);
+  if (cfg.memory_mode) [[unlikely]]
+    return stall + mm_miss(cpu, g, line_in_page, mlp);
   const int t = static_cast<int>(tier_of(g));
   ++counters.tier_misses[t];
   if (measuring) ++truth_misses[g];
@@ -268,13 +281,17 @@ inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {
     throw std::out_of_range("vtmm: workload accessed an address outside its layout");
   double cost = 0;
   TlbEntry* e = cpu.tlb.l1.lookup(vpn);
-  if (e == nullptr) [[unlikely]] e = translate(cpu, vpn, kind, mlp, cost);
-  else if (in_flight) [[unlikely]] cached_trap(cpu, vpn, kind & kWrite);
-  if ((kind & kWrite) && !e->dirty) [[unlikely]] cost += dirty_assist(cpu, vpn, e);
+  if (e == nullptr) [[unlikely]]
+    e = translate(cpu, vpn, kind, mlp, cost);
+  else if (in_flight) [[unlikely]]
+    cached_trap(cpu, vpn, kind & kWrite);
+  if ((kind & kWrite) && !e->dirty) [[unlikely]]
+    cost += dirty_assist(cpu, vpn, e);
   const Gpa g = pte_gpa[vpn];
   if (truth_wanted) ++truth_accesses[g];
   const uint64_t misses = counters.llc_misses;
-  cost += mem(cpu, g, static_cast<uint32_t>((va >> kLineShift) & (kLinesPerPage - 1)), kind & kWrite, mlp);
+  cost += mem(cpu, g, static_cast<uint32_t>((va >> kLineShift) & (kLinesPerPage - 1)),
+              kind & kWrite, mlp);
   if ((load_period | store_period) != 0) [[unlikely]]
     cost += sample(cpu, kind, g, counters.llc_misses != misses);
   cpu.clock_ns += cost;

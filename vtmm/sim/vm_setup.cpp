@@ -11,11 +11,15 @@ Sizes size_vm(const VmSizing& in, Policy::Sizing sizing, uint64_t footprint) {
   Sizes s;
   s.memory = in.memory_bytes ? pages_for(in.memory_bytes) : default_memory_pages(footprint);
   if (s.memory < pages_for(footprint))
-    throw SpecError("vm: 'memory' (" + format_bytes(s.memory * kPageSize) + ") is smaller than the workload's footprint (" +
-                    format_bytes(footprint) + ")");
+    throw SpecError("vm: 'memory' (" + format_bytes(s.memory * kPageSize) +
+                    ") is smaller than the workload's footprint (" + format_bytes(footprint) + ")");
   switch (sizing) {
-    case Policy::Sizing::AllFast: s.fast = s.memory; break;
-    case Policy::Sizing::AllSlow: s.slow = s.split_slow = s.memory; break;
+    case Policy::Sizing::AllFast:
+      s.fast = s.memory;
+      break;
+    case Policy::Sizing::AllSlow:
+      s.slow = s.split_slow = s.memory;
+      break;
     case Policy::Sizing::MemoryMode:  // the ratio sizes the cache; every page lives in slow memory
     case Policy::Sizing::Ratio:
       if (in.fast_bytes) {
@@ -24,7 +28,8 @@ Sizes size_vm(const VmSizing& in, Policy::Sizing sizing, uint64_t footprint) {
         s.fast = static_cast<uint64_t>(std::floor(static_cast<double>(s.memory) * in.ratio->fast /
                                                   (in.ratio->fast + in.ratio->slow)));
       } else {
-        throw SpecError(in.where + ": policy '" + in.policy + "' needs a 'ratio' (FAST:SLOW) or 'fast_bytes'");
+        throw SpecError(in.where + ": policy '" + in.policy +
+                        "' needs a 'ratio' (FAST:SLOW) or 'fast_bytes'");
       }
       s.split_slow = s.memory - s.fast;
       s.slow = s.memory;
@@ -59,9 +64,10 @@ PolicyEnv policy_env(uint64_t seed, const Workload& wl) {
   env.time_scale_why = wl.fixed_page_rates();
   env.scale_time_by_memory = env.time_scale_why.empty();
   if (env.scale_time_by_memory)
-    env.time_scale_why = "the workload spreads each core's accesses over its footprint, so a page's rate falls as "
-                         "guest memory grows: periods scale by guest memory / reference_vm_bytes unless time_scale "
-                         "is given";
+    env.time_scale_why =
+        "the workload spreads each core's accesses over its footprint, so a page's rate falls as "
+        "guest memory grows: periods scale by guest memory / reference_vm_bytes unless time_scale "
+        "is given";
   return env;
 }
 
@@ -78,7 +84,8 @@ VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape) {
   // and the guest has free slow-node pages to demote into (a guest whose two
   // nodes are exactly full could never migrate: guest migration needs a free
   // GPA on the target node).
-  if (pol.side() == Side::Guest && sz.fast > 0 && sz.fast < sz.memory) cfg.memory_pages = sz.fast + sz.memory;
+  if (pol.side() == Side::Guest && sz.fast > 0 && sz.fast < sz.memory)
+    cfg.memory_pages = sz.fast + sz.memory;
   cfg.fast_pages = sz.fast;
   cfg.slow_pages = sz.slow;
   cfg.va_bytes = shape.va_bytes;
@@ -101,7 +108,8 @@ void put_measures(Json& r, const Outcome& o, const Workload& wl, const Policy& p
   r["op_name"] = wl.op_name();
   r["throughput"] = secs > 0 ? Json(static_cast<double>(wl.ops()) / secs) : Json(nullptr);
   r["fast_hit_ratio"] =
-      c.llc_misses ? Json(static_cast<double>(c.tier_misses[0]) / static_cast<double>(c.llc_misses)) : Json(nullptr);
+      c.llc_misses ? Json(static_cast<double>(c.tier_misses[0]) / static_cast<double>(c.llc_misses))
+                   : Json(nullptr);
   r["llc_misses"] = c.llc_misses;
   r["hot_on_fast_at_end"] = o.hot_on_fast_at_end >= 0 ? Json(o.hot_on_fast_at_end) : Json(nullptr);
   const PlacementScore& ps = o.placement;

@@ -45,8 +45,8 @@ struct VmShape {
   uint64_t va_bytes = 0;
   bool ept_huge = false, aged_guest = false;
   uint64_t seed = 1;
-  bool guest_thp = false;  // the guest maps 2 MiB pages (docs/huge-pages.md)
-  bool start_slow = false;  // RunSpec::initial_tier "slow"
+  bool guest_thp = false;        // the guest maps 2 MiB pages (docs/huge-pages.md)
+  bool start_slow = false;       // RunSpec::initial_tier "slow"
   bool policy_on_vcpu0 = false;  // RunSpec::policy_thread_core "vcpu0"
 };
 VmConfig vm_config(const Sizes& sz, const Policy& pol, const VmShape& shape);

@@ -42,49 +42,61 @@ struct Cursor {
 
 }  // namespace
 
-void decode_window(std::string_view payload, Window& w, const std::string& where, uint64_t max_accesses) {
+void decode_window(std::string_view payload, Window& w, const std::string& where,
+                   uint64_t max_accesses) {
   Cursor c{payload, 0, where};
   w.index = c.varint("window index");
   w.instructions = c.varint("instruction count");
   const uint64_t mlen = c.varint("marker length");
-  if (mlen > kMaxMarkerBytes || mlen > payload.size() - c.at) throw SpecError(where + ": bad marker length " + std::to_string(mlen));
+  if (mlen > kMaxMarkerBytes || mlen > payload.size() - c.at)
+    throw SpecError(where + ": bad marker length " + std::to_string(mlen));
   w.marker.assign(payload.substr(c.at, mlen));
   c.at += mlen;
   const uint64_t n = c.varint("page count");
   // A page is a delta, a read count and a write count, a byte each at least.
   if (n > (payload.size() - c.at) / 3)
-    throw SpecError(where + ": page count " + std::to_string(n) + " is more than the payload can hold");
+    throw SpecError(where + ": page count " + std::to_string(n) +
+                    " is more than the payload can hold");
   w.pages.resize(n);
   uint64_t prev = 0;
   for (uint64_t i = 0; i < n; ++i) {
     PageCount& p = w.pages[i];
     const uint64_t d = c.varint("page delta");
     // Checked before adding: a delta near 2^64 would wrap to a smaller page.
-    if (d >= kPageLimit - prev) throw SpecError(where + ": page number after page " + std::to_string(prev) + " is not below 2^52");
+    if (d >= kPageLimit - prev)
+      throw SpecError(where + ": page number after page " + std::to_string(prev) +
+                      " is not below 2^52");
     p.page = prev + d;
     p.reads = c.varint("read count");
     p.writes = c.varint("write count");
     prev = p.page;
   }
-  if (c.at != payload.size()) throw SpecError(where + ": " + std::to_string(payload.size() - c.at) + " stray bytes after the last page");
+  if (c.at != payload.size())
+    throw SpecError(where + ": " + std::to_string(payload.size() - c.at) +
+                    " stray bytes after the last page");
   check_window(w, where, max_accesses);
 }
 
 void check_window(const Window& w, const std::string& where, uint64_t max_accesses) {
   if (!w.marker.empty() && !valid_marker(w.marker))
-    throw SpecError(where + ": marker '" + w.marker + "' must be 1-64 characters of A-Z a-z 0-9 _ . : -");
+    throw SpecError(where + ": marker '" + w.marker +
+                    "' must be 1-64 characters of A-Z a-z 0-9 _ . : -");
   uint64_t accesses = 0;
   for (size_t i = 0; i < w.pages.size(); ++i) {
     const PageCount& p = w.pages[i];
-    auto fail = [&](const std::string& what) { throw SpecError(where + ": page " + std::to_string(p.page) + " " + what); };
+    auto fail = [&](const std::string& what) {
+      throw SpecError(where + ": page " + std::to_string(p.page) + " " + what);
+    };
     if (i > 0 && p.page == w.pages[i - 1].page) fail("listed twice");
-    if (i > 0 && p.page < w.pages[i - 1].page) fail("is out of order (pages must be strictly ascending)");
+    if (i > 0 && p.page < w.pages[i - 1].page)
+      fail("is out of order (pages must be strictly ascending)");
     if (p.page >= kPageLimit) fail("is not below 2^52");
     if (p.reads == 0 && p.writes == 0) fail("has no accesses");
     // Compared before adding, so no sum can overflow.
     if (p.reads > max_accesses - accesses || p.writes > max_accesses - accesses - p.reads)
-      fail("(" + std::to_string(p.reads) + " reads, " + std::to_string(p.writes) + " writes) takes window " +
-           std::to_string(w.index) + " past " + std::to_string(max_accesses) + " accesses, the most a window of this trace may hold");
+      fail("(" + std::to_string(p.reads) + " reads, " + std::to_string(p.writes) +
+           " writes) takes window " + std::to_string(w.index) + " past " +
+           std::to_string(max_accesses) + " accesses, the most a window of this trace may hold");
     accesses += p.reads + p.writes;
   }
 }

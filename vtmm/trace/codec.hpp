@@ -15,7 +15,8 @@ std::string encode_window(const Window& w);
 // allocates is sized by a count in the payload: the page list is bounded by
 // the payload's length (a page takes at least 3 bytes). Throws SpecError
 // "<where>: ..." naming what is wrong.
-void decode_window(std::string_view payload, Window& w, const std::string& where, uint64_t max_accesses);
+void decode_window(std::string_view payload, Window& w, const std::string& where,
+                   uint64_t max_accesses);
 
 // What every window must satisfy, written or read: a valid marker, pages
 // strictly ascending and below kPageLimit, every page with at least one

@@ -18,7 +18,8 @@ namespace {
 
 bool parse_u64(std::string_view s, uint64_t& v) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   int base = 10;
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
     s.remove_prefix(2);
@@ -34,7 +35,8 @@ std::vector<std::string_view> split(std::string_view line) {
   size_t at = 0;
   for (;;) {
     const size_t comma = line.find(',', at);
-    out.push_back(line.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at));
+    out.push_back(
+        line.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at));
     if (comma == std::string_view::npos) return out;
     at = comma + 1;
   }
@@ -42,7 +44,9 @@ std::vector<std::string_view> split(std::string_view line) {
 
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
   return std::string(s);
 }
 
@@ -58,7 +62,9 @@ Marker parse_phase_at(const std::string& text, const std::string& flag) {
   if (colon == std::string::npos || !parse_u64(std::string_view(text).substr(0, colon), w))
     throw SpecError(flag + ": expected WINDOW:NAME, got \"" + text + "\"");
   Marker m{w, text.substr(colon + 1)};
-  if (!valid_marker(m.name)) throw SpecError(flag + ": marker name \"" + m.name + "\" must be 1-64 characters of A-Z a-z 0-9 _ . : -");
+  if (!valid_marker(m.name))
+    throw SpecError(flag + ": marker name \"" + m.name +
+                    "\" must be 1-64 characters of A-Z a-z 0-9 _ . : -");
   return m;
 }
 

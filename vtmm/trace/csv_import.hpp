@@ -22,7 +22,8 @@ struct ImportOptions {
   std::vector<Marker> markers;   // phases to mark (window, name)
 };
 
-Summary import_csv(const std::string& csv_path, const std::string& out_path, const ImportOptions& opt);
+Summary import_csv(const std::string& csv_path, const std::string& out_path,
+                   const ImportOptions& opt);
 
 // "W:name" -> Marker; throws SpecError naming `flag`.
 Marker parse_phase_at(const std::string& text, const std::string& flag);

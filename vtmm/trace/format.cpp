@@ -23,8 +23,8 @@ uint32_t crc32_of(const void* data, size_t n) {
 bool valid_marker(const std::string& name) {
   if (name.empty() || name.size() > kMaxMarkerBytes) return false;
   for (char ch : name) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    ch == '_' || ch == '.' || ch == ':' || ch == '-';
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == ':' || ch == '-';
     if (!ok) return false;
   }
   return true;
@@ -70,20 +70,22 @@ std::string text_field(const Json& j, const char* key, const std::string& where)
 
 void Header::check(const std::string& where) const {
   if (page_size != kPageSize)
-    throw SpecError(where + ": page_size " + std::to_string(page_size) + " is not supported (4096 only)");
+    throw SpecError(where + ": page_size " + std::to_string(page_size) +
+                    " is not supported (4096 only)");
   if (window_accesses > kMaxWindowAccesses)
-    throw SpecError(where + ": window_accesses " + std::to_string(window_accesses) + " is above the format's limit of " +
-                    std::to_string(kMaxWindowAccesses));
+    throw SpecError(where + ": window_accesses " + std::to_string(window_accesses) +
+                    " is above the format's limit of " + std::to_string(kMaxWindowAccesses));
 }
 
 Header Header::from_json(const Json& j, const std::string& where) {
   if (!j.is_object()) throw SpecError(where + ": header is not a JSON object");
-  if (text_field(j, "format", where) != "vtmm-trace") throw SpecError(where + ": field 'format' must be \"vtmm-trace\"");
+  if (text_field(j, "format", where) != "vtmm-trace")
+    throw SpecError(where + ": field 'format' must be \"vtmm-trace\"");
   // The JSON repeats the binary version; the reader has already required kVersion there.
   const uint64_t version = count_field(j, "version", where);
   if (version != kVersion)
-    throw SpecError(where + ": field 'version' is " + std::to_string(version) + ", the file's binary version is " +
-                    std::to_string(kVersion));
+    throw SpecError(where + ": field 'version' is " + std::to_string(version) +
+                    ", the file's binary version is " + std::to_string(kVersion));
   Header h;
   h.page_size = count_field(j, "page_size", where);
   h.window_accesses = count_field(j, "window_accesses", where);
@@ -92,7 +94,8 @@ Header Header::from_json(const Json& j, const std::string& where) {
   h.recorder = text_field(j, "recorder", where);
   h.check(where);
   h.extra = j;
-  for (const char* k : {"format", "version", "page_size", "window_accesses", "program", "recorded_at", "recorder"})
+  for (const char* k :
+       {"format", "version", "page_size", "window_accesses", "program", "recorded_at", "recorder"})
     h.extra.erase(k);
   return h;
 }
@@ -100,9 +103,14 @@ Header Header::from_json(const Json& j, const std::string& where) {
 Json Summary::to_json() const {
   Json m = Json::array();
   for (const auto& mk : markers) m.push_back({{"window", mk.window}, {"name", mk.name}});
-  return Json{{"windows", windows},   {"distinct_pages", distinct_pages}, {"reads", reads},
-              {"writes", writes},     {"instructions", instructions},     {"min_page", min_page},
-              {"max_page", max_page}, {"markers", m}};
+  return Json{{"windows", windows},
+              {"distinct_pages", distinct_pages},
+              {"reads", reads},
+              {"writes", writes},
+              {"instructions", instructions},
+              {"min_page", min_page},
+              {"max_page", max_page},
+              {"markers", m}};
 }
 
 Summary Summary::from_json(const Json& j, const std::string& where) {
@@ -115,9 +123,11 @@ Summary Summary::from_json(const Json& j, const std::string& where) {
   s.instructions = count_field(j, "instructions", where);
   s.min_page = count_field(j, "min_page", where);
   s.max_page = count_field(j, "max_page", where);
-  if (s.max_page >= kPageLimit) throw SpecError(where + ": max_page " + std::to_string(s.max_page) + " is not below 2^52");
+  if (s.max_page >= kPageLimit)
+    throw SpecError(where + ": max_page " + std::to_string(s.max_page) + " is not below 2^52");
   if (s.min_page > s.max_page)
-    throw SpecError(where + ": min_page " + std::to_string(s.min_page) + " is above max_page " + std::to_string(s.max_page));
+    throw SpecError(where + ": min_page " + std::to_string(s.min_page) + " is above max_page " +
+                    std::to_string(s.max_page));
   const Json& markers = required(j, "markers", where);
   if (!markers.is_array()) throw SpecError(where + ": 'markers' is not an array");
   for (const auto& m : markers) {
@@ -150,7 +160,8 @@ void SummaryBuilder::add(const Window& w, const std::string& where) {
     add_to(sum_.writes, p.writes, "writes", where);
   }
   // Consumers add the two (trace info's access totals).
-  if (sum_.writes > UINT64_MAX - sum_.reads) throw SpecError(where + ": the trace's reads + writes overflow 64 bits");
+  if (sum_.writes > UINT64_MAX - sum_.reads)
+    throw SpecError(where + ": the trace's reads + writes overflow 64 bits");
   add_to(sum_.instructions, w.instructions, "instructions", where);
   if (!w.marker.empty()) sum_.markers.push_back({w.index, w.marker});
   ++sum_.windows;

@@ -6,11 +6,10 @@
 // A trace is read and written one window at a time (TraceReader/TraceWriter),
 // so no tool needs the whole trace in memory.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_set>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace vtmm::trace {
 
@@ -64,13 +63,15 @@ struct Window {
 struct Header {
   uint64_t window_accesses = 0;  // data accesses per window as recorded (0 = unknown)
   uint64_t page_size = kPageSize;
-  std::string program;       // command line of the recorded program, or the source it came from
-  std::string recorded_at;   // ISO 8601 UTC
-  std::string recorder;      // what produced it
+  std::string program;      // command line of the recorded program, or the source it came from
+  std::string recorded_at;  // ISO 8601 UTC
+  std::string recorder;     // what produced it
   Json extra = Json::object();
 
   // The most reads + writes one window of this trace may hold.
-  uint64_t max_window_accesses() const { return window_accesses != 0 ? window_accesses : kMaxWindowAccesses; }
+  uint64_t max_window_accesses() const {
+    return window_accesses != 0 ? window_accesses : kMaxWindowAccesses;
+  }
   // Throws SpecError "<where>: ..." unless page_size is 4096 and
   // window_accesses is at most kMaxWindowAccesses.
   void check(const std::string& where) const;

@@ -47,8 +47,12 @@ Json trace_info(const std::string& path) {
     reads += ph.reads;
     writes += ph.writes;
     instr += ph.instructions;
-    phase_json.push_back({{"name", ph.name}, {"first_window", ph.first_window}, {"windows", ph.windows},
-                          {"reads", ph.reads}, {"writes", ph.writes}, {"instructions", ph.instructions}});
+    phase_json.push_back({{"name", ph.name},
+                          {"first_window", ph.first_window},
+                          {"windows", ph.windows},
+                          {"reads", ph.reads},
+                          {"writes", ph.writes},
+                          {"instructions", ph.instructions}});
   }
   std::vector<uint64_t> counts;
   counts.reserve(per_page.size());
@@ -64,26 +68,28 @@ Json trace_info(const std::string& path) {
     deciles.push_back(total ? static_cast<double>(cum) / static_cast<double>(total) : 0.0);
   }
   Json markers = Json::array();
-  for (const auto& m : r.summary().markers) markers.push_back({{"window", m.window}, {"name", m.name}});
+  for (const auto& m : r.summary().markers)
+    markers.push_back({{"window", m.window}, {"name", m.name}});
   const Header& h = r.header();
-  return Json{{"file", path},
-              {"file_bytes", r.file_bytes()},
-              {"program", h.program},
-              {"recorded_at", h.recorded_at},
-              {"recorder", h.recorder},
-              {"window_accesses", h.window_accesses},
-              {"windows", windows},
-              {"empty_windows", empty},
-              {"distinct_pages", per_page.size()},
-              {"footprint_bytes", per_page.size() * h.page_size},
-              {"reads", reads},
-              {"writes", writes},
-              {"read_fraction", total ? static_cast<double>(reads) / static_cast<double>(total) : 0.0},
-              {"instructions", instr},
-              {"busiest_window_accesses", busiest},
-              {"access_share_of_hottest_deciles", deciles},
-              {"markers", markers},
-              {"phases", phase_json}};
+  return Json{
+      {"file", path},
+      {"file_bytes", r.file_bytes()},
+      {"program", h.program},
+      {"recorded_at", h.recorded_at},
+      {"recorder", h.recorder},
+      {"window_accesses", h.window_accesses},
+      {"windows", windows},
+      {"empty_windows", empty},
+      {"distinct_pages", per_page.size()},
+      {"footprint_bytes", per_page.size() * h.page_size},
+      {"reads", reads},
+      {"writes", writes},
+      {"read_fraction", total ? static_cast<double>(reads) / static_cast<double>(total) : 0.0},
+      {"instructions", instr},
+      {"busiest_window_accesses", busiest},
+      {"access_share_of_hottest_deciles", deciles},
+      {"markers", markers},
+      {"phases", phase_json}};
 }
 
 std::string format_info(const Json& j) {
@@ -93,30 +99,41 @@ std::string format_info(const Json& j) {
     std::snprintf(buf, sizeof buf, fmt, args...);
     s += buf;
   };
-  line("file             %s (%llu bytes)\n", j["file"].get<std::string>().c_str(), (unsigned long long)j["file_bytes"].get<uint64_t>());
+  line("file             %s (%llu bytes)\n", j["file"].get<std::string>().c_str(),
+       (unsigned long long)j["file_bytes"].get<uint64_t>());
   line("program          %s\n", j["program"].get<std::string>().c_str());
-  line("recorded         %s by %s\n", j["recorded_at"].get<std::string>().c_str(), j["recorder"].get<std::string>().c_str());
-  line("window           %llu data accesses\n", (unsigned long long)j["window_accesses"].get<uint64_t>());
-  line("windows          %llu (%llu empty)\n", (unsigned long long)j["windows"].get<uint64_t>(), (unsigned long long)j["empty_windows"].get<uint64_t>());
-  line("distinct pages   %llu (footprint %.1f MiB)\n", (unsigned long long)j["distinct_pages"].get<uint64_t>(),
+  line("recorded         %s by %s\n", j["recorded_at"].get<std::string>().c_str(),
+       j["recorder"].get<std::string>().c_str());
+  line("window           %llu data accesses\n",
+       (unsigned long long)j["window_accesses"].get<uint64_t>());
+  line("windows          %llu (%llu empty)\n", (unsigned long long)j["windows"].get<uint64_t>(),
+       (unsigned long long)j["empty_windows"].get<uint64_t>());
+  line("distinct pages   %llu (footprint %.1f MiB)\n",
+       (unsigned long long)j["distinct_pages"].get<uint64_t>(),
        static_cast<double>(j["footprint_bytes"].get<uint64_t>()) / (1 << 20));
-  line("accesses         %llu reads, %llu writes (%.1f %% reads)\n", (unsigned long long)j["reads"].get<uint64_t>(),
+  line("accesses         %llu reads, %llu writes (%.1f %% reads)\n",
+       (unsigned long long)j["reads"].get<uint64_t>(),
        (unsigned long long)j["writes"].get<uint64_t>(), 100 * j["read_fraction"].get<double>());
   line("instructions     %llu\n", (unsigned long long)j["instructions"].get<uint64_t>());
   s += "access skew      share of accesses to the hottest 10%..100% of pages:\n                ";
   for (const auto& d : j["access_share_of_hottest_deciles"]) line(" %.3f", d.get<double>());
   s += "\nmarkers         ";
   if (j["markers"].empty()) s += " none";
-  for (const auto& m : j["markers"]) line(" %s@%llu", m["name"].get<std::string>().c_str(), (unsigned long long)m["window"].get<uint64_t>());
+  for (const auto& m : j["markers"])
+    line(" %s@%llu", m["name"].get<std::string>().c_str(),
+         (unsigned long long)m["window"].get<uint64_t>());
   s += "\n";
   for (const auto& p : j.value("phases", Json::array())) {
     const auto acc = p["reads"].get<uint64_t>() + p["writes"].get<uint64_t>();
     const std::string name = p["name"].get<std::string>();
     line("phase %-10s windows %llu..%llu: %llu reads, %llu writes, %.1f instructions per access\n",
-         name.empty() ? "(start)" : name.c_str(), (unsigned long long)p["first_window"].get<uint64_t>(),
+         name.empty() ? "(start)" : name.c_str(),
+         (unsigned long long)p["first_window"].get<uint64_t>(),
          (unsigned long long)(p["first_window"].get<uint64_t>() + p["windows"].get<uint64_t>() - 1),
-         (unsigned long long)p["reads"].get<uint64_t>(), (unsigned long long)p["writes"].get<uint64_t>(),
-         acc ? static_cast<double>(p["instructions"].get<uint64_t>()) / static_cast<double>(acc) : 0.0);
+         (unsigned long long)p["reads"].get<uint64_t>(),
+         (unsigned long long)p["writes"].get<uint64_t>(),
+         acc ? static_cast<double>(p["instructions"].get<uint64_t>()) / static_cast<double>(acc)
+             : 0.0);
   }
   return s;
 }

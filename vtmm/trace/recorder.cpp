@@ -29,7 +29,8 @@ constexpr const char* kToolName = "pagecount";
 constexpr const char* kPlatform = "amd64-linux";
 
 // Runs argv with extra environment; returns (exit status or 128+signal, wall seconds).
-std::pair<int, double> run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+std::pair<int, double> run(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& env) {
   const auto t0 = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid < 0) throw SpecError("trace record: fork failed");
@@ -50,9 +51,12 @@ std::pair<int, double> run(const std::vector<std::string>& argv, const std::map<
 }
 
 std::string valgrind_libdir() {
-  for (const char* d : {"/usr/libexec/valgrind", "/usr/lib/x86_64-linux-gnu/valgrind", "/usr/lib/valgrind"})
+  for (const char* d :
+       {"/usr/libexec/valgrind", "/usr/lib/x86_64-linux-gnu/valgrind", "/usr/lib/valgrind"})
     if (fs::exists(fs::path(d) / "vgpreload_core-amd64-linux.so")) return d;
-  throw SpecError("trace record: cannot find Valgrind's library directory (is the valgrind package installed? scripts/setup.sh)");
+  throw SpecError(
+      "trace record: cannot find Valgrind's library directory (is the valgrind package installed? "
+      "scripts/setup.sh)");
 }
 
 std::string utc_now() {
@@ -66,7 +70,8 @@ struct TempDir {
   fs::path path;
   TempDir() {
     std::string tmpl = (fs::temp_directory_path() / "vtmm-record-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw SpecError("trace record: cannot create a temporary directory");
+    if (mkdtemp(tmpl.data()) == nullptr)
+      throw SpecError("trace record: cannot create a temporary directory");
     path = tmpl;
   }
   ~TempDir() {
@@ -78,17 +83,22 @@ struct TempDir {
 }  // namespace
 
 RecordResult record(const RecordOptions& opt) {
-  if (opt.command.empty()) throw SpecError("trace record: no program given (vtmm trace record --out FILE -- CMD ARGS...)");
+  if (opt.command.empty())
+    throw SpecError("trace record: no program given (vtmm trace record --out FILE -- CMD ARGS...)");
   if (opt.window == 0) throw SpecError("trace record: --window must be at least 1");
   if (opt.out.empty()) throw SpecError("trace record: --out is required");
   if (opt.tool.empty() || !fs::exists(opt.tool))
-    throw SpecError("trace record: the Valgrind tool is not built" + (opt.tool.empty() ? std::string() : " ('" + opt.tool + "' missing)") +
-                    "; it builds when valgrind's headers are installed (scripts/setup.sh), or pass --tool PATH");
+    throw SpecError("trace record: the Valgrind tool is not built" +
+                    (opt.tool.empty() ? std::string() : " ('" + opt.tool + "' missing)") +
+                    "; it builds when valgrind's headers are installed (scripts/setup.sh), or pass "
+                    "--tool PATH");
   std::map<uint64_t, std::string> phase_at;
   for (const auto& m : opt.phase_at)
-    if (!phase_at.emplace(m.window, m.name).second) throw SpecError("--phase-at: two markers for window " + std::to_string(m.window));
+    if (!phase_at.emplace(m.window, m.name).second)
+      throw SpecError("--phase-at: two markers for window " + std::to_string(m.window));
   const fs::path out_dir = fs::absolute(opt.out).parent_path();
-  if (!fs::is_directory(out_dir)) throw SpecError("trace record: --out: directory '" + out_dir.string() + "' does not exist");
+  if (!fs::is_directory(out_dir))
+    throw SpecError("trace record: --out: directory '" + out_dir.string() + "' does not exist");
 
   RecordResult res;
   if (opt.compare_native) {
@@ -99,23 +109,27 @@ RecordResult record(const RecordOptions& opt) {
 
   TempDir tmp;
   const std::string libdir = valgrind_libdir();
-  for (const auto& e : fs::directory_iterator(libdir)) fs::create_symlink(e.path(), tmp.path / e.path().filename());
+  for (const auto& e : fs::directory_iterator(libdir))
+    fs::create_symlink(e.path(), tmp.path / e.path().filename());
   fs::create_symlink(fs::absolute(opt.tool), tmp.path / (std::string(kToolName) + "-" + kPlatform));
   const std::string raw = (tmp.path / "raw.vtrace").string();
 
-  std::vector<std::string> argv = {opt.valgrind, "-q", std::string("--tool=") + kToolName, "--trace-out=" + raw,
-                                   "--window=" + std::to_string(opt.window)};
-  if (!opt.marker_file.empty()) argv.push_back("--marker-file=" + fs::absolute(opt.marker_file).string());
+  std::vector<std::string> argv = {opt.valgrind, "-q", std::string("--tool=") + kToolName,
+                                   "--trace-out=" + raw, "--window=" + std::to_string(opt.window)};
+  if (!opt.marker_file.empty())
+    argv.push_back("--marker-file=" + fs::absolute(opt.marker_file).string());
   argv.insert(argv.end(), opt.command.begin(), opt.command.end());
   const auto [status, wall] = run(argv, {{"VALGRIND_LIB", tmp.path.string()}});
   res.wall_s = wall;
   res.exit_status = status;
   if (!fs::exists(raw))
-    throw SpecError("trace record: the tool wrote no trace (valgrind exit status " + std::to_string(status) + ")");
+    throw SpecError("trace record: the tool wrote no trace (valgrind exit status " +
+                    std::to_string(status) + ")");
 
   TraceReader in(raw);
   if (!phase_at.empty() && phase_at.rbegin()->first >= in.summary().windows)
-    throw SpecError("--phase-at: window " + std::to_string(phase_at.rbegin()->first) + " is past the recording's last window " +
+    throw SpecError("--phase-at: window " + std::to_string(phase_at.rbegin()->first) +
+                    " is past the recording's last window " +
                     std::to_string(in.summary().windows == 0 ? 0 : in.summary().windows - 1));
   Header h = in.header();
   std::string prog;
@@ -138,7 +152,8 @@ RecordResult record(const RecordOptions& opt) {
   while (in.next(w)) {
     if (auto it = phase_at.find(w.index); it != phase_at.end()) {
       if (!w.marker.empty() && w.marker != it->second)
-        throw SpecError("--phase-at: window " + std::to_string(w.index) + " already carries marker '" + w.marker + "' from the marker file");
+        throw SpecError("--phase-at: window " + std::to_string(w.index) +
+                        " already carries marker '" + w.marker + "' from the marker file");
       w.marker = it->second;
     }
     out.write(w);

@@ -19,12 +19,12 @@ namespace vtmm::trace {
 struct RecordOptions {
   std::vector<std::string> command;  // program and its arguments
   std::string out;
-  uint64_t window = 1'000'000;       // data accesses per window
+  uint64_t window = 1'000'000;  // data accesses per window
   std::vector<Marker> phase_at;
-  std::string marker_file;           // the tool polls it at every window boundary
-  std::string tool;                  // path of the built pagecount tool
+  std::string marker_file;  // the tool polls it at every window boundary
+  std::string tool;         // path of the built pagecount tool
   std::string valgrind = "valgrind";
-  bool compare_native = false;       // run the program natively first, for the slowdown
+  bool compare_native = false;  // run the program natively first, for the slowdown
 };
 
 struct RecordResult {

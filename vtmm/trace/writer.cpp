@@ -21,10 +21,14 @@ void le64(char* p, uint64_t v) {
 }  // namespace
 
 TraceWriter::TraceWriter(std::string path, const Header& header, uint32_t codec)
-    : path_(std::move(path)), part_(path_ + ".part"), codec_(codec), max_accesses_(header.max_window_accesses()) {
+    : path_(std::move(path)),
+      part_(path_ + ".part"),
+      codec_(codec),
+      max_accesses_(header.max_window_accesses()) {
   header.check("trace '" + path_ + "': header");
   f_ = std::fopen(part_.c_str(), "wb");
-  if (f_ == nullptr) throw SpecError("trace '" + path_ + "': cannot create: " + std::strerror(errno));
+  if (f_ == nullptr)
+    throw SpecError("trace '" + path_ + "': cannot create: " + std::strerror(errno));
   const std::string js = header.to_json().dump();
   char head[20];
   std::memcpy(head, kMagic, 8);
@@ -41,7 +45,8 @@ TraceWriter::~TraceWriter() {
 }
 
 void TraceWriter::put(const void* p, size_t n) {
-  if (std::fwrite(p, 1, n, f_) != n) throw SpecError("trace '" + path_ + "': write failed: " + std::strerror(errno));
+  if (std::fwrite(p, 1, n, f_) != n)
+    throw SpecError("trace '" + path_ + "': write failed: " + std::strerror(errno));
   offset_ += n;
 }
 
@@ -50,8 +55,9 @@ void TraceWriter::block(const char tag[4], const std::string& raw) {
   if (codec_ == kCodecZlib) {
     uLongf len = compressBound(static_cast<uLong>(raw.size()));
     stored.resize(len);
-    if (compress2(reinterpret_cast<Bytef*>(stored.data()), &len, reinterpret_cast<const Bytef*>(raw.data()),
-                  static_cast<uLong>(raw.size()), Z_DEFAULT_COMPRESSION) != Z_OK)
+    if (compress2(reinterpret_cast<Bytef*>(stored.data()), &len,
+                  reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()),
+                  Z_DEFAULT_COMPRESSION) != Z_OK)
       throw SpecError("trace '" + path_ + "': zlib compression failed");
     stored.resize(len);
   } else {
@@ -74,7 +80,8 @@ void TraceWriter::write(const Window& w) {
   if (finished_) throw SpecError(where + ": written after finish()");
   const uint64_t expected = sum_.summary().windows;
   if (w.index != expected)
-    throw SpecError(where + ": windows must be written in order (expected window " + std::to_string(expected) + ")");
+    throw SpecError(where + ": windows must be written in order (expected window " +
+                    std::to_string(expected) + ")");
   check_window(w, where, max_accesses_);
   sum_.add(w, where);
   block(kWindowTag, encode_window(w));
