@@ -86,13 +86,22 @@ TEST(VmAgentProtocol, ValidFramesRoundTrip) {
   }
 }
 
-TEST(VmAgentProtocol, EveryKnownMalformationIsRejected) {
-  std::vector<std::pair<std::string, std::string>> bad;  // (what, frame)
-  const auto v = valid_messages();
-  auto mk = [&](const char* what, size_t which, auto&& mutate) {
-    std::string f = encode(v[which]);
-    mutate(f);
-    bad.emplace_back(what, f);
+// Frames damaged one way each, as (what, frame).
+using Malformed = std::vector<std::pair<std::string, std::string>>;
+
+// Appends `what`: the encoding of valid message `which`, then mutated.
+template <class Mutate>
+void add_mutated(Malformed& bad, const char* what, size_t which, Mutate&& mutate) {
+  static const std::vector<Message> v = valid_messages();
+  std::string f = encode(v[which]);
+  mutate(f);
+  bad.emplace_back(what, f);
+}
+
+// The header (magic, version, type, length) and a Pages payload.
+void add_bad_framing_and_pages(Malformed& bad) {
+  const auto mk = [&](const char* what, size_t which, auto&& m) {
+    add_mutated(bad, what, which, m);
   };
   mk("bad magic", 0, [](std::string& f) { f[0] = 'X'; });
   mk("version 2", 1, [](std::string& f) { f[4] = 2; });
@@ -125,6 +134,13 @@ TEST(VmAgentProtocol, EveryKnownMalformationIsRejected) {
   mk("pad set", 2, [](std::string& f) { f[kHeaderBytes + 1] = 1; });
   mk("count huge", 2, [](std::string& f) { set32(f, kHeaderBytes + 8, 0xffffffffu); });
   mk("count mismatch", 2, [](std::string& f) { set32(f, kHeaderBytes + 8, 3); });
+}
+
+// Hello, Metrics, text and Done payloads.
+void add_bad_payloads(Malformed& bad) {
+  const auto mk = [&](const char* what, size_t which, auto&& m) {
+    add_mutated(bad, what, which, m);
+  };
   mk("hello zero nodes", 0, [](std::string& f) { set32(f, kHeaderBytes + 4, 0); });
   mk("hello nodes huge", 0, [](std::string& f) { set32(f, kHeaderBytes + 4, 0x7fffffff); });
   mk("hello sum", 0, [](std::string& f) { set64(f, kHeaderBytes + 8, 47ull << 20); });
@@ -156,6 +172,13 @@ TEST(VmAgentProtocol, EveryKnownMalformationIsRejected) {
     f.push_back(0);
     set32(f, 8, 5);
   });
+}
+
+// A Tables payload.
+void add_bad_tables(Malformed& bad) {
+  const auto mk = [&](const char* what, size_t which, auto&& m) {
+    add_mutated(bad, what, which, m);
+  };
   const size_t tb = kHeaderBytes + 4, pte0 = tb + 8;  // the first table's gfn and first entry
   mk("table past RAM", 6, [&](std::string& f) { set64(f, tb, (64ull << 20) / 4096); });
   mk("table in the hole", 6, [&](std::string& f) { set64(f, tb, (3ull << 30) / 4096); });
@@ -174,6 +197,13 @@ TEST(VmAgentProtocol, EveryKnownMalformationIsRejected) {
     Tables twice{{3, 3}, std::vector<uint64_t>(2 * kPtesPerTable, 0)};
     bad.emplace_back("table twice", encode(Message{MsgType::Tables, 9, twice}));
   }
+}
+
+TEST(VmAgentProtocol, EveryKnownMalformationIsRejected) {
+  Malformed bad;
+  add_bad_framing_and_pages(bad);
+  add_bad_payloads(bad);
+  add_bad_tables(bad);
   for (const auto& [what, f] : bad) {
     const Decoded d = decode(f);
     EXPECT_FALSE(d.msg) << what << " was accepted";

@@ -217,16 +217,10 @@ std::string find_guest_kernel() {
   return found.empty() ? "" : found.back();
 }
 
-Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_override) {
-  Json r;
-  const KvmStatus k = probe_kvm();
-  r["kvm"] = {{"usable", k.usable},
-              {"reason", k.reason},
-              {"device", k.device},
-              {"create_vm", k.create_vm},
-              {"pvm", k.pvm}};
+namespace {
 
-  const NumaLayout L = probe_numa(fast_override, slow_override);
+// The host's NUMA nodes, the tiers picked and whether move_pages reaches each.
+Json numa_report(const NumaLayout& L) {
   Json nodes = Json::array();
   int max_id = -1;
   for (const auto& n : L.nodes) {
@@ -240,13 +234,60 @@ Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_ove
                      {"move_pages", mv.empty() ? Json("ok") : Json(mv)}});
   }
   const std::string absent = try_move_page_to(max_id + 1);
-  r["numa"] = {{"fast_node", L.fast_node ? Json(*L.fast_node) : Json(nullptr)},
-               {"slow_node", L.slow_node ? Json(*L.slow_node) : Json(nullptr)},
-               {"how", L.how},
-               {"nodes", nodes},
-               {"move_pages_absent_node",
-                {{"node", max_id + 1}, {"result", absent.empty() ? "ok" : absent}}},
-               {"libnuma_available", numa_available() >= 0}};
+  return {{"fast_node", L.fast_node ? Json(*L.fast_node) : Json(nullptr)},
+          {"slow_node", L.slow_node ? Json(*L.slow_node) : Json(nullptr)},
+          {"how", L.how},
+          {"nodes", nodes},
+          {"move_pages_absent_node",
+           {{"node", max_id + 1}, {"result", absent.empty() ? "ok" : absent}}},
+          {"libnuma_available", numa_available() >= 0}};
+}
+
+// One sentence on what the vm platform will do on this host.
+std::string doctor_plan(const KvmStatus& k, const NumaLayout& L, const LibvirtProbe& lv,
+                        const std::string& qv, const std::string& kernel) {
+  std::string plan;
+  if (qv.empty() || !lv.installed || kernel.empty()) {
+    plan =
+        "vm platform unavailable: install qemu-system-x86, libvirt-daemon-system and "
+        "linux-image-amd64 "
+        "(scripts/setup.sh); the sim platform works.";
+  } else {
+    plan = std::string("vm platform: ") +
+           (k.usable ? "KVM" : "TCG (functional only, slow; " + k.reason + ")") + "; ";
+    plan += lv.reachable ? "libvirt reachable; "
+                         : "libvirtd not answering: vtmm run starts virtlogd and libvirtd and "
+                           "stops them after; ";
+    if (L.fast_node && L.slow_node)
+      plan += "guest fast cell on host node " + std::to_string(*L.fast_node) +
+              ", slow cell on node " + std::to_string(*L.slow_node) +
+              "; daemon migrates with move_pages between them.";
+    else if (L.fast_node)
+      plan += "one usable host node (" + std::to_string(*L.fast_node) +
+              "): both guest NUMA cells are bound to it, placements are functional only (no "
+              "latency gap), "
+              "designs that move pages are refused (`vtmm numa-check` runs that path in a two-node "
+              "guest); "
+              "the daemon's round trip to the absent slow node fails and is recorded.";
+    else
+      plan += "no NUMA information: guest memory is not bound.";
+  }
+  return plan;
+}
+
+}  // namespace
+
+Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_override) {
+  Json r;
+  const KvmStatus k = probe_kvm();
+  r["kvm"] = {{"usable", k.usable},
+              {"reason", k.reason},
+              {"device", k.device},
+              {"create_vm", k.create_vm},
+              {"pvm", k.pvm}};
+
+  const NumaLayout L = probe_numa(fast_override, slow_override);
+  r["numa"] = numa_report(L);
 
   r["memory_interfaces"] = {
       {"page_idle", fs::exists("/sys/kernel/mm/page_idle/bitmap")},
@@ -288,33 +329,7 @@ Json doctor_report(std::optional<int> fast_override, std::optional<int> slow_ove
   const std::string abi = kernel.empty() ? "" : fs::path(kernel).filename().string().substr(8);
   r["guest_companion"] = !abi.empty() && fs::exists("/lib/modules/" + abi + "/build/Makefile");
 
-  std::string plan;
-  if (qv.empty() || !lv.installed || kernel.empty()) {
-    plan =
-        "vm platform unavailable: install qemu-system-x86, libvirt-daemon-system and "
-        "linux-image-amd64 "
-        "(scripts/setup.sh); the sim platform works.";
-  } else {
-    plan = std::string("vm platform: ") +
-           (k.usable ? "KVM" : "TCG (functional only, slow; " + k.reason + ")") + "; ";
-    plan += lv.reachable ? "libvirt reachable; "
-                         : "libvirtd not answering: vtmm run starts virtlogd and libvirtd and "
-                           "stops them after; ";
-    if (L.fast_node && L.slow_node)
-      plan += "guest fast cell on host node " + std::to_string(*L.fast_node) +
-              ", slow cell on node " + std::to_string(*L.slow_node) +
-              "; daemon migrates with move_pages between them.";
-    else if (L.fast_node)
-      plan += "one usable host node (" + std::to_string(*L.fast_node) +
-              "): both guest NUMA cells are bound to it, placements are functional only (no "
-              "latency gap), "
-              "designs that move pages are refused (`vtmm numa-check` runs that path in a two-node "
-              "guest); "
-              "the daemon's round trip to the absent slow node fails and is recorded.";
-    else
-      plan += "no NUMA information: guest memory is not bound.";
-  }
-  r["plan"] = plan;
+  r["plan"] = doctor_plan(k, L, lv, qv, kernel);
   return r;
 }
 

@@ -7,6 +7,61 @@
 namespace vtmm::policy {
 namespace {
 constexpr uint32_t kRegionShift = kHugeShift - kPageShift;
+
+// Per 2 MiB region: pages backed, hot by the split rule, in the plan's hot
+// set, on the fast tier.
+struct RegionCount {
+  uint32_t backed = 0, hot = 0, planned = 0, fast = 0;
+};
+
+std::vector<RegionCount> count_regions(std::span<const uint8_t> keys,
+                                       std::span<const uint8_t> tiers, const Plan& plan,
+                                       uint32_t split_hot_key) {
+  const Gpa n = static_cast<Gpa>(keys.size());
+  std::vector<RegionCount> cnt((n + kPagesPerHuge - 1) / kPagesPerHuge);
+  for (Gpa g = 0; g < n; ++g) {
+    if (tiers[g] >= 2) continue;
+    RegionCount& c = cnt[g >> kRegionShift];
+    ++c.backed;
+    c.hot += keys[g] >= split_hot_key ? 1 : 0;
+    c.planned += plan.hot[g] ? 1 : 0;
+    c.fast += tiers[g] == 0 ? 1 : 0;
+  }
+  return cnt;
+}
+
+// A 2 MiB mapping moves whole: only when most of it is in the hot set
+// (promote) or out of it (demote); once per region. Demotions only make
+// room: they stop once the plan's count of pages is reached (a whole 2 MiB
+// mapping counts 512). Regions waiting to merge (unify != 2) leave the plan
+// here. Returns the moves held back because most of a mapping disagreed.
+uint64_t move_whole_mappings(Mechanisms& m, const std::vector<RegionCount>& cnt,
+                             const std::vector<uint8_t>& unify, Plan& plan) {
+  std::vector<uint8_t> listed(cnt.size(), 0);
+  const uint64_t room_needed = plan.demote.size();
+  uint64_t demoting = 0, held_back = 0;
+  const auto keep = [&](Gpa g, bool promote) {
+    const size_t r = g >> kRegionShift;
+    if (unify[r] != 2) return false;  // added by the caller, in full
+    if (!promote && demoting >= room_needed) return false;
+    if (!m.huge().huge_mapped(g)) {
+      demoting += promote ? 0 : 1;
+      return true;
+    }
+    const RegionCount& c = cnt[r];
+    const bool wants = promote ? 2 * c.planned >= c.backed : 2 * c.planned < c.backed;
+    if (!wants) ++held_back;
+    if (!wants || listed[r]) return false;
+    listed[r] = 1;
+    demoting += promote ? 0 : kPagesPerHuge;
+    return true;
+  };
+  std::erase_if(plan.promote, [&](Gpa g) { return !keep(g, true); });
+  std::fill(listed.begin(), listed.end(), 0);
+  std::erase_if(plan.demote, [&](Gpa g) { return !keep(g, false); });
+  return held_back;
+}
+
 }  // namespace
 
 HugePages::HugePages(Params& p, uint32_t max_key, uint32_t hot_key) {
@@ -66,20 +121,8 @@ void HugePages::adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<c
   if (mode_ != Mode::Pages2m && mode_ != Mode::Hybrid) return;
   const Gpa n = static_cast<Gpa>(keys.size());
   const size_t regions = (n + kPagesPerHuge - 1) / kPagesPerHuge;
-  // Per region: pages backed, hot by the split rule, in the plan's hot set, on the fast tier.
-  struct Count {
-    uint32_t backed = 0, hot = 0, planned = 0, fast = 0;
-  };
-  std::vector<Count> cnt(regions);
-  for (Gpa g = 0; g < n; ++g) {
-    if (tiers[g] >= 2) continue;
-    Count& c = cnt[g >> kRegionShift];
-    ++c.backed;
-    c.hot += keys[g] >= split_hot_key_ ? 1 : 0;
-    c.planned += plan.hot[g] ? 1 : 0;
-    c.fast += tiers[g] == 0 ? 1 : 0;
-  }
-  const auto mixed = [&](const Count& c) {
+  const std::vector<RegionCount> cnt = count_regions(keys, tiers, plan, split_hot_key_);
+  const auto mixed = [&](const RegionCount& c) {
     return c.hot >= split_min_hot_ && c.backed - c.hot >= split_min_cold_;
   };
   // Per region, the tier a pending merge wants it on (2: none).
@@ -89,7 +132,7 @@ void HugePages::adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<c
     merge_.clear();
     const bool fast_short = !plan.demote.empty();  // fast memory must give room this round
     for (size_t r = 0; r < regions; ++r) {
-      const Count& c = cnt[r];
+      const RegionCount& c = cnt[r];
       const Gpa head = static_cast<Gpa>(r << kRegionShift);
       if (c.backed == 0) continue;
       if (m.huge().huge_mapped(head)) {
@@ -125,33 +168,8 @@ void HugePages::adjust(Mechanisms& m, std::span<const uint8_t> keys, std::span<c
     for (Gpa head : merge_)
       if (m.huge().huge_mapped(head)) split_by_us_[head >> kRegionShift] = 0;
   }
-  // A 2 MiB mapping moves whole: only when most of it is in the hot set
-  // (promote) or out of it (demote); once per region. Regions waiting to
-  // merge move towards their tier only.
-  // Demotions only make room: they stop once the plan's count of pages is
-  // reached (a whole 2 MiB mapping counts 512).
-  std::vector<uint8_t> listed(regions, 0);
-  const uint64_t room_needed = plan.demote.size();
-  uint64_t demoting = 0;
-  const auto keep = [&](Gpa g, bool promote) {
-    const size_t r = g >> kRegionShift;
-    if (unify[r] != 2) return false;  // added below, in full
-    if (!promote && demoting >= room_needed) return false;
-    if (!m.huge().huge_mapped(g)) {
-      demoting += promote ? 0 : 1;
-      return true;
-    }
-    const Count& c = cnt[r];
-    const bool wants = promote ? 2 * c.planned >= c.backed : 2 * c.planned < c.backed;
-    if (!wants) ++held_back_;
-    if (!wants || listed[r]) return false;
-    listed[r] = 1;
-    demoting += promote ? 0 : kPagesPerHuge;
-    return true;
-  };
-  std::erase_if(plan.promote, [&](Gpa g) { return !keep(g, true); });
-  std::fill(listed.begin(), listed.end(), 0);
-  std::erase_if(plan.demote, [&](Gpa g) { return !keep(g, false); });
+  held_back_ += move_whole_mappings(m, cnt, unify, plan);
+  // Regions waiting to merge move towards their tier only, in full.
   for (Gpa g = 0; g < n; ++g) {
     const uint8_t want = unify[g >> kRegionShift];
     if (want == 2 || tiers[g] >= 2 || tiers[g] == want) continue;

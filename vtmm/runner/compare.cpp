@@ -179,6 +179,45 @@ struct Bucket {
   Json fine[2];  // the first full configuration seen on each side
 };
 
+// A name that covers several parameter variants within one side is split by
+// parameters; one variant per side is matched by name even if they differ.
+std::set<std::string> names_to_split(const RecordSet* const sides[2]) {
+  std::set<std::string> split_names;
+  for (int side = 0; side < 2; ++side) {
+    std::map<std::string, std::set<std::string>> variants;
+    for (const Json& r : sides[side]->records)
+      if (!record_failed(r)) variants[coarse_key(r).dump()].insert(fine_key(r).dump());
+    for (const auto& [name, v] : variants)
+      if (v.size() > 1) split_names.insert(name);
+  }
+  return split_names;
+}
+
+// One configuration matched on both sides: its change, test and verdict.
+ConfigResult judge(const Bucket& b, Direction direction, const CompareOptions& opt) {
+  ConfigResult r;
+  r.label = b.label;
+  r.key = b.key;
+  r.base = {summarize(b.values[0]), b.values[0]};
+  r.next = {summarize(b.values[1]), b.values[1]};
+  const double m0 = r.base.summary.median, m1 = r.next.summary.median;
+  r.change = m0 == m1 ? 0 : m0 != 0 ? m1 / m0 - 1 : std::copysign(INFINITY, m1 - m0);
+  r.worse = direction == Direction::LowerIsBetter ? r.change : -r.change;
+  const size_t n0 = b.values[0].size(), n1 = b.values[1].size();
+  r.tested = n0 >= 2 && n1 >= 2 && min_attainable_p(n0, n1) <= opt.alpha;
+  if (r.tested) {
+    r.test = mann_whitney(b.values[0], b.values[1]);
+    r.significant = r.test.p <= opt.alpha;
+  }
+  const bool counts = !r.tested || r.significant;
+  r.verdict = counts && r.worse > opt.threshold    ? "regressed"
+              : counts && r.worse < -opt.threshold ? "improved"
+                                                   : "unchanged";
+  const std::string diff = first_difference(b.fine[0], b.fine[1], "");
+  if (!diff.empty()) r.note = "parameters differ: " + diff;
+  return r;
+}
+
 }  // namespace
 
 size_t Comparison::regressed() const {
@@ -214,16 +253,7 @@ Comparison compare(const RecordSet& base, const RecordSet& next, const CompareOp
     throw SpecError("compare: no record has a field '" + opt.metric +
                     "' (try sim_time_s or throughput)");
 
-  // A name that covers several parameter variants within one side is split by
-  // parameters; one variant per side is matched by name even if they differ.
-  std::set<std::string> split_names;
-  for (const RecordSet* s : sides) {
-    std::map<std::string, std::set<std::string>> variants;
-    for (const Json& r : s->records)
-      if (!record_failed(r)) variants[coarse_key(r).dump()].insert(fine_key(r).dump());
-    for (const auto& [name, v] : variants)
-      if (v.size() > 1) split_names.insert(name);
-  }
+  const std::set<std::string> split_names = names_to_split(sides);
 
   std::vector<std::string> order;
   std::map<std::string, Bucket> buckets;
@@ -274,27 +304,7 @@ Comparison compare(const RecordSet& base, const RecordSet& next, const CompareOp
                                std::string("only in ") + side_name[side] +
                                    " (no matching configuration in " + side_name[1 - side] + ")"});
     if (b.values[0].empty() || b.values[1].empty()) continue;
-    ConfigResult r;
-    r.label = b.label;
-    r.key = b.key;
-    r.base = {summarize(b.values[0]), b.values[0]};
-    r.next = {summarize(b.values[1]), b.values[1]};
-    const double m0 = r.base.summary.median, m1 = r.next.summary.median;
-    r.change = m0 == m1 ? 0 : m0 != 0 ? m1 / m0 - 1 : std::copysign(INFINITY, m1 - m0);
-    r.worse = c.direction == Direction::LowerIsBetter ? r.change : -r.change;
-    const size_t n0 = b.values[0].size(), n1 = b.values[1].size();
-    r.tested = n0 >= 2 && n1 >= 2 && min_attainable_p(n0, n1) <= opt.alpha;
-    if (r.tested) {
-      r.test = mann_whitney(b.values[0], b.values[1]);
-      r.significant = r.test.p <= opt.alpha;
-    }
-    const bool counts = !r.tested || r.significant;
-    r.verdict = counts && r.worse > opt.threshold    ? "regressed"
-                : counts && r.worse < -opt.threshold ? "improved"
-                                                     : "unchanged";
-    const std::string diff = first_difference(b.fine[0], b.fine[1], "");
-    if (!diff.empty()) r.note = "parameters differ: " + diff;
-    c.configs.push_back(std::move(r));
+    c.configs.push_back(judge(b, c.direction, opt));
   }
   for (const auto& k : skipped_order) c.unmatched.push_back(skipped.at(k));
   return c;

@@ -101,12 +101,14 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
   return end;
 }
 
-MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
-                                       uint32_t threads) {
-  if (side_ == Side::Guest) return guest_migrate(gs, to, threads);
-  Vm& vm = *vm_;
-  const Tier from = to == Tier::Fast ? Tier::Slow : Tier::Fast;
-  // Candidates in the caller's order (it may rank them), each page once.
+namespace {
+
+// The mappings of `gs` that can move from `from` to `to` now (backed, there,
+// not already moving), each once, taken in the caller's order (it may rank
+// them) while the destination has room; sorted by GPA. *pages: the 4 KiB
+// pages they hold.
+std::vector<Gpa> batch_that_fits(const Vm& vm, std::span<const Gpa> gs, Tier from, Tier to,
+                                 uint64_t* pages) {
   std::vector<std::pair<Gpa, size_t>> cand;
   for (size_t i = 0; i < gs.size(); ++i) {
     if (gs[i] >= vm.ept.size()) throw std::invalid_argument("migrate: GPA beyond guest memory");
@@ -123,10 +125,8 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
             [](const auto& a, const auto& b) { return a.second < b.second; });
   uint64_t room = vm.cap[static_cast<int>(to)] -
                   std::min(vm.cap[static_cast<int>(to)], vm.used[static_cast<int>(to)]);
-  Vm::Inflight f{
-      how, from,  to,  std::max(1u, threads), how == MigrationMethod::WriteProtect, {}, {},
-      {},  false, true};
-  uint64_t pages = 0;  // 4 KiB pages in the batch (a 2 MiB mapping moves whole)
+  std::vector<Gpa> batch;
+  *pages = 0;
   for (const auto& c : cand) {
     const uint32_t span = vm.span_of(c.first);
     if (room < span) {
@@ -134,10 +134,47 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
       break;
     }
     room -= span;
-    pages += span;
-    f.pages.push_back(c.first);
+    *pages += span;
+    batch.push_back(c.first);
   }
-  std::sort(f.pages.begin(), f.pages.end());
+  std::sort(batch.begin(), batch.end());
+  return batch;
+}
+
+// The pairs of `pairs` that can be exchanged now (a backed fast and a backed
+// slow mapping of the same size, neither moving), each page once; marked as
+// moving so a later pair cannot take them again.
+std::vector<std::pair<Gpa, Gpa>> claim_pairs(Vm& vm, std::span<const std::pair<Gpa, Gpa>> pairs) {
+  std::vector<std::pair<Gpa, Gpa>> ok;
+  const auto usable = [&](Gpa g, Tier t) {
+    return (vm.ept[g] & kEptPresent) && !(vm.ept[g] & kEptMigrating) && vm.tier_of(g) == t;
+  };
+  for (const auto& [fast, slow] : pairs) {
+    if (fast >= vm.ept.size() || slow >= vm.ept.size())
+      throw std::invalid_argument("exchange: GPA beyond guest memory");
+    const Gpa a = vm.ad_index(fast), b = vm.ad_index(slow);
+    if (a == b || !usable(a, Tier::Fast) || !usable(b, Tier::Slow) ||
+        vm.span_of(a) != vm.span_of(b))
+      continue;
+    vm.ept[a] |= kEptMigrating;
+    vm.ept[b] |= kEptMigrating;
+    ok.emplace_back(a, b);
+  }
+  return ok;
+}
+
+}  // namespace
+
+MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
+                                       uint32_t threads) {
+  if (side_ == Side::Guest) return guest_migrate(gs, to, threads);
+  Vm& vm = *vm_;
+  const Tier from = to == Tier::Fast ? Tier::Slow : Tier::Fast;
+  Vm::Inflight f{
+      how, from,  to,  std::max(1u, threads), how == MigrationMethod::WriteProtect, {}, {},
+      {},  false, true};
+  uint64_t pages = 0;  // 4 KiB pages in the batch (a 2 MiB mapping moves whole)
+  f.pages = batch_that_fits(vm, gs, from, to, &pages);
   MigrationResult r;
   if (f.pages.empty()) return r;
 
@@ -242,21 +279,7 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
     throw std::invalid_argument("exchange: only host-side designs can exchange pages here");
   Vm& vm = *vm_;
   const HostProfile& p = vm.prof;
-  std::vector<std::pair<Gpa, Gpa>> ok;
-  for (const auto& [fast, slow] : pairs) {
-    if (fast >= vm.ept.size() || slow >= vm.ept.size())
-      throw std::invalid_argument("exchange: GPA beyond guest memory");
-    const Gpa a = vm.ad_index(fast), b = vm.ad_index(slow);
-    const auto usable = [&](Gpa g, Tier t) {
-      return (vm.ept[g] & kEptPresent) && !(vm.ept[g] & kEptMigrating) && vm.tier_of(g) == t;
-    };
-    if (a == b || !usable(a, Tier::Fast) || !usable(b, Tier::Slow) ||
-        vm.span_of(a) != vm.span_of(b))
-      continue;
-    vm.ept[a] |= kEptMigrating;  // also keeps a page from being taken twice
-    vm.ept[b] |= kEptMigrating;
-    ok.emplace_back(a, b);
-  }
+  const std::vector<std::pair<Gpa, Gpa>> ok = claim_pairs(vm, pairs);
   MigrationResult r;
   if (ok.empty()) return r;
   const double start = cur_->clock_ns;
