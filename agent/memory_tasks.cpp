@@ -41,18 +41,45 @@ std::pair<double, double> numa_maps_counts(void* p) {
   return {-1, -1};
 }
 
+// `len` bytes of read-write memory between two inaccessible guard pages (the
+// first is at the returned address). The guards keep the buffer a VMA of its
+// own: once its policy is reset to default it could otherwise merge with a
+// neighbouring anonymous VMA, whose pages numa_maps would then count too.
+char* guarded_buffer(size_t len) {
+  char* region = static_cast<char*>(
+      ::mmap(nullptr, len + 2 * kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  if (region == MAP_FAILED) throw std::runtime_error("mmap failed");
+  if (::mprotect(region + kPage, len, PROT_READ | PROT_WRITE) != 0)
+    throw std::runtime_error("mprotect failed");
+  return region;
+}
+
+// A page that is locked, under writeback or briefly pinned comes back
+// -EBUSY / -EAGAIN (migrate_pages' transient failures); retries just those,
+// up to five rounds, as migratepages(8) users do, updating `status`.
+// Returns how many page moves were retried.
+double retry_busy(const std::vector<void*>& pages, std::vector<int>& status, int to) {
+  double retried = 0;
+  for (int round = 0; round < 5; ++round) {
+    std::vector<void*> again;
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < pages.size(); ++i)
+      if (status[i] == -EBUSY || status[i] == -EAGAIN) again.push_back(pages[i]), idx.push_back(i);
+    if (again.empty()) break;
+    retried += static_cast<double>(again.size());
+    std::vector<int> st(again.size()), to_nodes(again.size(), to);
+    if (move_pages(again.size(), again.data(), to_nodes.data(), st.data()) < 0) break;
+    for (size_t k = 0; k < idx.size(); ++k) status[idx[k]] = st[k];
+  }
+  return retried;
+}
+
 }  // namespace
 
 Values run_numa_move(uint64_t mib, int from, int to) {
   const size_t len = mib << 20, n = len / kPage;
-  // Inaccessible guard pages on both sides keep the buffer a VMA of its own:
-  // once its policy is reset to default it could otherwise merge with a
-  // neighbouring anonymous VMA, whose pages numa_maps would then count too.
-  char* region = static_cast<char*>(
-      ::mmap(nullptr, len + 2 * kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  if (region == MAP_FAILED) throw std::runtime_error("mmap failed");
+  char* region = guarded_buffer(len);
   void* p = region + kPage;
-  if (::mprotect(p, len, PROT_READ | PROT_WRITE) != 0) throw std::runtime_error("mprotect failed");
   unsigned long mask = 1ul << from;
   if (::syscall(SYS_mbind, p, len, kMpolBind, &mask, sizeof(mask) * 8, 0) != 0)
     throw std::runtime_error(std::string("mbind to guest node failed: ") + std::strerror(errno));
@@ -73,21 +100,8 @@ Values run_numa_move(uint64_t mib, int from, int to) {
   ::syscall(SYS_mbind, p, len, 0 /* MPOL_DEFAULT */, nullptr, 0, 0);
   const auto t0 = std::chrono::steady_clock::now();
   long rc = move_pages(n, pages.data(), nodes.data(), status.data());
-  // A page that is locked, under writeback or briefly pinned comes back
-  // -EBUSY / -EAGAIN (migrate_pages' transient failures); retry just those,
-  // as migratepages(8) users do, and count what stayed put.
-  double retried = 0, busy_left = 0;
-  for (int round = 0; rc >= 0 && round < 5; ++round) {
-    std::vector<void*> again;
-    std::vector<size_t> idx;
-    for (size_t i = 0; i < n; ++i)
-      if (status[i] == -EBUSY || status[i] == -EAGAIN) again.push_back(pages[i]), idx.push_back(i);
-    if (again.empty()) break;
-    retried += static_cast<double>(again.size());
-    std::vector<int> st(again.size()), to_nodes(again.size(), to);
-    if (move_pages(again.size(), again.data(), to_nodes.data(), st.data()) < 0) break;
-    for (size_t k = 0; k < idx.size(); ++k) status[idx[k]] = st[k];
-  }
+  const double retried = rc >= 0 ? retry_busy(pages, status, to) : 0;
+  double busy_left = 0;  // still busy after the retries
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double moved = 0, failed = 0;
   for (int s : status) {

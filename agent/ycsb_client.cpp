@@ -167,6 +167,39 @@ std::string value_of(Rng& rng, uint32_t bytes) {
   return v;
 }
 
+// Per operation kind: count, rate and latency percentiles (sorts the samples).
+void add_latency_values(Values& v, Latencies& all, double secs) {
+  for (auto [name, s] : {std::pair<const char*, std::vector<uint32_t>*>{"read", &all.read_us},
+                         {"update", &all.update_us}}) {
+    std::sort(s->begin(), s->end());
+    const std::string n = name;
+    double sum = 0;
+    for (uint32_t x : *s) sum += x;
+    v.emplace_back(n + "_ops", static_cast<double>(s->size()));
+    v.emplace_back(n + "_rps", static_cast<double>(s->size()) / secs);
+    v.emplace_back(n + "_avg_latency_ms",
+                   s->empty() ? 0 : sum / static_cast<double>(s->size()) / 1000.0);
+    v.emplace_back(n + "_p50_latency_ms", pct_ms(*s, 50));
+    v.emplace_back(n + "_p95_latency_ms", pct_ms(*s, 95));
+    v.emplace_back(n + "_p99_latency_ms", pct_ms(*s, 99));
+    v.emplace_back(n + "_p999_latency_ms", pct_ms(*s, 99.9));
+    v.emplace_back(n + "_max_latency_ms", s->empty() ? 0 : s->back() / 1000.0);
+  }
+}
+
+// The key distribution the guest really drew: the hottest key's share and
+// the top 10 % of keys' share of `ops` requests.
+void add_key_shares(Values& v, const std::vector<std::atomic<uint32_t>>& hits, double ops) {
+  std::vector<uint32_t> h(hits.size());
+  for (size_t i = 0; i < h.size(); ++i) h[i] = hits[i].load();
+  std::sort(h.begin(), h.end(), std::greater<>());
+  double top10 = 0;
+  const size_t tenth = std::max<size_t>(1, h.size() / 10);
+  for (size_t i = 0; i < tenth; ++i) top10 += h[i];
+  v.emplace_back("top_key_share", h[0] / ops);
+  v.emplace_back("top10pct_keys_share", top10 / ops);
+}
+
 Values run_phase(const YcsbParams& p, double load_s) {
   const ycsb::KeyChooser chooser(ycsb::parse_distribution(p.distribution), p.records, p.seed);
   const double read_share = ycsb::read_proportion(p.workload);
@@ -219,33 +252,9 @@ Values run_phase(const YcsbParams& p, double load_s) {
     all.misses += L.misses;
   }
   Values v;
-  for (auto [name, s] : {std::pair<const char*, std::vector<uint32_t>*>{"read", &all.read_us},
-                         {"update", &all.update_us}}) {
-    std::sort(s->begin(), s->end());
-    const std::string n = name;
-    double sum = 0;
-    for (uint32_t x : *s) sum += x;
-    v.emplace_back(n + "_ops", static_cast<double>(s->size()));
-    v.emplace_back(n + "_rps", static_cast<double>(s->size()) / secs);
-    v.emplace_back(n + "_avg_latency_ms",
-                   s->empty() ? 0 : sum / static_cast<double>(s->size()) / 1000.0);
-    v.emplace_back(n + "_p50_latency_ms", pct_ms(*s, 50));
-    v.emplace_back(n + "_p95_latency_ms", pct_ms(*s, 95));
-    v.emplace_back(n + "_p99_latency_ms", pct_ms(*s, 99));
-    v.emplace_back(n + "_p999_latency_ms", pct_ms(*s, 99.9));
-    v.emplace_back(n + "_max_latency_ms", s->empty() ? 0 : s->back() / 1000.0);
-  }
-  // The key distribution the guest really drew: the hottest key's share and the top 10 % of keys'
-  // share.
-  std::vector<uint32_t> h(p.records);
-  for (size_t i = 0; i < h.size(); ++i) h[i] = hits[i].load();
-  std::sort(h.begin(), h.end(), std::greater<>());
-  double top10 = 0;
-  const size_t tenth = std::max<size_t>(1, h.size() / 10);
-  for (size_t i = 0; i < tenth; ++i) top10 += h[i];
+  add_latency_values(v, all, secs);
+  add_key_shares(v, hits, static_cast<double>(p.operations));
   const double ops = static_cast<double>(p.operations);
-  v.emplace_back("top_key_share", h[0] / ops);
-  v.emplace_back("top10pct_keys_share", top10 / ops);
   v.emplace_back("read_misses", static_cast<double>(all.misses));
   v.emplace_back("records", static_cast<double>(p.records));
   v.emplace_back("load_s", load_s);

@@ -20,6 +20,37 @@
 namespace vtmm::platform {
 namespace {
 
+// The pages whose accessed bit the last walk found (after the walk before
+// cleared them).
+std::set<Gpa> accessed(AgentPageTables& pt, uint64_t memory) {
+  std::set<Gpa> out;
+  GptCopy copy;
+  for (Gpa table : pt.gpt_pages()) {
+    EXPECT_LT(table, memory / kPageSize) << "a table is a guest page";
+    const GptView v = pt.read_gpt_page(table, copy);
+    for (uint32_t i = 0; i < kPtesPerPage; ++i)
+      if (v.target[i] != kNone && (v.ad(i) & PteBits::kAccessed)) out.insert(v.target[i]);
+  }
+  return out;
+}
+
+// Walks every 600 ms until GUPS's updates run: the table's filling touches
+// each page once, in order, so two windows in a row share few pages; the
+// updates' hot set is in both.
+::testing::AssertionResult wait_for_updates(AgentPageTables& pt, uint64_t memory) {
+  std::set<Gpa> last;
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    pt.walk();
+    std::set<Gpa> now = accessed(pt, memory);
+    uint64_t both = 0;
+    for (Gpa p : now) both += last.count(p);
+    if (pt.stats().tables >= 32 && both >= 1000) return ::testing::AssertionSuccess();
+    last = std::move(now);
+  }
+  return ::testing::AssertionFailure() << "GUPS's updates never showed in the walks";
+}
+
 TEST(VmSmoke, GuestPageTablesReachTheHost) {
   if (std::getenv("VTMM_VM_E2E") == nullptr) GTEST_SKIP() << "set VTMM_VM_E2E=1 (ctest vm_smoke)";
   InterruptGuard guard;
@@ -54,37 +85,12 @@ TEST(VmSmoke, GuestPageTablesReachTheHost) {
       if (t.joinable()) t.join();
     }
   } joiner{wl};
-  // The pages whose accessed bit one walk found (after the previous walk cleared them).
-  const auto accessed = [&] {
-    std::set<Gpa> out;
-    GptCopy copy;
-    for (Gpa table : pt.gpt_pages()) {
-      EXPECT_LT(table, kMemory / kPageSize) << "a table is a guest page";
-      const GptView v = pt.read_gpt_page(table, copy);
-      for (uint32_t i = 0; i < kPtesPerPage; ++i)
-        if (v.target[i] != kNone && (v.ad(i) & PteBits::kAccessed)) out.insert(v.target[i]);
-    }
-    return out;
-  };
-  // Until the updates run: the table's filling touches each page once, in
-  // order, so two windows in a row share few pages; the updates' hot set is
-  // in both.
-  std::set<Gpa> last;
-  for (int i = 0;; ++i) {
-    ASSERT_LT(i, 200) << "GUPS's updates never showed in the walks";
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
-    pt.walk();
-    std::set<Gpa> now = accessed();
-    uint64_t both = 0;
-    for (Gpa p : now) both += last.count(p);
-    if (pt.stats().tables >= 32 && both >= 1000) break;
-    last = std::move(now);
-  }
+  ASSERT_TRUE(wait_for_updates(pt, kMemory));
   std::vector<uint32_t> windows_seen(kMemory / kPageSize, 0);
   for (uint32_t w = 0; w < kWindows; ++w) {
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     pt.walk();
-    for (Gpa p : accessed()) ++windows_seen[p];
+    for (Gpa p : accessed(pt, kMemory)) ++windows_seen[p];
   }
   const auto windows_end = std::chrono::steady_clock::now();
   wl.join();

@@ -154,6 +154,34 @@ std::string default_agent_path() {
   return ec ? "vtmm-agent" : (self.parent_path() / "vtmm-agent").string();
 }
 
+namespace {
+
+// The image's inputs, path in the image -> host file: busybox, the agent and
+// tierd, redis with its libraries, and the kernel modules the guest needs
+// (appended to `modlist` in load order).
+std::map<std::string, std::string> image_inputs(const std::string& agent, const std::string& tierd,
+                                                const std::string& moddir, std::string& modlist) {
+  std::map<std::string, std::string> files;
+  files["bin/busybox"] = need("/bin/busybox", "busybox-static");
+  files["bin/vtmm-agent"] = agent;
+  files["bin/vtmm-tierd"] = tierd;
+  for (const char* b : {"/usr/bin/redis-server", "/usr/bin/redis-benchmark"}) {
+    files[std::string(b).substr(1)] = need(
+        b, std::string(b).find("server") != std::string::npos ? "redis-server" : "redis-tools");
+    for (const auto& lib : shared_libs(b)) files[lib.substr(1)] = lib;
+  }
+  for (const auto& m : module_closure(moddir)) {
+    if (m.size() < 3 || m.compare(m.size() - 3, 3, ".ko") != 0)
+      throw SpecError("image: compressed module " + m + " (busybox insmod needs plain .ko)");
+    const std::string name = fs::path(m).filename().string();
+    files["lib/modules/" + name] = moddir + "/" + m;
+    modlist += name + "\n";
+  }
+  return files;
+}
+
+}  // namespace
+
 GuestImage build_guest_image(const ImageOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   GuestImage img;
@@ -174,24 +202,8 @@ GuestImage build_guest_image(const ImageOptions& opt) {
   if (!fs::exists(tierd))
     throw SpecError("image: " + tierd + " not found (build target vtmm-tierd)");
 
-  // Inputs: path in the image -> host file.
-  std::map<std::string, std::string> files;
-  files["bin/busybox"] = need("/bin/busybox", "busybox-static");
-  files["bin/vtmm-agent"] = agent;
-  files["bin/vtmm-tierd"] = tierd;
-  for (const char* b : {"/usr/bin/redis-server", "/usr/bin/redis-benchmark"}) {
-    files[std::string(b).substr(1)] = need(
-        b, std::string(b).find("server") != std::string::npos ? "redis-server" : "redis-tools");
-    for (const auto& lib : shared_libs(b)) files[lib.substr(1)] = lib;
-  }
-  std::string modlist;
-  for (const auto& m : module_closure(moddir)) {
-    if (m.size() < 3 || m.compare(m.size() - 3, 3, ".ko") != 0)
-      throw SpecError("image: compressed module " + m + " (busybox insmod needs plain .ko)");
-    const std::string name = fs::path(m).filename().string();
-    files["lib/modules/" + name] = moddir + "/" + m;
-    modlist += name + "\n";
-  }
+  std::string modlist;  // the modules init loads, in order
+  const std::map<std::string, std::string> files = image_inputs(agent, tierd, moddir, modlist);
 
   // Content hash over every input's bytes plus the generated files.
   std::map<std::string, std::string> data;

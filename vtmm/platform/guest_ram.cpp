@@ -1,7 +1,6 @@
 #include "vtmm/platform/guest_ram.hpp"
 
 #include <fcntl.h>
-#include <numaif.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +10,8 @@
 #include <map>
 #include <sstream>
 #include <stdexcept>
+
+#include "vtmm/platform/page_moves.hpp"
 
 namespace vtmm::platform {
 
@@ -113,12 +114,12 @@ Json GuestRam::move(const std::vector<uint64_t>& gfns, int node,
   }
   if (status_out) status_out->assign(gfns.size(), kUnmapped);
   const size_t n = pages.size();
-  std::vector<int> status(n, 0), nodes(n, node);
+  std::vector<int> status;
   auto where = [&] {
     std::map<std::string, uint64_t> c;
-    if (n && ::move_pages(pid_, n, pages.data(), nullptr, status.data(), 0) == 0)
-      for (int s : status)
-        ++c[s >= 0 ? "node" + std::to_string(s) : std::string(std::strerror(-s))];
+    std::vector<int> at;
+    if (query_nodes(pid_, pages, at))
+      for (int s : at) ++c[s >= 0 ? "node" + std::to_string(s) : std::string(std::strerror(-s))];
     return Json(c);
   };
   Json r;
@@ -127,8 +128,7 @@ Json GuestRam::move(const std::vector<uint64_t>& gfns, int node,
   r["unmapped"] = unmapped;
   r["before"] = where();
   const auto t0 = std::chrono::steady_clock::now();
-  const long rc =
-      n ? ::move_pages(pid_, n, pages.data(), nodes.data(), status.data(), MPOL_MF_MOVE_ALL) : 0;
+  const long rc = move_to_node(pid_, pages, node, status);
   const int err = errno;
   r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (rc < 0) {

@@ -11,19 +11,14 @@
 #include <stdexcept>
 
 #include "vtmm/platform/elapsed.hpp"
+#include "vtmm/platform/page_moves.hpp"
 
 namespace vtmm::platform {
 namespace {
 
 constexpr uint64_t kPresent = uint64_t{1} << 63, kSoftDirty = uint64_t{1} << 55;
 constexpr uint64_t kPfnMask = (uint64_t{1} << 55) - 1;
-constexpr int kMoveAll = 1 << 2;  // MPOL_MF_MOVE_ALL: also pages another process maps
 constexpr size_t kChunk = 16384;  // pages per move_pages call
-
-// move_pages(2) by system call: the static daemon has no libnuma.
-long move_pages(int pid, size_t n, void** pages, const int* nodes, int* status, int flags) {
-  return ::syscall(SYS_move_pages, pid, n, pages, nodes, status, flags);
-}
 
 int open_or(const std::string& path, int flags, bool required) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
@@ -116,9 +111,8 @@ void ProcessMemory::refresh() {
   for (size_t at = 0; at < node_.size(); at += kChunk) {
     const size_t n = std::min(kChunk, node_.size() - at);
     addr.resize(n);
-    status.assign(n, -ENOENT);
     for (size_t i = 0; i < n; ++i) addr[i] = reinterpret_cast<void*>(hva_of(at + i));
-    if (move_pages(c_.pid, n, addr.data(), nullptr, status.data(), 0) != 0)
+    if (!query_nodes(c_.pid, addr, status))
       throw std::runtime_error(std::string("process memory: move_pages query failed: ") +
                                std::strerror(errno));
     std::copy(status.begin(), status.end(), node_.begin() + static_cast<ptrdiff_t>(at));
@@ -261,11 +255,10 @@ bool ProcessMemory::test_and_clear_young(Gpa g) {
 
 uint32_t ProcessMemory::move(const std::vector<Gpa>& gs, int node) {
   std::vector<void*> addr(gs.size());
-  std::vector<int> nodes(gs.size(), node), status(gs.size(), 0);
+  std::vector<int> status;
   for (size_t i = 0; i < gs.size(); ++i) addr[i] = reinterpret_cast<void*>(hva_of(gs[i]));
   ++stats_.move_calls;
-  const long rc = move_pages(c_.pid, gs.size(), addr.data(), nodes.data(), status.data(), kMoveAll);
-  if (rc < 0) status.assign(gs.size(), -errno);
+  move_to_node(c_.pid, addr, node, status);
   uint32_t moved = 0;
   for (size_t i = 0; i < gs.size(); ++i) {
     const int was = node_[gs[i]];

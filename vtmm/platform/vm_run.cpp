@@ -106,62 +106,71 @@ std::string gups_command(Params& p, const RunSpec& r) {
          " " + std::to_string(r.options.seed);
 }
 
+// redis-server with redis-benchmark or the agent's YCSB client.
+void redis_workload(Params& p, const RunSpec& r, GuestWorkload& w) {
+  const auto client = p.get<std::string>("client", "redis-benchmark");
+  if (client == "ycsb") {
+    // The agent's YCSB client: YCSB's key choice and core workload mixes.
+    YcsbRun y;
+    y.records = p.get<uint64_t>("records", 10000);
+    y.ops = p.get<uint64_t>("operations", 10000);
+    y.clients = p.get<uint64_t>("clients", 8);
+    y.value = p.get<uint64_t>("value_bytes", 1024);
+    y.mix = p.get<std::string>("workload", "a");
+    y.dist = p.get<std::string>("distribution", "zipfian");
+    if (y.mix != "a" && y.mix != "b" && y.mix != "c")
+      p.fail("workload", "must be a (50/50 read/update), b (95/5) or c (read only)");
+    ycsb_workload(p, r, y, "operations", w);
+  } else if (client == "redis-benchmark") {
+    // redis-benchmark's keys are uniform over the keyspace (-r); it has no YCSB hotspot option.
+    const auto req = p.get<uint64_t>("requests", 2000), clients = p.get<uint64_t>("clients", 8);
+    const auto keys = p.get<uint64_t>("keyspace", 10000),
+               value = p.get<uint64_t>("value_bytes", 4096);
+    if (req == 0 || clients == 0 || clients > 1000 || keys == 0 || value == 0 || value > (1u << 20))
+      throw SpecError(
+          p.where() +
+          ": requests, clients (<= 1000), keyspace and value_bytes (<= 1 MiB) must be > 0");
+    w.command = "redis " + std::to_string(req) + " " + std::to_string(clients) + " " +
+                std::to_string(keys) + " " + std::to_string(value);
+    w.op_name = "request";
+  } else {
+    p.fail("client", "must be redis-benchmark or ycsb");
+  }
+}
+
+// The simulator's redis-ycsb on redis-server and the agent's YCSB client.
+void redis_ycsb_workload(Params& p, const RunSpec& r, GuestWorkload& w) {
+  // The simulator workload's names and defaults (workloads/redis_ycsb.cpp):
+  // mix "default" is the paper's (50/50 read/update, hotspot keys), a/b/c
+  // YCSB's workloads on scrambled zipfian keys; one client per vCPU.
+  YcsbRun y;
+  y.records = p.get_count("records", 200'000);
+  y.ops = p.get_count("requests", 200'000);
+  y.value = p.get<uint64_t>("value_bytes", 4096);
+  y.clients = r.vm().vcpus;
+  const auto mix = p.get<std::string>("mix", "default");
+  if (mix != "default" && mix != "a" && mix != "b" && mix != "c")
+    p.fail("mix", "must be \"default\", \"a\", \"b\" or \"c\"");
+  y.mix = mix == "default" ? "a" : mix;
+  y.dist = mix == "default" ? "hotspot" : "zipfian";
+  // The simulator's defaults (800 MB of values) would not fit the default guest: say so
+  // before booting it.
+  if (y.records * y.value > guest_memory(r) / 2)
+    p.fail("records",
+           "records x value_bytes must be at most half the guest's memory (the rest "
+           "holds its kernel, redis-server's overhead and the agent)");
+  ycsb_workload(p, r, y, "requests", w);
+}
+
 GuestWorkload parse_workload(const RunSpec& r) {
   const std::string impl = r.vm().workload.value("impl", "");
   Params p(r.vm().workload, "workload '" + impl + "' (vm)");
   p.get<std::string>("impl", "");
   GuestWorkload w;
   if (impl == "redis") {
-    const auto client = p.get<std::string>("client", "redis-benchmark");
-    if (client == "ycsb") {
-      // The agent's YCSB client: YCSB's key choice and core workload mixes.
-      YcsbRun y;
-      y.records = p.get<uint64_t>("records", 10000);
-      y.ops = p.get<uint64_t>("operations", 10000);
-      y.clients = p.get<uint64_t>("clients", 8);
-      y.value = p.get<uint64_t>("value_bytes", 1024);
-      y.mix = p.get<std::string>("workload", "a");
-      y.dist = p.get<std::string>("distribution", "zipfian");
-      if (y.mix != "a" && y.mix != "b" && y.mix != "c")
-        p.fail("workload", "must be a (50/50 read/update), b (95/5) or c (read only)");
-      ycsb_workload(p, r, y, "operations", w);
-    } else if (client == "redis-benchmark") {
-      // redis-benchmark's keys are uniform over the keyspace (-r); it has no YCSB hotspot option.
-      const auto req = p.get<uint64_t>("requests", 2000), clients = p.get<uint64_t>("clients", 8);
-      const auto keys = p.get<uint64_t>("keyspace", 10000),
-                 value = p.get<uint64_t>("value_bytes", 4096);
-      if (req == 0 || clients == 0 || clients > 1000 || keys == 0 || value == 0 ||
-          value > (1u << 20))
-        throw SpecError(
-            p.where() +
-            ": requests, clients (<= 1000), keyspace and value_bytes (<= 1 MiB) must be > 0");
-      w.command = "redis " + std::to_string(req) + " " + std::to_string(clients) + " " +
-                  std::to_string(keys) + " " + std::to_string(value);
-      w.op_name = "request";
-    } else {
-      p.fail("client", "must be redis-benchmark or ycsb");
-    }
+    redis_workload(p, r, w);
   } else if (impl == "redis-ycsb") {
-    // The simulator workload's names and defaults (workloads/redis_ycsb.cpp):
-    // mix "default" is the paper's (50/50 read/update, hotspot keys), a/b/c
-    // YCSB's workloads on scrambled zipfian keys; one client per vCPU.
-    YcsbRun y;
-    y.records = p.get_count("records", 200'000);
-    y.ops = p.get_count("requests", 200'000);
-    y.value = p.get<uint64_t>("value_bytes", 4096);
-    y.clients = r.vm().vcpus;
-    const auto mix = p.get<std::string>("mix", "default");
-    if (mix != "default" && mix != "a" && mix != "b" && mix != "c")
-      p.fail("mix", "must be \"default\", \"a\", \"b\" or \"c\"");
-    y.mix = mix == "default" ? "a" : mix;
-    y.dist = mix == "default" ? "hotspot" : "zipfian";
-    // The simulator's defaults (800 MB of values) would not fit the default guest: say so
-    // before booting it.
-    if (y.records * y.value > guest_memory(r) / 2)
-      p.fail("records",
-             "records x value_bytes must be at most half the guest's memory (the rest "
-             "holds its kernel, redis-server's overhead and the agent)");
-    ycsb_workload(p, r, y, "requests", w);
+    redis_ycsb_workload(p, r, w);
   } else if (impl == "graph500-bfs") {
     const std::string graph = graph_args(p);
     const auto roots = p.get<uint32_t>("roots", 2);

@@ -410,23 +410,16 @@ void warn_llc_fits(const std::vector<Json>& records) {
   }
 }
 
-}  // namespace
-
-SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
-  const fs::path dir = opt.out_dir.empty() ? fs::path("results") / e.name : fs::path(opt.out_dir);
-  make_results_dir(dir.string());
-  const fs::path jsonl = dir / "runs.jsonl";
-
-  // Resume: keep the ok records of this spec's runs (same run key: the same
-  // resolved run), whichever spec version wrote them; failed runs are redone,
-  // records of runs the spec no longer has are dropped.
+// Resume: keeps the ok records of this spec's runs (same run key: the same
+// resolved run), whichever spec version wrote them, in `records`; failed runs
+// are redone, records of runs the spec no longer has are dropped. Starts the
+// log afresh with what survives, so later appends stay well-formed. Returns
+// the runs left to do.
+std::vector<size_t> reuse_recorded(const Experiment& e, const std::string& jsonl, bool resume,
+                                   std::vector<Json>& records) {
   std::vector<std::string> notes;
   std::map<std::string, Json> done;
-  if (opt.resume) done = read_records(jsonl.string(), notes);
-  SweepResult res;
-  res.jsonl = jsonl.string();
-  res.total = e.runs.size();
-  std::vector<Json> records(e.runs.size());
+  if (resume) done = read_records(jsonl, notes);
   std::vector<size_t> todo;
   size_t matched = 0;
   for (size_t i = 0; i < e.runs.size(); ++i) {
@@ -440,16 +433,29 @@ SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
     }
   }
   if (done.size() > matched)
-    notes.push_back(jsonl.string() + ": dropped " + std::to_string(done.size() - matched) +
+    notes.push_back(jsonl + ": dropped " + std::to_string(done.size() - matched) +
                     " record(s) of runs this spec does not have");
   for (const auto& n : notes) std::fprintf(stderr, "vtmm: note: %s\n", n.c_str());
+  std::vector<Json> kept;
+  for (const Json& r : records)
+    if (!r.is_null()) kept.push_back(r);
+  write_records_atomically(jsonl, kept);
+  return todo;
+}
+
+}  // namespace
+
+SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
+  const fs::path dir = opt.out_dir.empty() ? fs::path("results") / e.name : fs::path(opt.out_dir);
+  make_results_dir(dir.string());
+  const fs::path jsonl = dir / "runs.jsonl";
+
+  SweepResult res;
+  res.jsonl = jsonl.string();
+  res.total = e.runs.size();
+  std::vector<Json> records(e.runs.size());
+  const std::vector<size_t> todo = reuse_recorded(e, jsonl.string(), opt.resume, records);
   res.reused = e.runs.size() - todo.size();
-  {  // start the log afresh with what survives, so appends below stay well-formed
-    std::vector<Json> kept;
-    for (const Json& r : records)
-      if (!r.is_null()) kept.push_back(r);
-    write_records_atomically(jsonl.string(), kept);
-  }
   if (opt.progress && res.reused > 0)
     std::fprintf(stderr, "[%s] %zu of %zu runs already recorded; %zu to run\n", e.name.c_str(),
                  res.reused, res.total, todo.size());

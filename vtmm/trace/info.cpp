@@ -10,6 +10,28 @@
 
 namespace vtmm::trace {
 
+namespace {
+
+// The share of all `total` accesses that went to the hottest 10 %, 20 %, ...
+// 100 % of the pages (rounded up to whole pages).
+Json hottest_decile_shares(const std::unordered_map<uint64_t, uint64_t>& per_page, uint64_t total) {
+  std::vector<uint64_t> counts;
+  counts.reserve(per_page.size());
+  for (const auto& [page, n] : per_page) counts.push_back(n);
+  std::sort(counts.begin(), counts.end(), std::greater<>());
+  Json deciles = Json::array();
+  uint64_t cum = 0;
+  size_t at = 0;
+  for (int d = 1; d <= 10; ++d) {
+    const size_t upto = (counts.size() * static_cast<size_t>(d) + 9) / 10;
+    for (; at < upto; ++at) cum += counts[at];
+    deciles.push_back(total ? static_cast<double>(cum) / static_cast<double>(total) : 0.0);
+  }
+  return deciles;
+}
+
+}  // namespace
+
 Json trace_info(const std::string& path) {
   // One pass: the reader's own check of the file reads every window, and
   // hands each to the tally here. Nothing is sized by the trailer's figures.
@@ -54,19 +76,8 @@ Json trace_info(const std::string& path) {
                           {"writes", ph.writes},
                           {"instructions", ph.instructions}});
   }
-  std::vector<uint64_t> counts;
-  counts.reserve(per_page.size());
-  for (const auto& [page, n] : per_page) counts.push_back(n);
-  std::sort(counts.begin(), counts.end(), std::greater<>());
   const uint64_t total = reads + writes;
-  Json deciles = Json::array();
-  uint64_t cum = 0;
-  size_t at = 0;
-  for (int d = 1; d <= 10; ++d) {
-    const size_t upto = (counts.size() * static_cast<size_t>(d) + 9) / 10;
-    for (; at < upto; ++at) cum += counts[at];
-    deciles.push_back(total ? static_cast<double>(cum) / static_cast<double>(total) : 0.0);
-  }
+  const Json deciles = hottest_decile_shares(per_page, total);
   Json markers = Json::array();
   for (const auto& m : r.summary().markers)
     markers.push_back({{"window", m.window}, {"name", m.name}});
