@@ -4,12 +4,14 @@
 // with soft-dirty: ctest vm_numa_migration proves them inside a guest.
 #include "vtmm/platform/process_memory.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstring>
 
+#include "vtmm/platform/pagemap.hpp"
 #include "vtmm/platform/policy_driver.hpp"
 
 namespace vtmm::platform {
@@ -49,6 +51,45 @@ TEST_F(ProcessMemoryTest, RefusesBadRegionsAndOneNode) {
   c.regions[0].bytes = 0;
   EXPECT_THROW(ProcessMemory{c}, std::invalid_argument);
   EXPECT_THROW(ProcessMemory(config(0, 0)), std::invalid_argument);
+}
+
+// Idle page tracking on a file standing in for the kernel's bitmap (no
+// kernel here has CONFIG_IDLE_PAGE_TRACKING): a scan reads each present
+// frame's bit (set: idle, so not accessed) and marks the frames idle again;
+// the test clears a frame's bit as the kernel does when the page is used.
+TEST_F(ProcessMemoryTest, AccessedBitsFromAnIdleBitmap) {
+  const uint64_t pfn2 =
+      pagemap_pfn(pagemap_entry("self", reinterpret_cast<uint64_t>(p_) + 2 * kPageSize));
+  if (pfn2 == 0) GTEST_SKIP() << "pagemap hides frame numbers here (needs CAP_SYS_ADMIN)";
+  char path[] = "/tmp/vtmm-page-idle-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  auto c = config();
+  c.page_idle_path = path;
+  ProcessMemory m(c);
+  ASSERT_TRUE(m.has_page_idle());
+  EptAccessBits& ept = m.ept();
+  std::vector<uint8_t> bits(8);
+  // The file reads as zeros: every present page counts as accessed once.
+  ept.scan_ept(PteBits::kAccessed, bits);
+  for (Gpa g = 0; g < 8; ++g) EXPECT_EQ((bits[g] & PteBits::kAccessed) != 0, g < 4) << g;
+  // Marked idle by that scan, in whole 8-byte words: nothing accessed since.
+  uint64_t word = 0;
+  ASSERT_EQ(::pread(fd, &word, 8, static_cast<off_t>(pfn2 / 64 * 8)), 8);
+  EXPECT_EQ((word >> (pfn2 % 64)) & 1, 1u);
+  ept.scan_ept(0, bits);
+  for (Gpa g = 0; g < 8; ++g) EXPECT_EQ(bits[g] & PteBits::kAccessed, 0) << g;
+  // Page 2 used: the kernel clears its idle bit.
+  word &= ~(uint64_t{1} << (pfn2 % 64));
+  ASSERT_EQ(::pwrite(fd, &word, 8, static_cast<off_t>(pfn2 / 64 * 8)), 8);
+  ept.scan_ept(0, bits);
+  for (Gpa g = 0; g < 8; ++g) EXPECT_EQ((bits[g] & PteBits::kAccessed) != 0, g == 2) << g;
+  EXPECT_TRUE(ept.ept_bits(2) & PteBits::kAccessed);
+  // folio_referenced's test and clear: young once, then idle again.
+  EXPECT_TRUE(m.test_and_clear_young(2));
+  EXPECT_FALSE(m.test_and_clear_young(2));
+  ::close(fd);
+  ::unlink(path);
 }
 
 TEST_F(ProcessMemoryTest, OffersWhatAStockKernelHas) {

@@ -32,6 +32,7 @@
 
 #include "vtmm/core/error.hpp"
 #include "vtmm/core/rng.hpp"
+#include "vtmm/platform/pagemap.hpp"
 #include "vtmm/platform/policy_driver.hpp"
 #include "workloads/gups_hotset.hpp"
 
@@ -293,16 +294,14 @@ Json gpt_check(const Args& a, int pid, uint64_t hva, uint64_t first_hot, uint64_
     }
   }
   uint64_t reported = 0, hit = 0, mismatched = 0;
-  std::ifstream pm("/proc/" + std::to_string(pid) + "/pagemap", std::ios::binary);
+  const std::string proc = std::to_string(pid);
   for (uint64_t g = 0; g < pages; ++g) {
     const bool hot = a.gpt_windows > 0 && seen[g] == a.gpt_windows;
     reported += hot;
     hit += hot && g >= first_hot && g < first_hot + hot_pages;
-    uint64_t e = 0;
-    pm.seekg(static_cast<std::streamoff>((hva / 4096 + g) * 8));
-    if (pm.read(reinterpret_cast<char*>(&e), 8) && (e >> 63) &&
-        (e & ((uint64_t{1} << 55) - 1)) != frame[g])
-      ++mismatched;
+    using vtmm::platform::kPagemapPfnMask, vtmm::platform::kPagemapPresent;
+    const uint64_t e = vtmm::platform::pagemap_entry(proc, hva + g * 4096);
+    if ((e & kPagemapPresent) && (e & kPagemapPfnMask) != frame[g]) ++mismatched;
   }
   return {{"module", true},
           {"windows", a.gpt_windows},

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "vtmm/platform/libvirt_session.hpp"
+#include "vtmm/platform/pagemap.hpp"
 #include "vtmm/platform/process_memory.hpp"
 #include "vtmm/platform/tracepoint_counter.hpp"
 
@@ -75,13 +76,7 @@ Json tracepoint_countable(const std::string& sys, const std::string& name) {
 
 bool pagemap_gives_pfns() {
   volatile char c = 1;
-  const int fd = ::open("/proc/self/pagemap", O_RDONLY);
-  if (fd < 0) return false;
-  uint64_t e = 0;
-  const auto off = static_cast<off_t>(reinterpret_cast<uintptr_t>(&c) / 4096 * 8);
-  const bool ok = ::pread(fd, &e, 8, off) == 8 && (e >> 63) && (e & ((uint64_t{1} << 55) - 1)) != 0;
-  ::close(fd);
-  return ok;
+  return pagemap_pfn(pagemap_entry("self", reinterpret_cast<uintptr_t>(&c))) != 0;
 }
 
 }  // namespace

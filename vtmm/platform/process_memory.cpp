@@ -12,12 +12,13 @@
 
 #include "vtmm/platform/elapsed.hpp"
 #include "vtmm/platform/page_moves.hpp"
+#include "vtmm/platform/pagemap.hpp"
 
 namespace vtmm::platform {
 namespace {
 
-constexpr uint64_t kPresent = uint64_t{1} << 63, kSoftDirty = uint64_t{1} << 55;
-constexpr uint64_t kPfnMask = (uint64_t{1} << 55) - 1;
+constexpr uint64_t kPresent = kPagemapPresent, kSoftDirty = kPagemapSoftDirty;
+constexpr uint64_t kPfnMask = kPagemapPfnMask;
 constexpr size_t kChunk = 16384;  // pages per move_pages call
 
 int open_or(const std::string& path, int flags, bool required) {
@@ -42,12 +43,7 @@ bool soft_dirty_works() {
     if (cr >= 0) ::close(cr);
     if (cleared) {
       static_cast<volatile char*>(p)[0] = 2;
-      const int fd = ::open("/proc/self/pagemap", O_RDONLY);
-      uint64_t e = 0;
-      if (fd >= 0 &&
-          ::pread(fd, &e, 8, static_cast<off_t>(reinterpret_cast<uintptr_t>(p) / 4096 * 8)) == 8)
-        ok = (e >> 55) & 1;
-      if (fd >= 0) ::close(fd);
+      ok = pagemap_entry("self", reinterpret_cast<uintptr_t>(p)) & kPagemapSoftDirty;
     }
   }
   ::munmap(p, 4096);
@@ -70,7 +66,7 @@ ProcessMemory::ProcessMemory(ProcessMemoryConfig c)
   const std::string proc = "/proc/" + std::to_string(c_.pid);
   pagemap_fd_ = open_or(proc + "/pagemap", O_RDONLY, true);
   clear_refs_fd_ = open_or(proc + "/clear_refs", O_WRONLY, true);
-  idle_fd_ = open_or("/sys/kernel/mm/page_idle/bitmap", O_RDWR, false);
+  idle_fd_ = open_or(c_.page_idle_path, O_RDWR, false);
   soft_dirty_ = soft_dirty_works();
   if (c_.own_page_tables)
     tables_ = std::make_unique<ProcessPageTables>(c_.pid, static_cast<uint32_t>(pages),
@@ -218,10 +214,8 @@ void ProcessMemory::scan_ept(uint8_t clear_mask, std::span<uint8_t> out) {
 }
 
 uint8_t ProcessMemory::ept_bits(Gpa g) {
-  uint64_t e = 0;
-  if (::pread(pagemap_fd_, &e, 8, static_cast<off_t>(hva_of(g) / kPageSize * 8)) != 8 ||
-      !(e & kPresent))
-    return 0;
+  const uint64_t e = pagemap_entry(pagemap_fd_, hva_of(g));
+  if (!(e & kPresent)) return 0;
   const bool dirty = e & kSoftDirty;
   const bool accessed = idle_fd_ >= 0 ? !idle(e & kPfnMask) : dirty;
   return static_cast<uint8_t>((accessed ? PteBits::kAccessed : 0) | (dirty ? PteBits::kDirty : 0));
@@ -234,10 +228,8 @@ void ProcessMemory::clear_ept_bits(std::span<const Gpa> gs, uint8_t mask) {
   if (!(mask & PteBits::kAccessed) || idle_fd_ < 0) return;
   std::vector<uint64_t> pfns;
   for (Gpa g : gs) {
-    uint64_t e = 0;
-    if (::pread(pagemap_fd_, &e, 8, static_cast<off_t>(hva_of(g) / kPageSize * 8)) == 8 &&
-        (e & kPresent))
-      pfns.push_back(e & kPfnMask);
+    const uint64_t e = pagemap_entry(pagemap_fd_, hva_of(g));
+    if (e & kPresent) pfns.push_back(e & kPfnMask);
   }
   mark_idle(pfns);
 }

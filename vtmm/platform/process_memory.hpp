@@ -61,6 +61,9 @@ struct ProcessMemoryConfig {
   uint64_t slow_pages = 0;
   // Track the process's own page tables through the companion module.
   bool own_page_tables = false;
+  // The kernel's idle page bitmap (absent: accessed bits are the dirty bits).
+  // Tests point it at a file standing in for it.
+  std::string page_idle_path = "/sys/kernel/mm/page_idle/bitmap";
 };
 
 // Counts of what the mechanisms did, for the run record.
