@@ -34,6 +34,16 @@ Ratio parse_ratio(const std::string& s, const std::string& where) {
 
 namespace {
 
+// A VM's shape, as the "vm" block and each entry of "vms" give it.
+void read_shape(Params& p, VmSpec& v) {
+  v.vcpus = p.get<uint32_t>("vcpus", 1);
+  if (v.vcpus == 0 || v.vcpus > 256) p.fail("vcpus", "must be between 1 and 256");
+  v.memory_bytes = p.get_bytes("memory", 0);
+  v.ept_huge = p.get<bool>("ept_huge", false);
+  v.guest_thp = p.get<bool>("guest_thp", false);
+  v.aged_guest = p.get<bool>("aged_guest", false);
+}
+
 // The multi-VM part of a run: "vms", "host_memory", "fast_memory_sharing", "pool".
 void parse_multi(Params& p, RunSpec& r, const std::string& where) {
   if (p.has("vm") || p.has("workload"))
@@ -74,12 +84,7 @@ void parse_single(Params& p, VmSpec& v, const std::string& where) {
   for (const char* k : {"host_memory", "fast_memory_sharing", "pool"})
     if (p.has(k)) p.fail(k, "belongs to multi-VM runs (a 'vms' list)");
   Params vm = p.child("vm");
-  v.vcpus = vm.get<uint32_t>("vcpus", 1);
-  if (v.vcpus == 0 || v.vcpus > 256) vm.fail("vcpus", "must be between 1 and 256");
-  v.memory_bytes = vm.get_bytes("memory", 0);
-  v.ept_huge = vm.get<bool>("ept_huge", false);
-  v.guest_thp = vm.get<bool>("guest_thp", false);
-  v.aged_guest = vm.get<bool>("aged_guest", false);
+  read_shape(vm, v);
   v.initial_tier = vm.get<std::string>("initial_tier", "policy");
   if (v.initial_tier != "policy" && v.initial_tier != "slow")
     vm.fail("initial_tier", "must be \"policy\" or \"slow\"");
@@ -114,12 +119,7 @@ VmSpec VmSpec::from_json(const Json& j, const std::string& where) {
   Params p(j, where);
   VmSpec v;
   v.name = p.get<std::string>("name", "");
-  v.vcpus = p.get<uint32_t>("vcpus", 1);
-  if (v.vcpus == 0 || v.vcpus > 256) p.fail("vcpus", "must be between 1 and 256");
-  v.memory_bytes = p.get_bytes("memory", 0);
-  v.ept_huge = p.get<bool>("ept_huge", false);
-  v.guest_thp = p.get<bool>("guest_thp", false);
-  v.aged_guest = p.get<bool>("aged_guest", false);
+  read_shape(p, v);
   if (!p.has("workload")) throw SpecError(where + ": missing field 'workload'");
   v.workload = component_spec(p.raw("workload"), where + ".workload", "workload");
   v.fast_share_bytes = p.get_bytes("fast_share", 0);
