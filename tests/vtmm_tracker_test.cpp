@@ -7,7 +7,10 @@
 //  - GptScanTracker (no PML) scans every table not left alone each window and
 //    decides as the PML tracker does when every table is walked;
 //  - EptScanner (the ablation) reads every EPT entry every window;
-//  - a vCPU's 512-entry PML buffer causes one exit per 512 logged GPAs.
+//  - a vCPU's 512-entry PML buffer causes one exit per 512 logged GPAs;
+//  - in an aged guest (tables handed over in an order unrelated to their
+//    GPAs, state re-ordered by GPA as tables arrive) every PTE is decided as
+//    in a guest whose tables arrive in GPA order.
 //
 // Layout of the VMs below: 1536 virtual pages (three 2 MiB groups, so three
 // leaf page-table pages once touched) in 2048 guest pages.
@@ -320,6 +323,45 @@ TEST(VtmmEptScanner, FlushesEveryVcpuTlbOncePerWindow) {
     t.window();
     EXPECT_EQ(t.rig.vm.counters.tlb_flushes, flushes + 2) << "window " << w;
   }
+}
+
+// The tracker keeps its per-PTE state in its tables' GPA order and re-orders
+// it as an aged guest's tables arrive: each PTE's state must travel with it.
+// The same accesses in a guest whose GPAs come in order (nothing to
+// re-order) must give every virtual page the same sight and MLQ level.
+TEST(VtmmTracker, AgedGuestDecidesPerPageAsAnOrderedOne) {
+  constexpr uint64_t kMem = 16384, kVa = 12288;  // 24 tables, arriving three a window
+  sim::VmConfig aged_cfg = vm_config(kMem, kVa, 1, /*pml=*/true);
+  aged_cfg.shuffle_free_pages = true;
+  TrackerRig<PmlGptTracker> aged(aged_cfg, PmlGptTracker(MlqConfig{}));
+  TrackerRig<PmlGptTracker> plain(vm_config(kMem, kVa, 1, /*pml=*/true),
+                                  PmlGptTracker(MlqConfig{}));
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  bool reordered = false;
+  for (uint32_t w = 0; w < 30; ++w) {
+    const uint64_t groups = std::min<uint64_t>(3 * (w + 1), kVa / kPtesPerPage);
+    for (int i = 0; i < 600; ++i) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      const uint64_t span = groups * kPtesPerPage;
+      const uint64_t vpn = (x >> 20) % 4 == 0 ? x % span : x % 256;  // a hot 256 pages
+      const AccessKind kind = (x >> 40) % 3 == 0 ? kWrite : kRead;
+      aged.rig.access(0, vpn, kind);
+      plain.rig.access(0, vpn, kind);
+    }
+    aged.window();
+    plain.window();
+    for (uint64_t vpn = 0; vpn < groups * kPtesPerPage; ++vpn) {
+      const Gpa a = aged.rig.gpa(vpn), p = plain.rig.gpa(vpn);
+      ASSERT_EQ(a == kNone, p == kNone) << "vpn " << vpn;
+      if (a == kNone) continue;
+      reordered |= vpn > 0 && aged.rig.gpt(vpn) < aged.rig.gpt(0);
+      ASSERT_EQ(aged.seen_of(a), plain.seen_of(p)) << "window " << w << " vpn " << vpn;
+      ASSERT_EQ(aged.tracker.page(a).level(), plain.tracker.page(p).level())
+          << "window " << w << " vpn " << vpn;
+    }
+  }
+  EXPECT_TRUE(reordered) << "the aged guest's tables did not arrive out of GPA order";
+  EXPECT_GE(plain.tracker.page(plain.rig.gpa(0)).level(), 2) << "hot pages climbed the MLQ";
 }
 
 }  // namespace vtmm_tracker_test

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 
 namespace vtmm::policy {
 
@@ -23,6 +24,7 @@ void PmlGptTracker::attach(Mechanisms& m) {
   const uint32_t n = m.guest_pages();
   tables_.clear();
   handed_ = 0;
+  ordered_ = 0;
   mlq_.clear();
   target_.clear();
   index_.assign(64, kFree);
@@ -43,11 +45,49 @@ void PmlGptTracker::index_insert(Gpa gpt, uint32_t slot) {
     std::vector<uint64_t> old(index_.size() * 2, kFree);
     old.swap(index_);
     for (uint64_t e : old)
-      if (e != kFree) index_insert(static_cast<Gpa>(e >> 32), static_cast<uint32_t>(e));
+      if (e != kFree) index_put(static_cast<Gpa>(e >> 32), static_cast<uint32_t>(e));
   }
+  index_put(gpt, slot);
+}
+
+void PmlGptTracker::index_put(Gpa gpt, uint32_t slot) {
   uint64_t b = hash_slot(gpt, index_.size());
   while (index_[b] != kFree) b = (b + 1) & (index_.size() - 1);
   index_[b] = uint64_t{gpt} << 32 | slot;
+}
+
+// Windows scan tables in GPA order (the order the host reads them in); the
+// state is kept in the same order, so that a scan walks it sequentially even
+// in an aged guest, whose tables the companion hands over in an order
+// unrelated to their GPAs. Tables handed over since the last ordering sit
+// at the end until they are an eighth of all (amortised: each ordering
+// moves the whole state once); where hand-over order is GPA order already,
+// nothing moves. Slots are internal: the scan order, and so every call on
+// the mechanisms, is the same whatever the slots are.
+void PmlGptTracker::order_by_gpa() {
+  const size_t n = tables_.size();
+  if (n - ordered_ < std::max<size_t>(1, n / 8)) return;
+  ordered_ = n;
+  const auto by_gpa = [](const Table& a, const Table& b) { return a.gpa < b.gpa; };
+  if (std::is_sorted(tables_.begin(), tables_.end(), by_gpa)) return;
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return tables_[a].gpa < tables_[b].gpa; });
+  auto permute = [&](auto& per_pte) {
+    std::remove_reference_t<decltype(per_pte)> out(per_pte.size());
+    for (size_t i = 0; i < n; ++i)
+      std::copy_n(per_pte.begin() + ptrdiff_t{order[i]} * kPtesPerPage, kPtesPerPage,
+                  out.begin() + static_cast<ptrdiff_t>(i * kPtesPerPage));
+    per_pte.swap(out);
+  };
+  permute(mlq_);
+  permute(target_);
+  std::vector<Table> tables(n);
+  for (size_t i = 0; i < n; ++i) tables[i] = tables_[order[i]];
+  tables_.swap(tables);
+  std::fill(index_.begin(), index_.end(), kFree);
+  for (uint32_t slot = 0; slot < n; ++slot) index_put(tables_[slot].gpa, slot);
 }
 
 // The companion hands over page-table pages as the guest's tables grow.
@@ -65,6 +105,7 @@ void PmlGptTracker::hand_over(std::span<const Gpa> gpts) {
     if (inside) is_gpt_[g] = 1;
     rearm_.push_back(g);
   }
+  order_by_gpa();
 }
 
 void PmlGptTracker::queue(uint32_t slot, uint32_t k) {

@@ -28,9 +28,10 @@ struct TrackStats {
   uint64_t ept_scanned = 0;
 };
 
-// State is kept per PTE slot (table slot * 512 + PTE index), tables in the
-// order the companion handed them over: a scan walks its table's state
-// sequentially however the guest's allocator scattered the data pages. The
+// State is kept per PTE slot (table slot * 512 + PTE index), tables in GPA
+// order (the order windows scan them in; new tables wait at the end until
+// they are an eighth of all): a scan walks its tables' state sequentially
+// however the guest's allocator scattered the tables and data pages. The
 // MLQ state therefore follows the PTE: a PTE the guest re-points to another
 // page starts the new page at level 0 (a host-side run never re-points; a
 // guest that migrates pages itself does).
@@ -69,11 +70,14 @@ class PmlGptTracker : public Tracker {
   void repoint(Gpa& prev, Gpa now, MlqPage& p);
   uint32_t slot_of(Gpa gpt) const;
   void index_insert(Gpa gpt, uint32_t slot);
+  void index_put(Gpa gpt, uint32_t slot);  // no growth: index_ has room
+  void order_by_gpa();
 
   MlqConfig cfg_;
   bool pml_ = true;              // false: GptScanTracker
   std::vector<Table> tables_;    // by slot
   size_t handed_ = 0;            // entries of the companion's list taken so far
+  size_t ordered_ = 0;           // tables_ up to here were last put in GPA order
   std::vector<MlqPage> mlq_;     // by PTE slot
   std::vector<Gpa> target_;      // by PTE slot: its target when last scanned (kNone: not present)
   std::vector<uint64_t> index_;  // open addressing, GPA << 32 | slot (kFree: empty)
