@@ -29,6 +29,7 @@
 // is part of the window.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <bit>
 #include <fstream>
 #include <memory>
@@ -87,7 +88,11 @@ struct TouchedVm : bench::SimVm {
 // daemon on a real host spends per window is the tracker's and classifier's
 // CPU; the simulator adds its model of the scan's memory traffic (the 64
 // lines of each table through its LLC and tier bandwidth), which this view
-// leaves out so the two can be told apart.
+// leaves out so the two can be told apart. On a real host a table is read
+// from guest RAM at its GPA; the simulator keeps PTEs by virtual page
+// instead, which in an aged guest scatters a GPA-ordered scan. So the view
+// reads a copy laid out as guest RAM would hold the tables (by GPA),
+// refreshed from the VM after the vCPU ran (untimed); clears go to both.
 class DaemonView final : public Mechanisms, public GuestPageTables {
  public:
   explicit DaemonView(bench::SimVm& rig) : rig_(rig) {
@@ -97,6 +102,24 @@ class DaemonView final : public Mechanisms, public GuestPageTables {
     p.pml = &rig.mech.pml();
     p.tlb = &rig.mech.tlb();
     provide(p);
+  }
+  // Copies every table's PTEs into the GPA-ordered layout.
+  void refresh() {
+    const sim::Vm& vm = rig_.vm;
+    gpas_.assign(vm.gpt_list.begin(), vm.gpt_list.end());
+    std::sort(gpas_.begin(), gpas_.end());
+    base_.resize(gpas_.size());
+    target_.resize(gpas_.size() * kPtesPerPage);
+    bits_.resize(gpas_.size() * kPtesPerPage);
+    for (uint32_t r = 0; r < gpas_.size(); ++r) {
+      base_[r] = uint64_t{vm.owner[gpas_[r]] & ~sim::kGptOwner} * kPtesPerPage;
+      for (uint32_t i = 0; i < kPtesPerPage; ++i) {
+        const uint64_t vpn = base_[r] + i;
+        const bool in = vpn < vm.pte_gpa.size();
+        target_[r * kPtesPerPage + i] = in ? vm.pte_gpa[vpn] : kNone;
+        bits_[r * kPtesPerPage + i] = in ? vm.pte_bits[vm.bits_vpn(vpn)] : uint8_t{0};
+      }
+    }
   }
   uint32_t guest_pages() const override { return rig_.mech.guest_pages(); }
   bool backed(Gpa g) const override { return rig_.mech.backed(g); }
@@ -111,29 +134,32 @@ class DaemonView final : public Mechanisms, public GuestPageTables {
   void scan_gpt_page(Gpa gpt, uint8_t clear_mask, std::span<PteBits, kPtesPerPage> out) override {
     rig_.mech.gpt().scan_gpt_page(gpt, clear_mask, out);  // not used by the PML tracker
   }
-  GptView read_gpt_page(Gpa gpt, GptCopy& copy) override {
-    const uint64_t base = group(gpt);
-    const sim::Vm& vm = rig_.vm;
-    if (base + kPtesPerPage > vm.pte_gpa.size()) return rig_.mech.gpt().read_gpt_page(gpt, copy);
-    const bool shared = vm.bits_vpn(base + 1) == base;  // one A/D pair for a 2 MiB guest page
-    return GptView{&vm.pte_gpa[base], &vm.pte_bits[base], shared ? 0u : 1u};
+  GptView read_gpt_page(Gpa gpt, GptCopy&) override {
+    const size_t at = size_t{rank(gpt)} * kPtesPerPage;
+    return GptView{&target_[at], &bits_[at], 1};  // no 2 MiB guest pages here
   }
   void clear_gpt_bits(Gpa gpt, const PteSet& which, uint8_t mask) override {
-    sim::Vm& vm = rig_.vm;
-    const uint64_t base = group(gpt);
+    const uint32_t r = rank(gpt);
+    const size_t at = size_t{r} * kPtesPerPage;
     for (uint32_t w = 0; w < which.size(); ++w)
       for (uint64_t todo = which[w]; todo != 0; todo &= todo - 1) {
-        const uint64_t vpn = base + w * 64 + static_cast<uint64_t>(std::countr_zero(todo));
-        if (vpn < vm.pte_gpa.size() && vm.pte_gpa[vpn] != kNone)
-          vm.pte_bits[vm.bits_vpn(vpn)] &= static_cast<uint8_t>(~mask);
+        const uint32_t i = w * 64 + static_cast<uint32_t>(std::countr_zero(todo));
+        if (target_[at + i] == kNone) continue;
+        bits_[at + i] &= static_cast<uint8_t>(~mask);
+        rig_.vm.pte_bits[base_[r] + i] &= static_cast<uint8_t>(~mask);  // what the vCPUs see
       }
   }
 
  private:
-  uint64_t group(Gpa gpt) const {
-    return uint64_t{rig_.vm.owner[gpt] & ~sim::kGptOwner} * kPtesPerPage;
+  // A table's place in GPA order: where guest RAM would hold it.
+  uint32_t rank(Gpa gpt) const {
+    return static_cast<uint32_t>(std::lower_bound(gpas_.begin(), gpas_.end(), gpt) - gpas_.begin());
   }
   bench::SimVm& rig_;
+  std::vector<Gpa> gpas_;       // the tables' GPAs, ascending
+  std::vector<uint64_t> base_;  // by rank: the first virtual page its PTEs map
+  std::vector<Gpa> target_;     // guest RAM's copy of the tables, by rank
+  std::vector<uint8_t> bits_;
 };
 
 // Timed windows per case: the first ones after the warm-up are slower than
@@ -149,8 +175,9 @@ struct WindowCase {
 void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   const double rss0 = resident_bytes();
   TouchedVm rig(static_cast<uint64_t>(state.range(0)), c.aged);
-  const double rss_vm = resident_bytes();
   DaemonView daemon(rig);
+  if (c.daemon) daemon.refresh();  // its copy counts as the VM's memory
+  const double rss_vm = resident_bytes();
   Mechanisms& m = c.daemon ? static_cast<Mechanisms&>(daemon) : rig.mech;
   policy::PmlGptTracker tracker(policy::MlqConfig{});
   tracker.attach(m);
@@ -167,6 +194,7 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
     tracker.window(m, k++, seen, st);
     if (cls) cls->run(m, seen, &tracker);
     if (w > 0) rig.touch(64, kWrite, table_stride);
+    if (w > 0 && c.daemon) daemon.refresh();
   }
   const double rss_policy = resident_bytes();
   const double pages = rig.mech.guest_pages();
@@ -179,6 +207,7 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   for (auto _ : state) {
     state.PauseTiming();
     rig.touch(64, k % 2 ? kRead : kWrite, table_stride);
+    if (c.daemon) daemon.refresh();
     state.ResumeTiming();
     tracker.window(m, k++, seen, st);
     if (cls) benchmark::DoNotOptimize(cls->run(m, seen, &tracker).hot_pages);
