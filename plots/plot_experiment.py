@@ -425,9 +425,12 @@ def main():
         ax_of = {wl: axes[0][i] for i, wl in enumerate(workloads)}
     if kind in KINDS:
         KINDS[kind](records, spec, lambda key: ax_of[key])
-    fig.suptitle(textwrap.fill(spec.get("title", spec["name"]), 110), fontsize=10)
+    # Wrapped to the figure's width (about 12 characters per inch at 10 pt),
+    # so a long title is not cut at the edges of a narrow figure.
+    title = textwrap.fill(spec.get("title", spec["name"]), max(40, int(fig.get_size_inches()[0] * 12)))
+    fig.suptitle(title, fontsize=10)
     # Leave room for the (wrapped) title above the panels' own titles.
-    lines = textwrap.fill(spec.get("title", spec["name"]), 110).count("\n") + 1
+    lines = title.count("\n") + 1
     fig.tight_layout(rect=(0, 0, 1, 1 - (0.25 + 0.18 * lines) / fig.get_size_inches()[1]))
     for ext in ("png", "svg"):
         out = os.path.join(results, f"{spec['name']}.{ext}")
