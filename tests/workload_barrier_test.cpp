@@ -54,6 +54,7 @@ class AllFast final : public Policy {
 struct Result {
   double sim_ns;
   uint64_t accesses;
+  double barrier_wait_ns;  // vCPU time idle behind the slowest (counters.barrier_wait_s)
 };
 
 Result run(uint32_t vcpus, bool barrier) {
@@ -64,7 +65,7 @@ Result run(uint32_t vcpus, bool barrier) {
   std::vector<sim::VmSlot> slots{sim::VmSlot{
       sim::vm_config(sz, pol, sim::VmShape{vcpus, wl.footprint_bytes()}), &wl, &pol, 0, false}};
   const sim::Outcome o = sim::run_loop("sim", sim::HostProfile::load("optane"), slots).front();
-  return {o.sim_time_ns, o.measured.accesses};
+  return {o.sim_time_ns, o.measured.accesses, o.measured.barrier_wait_ns};
 }
 
 TEST(Barrier, OtherVcpusWaitForTheLongPieceBeforeTheShortOnes) {
@@ -77,6 +78,17 @@ TEST(Barrier, OtherVcpusWaitForTheLongPieceBeforeTheShortOnes) {
   EXPECT_GT(synced.sim_ns, 1.15 * free.sim_ns);
   EXPECT_LT(synced.sim_ns, 0.75 * alone.sim_ns)
       << "after the barrier the vCPUs still share the work";
+}
+
+TEST(Barrier, CountsTheTimeEachVcpuWaitsForTheSlowest) {
+  const Result free = run(4, false), synced = run(4, true), alone = run(1, true);
+  EXPECT_EQ(free.barrier_wait_ns, 0.0);
+  EXPECT_EQ(alone.barrier_wait_ns, 0.0) << "one vCPU never waits for another";
+  // Three vCPUs reach the barrier at once and wait out the long piece
+  // (20000 of the 39200 lines, each a first touch of its own line).
+  const double long_piece_ns = alone.sim_ns * 20000.0 / 39200.0;
+  EXPECT_NEAR(synced.barrier_wait_ns, 3 * long_piece_ns, 0.25 * 3 * long_piece_ns);
+  EXPECT_LT(synced.barrier_wait_ns, 3 * synced.sim_ns);
 }
 
 }  // namespace workload_barrier_test

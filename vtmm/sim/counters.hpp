@@ -52,13 +52,14 @@ namespace vtmm::sim {
   X(writebacks, "fast_writebacks", "slow_writebacks") /* dirty LLC evictions */
 
 // Times in ns, recorded in seconds: X(member, record key).
-#define VTMM_TIMES(X)                                                                              \
-  X(trap_wait_ns, "trap_wait_s")   /* vCPU time lost waiting on migrations */                      \
-  X(bw_delay_ns, "bw_delay_s")     /* ... queueing for tier bandwidth */                           \
-  X(load_delay_ns, "load_delay_s") /* ... to loaded latency (data misses) */                       \
-  X(wb_stall_ns, "wb_stall_s")     /* ... to full write queues (posted write-backs) */             \
-  X(core_steal_ns, "core_steal_s") /* ... to the policy's thread on its core */                    \
-  X(tracking_ns, "")               /* hypervisor-thread time: tracking (record: tracking_cpu_s) */ \
+#define VTMM_TIMES(X)                                                                      \
+  X(trap_wait_ns, "trap_wait_s")       /* vCPU time lost waiting on migrations */          \
+  X(bw_delay_ns, "bw_delay_s")         /* ... queueing for tier bandwidth */               \
+  X(load_delay_ns, "load_delay_s")     /* ... to loaded latency (data misses) */           \
+  X(wb_stall_ns, "wb_stall_s")         /* ... to full write queues (posted write-backs) */ \
+  X(core_steal_ns, "core_steal_s")     /* ... to the policy's thread on its core */        \
+  X(barrier_wait_ns, "barrier_wait_s") /* vCPU time idle at the workload's barriers */     \
+  X(tracking_ns, "") /* hypervisor-thread time: tracking (record: tracking_cpu_s) */       \
   X(migration_ns, "migration_cpu_s") /* hypervisor-thread time: migration */
 
 struct Counters {

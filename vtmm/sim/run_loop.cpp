@@ -210,6 +210,7 @@ class Loop {
     r.epoch = next_epoch;
     for (uint32_t k = 0; k < r.lanes.size(); ++k) {
       if (r.lanes[k].done) continue;
+      vm.counters.barrier_wait_ns += t - vm.vcpus[k].clock_ns;  // waited for the slowest vCPU
       vm.vcpus[k].clock_ns = t;
       r.lanes[k].waiting = false;
     }
