@@ -11,6 +11,7 @@ import os
 import sys
 from collections import defaultdict
 
+from claims import check_lines
 from records import load_records, ok_records, run_costs
 
 # The paper's evaluation in its order; experiments not listed follow by name.
@@ -75,6 +76,7 @@ def section(name, spec, recs, root):
         lines += [f"**What it shows:** {spec['reproduces']}", ""]
     if spec.get("paper_claim"):
         lines += [f"**Paper's claim:** {spec['paper_claim']}", ""]
+    lines += check_lines(spec, ok)
     if spec.get("scale"):
         lines += [f"**Scale:** {spec['scale']}", ""]
     hosts = sorted({r["host"] for r in ok})

@@ -75,6 +75,27 @@ INSTANTIATE_TEST_SUITE_P(
         SpecCase{"full_block_not_object", spec_with("", R"(, "full": {"run": [1]})"), "'full'"},
         SpecCase{"full_block_unknown_key", spec_with("", R"(, "full": {"runs": {}})"),
                  "not 'runs'"},
+        SpecCase{"checks_not_list", spec_with("", R"(, "checks": {"says": "x"})"),
+                 "'checks' must be a list of objects, got an object"},
+        SpecCase{"check_without_than",
+                 spec_with("", R"(, "checks": [{"says": "x", "policy": "vtmm"}])"),
+                 "checks[0].than' must be a non-empty string"},
+        SpecCase{
+            "check_better_typo",
+            spec_with(
+                "", R"(, "checks": [{"says": "x", "policy": "a", "than": "b", "better": "less"}])"),
+            R"(not lower", got "less")"},
+        SpecCase{
+            "check_workloads_not_list",
+            spec_with(
+                "",
+                R"(, "checks": [{"says": "x", "policy": "a", "than": "b", "workloads": "gups"}])"),
+            "checks[0].workloads' must be a non-empty list of workload names"},
+        SpecCase{
+            "check_unknown_field",
+            spec_with("",
+                      R"(, "checks": [{"says": "x", "policy": "a", "than": "b", "metrc": "y"}])"),
+            "checks[0].metrc' unknown field"},
         SpecCase{"memory_20_digits", spec_with(R"(, "vm": {"memory": "99999999999999999999"})"),
                  "'memory' is more than 256 TiB"},
         SpecCase{"fast_bytes_zero", spec_with(R"(, "fast_bytes": 0)"),

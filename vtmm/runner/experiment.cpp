@@ -180,6 +180,47 @@ void check_sweep(const std::string& who, const Json& sweep, const Json& base, ui
                     "); split it into several specs");
 }
 
+// "checks": comparisons the paper's claim implies, which plots/claims.py
+// evaluates on the records for REPORT.md. Checked here so a typo fails at
+// load with the field named, not silently in the report.
+void check_claim_checks(const Json& checks, Params& p) {
+  if (!checks.is_array()) p.fail("checks", "must be a list of objects, got " + json_kind(checks));
+  for (size_t i = 0; i < checks.size(); ++i) {
+    const std::string at = "checks[" + std::to_string(i) + "]";
+    const Json& c = checks[i];
+    if (!c.is_object()) p.fail(at, "must be an object, got " + json_kind(c));
+    for (const char* need : {"says", "policy", "than"})
+      if (!c.contains(need) || !c.at(need).is_string() || c.at(need).get<std::string>().empty())
+        p.fail(at + "." + need, "must be a non-empty string");
+    for (auto it = c.begin(); it != c.end(); ++it) {
+      const std::string& k = it.key();
+      if (k == "says" || k == "policy" || k == "than") continue;
+      if (k == "workloads") {
+        const Json& w = it.value();
+        if (!w.is_array() || w.empty() ||
+            !std::all_of(w.begin(), w.end(), [](const Json& x) { return x.is_string(); }))
+          p.fail(at + ".workloads", "must be a non-empty list of workload names");
+        continue;
+      }
+      if (k == "tolerance") {
+        const Json& t = it.value();
+        if (!t.is_number() || t.get<double>() < 0 || t.get<double>() >= 1)
+          p.fail(at + ".tolerance", "must be a number in [0, 1)");
+        continue;
+      }
+      if (k != "metric" && k != "better" && k != "why_not")
+        p.fail(at + "." + k,
+               "unknown field (says, policy, than, metric, better, tolerance, workloads, why_not)");
+      if (!it.value().is_string()) p.fail(at + "." + k, "must be a string");
+    }
+    const std::string better = c.value("better", "lower");
+    if (better != "lower" && better != "higher" && better != "not higher" && better != "not lower")
+      p.fail(
+          at + ".better",
+          "must be \"lower\", \"higher\", \"not higher\" or \"not lower\", got \"" + better + "\"");
+  }
+}
+
 // The spec's base run and sweep at one scale, and its other top-level keys.
 struct SpecText {
   Json base = Json::object(), sweep = Json::object();
@@ -197,6 +238,7 @@ SpecText read_blocks(Params& p, Experiment& e, bool full_scale, unsigned repeat_
   p.get<std::string>("paper_claim", "");
   p.get<std::string>("scale", "quick");
   if (p.has("plot")) p.raw("plot");
+  if (p.has("checks")) check_claim_checks(p.raw("checks"), p);
   if (p.has("run")) t.base = p.raw("run");
   if (!t.base.is_object())
     p.fail("run", "must be an object (the base run), got " + json_kind(t.base));
