@@ -8,13 +8,15 @@ A spec may list, under "checks", comparisons the paper's claim implies:
      "why_not": "the mechanism we believe makes it fail where it does"}
 
 `policy` and `than` are the records' policy names (labels where the spec
-gives them); `metric` is a record path (default sim_time_s); `better` says
+gives them), or with `axis` the values of that record field (e.g.
+"fast_memory_sharing": "pool" against "static"); `metric` is a record path (default sim_time_s); `better` says
 what `policy`'s value must be against `than`'s: "lower" (default), "higher",
 "not higher" or "not lower" (a tie holds: "without losing ..."; with
 `tolerance`, a fraction of `than`'s value, a loss that small holds too); an optional
 `workloads` list limits the check to those workloads (a claim about writes
 is not checked on a read workload). Each check is evaluated on every workload,
-size and ratio where both designs ran (a design run without a ratio, such as
+size and ratio (and host, where a spec sweeps hosts, and fast overcommit)
+where both designs ran (a design run without a ratio, such as
 dram-only, pairs with every ratio of the same workload and size), using the
 mean over repeated runs. The verdict is computed here, never written in the
 spec: a number in REPORT.md comes from a record.
@@ -38,13 +40,25 @@ def _size(r):
     return f"{r['footprint_bytes'] / 2**20:.0f} MiB" if r.get("footprint_bytes") else "-"
 
 
-def _means(records, path):
-    """(workload, size) -> policy -> ratio -> mean of the metric."""
+def _where(r, many_hosts):
+    """Size, and what else tells comparable runs apart: the host where a spec
+    sweeps hosts, the fast tier's overcommit in multi-VM runs."""
+    w = _size(r)
+    if many_hosts:
+        w += f" on {r.get('host')}"
+    if r.get("fast_overcommit") is not None:
+        w += f" at {r['fast_overcommit']:.3g}x fast overcommit"
+    return w
+
+
+def _means(records, path, axis):
+    """(workload, where) -> axis value -> ratio -> mean of the metric."""
+    many_hosts = len({r.get("host") for r in records}) > 1
     sums = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for r in records:
         v = _value(r, path)
         if v is not None:
-            sums[(r.get("workload"), _size(r))][r.get("policy")][r.get("ratio")].append(v)
+            sums[(r.get("workload"), _where(r, many_hosts))][r.get(axis)][r.get("ratio")].append(v)
     return {k: {p: {ratio: sum(vs) / len(vs) for ratio, vs in by_ratio.items()}
                 for p, by_ratio in by_policy.items()}
             for k, by_policy in sums.items()}
@@ -57,7 +71,7 @@ def evaluate(check, records):
     tol = float(check.get("tolerance", 0))
     only = check.get("workloads")
     pairs = []
-    for (wl, size), by_policy in _means(records, path).items():
+    for (wl, size), by_policy in _means(records, path, check.get("axis", "policy")).items():
         if only is not None and wl not in only:
             continue
         a_runs, b_runs = by_policy.get(check["policy"], {}), by_policy.get(check["than"], {})

@@ -208,9 +208,10 @@ void check_claim_checks(const Json& checks, Params& p) {
           p.fail(at + ".tolerance", "must be a number in [0, 1)");
         continue;
       }
-      if (k != "metric" && k != "better" && k != "why_not")
+      if (k != "metric" && k != "better" && k != "why_not" && k != "axis")
         p.fail(at + "." + k,
-               "unknown field (says, policy, than, metric, better, tolerance, workloads, why_not)");
+               "unknown field (says, policy, than, axis, metric, better, tolerance, workloads, "
+               "why_not)");
       if (!it.value().is_string()) p.fail(at + "." + k, "must be a string");
     }
     const std::string better = c.value("better", "lower");
