@@ -23,6 +23,8 @@ spec: a number in REPORT.md comes from a record.
 """
 from collections import defaultdict
 
+from records import metric, size_of
+
 
 BETTER = {"lower": lambda a, b, tol: a < b, "higher": lambda a, b, tol: a > b,
           "not higher": lambda a, b, tol: a <= b + tol * abs(b),
@@ -30,20 +32,14 @@ BETTER = {"lower": lambda a, b, tol: a < b, "higher": lambda a, b, tol: a > b,
 
 
 def _value(r, path):
-    v = r
-    for part in path.split("."):
-        v = v.get(part) if isinstance(v, dict) else None
+    v = metric(r, path)
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def _size(r):
-    return f"{r['footprint_bytes'] / 2**20:.0f} MiB" if r.get("footprint_bytes") else "-"
 
 
 def _where(r, many_hosts):
     """Size, and what else tells comparable runs apart: the host where a spec
     sweeps hosts, the fast tier's overcommit in multi-VM runs."""
-    w = _size(r)
+    w = size_of(r)
     if many_hosts:
         w += f" on {r.get('host')}"
     if r.get("fast_overcommit") is not None:

@@ -13,7 +13,7 @@ import sys
 import textwrap
 from collections import defaultdict
 
-from records import load_records, ok_records
+from records import load_records, metric, ok_records
 
 import matplotlib
 
@@ -90,14 +90,6 @@ def slowdown_bars(records, spec, ax_for):
         ax.set_title(wl)
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-
-
-def metric(r, path):
-    """A record field by dotted path ("counters.migration_traps")."""
-    v = r
-    for part in path.split("."):
-        v = v.get(part) if isinstance(v, dict) else None
-    return v
 
 
 def metric_bars(records, spec, ax_for):

@@ -1,5 +1,5 @@
-"""Reading runs.jsonl as the runner does, and what runs cost: shared by
-report.py, plot_experiment.py and run_times.py."""
+"""Reading runs.jsonl as the runner does, a record's fields, and what runs
+cost: shared by report.py, claims.py, plot_experiment.py and run_times.py."""
 import json
 import sys
 
@@ -20,6 +20,19 @@ def load_records(path):
                 continue
             recs[r.get("run_key", n)] = r
     return list(recs.values())
+
+
+def metric(r, path):
+    """A record field by dotted path ("counters.migration_traps"); None where absent."""
+    v = r
+    for part in path.split("."):
+        v = v.get(part) if isinstance(v, dict) else None
+    return v
+
+
+def size_of(r):
+    """A run's footprint as the tables and checks name it."""
+    return f"{r['footprint_bytes'] / 2**20:.0f} MiB" if r.get("footprint_bytes") else "-"
 
 
 def ok_records(recs):

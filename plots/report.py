@@ -12,7 +12,7 @@ import sys
 from collections import defaultdict
 
 from claims import check_lines
-from records import load_records, ok_records, run_costs
+from records import load_records, metric, ok_records, run_costs, size_of
 
 # The paper's evaluation in its order; experiments not listed follow by name.
 PAPER_ORDER = ["motivation", "workloads", "write_bandwidth", "tracking_accuracy", "tracking_overhead",
@@ -39,13 +39,6 @@ EXTRA = {"tracking_accuracy": ["policy_metrics.hotset_precision", "policy_metric
          "huge_pages": ["counters.tlb_misses", "counters.huge_mappings_live", "policy_metrics.huge_splits"]}
 
 
-def metric(r, path):
-    v = r
-    for part in path.split("."):
-        v = v.get(part) if isinstance(v, dict) else None
-    return v
-
-
 def mean(vals):
     vals = [v for v in vals if v is not None]
     return sum(vals) / len(vals) if vals else None
@@ -62,10 +55,6 @@ def columns_for(name, spec):
         if m not in {c[0] for c in BASE_COLUMNS} and m not in extra:
             extra.append(m)
     return BASE_COLUMNS + [(m, LABELS.get(m, (m, "{:.4g}"))[0], LABELS.get(m, (m, "{:.4g}"))[1]) for m in extra]
-
-
-def size_of(r):
-    return f"{r['footprint_bytes'] / 2**20:.0f} MiB" if r.get("footprint_bytes") else "-"
 
 
 def section(name, spec, recs, root):
