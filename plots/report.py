@@ -12,6 +12,7 @@ import sys
 from collections import defaultdict
 
 from claims import check_lines
+from paper_setup import setup_lines
 from records import load_records, metric, ok_records, run_costs, size_of
 
 # The paper's evaluation in its order; experiments not listed follow by name.
@@ -57,7 +58,7 @@ def columns_for(name, spec):
     return BASE_COLUMNS + [(m, LABELS.get(m, (m, "{:.4g}"))[0], LABELS.get(m, (m, "{:.4g}"))[1]) for m in extra]
 
 
-def section(name, spec, recs, root):
+def section(name, spec, recs, root, exp_dir):
     ok = ok_records(recs)  # failed runs have no metrics
     failed = len(recs) - len(ok)
     lines = [f"## {spec.get('title', name)}", "", f"Experiment `{name}` (`experiments/{name}.json`).", ""]
@@ -68,6 +69,7 @@ def section(name, spec, recs, root):
     lines += check_lines(spec, ok)
     if spec.get("scale"):
         lines += [f"**Scale:** {spec['scale']}", ""]
+    lines += setup_lines(name, exp_dir)
     hosts = sorted({r["host"] for r in ok})
     wall, cpu_sum, timed = run_costs(ok)
     cpu = ""
@@ -123,13 +125,16 @@ def main():
              "Every number below comes from a run record in `<experiment>/runs.jsonl` (means over repeated runs "
              "where a spec repeats). Slowdown is simulated time relative to the experiment's baseline run of the "
              "same workload, seed and host; every run is on the simulated tiered host (`sim`), whose constants and "
-             "their sources are in the host profile named per experiment.", "",
+             "their sources are in the host profile named per experiment. The paper ran on real hardware (2x 24-core "
+             "Cascade Lake-SP at 2.2 GHz, Optane DC PMM in App Direct mode as a NUMA node, Linux 5.4.142, QEMU "
+             "3.1.0, VMs of 8 or 16 vCPUs); each section below gives the paper's setup for its figure and ours "
+             "against it, from docs/paper-setup.md, which also has the testbed row by row.", "",
              "Experiments: " + ", ".join(f"[{n}](#{n})" for n in names), ""]
     for name in names:
         with open(os.path.join(exp_dir, name + ".json")) as f:
             spec = json.load(f)
         lines += [f'<a id="{name}"></a>', ""]
-        lines += section(name, spec, load_records(os.path.join(root, name, "runs.jsonl")), root)
+        lines += section(name, spec, load_records(os.path.join(root, name, "runs.jsonl")), root, exp_dir)
     out = os.path.join(root, "REPORT.md")
     with open(out + ".tmp", "w") as f:
         f.write("\n".join(lines))
