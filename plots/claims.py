@@ -9,17 +9,18 @@ A spec may list, under "checks", comparisons the paper's claim implies:
 
 `policy` and `than` are the records' policy names (labels where the spec
 gives them), or with `axis` the values of that record field (e.g.
-"fast_memory_sharing": "pool" against "static"); `metric` is a record path (default sim_time_s); `better` says
-what `policy`'s value must be against `than`'s: "lower" (default), "higher",
-"not higher" or "not lower" (a tie holds: "without losing ..."; with
-`tolerance`, a fraction of `than`'s value, a loss that small holds too); an optional
-`workloads` list limits the check to those workloads (a claim about writes
-is not checked on a read workload). Each check is evaluated on every workload,
-size and ratio (and host, where a spec sweeps hosts, and fast overcommit)
-where both designs ran (a design run without a ratio, such as
-dram-only, pairs with every ratio of the same workload and size), using the
-mean over repeated runs. The verdict is computed here, never written in the
-spec: a number in REPORT.md comes from a record.
+"fast_memory_sharing": "pool" against "static"); `metric` is a record path
+(default sim_time_s); `better` says what `policy`'s value must be against
+`than`'s: "lower" (default), "higher", "not higher" or "not lower" (a tie
+holds: "without losing ..."; with `tolerance`, a fraction of `than`'s
+value, a loss that small holds too); an optional `workloads` list limits the
+check to those workloads (a claim about writes is not checked on a read
+workload). Each check is evaluated on every workload, size and ratio (and
+host, where a spec sweeps hosts, and fast overcommit) where both designs
+ran (a design run without a ratio, such as dram-only, pairs with every ratio
+of the same workload and size), using the mean over repeated runs. The
+verdict is computed here, never written in the spec: a number in REPORT.md
+comes from a record.
 """
 from collections import defaultdict
 

@@ -3,6 +3,7 @@ it is written: the "Per experiment" table of docs/paper-setup.md (columns:
 experiment | paper | ours, quick | ours, full | differences and why). A row
 may name several experiments (`a`, `b`); a row whose paper cell is in
 parentheses is not a paper figure and is left out."""
+import functools
 import os
 import re
 
@@ -33,13 +34,19 @@ def parse(text):
     return rows
 
 
-def setup_lines(name, exp_dir):
-    """REPORT.md lines for one experiment (none when the doc or its row is absent)."""
+@functools.lru_cache(maxsize=None)
+def _rows(exp_dir):
+    """The doc's rows, read once per report (empty when the doc is absent)."""
     doc = os.path.join(exp_dir, os.pardir, "docs", "paper-setup.md")
     if not os.path.isfile(doc):
-        return []
+        return {}
     with open(doc, encoding="utf-8") as f:
-        row = parse(f.read()).get(name)
+        return parse(f.read())
+
+
+def setup_lines(name, exp_dir):
+    """REPORT.md lines for one experiment (none when the doc or its row is absent)."""
+    row = _rows(exp_dir).get(name)
     if row is None:
         return []
     paper, diff = row
