@@ -120,8 +120,7 @@ MlqPage PmlGptTracker::page(Gpa g) const {
 
 // Logged page-table pages were walked this window (the walker's access
 // counts as a write for EPT dirty purposes): queue them for a scan.
-void PmlGptTracker::queue_logged(Mechanisms& m, uint32_t k, std::span<uint8_t> seen,
-                                 TrackStats& st) {
+void PmlGptTracker::queue_logged(Mechanisms& m, uint32_t k, TrackStats& st) {
   log_.clear();
   m.pml().drain_pml(log_);
   st.pml_drained += log_.size();
@@ -129,7 +128,7 @@ void PmlGptTracker::queue_logged(Mechanisms& m, uint32_t k, std::span<uint8_t> s
     if (g >= is_gpt_.size() || !is_gpt_[g]) continue;
     const uint32_t slot = slot_of(g);
     if (tables_[slot].stamp == k + 1) continue;
-    seen[g] = static_cast<uint8_t>(Seen::Write);
+    writes_.set(g, static_cast<uint8_t>(Seen::Write));
     queue(slot, k);
   }
 }
@@ -137,11 +136,12 @@ void PmlGptTracker::queue_logged(Mechanisms& m, uint32_t k, std::span<uint8_t> s
 void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st) {
   ++st.windows;
   std::fill(seen.begin(), seen.end(), static_cast<uint8_t>(Seen::None));
+  writes_.begin(seen);  // every store to seen below goes through writes_
   rearm_.clear();
   hand_over(m.gpt().gpt_pages());
   scan_.clear();
   if (pml_) {
-    queue_logged(m, k, seen, st);
+    queue_logged(m, k, st);
   } else {
     for (uint32_t slot = 0; slot < tables_.size(); ++slot)
       if (!tables_[slot].idle) queue(slot, k);
@@ -156,6 +156,7 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
   // Pages whose table was not scanned: not seen, unless left alone in DND.
   for (uint32_t slot = 0; slot < tables_.size(); ++slot)
     if (tables_[slot].carry && tables_[slot].stamp != k + 1) carry_over(slot, k, seen);
+  writes_.flush();
   // Re-arm: the next walk through them is logged.
   if (pml_) m.ept().clear_ept_bits(rearm_, PteBits::kDirty);
   m.tlb().flush_tlbs();  // so every page's next access walks and sets its bits again
@@ -218,15 +219,16 @@ void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uin
     MlqPage& p = mlq[i];
     if (p.state() == MlqPage::Dnd &&
         p.until_after(k) > 0) {  // left alone: it kept doing what it did
-      seen[g] = p.last();
+      writes_.set(g, p.last());
       next_due = std::min(next_due, p.until_near(k));
       continue;
     }
     const bool look = p.state() != MlqPage::Dnd;  // the period's last window clears without looking
     const Seen s = look ? seen_of(v.ad(i)) : Seen::None;
     // seen[] starts the window at None: only what was seen is stored, so an
-    // aged guest's scattered GPAs cost a random store per seen page, not per PTE.
-    if (const uint8_t saw = look ? static_cast<uint8_t>(s) : p.last(); saw != 0) seen[g] = saw;
+    // aged guest's scattered GPAs cost a (queued) store per seen page, not per PTE.
+    if (const uint8_t saw = look ? static_cast<uint8_t>(s) : p.last(); saw != 0)
+      writes_.set(g, saw);
     walked |= s != Seen::None;
     if (mlq_update(p, k, s, cfg_)) {
       clear[i / 64] |= uint64_t{1} << (i % 64);
@@ -252,7 +254,7 @@ void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uin
     ++st.gpt_skipped;
   }
   // With PML the log said so before the scan.
-  if (!pml_ && walked && t.gpa < seen.size()) seen[t.gpa] = static_cast<uint8_t>(Seen::Write);
+  if (!pml_ && walked && t.gpa < seen.size()) writes_.set(t.gpa, static_cast<uint8_t>(Seen::Write));
 }
 
 // A table not scanned in window k: its pages in DND carry what they last
@@ -266,7 +268,7 @@ void PmlGptTracker::carry_over(uint32_t slot, uint32_t k, std::span<uint8_t> see
     if (g >= seen.size()) continue;
     MlqPage& p = mlq[i];
     if (p.state() == MlqPage::Dnd) {
-      seen[g] = std::max(seen[g], p.last());
+      writes_.raise(g, p.last());
     } else if (p.state() == MlqPage::Probe) {
       mlq_update(p, k, Seen::None, cfg_);
     }

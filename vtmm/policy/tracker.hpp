@@ -19,6 +19,7 @@
 #include "vtmm/core/mechanisms.hpp"
 #include "vtmm/policy/mlq.hpp"
 #include "vtmm/policy/parts.hpp"
+#include "vtmm/policy/seen_writes.hpp"
 
 namespace vtmm::policy {
 
@@ -63,7 +64,7 @@ class PmlGptTracker : public Tracker {
     bool idle = false;    // left un-armed (PML) / unscanned (no PML) until a period ends
   };
   void hand_over(std::span<const Gpa> gpts);
-  void queue_logged(Mechanisms& m, uint32_t k, std::span<uint8_t> seen, TrackStats& st);
+  void queue_logged(Mechanisms& m, uint32_t k, TrackStats& st);
   void queue(uint32_t slot, uint32_t k);
   void scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uint8_t> seen, TrackStats& st);
   void carry_over(uint32_t slot, uint32_t k, std::span<uint8_t> seen);
@@ -85,6 +86,7 @@ class PmlGptTracker : public Tracker {
   std::vector<uint64_t> scan_;          // this window's tables as GPA << 32 | slot, sorted
   std::vector<Gpa> log_, rearm_;
   GptCopy copy_{};
+  SeenWrites writes_;  // a window's stores to seen[], queued and applied in bursts
 };
 
 // Without PML a window cannot know which tables were walked: it scans every
