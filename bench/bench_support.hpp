@@ -95,11 +95,12 @@ struct Classifier {
   const policy::Plan& run(Mechanisms& m, const std::vector<uint8_t>& seen,
                           const policy::PmlGptTracker* t) {
     static const std::vector<uint8_t> kNone;
-    const policy::BucketCounts counts = policy::classify_window(
+    const policy::WindowClasses c = policy::classify_window(
         hot, seen, m, t ? t->referenced() : kNone, t ? t->is_gpt() : kNone, keys, tiers, free);
-    policy::plan_placement(policy::PlanInput{keys, tiers, free, hot.max_key(),
-                                             m.capacity_pages(Tier::Fast), 0, counts},
-                           plan);
+    policy::plan_placement(
+        policy::PlanInput{keys, tiers, free, hot.max_key(), m.capacity_pages(Tier::Fast), 0,
+                          c.counts, c.free_cold_fast},
+        plan);
     return plan;  // kept across windows, as vTMM keeps it
   }
   policy::Hotness hot;

@@ -78,10 +78,15 @@ struct SubHistograms {
   }
 };
 
-void mark_free(const uint8_t* tiers, const uint8_t* ref, const uint8_t* gpt, uint8_t* free,
-               size_t n) {
-  for (size_t i = 0; i < n; ++i)  // branch-free, so it vectorises
+// Returns how many of the free pages are in fast memory with key 0.
+uint64_t mark_free(const uint8_t* tiers, const uint8_t* ref, const uint8_t* gpt,
+                   const uint8_t* keys, uint8_t* free, size_t n) {
+  uint32_t cold_fast = 0;           // n is at most a block: no overflow
+  for (size_t i = 0; i < n; ++i) {  // branch-free, so it vectorises
     free[i] = static_cast<uint8_t>((tiers[i] < 2) & (ref[i] == 0) & (gpt[i] == 0));
+    cold_fast += free[i] & (tiers[i] == 0) & (keys[i] == 0);
+  }
+  return cold_fast;
 }
 
 }  // namespace
@@ -144,10 +149,10 @@ BucketCounts count_buckets(std::span<const uint8_t> keys, std::span<const uint8_
   return h.sum();
 }
 
-BucketCounts classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m,
-                             std::span<const uint8_t> ref, std::span<const uint8_t> gpt,
-                             std::span<uint8_t> keys, std::span<uint8_t> tiers,
-                             std::span<uint8_t> free) {
+WindowClasses classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m,
+                              std::span<const uint8_t> ref, std::span<const uint8_t> gpt,
+                              std::span<uint8_t> keys, std::span<uint8_t> tiers,
+                              std::span<uint8_t> free) {
   const size_t n = h.pages();
   if (h.max_key() >= 64) throw std::invalid_argument("classify_window: keys above 63");
   if (seen.size() != n || keys.size() != n || tiers.size() != n || free.size() != n)
@@ -156,14 +161,17 @@ BucketCounts classify_window(Hotness& h, std::span<const uint8_t> seen, const Me
   const bool know_free = ref.size() >= n && gpt.size() >= n;
   if (!know_free) std::fill(free.begin(), free.end(), uint8_t{0});
   SubHistograms sub;
+  WindowClasses out;
   for (size_t b = 0; b < n; b += kBlock) {
     const size_t len = std::min(kBlock, n - b);
     h.record_block(b, len, seen.data() + b, keys.data() + b);
     if (know_free)
-      mark_free(tiers.data() + b, ref.data() + b, gpt.data() + b, free.data() + b, len);
+      out.free_cold_fast += mark_free(tiers.data() + b, ref.data() + b, gpt.data() + b,
+                                      keys.data() + b, free.data() + b, len);
     sub.add(keys.data() + b, tiers.data() + b, len);
   }
-  return sub.sum();
+  out.counts = sub.sum();
+  return out;
 }
 
 uint64_t HotSet::count() const {

@@ -59,17 +59,25 @@ using BucketCounts = std::array<std::array<uint64_t, 64>, 2>;
 // Counts keys by tier in one pass (what classify_window returns alongside).
 BucketCounts count_buckets(std::span<const uint8_t> keys, std::span<const uint8_t> tiers);
 
+// What classify_window counted: pages per tier and key, and the free pages
+// in fast memory with key 0 (PlanInput::free_cold_fast).
+struct WindowClasses {
+  BucketCounts counts{};
+  uint64_t free_cold_fast = 0;
+};
+
 // One window's classification input, in one pass over every page (blocks
 // that stay in L1): records `seen` into the history and writes each page's
 // key, its tier (Mechanisms::page_tiers, a pass of its own) and whether it is
 // free: backed, yet the target of no scanned PTE (ref) and no page-table
 // page (gpt). Empty ref: none is free (a tracker that does not read guest
-// PTEs cannot tell). Returns the bucket counts of the keys written. Every
-// per-page span has the history's size.
-BucketCounts classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m,
-                             std::span<const uint8_t> ref, std::span<const uint8_t> gpt,
-                             std::span<uint8_t> keys, std::span<uint8_t> tiers,
-                             std::span<uint8_t> free);
+// PTEs cannot tell). Returns the bucket counts of the keys written and the
+// number of free fast pages with key 0. Every per-page span has the
+// history's size.
+WindowClasses classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m,
+                              std::span<const uint8_t> ref, std::span<const uint8_t> gpt,
+                              std::span<uint8_t> keys, std::span<uint8_t> tiers,
+                              std::span<uint8_t> free);
 
 // One bit per guest page: the plan's hot set. A byte per page cost 10 MB and
 // a pass of its own to clear at 10 M pages; words also let scoring skip
@@ -94,6 +102,8 @@ class HotSet {
   size_t size_ = 0;
 };
 
+inline constexpr uint64_t kUnknownCount = ~uint64_t{0};
+
 // Per guest page, what the planner needs to know. tier: 0 fast, 1 slow, 2 not
 // backed; every key <= max_key (< 64: the planners test eight keys per word).
 struct PlanInput {
@@ -104,6 +114,10 @@ struct PlanInput {
   uint64_t budget = 0;           // fast pages this VM may use
   uint32_t fixed_threshold = 0;  // plan_fixed_threshold's threshold (plan_placement ignores it)
   BucketCounts counts{};         // of key and tier: classify_window's or count_buckets'
+  // Pages with free set, in fast memory (tier 0) and key 0, if the caller
+  // counted them (classify_window does): lets the demotion scan stop once it
+  // has them all.
+  uint64_t free_cold_fast = kUnknownCount;
 };
 
 // A caller that keeps one Plan across windows and passes it back reuses its

@@ -123,6 +123,13 @@ uint64_t select_hot(const PlanInput& in, const Cut& cut, Plan& p) {
 // buckets below `cold_top` hold fewer non-hot fast pages than could be
 // needed; of bucket cold_top only the first `need` can be: one ascending scan
 // collects them. Returns what is still needed.
+//
+// When no bucket was split (every page ever seen is hot: threshold 1, the
+// budget not full) and never-seen fast pages alone make the room
+// (cold_top 0), the scan can stop once it holds `need` of them and every
+// free one, if the input counted the free ones (PlanInput::free_cold_fast):
+// often a small part of fast memory. When a bucket was split the hot set
+// fills the budget, every non-hot fast page must go, and the scan runs on.
 uint64_t select_demote(const PlanInput& in, const Cut& cut, uint64_t fast_taken, uint64_t need,
                        Plan& p) {
   const BucketCounts& bc = p.bucket_counts;
@@ -134,6 +141,8 @@ uint64_t select_demote(const PlanInput& in, const Cut& cut, uint64_t fast_taken,
     below += bc[0][cold_top] - hot_here;
     if (below >= need) break;
   }
+  const bool may_stop = cold_top == 0 && cut.partial == 0 && in.free_cold_fast != kUnknownCount;
+  uint64_t free_seen = 0;
   auto& down = p.demote_by_key;  // free pages go straight to p.demote
   down.resize(std::min(cold_top, in.max_key) + 1);
   for (auto& d : down) d.clear();
@@ -147,6 +156,7 @@ uint64_t select_demote(const PlanInput& in, const Cut& cut, uint64_t fast_taken,
          m != 0; m &= m - 1) {
       const size_t g = base + static_cast<size_t>(std::countr_zero(m));
       if (in.free[g]) {
+        ++free_seen;
         p.demote.push_back(static_cast<Gpa>(g));
         if (p.demote.size() == need) break;  // free pages alone make the room
         continue;
@@ -155,6 +165,7 @@ uint64_t select_demote(const PlanInput& in, const Cut& cut, uint64_t fast_taken,
       if (k < down.size() && (k < cold_top || down[k].size() < need))
         down[k].push_back(static_cast<Gpa>(g));
     }
+    if (may_stop && free_seen == in.free_cold_fast && down[0].size() >= need) break;
   }
   need -= p.demote.size();
   for (size_t k = 0; k < down.size() && need > 0; ++k) {

@@ -127,11 +127,11 @@ class Vtmm : public Policy {
     huge_->coarsen(m, seen_);
 
     const uint32_t n = m.guest_pages();
-    const BucketCounts counts = classify_window(*hotness_, seen_, m, tracker_->referenced(),
-                                                tracker_->is_gpt(), keys_, tiers_, free_);
+    const WindowClasses c = classify_window(*hotness_, seen_, m, tracker_->referenced(),
+                                            tracker_->is_gpt(), keys_, tiers_, free_);
     m.charge_ns(static_cast<double>(n) * classify_ns_);
     hot_set_->plan(PlanInput{keys_, tiers_, free_, hotness_->max_key(),
-                             m.capacity_pages(Tier::Fast), 0, counts},
+                             m.capacity_pages(Tier::Fast), 0, c.counts, c.free_cold_fast},
                    plan_);
     Plan& plan = plan_;
     uint64_t warm = 0;  // pages with a non-zero key, in either tier
