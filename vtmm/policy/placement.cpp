@@ -124,8 +124,8 @@ uint64_t select_hot(const PlanInput& in, const Cut& cut, Plan& p) {
 // needed; of bucket cold_top only the first `need` can be: one ascending scan
 // collects them. Returns what is still needed.
 //
-// When no bucket was split (every page ever seen is hot: threshold 1, the
-// budget not full) and never-seen fast pages alone make the room
+// When no bucket was split (every page seen in the history is hot: keys from 1 up,
+// the budget not full) and never-seen fast pages alone make the room
 // (cold_top 0), the scan can stop once it holds `need` of them and every
 // free one, if the input counted the free ones (PlanInput::free_cold_fast):
 // often a small part of fast memory. When a bucket was split the hot set
