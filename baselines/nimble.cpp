@@ -22,7 +22,8 @@
 //  - copies use copy_threads (4: limit_mt_num, MIGRATE_MT) threads.
 //  - active/inactive lists: the kernel's LRU (page_lists.hpp rules), kept
 //    current by accessed-bit scans (MPOL_MF_SHRINK_LISTS ages the lists in the
-//    same call); here from EPT A bits, all pages once per period.
+//    same call); here from EPT A bits, all pages once per period, through
+//    the host's clear_flush_young (baselines/clear_flush_young.hpp).
 //
 // Simplified (ours): the artifact exchanges only THPs and migrates base pages;
 // we exchange 4 KiB pairs, as the paper describes exchange for any page size.
@@ -31,6 +32,7 @@
 // (time_scale.hpp).
 #include <algorithm>
 
+#include "baselines/clear_flush_young.hpp"
 #include "baselines/page_lists.hpp"
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/time_scale.hpp"
@@ -59,7 +61,7 @@ class Nimble final : public Policy {
   }
 
   std::vector<Mechanism> needs() const override {
-    std::vector<Mechanism> n{Mechanism::EptAdBits, Mechanism::Migrate};
+    std::vector<Mechanism> n{Mechanism::EptAdBits, Mechanism::TlbFlush, Mechanism::Migrate};
     if (exchange_) n.push_back(Mechanism::Exchange);
     return n;
   }
@@ -108,7 +110,7 @@ class Nimble final : public Policy {
   // (second chance) instead of demoted right away.
   void age(Mechanisms& m) {
     balance_lists(lists_, kFastInactive, kFastActive, ratio_);
-    m.ept().scan_ept(PteBits::kAccessed, bits_);
+    clear_flush_young(m, bits_);
     for (Gpa g = 0; g < bits_.size(); ++g) {
       if (!m.backed(g)) continue;
       const Tier t = m.tier_of(g);

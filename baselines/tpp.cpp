@@ -38,6 +38,7 @@
 // cpupid filter (should_numa_migrate_memory) always passes for a single task.
 #include <algorithm>
 
+#include "baselines/clear_flush_young.hpp"
 #include "baselines/numa_scan.hpp"
 #include "baselines/page_lists.hpp"
 #include "baselines/tpp_rule.hpp"
@@ -66,7 +67,7 @@ class Tpp : public Policy {
     if (side_ == Side::Guest)
       return {Mechanism::GuestNuma, Mechanism::GptList, Mechanism::PteAdBits, Mechanism::HintFaults,
               Mechanism::Migrate};
-    return {Mechanism::EptAdBits, Mechanism::HintFaults, Mechanism::Migrate};
+    return {Mechanism::EptAdBits, Mechanism::TlbFlush, Mechanism::HintFaults, Mechanism::Migrate};
   }
 
   void attach(Mechanisms& m) override {
@@ -217,7 +218,7 @@ class Tpp : public Policy {
             see(b.gpa, (b.bits & PteBits::kAccessed) != 0);
       }
     } else {
-      m.ept().scan_ept(PteBits::kAccessed, ept_buf_);
+      clear_flush_young(m, ept_buf_);
       for (Gpa g = 0; g < ept_buf_.size(); ++g) see(g, (ept_buf_[g] & PteBits::kAccessed) != 0);
     }
     balance_lists(lists_, kInactive, kActive, ratio_);

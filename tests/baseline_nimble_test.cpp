@@ -4,6 +4,7 @@
 // platform with time_scale 1 (one round per tick).
 #include <gtest/gtest.h>
 
+#include "tests/baseline_run_support.hpp"
 #include "tests/baseline_test_support.hpp"
 
 namespace vtmm {
@@ -45,6 +46,41 @@ TEST(Nimble, PromotesASlowPageOnlyOnceItIsActive) {
   EXPECT_EQ(r.m.tier_of(1500), Tier::Fast);
   EXPECT_EQ(r.m.moves.back().threads, 4u);
   EXPECT_TRUE(r.m.exchanges.empty());
+}
+
+// The host's reference check is KVM's clear_flush_young: a look that finds
+// a young page flushes the VM's TLBs, one that finds none does not.
+TEST(Nimble, ALookThatFindsAYoungPageFlushesTheTlbs) {
+  NimbleRig r(kFast - 24);
+  r.round({{1500, 1501}});
+  EXPECT_EQ(r.m.flushes, 1u);
+  r.round({});
+  EXPECT_EQ(r.m.flushes, 1u);
+}
+
+// With 2 MiB guest and EPT pages a small VM's translations all stay in the
+// TLB, so no walk sets an EPT accessed bit again after a look clears it:
+// only the look's own flush lets Nimble see the pages in use and promote
+// them (without it, every page stayed on the slow tier).
+TEST(Nimble, OnTwoMiBPagesItSeesPagesReachedThroughCachedTranslations) {
+  const Json run{
+      {"workload",
+       {{"impl", "random-read"},
+        {"footprint", "16MiB"},
+        {"warmup_accesses", 100000},
+        {"accesses", 1000000}}},
+      {"policy", {{"impl", "nimble"}, {"time_scale", 0.002}}},
+      {"vm",
+       {{"memory", "48MiB"}, {"initial_tier", "slow"}, {"ept_huge", true}, {"guest_thp", true}}},
+      {"ratio", "1:1"},
+      {"host_overrides", {{"llc_bytes", "4MiB"}}},
+      {"seed", 1}};
+  const Json rec = test::run_record(run);
+  EXPECT_EQ(rec.at("counters").at("tlb_misses").get<uint64_t>(),
+            rec.at("counters").at("huge_tlb_fills").get<uint64_t>())
+      << "every miss refills a 2 MiB translation";
+  EXPECT_GE(rec.at("promoted_pages").get<uint64_t>(), 4096u) << "the whole footprint moves up";
+  EXPECT_EQ(rec.at("hot_on_fast_at_end").get<double>(), 1.0);
 }
 
 TEST(Nimble, AnUntouchedRoundBetweenLooksResetsTheMark) {

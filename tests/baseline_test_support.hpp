@@ -106,6 +106,7 @@ class ScriptedPlatform final : public Mechanisms,
   uint32_t load_period = 0, store_period = 0;
   uint64_t protections = 0, protect_calls = 0;
   double charged_ns = 0;
+  uint32_t flushes = 0;  // flush_tlbs() calls
 
   // No PML, no 2 MiB mappings, no ground truth: those capabilities are not provided.
   bool offers_mode(Mechanism) const override { return true; }
@@ -143,7 +144,7 @@ class ScriptedPlatform final : public Mechanisms,
       bits_[g] &= static_cast<uint8_t>(~clear);
     }
   }
-  void flush_tlbs() override {}
+  void flush_tlbs() override { ++flushes; }
 
   MigrationResult migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
                           uint32_t threads = 1) override {

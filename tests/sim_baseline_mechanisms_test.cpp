@@ -110,6 +110,25 @@ TEST(Referenced, GuestSideReadsAndClearsTheGuestPteHostSideTheEpt) {
   EXPECT_EQ(rig.mech.ept_bits(g) & PteBits::kAccessed, 0) << "the host clears the EPT bit";
 }
 
+// x86's guest ptep_clear_flush_young() leaves the TLB alone; KVM's
+// clear_flush_young flushes the VM's TLBs when the EPT entry was young.
+TEST(Referenced, OnlyTheHostsCheckOfAYoungPageFlushesTheTlbs) {
+  sim::VmConfig c = slow_vm(64, 32);
+  c.guest_numa = true;
+  SimRig rig(c);
+  rig.policy.tier = Tier::Fast;
+  rig.access(0, 3, kRead);
+  const Gpa g = rig.gpa(3);
+  rig.mech.set_side(Side::Guest);
+  EXPECT_TRUE(rig.mech.test_and_clear_young(g));
+  EXPECT_EQ(rig.vm.counters.tlb_flushes, 0u);
+  rig.mech.set_side(Side::Host);
+  EXPECT_TRUE(rig.mech.test_and_clear_young(g));
+  EXPECT_EQ(rig.vm.counters.tlb_flushes, rig.vm.vcpus.size());
+  EXPECT_FALSE(rig.mech.test_and_clear_young(g));
+  EXPECT_EQ(rig.vm.counters.tlb_flushes, rig.vm.vcpus.size()) << "an old page: no flush";
+}
+
 TEST(Sampling, SamplesEveryNthStoreAndOnlyLoadsThatMissTheLlc) {
   SimRig rig(slow_vm());
   rig.mech.set_sampling(2, 3);

@@ -60,7 +60,8 @@ namespace vtmm::sim {
   X(core_steal_ns, "core_steal_s")     /* ... to the policy's thread on its core */        \
   X(barrier_wait_ns, "barrier_wait_s") /* vCPU time idle at the workload's barriers */     \
   X(tracking_ns, "") /* hypervisor-thread time: tracking (record: tracking_cpu_s) */       \
-  X(migration_ns, "migration_cpu_s") /* hypervisor-thread time: migration */
+  X(migration_ns, "migration_cpu_s")             /* hypervisor-thread time: migration */   \
+  X(migration_elapsed_ns, "migration_elapsed_s") /* batches' start to last copy's end, summed */
 
 struct Counters {
 #define VTMM_DECLARE_COUNT(m, key) uint64_t m = 0;

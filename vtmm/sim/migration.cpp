@@ -207,6 +207,7 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
                                 shootdown_each, f.start, f.end, &cpu);
   if (how == MigrationMethod::WriteProtect) std::fill(f.start.begin(), f.start.end(), issued);
   vm.counters.migration_ns += cpu;
+  vm.counters.migration_elapsed_ns += end - start;
   cur_->clock_ns = end;
   r.moved = static_cast<uint32_t>(pages);
   r.busy_ns = cpu;
@@ -251,6 +252,7 @@ void SimMechanisms::pml_second_pass(size_t idx, double at) {
       copy_pages(dirty, f.from, f.to, hv_.clock_ns, f.threads, 0.0, false, ws, we, &cpu);
   vm.counters.migration_ns += cpu;
   vm.counters.recopied += dirty.size();
+  vm.counters.migration_elapsed_ns += end - start;
   hv_.clock_ns = end;
   std::fill(f.start.begin(), f.start.end(), start);
   std::fill(f.end.begin(), f.end.end(), end);
@@ -326,6 +328,7 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
   vm.counters.demoted += moved;
   vm.counters.exchanged += 2 * moved;
   vm.counters.migration_ns += cpu;
+  vm.counters.migration_elapsed_ns += end - start;
   cur_->clock_ns = end;
   r.moved = static_cast<uint32_t>(2 * moved);
   r.busy_ns = cpu;
@@ -395,6 +398,7 @@ MigrationResult SimMechanisms::guest_migrate(std::span<const Gpa> gs, Tier to, u
   (to == Tier::Fast ? vm.counters.promoted : vm.counters.demoted) += news.size();
   vm.counters.guest_migrations += news.size();
   vm.counters.migration_ns += cpu;
+  vm.counters.migration_elapsed_ns += end - cur_->clock_ns;
   cur_->clock_ns = end;
   steal(cpu);
   r.moved = static_cast<uint32_t>(news.size());

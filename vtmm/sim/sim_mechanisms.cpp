@@ -111,7 +111,14 @@ uint8_t SimMechanisms::ept_bits(Gpa g) {
 }
 
 bool SimMechanisms::test_and_clear_young(Gpa g) {
-  if (side_ == Side::Host) return Mechanisms::test_and_clear_young(g);
+  if (side_ == Side::Host) {
+    // The host's folio_referenced() reaches the EPT entry through the MMU
+    // notifier's clear_flush_young, and KVM flushes the VM's TLBs when the
+    // entry was young (baselines/clear_flush_young.hpp).
+    const bool young = Mechanisms::test_and_clear_young(g);
+    if (young) flush_tlbs();
+    return young;
+  }
   // Guest side: the reverse map leads to the one PTE mapping g. The hop is
   // charged as one page-walk step (walk_ns): the rmap chain is a few
   // dependent loads, like a walk. x86 does not flush the TLB when clearing

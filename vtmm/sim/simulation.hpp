@@ -12,8 +12,10 @@ namespace vtmm::sim {
 // it in the commit that moves records on purpose (the golden records show
 // when), whether the simulator or a design's code moved them: 2 = loaded
 // latency (HostProfile curves); 3 = guest-side HeMem's regions are
-// guest-virtual 2 MiB ranges.
-inline constexpr int kModelVersion = 3;
+// guest-virtual 2 MiB ranges; 4 = host-side reference checks flush the VM's
+// TLBs when they find a young page, as KVM's clear_flush_young does (nimble,
+// tpp-host, autonuma's reclaim; baselines/clear_flush_young.hpp).
+inline constexpr int kModelVersion = 4;
 
 Json simulate(const RunSpec& spec);
 // What besides the run decided a sim record's numbers: config's
