@@ -152,10 +152,10 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
     if (t.stamp != k + 1 && t.due_at != 0 && t.due_at <= k) queue(slot, k);
   }
   std::sort(scan_.begin(), scan_.end());  // by GPA: deterministic, friendlier to caches
-  for (uint64_t e : scan_) scan(m, static_cast<uint32_t>(e), k, seen, st);
+  for (uint64_t e : scan_) scan(m, static_cast<uint32_t>(e), k, seen.size(), st);
   // Pages whose table was not scanned: not seen, unless left alone in DND.
   for (uint32_t slot = 0; slot < tables_.size(); ++slot)
-    if (tables_[slot].carry && tables_[slot].stamp != k + 1) carry_over(slot, k, seen);
+    if (tables_[slot].carry && tables_[slot].stamp != k + 1) carry_over(slot, k, seen.size());
   writes_.flush();
   // Re-arm: the next walk through them is logged.
   if (pml_) m.ept().clear_ept_bits(rearm_, PteBits::kDirty);
@@ -192,8 +192,7 @@ bool quiet8(const GptView& v, const MlqPage* mlq, const Gpa* prev, uint32_t i) {
 
 // One pass over a table's 512 PTEs in place: each PTE's MLQ step, what it
 // saw, and the bits to clear, gathered into one write-back.
-void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uint8_t> seen,
-                         TrackStats& st) {
+void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, size_t pages, TrackStats& st) {
   Table& t = tables_[slot];
   const GptView v = m.gpt().read_gpt_page(t.gpa, copy_);
   ++st.gpt_scanned;
@@ -208,14 +207,14 @@ void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uin
   for (uint32_t i = 0; i < kPtesPerPage; ++i) {
     if (i % 8 == 0 && v.bits_stride == 1 && quiet8(v, mlq, prev, i)) {
       // Unseen and settled (Watch or Late): only watched on.
-      for (uint32_t j = i; j < i + 8; ++j) watch |= v.target[j] < seen.size();
+      for (uint32_t j = i; j < i + 8; ++j) watch |= v.target[j] < pages;
       i += 7;
       continue;
     }
     const Gpa g = v.target[i];
     if (g != prev[i]) [[unlikely]]
       repoint(prev[i], g, mlq[i]);
-    if (g >= seen.size()) continue;  // not present (kNone), or beyond guest memory
+    if (g >= pages) continue;  // not present (kNone), or beyond guest memory
     MlqPage& p = mlq[i];
     if (p.state() == MlqPage::Dnd &&
         p.until_after(k) > 0) {  // left alone: it kept doing what it did
@@ -254,18 +253,18 @@ void PmlGptTracker::scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uin
     ++st.gpt_skipped;
   }
   // With PML the log said so before the scan.
-  if (!pml_ && walked && t.gpa < seen.size()) writes_.set(t.gpa, static_cast<uint8_t>(Seen::Write));
+  if (!pml_ && walked && t.gpa < pages) writes_.set(t.gpa, static_cast<uint8_t>(Seen::Write));
 }
 
 // A table not scanned in window k: its pages in DND carry what they last
 // did; a probe that saw nothing ends late.
-void PmlGptTracker::carry_over(uint32_t slot, uint32_t k, std::span<uint8_t> seen) {
+void PmlGptTracker::carry_over(uint32_t slot, uint32_t k, size_t pages) {
   MlqPage* mlq = &mlq_[size_t{slot} * kPtesPerPage];
   const Gpa* target = &target_[size_t{slot} * kPtesPerPage];
   bool carry = false;
   for (uint32_t i = 0; i < kPtesPerPage; ++i) {
     const Gpa g = target[i];
-    if (g >= seen.size()) continue;
+    if (g >= pages) continue;
     MlqPage& p = mlq[i];
     if (p.state() == MlqPage::Dnd) {
       writes_.raise(g, p.last());

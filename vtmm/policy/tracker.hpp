@@ -66,8 +66,10 @@ class PmlGptTracker : public Tracker {
   void hand_over(std::span<const Gpa> gpts);
   void queue_logged(Mechanisms& m, uint32_t k, TrackStats& st);
   void queue(uint32_t slot, uint32_t k);
-  void scan(Mechanisms& m, uint32_t slot, uint32_t k, std::span<uint8_t> seen, TrackStats& st);
-  void carry_over(uint32_t slot, uint32_t k, std::span<uint8_t> seen);
+  // Both store to seen[] through writes_; `pages` is seen's size (GPAs at or
+  // beyond it are not present).
+  void scan(Mechanisms& m, uint32_t slot, uint32_t k, size_t pages, TrackStats& st);
+  void carry_over(uint32_t slot, uint32_t k, size_t pages);
   void repoint(Gpa& prev, Gpa now, MlqPage& p);
   uint32_t slot_of(Gpa gpt) const;
   void index_insert(Gpa gpt, uint32_t slot);
