@@ -20,12 +20,16 @@
 //  - Cooling: when one region's count reaches 10 (PEBS_COOLING_THRESHOLD) a
 //    global clock advances and every count is halved lazily (shifted right by
 //    the clock difference when next touched). The paper says "reaches";
-//    the artifact tests `> 10`: we follow the paper (>=).
+//    the artifact tests `> 10`: we follow the paper (>=). A sample asks for
+//    hot or cold on the region's counts before they catch up with the clock
+//    (pebs_scan_thread checks, then shifts).
 //  - The policy thread wakes every 10 ms (PEBS_KSWAPD_INTERVAL) and moves hot
 //    slow regions to fast memory in the order they became hot (FIFO lists),
 //    using free fast memory or else demoting the cold fast region that has
 //    been cold longest; it stops when fast memory holds only hot regions.
-//    Up to 10 GB per wake-up (PEBS_KSWAPD_MIGRATE_RATE).
+//    Up to 10 GB per wake-up (PEBS_KSWAPD_MIGRATE_RATE). Then it cools the
+//    hot lists (partial_cool_peek_and_move), unless it stopped for want of a
+//    cold fast region: that path jumps past the cooling (`goto out`).
 //  - Allocation: fast memory first, slow when it is full (pebs_allocate_page).
 //  - Migration write-protects the page during the copy (hemem_wp_page via
 //    userfaultfd): MigrationMethod::WriteProtect, with MAX_COPY_THREADS = 4.
@@ -44,8 +48,8 @@
 //
 // Simplified: samples are drained at each 10 ms wake-up rather than by a
 // dedicated scan thread spinning on the perf ring; cooling re-checks every
-// region at each wake-up (HeMem walks COOLING_PAGES per wake-up); I/OAT DMA
-// copies are not modelled (CPU copy threads).
+// region when it runs (HeMem walks at most COOLING_PAGES = 8192 per
+// wake-up); I/OAT DMA copies are not modelled (CPU copy threads).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -123,38 +127,17 @@ class HeMem final : public Policy {
 
   double period_ns() const override { return interval_ms_ * 1e6; }
 
+  // One wake-up of the policy thread, in the artifact's order
+  // (pebs_policy_thread): the samples' hot and cold requests, the migration
+  // loop over the lists as they stand, then cooling of the hot lists. When
+  // the loop stops because fast memory holds only hot regions it skips that
+  // cooling (`goto out`), so a fast region turns cold only through its own
+  // samples until a slow hot region can move.
   void tick(Mechanisms& m) override {
     if (side_ == Side::Guest) claim_new_pages(m);
     ingest(m);
     m.charge_ns(static_cast<double>(regions_.size()) * region_ns_);
-    // Cooling catches up lazily; lists follow the cooled counts.
-    std::vector<uint32_t> slow_hot, fast_cold;
-    for (uint32_t r = 0; r < regions_.size(); ++r) {
-      PebsRegion& x = regions_[r];
-      cool(x);
-      set_hot(x, is_hot(x));
-      const int t = tier(m, x);
-      if (t == 1 && x.hot)
-        slow_hot.push_back(r);
-      else if (t == 0 && !x.hot)
-        fast_cold.push_back(r);
-    }
-    auto by_seq = [&](uint32_t a, uint32_t b) { return regions_[a].seq < regions_[b].seq; };
-    std::sort(slow_hot.begin(), slow_hot.end(), by_seq);
-    std::sort(fast_cold.begin(), fast_cold.end(), by_seq);
-
-    uint64_t moved_bytes = 0;
-    size_t victim = 0;
-    for (uint32_t r : slow_hot) {
-      if (moved_bytes >= rate_bytes_) break;
-      const uint64_t need = backed_count(m, regions_[r]);
-      if (need == 0) continue;
-      while (free_fast(m) < need && victim < fast_cold.size()) {
-        moved_bytes += move_region(m, fast_cold[victim++], Tier::Slow, demoted_);
-      }
-      if (free_fast(m) < need) break;  // fast memory holds only hot regions
-      moved_bytes += move_region(m, r, Tier::Fast, promoted_);
-    }
+    if (migrate_hot(m)) cool_all();
   }
 
   void on_measure_start() override {
@@ -196,12 +179,14 @@ class HeMem final : public Policy {
       // A page backed since the last tick, or a GPA a guest-side migration
       // freed and the guest handed out again.
       if (region_of_[s.gpa] == kNone) adopt(s.gpa, region_key(m, s.gpa));
+      // The artifact's order (pebs_scan_thread): count, ask for hot or cold
+      // on the counts as they were, then catch up with the cooling.
       PebsRegion& x = regions_[region_of_[s.gpa]];
-      cool(x);
       const SampleKind k = s.write ? kStore : (s.slow ? kSlowRead : kFastRead);
       ++x.count[k];
       ++samples_;
       set_hot(x, is_hot(x));
+      cool(x);
       if (x.count[k] >= cool_at_) {
         ++clock_;
         ++coolings_;
@@ -264,6 +249,45 @@ class HeMem final : public Policy {
     if (prev != kNone) std::erase(regions_[prev].pages, g);
     regions_[r].pages.push_back(g);
     region_of_[g] = r;
+  }
+
+  // Moves hot slow regions up in the order they became hot, into free fast
+  // memory or in place of the longest-cold fast region, up to rate_bytes_.
+  // False when it stopped because fast memory holds only hot regions.
+  bool migrate_hot(Mechanisms& m) {
+    std::vector<uint32_t> slow_hot, fast_cold;
+    for (uint32_t r = 0; r < regions_.size(); ++r) {
+      const PebsRegion& x = regions_[r];
+      const int t = tier(m, x);
+      if (t == 1 && x.hot)
+        slow_hot.push_back(r);
+      else if (t == 0 && !x.hot)
+        fast_cold.push_back(r);
+    }
+    auto by_seq = [&](uint32_t a, uint32_t b) { return regions_[a].seq < regions_[b].seq; };
+    std::sort(slow_hot.begin(), slow_hot.end(), by_seq);
+    std::sort(fast_cold.begin(), fast_cold.end(), by_seq);
+    uint64_t moved_bytes = 0;
+    size_t victim = 0;
+    for (uint32_t r : slow_hot) {
+      if (moved_bytes >= rate_bytes_) break;
+      const uint64_t need = backed_count(m, regions_[r]);
+      if (need == 0) continue;
+      while (free_fast(m) < need && victim < fast_cold.size())
+        moved_bytes += move_region(m, fast_cold[victim++], Tier::Slow, demoted_);
+      if (free_fast(m) < need) return false;
+      moved_bytes += move_region(m, r, Tier::Fast, promoted_);
+    }
+    return true;
+  }
+
+  // Cooling catches up lazily; a region whose cooled counts fall below the
+  // thresholds leaves its hot list.
+  void cool_all() {
+    for (PebsRegion& x : regions_) {
+      cool(x);
+      set_hot(x, is_hot(x));
+    }
   }
 
   uint64_t move_region(Mechanisms& m, uint32_t r, Tier to, Moves& tally) {

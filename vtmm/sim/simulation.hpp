@@ -14,8 +14,11 @@ namespace vtmm::sim {
 // latency (HostProfile curves); 3 = guest-side HeMem's regions are
 // guest-virtual 2 MiB ranges; 4 = host-side reference checks flush the VM's
 // TLBs when they find a young page, as KVM's clear_flush_young does (nimble,
-// tpp-host, autonuma's reclaim; baselines/clear_flush_young.hpp).
-inline constexpr int kModelVersion = 4;
+// tpp-host, autonuma's reclaim; baselines/clear_flush_young.hpp); 5 = hemem
+// follows the artifact's order (hot/cold on a sample's uncooled counts;
+// cooling after the migration loop, skipped while fast memory holds only
+// hot regions).
+inline constexpr int kModelVersion = 5;
 
 Json simulate(const RunSpec& spec);
 // What besides the run decided a sim record's numbers: config's
