@@ -282,9 +282,12 @@ class Mechanisms {
   }
   // Linux's folio_referenced() for one page: tests and clears the accessed
   // bit of the mapping the design's side owns (host: the EPT entry, reached
-  // through the MMU notifier; guest: the guest PTE, reached through the
-  // reverse map). Reclaim asks this of each candidate before demoting it.
-  // Charged. The default is the host's: the EPT bit (throws without it).
+  // through the MMU notifier's clear_flush_young, after which KVM flushes
+  // the VM's TLBs if the entry was young; guest: the guest PTE, reached
+  // through the reverse map, no flush on x86). Reclaim asks this of each
+  // candidate before demoting it. Charged. The default is the host's bit
+  // test and clear (throws without EPT bits); a platform that models the
+  // TLBs adds the flush (a real host's kernel does it by itself).
   virtual bool test_and_clear_young(Gpa g);
 
   virtual double now_ns() const = 0;
