@@ -40,7 +40,7 @@ struct SimVm {
   // One batch on vCPU 0 as the run loop runs it (Host::start_batch keeps
   // the bandwidth calendars bounded and the loaded latency current).
   void run(const Batch& b) {
-    host.start_batch(vm.vcpus[0].clock_ns);
+    host.start_batch(vm.clock_ns(0));
     vm.run_batch(0, b);
   }
   static sim::VmConfig config(const Workload& wl, bool pml) {
@@ -66,7 +66,7 @@ struct SimVm {
   void touch_all() {
     Batch b;
     b.mlp = 8;
-    for (uint64_t p = 0; p < vm.cfg.va_bytes / kPageSize; ++p) {
+    for (uint64_t p = 0; p < vm.config().va_bytes / kPageSize; ++p) {
       b.push(VaLayout::kBase + p * kPageSize, kWrite);
       if (b.full()) {
         run(b);

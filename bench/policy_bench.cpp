@@ -41,6 +41,7 @@
 #include "vtmm/sim/sim_mechanisms.hpp"
 #include "vtmm/sim/simulation.hpp"
 #include "vtmm/sim/vm.hpp"
+#include "vtmm/sim/vm_internals.hpp"
 
 namespace vtmm {
 namespace {
@@ -106,18 +107,19 @@ class DaemonView final : public Mechanisms, public GuestPageTables {
   // Copies every table's PTEs into the GPA-ordered layout.
   void refresh() {
     const sim::Vm& vm = rig_.vm;
-    gpas_.assign(vm.gpt_list.begin(), vm.gpt_list.end());
+    const std::span<const Gpa> tables = rig_.mech.gpt_pages();
+    gpas_.assign(tables.begin(), tables.end());
     std::sort(gpas_.begin(), gpas_.end());
     base_.resize(gpas_.size());
     target_.resize(gpas_.size() * kPtesPerPage);
     bits_.resize(gpas_.size() * kPtesPerPage);
     for (uint32_t r = 0; r < gpas_.size(); ++r) {
-      base_[r] = uint64_t{vm.owner[gpas_[r]] & ~sim::kGptOwner} * kPtesPerPage;
+      base_[r] = uint64_t{vm.owner_of(gpas_[r]) & ~sim::kGptOwner} * kPtesPerPage;
       for (uint32_t i = 0; i < kPtesPerPage; ++i) {
         const uint64_t vpn = base_[r] + i;
-        const bool in = vpn < vm.pte_gpa.size();
-        target_[r * kPtesPerPage + i] = in ? vm.pte_gpa[vpn] : kNone;
-        bits_[r * kPtesPerPage + i] = in ? vm.pte_bits[vm.bits_vpn(vpn)] : uint8_t{0};
+        const bool in = vpn < vm.virtual_pages();
+        target_[r * kPtesPerPage + i] = in ? vm.gpa_of(vpn) : kNone;
+        bits_[r * kPtesPerPage + i] = in ? vm.pte_bits_of(vm.bits_vpn(vpn)) : uint8_t{0};
       }
     }
   }
@@ -146,7 +148,7 @@ class DaemonView final : public Mechanisms, public GuestPageTables {
         const uint32_t i = w * 64 + static_cast<uint32_t>(std::countr_zero(todo));
         if (target_[at + i] == kNone) continue;
         bits_[at + i] &= static_cast<uint8_t>(~mask);
-        rig_.vm.pte_bits[base_[r] + i] &= static_cast<uint8_t>(~mask);  // what the vCPUs see
+        sim::VmInternals::clear_pte_bits(rig_.vm, base_[r] + i, mask);  // what the vCPUs see
       }
   }
 
@@ -202,8 +204,8 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   // vectors' slack: at small sizes the fixed part dominates.
   state.counters["vm_rss_bytes_per_page"] = (rss_vm - rss0) / pages;
   state.counters["policy_rss_bytes_per_page"] = (rss_policy - rss_vm) / pages;
-  const uint64_t scanned0 = st.gpt_scanned, lines0 = rig.vm.counters.scan_lines,
-                 misses0 = rig.vm.counters.scan_llc_misses;
+  const uint64_t scanned0 = st.gpt_scanned, lines0 = rig.vm.counters().scan_lines,
+                 misses0 = rig.vm.counters().scan_llc_misses;
   for (auto _ : state) {
     state.PauseTiming();
     rig.touch(64, k % 2 ? kRead : kWrite, table_stride);
@@ -218,10 +220,10 @@ void BM_VtmmWindow(benchmark::State& state, WindowCase c) {
   // The simulated host's side of those scans: lines read and written through
   // its LLC model, and how many missed it (each books tier bandwidth).
   state.counters["scan_lines_per_window"] =
-      static_cast<double>(rig.vm.counters.scan_lines - lines0) /
+      static_cast<double>(rig.vm.counters().scan_lines - lines0) /
       static_cast<double>(state.iterations());
   state.counters["scan_llc_misses_per_window"] =
-      static_cast<double>(rig.vm.counters.scan_llc_misses - misses0) /
+      static_cast<double>(rig.vm.counters().scan_llc_misses - misses0) /
       static_cast<double>(state.iterations());
 }
 BENCHMARK_CAPTURE(BM_VtmmWindow, track, WindowCase{})
@@ -318,7 +320,8 @@ void BM_Migrate(benchmark::State& state, MigrationMethod how) {
   // Untimed: demote `batch` data pages so fast memory has room for the batch.
   std::vector<Gpa> pages;
   for (Gpa g = 0; g < rig.mech.guest_pages() && pages.size() < batch; ++g)
-    if (rig.mech.backed(g) && rig.mech.tier_of(g) == Tier::Fast && rig.vm.owner[g] < sim::kGptOwner)
+    if (rig.mech.backed(g) && rig.mech.tier_of(g) == Tier::Fast &&
+        rig.vm.owner_of(g) < sim::kGptOwner)
       pages.push_back(g);
   rig.mech.migrate(pages, Tier::Slow, MigrationMethod::Pml, 1);
   drain();

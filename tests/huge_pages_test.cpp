@@ -29,21 +29,21 @@ Json hw_mode() { return Json{{"llc_bytes", 1 << 20}, {"subpage_ad_bits", 1}}; }
 
 // TLB misses (walks) taken by one read of every page of group `group`.
 uint64_t misses_touching_group(SimRig& rig, uint64_t group) {
-  const uint64_t before = rig.vm.counters.tlb_misses;
+  const uint64_t before = rig.vm.counters().tlb_misses;
   for (uint64_t i = 0; i < R; ++i) rig.access(0, group * R + i, kRead);
-  return rig.vm.counters.tlb_misses - before;
+  return rig.vm.counters().tlb_misses - before;
 }
 
 TEST(HugePagesSim, ThpGuestOn2MiBEptReachesWholeRegionWithOneEntry) {
   SimRig rig(thp_config(4, 2, true));
   rig.access(0, 0, kRead);
-  EXPECT_EQ(rig.vm.guest_huge[0], 1);
+  EXPECT_EQ(rig.vm.maps_huge(0), true);
   EXPECT_EQ(rig.gpa(0) % R, 0u) << "a THP is one aligned block";
   EXPECT_EQ(rig.gpa(R - 1), rig.gpa(0) + R - 1);
   EXPECT_TRUE(rig.mech.huge_mapped(rig.gpa(0)));
   EXPECT_FALSE(rig.mech.huge_mapped(rig.gpt(0))) << "page tables stay on 4 KiB EPT entries";
   EXPECT_EQ(misses_touching_group(rig, 0), 0u) << "one 2 MiB entry covers all 512 pages";
-  EXPECT_EQ(rig.vm.counters.huge_tlb_fills, 1u);
+  EXPECT_EQ(rig.vm.counters().huge_tlb_fills, 1u);
 }
 
 TEST(HugePagesSim, ReachIsTheSmallerOfGuestAndEptMapping) {
@@ -51,13 +51,13 @@ TEST(HugePagesSim, ReachIsTheSmallerOfGuestAndEptMapping) {
   ept4k.access(0, 0, kRead);
   EXPECT_FALSE(ept4k.mech.huge_mapped(ept4k.gpa(0)));
   EXPECT_EQ(misses_touching_group(ept4k, 0), R - 1);
-  EXPECT_EQ(ept4k.vm.counters.huge_tlb_fills, 0u);
+  EXPECT_EQ(ept4k.vm.counters().huge_tlb_fills, 0u);
 
   sim::VmConfig c = vm_config(4 * R, 2 * R);  // guest 4 KiB, EPT 2 MiB where it can
   c.ept_huge = true;
   SimRig guest4k(c);
   EXPECT_EQ(misses_touching_group(guest4k, 0), R);
-  EXPECT_EQ(guest4k.vm.counters.huge_tlb_fills, 0u);
+  EXPECT_EQ(guest4k.vm.counters().huge_tlb_fills, 0u);
 }
 
 TEST(HugePagesSim, SplitShrinksReachAndMergeRestoresIt) {
@@ -67,15 +67,15 @@ TEST(HugePagesSim, SplitShrinksReachAndMergeRestoresIt) {
   const std::vector<Gpa> one = {head + 7};  // any page of the region names it
   ASSERT_EQ(rig.mech.split_huge(one), 1u);
   EXPECT_FALSE(rig.mech.huge_mapped(head));
-  EXPECT_EQ(rig.vm.counters.huge_splits, 1u);
+  EXPECT_EQ(rig.vm.counters().huge_splits, 1u);
   EXPECT_EQ(misses_touching_group(rig, 0), R)
       << "after the split every 4 KiB page needs its own entry";
   EXPECT_EQ(rig.mech.split_huge(one), 0u) << "nothing left to split";
 
   ASSERT_EQ(rig.mech.merge_huge(one), 1u);
   EXPECT_TRUE(rig.mech.huge_mapped(head));
-  EXPECT_EQ(rig.vm.counters.huge_merges, 1u);
-  EXPECT_EQ(rig.vm.counters.huge_collapse_copies, 0u)
+  EXPECT_EQ(rig.vm.counters().huge_merges, 1u);
+  EXPECT_EQ(rig.vm.counters().huge_collapse_copies, 0u)
       << "no page moved: the 2 MiB frame is intact, no copy";
   EXPECT_EQ(misses_touching_group(rig, 0), 1u) << "the merge brings the 2 MiB reach back";
 }
@@ -83,14 +83,14 @@ TEST(HugePagesSim, SplitShrinksReachAndMergeRestoresIt) {
 TEST(HugePagesSim, SplitChargesTableAllocationEntryWritesAndAShootdown) {
   SimRig rig(thp_config(4, 2, true));
   rig.access(0, 0, kRead);
-  const double hv = rig.mech.thread().clock_ns, vcpu = rig.vm.vcpus[0].clock_ns;
-  const uint64_t flushes = rig.vm.counters.tlb_flushes;
+  const double hv = rig.mech.thread().clock_ns, vcpu = rig.vm.clock_ns(0);
+  const uint64_t flushes = rig.vm.counters().tlb_flushes;
   const std::vector<Gpa> one = {rig.gpa(0)};
   ASSERT_EQ(rig.mech.split_huge(one), 1u);
   const auto& p = rig.host.prof;
   EXPECT_DOUBLE_EQ(rig.mech.thread().clock_ns - hv, p.page_alloc_ns + R * p.pte_scan_ns);
-  EXPECT_DOUBLE_EQ(rig.vm.vcpus[0].clock_ns - vcpu, p.tlb_shootdown_ns);
-  EXPECT_EQ(rig.vm.counters.tlb_flushes, flushes + 1);
+  EXPECT_DOUBLE_EQ(rig.vm.clock_ns(0) - vcpu, p.tlb_shootdown_ns);
+  EXPECT_EQ(rig.vm.counters().tlb_flushes, flushes + 1);
 }
 
 TEST(HugePagesSim, TwoMiBWalkIsShorter) {
@@ -118,12 +118,12 @@ TEST(HugePagesSim, MergeNeedsOneTierAndCollapsesMovedPages) {
   EXPECT_EQ(rig.mech.merge_huge(one), 0u) << "pages on two tiers cannot share a 2 MiB mapping";
   rig.mech.migrate(page, Tier::Fast, MigrationMethod::Pml);
   rig.run_events();
-  const uint64_t copied = rig.vm.counters.copied_bytes;
+  const uint64_t copied = rig.vm.counters().copied_bytes;
   const double hv = rig.mech.thread().clock_ns;
   ASSERT_EQ(rig.mech.merge_huge(one), 1u);
-  EXPECT_EQ(rig.vm.counters.huge_collapse_copies, 1u)
+  EXPECT_EQ(rig.vm.counters().huge_collapse_copies, 1u)
       << "a page changed frame: the region is copied into a new 2 MiB frame";
-  EXPECT_EQ(rig.vm.counters.copied_bytes - copied, kHugeSize);
+  EXPECT_EQ(rig.vm.counters().copied_bytes - copied, kHugeSize);
   EXPECT_GT(rig.mech.thread().clock_ns - hv, kHugeSize / rig.host.prof.copy_gbps);
 }
 
@@ -154,16 +154,16 @@ TEST(HugePagesSim, HardwareModeTracksEach4KiBInsideA2MiBMapping) {
   EXPECT_TRUE(rig.mech.offers(Mechanism::SubpageAdBits));
   rig.access(0, 3, kRead);   // the walk
   rig.access(0, 7, kWrite);  // a hit on the 2 MiB entry: a sub-page assist
-  EXPECT_EQ(rig.vm.counters.tlb_misses, 1u);
-  EXPECT_EQ(rig.vm.counters.subpage_assists, 1u);
+  EXPECT_EQ(rig.vm.counters().tlb_misses, 1u);
+  EXPECT_EQ(rig.vm.counters().subpage_assists, 1u);
   EXPECT_EQ(rig.scan_pte(3) & (kA | PteBits::kDirty), kA);
   EXPECT_EQ(rig.scan_pte(7) & (kA | PteBits::kDirty), kA | PteBits::kDirty);
   EXPECT_EQ(rig.scan_pte(8) & kA, 0) << "an untouched sub-page stays clear";
   rig.access(0, 7, kWrite, 2);
-  EXPECT_EQ(rig.vm.counters.subpage_assists, 1u) << "set once";
+  EXPECT_EQ(rig.vm.counters().subpage_assists, 1u) << "set once";
   // The sub-page bit's write dirties the page-table page, so PML finds it.
-  rig.vm.ept[rig.gpt(0)] &= static_cast<uint8_t>(~sim::kEptD);
-  rig.vm.pml_on = true;
+  sim::VmInternals::clear_ept_bits(rig.vm, rig.gpt(0), sim::kEptD);
+  rig.mech.set_pml(true);
   rig.access(0, 11, kRead);
   const std::vector<Gpa> logged = rig.drain_pml();
   EXPECT_NE(std::find(logged.begin(), logged.end(), rig.gpt(0)), logged.end());
@@ -178,7 +178,7 @@ struct RulesRig {
     rig.policy.tier = Tier::Slow;
     for (uint64_t vpn = 0; vpn < 3 * R; ++vpn) rig.access(0, vpn, kWrite);
     hp.attach(rig.mech);
-    keys.assign(rig.vm.ept.size(), 0);
+    keys.assign(rig.vm.guest_pages(), 0);
   }
   static sim::VmConfig config() {
     sim::VmConfig c = thp_config(5, 3, true);
@@ -223,7 +223,7 @@ TEST(HugePagesRules, SplitsOnlyTheHugePageWhoseTemperaturesAreMixed) {
   EXPECT_TRUE(t.rig.mech.huge_mapped(t.head(0)));
   EXPECT_FALSE(t.rig.mech.huge_mapped(t.head(1)));
   EXPECT_TRUE(t.rig.mech.huge_mapped(t.head(2)));
-  EXPECT_EQ(t.rig.vm.counters.huge_splits, 1u);
+  EXPECT_EQ(t.rig.vm.counters().huge_splits, 1u);
   // Promoted: the hot region once (it moves whole) and the 16 hot pages alone.
   uint64_t from_mixed = 0, from_hot = 0, from_cold = 0;
   for (Gpa g : plan.promote) {
@@ -245,7 +245,7 @@ TEST(HugePagesRules, AFewHotPagesShortOfTheColdMinimumAreNotMixed) {
   t.set_keys(1, 0, 2);
   t.set_keys(2, 0, 2);
   t.adjust();
-  EXPECT_EQ(t.rig.vm.counters.huge_splits, 0u);
+  EXPECT_EQ(t.rig.vm.counters().huge_splits, 0u);
 }
 
 TEST(HugePagesRules, PureTwoMiBModeNeverSplits) {
@@ -254,7 +254,7 @@ TEST(HugePagesRules, PureTwoMiBModeNeverSplits) {
   t.set_keys(1, 16, 2);
   t.set_keys(2, 0, 2);
   t.adjust();
-  EXPECT_EQ(t.rig.vm.counters.huge_splits, 0u);
+  EXPECT_EQ(t.rig.vm.counters().huge_splits, 0u);
   EXPECT_TRUE(t.rig.mech.huge_mapped(t.head(0)));
 }
 
@@ -272,7 +272,7 @@ TEST(HugePagesRules, UniformAgainForMergeWindowsMergesBack) {
       << "uniform for 2 windows, merge_after_windows is 3";
   t.adjust();
   EXPECT_TRUE(t.rig.mech.huge_mapped(t.head(1)));
-  EXPECT_EQ(t.rig.vm.counters.huge_merges, 1u);
+  EXPECT_EQ(t.rig.vm.counters().huge_merges, 1u);
   EXPECT_EQ(misses_touching_group(t.rig, 1), 1u)
       << "merged: one TLB entry for the 2 MiB page again";
 }
@@ -303,7 +303,7 @@ TEST(HugePagesRules, MergeOfPagesOnTwoTiersFirstBringsThemToOne) {
   t.rig.run_events();
   t.adjust();
   EXPECT_TRUE(t.rig.mech.huge_mapped(t.head(1)));
-  EXPECT_EQ(t.rig.vm.counters.huge_collapse_copies, 1u)
+  EXPECT_EQ(t.rig.vm.counters().huge_collapse_copies, 1u)
       << "pages moved: the merge copies into a new 2 MiB frame";
 }
 

@@ -33,10 +33,10 @@ TEST(LlcTiming, HitCostsTheSameOnEitherTier) {
   TwoTierRig t;
   const auto& prof = t.rig.host.prof;
   for (const double mlp : {1.0, 4.0}) {
-    const uint64_t hits = t.rig.vm.counters.llc_hits;
+    const uint64_t hits = t.rig.vm.counters().llc_hits;
     const double fast = t.rig.access(0, TwoTierRig::kFastVpn, kRead, 0, mlp);
     const double slow = t.rig.access(0, TwoTierRig::kSlowVpn, kRead, 0, mlp);
-    EXPECT_EQ(t.rig.vm.counters.llc_hits, hits + 2);
+    EXPECT_EQ(t.rig.vm.counters().llc_hits, hits + 2);
     EXPECT_NEAR(fast, prof.llc_hit_ns / mlp, 1e-6);
     EXPECT_NEAR(slow, prof.llc_hit_ns / mlp, 1e-6);
   }
@@ -47,16 +47,16 @@ TEST(LlcTiming, MissCostsTheTierLatency) {
   const auto& prof = t.rig.host.prof;
   uint32_t line = 1;
   for (const double mlp : {1.0, 8.0}) {
-    const uint64_t misses = t.rig.vm.counters.llc_misses;
-    const uint64_t fast_misses = t.rig.vm.counters.tier_misses[0],
-                   slow_misses = t.rig.vm.counters.tier_misses[1];
+    const uint64_t misses = t.rig.vm.counters().llc_misses;
+    const uint64_t fast_misses = t.rig.vm.counters().tier_misses[0],
+                   slow_misses = t.rig.vm.counters().tier_misses[1];
     const double fast = t.rig.access(0, TwoTierRig::kFastVpn, kRead, line, mlp);
     const double slow = t.rig.access(0, TwoTierRig::kSlowVpn, kRead, line, mlp);
     ++line;
-    EXPECT_EQ(t.rig.vm.counters.llc_misses, misses + 2);
-    EXPECT_EQ(t.rig.vm.counters.tier_misses[0], fast_misses + 1);
-    EXPECT_EQ(t.rig.vm.counters.tier_misses[1], slow_misses + 1);
-    ASSERT_EQ(t.rig.vm.counters.bw_delay_ns, 0.0)
+    EXPECT_EQ(t.rig.vm.counters().llc_misses, misses + 2);
+    EXPECT_EQ(t.rig.vm.counters().tier_misses[0], fast_misses + 1);
+    EXPECT_EQ(t.rig.vm.counters().tier_misses[1], slow_misses + 1);
+    ASSERT_EQ(t.rig.vm.counters().bw_delay_ns, 0.0)
         << "a handful of lines must not queue for bandwidth";
     EXPECT_NEAR(fast, prof.tier[0].read_latency_ns / mlp, 1e-6);
     EXPECT_NEAR(slow, prof.tier[1].read_latency_ns / mlp, 1e-6);
@@ -72,12 +72,12 @@ TEST(LlcTiming, WriteMissAllocatesAndEvictionWritesBackToTheTier) {
   rig.policy.tier = Tier::Slow;
   rig.access(0, 1, kWrite);  // walk (page-table line, dirtied) + data line 0 (dirty)
   rig.access(0, 1, kRead, 1);
-  EXPECT_EQ(rig.vm.counters.writebacks[1], 1u) << "the dirty page-table line was evicted";
+  EXPECT_EQ(rig.vm.counters().writebacks[1], 1u) << "the dirty page-table line was evicted";
   rig.access(0, 1, kRead, 2);
-  EXPECT_EQ(rig.vm.counters.writebacks[1], 2u) << "the dirty data line was evicted";
+  EXPECT_EQ(rig.vm.counters().writebacks[1], 2u) << "the dirty data line was evicted";
   rig.access(0, 1, kRead, 3);
-  EXPECT_EQ(rig.vm.counters.writebacks[1], 2u) << "clean lines are dropped";
-  EXPECT_EQ(rig.vm.counters.writebacks[0], 0u);
+  EXPECT_EQ(rig.vm.counters().writebacks[1], 2u) << "clean lines are dropped";
+  EXPECT_EQ(rig.vm.counters().writebacks[0], 0u);
 }
 
 // --- Llc on its own ---------------------------------------------------------

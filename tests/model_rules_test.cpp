@@ -25,12 +25,12 @@ TEST(TlbDirtyState, AssistMakesTheSecondLevelEntryDirtyToo) {
   SimRig rig(vm_config(512));
   rig.access(0, 3, kRead);   // L1 and STLB filled clean
   rig.access(0, 3, kWrite);  // the assist
-  ASSERT_EQ(rig.vm.counters.dirty_assists, 1u);
+  ASSERT_EQ(rig.vm.counters().dirty_assists, 1u);
   evict_from_l1_only(rig, 3);
-  const uint64_t walks = rig.vm.counters.tlb_misses;
+  const uint64_t walks = rig.vm.counters().tlb_misses;
   rig.access(0, 3, kWrite);  // refilled from the STLB
-  EXPECT_EQ(rig.vm.counters.tlb_misses, walks) << "served by the STLB, no walk";
-  EXPECT_EQ(rig.vm.counters.dirty_assists, 1u) << "the STLB's copy is dirty: no second assist";
+  EXPECT_EQ(rig.vm.counters().tlb_misses, walks) << "served by the STLB, no walk";
+  EXPECT_EQ(rig.vm.counters().dirty_assists, 1u) << "the STLB's copy is dirty: no second assist";
 }
 
 // Metamorphic: a static design's assists grow with flushes by at most the
@@ -51,7 +51,7 @@ TEST(TlbDirtyState, AssistsGrowWithFlushesOnlyByThePagesWrittenAfterThem) {
       for (uint64_t p = 0; p < kPages; ++p) rig.access(0, p * 5, kRead);
       for (uint64_t p = 0; p < kPages; ++p) rig.access(0, p * 5, kWrite);
     }
-    EXPECT_LE(rig.vm.counters.dirty_assists, (flushes + 1) * kPages)
+    EXPECT_LE(rig.vm.counters().dirty_assists, (flushes + 1) * kPages)
         << "flush every " << flush_every << " rounds";
   }
 }
@@ -204,14 +204,14 @@ struct WindowRig {
   WindowRig() {
     rig.policy.tier = Tier::Slow;
     for (uint64_t vpn = 0; vpn < kPages; ++vpn) rig.access(0, vpn, kRead);
-    rig.mech.thread().clock_ns = rig.vm.vcpus[0].clock_ns;
+    rig.mech.thread().clock_ns = rig.vm.clock_ns(0);
   }
   std::vector<Gpa> pages() const {
     std::vector<Gpa> gs;
     for (uint64_t vpn = 0; vpn < kPages; ++vpn) gs.push_back(rig.gpa(vpn));
     return gs;
   }
-  const sim::Vm::Inflight& batch() const { return rig.vm.inflight.front(); }
+  const sim::Vm::Inflight& batch() const { return rig.vm.inflight_batches().front(); }
   size_t index_of(uint64_t vpn) const {
     const auto& ps = batch().pages;
     return static_cast<size_t>(std::lower_bound(ps.begin(), ps.end(), rig.gpa(vpn)) - ps.begin());
@@ -219,14 +219,14 @@ struct WindowRig {
   // Runs due events, then puts the vCPU at time t (never backwards).
   void at(double t) {
     while (rig.host.has_event_at_or_before(t)) rig.host.run_next_event();
-    rig.vm.vcpus[0].clock_ns = std::max(rig.vm.vcpus[0].clock_ns, t);
+    rig.vm.set_clock_ns(0, std::max(rig.vm.clock_ns(0), t));
   }
 };
 
 TEST(MigrationWindows, WriteProtectTrapsExactlyTheWritesToPagesUnderCopy) {
   WindowRig w;
   w.rig.mech.migrate(w.pages(), Tier::Fast, MigrationMethod::WriteProtect);
-  EXPECT_EQ(w.rig.vm.counters.tlb_flushes, 1u) << "one shootdown write-protects the whole batch";
+  EXPECT_EQ(w.rig.vm.counters().tlb_flushes, 1u) << "one shootdown write-protects the whole batch";
   const double batch_end = w.batch().end.back();
   // For each page, in the order their copies run: a read and a write inside
   // its window (the write traps), and a write to a page whose copy is done.
@@ -234,31 +234,31 @@ TEST(MigrationWindows, WriteProtectTrapsExactlyTheWritesToPagesUnderCopy) {
   for (uint64_t vpn = 0; vpn < WindowRig::kPages; ++vpn) {
     const size_t i = w.index_of(vpn);
     w.at(w.batch().start[i] + 1);
-    ASSERT_LT(w.rig.vm.vcpus[0].clock_ns, w.batch().end[i]);
+    ASSERT_LT(w.rig.vm.clock_ns(0), w.batch().end[i]);
     w.rig.access(0, vpn, kRead);
-    EXPECT_EQ(w.rig.vm.counters.migration_traps, expected)
+    EXPECT_EQ(w.rig.vm.counters().migration_traps, expected)
         << "a read of a write-protected page goes on";
     w.rig.access(0, vpn, kWrite);
     ++expected;
-    EXPECT_EQ(w.rig.vm.counters.migration_traps, expected) << "the write waits for the copy";
-    EXPECT_GE(w.rig.vm.vcpus[0].clock_ns, w.batch().end[i]);
+    EXPECT_EQ(w.rig.vm.counters().migration_traps, expected) << "the write waits for the copy";
+    EXPECT_GE(w.rig.vm.clock_ns(0), w.batch().end[i]);
     EXPECT_EQ(w.rig.mech.tier_of(w.rig.gpa(vpn)), Tier::Fast) << "re-pointed when its copy ended";
     w.rig.access(0, vpn, kWrite);
-    EXPECT_EQ(w.rig.vm.counters.migration_traps, expected) << "copied: no more traps";
+    EXPECT_EQ(w.rig.vm.counters().migration_traps, expected) << "copied: no more traps";
   }
   w.at(batch_end);
-  EXPECT_EQ(w.rig.vm.counters.tlb_flushes, 2u)
+  EXPECT_EQ(w.rig.vm.counters().tlb_flushes, 2u)
       << "and one at its end, before the old frames are freed";
 }
 
 TEST(MigrationWindows, ShootdownsReachTheVcpusWhenEachWindowOpens) {
   WindowRig w;
-  const double before = w.rig.vm.vcpus[0].clock_ns;
+  const double before = w.rig.vm.clock_ns(0);
   w.rig.mech.migrate(w.pages(), Tier::Fast, MigrationMethod::Linux);
-  EXPECT_EQ(w.rig.vm.vcpus[0].clock_ns, before) << "issuing the batch charges the vCPU nothing yet";
-  EXPECT_EQ(w.rig.vm.counters.tlb_flushes, 0u);
+  EXPECT_EQ(w.rig.vm.clock_ns(0), before) << "issuing the batch charges the vCPU nothing yet";
+  EXPECT_EQ(w.rig.vm.counters().tlb_flushes, 0u);
   w.at(w.batch().start.back());
-  EXPECT_EQ(w.rig.vm.counters.tlb_flushes, WindowRig::kPages);
+  EXPECT_EQ(w.rig.vm.counters().tlb_flushes, WindowRig::kPages);
 }
 
 TEST(MigrationWindows, LinuxMethodPageIsMappedAsBeforeUntilItsWindowOpens) {
@@ -268,11 +268,11 @@ TEST(MigrationWindows, LinuxMethodPageIsMappedAsBeforeUntilItsWindowOpens) {
   ASSERT_GT(last, 0u);
   const uint64_t vpn = WindowRig::kPages - 1;
   w.rig.access(0, vpn, kWrite);  // before its window: the old mapping serves
-  EXPECT_EQ(w.rig.vm.counters.migration_traps, 0u);
+  EXPECT_EQ(w.rig.vm.counters().migration_traps, 0u);
   EXPECT_EQ(w.rig.mech.tier_of(w.rig.gpa(vpn)), Tier::Slow);
   w.at(w.batch().start[last] + 1);
   w.rig.access(0, vpn, kRead);
-  EXPECT_EQ(w.rig.vm.counters.migration_traps, 1u)
+  EXPECT_EQ(w.rig.vm.counters().migration_traps, 1u)
       << "unmapped and being copied: even a read traps";
   EXPECT_EQ(w.rig.mech.tier_of(w.rig.gpa(vpn)), Tier::Fast);
 }

@@ -18,9 +18,11 @@ struct Placed {
       rig.policy.tier = vpn < 32 ? Tier::Fast : Tier::Slow;
       rig.access(0, vpn, kRead);
     }
-    rig.vm.cap[0] = 32;
+    rig.vm.set_capacity(Tier::Fast, 32);
   }
-  void misses(uint64_t vpn, uint32_t n) { rig.vm.truth_misses[rig.gpa(vpn)] += n; }
+  void misses(uint64_t vpn, uint32_t n) {
+    sim::VmInternals::add_truth_misses(rig.vm, rig.gpa(vpn), n);
+  }
 };
 
 TEST(PlacementScore, HotPagesOnFastAreRecalledAndFastPagesNotHotArePrecisionLost) {

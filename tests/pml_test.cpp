@@ -19,7 +19,7 @@ TEST(Pml, FirstWriteLogsDataPageAndPageTablePage) {
   SimRig rig(vm_config(64, 32, 1, /*pml=*/true));
   rig.access(0, 4, kWrite);
   const Gpa data = rig.gpa(4), table = rig.gpt(4);
-  EXPECT_EQ(rig.vm.counters.pml_entries, 2u);
+  EXPECT_EQ(rig.vm.counters().pml_entries, 2u);
   std::vector<Gpa> log = rig.drain_pml();
   std::sort(log.begin(), log.end());
   EXPECT_EQ(log, (std::vector<Gpa>{std::min(data, table), std::max(data, table)}));
@@ -30,23 +30,23 @@ TEST(Pml, LogsOnlyOnDirtyTransition) {
   rig.access(0, 4, kWrite);
   const Gpa data = rig.gpa(4);
   rig.drain_pml();
-  const uint64_t entries = rig.vm.counters.pml_entries;
+  const uint64_t entries = rig.vm.counters().pml_entries;
 
   rig.access(0, 4, kWrite);
   rig.access(0, 4, kWrite, 9);
-  EXPECT_EQ(rig.vm.counters.pml_entries, entries) << "D is already 1: nothing to log";
+  EXPECT_EQ(rig.vm.counters().pml_entries, entries) << "D is already 1: nothing to log";
   EXPECT_TRUE(rig.drain_pml().empty());
 
   // D still set in the EPT: a re-walk (after a flush) logs nothing either.
   rig.mech.flush_tlbs();
   rig.access(0, 4, kWrite);
-  EXPECT_EQ(rig.vm.counters.pml_entries, entries);
+  EXPECT_EQ(rig.vm.counters().pml_entries, entries);
 
   const Gpa gs[] = {data};
   rig.mech.clear_ept_bits(gs, kD);
   rig.mech.flush_tlbs();
   rig.access(0, 4, kWrite);
-  EXPECT_EQ(rig.vm.counters.pml_entries, entries + 1);
+  EXPECT_EQ(rig.vm.counters().pml_entries, entries + 1);
   EXPECT_EQ(rig.drain_pml(), std::vector<Gpa>{data}) << "the page-table page is still dirty";
 }
 
@@ -66,11 +66,11 @@ TEST(Pml, ReadsNeverLog) {
   SimRig rig(vm_config(64, 32, 1, true));
   rig.access(0, 0, kWrite);  // dirties the shared page-table page
   rig.drain_pml();
-  const uint64_t entries = rig.vm.counters.pml_entries;
+  const uint64_t entries = rig.vm.counters().pml_entries;
   for (uint64_t vpn = 1; vpn < 20; ++vpn) rig.access(0, vpn, kRead);
   rig.mech.flush_tlbs();
   for (uint64_t vpn = 0; vpn < 20; ++vpn) rig.access(0, vpn, kRead, 2);
-  EXPECT_EQ(rig.vm.counters.pml_entries, entries);
+  EXPECT_EQ(rig.vm.counters().pml_entries, entries);
   EXPECT_TRUE(rig.drain_pml().empty());
   for (uint64_t vpn = 1; vpn < 20; ++vpn) EXPECT_EQ(rig.mech.ept_bits(rig.gpa(vpn)) & kD, 0) << vpn;
 }
@@ -78,7 +78,7 @@ TEST(Pml, ReadsNeverLog) {
 TEST(Pml, NothingIsLoggedWhilePmlIsOff) {
   SimRig rig(vm_config(64, 32, 1, false));
   rig.access(0, 2, kWrite);
-  EXPECT_EQ(rig.vm.counters.pml_entries, 0u);
+  EXPECT_EQ(rig.vm.counters().pml_entries, 0u);
   EXPECT_TRUE(rig.drain_pml().empty());
   EXPECT_EQ(rig.mech.ept_bits(rig.gpa(2)) & kD, kD) << "D is still tracked without PML";
 }
@@ -97,7 +97,7 @@ TEST(Pml, FullBufferCausesOneExitAndLosesNothing) {
   rig.mech.clear_ept_bits(backed, kD);
   rig.mech.set_pml(true);
   rig.mech.flush_tlbs();
-  const sim::Counters before = rig.vm.counters;
+  const sim::Counters before = rig.vm.counters();
 
   // vpn 0 logs the page-table page and its data page; each later vpn its data page.
   std::set<Gpa> expect = {rig.gpt(0)};
@@ -106,14 +106,14 @@ TEST(Pml, FullBufferCausesOneExitAndLosesNothing) {
     rig.access(0, vpn, kWrite);
     expect.insert(rig.gpa(vpn));
   }
-  sim::Counters d = rig.vm.counters - before;
+  sim::Counters d = rig.vm.counters() - before;
   EXPECT_EQ(d.pml_entries, buffer - 1);
   EXPECT_EQ(d.pml_full_exits, 0u);
   EXPECT_EQ(d.vm_exits, 0u);
 
   const double cost = rig.access(0, vpn, kWrite);  // the 512th entry
   expect.insert(rig.gpa(vpn));
-  d = rig.vm.counters - before;
+  d = rig.vm.counters() - before;
   EXPECT_EQ(d.pml_entries, buffer);
   EXPECT_EQ(d.pml_full_exits, 1u);
   EXPECT_EQ(d.vm_exits, 1u);
@@ -123,7 +123,7 @@ TEST(Pml, FullBufferCausesOneExitAndLosesNothing) {
   const std::vector<Gpa> log = rig.drain_pml();
   EXPECT_EQ(log.size(), buffer);
   EXPECT_EQ(std::set<Gpa>(log.begin(), log.end()), expect);
-  EXPECT_EQ((rig.vm.counters - before).vm_exits, 1u)
+  EXPECT_EQ((rig.vm.counters() - before).vm_exits, 1u)
       << "an empty buffer needs no kick when drained";
 }
 
@@ -131,15 +131,15 @@ TEST(Pml, DrainKicksVcpusWithPendingEntries) {
   SimRig rig(vm_config(64, 32, 2, true));
   rig.access(0, 1, kWrite);
   rig.access(1, 2, kWrite);
-  const uint64_t exits = rig.vm.counters.vm_exits;
+  const uint64_t exits = rig.vm.counters().vm_exits;
   std::vector<Gpa> log = rig.drain_pml();
-  EXPECT_EQ(rig.vm.counters.vm_exits, exits + 2) << "one kick per vCPU whose buffer held entries";
+  EXPECT_EQ(rig.vm.counters().vm_exits, exits + 2) << "one kick per vCPU whose buffer held entries";
   std::sort(log.begin(), log.end());
   std::vector<Gpa> expect = {rig.gpt(1), rig.gpa(1), rig.gpa(2)};
   std::sort(expect.begin(), expect.end());
   EXPECT_EQ(log, expect);
   EXPECT_TRUE(rig.drain_pml().empty());
-  EXPECT_EQ(rig.vm.counters.vm_exits, exits + 2);
+  EXPECT_EQ(rig.vm.counters().vm_exits, exits + 2);
 }
 
 }  // namespace pml_test

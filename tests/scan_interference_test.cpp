@@ -22,13 +22,13 @@ void touch_all(SimRig& rig, uint64_t n) {
 // The distinct EPT lines of the VM's present entries.
 uint64_t present_ept_lines(const sim::Vm& vm) {
   std::set<uint64_t> lines;
-  for (Gpa g = 0; g < vm.ept.size(); ++g)
-    if ((vm.ept[g] & sim::kEptPresent) && vm.ad_index(g) == g) lines.insert(vm.ept_line(g));
+  for (Gpa g = 0; g < vm.guest_pages(); ++g)
+    if (vm.backed(g) && vm.ad_index(g) == g) lines.insert(vm.ept_line(g));
   return lines.size();
 }
 
 double scan_ept(SimRig& rig, uint8_t clear_mask) {
-  std::vector<uint8_t> bits(rig.vm.ept.size());
+  std::vector<uint8_t> bits(rig.vm.guest_pages());
   const double t0 = rig.mech.thread().clock_ns;
   rig.mech.scan_ept(clear_mask, bits);
   return rig.mech.thread().clock_ns - t0;
@@ -39,20 +39,20 @@ TEST(ScanLines, EptScanReadsTheLinesOfPresentEntriesAndPaysOnlyForMisses) {
   touch_all(rig, 200);
   const uint64_t lines = present_ept_lines(rig.vm);
   ASSERT_GT(lines, 25u);  // 200 data pages and a page-table page, 8 entries a line
-  const double entries = static_cast<double>(rig.vm.ept.size()) * rig.host.prof.ept_bit_ns;
-  const uint64_t vcpu_misses = rig.vm.counters.llc_misses;
+  const double entries = static_cast<double>(rig.vm.guest_pages()) * rig.host.prof.ept_bit_ns;
+  const uint64_t vcpu_misses = rig.vm.counters().llc_misses;
 
   const double cold = scan_ept(rig, PteBits::kAccessed);
-  EXPECT_EQ(rig.vm.counters.scan_lines, lines);
-  EXPECT_EQ(rig.vm.counters.scan_llc_misses, lines) << "the EPT has never been in the LLC";
+  EXPECT_EQ(rig.vm.counters().scan_lines, lines);
+  EXPECT_EQ(rig.vm.counters().scan_llc_misses, lines) << "the EPT has never been in the LLC";
   const double per_miss = rig.host.prof.tier[0].read_latency_ns / rig.host.prof.scan_mlp;
   EXPECT_GE(cold, entries + static_cast<double>(lines) * per_miss - 1e-6);
 
   const double warm = scan_ept(rig, PteBits::kAccessed);
-  EXPECT_EQ(rig.vm.counters.scan_lines, 2 * lines);
-  EXPECT_EQ(rig.vm.counters.scan_llc_misses, lines) << "the second scan finds its lines cached";
+  EXPECT_EQ(rig.vm.counters().scan_lines, 2 * lines);
+  EXPECT_EQ(rig.vm.counters().scan_llc_misses, lines) << "the second scan finds its lines cached";
   EXPECT_DOUBLE_EQ(warm, entries) << "hits cost only the per-entry work";
-  EXPECT_EQ(rig.vm.counters.llc_misses, vcpu_misses)
+  EXPECT_EQ(rig.vm.counters().llc_misses, vcpu_misses)
       << "the vCPU's counts hold only its own accesses";
 }
 
@@ -60,10 +60,10 @@ TEST(ScanLines, GptScanReadsTheWholeTablePage) {
   SimRig rig(vm_config(4096, 1024));
   touch_all(rig, 8);
   rig.scan_pte(0, 0);
-  EXPECT_EQ(rig.vm.counters.scan_lines, kPtesPerPage / 8);
+  EXPECT_EQ(rig.vm.counters().scan_lines, kPtesPerPage / 8);
   rig.scan_pte(0, PteBits::kAccessed);
-  EXPECT_EQ(rig.vm.counters.scan_lines, 2 * (kPtesPerPage / 8));
-  EXPECT_EQ(rig.vm.counters.scan_llc_misses, kPtesPerPage / 8 - 1)
+  EXPECT_EQ(rig.vm.counters().scan_lines, 2 * (kPtesPerPage / 8));
+  EXPECT_EQ(rig.vm.counters().scan_llc_misses, kPtesPerPage / 8 - 1)
       << "only the line the walks brought in was cached";
 }
 
@@ -86,8 +86,8 @@ TEST(ScanLines, GptReadViewIsTheScanWithoutAClear) {
       EXPECT_EQ(v.ad(i), scan[i].bits & (PteBits::kAccessed | PteBits::kDirty)) << i;
     }
   }
-  EXPECT_EQ(b.vm.counters.scan_lines, a.vm.counters.scan_lines);
-  EXPECT_EQ(b.vm.counters.scan_llc_misses, a.vm.counters.scan_llc_misses);
+  EXPECT_EQ(b.vm.counters().scan_lines, a.vm.counters().scan_lines);
+  EXPECT_EQ(b.vm.counters().scan_llc_misses, a.vm.counters().scan_llc_misses);
   EXPECT_DOUBLE_EQ(b.mech.thread().clock_ns, a.mech.thread().clock_ns);
 }
 
@@ -108,9 +108,9 @@ TEST(ScanLines, ClearingASetOfPtesCostsWhatClearingEachDoes) {
     b.mech.clear_gpt_bits(b.gpt(0), one, PteBits::kDirty);
   }
   a.mech.clear_gpt_bits(a.gpt(0), all, PteBits::kDirty);
-  EXPECT_EQ(a.vm.counters.scan_lines, 40u) << "every PTE written counts";
-  EXPECT_EQ(a.vm.counters.scan_lines, b.vm.counters.scan_lines);
-  EXPECT_EQ(a.vm.counters.scan_llc_misses, b.vm.counters.scan_llc_misses);
+  EXPECT_EQ(a.vm.counters().scan_lines, 40u) << "every PTE written counts";
+  EXPECT_EQ(a.vm.counters().scan_lines, b.vm.counters().scan_lines);
+  EXPECT_EQ(a.vm.counters().scan_llc_misses, b.vm.counters().scan_llc_misses);
   EXPECT_DOUBLE_EQ(a.mech.thread().clock_ns, b.mech.thread().clock_ns);
   for (uint64_t vpn = 0; vpn < 512; ++vpn) {
     EXPECT_EQ(a.pte_bits(vpn), b.pte_bits(vpn)) << vpn;
@@ -130,10 +130,10 @@ TEST(ScanLines, ClearingABitDirtiesItsLineForAWriteBack) {
     touch_all(rig, 200);
     lines = present_ept_lines(rig.vm);
     scan_ept(rig, clear ? PteBits::kAccessed : 0);
-    const uint64_t before = rig.vm.counters.writebacks[0];
+    const uint64_t before = rig.vm.counters().writebacks[0];
     for (uint64_t vpn = 200; vpn < 1024; ++vpn)  // 3.2 MiB of reads through a 1 MiB LLC
       for (uint32_t l = 0; l < 64; ++l) rig.access(0, vpn, kRead, l);
-    wb[clear] = rig.vm.counters.writebacks[0] - before;
+    wb[clear] = rig.vm.counters().writebacks[0] - before;
   }
   EXPECT_EQ(wb[1] - wb[0], lines) << "every line the scan cleared A in, and no other";
 }
@@ -147,14 +147,14 @@ TEST(ScanInterference, AnEptScanEvictsTheVcpusCachedLines) {
     for (int round = 0; round < 2; ++round)
       for (uint32_t l = 0; l < 1024; ++l)
         rig.access(0, l / 64, kRead, l % 64);  // 64 KiB working set
-    const uint64_t misses = rig.vm.counters.llc_misses;
+    const uint64_t misses = rig.vm.counters().llc_misses;
     if (scan) scan_ept(rig, 0);
     for (uint32_t l = 0; l < 1024; ++l) rig.access(0, l / 64, kRead, l % 64);
     if (scan) {
-      EXPECT_GT(rig.vm.counters.llc_misses - misses, 512u)
+      EXPECT_GT(rig.vm.counters().llc_misses - misses, 512u)
           << "most of the working set was evicted by the scan";
     } else {
-      EXPECT_EQ(rig.vm.counters.llc_misses, misses)
+      EXPECT_EQ(rig.vm.counters().llc_misses, misses)
           << "without a scan the working set stays cached";
     }
   }

@@ -22,7 +22,7 @@ TEST(HintFaults, NextAccessFaultsOnceWithItsLatencyAndAnExitOnTheHostSide) {
   const Gpa g = rig.gpa(3);
   rig.mech.thread().clock_ns = 1000;
   rig.mech.protect_for_hint(std::vector<Gpa>{g});
-  const uint64_t exits = rig.vm.counters.vm_exits;
+  const uint64_t exits = rig.vm.counters().vm_exits;
   const double cost = rig.access(0, 3, kWrite);
   ASSERT_EQ(rig.policy.faults.size(), 1u);
   const HintFault& f = rig.policy.faults[0];
@@ -31,10 +31,10 @@ TEST(HintFaults, NextAccessFaultsOnceWithItsLatencyAndAnExitOnTheHostSide) {
   EXPECT_EQ(f.protected_ns, 1000.0);
   EXPECT_GE(f.now_ns, f.protected_ns);
   EXPECT_GE(cost, rig.host.prof.hint_fault_ns + rig.host.prof.vm_exit_ns);
-  EXPECT_GT(rig.vm.counters.vm_exits, exits) << "a host-side hint fault is a VM exit";
+  EXPECT_GT(rig.vm.counters().vm_exits, exits) << "a host-side hint fault is a VM exit";
   rig.access(0, 3, kRead);
   EXPECT_EQ(rig.policy.faults.size(), 1u) << "the fault disarms the page";
-  EXPECT_EQ(rig.vm.counters.hint_faults, 1u);
+  EXPECT_EQ(rig.vm.counters().hint_faults, 1u);
 }
 
 TEST(HintFaults, GuestSideFaultIsNoExitAndAMigrationInItIsWaitedForByTheFaultingVcpu) {
@@ -52,8 +52,8 @@ TEST(HintFaults, GuestSideFaultIsNoExitAndAMigrationInItIsWaitedForByTheFaulting
     moved = m.mover().migrate(std::vector<Gpa>{f.gpa}, Tier::Fast, MigrationMethod::Linux);
   };
   rig.mech.protect_for_hint(std::vector<Gpa>{old});
-  const uint64_t exits = rig.vm.counters.vm_exits;
-  const uint64_t flushes = rig.vm.counters.tlb_flushes;
+  const uint64_t exits = rig.vm.counters().vm_exits;
+  const uint64_t flushes = rig.vm.counters().tlb_flushes;
   const double cost = rig.access(0, 2, kRead);
   ASSERT_EQ(moved.moved, 1u);
   ASSERT_EQ(moved.remapped.size(), 1u);
@@ -63,15 +63,15 @@ TEST(HintFaults, GuestSideFaultIsNoExitAndAMigrationInItIsWaitedForByTheFaulting
   EXPECT_NE(nw, old);
   EXPECT_EQ(rig.vm.node_of(nw), Tier::Fast);
   EXPECT_EQ(rig.mech.tier_of(nw), Tier::Fast) << "node 0 is backed by the fast tier";
-  EXPECT_EQ(rig.vm.owner[old], kNone) << "the old page went back to the guest's free list";
+  EXPECT_EQ(rig.vm.owner_of(old), kNone) << "the old page went back to the guest's free list";
   EXPECT_GE(cost, rig.host.prof.hint_fault_ns + rig.host.prof.migrate_page_ns)
       << "the faulting vCPU pays the fault and waits for the copy";
   // The only exits: the TLB shootdown's and the host backing the new GPA.
-  EXPECT_EQ(rig.vm.counters.vm_exits - exits, (rig.vm.counters.tlb_flushes - flushes) + 1);
+  EXPECT_EQ(rig.vm.counters().vm_exits - exits, (rig.vm.counters().tlb_flushes - flushes) + 1);
   EXPECT_EQ(rig.mech.used_pages(Tier::Fast), 1u + 1u)
       << "the page-table page and the promoted page";
   rig.run_events();
-  EXPECT_EQ(rig.vm.counters.migration_traps, 0u);
+  EXPECT_EQ(rig.vm.counters().migration_traps, 0u);
 }
 
 TEST(HintFaults, GuestAllocatorFallsBackToTheOtherNode) {
@@ -95,12 +95,12 @@ TEST(Referenced, GuestSideReadsAndClearsTheGuestPteHostSideTheEpt) {
   rig.policy.tier = Tier::Fast;
   rig.access(0, 3, kRead);
   const Gpa g = rig.gpa(3);
-  const uint64_t vpn = rig.vm.owner[g];
+  const uint64_t vpn = rig.vm.owner_of(g);
   ASSERT_EQ(vpn, 3u);
-  ASSERT_NE(rig.vm.pte_bits[vpn] & PteBits::kAccessed, 0);
+  ASSERT_NE(rig.vm.pte_bits_of(vpn) & PteBits::kAccessed, 0);
   const uint8_t ept_before = rig.mech.ept_bits(g);
   EXPECT_TRUE(rig.mech.test_and_clear_young(g));
-  EXPECT_EQ(rig.vm.pte_bits[vpn] & PteBits::kAccessed, 0) << "the guest PTE's bit is cleared";
+  EXPECT_EQ(rig.vm.pte_bits_of(vpn) & PteBits::kAccessed, 0) << "the guest PTE's bit is cleared";
   EXPECT_EQ(rig.mech.ept_bits(g), ept_before) << "the guest cannot touch the EPT";
   EXPECT_FALSE(rig.mech.test_and_clear_young(g));
 
@@ -121,12 +121,12 @@ TEST(Referenced, OnlyTheHostsCheckOfAYoungPageFlushesTheTlbs) {
   const Gpa g = rig.gpa(3);
   rig.mech.set_side(Side::Guest);
   EXPECT_TRUE(rig.mech.test_and_clear_young(g));
-  EXPECT_EQ(rig.vm.counters.tlb_flushes, 0u);
+  EXPECT_EQ(rig.vm.counters().tlb_flushes, 0u);
   rig.mech.set_side(Side::Host);
   EXPECT_TRUE(rig.mech.test_and_clear_young(g));
-  EXPECT_EQ(rig.vm.counters.tlb_flushes, rig.vm.vcpus.size());
+  EXPECT_EQ(rig.vm.counters().tlb_flushes, rig.vm.vcpu_count());
   EXPECT_FALSE(rig.mech.test_and_clear_young(g));
-  EXPECT_EQ(rig.vm.counters.tlb_flushes, rig.vm.vcpus.size()) << "an old page: no flush";
+  EXPECT_EQ(rig.vm.counters().tlb_flushes, rig.vm.vcpu_count()) << "an old page: no flush";
 }
 
 TEST(Sampling, SamplesEveryNthStoreAndOnlyLoadsThatMissTheLlc) {
@@ -163,7 +163,7 @@ TEST(Exchange, SwapsTiersWithoutRoomAndKeepsUsage) {
   for (uint64_t vpn = 7; vpn < 10; ++vpn) rig.access(0, vpn, kRead);
   ASSERT_EQ(rig.mech.used_pages(Tier::Fast), 8u);
   const Gpa hot = rig.gpa(8), cold = rig.gpa(1);
-  rig.mech.thread().clock_ns = rig.vm.vcpus[0].clock_ns;
+  rig.mech.thread().clock_ns = rig.vm.clock_ns(0);
   // Plain migration has no room; exchange needs none.
   EXPECT_EQ(rig.mech.migrate(std::vector<Gpa>{hot}, Tier::Fast, MigrationMethod::Linux).moved, 0u);
   const std::vector<std::pair<Gpa, Gpa>> pairs{{cold, hot}, {cold, rig.gpa(9)}};
@@ -172,8 +172,8 @@ TEST(Exchange, SwapsTiersWithoutRoomAndKeepsUsage) {
   EXPECT_EQ(rig.mech.tier_of(hot), Tier::Fast);
   EXPECT_EQ(rig.mech.tier_of(cold), Tier::Slow);
   EXPECT_EQ(rig.mech.used_pages(Tier::Fast), 8u);
-  EXPECT_EQ(rig.vm.counters.exchanged, 2u);
-  EXPECT_EQ(rig.vm.counters.copied_bytes, 2 * kPageSize);
+  EXPECT_EQ(rig.vm.counters().exchanged, 2u);
+  EXPECT_EQ(rig.vm.counters().copied_bytes, 2 * kPageSize);
   // An access during the swap waits for it.
   const double wait = rig.access(0, 8, kRead);
   EXPECT_GT(wait, rig.host.prof.migrate_page_ns);
@@ -192,17 +192,17 @@ TEST(MemoryMode, TwoSlowPagesOnTheSameSlotConflict) {
   ASSERT_EQ(rig.mech.tier_of(a), Tier::Slow);
   ASSERT_EQ((a * 64u) % 128u, (b * 64u) % 128u) << "pages an even number apart share slots";
   ASSERT_NE((a * 64u) % 128u, (other * 64u) % 128u);
-  const uint64_t miss0 = rig.vm.counters.mm_misses, hit0 = rig.vm.counters.mm_hits;
+  const uint64_t miss0 = rig.vm.counters().mm_misses, hit0 = rig.vm.counters().mm_hits;
   rig.access(0, 0, kRead, 5);  // cold: miss, fill
   rig.access(0, 2, kRead, 5);  // same slot: evicts a's line
   rig.access(0, 0, kRead, 5);  // conflict miss
-  EXPECT_EQ(rig.vm.counters.mm_misses - miss0, 3u);
-  EXPECT_EQ(rig.vm.counters.mm_hits - hit0, 0u);
+  EXPECT_EQ(rig.vm.counters().mm_misses - miss0, 3u);
+  EXPECT_EQ(rig.vm.counters().mm_hits - hit0, 0u);
   rig.access(0, 1, kRead, 5);  // another slot: a's line stays cached
   rig.access(0, 0, kRead, 5);  // LLC miss, DRAM-cache hit
-  EXPECT_EQ(rig.vm.counters.mm_hits - hit0, 1u);
-  EXPECT_EQ(rig.vm.counters.tier_misses[1], rig.vm.counters.mm_misses);
-  EXPECT_EQ(rig.vm.counters.tier_misses[0], rig.vm.counters.mm_hits);
+  EXPECT_EQ(rig.vm.counters().mm_hits - hit0, 1u);
+  EXPECT_EQ(rig.vm.counters().tier_misses[1], rig.vm.counters().mm_misses);
+  EXPECT_EQ(rig.vm.counters().tier_misses[0], rig.vm.counters().mm_hits);
 }
 
 TEST(MemoryMode, DirtyLinesAreWrittenBackWhenDisplaced) {
@@ -213,9 +213,9 @@ TEST(MemoryMode, DirtyLinesAreWrittenBackWhenDisplaced) {
   for (uint64_t vpn = 0; vpn < 3; ++vpn) rig.access(0, vpn, kRead);
   rig.access(0, 0, kWrite, 7);  // dirty in the LLC
   rig.access(0, 1, kRead, 7);   // LLC evicts it into the DRAM cache (dirty)
-  const uint64_t wb = rig.vm.counters.mm_writebacks;
+  const uint64_t wb = rig.vm.counters().mm_writebacks;
   rig.access(0, 2, kRead, 7);  // same slot as page 0's line: the dirty line goes to slow memory
-  EXPECT_EQ(rig.vm.counters.mm_writebacks - wb, 1u);
+  EXPECT_EQ(rig.vm.counters().mm_writebacks - wb, 1u);
 }
 
 }  // namespace sim_baseline_mechanisms_test

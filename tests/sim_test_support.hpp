@@ -19,6 +19,7 @@
 #include "vtmm/sim/host_profile.hpp"
 #include "vtmm/sim/sim_mechanisms.hpp"
 #include "vtmm/sim/vm.hpp"
+#include "vtmm/sim/vm_internals.hpp"
 
 namespace vtmm::test {
 
@@ -72,14 +73,14 @@ class SimRig {
   }
   // One access by vCPU v; returns how far it moved that vCPU's clock.
   double access(uint32_t v, uint64_t vpn, uint8_t kind, uint32_t line = 0, double mlp = 1.0) {
-    const double before = vm.vcpus[v].clock_ns;
+    const double before = vm.clock_ns(v);
     vm.access(v, va(vpn, line), kind, mlp);
-    return vm.vcpus[v].clock_ns - before;
+    return vm.clock_ns(v) - before;
   }
   // Data page and leaf page-table page behind a (touched) virtual page.
-  Gpa gpa(uint64_t vpn) const { return vm.pte_gpa[vpn]; }
-  Gpa gpt(uint64_t vpn) const { return vm.gpt_of[vpn / kPtesPerPage]; }
-  uint8_t pte_bits(uint64_t vpn) const { return vm.pte_bits[vpn]; }
+  Gpa gpa(uint64_t vpn) const { return vm.gpa_of(vpn); }
+  Gpa gpt(uint64_t vpn) const { return vm.page_table_of(vpn); }
+  uint8_t pte_bits(uint64_t vpn) const { return vm.pte_bits_of(vpn); }
   // Guest PTE bits as scan_gpt_page reports them, clearing `clear_mask`.
   uint8_t scan_pte(uint64_t vpn, uint8_t clear_mask = 0) {
     std::vector<PteBits> out(kPtesPerPage);

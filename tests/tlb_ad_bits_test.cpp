@@ -13,13 +13,13 @@ constexpr uint8_t kD = PteBits::kDirty;
 
 TEST(TlbAdBits, FillSetsAccessedBitOnce) {
   SimRig rig(vm_config(64));
-  EXPECT_EQ(rig.vm.counters.tlb_misses, 0u);
+  EXPECT_EQ(rig.vm.counters().tlb_misses, 0u);
   rig.access(0, 5, kRead);
-  EXPECT_EQ(rig.vm.counters.tlb_misses, 1u);
+  EXPECT_EQ(rig.vm.counters().tlb_misses, 1u);
   EXPECT_EQ(rig.pte_bits(5) & (kA | kD), kA);
   rig.access(0, 5, kRead);
   rig.access(0, 5, kRead, 7);
-  EXPECT_EQ(rig.vm.counters.tlb_misses, 1u) << "later accesses to the page hit the TLB";
+  EXPECT_EQ(rig.vm.counters().tlb_misses, 1u) << "later accesses to the page hit the TLB";
 }
 
 TEST(TlbAdBits, ClearedAccessedBitStaysClearWhileTheEntryLives) {
@@ -29,12 +29,12 @@ TEST(TlbAdBits, ClearedAccessedBitStaysClearWhileTheEntryLives) {
   EXPECT_EQ(rig.pte_bits(5) & kA, 0) << "scan_gpt_page cleared A";
 
   for (uint32_t line = 0; line < 4; ++line) rig.access(0, 5, kRead, line);
-  EXPECT_EQ(rig.vm.counters.tlb_misses, 1u);
+  EXPECT_EQ(rig.vm.counters().tlb_misses, 1u);
   EXPECT_EQ(rig.scan_pte(5) & kA, 0) << "TLB hits must not set A again";
 
   rig.mech.flush_tlbs();
   rig.access(0, 5, kRead);
-  EXPECT_EQ(rig.vm.counters.tlb_misses, 2u);
+  EXPECT_EQ(rig.vm.counters().tlb_misses, 2u);
   EXPECT_EQ(rig.scan_pte(5) & kA, kA) << "the walk after a flush sets A again";
 }
 
@@ -42,7 +42,7 @@ TEST(TlbAdBits, ClearingOnePteLeavesItsNeighboursAlone) {
   SimRig rig(vm_config(64));
   rig.access(0, 1, kRead);
   rig.access(0, 2, kRead);
-  rig.vm.pte_bits[1] &= static_cast<uint8_t>(~kA);  // clear directly, not via a scan
+  sim::VmInternals::clear_pte_bits(rig.vm, 1, kA);  // directly, not via a scan
   rig.access(0, 1, kRead);
   EXPECT_EQ(rig.pte_bits(1) & kA, 0);
   EXPECT_EQ(rig.pte_bits(2) & kA, kA);
@@ -54,23 +54,23 @@ TEST(TlbAdBits, WriteThroughCleanEntryTakesDirtyAssist) {
   const Gpa g = rig.gpa(9);
   EXPECT_EQ(rig.pte_bits(9) & kD, 0);
   EXPECT_EQ(rig.mech.ept_bits(g) & kD, 0);
-  EXPECT_EQ(rig.vm.counters.dirty_assists, 0u);
+  EXPECT_EQ(rig.vm.counters().dirty_assists, 0u);
 
   rig.access(0, 9, kWrite);
-  EXPECT_EQ(rig.vm.counters.dirty_assists, 1u);
-  EXPECT_EQ(rig.vm.counters.tlb_misses, 1u) << "the assist is not a TLB miss";
+  EXPECT_EQ(rig.vm.counters().dirty_assists, 1u);
+  EXPECT_EQ(rig.vm.counters().tlb_misses, 1u) << "the assist is not a TLB miss";
   EXPECT_EQ(rig.pte_bits(9) & (kA | kD), kA | kD);
   EXPECT_EQ(rig.mech.ept_bits(g) & kD, kD) << "the assist sets the EPT D bit of the data page";
 
   rig.access(0, 9, kWrite, 3);
   rig.access(0, 9, kReadWrite, 4);
-  EXPECT_EQ(rig.vm.counters.dirty_assists, 1u) << "the entry is dirty now";
+  EXPECT_EQ(rig.vm.counters().dirty_assists, 1u) << "the entry is dirty now";
 }
 
 TEST(TlbAdBits, WriteMissSetsDirtyWithoutAssist) {
   SimRig rig(vm_config(64));
   rig.access(0, 3, kWrite);
-  EXPECT_EQ(rig.vm.counters.dirty_assists, 0u);
+  EXPECT_EQ(rig.vm.counters().dirty_assists, 0u);
   EXPECT_EQ(rig.pte_bits(3) & (kA | kD), kA | kD);
 }
 
@@ -97,19 +97,19 @@ TEST(TlbAdBits, SecondLevelHitKeepsTheEntryAsCached) {
   ASSERT_LT(l1_sets * l1_ways, 256u);
   // vpn 0 and l1_ways more pages of its L1 set: vpn 0 falls out of the L1.
   for (uint64_t k = 0; k <= l1_ways; ++k) rig.access(0, k * l1_sets, kRead);
-  const uint64_t walks = rig.vm.counters.tlb_misses;
+  const uint64_t walks = rig.vm.counters().tlb_misses;
   rig.scan_pte(0, kA);
 
   const double cost = rig.access(0, 0, kRead, 1);
-  EXPECT_EQ(rig.vm.counters.tlb_misses, walks) << "served by the L2 TLB, not a walk";
+  EXPECT_EQ(rig.vm.counters().tlb_misses, walks) << "served by the L2 TLB, not a walk";
   EXPECT_GE(cost, prof.tlb_l2_hit_ns);
   EXPECT_EQ(rig.pte_bits(0) & kA, 0) << "a TLB hit of either level sets no bit";
 
   for (uint64_t k = 1; k <= l1_ways; ++k)
     rig.access(0, k * l1_sets, kRead, 1);  // evict vpn 0 from L1 again
   rig.access(0, 0, kWrite, 2);
-  EXPECT_EQ(rig.vm.counters.tlb_misses, walks);
-  EXPECT_EQ(rig.vm.counters.dirty_assists, 1u) << "the L2 entry was clean";
+  EXPECT_EQ(rig.vm.counters().tlb_misses, walks);
+  EXPECT_EQ(rig.vm.counters().dirty_assists, 1u) << "the L2 entry was clean";
   EXPECT_EQ(rig.pte_bits(0) & kD, kD);
 }
 

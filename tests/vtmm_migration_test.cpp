@@ -25,20 +25,20 @@ struct SlowBacked {
   SlowBacked() {
     rig.policy.tier = Tier::Slow;
     for (uint64_t vpn = 0; vpn < kBacked; ++vpn) rig.access(0, vpn, kRead);
-    rig.mech.thread().clock_ns = rig.vm.vcpus[0].clock_ns;
+    rig.mech.thread().clock_ns = rig.vm.clock_ns(0);
   }
   std::vector<Gpa> gpas(uint64_t first_vpn, uint64_t n) const {
     std::vector<Gpa> gs;
     for (uint64_t vpn = first_vpn; vpn < first_vpn + n; ++vpn) gs.push_back(rig.gpa(vpn));
     return gs;
   }
-  double vcpu_clock() const { return rig.vm.vcpus[0].clock_ns; }
+  double vcpu_clock() const { return rig.vm.clock_ns(0); }
   bool no_events() const { return rig.host.next_event_time() >= 1e299; }
 };
 
 TEST(VtmmMigration, PmlRecopiesExactlyThePagesWrittenDuringTheFirstPass) {
   SlowBacked s;
-  auto& c = s.rig.vm.counters;
+  auto& c = s.rig.vm.counters();
   const std::vector<Gpa> batch = s.gpas(0, 8);
   const MigrationResult r = s.rig.mech.migrate(batch, Tier::Fast, MigrationMethod::Pml);
   ASSERT_EQ(r.moved, 8u);
@@ -64,7 +64,7 @@ TEST(VtmmMigration, PmlRecopiesExactlyThePagesWrittenDuringTheFirstPass) {
   EXPECT_TRUE(s.no_events());
   EXPECT_EQ(c.recopied, 3u);
   for (Gpa g : batch) EXPECT_EQ(s.rig.mech.tier_of(g), Tier::Fast) << g;
-  EXPECT_TRUE(s.rig.vm.inflight.empty());
+  EXPECT_TRUE(s.rig.vm.inflight_batches().empty());
 }
 
 TEST(VtmmMigration, PmlRecopiesNothingWhenTheBatchIsOnlyRead) {
@@ -72,13 +72,13 @@ TEST(VtmmMigration, PmlRecopiesNothingWhenTheBatchIsOnlyRead) {
   s.rig.mech.migrate(s.gpas(0, 6), Tier::Fast, MigrationMethod::Pml);
   for (uint64_t vpn = 0; vpn < 6; ++vpn) s.rig.access(0, vpn, kRead, 3);
   s.rig.run_events();
-  EXPECT_EQ(s.rig.vm.counters.recopied, 0u);
-  EXPECT_EQ(s.rig.vm.counters.copied_bytes, 6 * kPageSize);
+  EXPECT_EQ(s.rig.vm.counters().recopied, 0u);
+  EXPECT_EQ(s.rig.vm.counters().copied_bytes, 6 * kPageSize);
 }
 
 TEST(VtmmMigration, PmlFirstPassDoesNotTrap) {
   SlowBacked s;
-  auto& c = s.rig.vm.counters;
+  auto& c = s.rig.vm.counters();
   s.rig.mech.migrate(s.gpas(0, 8), Tier::Fast, MigrationMethod::Pml);
   const double first_pass_end = s.rig.mech.now_ns();
   const uint64_t exits = c.vm_exits, fast_misses = c.tier_misses[0], slow_misses = c.tier_misses[1];
@@ -96,18 +96,19 @@ TEST(VtmmMigration, PmlFirstPassDoesNotTrap) {
 
 TEST(VtmmMigration, PmlOnlyTheSecondPassTraps) {
   SlowBacked s;
-  auto& c = s.rig.vm.counters;
+  auto& c = s.rig.vm.counters();
   s.rig.mech.migrate(s.gpas(0, 8), Tier::Fast, MigrationMethod::Pml);
   s.rig.access(0, 2, kWrite);  // one page to copy again
   s.rig.host.run_next_event();
   ASSERT_EQ(c.recopied, 1u);
-  ASSERT_EQ(s.rig.vm.inflight.size(), 1u);
-  const double start = s.rig.vm.inflight[0].start[0], end = s.rig.vm.inflight[0].end[0];
+  ASSERT_EQ(s.rig.vm.inflight_batches().size(), 1u);
+  const double start = s.rig.vm.inflight_batches()[0].start[0],
+               end = s.rig.vm.inflight_batches()[0].end[0];
   ASSERT_LT(start, end);
   EXPECT_EQ(c.migration_traps, 0u);
 
-  s.rig.vm.vcpus[0].clock_ns = start;  // a vCPU that reaches the batch during the second pass
-  s.rig.access(0, 6, kRead);           // a page that was not written: it traps all the same
+  s.rig.vm.set_clock_ns(0, start);  // a vCPU that reaches the batch during the second pass
+  s.rig.access(0, 6, kRead);        // a page that was not written: it traps all the same
   EXPECT_EQ(c.migration_traps, 1u);
   EXPECT_GE(s.vcpu_clock(), end) << "it waits for the second pass to end";
   s.rig.run_events();
@@ -134,7 +135,7 @@ TEST(VtmmMigration, PmlPagesChangeTierWhenTheMigrationCompletes) {
 
 TEST(VtmmMigration, LinuxLaterAccessTakesExactlyOneRemapFault) {
   SlowBacked s;
-  auto& c = s.rig.vm.counters;
+  auto& c = s.rig.vm.counters();
   const std::vector<Gpa> batch = s.gpas(0, 4);
   s.rig.mech.migrate(batch, Tier::Fast, MigrationMethod::Linux);
   s.rig.run_events();
@@ -163,20 +164,20 @@ TEST(VtmmMigration, LinuxLaterAccessTakesExactlyOneRemapFault) {
 // one: a later access, after the batch completes, must not fault again.
 TEST(VtmmMigration, LinuxAccessDuringTheCopyIsThePagesOnlyFault) {
   SlowBacked s;
-  auto& c = s.rig.vm.counters;
+  auto& c = s.rig.vm.counters();
   const std::vector<Gpa> batch = s.gpas(0, 8);
   s.rig.mech.migrate(batch, Tier::Fast, MigrationMethod::Linux);
-  ASSERT_EQ(s.rig.vm.inflight.size(), 1u);
-  const auto& f = s.rig.vm.inflight[0];
+  ASSERT_EQ(s.rig.vm.inflight_batches().size(), 1u);
+  const auto& f = s.rig.vm.inflight_batches()[0];
   // A page whose copy is under way at the vCPU's time (moving the vCPU up to
   // the next copy window if it sits between two).
   size_t in_copy = f.pages.size();
   for (size_t i = 0; i < f.pages.size() && in_copy == f.pages.size(); ++i)
     if (s.vcpu_clock() < f.end[i]) in_copy = i;
   ASSERT_LT(in_copy, f.pages.size()) << "the vCPU must reach the batch before its copy ends";
-  if (s.vcpu_clock() < f.start[in_copy]) s.rig.vm.vcpus[0].clock_ns = f.start[in_copy];
+  if (s.vcpu_clock() < f.start[in_copy]) s.rig.vm.set_clock_ns(0, f.start[in_copy]);
   const Gpa g = f.pages[in_copy];
-  const uint64_t vpn = s.rig.vm.owner[g];
+  const uint64_t vpn = s.rig.vm.owner_of(g);
   ASSERT_EQ(s.rig.gpa(vpn), g);
 
   s.rig.access(0, vpn, kRead);  // faults and waits for the copy

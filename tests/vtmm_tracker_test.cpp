@@ -48,7 +48,7 @@ struct ScanRig : TrackerRig<GptScanTracker> {
       : TrackerRig(vm_config(kMemPages, kVaPages, 1, /*pml=*/false), GptScanTracker(cfg)) {}
 };
 
-bool ept_dirty(const SimRig& rig, Gpa g) { return (rig.vm.ept[g] & sim::kEptD) != 0; }
+bool ept_dirty(const SimRig& rig, Gpa g) { return (rig.vm.ept_bits(g) & sim::kEptD) != 0; }
 
 TEST(VtmmTracker, ScansOnlyPageTablePagesThatPmlLogged) {
   PmlRig t;
@@ -67,10 +67,10 @@ TEST(VtmmTracker, ScansOnlyPageTablePagesThatPmlLogged) {
   EXPECT_EQ(t.seen_of(t.rig.gpa(0)), Seen::None);
   EXPECT_EQ(t.seen_of(t.rig.gpa(1024)), Seen::None);
 
-  const double before = t.rig.vm.counters.tracking_ns;
+  const double before = t.rig.vm.counters().tracking_ns;
   t.window();  // nothing walked: nothing scanned
   EXPECT_EQ(t.st.gpt_scanned, 4u);
-  EXPECT_LT(t.rig.vm.counters.tracking_ns - before, kPtesPerPage * t.rig.host.prof.pte_scan_ns)
+  EXPECT_LT(t.rig.vm.counters().tracking_ns - before, kPtesPerPage * t.rig.host.prof.pte_scan_ns)
       << "not even one table's worth of PTE reads";
 }
 
@@ -123,15 +123,15 @@ TEST(VtmmTracker, FlushesEveryVcpuTlbOncePerWindow) {
       t.rig.access(v, v * 512u + w, kWrite);  // each vCPU in its own group: three tables logged
       t.rig.access(v, v * 512u + 100 + w, kRead);
     }
-    const uint64_t flushes = t.rig.vm.counters.tlb_flushes;
+    const uint64_t flushes = t.rig.vm.counters().tlb_flushes;
     t.window();
-    EXPECT_EQ(t.rig.vm.counters.tlb_flushes, flushes + kVcpus) << "window " << w;
+    EXPECT_EQ(t.rig.vm.counters().tlb_flushes, flushes + kVcpus) << "window " << w;
   }
-  EXPECT_EQ(t.rig.vm.counters.tlb_flushes, 6u * kVcpus);
+  EXPECT_EQ(t.rig.vm.counters().tlb_flushes, 6u * kVcpus);
   // The flush makes the next access to a cached page walk again.
-  const uint64_t misses = t.rig.vm.counters.tlb_misses;
+  const uint64_t misses = t.rig.vm.counters().tlb_misses;
   t.rig.access(0, 5, kRead);
-  EXPECT_EQ(t.rig.vm.counters.tlb_misses, misses + 1);
+  EXPECT_EQ(t.rig.vm.counters().tlb_misses, misses + 1);
 }
 
 // A single page read in every window: MLQ levels 0 (windows 0), 1 (1-2) and
@@ -243,8 +243,8 @@ TEST(VtmmTracker, PmlFullExitOncePer512LoggedEntries) {
   PmlRig t;
   for (uint64_t vpn = 0; vpn < 1100; ++vpn)
     t.rig.access(0, vpn, kWrite);  // 1100 first writes, 3 tables
-  EXPECT_EQ(t.rig.vm.counters.pml_entries, 1103u);
-  EXPECT_EQ(t.rig.vm.counters.pml_full_exits, 2u)
+  EXPECT_EQ(t.rig.vm.counters().pml_entries, 1103u);
+  EXPECT_EQ(t.rig.vm.counters().pml_full_exits, 2u)
       << "1103 entries: the 512th and the 1024th fill the buffer";
   t.window();
   EXPECT_EQ(t.st.pml_drained, 1103u) << "entries saved at full exits reach the tracker too";
@@ -256,8 +256,8 @@ TEST(VtmmTracker, PmlFullExitOncePer512LoggedEntries) {
     two.rig.access(0, i, kWrite);
     two.rig.access(1, 512 + i, kWrite);
   }
-  EXPECT_EQ(two.rig.vm.counters.pml_entries, 602u);
-  EXPECT_EQ(two.rig.vm.counters.pml_full_exits, 0u);
+  EXPECT_EQ(two.rig.vm.counters().pml_entries, 602u);
+  EXPECT_EQ(two.rig.vm.counters().pml_full_exits, 0u);
   two.window();
   EXPECT_EQ(two.st.pml_drained, 602u);
 }
@@ -266,21 +266,21 @@ TEST(VtmmEptScanner, ReadsEveryEptEntryEachWindow) {
   EptRig t;
   t.rig.access(0, 0, kWrite);
   t.rig.access(0, 1, kRead);
-  const double before = t.rig.vm.counters.tracking_ns;
+  const double before = t.rig.vm.counters().tracking_ns;
   t.window();
   EXPECT_EQ(t.st.ept_scanned, kMemPages);
   // Per entry ept_bit_ns; the three present entries share one EPT line,
   // never cached before: one miss on the fast tier (docs/simulator.md).
-  EXPECT_EQ(t.rig.vm.counters.scan_llc_misses, 1u);
+  EXPECT_EQ(t.rig.vm.counters().scan_llc_misses, 1u);
   const auto& p = t.rig.host.prof;
-  EXPECT_DOUBLE_EQ(t.rig.vm.counters.tracking_ns - before,
+  EXPECT_DOUBLE_EQ(t.rig.vm.counters().tracking_ns - before,
                    kMemPages * p.ept_bit_ns + p.tier[0].read_latency_ns / p.scan_mlp);
   EXPECT_EQ(t.seen_of(t.rig.gpa(0)), Seen::Write);
   EXPECT_EQ(t.seen_of(t.rig.gpa(1)), Seen::Read);
   EXPECT_EQ(t.seen_of(t.rig.gpt(0)), Seen::Write) << "the walker dirties the page-table page";
   EXPECT_EQ(t.seen_of(kMemPages - 1), Seen::None);
   for (Gpa g = 0; g < kMemPages; ++g)
-    EXPECT_EQ(t.rig.vm.ept[g] & (sim::kEptA | sim::kEptD), 0) << g;
+    EXPECT_EQ(t.rig.vm.ept_bits(g) & (sim::kEptA | sim::kEptD), 0) << g;
 
   t.window();  // nothing accessed
   EXPECT_EQ(t.st.ept_scanned, 2 * kMemPages);
@@ -310,7 +310,7 @@ TEST(VtmmTracker, RePointedPteStartsItsNewPageOver) {
   ASSERT_GE(t.tracker.page(old).level(), 2);
   const Gpa moved = static_cast<Gpa>(kMemPages - 1);  // a page no PTE maps
   ASSERT_EQ(t.tracker.referenced()[moved], 0);
-  t.rig.vm.pte_gpa[5] = moved;
+  sim::VmInternals::set_pte(t.rig.vm, 5, moved);
   t.rig.access(0, 0, kRead);  // walks the table: it is logged and scanned
   t.window();
   EXPECT_EQ(t.tracker.referenced()[old], 0);
@@ -323,9 +323,9 @@ TEST(VtmmEptScanner, FlushesEveryVcpuTlbOncePerWindow) {
   for (uint32_t w = 0; w < 4; ++w) {
     t.rig.access(0, w, kRead);
     t.rig.access(1, 600 + w, kWrite);
-    const uint64_t flushes = t.rig.vm.counters.tlb_flushes;
+    const uint64_t flushes = t.rig.vm.counters().tlb_flushes;
     t.window();
-    EXPECT_EQ(t.rig.vm.counters.tlb_flushes, flushes + 2) << "window " << w;
+    EXPECT_EQ(t.rig.vm.counters().tlb_flushes, flushes + 2) << "window " << w;
   }
 }
 

@@ -24,7 +24,7 @@ double Vm::split_ept(uint32_t r) {
   ept_2m[r] = 0;
   --ept_2m_live;
   ept_moved[r] = 0;
-  ++counters.huge_splits;
+  ++counters_.huge_splits;
   return prof.page_alloc_ns + kPagesPerHuge * prof.pte_scan_ns;
 }
 
@@ -52,7 +52,7 @@ double Vm::merge_ept(uint32_t r, double at_ns) {
   ept[head] |= ad;
   double cost = kPagesPerHuge * prof.pte_scan_ns;
   if (ept_moved[r]) {
-    ++counters.huge_collapse_copies;
+    ++counters_.huge_collapse_copies;
     cost += prof.page_alloc_ns;
     const int t = static_cast<int>(tier_of(head));
     for (uint32_t i = 0; i < kPagesPerHuge; ++i) {
@@ -60,13 +60,13 @@ double Vm::merge_ept(uint32_t r, double at_ns) {
       cost += host.bw[t].book(at_ns + cost, bytes, false);
       cost += host.bw[t].book(at_ns + cost, bytes, true);
       cost += bytes / prof.copy_gbps;
-      counters.copied_bytes += kPageSize;
+      counters_.copied_bytes += kPageSize;
     }
   }
   ept_2m[r] = 1;
   ++ept_2m_live;
   ept_moved[r] = 0;
-  ++counters.huge_merges;
+  ++counters_.huge_merges;
   return cost;
 }
 

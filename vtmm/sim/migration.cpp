@@ -89,7 +89,7 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
       now += vm.host.bw[static_cast<int>(from)].book(now, bytes, false);
       now += vm.host.bw[static_cast<int>(to)].book(now, bytes, true);
       now += bytes / p.copy_gbps;
-      vm.counters.copied_bytes += kPageSize;
+      vm.counters().copied_bytes += kPageSize;
     }
     win_end[i] = now;
   }
@@ -111,9 +111,9 @@ std::vector<Gpa> batch_that_fits(const Vm& vm, std::span<const Gpa> gs, Tier fro
                                  uint64_t* pages) {
   std::vector<std::pair<Gpa, size_t>> cand;
   for (size_t i = 0; i < gs.size(); ++i) {
-    if (gs[i] >= vm.ept.size()) throw std::invalid_argument("migrate: GPA beyond guest memory");
+    if (gs[i] >= vm.guest_pages()) throw std::invalid_argument("migrate: GPA beyond guest memory");
     const Gpa head = vm.ad_index(gs[i]);
-    if (!(vm.ept[head] & kEptPresent) || vm.tier_of(head) != from || (vm.ept[head] & kEptMigrating))
+    if (!vm.backed(head) || vm.tier_of(head) != from || (vm.ept_bits(head) & kEptMigrating))
       continue;
     cand.emplace_back(head, i);
   }
@@ -123,8 +123,7 @@ std::vector<Gpa> batch_that_fits(const Vm& vm, std::span<const Gpa> gs, Tier fro
              cand.end());
   std::sort(cand.begin(), cand.end(),
             [](const auto& a, const auto& b) { return a.second < b.second; });
-  uint64_t room = vm.cap[static_cast<int>(to)] -
-                  std::min(vm.cap[static_cast<int>(to)], vm.used[static_cast<int>(to)]);
+  uint64_t room = vm.capacity(to) - std::min(vm.capacity(to), vm.used(to));
   std::vector<Gpa> batch;
   *pages = 0;
   for (const auto& c : cand) {
@@ -141,10 +140,15 @@ std::vector<Gpa> batch_that_fits(const Vm& vm, std::span<const Gpa> gs, Tier fro
   return batch;
 }
 
+}  // namespace
+
 // The pairs of `pairs` that can be exchanged now (a backed fast and a backed
 // slow mapping of the same size, neither moving), each page once; marked as
 // moving so a later pair cannot take them again.
-std::vector<std::pair<Gpa, Gpa>> claim_pairs(Vm& vm, std::span<const std::pair<Gpa, Gpa>> pairs) {
+
+std::vector<std::pair<Gpa, Gpa>> SimMechanisms::claim_pairs(
+    std::span<const std::pair<Gpa, Gpa>> pairs) {
+  Vm& vm = *vm_;
   std::vector<std::pair<Gpa, Gpa>> ok;
   const auto usable = [&](Gpa g, Tier t) {
     return (vm.ept[g] & kEptPresent) && !(vm.ept[g] & kEptMigrating) && vm.tier_of(g) == t;
@@ -163,8 +167,6 @@ std::vector<std::pair<Gpa, Gpa>> claim_pairs(Vm& vm, std::span<const std::pair<G
   return ok;
 }
 
-}  // namespace
-
 MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, MigrationMethod how,
                                        uint32_t threads) {
   if (side_ == Side::Guest) return guest_migrate(gs, to, threads);
@@ -179,9 +181,9 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   if (f.pages.empty()) return r;
 
   // The destination is reserved and the source released up front.
-  vm.used[static_cast<int>(from)] -= pages;
-  vm.used[static_cast<int>(to)] += pages;
-  (to == Tier::Fast ? vm.counters.promoted : vm.counters.demoted) += pages;
+  vm.used_[static_cast<int>(from)] -= pages;
+  vm.used_[static_cast<int>(to)] += pages;
+  (to == Tier::Fast ? vm.counters().promoted : vm.counters().demoted) += pages;
   for (Gpa g : f.pages) vm.ept[g] |= kEptMigrating;
 
   const double start = cur_->clock_ns;
@@ -206,8 +208,8 @@ MigrationResult SimMechanisms::migrate(std::span<const Gpa> gs, Tier to, Migrati
   const double end = copy_pages(f.pages, from, to, copy_start, f.threads, vm.prof.migrate_page_ns,
                                 shootdown_each, f.start, f.end, &cpu);
   if (how == MigrationMethod::WriteProtect) std::fill(f.start.begin(), f.start.end(), issued);
-  vm.counters.migration_ns += cpu;
-  vm.counters.migration_elapsed_ns += end - start;
+  vm.counters().migration_ns += cpu;
+  vm.counters().migration_elapsed_ns += end - start;
   cur_->clock_ns = end;
   r.moved = static_cast<uint32_t>(pages);
   r.busy_ns = cpu;
@@ -250,9 +252,9 @@ void SimMechanisms::pml_second_pass(size_t idx, double at) {
   // pass.
   const double end =
       copy_pages(dirty, f.from, f.to, hv_.clock_ns, f.threads, 0.0, false, ws, we, &cpu);
-  vm.counters.migration_ns += cpu;
-  vm.counters.recopied += dirty.size();
-  vm.counters.migration_elapsed_ns += end - start;
+  vm.counters().migration_ns += cpu;
+  vm.counters().recopied += dirty.size();
+  vm.counters().migration_elapsed_ns += end - start;
   hv_.clock_ns = end;
   std::fill(f.start.begin(), f.start.end(), start);
   std::fill(f.end.begin(), f.end.end(), end);
@@ -281,7 +283,7 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
     throw std::invalid_argument("exchange: only host-side designs can exchange pages here");
   Vm& vm = *vm_;
   const HostProfile& p = vm.prof;
-  const std::vector<std::pair<Gpa, Gpa>> ok = claim_pairs(vm, pairs);
+  const std::vector<std::pair<Gpa, Gpa>> ok = claim_pairs(pairs);
   MigrationResult r;
   if (ok.empty()) return r;
   const double start = cur_->clock_ns;
@@ -303,7 +305,7 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
         now += vm.host.bw[tier].book(now, bytes, true);
       }
       now += 2 * bytes / p.copy_gbps;
-      vm.counters.copied_bytes += 2 * kPageSize;
+      vm.counters().copied_bytes += 2 * kPageSize;
     }
     for (Gpa g : {ok[i].first, ok[i].second}) {
       set_tier(g, vm.tier_of(g) == Tier::Fast ? Tier::Slow : Tier::Fast);
@@ -324,11 +326,11 @@ MigrationResult SimMechanisms::exchange(std::span<const std::pair<Gpa, Gpa>> pai
     f.start.push_back(ws);
     f.end.push_back(we);
   }
-  vm.counters.promoted += moved;
-  vm.counters.demoted += moved;
-  vm.counters.exchanged += 2 * moved;
-  vm.counters.migration_ns += cpu;
-  vm.counters.migration_elapsed_ns += end - start;
+  vm.counters().promoted += moved;
+  vm.counters().demoted += moved;
+  vm.counters().exchanged += 2 * moved;
+  vm.counters().migration_ns += cpu;
+  vm.counters().migration_elapsed_ns += end - start;
   cur_->clock_ns = end;
   r.moved = static_cast<uint32_t>(2 * moved);
   r.busy_ns = cpu;
@@ -395,10 +397,10 @@ MigrationResult SimMechanisms::guest_migrate(std::span<const Gpa> gs, Tier to, u
     f.start.push_back(ws[i]);
     f.end.push_back(we[i]);
   }
-  (to == Tier::Fast ? vm.counters.promoted : vm.counters.demoted) += news.size();
-  vm.counters.guest_migrations += news.size();
-  vm.counters.migration_ns += cpu;
-  vm.counters.migration_elapsed_ns += end - cur_->clock_ns;
+  (to == Tier::Fast ? vm.counters().promoted : vm.counters().demoted) += news.size();
+  vm.counters().guest_migrations += news.size();
+  vm.counters().migration_ns += cpu;
+  vm.counters().migration_elapsed_ns += end - cur_->clock_ns;
   cur_->clock_ns = end;
   steal(cpu);
   r.moved = static_cast<uint32_t>(news.size());

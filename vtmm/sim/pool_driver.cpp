@@ -15,7 +15,7 @@ void PoolDriver::account(double now_ns) {
   const double dt = now_ns > last_ns_ ? now_ns - last_ns_ : 0;
   for (size_t i = 0; i < vms_.size() && dt > 0; ++i) {
     if (!live_[i]) continue;
-    const uint64_t cap = vms_[i]->cap[0];
+    const uint64_t cap = vms_[i]->capacity(Tier::Fast);
     stats_[i].allowance_page_ns += static_cast<double>(cap) * dt;
     stats_[i].live_ns += dt;
     stats_[i].min_allowance = std::min(stats_[i].min_allowance, cap);
@@ -38,11 +38,12 @@ void PoolDriver::rebalance(double now_ns) {
     // A VM not started holds nothing; a finished VM was shut down and its
     // memory freed.
     pool_.set_demand(i, live_[i] ? pols_[i]->fast_demand_pages() : std::nullopt);
-    used[i] = live_[i] ? vms_[i]->used[0] : 0;
+    used[i] = live_[i] ? vms_[i]->used(Tier::Fast) : 0;
   }
   pool_.rebalance();
   const std::vector<uint64_t> caps = pool_.caps(used);
-  for (size_t i = 0; i < vms_.size(); ++i) vms_[i]->cap[0] = live_[i] ? caps[i] : 0;
+  for (size_t i = 0; i < vms_.size(); ++i)
+    vms_[i]->set_capacity(Tier::Fast, live_[i] ? caps[i] : 0);
   const policy::PoolLedger l = pool_.ledger();
   if (l.kept + l.borrowed + l.free != l.fast || l.kept + l.lent + l.unassigned != l.fast)
     throw std::logic_error("pool: ledger does not balance (kept + borrowed + free != fast tier)");

@@ -40,24 +40,27 @@ struct Running {
 
 MissProfile miss_profile(const Vm& vm) {
   MissProfile p;
-  p.data.assign(vm.pte_gpa.size(), 0);
-  for (size_t vpn = 0; vpn < vm.pte_gpa.size(); ++vpn)
-    if (vm.pte_gpa[vpn] != kNone) p.data[vpn] = vm.truth_misses[vm.pte_gpa[vpn]];
-  p.page_tables.assign(vm.gpt_of.size(), 0);
-  for (size_t group = 0; group < vm.gpt_of.size(); ++group)
-    if (vm.gpt_of[group] != kNone) p.page_tables[group] = vm.truth_misses[vm.gpt_of[group]];
+  const std::vector<uint32_t>& misses = vm.truth_misses();
+  p.data.assign(vm.virtual_pages(), 0);
+  for (uint64_t vpn = 0; vpn < vm.virtual_pages(); ++vpn)
+    if (vm.gpa_of(vpn) != kNone) p.data[vpn] = misses[vm.gpa_of(vpn)];
+  p.page_tables.assign((vm.virtual_pages() + kPtesPerPage - 1) / kPtesPerPage, 0);
+  for (uint64_t group = 0; group < p.page_tables.size(); ++group) {
+    const Gpa table = vm.page_table_of(group * kPtesPerPage);
+    if (table != kNone) p.page_tables[group] = misses[table];
+  }
   return p;
 }
 
 double hot_on_fast_at_end(const Vm& vm) {
+  const std::vector<uint32_t>& misses = vm.truth_misses();
   std::vector<Gpa> touched;
-  for (Gpa g = 0; g < vm.truth_misses.size(); ++g)
-    if (vm.truth_misses[g] > 0 && (vm.ept[g] & kEptPresent)) touched.push_back(g);
-  const uint64_t k = std::min<uint64_t>(vm.cap[0], touched.size());
-  if (k == 0 || vm.cfg.memory_mode) return -1;
+  for (Gpa g = 0; g < misses.size(); ++g)
+    if (misses[g] > 0 && vm.backed(g)) touched.push_back(g);
+  const uint64_t k = std::min<uint64_t>(vm.capacity(Tier::Fast), touched.size());
+  if (k == 0 || vm.config().memory_mode) return -1;
   const auto more = [&](Gpa a, Gpa b) {
-    return vm.truth_misses[a] != vm.truth_misses[b] ? vm.truth_misses[a] > vm.truth_misses[b]
-                                                    : a < b;
+    return misses[a] != misses[b] ? misses[a] > misses[b] : a < b;
   };
   std::nth_element(touched.begin(), touched.begin() + static_cast<std::ptrdiff_t>(k - 1),
                    touched.end(), more);
@@ -103,12 +106,12 @@ class Loop {
     r->mech.bind(r->vm.get());
     r->mech.set_side(pol.side());
     r->mechanisms = mechanisms_for(pol, r->mech, platform);
-    r->vm->truth_wanted =
-        std::binary_search(r->mechanisms.begin(), r->mechanisms.end(), Mechanism::GroundTruth);
+    r->vm->want_truth(
+        std::binary_search(r->mechanisms.begin(), r->mechanisms.end(), Mechanism::GroundTruth));
     r->mech.offer_only(r->mechanisms);
     pol.attach(r->mech);
     r->lanes.resize(slot.cfg.vcpus);
-    for (auto& cpu : r->vm->vcpus) cpu.clock_ns = slot.start_ns;
+    for (uint32_t v = 0; v < r->vm->vcpu_count(); ++v) r->vm->set_clock_ns(v, slot.start_ns);
     vms_.push_back(std::move(r));
   }
 
@@ -162,15 +165,15 @@ class Loop {
     hv.clock_ns = std::max(hv.clock_ns, at);
     const double t0 = hv.clock_ns;
     r.slot->pol->tick(r.mech);
-    if (r.vm->cfg.policy_on_vcpu0 && r.mech.side() == Side::Host) {
+    if (r.vm->config().policy_on_vcpu0 && r.mech.side() == Side::Host) {
       // Pinned to vCPU 0's core: the thread's work pre-empts that vCPU.
       const double busy = hv.clock_ns - t0;
-      r.vm->vcpus[0].clock_ns += busy;
-      r.vm->counters.core_steal_ns += busy;
+      r.vm->set_clock_ns(0, r.vm->clock_ns(0) + busy);
+      r.vm->counters().core_steal_ns += busy;
     } else if (stretch_ > 1 && r.mech.side() == Side::Host) {
       hv.clock_ns = t0 + (hv.clock_ns - t0) * stretch_;
     }
-    if (r.vm->truth_wanted) std::fill(r.vm->truth_accesses.begin(), r.vm->truth_accesses.end(), 0u);
+    r.vm->clear_truth_window();
     host_.schedule(std::max(at + period, hv.clock_ns),
                    [&r, at, period] { r.tick(std::max(at + period, r.mech.thread().clock_ns)); });
   }
@@ -189,11 +192,9 @@ class Loop {
     Vm& vm = *r.vm;
     if (!any_waiting) {
       r.finished = true;
-      double end = 0;
-      for (const auto& cpu : vm.vcpus) end = std::max(end, cpu.clock_ns);
       r.live = false;
       restretch();
-      if (pool_ != nullptr) pool_->set_live(i, false, end);
+      if (pool_ != nullptr) pool_->set_live(i, false, vm.end_ns());
       return;
     }
     // Phases and epochs both rise in program order, so the earliest
@@ -202,7 +203,7 @@ class Loop {
     Phase next = Phase::Measured;
     uint32_t next_epoch = UINT32_MAX;
     for (uint32_t k = 0; k < r.lanes.size(); ++k) {
-      t = std::max(t, vm.vcpus[k].clock_ns);
+      t = std::max(t, vm.clock_ns(k));
       if (!r.lanes[k].waiting) continue;
       next = std::min(next, r.lanes[k].batch.phase);
       next_epoch = std::min(next_epoch, r.lanes[k].batch.epoch);
@@ -210,15 +211,15 @@ class Loop {
     r.epoch = next_epoch;
     for (uint32_t k = 0; k < r.lanes.size(); ++k) {
       if (r.lanes[k].done) continue;
-      vm.counters.barrier_wait_ns += t - vm.vcpus[k].clock_ns;  // waited for the slowest vCPU
-      vm.vcpus[k].clock_ns = t;
+      vm.counters().barrier_wait_ns += t - vm.clock_ns(k);  // waited for the slowest vCPU
+      vm.set_clock_ns(k, t);
       r.lanes[k].waiting = false;
     }
     r.phase = next;
     if (r.phase == Phase::Measured && !r.measured) {
       r.measured = true;
       r.measure_start_ns = t;
-      r.at_start = vm.counters;
+      r.at_start = vm.counters();
       vm.set_measuring(true);
       r.slot->pol->on_measure_start();
       start_placement_windows(r, t);
@@ -228,8 +229,8 @@ class Loop {
   // Placement scoring (PlacementObserver) from the start of the measured
   // phase, a window at a time, on host events that only read the VM.
   void start_placement_windows(Running& r, double t) {
-    if (r.vm->cfg.memory_mode) return;  // no placement to score: the hardware caches
-    const double w = PlacementObserver::window_ns(r.vm->cfg.memory_pages,
+    if (r.vm->config().memory_mode) return;  // no placement to score: the hardware caches
+    const double w = PlacementObserver::window_ns(r.vm->config().memory_pages,
                                                   !r.slot->wl->fixed_page_rates().empty());
     r.placement.start(*r.vm);
     r.score = [this, &r, w](double at) {
@@ -248,7 +249,7 @@ class Loop {
       for (uint32_t k = 0; k < rp->lanes.size(); ++k) {
         const Lane& l = rp->lanes[k];
         if (l.done || l.waiting) continue;
-        if (best == nullptr || rp->vm->vcpus[k].clock_ns < best->vm->vcpus[v].clock_ns) {
+        if (best == nullptr || rp->vm->clock_ns(k) < best->vm->clock_ns(v)) {
           best = rp.get();
           v = k;
         }
@@ -261,8 +262,8 @@ class Loop {
   // past the VM's phase or epoch waits at the barrier instead.
   void step(Running& r, uint32_t v) {
     Lane& lane = r.lanes[v];
-    Vcpu& cpu = r.vm->vcpus[v];
-    const double now = cpu.clock_ns;
+    Vm& vm = *r.vm;
+    const double now = vm.clock_ns(v);
     host_.start_batch(now);  // every vCPU is at `now` or later
     while (host_.has_event_at_or_before(now)) host_.run_next_event();
     if (!lane.pending) {
@@ -279,9 +280,9 @@ class Loop {
       lane.waiting = true;
       return;
     }
-    const double before = cpu.clock_ns;
-    r.vm->run_batch(v, lane.batch);
-    if (stretch_ > 1) cpu.clock_ns = before + (cpu.clock_ns - before) * stretch_;
+    const double before = vm.clock_ns(v);
+    vm.run_batch(v, lane.batch);
+    if (stretch_ > 1) vm.set_clock_ns(v, before + (vm.clock_ns(v) - before) * stretch_);
     lane.pending = false;
   }
 
@@ -291,15 +292,15 @@ class Loop {
     for (size_t i = 0; i < vms_.size(); ++i) {
       Running& r = *vms_[i];
       Outcome& o = out[i];
-      for (const auto& cpu : r.vm->vcpus) o.end_ns = std::max(o.end_ns, cpu.clock_ns);
+      o.end_ns = r.vm->end_ns();
       last = std::max(last, o.end_ns);
-      o.measured = r.vm->counters - r.at_start;
+      o.measured = r.vm->counters() - r.at_start;
       o.measure_start_ns = r.measure_start_ns;
       o.sim_time_ns = r.measured ? o.end_ns - r.measure_start_ns : 0;
       if (r.slot->profile) o.profile = miss_profile(*r.vm);
       if (r.measured) o.hot_on_fast_at_end = hot_on_fast_at_end(*r.vm);
-      o.gpt_pages = r.vm->gpt_list.size();
-      o.huge_mappings_live = r.vm->ept_2m_live;
+      o.gpt_pages = r.vm->page_table_pages();
+      o.huge_mappings_live = r.vm->huge_mappings_live();
       o.bytes_per_page = static_cast<double>(r.vm->bytes_per_page());
       o.mechanisms = r.mechanisms;
       o.placement = r.placement.score();

@@ -87,7 +87,7 @@ void SimMechanisms::clear_gpt_bits(Gpa gpt, const PteSet& which, uint8_t mask) {
       // nothing changes but the count of lines touched.
       const uint64_t line = vm.pte_line(vpn);
       if (line == last) {
-        ++vm.counters.scan_lines;
+        ++vm.counters().scan_lines;
         continue;
       }
       touch(line, true);
@@ -181,7 +181,7 @@ void SimMechanisms::drain_pml(std::vector<Gpa>& out) {
     vm.pml_log.insert(vm.pml_log.end(), cpu.pml.begin(), cpu.pml.begin() + cpu.pml_n);
     cpu.pml_n = 0;
     cpu.clock_ns += vm.prof.vm_exit_ns;
-    ++vm.counters.vm_exits;
+    ++vm.counters().vm_exits;
   }
   charge_ns(static_cast<double>(vm.pml_log.size()) * vm.prof.pml_entry_ns);
   out.insert(out.end(), vm.pml_log.begin(), vm.pml_log.end());
@@ -202,8 +202,8 @@ void SimMechanisms::flush_tlbs() {
     // Charged where the vCPU is: a vCPU behind the thread's clock takes the
     // shootdown when it gets there, it is not dragged forward to it.
     cpu.clock_ns += vm.prof.tlb_shootdown_ns;
-    ++vm.counters.tlb_flushes;
-    ++vm.counters.vm_exits;
+    ++vm.counters().tlb_flushes;
+    ++vm.counters().vm_exits;
   }
 }
 
@@ -229,7 +229,7 @@ uint64_t SimMechanisms::used_pages(Tier t) const {
   // A guest-side design sees its nodes' allocated pages (what the guest's
   // free lists lack), not what the host has backed.
   if (vm.cfg.guest_numa) return vm.cap[i] - vm.free_gpas[i].size();
-  return vm.used[i];
+  return vm.used_[i];
 }
 
 void SimMechanisms::steal(double ns) {
@@ -268,11 +268,11 @@ void SimMechanisms::protect_for_hint(std::span<const Gpa> gs) {
 
 double SimMechanisms::hint_fault(uint32_t v, Gpa head, bool write) {
   Vm& vm = *vm_;
-  ++vm.counters.hint_faults;
+  ++vm.counters().hint_faults;
   double cost = vm.prof.hint_fault_ns;
   if (side_ == Side::Host) {  // the access exits on the zapped EPT entry
     cost += vm.prof.vm_exit_ns;
-    ++vm.counters.vm_exits;
+    ++vm.counters().vm_exits;
   }
   HvThread ctx;
   ctx.clock_ns = vm.vcpus[v].clock_ns + cost;
@@ -325,7 +325,7 @@ uint32_t SimMechanisms::split_huge(std::span<const Gpa> gs) {
     const double ns = vm.split_ept(r);
     if (ns < 0) continue;
     cur_->clock_ns += ns;
-    vm.counters.migration_ns += ns;
+    vm.counters().migration_ns += ns;
     ++n;
   }
   if (n > 0) flush_tlbs();  // one shootdown for the batch, as KVM flushes once after a range
@@ -339,7 +339,7 @@ uint32_t SimMechanisms::merge_huge(std::span<const Gpa> gs) {
     const double ns = vm.merge_ept(r, cur_->clock_ns);
     if (ns < 0) continue;
     cur_->clock_ns += ns;
-    vm.counters.migration_ns += ns;
+    vm.counters().migration_ns += ns;
     ++n;
   }
   if (n > 0) flush_tlbs();

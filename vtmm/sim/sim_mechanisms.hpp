@@ -78,7 +78,7 @@ class SimMechanisms final : public Mechanisms,
   double now_ns() const override { return cur_->clock_ns; }
   void charge_ns(double ns) override {
     cur_->clock_ns += ns;
-    vm_->counters.tracking_ns += ns;
+    vm_->counters().tracking_ns += ns;
     steal(ns);
   }
 
@@ -98,6 +98,9 @@ class SimMechanisms final : public Mechanisms,
   void set_tier(Gpa head, Tier t);
   uint32_t gpt_group(Gpa gpt) const;
   MigrationResult guest_migrate(std::span<const Gpa> gs, Tier to, uint32_t threads);
+  // The pairs of an exchange that can swap now, marked as moving
+  // (migration.cpp).
+  std::vector<std::pair<Gpa, Gpa>> claim_pairs(std::span<const std::pair<Gpa, Gpa>> pairs);
   // The thread loads (or stores) one line of the tables it walks (Vm::hv_line).
   void touch(uint64_t line, bool write) { charge_ns(vm_->hv_line(line, write, cur_->clock_ns)); }
   // Guest-side background work (not in a fault) runs on the guest's vCPUs:

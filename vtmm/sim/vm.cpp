@@ -30,7 +30,7 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
   ept.assign(cfg.memory_pages, 0);
   owner.assign(cfg.memory_pages, kNone);
   truth_accesses.assign(cfg.memory_pages, 0);
-  truth_misses.assign(cfg.memory_pages, 0);
+  truth_misses_.assign(cfg.memory_pages, 0);
   cap[0] = cfg.fast_pages;
   cap[1] = cfg.slow_pages;
   if (cfg.guest_numa) {
@@ -88,6 +88,16 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
   }
 }
 
+double Vm::end_ns() const {
+  double end = 0;
+  for (const Vcpu& cpu : vcpus) end = std::max(end, cpu.clock_ns);
+  return end;
+}
+
+void Vm::clear_truth_window() {
+  if (truth_wanted) std::fill(truth_accesses.begin(), truth_accesses.end(), 0u);
+}
+
 uint64_t Vm::bytes_per_page() const {
   // Per guest-virtual page: PTE target + bits; per guest-physical page: EPT
   // byte, reverse map, two ground-truth counters, free-list slot.
@@ -107,8 +117,8 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
   // nothing the model computes depends on them.
   constexpr uint32_t kFar = 16, kNear = 8;
   const uint64_t vpages = pte_gpa.size();
-  const uint64_t walks_before = counters.tlb_misses;
-  const uint64_t misses_before[kTiers] = {counters.tier_misses[0], counters.tier_misses[1]};
+  const uint64_t walks_before = counters_.tlb_misses;
+  const uint64_t misses_before[kTiers] = {counters_.tier_misses[0], counters_.tier_misses[1]};
   const bool walky = walky_;
   for (uint32_t i = 0; i < b.n; ++i) {
     if (i + kFar < b.n) {
@@ -138,14 +148,14 @@ void Vm::run_batch(uint32_t v, const Batch& b) {
     writes += (b.kind[i] & kWrite) ? 1 : 0;
     cpu.clock_ns += compute;
   }
-  walky_ = (counters.tlb_misses - walks_before) * 16 > b.n;
+  walky_ = (counters_.tlb_misses - walks_before) * 16 > b.n;
   // The tiers' load is fixed for the batch (Host::update_load).
   for (int t = 0; t < kTiers; ++t)
-    counters.load_delay_ns +=
-        host.load_ns[t] / mlp * static_cast<double>(counters.tier_misses[t] - misses_before[t]);
-  counters.accesses += b.n;
-  counters.writes += writes;
-  counters.reads += b.n - writes;
+    counters_.load_delay_ns +=
+        host.load_ns[t] / mlp * static_cast<double>(counters_.tier_misses[t] - misses_before[t]);
+  counters_.accesses += b.n;
+  counters_.writes += writes;
+  counters_.reads += b.n - writes;
 }
 
 TlbEntry* Vm::translate(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, double& cost) {
@@ -195,7 +205,7 @@ double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& ou
   // A walk is a dependent chain of loads, but independent misses can walk in
   // parallel up to the core's page-miss handlers.
   const double walk_mlp = std::min(mlp, static_cast<double>(prof.page_walkers));
-  ++counters.tlb_misses;
+  ++counters_.tlb_misses;
   double cost = 0;
   if (pte_gpa[vpn] == kNone) cost += first_touch(vpn);
   const bool write = kind & kWrite;
@@ -212,9 +222,9 @@ double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& ou
   // The leaf entry load (and the walker's A/D update) is a dependent access to
   // the page-table page, through the LLC like any other. For a 2 MiB guest
   // page the page-table page stands for the entry's table (huge_pages.md).
-  const uint64_t misses_before = counters.llc_misses;
+  const uint64_t misses_before = counters_.llc_misses;
   cost += mem(cpu, gpt, static_cast<uint32_t>((bv % kPtesPerPage) / 8), pte_changes, walk_mlp);
-  counters.walk_llc_misses += counters.llc_misses - misses_before;
+  counters_.walk_llc_misses += counters_.llc_misses - misses_before;
   // Intel SDM 3C, "EPT A/D flags": with A/D enabled, the processor's accesses
   // to guest paging structures are treated as writes for EPT dirty purposes,
   // so the walk dirties (and PML may log) the page-table page itself.
@@ -224,7 +234,7 @@ double Vm::walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& ou
     cost += trap(cpu, g, write);
   if (guest_2m && host_2m) {
     // The TLB entry reaches the smaller of the two mappings: here 2 MiB.
-    ++counters.huge_tlb_fills;
+    ++counters_.huge_tlb_fills;
     any_huge_tlb = true;
     const uint64_t hk = (vpn >> (kHugeShift - kPageShift)) | kHugeKeyBit;
     cpu.tlb.l2.insert(hk, write);
@@ -245,7 +255,7 @@ double Vm::subpage_assist(Vcpu& cpu, uint64_t vpn, uint8_t kind, TlbEntry* e) {
   const bool write = kind & kWrite;
   const uint8_t want = PteBits::kAccessed | (write ? PteBits::kDirty : 0);
   if ((pte_bits[vpn] & want) == want) return 0;
-  ++counters.subpage_assists;
+  ++counters_.subpage_assists;
   pte_bits[vpn] |= want;
   const Gpa gpt = gpt_of[vpn / kPtesPerPage];
   const Gpa g = pte_gpa[vpn];
@@ -260,7 +270,7 @@ double Vm::subpage_assist(Vcpu& cpu, uint64_t vpn, uint8_t kind, TlbEntry* e) {
 double Vm::dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e) {
   // A write through a clean TLB entry: the processor re-walks to set the
   // guest PTE's D bit and the EPT D bit of the data page.
-  ++counters.dirty_assists;
+  ++counters_.dirty_assists;
   double cost = prof.walk_ns;
   const Gpa gpt = gpt_of[vpn / kPtesPerPage];
   const Gpa g = pte_gpa[vpn];
@@ -283,7 +293,7 @@ double Vm::set_ept_ad(Vcpu& cpu, Gpa g, bool write) {
   e |= kEptD;
   if (!pml_on) return 0;
   cpu.pml[cpu.pml_n++] = ad_index(g);
-  ++counters.pml_entries;
+  ++counters_.pml_entries;
   return cpu.pml_n == cpu.pml.size() ? pml_full_exit(cpu) : 0;
 }
 
@@ -291,8 +301,8 @@ double Vm::pml_full_exit(Vcpu& cpu) {
   // Intel SDM 3C: a full PML buffer causes a VM exit; KVM saves the entries
   // (here into pml_log, which drain_pml() hands to the policy) and resets the
   // index. The vCPU pays the exit and the per-entry handling.
-  ++counters.pml_full_exits;
-  ++counters.vm_exits;
+  ++counters_.pml_full_exits;
+  ++counters_.vm_exits;
   pml_log.insert(pml_log.end(), cpu.pml.begin(), cpu.pml.begin() + cpu.pml_n);
   const double cost = prof.vm_exit_ns + cpu.pml_n * prof.pml_entry_ns;
   cpu.pml_n = 0;
@@ -331,8 +341,8 @@ double Vm::back(Gpa g) {
   const Gpa head = g & ~(kPagesPerHuge - 1);
   if (ept_2m[r]) return 0;  // the region's 2 MiB mapping already backs it: no exit
   // First touch of a guest page: an EPT violation; the policy picks the tier.
-  ++counters.ept_violations;
-  ++counters.vm_exits;
+  ++counters_.ept_violations;
+  ++counters_.vm_exits;
   // A GPA the guest freed and reuses (guest-side designs) is still backed.
   if (ept[g] & kEptPresent) return prof.ept_violation_ns;
   // A whole 2 MiB mapping when the host backs with huge pages, the region is
@@ -347,7 +357,7 @@ double Vm::back(Gpa g) {
            : cfg.memory_mode || cfg.start_slow ? Tier::Slow
                                                : policy.place(at, mech);
   const auto fits = [&](Tier x, uint64_t n) {
-    return used[static_cast<int>(x)] + n <= cap[static_cast<int>(x)];
+    return used_[static_cast<int>(x)] + n <= cap[static_cast<int>(x)];
   };
   const Tier other = t == Tier::Fast ? Tier::Slow : Tier::Fast;
   if (huge && !fits(t, kPagesPerHuge)) {
@@ -360,7 +370,7 @@ double Vm::back(Gpa g) {
   if (!fits(t, span)) t = other;
   if (!fits(t, span))
     throw SpecError("vm: both tiers are full: fast + slow allowance is smaller than guest memory");
-  used[static_cast<int>(t)] += span;
+  used_[static_cast<int>(t)] += span;
   const uint8_t slow = t == Tier::Slow ? kEptSlow : 0;
   if (huge) {
     ept_2m[r] = 1;
@@ -442,10 +452,10 @@ double Vm::migration_trap(Vcpu& cpu, Gpa g, bool write) {
       if (f.writes_only && !write) return 0;  // write-protected: reads go on
       // The vCPU faults (an exit; a guest page fault for a guest-side copy)
       // and waits for the page's copy to finish.
-      ++counters.migration_traps;
-      if (!f.guest) ++counters.vm_exits;
+      ++counters_.migration_traps;
+      if (!f.guest) ++counters_.vm_exits;
       const double wait = f.end[i] - cpu.clock_ns;
-      counters.trap_wait_ns += wait;
+      counters_.trap_wait_ns += wait;
       // The fault that waited maps the new page when the copy ends: no second fault.
       ept[key] &= static_cast<uint8_t>(~kEptZapped);
       if (f.repoint) repoint(key, f.to);
@@ -496,10 +506,10 @@ double Vm::sample(Vcpu& cpu, uint8_t kind, Gpa g, bool missed) {
   const auto event = [&](uint32_t period, uint32_t& left, bool write) {
     if (left == 0) left = period;
     if (--left != 0) return;
-    ++counters.samples;
+    ++counters_.samples;
     cost += prof.pebs_assist_ns;
     if (samples.size() >= prof.sample_buffer_entries) {
-      ++counters.samples_lost;  // the consumer fell behind: the ring buffer is full
+      ++counters_.samples_lost;  // the consumer fell behind: the ring buffer is full
       return;
     }
     samples.push_back(AccessSample{g, write, tier_of(g) == Tier::Slow,
@@ -519,21 +529,21 @@ double Vm::mm_miss(Vcpu& cpu, Gpa g, uint32_t line_in_page, double mlp) {
   constexpr uint64_t kDirty = uint64_t{1} << 63;
   double delay;
   if ((slot & ~kDirty) == line + 1) {
-    ++counters.tier_misses[0];
-    ++counters.mm_hits;
+    ++counters_.tier_misses[0];
+    ++counters_.mm_hits;
     delay = host.bw[0].book(cpu.clock_ns, unit_[0], false);
-    counters.bw_delay_ns += delay;
-    if (measuring) ++truth_misses[g];
+    counters_.bw_delay_ns += delay;
+    if (measuring) ++truth_misses_[g];
     return host.lat_ns[0] / mlp + delay;
   }
-  ++counters.tier_misses[1];
-  ++counters.mm_misses;
-  if (measuring) ++truth_misses[g];
+  ++counters_.tier_misses[1];
+  ++counters_.mm_misses;
+  if (measuring) ++truth_misses_[g];
   // The victim's write-back and the fill are posted writes: they stall the
   // core only when a tier's write queue is full.
   double stall = 0;
   if (slot & kDirty) {
-    ++counters.mm_writebacks;
+    ++counters_.mm_writebacks;
     stall += host.bw[1].post(cpu.clock_ns, unit_[1]);
   }
   // A store miss fills clean: the LLC holds the dirty line and writes it back
@@ -541,8 +551,8 @@ double Vm::mm_miss(Vcpu& cpu, Gpa g, uint32_t line_in_page, double mlp) {
   slot = line + 1;
   delay = host.bw[1].book(cpu.clock_ns + stall, unit_[1], false);
   stall += host.bw[0].post(cpu.clock_ns + stall, unit_[0]);  // the fill
-  counters.bw_delay_ns += delay;
-  counters.wb_stall_ns += stall;
+  counters_.bw_delay_ns += delay;
+  counters_.wb_stall_ns += stall;
   return (host.lat_ns[0] + host.lat_ns[1]) / mlp + delay + stall;
 }
 
@@ -553,7 +563,7 @@ double Vm::mm_install(uint64_t line, double at_ns) {
   constexpr uint64_t kDirty = uint64_t{1} << 63;
   double stall = 0;
   if ((slot & ~kDirty) != line + 1 && (slot & kDirty)) {
-    ++counters.mm_writebacks;
+    ++counters_.mm_writebacks;
     stall += host.bw[1].post(at_ns, unit_[1]);
   }
   slot = (line + 1) | kDirty;
@@ -565,30 +575,30 @@ double Vm::remap_fault(Gpa head) {
   // the copy takes an EPT violation that maps the new page.
   if (!(ept[head] & kEptZapped)) return 0;
   ept[head] &= static_cast<uint8_t>(~kEptZapped);
-  ++counters.migration_traps;
-  ++counters.remap_faults;
-  ++counters.vm_exits;
+  ++counters_.migration_traps;
+  ++counters_.remap_faults;
+  ++counters_.vm_exits;
   return prof.page_fault_ns;
 }
 
 double Vm::write_back(uint64_t line, double at_ns) {
   if (cfg.memory_mode) {
-    ++counters.writebacks[0];
+    ++counters_.writebacks[0];
     return mm_install(line & ((uint64_t{1} << 40) - 1), at_ns);
   }
   const int t = line_tier(line);
-  ++counters.writebacks[t];
+  ++counters_.writebacks[t];
   return host.bw[t].post(at_ns, unit_[t]);
 }
 
 double Vm::hv_line(uint64_t line, bool write, double at_ns) {
-  ++counters.scan_lines;
+  ++counters_.scan_lines;
   const Llc::Result r = host.llc.access(line, write);
   double stall = 0;
   if (r.evicted_dirty != Llc::kEmpty)
     stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, at_ns);
   if (r.hit) return stall;
-  ++counters.scan_llc_misses;
+  ++counters_.scan_llc_misses;
   const int t = line_tier(line);
   return stall + host.lat_ns[t] / prof.scan_mlp + host.bw[t].book(at_ns + stall, unit_[t], false);
 }

@@ -78,9 +78,45 @@ class Vm {
   inline void access(uint32_t v, uint64_t va, uint8_t kind, double mlp);
   void run_batch(uint32_t v, const Batch& b);
 
+  // What the run loop, the observers and the tests read and steer. Everything
+  // that changes the VM's translations, frames or free lists goes through
+  // SimMechanisms (the simulated KVM and guest kernel), which is the only
+  // other code that reaches the state below.
+  const VmConfig& config() const { return cfg; }
+  uint32_t vcpu_count() const { return static_cast<uint32_t>(vcpus.size()); }
+  double clock_ns(uint32_t v) const { return vcpus[v].clock_ns; }
+  // The latest vCPU clock: when the VM's work so far ends.
+  double end_ns() const;
+  // Sets vCPU v's clock (a run's start, a barrier's release, a policy tick
+  // that pre-empts the vCPU).
+  void set_clock_ns(uint32_t v, double t) { vcpus[v].clock_ns = t; }
+  Counters& counters() { return counters_; }
+  const Counters& counters() const { return counters_; }
+
   Tier tier_of(Gpa g) const { return (ept[g] & kEptSlow) ? Tier::Slow : Tier::Fast; }
   // The guest NUMA node (as a tier) a GPA belongs to (guest_numa VMs).
   Tier node_of(Gpa g) const { return g < cfg.fast_pages ? Tier::Fast : Tier::Slow; }
+  // Pages of tier t this VM holds, and may hold (a pool moves the fast cap).
+  uint64_t used(Tier t) const { return used_[static_cast<int>(t)]; }
+  uint64_t capacity(Tier t) const { return cap[static_cast<int>(t)]; }
+  void set_capacity(Tier t, uint64_t pages) { cap[static_cast<int>(t)] = pages; }
+
+  // Read-only views of the translations: guest page table by guest-virtual
+  // page (vpn), EPT by guest-physical page.
+  uint64_t virtual_pages() const { return pte_gpa.size(); }
+  Gpa gpa_of(uint64_t vpn) const { return pte_gpa[vpn]; }            // kNone: never touched
+  uint8_t pte_bits_of(uint64_t vpn) const { return pte_bits[vpn]; }  // PteBits
+  // The leaf page-table page that maps vpn (kNone: none yet).
+  Gpa page_table_of(uint64_t vpn) const { return gpt_of[vpn / kPtesPerPage]; }
+  uint64_t page_table_pages() const { return gpt_list.size(); }
+  // The guest maps vpn with a 2 MiB page (THP).
+  bool maps_huge(uint64_t vpn) const { return guest_huge[vpn / kPtesPerPage] != 0; }
+  uint64_t guest_pages() const { return ept.size(); }
+  bool backed(Gpa g) const { return (ept[g] & kEptPresent) != 0; }
+  uint8_t ept_bits(Gpa g) const { return ept[g]; }
+  // What g holds: a vpn, kGptOwner | group for a page-table page, or kNone.
+  uint32_t owner_of(Gpa g) const { return owner[g]; }
+  uint64_t huge_mappings_live() const { return ept_2m_live; }
   // Index holding the EPT A/D bits of g: the head page of a 2 MiB mapping.
   Gpa ad_index(Gpa g) const {
     return ept_2m[g >> (kHugeShift - kPageShift)] ? (g & ~(kPagesPerHuge - 1)) : g;
@@ -94,16 +130,34 @@ class Vm {
   uint64_t bits_vpn(uint64_t vpn) const {
     return guest_huge[vpn / kPtesPerPage] && !subpage_ad ? vpn & ~uint64_t{kPtesPerPage - 1} : vpn;
   }
-  // 2 MiB EPT mappings (huge_mappings.cpp). split_ept re-maps region r with
-  // 512 4 KiB entries; merge_ept maps it with one 2 MiB entry again, which
-  // needs every page backed, on one tier, not moving, and no page table in
-  // it. Both return the host's cost (the caller flushes the TLBs); merge_ept
-  // returns a negative value when the region cannot be merged.
-  double split_ept(uint32_t r);
-  double merge_ept(uint32_t r, double at_ns);
-  bool can_merge(uint32_t r) const;
-  uint64_t bytes_per_page() const;
+  // A migration batch in flight. Per page, the window [start, end) in which a
+  // vCPU access traps and waits for `end` (writes only for write-protect).
+  // Before `start` the page is still mapped as it was; after `end` an
+  // unmapped page (kEptZapped) takes one fault that maps the new copy.
+  struct Inflight {
+    MigrationMethod how;
+    Tier from, to;
+    uint32_t threads;
+    bool writes_only;
+    std::vector<Gpa> pages;  // sorted
+    std::vector<double> start, end;
+    bool guest = false;  // a guest-side copy: a trap is a guest page fault, not a VM exit
+    bool repoint =
+        false;  // host-side migrate: each page's EPT entry moves to `to` when its copy is done
+  };
+  // Migration batches in flight, oldest first.
+  const std::vector<Inflight>& inflight_batches() const { return inflight; }
+
+  // Ground truth (by guest-physical page): accesses in this tracking window,
+  // counted only when wanted (a policy that needs or wants
+  // Mechanism::GroundTruth); LLC misses in the measured phase.
+  void want_truth(bool on) { truth_wanted = on; }
+  bool wants_truth() const { return truth_wanted; }
+  void clear_truth_window();
+  const std::vector<uint32_t>& truth_misses() const { return truth_misses_; }
   void set_measuring(bool on) { measuring = on; }
+  uint64_t bytes_per_page() const;
+
   // Writes back a dirty line evicted from the shared LLC: a posted write on
   // the tier that holds it; returns the evicting core's stall when the
   // tier's write queue is full (BandwidthCalendar::post).
@@ -126,6 +180,29 @@ class Vm {
     return (uint64_t{cfg.id} << 40) | (uint64_t{gpt_of[vpn / kPtesPerPage]} << 6) |
            ((bits_vpn(vpn) % kPtesPerPage) / 8);
   }
+  // The tier holding an LLC line: host memory's (fast) or its guest page's.
+  int line_tier(uint64_t line) const {
+    return (line & kHostLine)
+               ? 0
+               : static_cast<int>(tier_of(static_cast<Gpa>((line >> 6) & 0xffffffffULL)));
+  }
+
+ private:
+  // The simulated hypervisor and guest kernel: it walks and edits the page
+  // tables, backs and moves frames, and drains PML and samples.
+  friend class SimMechanisms;
+  // Tests and benchmarks that build a state no mechanism reaches in a few
+  // steps (vm_internals.hpp); no simulator or policy code uses it.
+  friend struct VmInternals;
+
+  // 2 MiB EPT mappings (huge_mappings.cpp). split_ept re-maps region r with
+  // 512 4 KiB entries; merge_ept maps it with one 2 MiB entry again, which
+  // needs every page backed, on one tier, not moving, and no page table in
+  // it. Both return the host's cost (the caller flushes the TLBs); merge_ept
+  // returns a negative value when the region cannot be merged.
+  double split_ept(uint32_t r);
+  double merge_ept(uint32_t r, double at_ns);
+  bool can_merge(uint32_t r) const;
   // A hypervisor thread's load (or store) of one such line at at_ns, through
   // the shared LLC: what the thread waits. A hit costs nothing beyond the
   // per-entry constants (pte_scan_ns, ept_bit_ns assume cached tables); a
@@ -133,12 +210,34 @@ class Vm {
   // bandwidth queueing; a dirty line it evicts is written back as any other.
   // Counted in scan_lines / scan_llc_misses, not in the vCPUs' LLC counts.
   double hv_line(uint64_t line, bool write, double at_ns);
-  // The tier holding an LLC line: host memory's (fast) or its guest page's.
-  int line_tier(uint64_t line) const {
-    return (line & kHostLine)
-               ? 0
-               : static_cast<int>(tier_of(static_cast<Gpa>((line >> 6) & 0xffffffffULL)));
-  }
+  Gpa alloc_gpa(Tier preferred);
+  void free_gpa(Gpa g);
+  // Points head's EPT entry (a 2 MiB mapping: all of it) at tier t.
+  void repoint(Gpa head, Tier t);
+  // The host backs guest page g (an EPT violation); returns what it costs.
+  double back(Gpa g);
+
+  TlbEntry* translate(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, double& cost);
+  double walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& out);
+  double subpage_assist(Vcpu& cpu, uint64_t vpn, uint8_t kind, TlbEntry* e);
+  double first_touch_huge(uint64_t group);
+  void break_huge_block();
+  double dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e);
+  double first_touch(uint64_t vpn);
+  double trap(Vcpu& cpu, Gpa g, bool write);
+  double sample(Vcpu& cpu, uint8_t kind, Gpa g, bool missed);
+  double mm_miss(Vcpu& cpu, Gpa g, uint32_t line_in_page, double mlp);
+  double mm_install(uint64_t line, double at_ns);
+  double set_ept_ad(Vcpu& cpu, Gpa g, bool write);
+  double pml_full_exit(Vcpu& cpu);
+  double migration_trap(Vcpu& cpu, Gpa g, bool write);
+  // An access through a cached translation while a batch is in flight: the
+  // batch's shootdown at the page's window start removed that translation.
+  // A trap's wait moves the vCPU's clock at once, so what follows in the same
+  // access (a dirty assist, the bandwidth booking) happens after it.
+  void cached_trap(Vcpu& cpu, uint64_t vpn, bool write);
+  double remap_fault(Gpa head);
+  inline double mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp);
 
   Host& host;
   const HostProfile& prof;
@@ -169,22 +268,20 @@ class Vm {
   // EPT and reverse map (by guest-physical page).
   std::vector<uint8_t> ept;
   std::vector<uint32_t> owner;  // vpn, or kGptOwner | group for a page-table page
-  // Ground truth (by guest-physical page).
-  // Counted, and zeroed at each policy tick (an O(pages) pass), only for a
-  // policy that needs or wants Mechanism::GroundTruth; the others see an empty span,
-  // so their runs skip the counter's random read-modify-write per access.
+  // Ground truth (by guest-physical page). Accesses are counted, and zeroed
+  // at each policy tick (an O(pages) pass), only when wanted; the other
+  // policies see an empty span, so their runs skip the counter's random
+  // read-modify-write per access.
   std::vector<uint32_t> truth_accesses;  // this tracking window
   bool truth_wanted = false;
-  std::vector<uint32_t> truth_misses;  // LLC misses in the measured phase
+  std::vector<uint32_t> truth_misses_;  // LLC misses in the measured phase
   bool measuring = false;
 
-  uint64_t used[kTiers] = {0, 0};
+  uint64_t used_[kTiers] = {0, 0};
   uint64_t cap[kTiers] = {0, 0};
   // The guest's free GPAs, per guest node (one node unless guest_numa), as
   // stacks: the next GPA handed out is at the back.
   std::vector<Gpa> free_gpas[kTiers];
-  Gpa alloc_gpa(Tier preferred);
-  void free_gpa(Gpa g);
   // NUMA hint faults: when each armed page was protected (sized on first use).
   std::vector<double> hint_armed_ns;
   // PEBS-like sampling (0: off) and the samples not yet drained.
@@ -195,54 +292,10 @@ class Vm {
   std::vector<uint64_t> mm_tags;
   bool pml_on = false;
   std::vector<Gpa> pml_log;  // entries saved by PML-full exits, not yet drained
-  Counters counters;
-
-  // A migration batch in flight. Per page, the window [start, end) in which a
-  // vCPU access traps and waits for `end` (writes only for write-protect).
-  // Before `start` the page is still mapped as it was; after `end` an
-  // unmapped page (kEptZapped) takes one fault that maps the new copy.
-  struct Inflight {
-    MigrationMethod how;
-    Tier from, to;
-    uint32_t threads;
-    bool writes_only;
-    std::vector<Gpa> pages;  // sorted
-    std::vector<double> start, end;
-    bool guest = false;  // a guest-side copy: a trap is a guest page fault, not a VM exit
-    bool repoint =
-        false;  // host-side migrate: each page's EPT entry moves to `to` when its copy is done
-  };
+  Counters counters_;
   std::vector<Inflight> inflight;
   bool in_flight =
       false;  // !inflight.empty(): accesses through cached translations check the windows
-  // Points head's EPT entry (a 2 MiB mapping: all of it) at tier t.
-  void repoint(Gpa head, Tier t);
-
-  // The host backs guest page g (an EPT violation); returns what it costs.
-  double back(Gpa g);
-
- private:
-  TlbEntry* translate(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, double& cost);
-  double walk(Vcpu& cpu, uint64_t vpn, uint8_t kind, double mlp, TlbEntry*& out);
-  double subpage_assist(Vcpu& cpu, uint64_t vpn, uint8_t kind, TlbEntry* e);
-  double first_touch_huge(uint64_t group);
-  void break_huge_block();
-  double dirty_assist(Vcpu& cpu, uint64_t vpn, TlbEntry* e);
-  double first_touch(uint64_t vpn);
-  double trap(Vcpu& cpu, Gpa g, bool write);
-  double sample(Vcpu& cpu, uint8_t kind, Gpa g, bool missed);
-  double mm_miss(Vcpu& cpu, Gpa g, uint32_t line_in_page, double mlp);
-  double mm_install(uint64_t line, double at_ns);
-  double set_ept_ad(Vcpu& cpu, Gpa g, bool write);
-  double pml_full_exit(Vcpu& cpu);
-  double migration_trap(Vcpu& cpu, Gpa g, bool write);
-  // An access through a cached translation while a batch is in flight: the
-  // batch's shootdown at the page's window start removed that translation.
-  // A trap's wait moves the vCPU's clock at once, so what follows in the same
-  // access (a dirty assist, the bandwidth booking) happens after it.
-  void cached_trap(Vcpu& cpu, uint64_t vpn, bool write);
-  double remap_fault(Gpa head);
-  inline double mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, double mlp);
 
   double unit_[kTiers];  // bytes of tier bandwidth one 64-byte line transfer uses
   uint64_t vpn_base_ = VaLayout::kBase >> kPageShift;
@@ -257,20 +310,20 @@ inline double Vm::mem(Vcpu& cpu, Gpa g, uint32_t line_in_page, bool write, doubl
   double stall = 0;
   if (r.evicted_dirty != Llc::kEmpty) [[unlikely]] {
     stall = host.vms[r.evicted_dirty >> 40]->write_back(r.evicted_dirty, cpu.clock_ns);
-    counters.wb_stall_ns += stall;
+    counters_.wb_stall_ns += stall;
   }
   if (r.hit) {
-    ++counters.llc_hits;
+    ++counters_.llc_hits;
     return prof.llc_hit_ns / mlp + stall;
   }
-  ++counters.llc_misses;
+  ++counters_.llc_misses;
   if (cfg.memory_mode) [[unlikely]]
     return stall + mm_miss(cpu, g, line_in_page, mlp);
   const int t = static_cast<int>(tier_of(g));
-  ++counters.tier_misses[t];
-  if (measuring) ++truth_misses[g];
+  ++counters_.tier_misses[t];
+  if (measuring) ++truth_misses_[g];
   const double delay = host.bw[t].book(cpu.clock_ns + stall, unit_[t], false);
-  counters.bw_delay_ns += delay;
+  counters_.bw_delay_ns += delay;
   return stall + host.lat_ns[t] / mlp + delay;
 }
 
@@ -289,11 +342,11 @@ inline void Vm::access(uint32_t v, uint64_t va, uint8_t kind, double mlp) {
     cost += dirty_assist(cpu, vpn, e);
   const Gpa g = pte_gpa[vpn];
   if (truth_wanted) ++truth_accesses[g];
-  const uint64_t misses = counters.llc_misses;
+  const uint64_t misses = counters_.llc_misses;
   cost += mem(cpu, g, static_cast<uint32_t>((va >> kLineShift) & (kLinesPerPage - 1)),
               kind & kWrite, mlp);
   if ((load_period | store_period) != 0) [[unlikely]]
-    cost += sample(cpu, kind, g, counters.llc_misses != misses);
+    cost += sample(cpu, kind, g, counters_.llc_misses != misses);
   cpu.clock_ns += cost;
 }
 
