@@ -72,25 +72,30 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
                                  uint32_t threads, double sw_ns, bool shootdown_each,
                                  std::vector<double>& win_start, std::vector<double>& win_end,
                                  double* cpu_ns) {
-  // Pages are dealt round-robin to the copy threads; each copies 4 KiB at its
-  // own memcpy rate, and waits when either tier's bandwidth is booked up.
-  Vm& vm = *vm_;
-  const HostProfile& p = vm.prof;
-  std::vector<double> t(std::max(1u, threads), start);
+  // Whole mappings are dealt round-robin to the threads (Nimble's
+  // copy_page_lists_mt). A batch of fewer mappings than threads that holds a
+  // 2 MiB one is split instead: each mapping's copy among all the threads,
+  // which start it together and wait for the last (HeMem's
+  // hemem_parallel_memcpy; Nimble's copy_page_multithread for a lone THP),
+  // so one 2 MiB page moves on every thread, not on one. Kernels copy a
+  // 4 KiB page on one thread, so batches of 4 KiB pages are always dealt.
+  const uint32_t n_threads = std::max(1u, threads);
   win_start.resize(pages.size());
   win_end.resize(pages.size());
+  const bool split =
+      pages.size() < n_threads &&
+      std::any_of(pages.begin(), pages.end(), [&](Gpa g) { return vm_->span_of(g) > 1; });
+  if (split)
+    return copy_split(pages, from, to, start, n_threads, sw_ns, shootdown_each, win_start, win_end,
+                      cpu_ns);
+  std::vector<double> t(n_threads, start);
   for (size_t i = 0; i < pages.size(); ++i) {
-    const uint32_t n = vm.span_of(pages[i]);
     double& now = t[i % t.size()];
     win_start[i] = shootdown_each ? shootdown_acked(now) : now;
     now += sw_ns;
-    for (uint32_t k = 0; k < n; ++k) {
-      const double bytes = static_cast<double>(kPageSize);
-      now += vm.host.bw[static_cast<int>(from)].book(now, bytes, false);
-      now += vm.host.bw[static_cast<int>(to)].book(now, bytes, true);
-      now += bytes / p.copy_gbps;
-      vm.counters().copied_bytes += kPageSize;
-    }
+    for (uint32_t k = 0; k < vm_->span_of(pages[i]); ++k)
+      copy_bytes(now, from, to, static_cast<double>(kPageSize));
+    vm_->counters().copied_bytes += uint64_t{vm_->span_of(pages[i])} * kPageSize;
     win_end[i] = now;
   }
   double end = start;
@@ -99,6 +104,42 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
     *cpu_ns += x - start;
   }
   return end;
+}
+
+double SimMechanisms::copy_split(std::span<const Gpa> pages, Tier from, Tier to, double start,
+                                 uint32_t threads, double sw_ns, bool shootdown_each,
+                                 std::vector<double>& win_start, std::vector<double>& win_end,
+                                 double* cpu_ns) {
+  double now = start;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    win_start[i] = shootdown_each ? shootdown_acked(now) : now;
+    now += sw_ns;                   // the caller's software work, before it hands out the chunks
+    *cpu_ns += now - win_start[i];  // the shootdown's wait spins; the join's below blocks
+    const uint32_t span = vm_->span_of(pages[i]);
+    double end = now;
+    for (uint32_t k = 0; k < threads; ++k) {
+      // Thread k's chunk: every threads-th 4 KiB page of the mapping from
+      // the k-th, or its share of a lone 4 KiB page's bytes.
+      double at = now;
+      if (span >= threads) {
+        for (uint32_t j = k; j < span; j += threads)
+          copy_bytes(at, from, to, static_cast<double>(kPageSize));
+      } else {
+        copy_bytes(at, from, to, static_cast<double>(span * kPageSize) / threads);
+      }
+      *cpu_ns += at - now;
+      end = std::max(end, at);
+    }
+    vm_->counters().copied_bytes += uint64_t{span} * kPageSize;
+    now = win_end[i] = end;  // every thread waits for the last before the next mapping
+  }
+  return now;
+}
+
+void SimMechanisms::copy_bytes(double& now, Tier from, Tier to, double bytes) {
+  now += vm_->host.bw[static_cast<int>(from)].book(now, bytes, false);
+  now += vm_->host.bw[static_cast<int>(to)].book(now, bytes, true);
+  now += bytes / vm_->prof.copy_gbps;
 }
 
 namespace {

@@ -91,6 +91,14 @@ class SimMechanisms final : public Mechanisms,
   double copy_pages(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads,
                     double sw_ns, bool shootdown_each, std::vector<double>& win_start,
                     std::vector<double>& win_end, double* cpu_ns);
+  // copy_pages for a batch of fewer mappings than threads: each mapping's
+  // copy split among all of them, one mapping after another.
+  double copy_split(std::span<const Gpa> pages, Tier from, Tier to, double start, uint32_t threads,
+                    double sw_ns, bool shootdown_each, std::vector<double>& win_start,
+                    std::vector<double>& win_end, double* cpu_ns);
+  // One copy of `bytes` by a thread at `now`: it reads the source tier and
+  // writes the destination's, waiting on either's bandwidth calendar.
+  void copy_bytes(double& now, Tier from, Tier to, double bytes);
   // A copy thread at `now` issues a shootdown and waits for it; returns when it was issued.
   double shootdown_acked(double& now);
   void schedule_page_windows(size_t idx);

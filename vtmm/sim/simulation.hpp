@@ -17,8 +17,10 @@ namespace vtmm::sim {
 // tpp-host, autonuma's reclaim; baselines/clear_flush_young.hpp); 5 = hemem
 // follows the artifact's order (hot/cold on a sample's uncooled counts;
 // cooling after the migration loop, skipped while fast memory holds only
-// hot regions).
-inline constexpr int kModelVersion = 5;
+// hot regions); 6 = a batch of fewer mappings than copy threads that holds a
+// 2 MiB mapping splits each copy among the threads (HeMem's
+// hemem_parallel_memcpy), where it went on one thread.
+inline constexpr int kModelVersion = 6;
 
 Json simulate(const RunSpec& spec);
 // What besides the run decided a sim record's numbers: config's
