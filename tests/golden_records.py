@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Golden records: the simulator's output for a set of configurations, pinned.
 
-    tests/golden_records.py VTMM            check every configuration (ctest golden_records)
-    tests/golden_records.py VTMM --update   rewrite tests/golden/<name>.json from VTMM
+    tests/golden_records.py VTMM              check every configuration (ctest golden_records)
+    tests/golden_records.py VTMM --threads 3  the same, each run on 3 host threads (ctest
+                                              golden_records_threads: records must not change)
+    tests/golden_records.py VTMM --update     rewrite tests/golden/<name>.json from VTMM
 
 Each configuration in tests/golden/configs.txt is run with `vtmm sim --no-wall`
 (or `vtmm run SPEC`), and its record compared with the committed one, every
@@ -35,10 +37,11 @@ def configs():
     return out
 
 
-def record(vtmm, args):
+def record(vtmm, args, threads):
     if args[0] == "run":
         with tempfile.TemporaryDirectory() as d:
-            p = subprocess.run([vtmm, "run", args[1], "--out", d, "--fresh", "--jobs", "1"], cwd=ROOT,
+            p = subprocess.run([vtmm, "run", args[1], "--out", d, "--fresh", "--jobs", "1",
+                                "--threads", str(threads)], cwd=ROOT,
                                capture_output=True, text=True)
             if p.returncode != 0:
                 raise RuntimeError(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "exit %d" % p.returncode)
@@ -48,7 +51,8 @@ def record(vtmm, args):
                 raise RuntimeError("expected one record, got %d" % len(lines))
             r = json.loads(lines[0])
     else:
-        p = subprocess.run([vtmm, "sim", "--no-wall"] + args, cwd=ROOT, capture_output=True, text=True)
+        p = subprocess.run([vtmm, "sim", "--no-wall", "--threads", str(threads)] + args, cwd=ROOT,
+                           capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "exit %d" % p.returncode)
         r = json.loads(p.stdout)
@@ -76,15 +80,18 @@ def differences(a, b, path=""):
 
 
 def main():
-    if len(sys.argv) < 2 or not os.access(sys.argv[1], os.X_OK) or sys.argv[2:] not in ([], ["--update"]):
-        print("golden_records.py: usage: tests/golden_records.py VTMM [--update]", file=sys.stderr)
+    rest = sys.argv[2:]
+    threads_ok = len(rest) == 2 and rest[0] == "--threads" and rest[1].isdigit() and int(rest[1]) >= 1
+    if len(sys.argv) < 2 or not os.access(sys.argv[1], os.X_OK) or not (rest in ([], ["--update"]) or threads_ok):
+        print("golden_records.py: usage: tests/golden_records.py VTMM [--update | --threads N]", file=sys.stderr)
         return 2
-    vtmm, update = os.path.abspath(sys.argv[1]), sys.argv[2:] == ["--update"]
+    vtmm, update = os.path.abspath(sys.argv[1]), rest == ["--update"]
+    threads = int(rest[1]) if threads_ok else 1
     failed = 0
     for name, args in configs():
         path = os.path.join(GOLDEN, name + ".json")
         try:
-            got = record(vtmm, args)
+            got = record(vtmm, args, threads)
         except (RuntimeError, ValueError) as e:
             print("ERROR    %s: %s" % (name, e))
             failed += 1

@@ -42,7 +42,7 @@ unsigned default_jobs() {
 
 struct RunFlags {
   std::string spec, out, executor = "local";
-  unsigned jobs = default_jobs();
+  unsigned jobs = default_jobs(), threads = 1;
   bool full = false, resume = false, fresh = false, plot = false;
   unsigned repeat = 0;  // 0: as the spec says
 };
@@ -54,10 +54,12 @@ struct ReproduceFlags {
   std::vector<std::string> only;
 };
 
-runner::RunOptions local_options(const std::string& out, unsigned jobs, bool resume) {
+runner::RunOptions local_options(const std::string& out, unsigned jobs, bool resume,
+                                 unsigned threads = 1) {
   runner::RunOptions opt;
   opt.out_dir = out;
   opt.jobs = jobs;
+  opt.threads = threads;
   opt.resume = resume;
   opt.progress = true;
   opt.tty = isatty(STDERR_FILENO) != 0;
@@ -81,6 +83,11 @@ void add_run(CLI::App& app) {
   c->add_option("spec", f->spec, "Spec file, or the name of one in experiments/")->required();
   c->add_option("--out,-o", f->out, "Results folder (default results/<spec name>)");
   c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")
+      ->capture_default_str();
+  c->add_option("--threads", f->threads,
+                "Host threads per run: helpers make a 1-vCPU VM's batches ahead (records are the "
+                "same for any number; jobs x threads threads in all)")
+      ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   c->add_flag("--full", f->full, "Apply the spec's 'full' patch (paper-like scale)");
   c->add_option("--repeat", f->repeat,
@@ -107,7 +114,7 @@ void add_run(CLI::App& app) {
     }
     check_local_executor(*slurm);
     const runner::SweepResult r =
-        runner::run_experiment(e, local_options(f->out, f->jobs, !f->fresh));
+        runner::run_experiment(e, local_options(f->out, f->jobs, !f->fresh, f->threads));
     if (f->plot) plot(fs::path(r.jsonl).parent_path().string(), runner::resolve_spec_path(f->spec));
     std::cout << r.jsonl << '\n';
     report_failures(r);

@@ -51,10 +51,39 @@ struct SimFlags {
               fast_bytes;
   std::string initial_tier = "policy", policy_thread_core = "spare";
   std::string seed = "1", against;
-  uint32_t vcpus = 1;
+  uint32_t vcpus = 1, threads = 1;
   bool ept_huge = false, guest_thp = false, aged = false, no_wall = false;
   std::vector<std::string> wl_params, pol_params, host_params;
 };
+
+// The run a `vtmm sim` command line describes, as a spec's "run" block.
+Json run_json(const SimFlags& f) {
+  Json run;
+  run["host"] = f.host;
+  Json wl = {{"impl", f.workload}};
+  if (!f.footprint.empty()) wl["footprint"] = f.footprint;
+  apply_kv(wl, f.wl_params, "--workload-param");
+  Json pol = {{"impl", f.policy}};
+  apply_kv(pol, f.pol_params, "--policy-param");
+  Json hp = Json::object();
+  apply_kv(hp, f.host_params, "--host-param");
+  run["workload"] = wl;
+  run["policy"] = pol;
+  run["host_overrides"] = hp;
+  run["seed"] = parse_u64(f.seed, "--seed");
+  run["vm"] = {{"vcpus", f.vcpus}, {"ept_huge", f.ept_huge}, {"aged_guest", f.aged}};
+  if (!f.memory.empty()) run["vm"]["memory"] = f.memory;
+  if (f.guest_thp) run["vm"]["guest_thp"] = true;
+  if (f.initial_tier != "policy") run["vm"]["initial_tier"] = f.initial_tier;
+  if (f.policy_thread_core != "spare") run["vm"]["policy_thread_core"] = f.policy_thread_core;
+  if (!f.ratio.empty()) run["ratio"] = f.ratio;
+  if (!f.fast_bytes.empty()) {
+    if (parse_bytes(Json(f.fast_bytes), "--fast-bytes") == 0)
+      throw SpecError("--fast-bytes: must be more than 0 bytes");
+    run["fast_bytes"] = f.fast_bytes;
+  }
+  return run;
+}
 
 }  // namespace
 
@@ -94,34 +123,17 @@ void add_sim(CLI::App& app) {
   c->add_option("--against", f->against,
                 "Also run this design on the same configuration (e.g. dram-only); the record's "
                 "slowdown is against it");
+  c->add_option("--threads", f->threads,
+                "Host threads for the run: helpers make a 1-vCPU VM's batches ahead (the record "
+                "is the same for any number)")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
   c->add_flag("--no-wall", f->no_wall,
               "Leave wall_s and cpu_s out, so identical runs print identical bytes");
   c->callback([f] {
-    Json run;
-    run["host"] = f->host;
-    Json wl = {{"impl", f->workload}};
-    if (!f->footprint.empty()) wl["footprint"] = f->footprint;
-    apply_kv(wl, f->wl_params, "--workload-param");
-    Json pol = {{"impl", f->policy}};
-    apply_kv(pol, f->pol_params, "--policy-param");
-    Json hp = Json::object();
-    apply_kv(hp, f->host_params, "--host-param");
-    run["workload"] = wl;
-    run["policy"] = pol;
-    run["host_overrides"] = hp;
-    run["seed"] = parse_u64(f->seed, "--seed");
-    run["vm"] = {{"vcpus", f->vcpus}, {"ept_huge", f->ept_huge}, {"aged_guest", f->aged}};
-    if (!f->memory.empty()) run["vm"]["memory"] = f->memory;
-    if (f->guest_thp) run["vm"]["guest_thp"] = true;
-    if (f->initial_tier != "policy") run["vm"]["initial_tier"] = f->initial_tier;
-    if (f->policy_thread_core != "spare") run["vm"]["policy_thread_core"] = f->policy_thread_core;
-    if (!f->ratio.empty()) run["ratio"] = f->ratio;
-    if (!f->fast_bytes.empty()) {
-      if (parse_bytes(Json(f->fast_bytes), "--fast-bytes") == 0)
-        throw SpecError("--fast-bytes: must be more than 0 bytes");
-      run["fast_bytes"] = f->fast_bytes;
-    }
-    const RunSpec spec = RunSpec::from_json(run, "sim");
+    const Json run = run_json(*f);
+    RunSpec spec = RunSpec::from_json(run, "sim");
+    spec.exec.threads = f->threads;
     std::vector<RunSpec> specs{spec};
     if (!f->against.empty()) {  // checked before anything runs
       if (PolicyRegistry::instance().find(f->against) == nullptr)
@@ -129,6 +141,7 @@ void add_sim(CLI::App& app) {
       Json ref = run;
       ref["policy"] = Json{{"impl", f->against}};
       specs.push_back(RunSpec::from_json(ref, "sim"));
+      specs.back().exec.threads = f->threads;
     }
     std::vector<Json> recs;
     for (const RunSpec& s : specs) recs.push_back(runner::run_one(s, !f->no_wall));

@@ -74,6 +74,15 @@ struct RunOptions {
   std::optional<uint32_t> repeat;
 };
 
+// How a run is executed, not what it computes: never in to_json(), so never
+// in a run key or a record (a run's record is the same bytes for any value).
+struct ExecOptions {
+  // Host threads one simulated run may use (`--threads`): the run loop's
+  // own and helpers that make workload batches ahead (docs/simulator.md,
+  // "One run on several cores").
+  uint32_t threads = 1;
+};
+
 // The tree: a host, its VMs, the design every VM runs (each VM its own
 // instance of it), and the run's options. The JSON form stays flat for a
 // single VM ("vm", "workload" beside "policy"), as specs and records have it.
@@ -83,6 +92,7 @@ struct RunSpec {
   bool multi_vm = false;              // written as a "vms" list
   Json policy = Json::object();
   RunOptions options;
+  ExecOptions exec;
 
   bool multi() const { return multi_vm; }
   // The single VM of a single-VM run (the first VM of a multi-VM run).

@@ -514,7 +514,9 @@ SweepResult run_experiment(const Experiment& e, const RunOptions& opt) {
       const size_t k = next.fetch_add(1);
       if (k >= todo.size()) return;
       const size_t i = todo[k];
-      Json rec = make_record(RunIdentity{e.name, e.spec_hash, i}, e.runs[i], true);
+      RunSpec run = e.runs[i];
+      run.exec.threads = opt.threads;
+      Json rec = make_record(RunIdentity{e.name, e.spec_hash, i}, run, true);
       std::lock_guard<std::mutex> lock(mu);
       try {
         append_record(jsonl.string(), rec);

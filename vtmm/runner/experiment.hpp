@@ -45,6 +45,7 @@ Experiment load_experiment_text(const std::string& text, const std::string& path
 struct RunOptions {
   std::string out_dir;  // default results/<name>
   unsigned jobs = 1;
+  unsigned threads = 1;   // host threads per run (ExecOptions::threads): jobs x threads in all
   bool progress = false;  // runs done / total and ETA on stderr...
   bool tty = false;       // ...redrawn in place (a terminal), else one plain line per run
   bool resume = true;     // keep ok records of this spec; false: redo every run

@@ -214,7 +214,8 @@ Json simulate_multi(const RunSpec& spec) {
     slots.push_back(VmSlot{vm_config(sz, *b.pols[i], b.shapes[i]), b.wls[i].get(), b.pols[i].get(),
                            spec.vms[i].start_ms * 1e6, false});
   }
-  const std::vector<Outcome> out = run_loop(spec.host.platform, b.prof, slots, driver.get());
+  const std::vector<Outcome> out =
+      run_loop(spec.host.platform, b.prof, slots, driver.get(), spec.exec.threads);
   for (auto& wl : b.wls) wl->verify();
 
   Json r = open_record(spec, b.prof.name, /*ratio_shown=*/true);

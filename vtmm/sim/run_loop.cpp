@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "vtmm/sim/batch_prefetch.hpp"
 #include "vtmm/sim/placement_score.hpp"
 #include "vtmm/sim/pool_driver.hpp"
 #include "vtmm/sim/sim_mechanisms.hpp"
@@ -14,6 +15,7 @@ namespace {
 struct Lane {
   Batch batch;
   bool pending = false, ended = false, done = false, waiting = false;
+  size_t prefetched = SIZE_MAX;  // its ring in the loop's BatchPrefetch, if a helper makes it
 };
 
 // One VM while it runs.
@@ -73,9 +75,10 @@ double hot_on_fast_at_end(const Vm& vm) {
 class Loop {
  public:
   Loop(const std::string& platform, const HostProfile& prof, std::vector<VmSlot>& slots,
-       PoolDriver* pool)
+       PoolDriver* pool, uint32_t threads)
       : prof_(prof), host_(prof), pool_(pool) {
     for (size_t i = 0; i < slots.size(); ++i) add_vm(platform, slots[i], static_cast<uint32_t>(i));
+    if (threads > 1) prefetch_helpers(threads - 1);
   }
 
   std::vector<Outcome> run() {
@@ -91,10 +94,28 @@ class Loop {
       step(*r, v);
     }
     all_done_ = true;
+    prefetch_.reset();  // the helpers are done with the workloads before anyone reads them
     return outcomes();
   }
 
  private:
+  // Helper threads make the batches of every 1-vCPU VM ahead of the loop
+  // (BatchPrefetch says why only those).
+  void prefetch_helpers(uint32_t helpers) {
+    prefetch_ = std::make_unique<BatchPrefetch>(helpers);
+    size_t lanes = 0;
+    for (auto& r : vms_)
+      if (r->lanes.size() == 1) {
+        r->lanes[0].prefetched = prefetch_->add(r->slot->wl, 0);
+        ++lanes;
+      }
+    if (lanes == 0) {
+      prefetch_.reset();
+      return;
+    }
+    prefetch_->start();
+  }
+
   // Builds slot i's VM, checks that the platform offers what its policy needs.
   void add_vm(const std::string& platform, VmSlot& slot, uint32_t id) {
     auto r = std::make_unique<Running>();
@@ -272,7 +293,8 @@ class Loop {
         return;
       }
       lane.batch.n = 0;
-      lane.ended = !r.slot->wl->next(v, lane.batch);
+      lane.ended = lane.prefetched != SIZE_MAX ? !prefetch_->next(lane.prefetched, lane.batch)
+                                               : !r.slot->wl->next(v, lane.batch);
       if (lane.batch.n == 0) return;
       lane.pending = true;
     }
@@ -315,13 +337,14 @@ class Loop {
   std::vector<std::unique_ptr<Running>> vms_;
   double stretch_ = 1;
   bool all_done_ = false;
+  std::unique_ptr<BatchPrefetch> prefetch_;  // declared last: stopped before the VMs go
 };
 
 }  // namespace
 
 std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof,
-                              std::vector<VmSlot>& slots, PoolDriver* pool) {
-  return Loop(platform, prof, slots, pool).run();
+                              std::vector<VmSlot>& slots, PoolDriver* pool, uint32_t threads) {
+  return Loop(platform, prof, slots, pool, threads).run();
 }
 
 }  // namespace vtmm::sim

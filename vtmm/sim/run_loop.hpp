@@ -51,8 +51,11 @@ struct Outcome {
 
 // Runs every slot's workload to its end. `platform` names the platform in the
 // error for a mechanism a policy needs and the host lacks. `pool` (optional)
-// re-sizes the VMs' fast allowances at its interval.
+// re-sizes the VMs' fast allowances at its interval. `threads` host threads
+// may serve the run: beyond the loop's own, helpers make workload batches
+// ahead (BatchPrefetch); the outcomes are the same for any number.
 std::vector<Outcome> run_loop(const std::string& platform, const HostProfile& prof,
-                              std::vector<VmSlot>& slots, PoolDriver* pool = nullptr);
+                              std::vector<VmSlot>& slots, PoolDriver* pool = nullptr,
+                              uint32_t threads = 1);
 
 }  // namespace vtmm::sim

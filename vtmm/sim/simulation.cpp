@@ -54,10 +54,12 @@ Json simulate(const RunSpec& spec) {
     const Sizes full = size_vm(sizing, Policy::Sizing::AllFast, footprint);
     std::vector<VmSlot> first{
         VmSlot{vm_config(full, all_fast, shape), wl_profile.get(), &all_fast, 0, true}};
-    pol->set_profile(std::move(run_loop(spec.host.platform, prof, first).front().profile));
+    pol->set_profile(std::move(
+        run_loop(spec.host.platform, prof, first, nullptr, spec.exec.threads).front().profile));
   }
   std::vector<VmSlot> slots{VmSlot{vm_config(sz, *pol, shape), wl.get(), pol.get(), 0, false}};
-  const Outcome o = std::move(run_loop(spec.host.platform, prof, slots).front());
+  const Outcome o =
+      std::move(run_loop(spec.host.platform, prof, slots, nullptr, spec.exec.threads).front());
   wl->verify();
 
   const bool ratio_sized =
