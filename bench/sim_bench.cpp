@@ -61,7 +61,7 @@ void BM_Gups_full(benchmark::State& state) {
     n += b.n;
   }
   state.SetItemsProcessed(static_cast<int64_t>(n));
-  state.counters["sim_bytes_per_page"] = static_cast<double>(vm.bytes_per_page());
+  state.counters["sim_bytes_per_page"] = vm.bytes_per_page();
   state.counters["accesses"] = static_cast<double>(n);
 }
 BENCHMARK(BM_Gups_full)->Name("BM_Gups/full_model")->Arg(0)->ArgName("pml");

@@ -18,6 +18,9 @@ void add_run_one(CLI::App& app);
 void add_trace(CLI::App& app);
 void add_compare(CLI::App& app);
 
+// `--threads N` on a subcommand that runs simulations (ExecOptions::threads).
+void add_threads_option(CLI::App* c, unsigned& threads);
+
 // Exit status set by a callback (0 unless a subcommand reports failure).
 int exit_code();
 void set_exit_code(int code);

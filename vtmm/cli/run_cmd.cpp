@@ -49,7 +49,7 @@ struct RunFlags {
 
 struct ReproduceFlags {
   std::string out = "results";
-  unsigned jobs = default_jobs();
+  unsigned jobs = default_jobs(), threads = 1;
   bool quick = false, full = false, no_plots = false;
   std::vector<std::string> only;
 };
@@ -84,11 +84,7 @@ void add_run(CLI::App& app) {
   c->add_option("--out,-o", f->out, "Results folder (default results/<spec name>)");
   c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")
       ->capture_default_str();
-  c->add_option("--threads", f->threads,
-                "Host threads per run: helpers make a 1-vCPU VM's batches ahead (records are the "
-                "same for any number; jobs x threads threads in all)")
-      ->check(CLI::Range(1u, 64u))
-      ->capture_default_str();
+  add_threads_option(c, f->threads);
   c->add_flag("--full", f->full, "Apply the spec's 'full' patch (paper-like scale)");
   c->add_option("--repeat", f->repeat,
                 "Run each configuration N times (overrides the spec's \"repeat\")")
@@ -133,6 +129,7 @@ void add_reproduce(CLI::App& app) {
   c->add_option("--only", f->only, "Same as NAMES (repeatable)");
   c->add_option("--jobs,-j", f->jobs, "Runs in parallel (default: the number of cores)")
       ->capture_default_str();
+  add_threads_option(c, f->threads);
   auto* quick =
       c->add_flag("--quick", f->quick, "Quick scale (the default): minutes on a 2-core machine");
   c->add_flag("--full", f->full, "Paper-like scale instead of the quick one")->excludes(quick);
@@ -148,7 +145,8 @@ void add_reproduce(CLI::App& app) {
     runner::SweepResult all;
     for (const auto& e : exps) {
       const std::string dir = (fs::path(f->out) / e.name).string();
-      const runner::SweepResult r = runner::run_experiment(e, local_options(dir, f->jobs, true));
+      const runner::SweepResult r =
+          runner::run_experiment(e, local_options(dir, f->jobs, true, f->threads));
       std::cout << r.jsonl << '\n';
       if (!f->no_plots) plot(dir, runner::resolve_spec_path(e.name));
       all.total += r.total;

@@ -51,7 +51,8 @@ struct SimFlags {
               fast_bytes;
   std::string initial_tier = "policy", policy_thread_core = "spare";
   std::string seed = "1", against;
-  uint32_t vcpus = 1, threads = 1;
+  uint32_t vcpus = 1;
+  unsigned threads = 1;
   bool ept_huge = false, guest_thp = false, aged = false, no_wall = false;
   std::vector<std::string> wl_params, pol_params, host_params;
 };
@@ -86,6 +87,14 @@ Json run_json(const SimFlags& f) {
 }
 
 }  // namespace
+
+void add_threads_option(CLI::App* c, unsigned& threads) {
+  c->add_option("--threads", threads,
+                "Host threads per run: helpers make a 1-vCPU VM's workload batches ahead "
+                "(records are the same for any number; with --jobs, jobs x threads in all)")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+}
 
 int exit_code() { return g_exit; }
 void set_exit_code(int code) { g_exit = code; }
@@ -123,11 +132,7 @@ void add_sim(CLI::App& app) {
   c->add_option("--against", f->against,
                 "Also run this design on the same configuration (e.g. dram-only); the record's "
                 "slowdown is against it");
-  c->add_option("--threads", f->threads,
-                "Host threads for the run: helpers make a 1-vCPU VM's batches ahead (the record "
-                "is the same for any number)")
-      ->check(CLI::Range(1u, 64u))
-      ->capture_default_str();
+  add_threads_option(c, f->threads);
   c->add_flag("--no-wall", f->no_wall,
               "Leave wall_s and cpu_s out, so identical runs print identical bytes");
   c->callback([f] {

@@ -418,8 +418,10 @@ MigrationResult SimMechanisms::guest_migrate(std::span<const Gpa> gs, Tier to, u
     vm.owner[nw] = vpn;
     vm.free_gpa(old);
     if (!(vm.ept[nw] & kEptPresent)) start += vm.back(nw);  // the copy's first write exits
-    vm.truth_accesses[nw] += vm.truth_accesses[old];
-    vm.truth_accesses[old] = 0;
+    if (vm.truth_wanted) {
+      vm.truth_accesses[nw] += vm.truth_accesses[old];
+      vm.truth_accesses[old] = 0;
+    }
     vm.ept[nw] |= kEptMigrating;
     news.push_back(nw);
     r.remapped.emplace_back(old, nw);

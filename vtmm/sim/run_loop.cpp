@@ -323,7 +323,7 @@ class Loop {
       if (r.measured) o.hot_on_fast_at_end = hot_on_fast_at_end(*r.vm);
       o.gpt_pages = r.vm->page_table_pages();
       o.huge_mappings_live = r.vm->huge_mappings_live();
-      o.bytes_per_page = static_cast<double>(r.vm->bytes_per_page());
+      o.bytes_per_page = r.vm->bytes_per_page();
       o.mechanisms = r.mechanisms;
       o.placement = r.placement.score();
     }

@@ -19,8 +19,11 @@ namespace vtmm::sim {
 // cooling after the migration loop, skipped while fast memory holds only
 // hot regions); 6 = a batch of fewer mappings than copy threads that holds a
 // 2 MiB mapping splits each copy among the threads (HeMem's
-// hemem_parallel_memcpy), where it went on one thread.
-inline constexpr int kModelVersion = 6;
+// hemem_parallel_memcpy), where it went on one thread; 7 =
+// sim_metadata_bytes_per_page is measured from the arrays (a fresh guest's
+// free list and an unwanted ground truth hold nothing), no simulated
+// quantity moved.
+inline constexpr int kModelVersion = 7;
 
 Json simulate(const RunSpec& spec);
 // What besides the run decided a sim record's numbers: config's

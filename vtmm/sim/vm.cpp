@@ -29,7 +29,6 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
   subpage_ad = prof.subpage_ad_bits != 0;
   ept.assign(cfg.memory_pages, 0);
   owner.assign(cfg.memory_pages, kNone);
-  truth_accesses.assign(cfg.memory_pages, 0);
   truth_misses_.assign(cfg.memory_pages, 0);
   cap[0] = cfg.fast_pages;
   cap[1] = cfg.slow_pages;
@@ -50,34 +49,7 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
   for (int t = 0; t < kTiers; ++t)
     unit_[t] = static_cast<double>(std::max<uint64_t>(kLineSize, prof.tier[t].access_unit_bytes));
 
-  // The guest's free lists: in address order for a fresh guest; shuffled for
-  // an aged one. Stored reversed: the next GPA handed out is at the back.
-  const uint64_t split = cfg.guest_numa ? cfg.fast_pages : cfg.memory_pages;
-  for (int n = 0; n < kTiers; ++n) {
-    const uint64_t lo = n == 0 ? 0 : split, hi = n == 0 ? split : cfg.memory_pages;
-    std::vector<Gpa>& list = free_gpas[n];
-    list.resize(hi - lo);
-    for (uint64_t i = lo; i < hi; ++i) list[i - lo] = static_cast<Gpa>(i);
-    if (cfg.shuffle_free_pages) {
-      Rng rng(cfg.seed ^ 0x5eed0f7ee11ULL ^ static_cast<uint64_t>(n));
-      for (uint64_t i = list.size(); i > 1; --i) std::swap(list[i - 1], list[rng.below(i)]);
-    }
-    std::reverse(list.begin(), list.end());
-  }
-  if (cfg.guest_thp) {
-    // A THP guest's buddy allocator: whole aligned 2 MiB blocks, broken into
-    // 4 KiB pages only when a 4 KiB allocation finds none free (so page tables
-    // and 4 KiB data share a few blocks, and THP faults find whole ones).
-    free_gpas[0].clear();
-    huge_blocks.resize(regions);
-    for (uint64_t b = 0; b < regions; ++b) huge_blocks[b] = static_cast<uint32_t>(b);
-    if (cfg.shuffle_free_pages) {
-      Rng rng(cfg.seed ^ 0x5eed0f7ee11ULL ^ 0x2bULL);
-      for (uint64_t i = huge_blocks.size(); i > 1; --i)
-        std::swap(huge_blocks[i - 1], huge_blocks[rng.below(i)]);
-    }
-    std::reverse(huge_blocks.begin(), huge_blocks.end());
-  }
+  init_free_lists();
 
   vcpus.resize(cfg.vcpus);
   for (auto& cpu : vcpus) {
@@ -85,6 +57,42 @@ Vm::Vm(Host& h, const VmConfig& config, Policy& pol, SimMechanisms& m)
     cpu.tlb.l1_huge.init(prof.tlb_l1_huge_entries, prof.tlb_l1_ways);
     cpu.tlb.l2.init(prof.tlb_l2_entries, prof.tlb_l2_ways);
     cpu.pml.assign(prof.pml_buffer_entries, kNone);
+  }
+}
+
+void Vm::init_free_lists() {
+  // The guest's free lists: in address order for a fresh guest (a range
+  // handed out lowest first); shuffled for an aged one (a stack, reversed so
+  // the shuffle's first GPA is at the back).
+  const uint64_t split = cfg.guest_numa ? cfg.fast_pages : cfg.memory_pages;
+  for (int n = 0; n < kTiers; ++n) {
+    const uint64_t lo = n == 0 ? 0 : split, hi = n == 0 ? split : cfg.memory_pages;
+    FreeGpas& f = free_gpas[n];
+    if (!cfg.shuffle_free_pages) {
+      f.next = static_cast<Gpa>(lo);
+      f.end = static_cast<Gpa>(hi);
+      continue;
+    }
+    std::vector<Gpa>& list = f.stack;
+    list.resize(hi - lo);
+    for (uint64_t i = lo; i < hi; ++i) list[i - lo] = static_cast<Gpa>(i);
+    Rng rng(cfg.seed ^ 0x5eed0f7ee11ULL ^ static_cast<uint64_t>(n));
+    for (uint64_t i = list.size(); i > 1; --i) std::swap(list[i - 1], list[rng.below(i)]);
+    std::reverse(list.begin(), list.end());
+  }
+  if (cfg.guest_thp) {
+    // A THP guest's buddy allocator: whole aligned 2 MiB blocks, broken into
+    // 4 KiB pages only when a 4 KiB allocation finds none free (so page tables
+    // and 4 KiB data share a few blocks, and THP faults find whole ones).
+    free_gpas[0] = FreeGpas{};
+    huge_blocks.resize(ept_2m.size());  // one per 2 MiB region
+    for (uint64_t b = 0; b < huge_blocks.size(); ++b) huge_blocks[b] = static_cast<uint32_t>(b);
+    if (cfg.shuffle_free_pages) {
+      Rng rng(cfg.seed ^ 0x5eed0f7ee11ULL ^ 0x2bULL);
+      for (uint64_t i = huge_blocks.size(); i > 1; --i)
+        std::swap(huge_blocks[i - 1], huge_blocks[rng.below(i)]);
+    }
+    std::reverse(huge_blocks.begin(), huge_blocks.end());
   }
 }
 
@@ -98,11 +106,18 @@ void Vm::clear_truth_window() {
   if (truth_wanted) std::fill(truth_accesses.begin(), truth_accesses.end(), 0u);
 }
 
-uint64_t Vm::bytes_per_page() const {
-  // Per guest-virtual page: PTE target + bits; per guest-physical page: EPT
-  // byte, reverse map, two ground-truth counters, free-list slot.
-  return sizeof(Gpa) + sizeof(uint8_t) + sizeof(uint8_t) + sizeof(uint32_t) + 2 * sizeof(uint32_t) +
-         sizeof(Gpa);
+double Vm::bytes_per_page() const {
+  // The arrays as they stand (after a run: the ground truth is held only
+  // when wanted, a free-list slot only for what the stack holds, hint-fault
+  // times only for a design that arms pages, Memory Mode's tags), over the
+  // guest's pages.
+  const auto bytes = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
+  uint64_t total = bytes(pte_gpa) + bytes(pte_bits) + bytes(gpt_of) + bytes(guest_huge) +
+                   bytes(ept_2m) + bytes(ept_moved) + bytes(huge_blocks) + bytes(ept) +
+                   bytes(owner) + bytes(truth_accesses) + bytes(truth_misses_) +
+                   bytes(hint_armed_ns) + bytes(mm_tags);
+  for (const FreeGpas& f : free_gpas) total += bytes(f.stack);
+  return static_cast<double>(total) / static_cast<double>(ept.size());
 }
 
 void Vm::run_batch(uint32_t v, const Batch& b) {
@@ -312,20 +327,16 @@ double Vm::pml_full_exit(Vcpu& cpu) {
 void Vm::break_huge_block() {
   const uint32_t b = huge_blocks.back();
   huge_blocks.pop_back();
-  std::vector<Gpa>& list = free_gpas[0];
   for (uint32_t i = kPagesPerHuge; i-- > 0;)
-    list.push_back(b * kPagesPerHuge + i);  // lowest handed out first
+    free_gpas[0].give(b * kPagesPerHuge + i);  // lowest handed out first
 }
 
 Gpa Vm::alloc_gpa(Tier preferred) {
   if (cfg.guest_thp && free_gpas[0].empty() && !huge_blocks.empty()) break_huge_block();
   // Linux's zonelist fallback: the preferred node, then the other.
   for (int k = 0; k < kTiers; ++k) {
-    std::vector<Gpa>& list = free_gpas[(static_cast<int>(preferred) + k) % kTiers];
-    if (list.empty()) continue;
-    const Gpa g = list.back();
-    list.pop_back();
-    return g;
+    FreeGpas& f = free_gpas[(static_cast<int>(preferred) + k) % kTiers];
+    if (!f.empty()) return f.take();
   }
   throw SpecError("vm: guest memory exhausted (" + std::to_string(cfg.memory_pages) +
                   " pages): give the VM more memory than the workload's footprint");
@@ -333,7 +344,7 @@ Gpa Vm::alloc_gpa(Tier preferred) {
 
 void Vm::free_gpa(Gpa g) {
   owner[g] = kNone;
-  free_gpas[cfg.guest_numa ? static_cast<int>(node_of(g)) : 0].push_back(g);
+  free_gpas[cfg.guest_numa ? static_cast<int>(node_of(g)) : 0].give(g);
 }
 
 double Vm::back(Gpa g) {

@@ -3,8 +3,8 @@
 // access path that charges every data access to its vCPU's clock.
 //
 // Per-page state is flat arrays indexed by guest-virtual page (guest page
-// table) or guest-physical page (EPT, ground truth): 22 bytes per 4 KiB page
-// in all (see bytes_per_page()). The access path (access()) is inline and
+// table) or guest-physical page (EPT, ground truth): 14 to 22 bytes per 4 KiB
+// page in all (see bytes_per_page()). The access path (access()) is inline and
 // touches only these arrays, the TLB and the LLC; everything rarer (walks,
 // first touch, PML-full exits, migration traps) is out of line in vm.cpp.
 #include <cstdint>
@@ -60,6 +60,24 @@ enum : uint8_t {
   kEptHint = 64,       // armed by protect_for_hint(): the next access takes a NUMA hint fault
 };
 inline constexpr uint32_t kGptOwner = 0x80000000u;  // owner[] tag: a page-table page
+
+// A guest node's free GPAs as a stack (the next handed out is at the back)
+// over a range never handed out, [next, end), given lowest first once the
+// stack is empty: a fresh guest's free list costs nothing per page until
+// pages come back. An aged guest's shuffled order is all in the stack.
+struct FreeGpas {
+  std::vector<Gpa> stack;
+  Gpa next = 0, end = 0;
+  uint64_t size() const { return stack.size() + (end - next); }
+  bool empty() const { return stack.empty() && next == end; }
+  Gpa take() {
+    if (stack.empty()) return next++;
+    const Gpa g = stack.back();
+    stack.pop_back();
+    return g;
+  }
+  void give(Gpa g) { stack.push_back(g); }
+};
 
 struct Vcpu {
   double clock_ns = 0;
@@ -151,12 +169,16 @@ class Vm {
   // Ground truth (by guest-physical page): accesses in this tracking window,
   // counted only when wanted (a policy that needs or wants
   // Mechanism::GroundTruth); LLC misses in the measured phase.
-  void want_truth(bool on) { truth_wanted = on; }
+  void want_truth(bool on) {
+    truth_wanted = on;
+    truth_accesses.assign(on ? ept.size() : 0, 0);
+  }
   bool wants_truth() const { return truth_wanted; }
   void clear_truth_window();
   const std::vector<uint32_t>& truth_misses() const { return truth_misses_; }
   void set_measuring(bool on) { measuring = on; }
-  uint64_t bytes_per_page() const;
+  // Simulator metadata per guest page: the per-page arrays' bytes now.
+  double bytes_per_page() const;
 
   // Writes back a dirty line evicted from the shared LLC: a posted write on
   // the tier that holds it; returns the evicting core's stall when the
@@ -210,6 +232,8 @@ class Vm {
   // bandwidth queueing; a dirty line it evicts is written back as any other.
   // Counted in scan_lines / scan_llc_misses, not in the vCPUs' LLC counts.
   double hv_line(uint64_t line, bool write, double at_ns);
+  // The guest's free GPAs at boot: per node, and a THP guest's 2 MiB blocks.
+  void init_free_lists();
   Gpa alloc_gpa(Tier preferred);
   void free_gpa(Gpa g);
   // Points head's EPT entry (a 2 MiB mapping: all of it) at tier t.
@@ -268,10 +292,10 @@ class Vm {
   // EPT and reverse map (by guest-physical page).
   std::vector<uint8_t> ept;
   std::vector<uint32_t> owner;  // vpn, or kGptOwner | group for a page-table page
-  // Ground truth (by guest-physical page). Accesses are counted, and zeroed
-  // at each policy tick (an O(pages) pass), only when wanted; the other
-  // policies see an empty span, so their runs skip the counter's random
-  // read-modify-write per access.
+  // Ground truth (by guest-physical page). Accesses are counted (and held:
+  // want_truth sizes the array), and zeroed at each policy tick (an
+  // O(pages) pass), only when wanted; the other policies see an empty span,
+  // so their runs skip the counter's random read-modify-write per access.
   std::vector<uint32_t> truth_accesses;  // this tracking window
   bool truth_wanted = false;
   std::vector<uint32_t> truth_misses_;  // LLC misses in the measured phase
@@ -279,9 +303,8 @@ class Vm {
 
   uint64_t used_[kTiers] = {0, 0};
   uint64_t cap[kTiers] = {0, 0};
-  // The guest's free GPAs, per guest node (one node unless guest_numa), as
-  // stacks: the next GPA handed out is at the back.
-  std::vector<Gpa> free_gpas[kTiers];
+  // The guest's free GPAs, per guest node (one node unless guest_numa).
+  FreeGpas free_gpas[kTiers];
   // NUMA hint faults: when each armed page was protected (sized on first use).
   std::vector<double> hint_armed_ns;
   // PEBS-like sampling (0: off) and the samples not yet drained.
