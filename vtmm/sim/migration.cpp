@@ -186,7 +186,6 @@ std::vector<Gpa> batch_that_fits(const Vm& vm, std::span<const Gpa> gs, Tier fro
 // The pairs of `pairs` that can be exchanged now (a backed fast and a backed
 // slow mapping of the same size, neither moving), each page once; marked as
 // moving so a later pair cannot take them again.
-
 std::vector<std::pair<Gpa, Gpa>> SimMechanisms::claim_pairs(
     std::span<const std::pair<Gpa, Gpa>> pairs) {
   Vm& vm = *vm_;
