@@ -90,12 +90,12 @@ double SimMechanisms::copy_pages(std::span<const Gpa> pages, Tier from, Tier to,
                       cpu_ns);
   std::vector<double> t(n_threads, start);
   for (size_t i = 0; i < pages.size(); ++i) {
+    const uint32_t span = vm_->span_of(pages[i]);
     double& now = t[i % t.size()];
     win_start[i] = shootdown_each ? shootdown_acked(now) : now;
     now += sw_ns;
-    for (uint32_t k = 0; k < vm_->span_of(pages[i]); ++k)
-      copy_bytes(now, from, to, static_cast<double>(kPageSize));
-    vm_->counters().copied_bytes += uint64_t{vm_->span_of(pages[i])} * kPageSize;
+    for (uint32_t k = 0; k < span; ++k) copy_bytes(now, from, to, static_cast<double>(kPageSize));
+    vm_->counters().copied_bytes += uint64_t{span} * kPageSize;
     win_end[i] = now;
   }
   double end = start;

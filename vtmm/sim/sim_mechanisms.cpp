@@ -229,7 +229,7 @@ uint64_t SimMechanisms::used_pages(Tier t) const {
   // A guest-side design sees its nodes' allocated pages (what the guest's
   // free lists lack), not what the host has backed.
   if (vm.cfg.guest_numa) return vm.cap[i] - vm.free_gpas[i].size();
-  return vm.used_[i];
+  return vm.used(t);
 }
 
 void SimMechanisms::steal(double ns) {
