@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "vtmm/platform/pagemap.hpp"
@@ -188,6 +189,156 @@ TEST_F(ProcessMemoryTest, TheDriverRefusesADesignWhoseNeedsItLacks) {
     std::vector<Mechanism> needs() const override { return {Mechanism::Pml}; }
   } pol;
   EXPECT_THROW(PolicyDriver(pol, m, "vm"), SpecError);
+}
+
+// The companion's hint-fault file, stood in for by a regular file: a request
+// is {pid, count, addresses} at offset 0; a drain reads the fault records.
+class HintFaultFile : public ProcessMemoryTest {
+ protected:
+  void SetUp() override {
+    ProcessMemoryTest::SetUp();
+    fd_ = ::mkstemp(path_);
+    ASSERT_GE(fd_, 0);
+  }
+  void TearDown() override {
+    ::close(fd_);
+    ::unlink(path_);
+    ProcessMemoryTest::TearDown();
+  }
+  ProcessMemoryConfig hint_config() const {
+    auto c = config();
+    c.hint_faults = true;
+    c.hint_path = path_;
+    return c;
+  }
+  void put_faults(const std::vector<HintFaultRecord>& rs) {
+    ASSERT_EQ(::ftruncate(fd_, 0), 0);
+    const auto bytes = static_cast<ssize_t>(rs.size() * sizeof(HintFaultRecord));
+    ASSERT_EQ(::pwrite(fd_, rs.data(), rs.size() * sizeof(HintFaultRecord), 0), bytes);
+  }
+  uint64_t va(Gpa g) const { return reinterpret_cast<uint64_t>(p_) + g * kPageSize; }
+  char path_[32] = "/tmp/vtmm-hint-XXXXXX";
+  int fd_ = -1;
+};
+
+TEST_F(HintFaultFile, ProtectWritesOneRequestOfThePagesAddresses) {
+  ProcessMemory m(hint_config());
+  ASSERT_TRUE(m.offers(Mechanism::HintFaults));
+  const Gpa gs[] = {1, 3};
+  m.hints().protect_for_hint(gs);
+  uint64_t words[4] = {};
+  ASSERT_EQ(::pread(fd_, words, sizeof words, 0), static_cast<ssize_t>(sizeof words));
+  uint32_t head[4];
+  std::memcpy(head, words, sizeof head);
+  EXPECT_EQ(head[0], static_cast<uint32_t>(::getpid()));
+  EXPECT_EQ(head[1], 2u);
+  EXPECT_EQ(head[2], static_cast<uint32_t>(HintOp::Protect));
+  EXPECT_EQ(head[3], 0u);
+  EXPECT_EQ(words[2], va(1));
+  EXPECT_EQ(words[3], va(3));
+  EXPECT_EQ(m.stats().hint_protected, 2u);
+}
+
+TEST_F(HintFaultFile, DrainedFaultsArePagesWithTheirArmingTimeAndLossesCounted) {
+  ProcessMemory m(hint_config());
+  const Gpa gs[] = {2};
+  m.hints().protect_for_hint(gs);
+  const double armed = m.now_ns();
+  const auto mono = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch())
+                        .count();
+  put_faults({{va(2) + 100, static_cast<uint64_t>(mono)},
+              {va(9) + 4096 * 100, static_cast<uint64_t>(mono)},  // outside the region
+              {kHintLost, 5}});
+  std::vector<HintFault> fs;
+  m.drain_hint_faults(fs);
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].gpa, 2u);
+  EXPECT_LE(fs[0].protected_ns, armed);
+  EXPECT_GE(fs[0].now_ns, fs[0].protected_ns) << "one clock: CLOCK_MONOTONIC";
+  EXPECT_LE(fs[0].now_ns, m.now_ns());
+  EXPECT_EQ(m.stats().hint_faults, 1u);
+  EXPECT_EQ(m.stats().hint_elsewhere, 1u);
+  EXPECT_EQ(m.stats().hint_lost, 5u);
+}
+
+TEST_F(HintFaultFile, ARequestHoldsAtMostTheModulesBound) {
+  std::vector<uint64_t> vas(kHintMaxProtect + 1, 0);
+  EXPECT_EQ(hint_request(fd_, 1, HintOp::Protect, vas), EINVAL);
+  EXPECT_EQ(hint_request(fd_, 1, HintOp::Protect, std::span(vas).first(kHintMaxProtect)), 0);
+}
+
+// An armed page is made accessible before it moves (Linux 6.1's move_pages
+// cannot find a PROT_NONE page); a faulted one is not armed any more.
+TEST_F(HintFaultFile, ArmedPagesAreRestoredBeforeTheyMoveAndFaultedOnesAreNot) {
+  ProcessMemory m(hint_config());
+  const Gpa gs[] = {1, 2};
+  m.hints().protect_for_hint(gs);
+  put_faults({{va(2), 1}});
+  std::vector<HintFault> fs;
+  m.drain_hint_faults(fs);
+  ASSERT_EQ(fs.size(), 1u);
+  const Gpa both[] = {1, 2};
+  m.migrate(both, Tier::Slow, MigrationMethod::Linux, 1);  // node 1 may not exist: no matter
+  uint64_t words[3] = {};
+  ASSERT_EQ(::pread(fd_, words, sizeof words, 0), static_cast<ssize_t>(sizeof words));
+  uint32_t head[4];
+  std::memcpy(head, words, sizeof head);
+  EXPECT_EQ(head[1], 1u) << "only page 1 is still armed";
+  EXPECT_EQ(head[2], static_cast<uint32_t>(HintOp::Restore));
+  EXPECT_EQ(words[2], va(1));
+  EXPECT_EQ(m.stats().hint_disarmed, 1u);
+}
+
+// The driver hands a tick's faults to the design before the tick.
+struct FaultLog final : Policy {
+  std::vector<Mechanism> needs() const override { return {Mechanism::HintFaults}; }
+  double period_ns() const override { return 1e6; }
+  Tier place(Gpa, const Mechanisms&) override { return Tier::Fast; }
+  void on_hint_fault(const HintFault& f, Mechanisms&) override { seen.push_back(f.gpa); }
+  void tick(Mechanisms&) override { ticks_seen_faults.push_back(seen.size()); }
+  std::vector<Gpa> seen;
+  std::vector<size_t> ticks_seen_faults;
+};
+
+TEST_F(HintFaultFile, TheDriverDeliversFaultsBeforeTheNextTick) {
+  ProcessMemory m(hint_config());
+  FaultLog pol;
+  PolicyDriver d(pol, m, "vm");
+  put_faults({{va(0), 1}, {va(3), 2}});
+  d.run([&] { return !pol.ticks_seen_faults.empty(); }, 5);
+  ASSERT_FALSE(pol.ticks_seen_faults.empty());
+  EXPECT_EQ(pol.ticks_seen_faults[0], 2u);
+  EXPECT_EQ(pol.seen, (std::vector<Gpa>{0, 3}));
+  EXPECT_EQ(d.report().at("hint_faults_delivered"), 2);
+}
+
+TEST(RealTimePolicy, HintFaultDesignsNeedTheCompanionModuleAndGuestDesignsItsKernel) {
+  try {
+    make_real_time_policy(Json("autonuma"), "policy", 1);
+    ADD_FAILURE() << "autonuma needs hint faults";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("companion module"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(make_real_time_policy(Json("autonuma"), "policy", 1, nullptr, {.hints = true}));
+  // tpp runs in the guest: its page tables, its NUMA nodes, its hint faults.
+  EXPECT_THROW(make_real_time_policy(Json("tpp"), "policy", 1, nullptr,
+                                     {.page_tables = true, .hints = true}),
+               SpecError);
+  EXPECT_NO_THROW(make_real_time_policy(Json("tpp"), "policy", 1, nullptr,
+                                        {.page_tables = true, .hints = true, .own = true}));
+}
+
+TEST_F(ProcessMemoryTest, HintFaultsNeedTheModulesFile) {
+  if (ProcessMemory::hint_faults_available()) GTEST_SKIP() << "the companion is loaded here";
+  auto c = config();
+  c.hint_faults = true;
+  try {
+    ProcessMemory m(c);
+    FAIL() << "no /proc/vtmm_hint here";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(kHintPath), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

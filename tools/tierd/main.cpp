@@ -197,10 +197,14 @@ std::map<std::string, uint64_t> numa_maps(int pid, uint64_t hva) {
 }
 
 // The stand-in plays the guest too: with the companion module loaded, its
-// own page tables are the guest page tables a design may track.
+// own page tables are the guest page tables a design may track, and its
+// nodes the guest's own (a guest-side design migrates the guest's pages).
+// Hint faults wherever the module gives them.
 std::unique_ptr<vtmm::Policy> make_policy(const Args& a) {
   const bool tables = a.stand_in && vtmm::platform::ProcessPageTables::available();
-  return vtmm::platform::make_real_time_policy(a.policy, "--policy", a.seed, nullptr, tables);
+  return vtmm::platform::make_real_time_policy(
+      a.policy, "--policy", a.seed, nullptr,
+      {.page_tables = tables, .hints = ProcessMemory::hint_faults_available(), .own = tables});
 }
 
 // Where the stand-in's pages ended against its known hot set.
@@ -276,7 +280,10 @@ Json gpt_check(const Args& a, int pid, uint64_t hva, uint64_t first_hot, uint64_
   using vtmm::platform::kPteAccessed, vtmm::platform::kPteFrameBits, vtmm::platform::kPtePresent;
   const uint64_t pages = (a.mib << 20) / 4096, end = hva + pages * 4096;
   std::vector<uint32_t> seen(pages, 0);
-  std::vector<uint64_t> frame(pages, 0);
+  // A page's frame as a present PTE gave it (kNoFrame: never present: a page
+  // a design left PROT_NONE for a hint fault holds its frame inverted).
+  constexpr uint64_t kNoFrame = ~uint64_t{0};
+  std::vector<uint64_t> frame(pages, kNoFrame);
   uint64_t tables = 0;
   gpt_walk(pid);  // starts every bit clear
   for (uint32_t w = 0; w < a.gpt_windows; ++w) {
@@ -293,7 +300,7 @@ Json gpt_check(const Args& a, int pid, uint64_t hva, uint64_t first_hot, uint64_
       }
     }
   }
-  uint64_t reported = 0, hit = 0, mismatched = 0;
+  uint64_t reported = 0, hit = 0, mismatched = 0, never_present = 0;
   const std::string proc = std::to_string(pid);
   for (uint64_t g = 0; g < pages; ++g) {
     const bool hot = a.gpt_windows > 0 && seen[g] == a.gpt_windows;
@@ -301,7 +308,11 @@ Json gpt_check(const Args& a, int pid, uint64_t hva, uint64_t first_hot, uint64_
     hit += hot && g >= first_hot && g < first_hot + hot_pages;
     using vtmm::platform::kPagemapPfnMask, vtmm::platform::kPagemapPresent;
     const uint64_t e = vtmm::platform::pagemap_entry(proc, hva + g * 4096);
-    if ((e & kPagemapPresent) && (e & kPagemapPfnMask) != frame[g]) ++mismatched;
+    if (!(e & kPagemapPresent)) continue;
+    if (frame[g] == kNoFrame)
+      ++never_present;
+    else if ((e & kPagemapPfnMask) != frame[g])
+      ++mismatched;
   }
   return {{"module", true},
           {"windows", a.gpt_windows},
@@ -309,7 +320,8 @@ Json gpt_check(const Args& a, int pid, uint64_t hva, uint64_t first_hot, uint64_
           {"reported_hot", reported},
           {"precision", reported ? static_cast<double>(hit) / static_cast<double>(reported) : 0.0},
           {"recall", static_cast<double>(hit) / static_cast<double>(hot_pages)},
-          {"frames_unlike_pagemap", mismatched}};
+          {"frames_unlike_pagemap", mismatched},
+          {"pages_never_present_in_walks", never_present}};
 }
 
 int run_stand_in(const Args& a) {
@@ -345,6 +357,7 @@ int run_stand_in(const Args& a) {
                           (a.fast_mib << 20) / 4096,
                           (a.mib << 20) / 4096,
                           vtmm::platform::needs_page_tables(*pol)};
+    c.hint_faults = vtmm::platform::needs_hint_faults(*pol);
     ProcessMemory m(c);
     vtmm::platform::PolicyDriver d(*pol, m, "vm");
     d.run([] { return false; }, a.seconds);
@@ -373,9 +386,11 @@ int run_pid(const Args& a) {
   if (a.regions.empty()) bad("--region: required with --pid");
   if (a.fast_mib == 0 || (a.fast_mib << 20) >= bytes)
     bad("--fast-mib: must be 1 .. the regions' size");
-  ProcessMemory m(
-      {a.pid, a.regions, a.fast_node, a.slow_node, (a.fast_mib << 20) / 4096, bytes / 4096});
   auto pol = make_policy(a);
+  ProcessMemoryConfig c{a.pid,       a.regions, a.fast_node, a.slow_node, (a.fast_mib << 20) / 4096,
+                        bytes / 4096};
+  c.hint_faults = vtmm::platform::needs_hint_faults(*pol);
+  ProcessMemory m(c);
   vtmm::platform::PolicyDriver d(*pol, m, "vm");
   d.run([&] { return ::kill(a.pid, 0) != 0; }, a.seconds);
   std::cout << d.report().dump() << "\n";

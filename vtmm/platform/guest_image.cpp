@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "vtmm/core/error.hpp"
 #include "vtmm/core/fnv.hpp"
@@ -111,9 +113,29 @@ std::vector<std::string> module_closure(const std::string& moddir) {
 // host can build it for the guest kernel (linux-headers-<abi>).
 std::string gpt_source() { return sim::data_dir() + "/guest/vtmm_gpt"; }
 
+// Its files (Kbuild and the sources), in name order.
+std::vector<fs::path> gpt_files() {
+  std::vector<fs::path> out;
+  if (fs::is_directory(gpt_source()))
+    for (const auto& e : fs::directory_iterator(gpt_source())) {
+      const auto ext = e.path().extension();
+      if (e.is_regular_file() && (e.path().filename() == "Kbuild" || ext == ".c" || ext == ".h"))
+        out.push_back(e.path());
+    }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 bool can_build_gpt_module(const std::string& abi) {
   return fs::exists("/lib/modules/" + abi + "/build/Makefile") &&
-         fs::exists(gpt_source() + "/vtmm_gpt.c");
+         fs::exists(gpt_source() + "/Kbuild");
+}
+
+// Keys the image: every source file's name and bytes.
+std::string gpt_source_hash() {
+  std::string all;
+  for (const auto& f : gpt_files()) all += f.filename().string() + "\n" + read_file(f.string());
+  return fnv_hex(all);
 }
 
 // Builds guest/vtmm_gpt against the guest kernel's headers in a scratch
@@ -122,7 +144,7 @@ std::string build_gpt_module(const std::string& abi) {
   const fs::path tmp = fs::temp_directory_path() / ("vtmm-gpt-" + std::to_string(::getpid()));
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  for (const char* f : {"Kbuild", "vtmm_gpt.c"}) fs::copy_file(gpt_source() + "/" + f, tmp / f);
+  for (const auto& f : gpt_files()) fs::copy_file(f, tmp / f.filename());
   const std::string cmd = "make -s -C /lib/modules/" + abi + "/build M=" + tmp.string() +
                           " modules > " + (tmp / "build.log").string() + " 2>&1";
   const int rc = std::system(cmd.c_str());
@@ -219,9 +241,7 @@ GuestImage build_guest_image(const ImageOptions& opt) {
   const bool gpt = can_build_gpt_module(abi);
   if (gpt) modlist += "vtmm_gpt.ko\n";
   manifest += "init " + fnv_hex(kInit) + "\nmodules " + fnv_hex(modlist) + "\n";
-  manifest += "gpt_module " +
-              (gpt ? fnv_hex(read_file(gpt_source() + "/vtmm_gpt.c")) : std::string("absent")) +
-              "\n";
+  manifest += "gpt_module " + (gpt ? gpt_source_hash() : std::string("absent")) + "\n";
   img.hash = fnv_hex(manifest);
   img.dir =
       (fs::path(opt.cache_dir.empty() ? default_cache_dir() : opt.cache_dir) / "images" / img.hash)

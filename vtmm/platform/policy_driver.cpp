@@ -12,18 +12,28 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+std::string why_absent(Mechanism x) {
+  if (x == Mechanism::HintFaults)
+    return ", which needs the companion module (guest/vtmm_gpt) loaded in the kernel the process "
+           "runs on (docs/vm.md, \"Hint faults\")";
+  if (x == Mechanism::GuestNuma)
+    return ": a guest-side design, whose daemon must run in the guest's kernel (vtmm numa-check "
+           "runs it so; a vm run's daemon runs on the host: docs/vm.md, \"Hint faults\")";
+  return ", which a stock kernel does not give a host daemon (docs/vm.md)";
+}
+
 }  // namespace
 
 std::unique_ptr<Policy> make_real_time_policy(const Json& spec, const std::string& where,
-                                              uint64_t seed, Json* resolved, bool page_tables) {
+                                              uint64_t seed, Json* resolved,
+                                              ProcessMemory::Offer offer) {
   PolicyEnv env(seed);
   env.scale_time_by_memory = false;
   env.time_scale_why = "real time: a page's accesses per second do not shrink with its VM";
   auto pol = PolicyRegistry::instance().make(spec, where, env, resolved);
   for (Mechanism x : pol->needs())
-    if (!ProcessMemory::offered(x, page_tables))
-      throw SpecError(where + ": needs " + mechanism_name(x) +
-                      ", which a stock kernel does not give a host daemon (docs/vm.md)");
+    if (!ProcessMemory::offered(x, offer))
+      throw SpecError(where + ": needs " + mechanism_name(x) + why_absent(x));
   return pol;
 }
 
@@ -31,6 +41,11 @@ bool needs_page_tables(const Policy& pol) {
   for (Mechanism x : pol.needs())
     if (x == Mechanism::GptList || x == Mechanism::PteAdBits) return true;
   return false;
+}
+
+bool needs_hint_faults(const Policy& pol) {
+  const auto n = pol.needs();
+  return std::find(n.begin(), n.end(), Mechanism::HintFaults) != n.end();
 }
 
 PolicyDriver::PolicyDriver(Policy& pol, ProcessMemory& m, const std::string& platform)
@@ -50,6 +65,7 @@ bool PolicyDriver::run(const std::function<bool()>& done, double max_s, uint32_t
     if (period_s > 0 && now >= next) {
       const auto t = Clock::now();
       m_.refresh();
+      deliver_hint_faults();
       pol_.tick(m_);
       ++ticks_;
       tick_s_ += seconds_since(t);
@@ -65,15 +81,29 @@ bool PolicyDriver::run(const std::function<bool()>& done, double max_s, uint32_t
   return finished;
 }
 
+// The faults since the last tick, in the order taken. A design sees them
+// late (the kernel has completed the access), and sees them before it acts.
+void PolicyDriver::deliver_hint_faults() {
+  if (!m_.offers(Mechanism::HintFaults)) return;
+  m_.drain_hint_faults(faults_);
+  for (const HintFault& f : faults_) pol_.on_hint_fault(f, m_);
+  delivered_ += faults_.size();
+}
+
 Json PolicyDriver::report() const {
   Json used = Json::array();
   for (Mechanism x : used_) used.push_back(mechanism_key(x));
   Json pol = Json::object();
   pol_.report(pol);
-  return {{"mechanisms", used}, {"period_s", pol_.period_ns() / 1e9},
-          {"ticks", ticks_},    {"late_ticks", late_ticks_},
-          {"tick_s", tick_s_},  {"ran_s", ran_s_},
-          {"policy", pol},      {"memory", m_.report()}};
+  return {{"mechanisms", used},
+          {"period_s", pol_.period_ns() / 1e9},
+          {"ticks", ticks_},
+          {"late_ticks", late_ticks_},
+          {"tick_s", tick_s_},
+          {"ran_s", ran_s_},
+          {"hint_faults_delivered", delivered_},
+          {"policy", pol},
+          {"memory", m_.report()}};
 }
 
 }  // namespace vtmm::platform

@@ -16,13 +16,14 @@ namespace vtmm::platform {
 
 // A registered design for real time (its windows are wall-clock periods:
 // PolicyEnv::scale_time_by_memory off), from a spec value; SpecError naming
-// `where` for a bad one, or for a need ProcessMemory does not offer
-// (page_tables: it will have page tables, its own or the guest's).
+// `where` for a bad one, or for a need ProcessMemory does not offer with
+// `offer` (page tables, its own or the guest's; hint faults; the process's kernel).
 std::unique_ptr<Policy> make_real_time_policy(const Json& spec, const std::string& where,
                                               uint64_t seed, Json* resolved = nullptr,
-                                              bool page_tables = false);
-// Whether the design needs the guest page-table mechanisms.
+                                              ProcessMemory::Offer offer = {});
+// Whether the design needs the guest page-table mechanisms; hint faults.
 bool needs_page_tables(const Policy& pol);
+bool needs_hint_faults(const Policy& pol);
 
 class PolicyDriver {
  public:
@@ -35,10 +36,13 @@ class PolicyDriver {
   Json report() const;
 
  private:
+  void deliver_hint_faults();
+
   Policy& pol_;
   ProcessMemory& m_;
   std::vector<Mechanism> used_;
-  uint64_t ticks_ = 0, late_ticks_ = 0;
+  uint64_t ticks_ = 0, late_ticks_ = 0, delivered_ = 0;
+  std::vector<HintFault> faults_;
   double tick_s_ = 0, ran_s_ = 0;
 };
 

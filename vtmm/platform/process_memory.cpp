@@ -68,6 +68,11 @@ ProcessMemory::ProcessMemory(ProcessMemoryConfig c)
   clear_refs_fd_ = open_or(proc + "/clear_refs", O_WRONLY, true);
   idle_fd_ = open_or(c_.page_idle_path, O_RDWR, false);
   soft_dirty_ = soft_dirty_works();
+  if (c_.hint_faults) {
+    hint_fd_ = open_or(c_.hint_path, O_RDWR, true);
+    armed_ns_.assign(pages, 0);
+    armed_.assign(pages, 0);
+  }
   if (c_.own_page_tables)
     tables_ = std::make_unique<ProcessPageTables>(c_.pid, static_cast<uint32_t>(pages),
                                                   [this](uint64_t hva) { return page_of(hva); });
@@ -76,9 +81,13 @@ ProcessMemory::ProcessMemory(ProcessMemoryConfig c)
 }
 
 ProcessMemory::~ProcessMemory() {
-  for (int fd : {pagemap_fd_, clear_refs_fd_, idle_fd_})
+  // Stops the module recording (and overruling the kernel for) the process.
+  if (hint_fd_ >= 0) hint_request(hint_fd_, c_.pid, HintOp::Protect, {});
+  for (int fd : {pagemap_fd_, clear_refs_fd_, idle_fd_, hint_fd_})
     if (fd >= 0) ::close(fd);
 }
+
+bool ProcessMemory::hint_faults_available() { return ::access(kHintPath, W_OK) == 0; }
 
 uint64_t ProcessMemory::hva_of(uint64_t g) const {
   for (const auto& r : c_.regions) {
@@ -111,7 +120,13 @@ void ProcessMemory::refresh() {
     if (!query_nodes(c_.pid, addr, status))
       throw std::runtime_error(std::string("process memory: move_pages query failed: ") +
                                std::strerror(errno));
-    std::copy(status.begin(), status.end(), node_.begin() + static_cast<ptrdiff_t>(at));
+    for (size_t i = 0; i < n; ++i) {
+      // Linux 6.1's move_pages does not find a page made PROT_NONE for a
+      // hint fault (gup_can_follow_protnone): one armed and not yet faulted
+      // has not moved, so it keeps its node.
+      if (status[i] == -ENOENT && !armed_.empty() && armed_[at + i]) continue;
+      node_[at + i] = status[i];
+    }
   }
   for (int nd : node_)
     if (nd >= 0) ++used_[nd == c_.fast_node ? 0 : 1];
@@ -249,6 +264,7 @@ uint32_t ProcessMemory::move(const std::vector<Gpa>& gs, int node) {
   std::vector<void*> addr(gs.size());
   std::vector<int> status;
   for (size_t i = 0; i < gs.size(); ++i) addr[i] = reinterpret_cast<void*>(hva_of(gs[i]));
+  disarm(gs);
   ++stats_.move_calls;
   move_to_node(c_.pid, addr, node, status);
   uint32_t moved = 0;
@@ -329,6 +345,72 @@ MigrationResult ProcessMemory::exchange(std::span<const std::pair<Gpa, Gpa>> pai
   return r;
 }
 
+// Pages not present stay as they are (a first touch is not a hint fault).
+void ProcessMemory::protect_for_hint(std::span<const Gpa> gs) {
+  const auto t = std::chrono::steady_clock::now();
+  const double now = now_ns();
+  std::vector<Gpa> batch;
+  for (Gpa g : gs)
+    if (g < armed_.size()) batch.push_back(g);
+  hint_send(HintOp::Protect, batch);
+  for (Gpa g : batch) armed_ns_[g] = now, armed_[g] = 1;
+  stats_.hint_protected += batch.size();
+  stats_.hint_s += seconds_since(t);
+}
+
+void ProcessMemory::hint_send(HintOp op, std::span<const Gpa> gs) {
+  std::vector<uint64_t> vas;
+  for (size_t at = 0; at < gs.size(); at += kHintMaxProtect) {
+    vas.clear();
+    for (size_t i = at; i < std::min(gs.size(), at + kHintMaxProtect); ++i)
+      vas.push_back(hva_of(gs[i]));
+    if (const int err = hint_request(hint_fd_, c_.pid, op, vas); err != 0)
+      throw std::runtime_error(std::string("process memory: hint-fault request failed: ") +
+                               std::strerror(err));
+  }
+}
+
+// Linux 6.1's move_pages cannot move a page armed for a hint fault (see
+// refresh); migration makes a page accessible anyway (remove_migration_pte
+// maps the new page with the mapping's protection), so an armed page is
+// made accessible first. Its hint is lost, as the kernel's would be.
+void ProcessMemory::disarm(std::span<const Gpa> gs) {
+  if (armed_.empty()) return;
+  std::vector<Gpa> armed;
+  for (Gpa g : gs)
+    if (armed_[g]) armed.push_back(g), armed_[g] = 0;
+  hint_send(HintOp::Restore, armed);
+  stats_.hint_disarmed += armed.size();
+}
+
+void ProcessMemory::drain_hint_faults(std::vector<HintFault>& out) {
+  out.clear();
+  if (const int err = hint_drain(hint_fd_, hint_buf_); err != 0)
+    throw std::runtime_error(std::string("process memory: reading hint faults failed: ") +
+                             std::strerror(err));
+  // The module's clock is CLOCK_MONOTONIC, steady_clock's on Linux.
+  const double t0 = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t0_.time_since_epoch()).count());
+  for (const HintFaultRecord& r : hint_buf_) {
+    if (r.va == kHintLost) {
+      stats_.hint_lost += r.ns;
+      continue;
+    }
+    const Gpa g = page_of(r.va);
+    if (g == kNone) {
+      ++stats_.hint_elsewhere;  // a page outside the regions (not armed by us)
+      continue;
+    }
+    ++stats_.hint_faults;
+    armed_[g] = 0;
+    out.push_back({.gpa = g,
+                   .write = false,
+                   .vcpu = 0,
+                   .protected_ns = armed_ns_[g],
+                   .now_ns = static_cast<double>(r.ns) - t0});
+  }
+}
+
 Json ProcessMemory::report() const {
   return {{"accessed_bits", idle_fd_ >= 0 ? "page_idle"
                             : soft_dirty_ ? "soft_dirty (A = D)"
@@ -346,6 +428,13 @@ Json ProcessMemory::report() const {
           {"skipped_no_room", stats_.skipped_no_room},
           {"exchanged_pairs", stats_.exchanged_pairs},
           {"move_s", stats_.move_s},
+          {"hint_faults", hint_fd_ >= 0 ? Json{{"protected", stats_.hint_protected},
+                                               {"faults", stats_.hint_faults},
+                                               {"lost", stats_.hint_lost},
+                                               {"disarmed_to_move", stats_.hint_disarmed},
+                                               {"outside_regions", stats_.hint_elsewhere},
+                                               {"protect_s", stats_.hint_s}}
+                                        : Json()},
           {"policy_charged_s", charged_ns_ / 1e9},
           {"fast_node", c_.fast_node},
           {"slow_node", c_.slow_node},

@@ -26,8 +26,19 @@
 //    the two-node check's stand-in plays both QEMU and the guest.
 //    A real guest's page tables come through the agent (use_page_tables with
 //    an AgentPageTables).
+//  - HintFaults: only with hint_faults, through the companion module's
+//    /proc/vtmm_hint in the kernel the process runs on: protect_for_hint
+//    makes the pages PROT_NONE as the kernel's NUMA scanner does; the
+//    kernel takes each fault and restores the page, the module records it
+//    and keeps the kernel from moving it; drain_hint_faults hands the faults
+//    over (the driver delivers them to the design before its next tick, not
+//    in the faulting context: the access has completed by then).
+//  - GuestNuma: with own_page_tables, the daemon runs in the kernel of the
+//    process, so its two nodes are the process's own NUMA nodes and a move
+//    is the guest migrating itself (the two-node check's stand-in plays the
+//    guest).
 // Not offered: PML and PML-assisted migration (a patched KVM), sampling,
-// hint faults, huge mappings, ground truth.
+// huge mappings, ground truth.
 //
 // The memory map is a snapshot: refresh() asks the kernel where each page
 // is (move_pages' query mode) before each tick.
@@ -61,6 +72,10 @@ struct ProcessMemoryConfig {
   uint64_t slow_pages = 0;
   // Track the process's own page tables through the companion module.
   bool own_page_tables = false;
+  // Hint faults through the companion module (hint_faults_available()) at
+  // hint_path; tests point it at a file standing in for it.
+  bool hint_faults = false;
+  std::string hint_path = kHintPath;
   // The kernel's idle page bitmap (absent: accessed bits are the dirty bits).
   // Tests point it at a file standing in for it.
   std::string page_idle_path = "/sys/kernel/mm/page_idle/bitmap";
@@ -71,14 +86,24 @@ struct ProcessMemoryStats {
   uint64_t scans = 0, soft_dirty_pages = 0, idle_accessed_pages = 0;
   uint64_t move_calls = 0, moved = 0, to_fast = 0, to_slow = 0, move_failed = 0,
            skipped_no_room = 0, exchanged_pairs = 0;
-  double move_s = 0, scan_s = 0;
+  uint64_t hint_protected = 0, hint_faults = 0, hint_lost = 0, hint_elsewhere = 0,
+           hint_disarmed = 0;
+  double move_s = 0, scan_s = 0, hint_s = 0;
+};
+
+// What an instance will have, for checking a design before it starts:
+// page_tables: page tables (own_page_tables or use_page_tables); hints: hint
+// faults; own: the daemon runs in the process's kernel (own_page_tables).
+struct ProcessOffer {
+  bool page_tables = false, hints = false, own = false;
 };
 
 class ProcessMemory final : public Mechanisms,
                             public EptAccessBits,
                             public TlbControl,
                             public PageMigration,
-                            public PageExchange {
+                            public PageExchange,
+                            public HintFaultArming {
  public:
   // Checks the regions (page-aligned, non-empty) and opens the process's files.
   explicit ProcessMemory(ProcessMemoryConfig c);
@@ -88,12 +113,15 @@ class ProcessMemory final : public Mechanisms,
 
   // What it can offer on a kernel with soft-dirty or idle page tracking
   // (an instance offers EPT bits only where the kernel has one of them).
-  // page_tables: with page tables (own_page_tables or use_page_tables).
-  static bool offered(Mechanism m, bool page_tables = false) {
+  using Offer = ProcessOffer;
+  static bool offered(Mechanism m, Offer o = {}) {
     return m == Mechanism::EptAdBits || m == Mechanism::TlbFlush || m == Mechanism::Migrate ||
            m == Mechanism::Exchange ||
-           (page_tables && (m == Mechanism::GptList || m == Mechanism::PteAdBits));
+           (o.page_tables && (m == Mechanism::GptList || m == Mechanism::PteAdBits)) ||
+           (o.hints && m == Mechanism::HintFaults) || (o.own && m == Mechanism::GuestNuma);
   }
+  // Whether this kernel's companion module gives hint faults (/proc/vtmm_hint).
+  static bool hint_faults_available();
   // Withholds what a policy did not declare (as the simulator does), so a
   // design that reaches an undeclared capability fails here too.
   void offer_only(std::span<const Mechanism> declared) {
@@ -141,6 +169,16 @@ class ProcessMemory final : public Mechanisms,
                           uint32_t threads) override;
   // PageExchange.
   MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads) override;
+  // HintFaultArming.
+  void protect_for_hint(std::span<const Gpa> gs) override;
+  // The hint faults taken since the last call, oldest first (write unknown:
+  // false; vcpu 0; times on now_ns()'s clock).
+  void drain_hint_faults(std::vector<HintFault>& out);
+
+ protected:
+  bool offers_mode(Mechanism m) const override {
+    return m == Mechanism::GuestNuma && c_.own_page_tables;
+  }
 
  private:
   // EPT bits only when the kernel gives some: soft-dirty or idle pages.
@@ -149,7 +187,8 @@ class ProcessMemory final : public Mechanisms,
             .ept = soft_dirty_ || idle_fd_ >= 0 ? this : nullptr,
             .tlb = this,
             .mover = this,
-            .exchanger = this};
+            .exchanger = this,
+            .hints = hint_fd_ >= 0 ? this : nullptr};
   }
   // pagemap entries of every page (bit 55 soft-dirty, bits 0-54 the frame).
   void read_pagemap(std::vector<uint64_t>& out) const;
@@ -159,12 +198,19 @@ class ProcessMemory final : public Mechanisms,
   bool idle(uint64_t pfn) const;
   // One move_pages call over `gs` to `node`: how many landed.
   uint32_t move(const std::vector<Gpa>& gs, int node);
+  // Hint-fault requests to the module, in chunks it accepts.
+  void hint_send(HintOp op, std::span<const Gpa> gs);
+  // Makes the armed pages among `gs` accessible (before they move).
+  void disarm(std::span<const Gpa> gs);
 
   ProcessMemoryConfig c_;
   std::vector<int> node_;
   std::vector<uint64_t> pagemap_;
   uint64_t used_[2] = {0, 0};
-  int pagemap_fd_ = -1, clear_refs_fd_ = -1, idle_fd_ = -1;
+  int pagemap_fd_ = -1, clear_refs_fd_ = -1, idle_fd_ = -1, hint_fd_ = -1;
+  std::vector<double> armed_ns_;  // when protect_for_hint last armed each page
+  std::vector<uint8_t> armed_;    // armed, and no fault seen since
+  std::vector<HintFaultRecord> hint_buf_;
   bool soft_dirty_ = false;
   std::chrono::steady_clock::time_point t0_;
   double charged_ns_ = 0;

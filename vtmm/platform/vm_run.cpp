@@ -268,8 +268,10 @@ VmPolicy parse_policy(const RunSpec& r) {
     return v;
   }
   // The guest companion gives the guest's page tables (AgentPageTables).
-  v.design = make_real_time_policy(r.policy, "policy '" + v.impl + "'", r.options.seed, &v.resolved,
-                                   /*page_tables=*/true);
+  // Hint faults where the companion module is loaded in this (the host's) kernel.
+  v.design =
+      make_real_time_policy(r.policy, "policy '" + v.impl + "'", r.options.seed, &v.resolved,
+                            {.page_tables = true, .hints = ProcessMemory::hint_faults_available()});
   if (v.design->sizing() == Policy::Sizing::MemoryMode)
     throw SpecError("policy '" + v.impl +
                     "': needs the host's DRAM as a cache of its slow memory (Memory Mode)");
@@ -381,6 +383,7 @@ void run_with_daemon(VmRunState& s, GuestRam& ram, const Must& must, GuestSessio
   ram.verify(mg);
   ProcessMemoryConfig c{
       qemu_pid, {}, s.fast, s.slow, s.cells[0].bytes / kPageSize, s.opt.memory / kPageSize};
+  c.hint_faults = needs_hint_faults(*s.vp.design);
   for (const auto& cell : ram.cells()) {
     if (cell.hva == 0)
       throw std::runtime_error("daemon: guest RAM of cell at GPA " + std::to_string(cell.gpa) +

@@ -13,7 +13,8 @@
 //                                       address it maps, its frame number,
 //                                       then its 512 PTEs as the CPU wrote them
 //
-// The record holds the PTEs as read before any clear.
+// The record holds the PTEs as read before any clear. The module's second
+// part, hint_faults.c, gives a daemon NUMA hint faults (/proc/vtmm_hint).
 // GPL because it uses GPL-only kernel exports (__flush_tlb_all, get_task_mm).
 // Bounded: at most 4096 tables (8 GiB mapped, four times the vm platform's
 // largest guest) per walk, in a 17 MB buffer allocated once, at load.
@@ -25,6 +26,8 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <asm/tlbflush.h>
+
+#include "vtmm_gpt.h"
 
 #define VTMM_MAX_TABLES 4096
 #define VTMM_CLEAR_ACCESSED 1
@@ -45,28 +48,26 @@ static void flush_this_cpu(void *unused)
 	__flush_tlb_all();
 }
 
-/* The leaf table mapping addr, or NULL (none, or a huge mapping). */
-static pmd_t *leaf_pmd(struct mm_struct *mm, unsigned long addr)
+void vtmm_flush_all_tlbs(void)
 {
-	pgd_t *pgd = pgd_offset(mm, addr);
-	p4d_t *p4d;
-	pud_t *pud;
-	pmd_t *pmd;
-	pmd_t v;
+	on_each_cpu(flush_this_cpu, NULL, 1);
+}
 
-	if (pgd_none(*pgd) || pgd_bad(*pgd))
-		return NULL;
-	p4d = p4d_offset(pgd, addr);
-	if (p4d_none(*p4d) || p4d_bad(*p4d))
-		return NULL;
-	pud = pud_offset(p4d, addr);
-	if (pud_none(*pud) || pud_bad(*pud))
-		return NULL;
-	pmd = pmd_offset(pud, addr);
-	v = READ_ONCE(*pmd);
-	if (pmd_none(v) || pmd_trans_huge(v) || pmd_bad(v))
-		return NULL;
-	return pmd;
+struct mm_struct *vtmm_mm_of(pid_t nr)
+{
+	struct task_struct *task;
+	struct mm_struct *mm;
+
+	rcu_read_lock();
+	task = pid_task(find_vpid(nr), PIDTYPE_PID);
+	if (task)
+		get_task_struct(task);
+	rcu_read_unlock();
+	if (!task)
+		return ERR_PTR(-ESRCH);
+	mm = get_task_mm(task);
+	put_task_struct(task);
+	return mm ? mm : ERR_PTR(-EINVAL);
 }
 
 /*
@@ -118,22 +119,12 @@ static void walk_table(struct vm_area_struct *vma, pmd_t *pmd, unsigned long bas
 
 static int walk(pid_t nr, int clear)
 {
-	struct task_struct *task;
-	struct mm_struct *mm;
+	struct mm_struct *mm = vtmm_mm_of(nr);
 	struct vm_area_struct *vma;
 	unsigned long addr;
 
-	rcu_read_lock();
-	task = pid_task(find_vpid(nr), PIDTYPE_PID);
-	if (task)
-		get_task_struct(task);
-	rcu_read_unlock();
-	if (!task)
-		return -ESRCH;
-	mm = get_task_mm(task);
-	put_task_struct(task);
-	if (!mm)
-		return -EINVAL;
+	if (IS_ERR(mm))
+		return PTR_ERR(mm);
 	ntables = 0;
 	mmap_read_lock(mm);
 	for (vma = find_vma(mm, 0); vma && ntables < VTMM_MAX_TABLES; vma = find_vma(mm, vma->vm_end)) {
@@ -143,7 +134,7 @@ static int walk(pid_t nr, int clear)
 
 			if (ntables && tables[ntables - 1].va == addr)
 				continue; /* shared with the previous mapping */
-			pmd = leaf_pmd(mm, addr);
+			pmd = vtmm_leaf_pmd(mm, addr);
 			if (pmd)
 				walk_table(vma, pmd, addr, clear);
 		}
@@ -151,7 +142,7 @@ static int walk(pid_t nr, int clear)
 	mmap_read_unlock(mm);
 	mmput(mm);
 	if (clear)
-		on_each_cpu(flush_this_cpu, NULL, 1);
+		vtmm_flush_all_tlbs();
 	return 0;
 }
 
@@ -199,11 +190,15 @@ static int __init vtmm_gpt_init(void)
 		vfree(tables);
 		return -ENOMEM;
 	}
+	/* Hint faults are a second service: without them the walk still runs. */
+	if (vtmm_hint_init())
+		pr_warn("vtmm_gpt: no hint faults (/proc/vtmm_hint absent)\n");
 	return 0;
 }
 
 static void __exit vtmm_gpt_exit(void)
 {
+	vtmm_hint_exit();
 	remove_proc_entry("vtmm_gpt", NULL);
 	vfree(tables);
 }
@@ -211,4 +206,5 @@ static void __exit vtmm_gpt_exit(void)
 module_init(vtmm_gpt_init);
 module_exit(vtmm_gpt_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("vtmm: guest page-table pages and their PTEs' accessed/dirty bits");
+MODULE_DESCRIPTION(
+	"vtmm: guest page-table pages, their PTEs' accessed/dirty bits, NUMA hint faults");
