@@ -113,11 +113,12 @@ agent::Values run(agent::Channel& ch, const std::string& cmd, std::string& name)
     return agent::report_soft_dirty(ch, mib, mode == "split");
   }
   if (name == "check-marks") return agent::check_marks();
-  if (name == "tierd") {
+  if (name == "tierd" || name == "daemon-start") {
     std::vector<std::string> args;
     for (std::string a; in >> a;) args.push_back(a);
-    return agent::run_tierd(args);
+    return name == "tierd" ? agent::run_tierd(args) : agent::start_guest_daemon(args);
   }
+  if (name == "daemon-stop") return agent::stop_guest_daemon();
   throw std::runtime_error("unknown command '" + name + "'");
 }
 

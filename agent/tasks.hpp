@@ -30,6 +30,10 @@ struct YcsbParams {
 Values run_ycsb(const YcsbParams& p);
 // /bin/vtmm-tierd with `args` (agent/tierd_task.cpp): its report as metrics.
 Values run_tierd(const std::vector<std::string>& args);
+// vtmm-tierd in the background beside the workload (a guest-side design:
+// --guest --pid-file ...), and its report once stopped with SIGTERM.
+Values start_guest_daemon(const std::vector<std::string>& args);
+Values stop_guest_daemon();
 // The process whose page tables the guest companion walks for the host
 // (agent/page_table_task.cpp): the agent itself, or redis-server while it serves.
 void set_workload_pid(pid_t pid);

@@ -174,6 +174,14 @@ TEST(AgentLink, CollectsACorrectAgentsRepliesInOrder) {
   EXPECT_EQ(std::get<ap::Text>(cmds[1].body).text, "frobnicate");
 }
 
+TEST(AgentLink, ACommandTooLongForTheProtocolIsRefusedNotSent) {
+  FakeGuest g;
+  g.send(hello());
+  AgentLink link = link_to(g);
+  link.wait_hello(5);
+  EXPECT_THROW(link.command(std::string(ap::kMaxText + 1, 'x'), 5), std::invalid_argument);
+}
+
 TEST(AgentLink, LimitsFollowTheMemoryMap) {
   const ReplyLimits l = ReplyLimits::for_map(ap::MemoryMap{{{0, 512ull << 20}}});
   EXPECT_EQ(l.pages, (512ull << 20) / kPage);

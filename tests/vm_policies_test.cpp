@@ -11,6 +11,7 @@
 #include "vtmm/core/policy.hpp"
 #include "vtmm/core/run_spec.hpp"
 #include "vtmm/platform/guest_ram.hpp"
+#include "vtmm/platform/process_memory.hpp"
 #include "vtmm/platform/vm_run.hpp"
 #include "vtmm/runner/experiment.hpp"
 
@@ -113,7 +114,14 @@ TEST(VmSpec, YcsbClientAndPoliciesAreValidated) {
   EXPECT_NO_THROW(validate_vm_run(
       vm_spec({{"impl", "vtmm"}, {"tracker", "gpt-scan"}, {"migration", "linux"}}, ycsb)));
   expect_spec_error(vm_spec("ept-scanner", ycsb), "page-modification logging");  // PM_PML
-  expect_spec_error(vm_spec("tpp", ycsb), "needs");
+  // A guest-side design runs in the guest against the workload's memory,
+  // which the platform finds for gups only; a host-side design on hint faults
+  // needs the companion module in the host's kernel.
+  expect_spec_error(vm_spec("tpp", ycsb), "gups only");
+  const Json gups = {{"impl", "gups"}, {"footprint", "64MiB"}, {"updates", 1000}};
+  EXPECT_NO_THROW(validate_vm_run(vm_spec("tpp", gups)));
+  if (!ProcessMemory::hint_faults_available())
+    expect_spec_error(vm_spec("autonuma", gups), "companion module");
   expect_spec_error(vm_spec("memtis", ycsb), "sampling");
   expect_spec_error(vm_spec("memory-mode", ycsb), "Memory Mode");
   expect_spec_error(vm_spec("no-such-design", ycsb), "no-such-design");

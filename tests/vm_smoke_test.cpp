@@ -3,7 +3,8 @@
 // in it, exercises the daemon's move_pages path and a
 // guest-side NUMA move, and leaves no domain or daemon behind; then
 // experiments/vm-policies.json runs the vtmm window loop and guest-tiering,
-// both under the agent's YCSB client (zipfian keys).
+// both under the agent's YCSB client (zipfian keys); experiments/
+// vm-guest-side.json runs tpp's daemon inside the guest.
 // Slow (four guest boots, ~2.5 min): ctest runs it as `vm_smoke` under the
 // label "slow"; the discovered copies skip unless VTMM_VM_E2E=1 is set.
 #include <gtest/gtest.h>
@@ -181,6 +182,30 @@ TEST(VmSmoke, PoliciesRunOnARealGuest) {
       EXPECT_EQ(cells.at(0).at("bytes").get<uint64_t>(), 128ull << 20);  // ratio 1:3 of 512 MiB
     }
   }
+  EXPECT_TRUE(vtmm::platform::running_vtmm_qemu_pids().empty());
+}
+
+// experiments/vm-guest-side.json: tpp in the guest, on the GUPS table.
+TEST(VmSmoke, AGuestSideDesignRunsInTheGuest) {
+  if (std::getenv("VTMM_VM_E2E") == nullptr)
+    GTEST_SKIP() << "set VTMM_VM_E2E=1 (ctest -L slow runs it as vm_smoke)";
+  const std::vector<vtmm::Json> recs = run_spec("experiments/vm-guest-side.json", "vm-guest-side");
+  ASSERT_EQ(recs.size(), 1u);
+  const vtmm::Json& r = recs[0];
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  EXPECT_EQ(r.at("guest_metrics").at("validated"), 1);
+  const auto& d = r.at("daemon");
+  EXPECT_EQ(d.at("side"), "guest");
+  EXPECT_EQ(d.at("started"), 1);
+  for (const char* m : {"gpt_list", "pte_ad_bits", "hint_faults", "guest_numa", "migrate"})
+    EXPECT_NE(std::find(r.at("mechanisms").begin(), r.at("mechanisms").end(), m),
+              r.at("mechanisms").end())
+        << m;
+  // The table is the region tracked; the design's hint faults reached it and it promoted.
+  EXPECT_GE(d.at("region_bytes").get<double>(), 192.0 * (1 << 20));
+  EXPECT_GT(d.at("hint_faults_delivered").get<double>(), 0);
+  EXPECT_EQ(d.at("memory").at("hint_faults").at("lost"), 0);
+  EXPECT_GT(d.at("memory").at("promoted").get<double>(), 0);
   EXPECT_TRUE(vtmm::platform::running_vtmm_qemu_pids().empty());
 }
 

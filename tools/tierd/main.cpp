@@ -9,7 +9,12 @@
 //     load with a known hot set), runs the design against it, and checks
 //     where the pages ended through move_pages' status and numa_maps;
 //   vtmm-tierd --policy ... --pid PID --region HVA:BYTES[,HVA:BYTES] --fast-mib F
-//     runs the design against a running process (QEMU's guest RAM).
+//     runs the design against a running process (QEMU's guest RAM);
+//   vtmm-tierd --policy ... --guest --pid-file F --min-mib M --fast-mib F
+//     runs a guest-side design in the guest, against the workload's process
+//     (its pid read from F) once its anonymous mappings of 1 MiB or more
+//     hold M MiB: the guest's own page tables, hint faults and NUMA nodes.
+// SIGTERM or SIGINT ends the run; the report is printed as at the end.
 //
 // Prints one JSON object; exit 2 on a bad argument, 1 on a failure.
 #include <fcntl.h>
@@ -19,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +35,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "vtmm/core/error.hpp"
@@ -55,7 +63,13 @@ struct Args {
   int pid = 0;
   std::vector<ProcessRegion> regions;
   uint32_t gpt_windows = 10;  // the companion module's check after the run (0: none)
+  bool guest = false;         // this kernel is the workload's: a guest-side design
+  std::string pid_file;
+  uint64_t min_mib = 0;
 };
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop = true; }
 
 [[noreturn]] void bad(const std::string& what) { throw vtmm::SpecError(what); }
 
@@ -99,8 +113,8 @@ Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
-    if (f == "--stand-in") {
-      a.stand_in = true;
+    if (f == "--stand-in" || f == "--guest") {
+      (f == "--guest" ? a.guest : a.stand_in) = true;
       continue;
     }
     if (i + 1 >= argc) bad(f + ": needs a value");
@@ -129,12 +143,20 @@ Args parse(int argc, char** argv) {
       a.regions = regions(v);
     else if (f == "--gpt-windows")
       a.gpt_windows = static_cast<uint32_t>(number(f, v));
+    else if (f == "--pid-file")
+      a.pid_file = v;
+    else if (f == "--min-mib")
+      a.min_mib = number(f, v);
     else
       bad(f + ": unknown flag");
   }
   if (a.policy.is_null()) bad("--policy: required");
   if (!(a.seconds > 0 && a.seconds <= 86400)) bad("--seconds: must be in (0, 86400]");
-  if (a.stand_in == (a.pid != 0)) bad("--stand-in or --pid: exactly one");
+  if (a.stand_in + (a.pid != 0) + !a.pid_file.empty() != 1)
+    bad("--stand-in, --pid or --pid-file: exactly one");
+  if (!a.pid_file.empty() && !a.guest) bad("--pid-file: only with --guest");
+  if (!a.pid_file.empty() && (a.min_mib == 0 || a.min_mib > (64u << 10)))
+    bad("--min-mib: must be 1..65536 with --pid-file");
   if (a.stand_in && (a.mib < 2 || a.mib > (64u << 10))) bad("--mib: must be 2..65536");
   if (a.stand_in && (a.fast_mib == 0 || a.fast_mib >= a.mib)) bad("--fast-mib: must be 1..mib-1");
   if (!(a.hot_fraction > 0 && a.hot_fraction <= 1)) bad("--hot-fraction: must be in (0, 1]");
@@ -201,7 +223,7 @@ std::map<std::string, uint64_t> numa_maps(int pid, uint64_t hva) {
 // nodes the guest's own (a guest-side design migrates the guest's pages).
 // Hint faults wherever the module gives them.
 std::unique_ptr<vtmm::Policy> make_policy(const Args& a) {
-  const bool tables = a.stand_in && vtmm::platform::ProcessPageTables::available();
+  const bool tables = (a.stand_in || a.guest) && vtmm::platform::ProcessPageTables::available();
   return vtmm::platform::make_real_time_policy(
       a.policy, "--policy", a.seed, nullptr,
       {.page_tables = tables, .hints = ProcessMemory::hint_faults_available(), .own = tables});
@@ -380,20 +402,70 @@ int run_stand_in(const Args& a) {
   return 0;
 }
 
-int run_pid(const Args& a) {
+// The workload's anonymous private writable mappings of 1 MiB or more, from
+// /proc/PID/maps (the heap included), in address order.
+std::vector<ProcessRegion> anonymous_regions(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  std::vector<ProcessRegion> out;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream w(line);
+    std::string range, perms, offset, dev, path;
+    uint64_t inode = 1;
+    w >> range >> perms >> offset >> dev >> inode >> path;
+    if (perms != "rw-p" || inode != 0 || !(path.empty() || path == "[heap]")) continue;
+    const uint64_t lo = std::stoull(range, nullptr, 16),
+                   hi = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
+    if (hi - lo >= (1u << 20)) out.push_back({lo, hi - lo});
+  }
+  return out;
+}
+
+// Waits (until stopped) for the process named in --pid-file to hold
+// --min-mib in such mappings; its pid and them (pid 0: stopped first).
+std::pair<int, std::vector<ProcessRegion>> wait_for_workload(const Args& a) {
+  while (!g_stop) {
+    int pid = 0;
+    std::ifstream(a.pid_file) >> pid;
+    if (pid > 0) {
+      auto rs = anonymous_regions(pid);
+      uint64_t bytes = 0;
+      for (const auto& r : rs) bytes += r.bytes;
+      if (bytes >= (a.min_mib << 20)) return {pid, rs};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return {0, {}};
+}
+
+int run_pid(Args a) {
+  auto pol = make_policy(a);  // a bad --policy fails before anything starts
+  if (!a.pid_file.empty()) {
+    std::tie(a.pid, a.regions) = wait_for_workload(a);
+    if (a.pid == 0) {
+      std::cout << Json{{"started", false}}.dump() << "\n";
+      return 0;
+    }
+  }
   uint64_t bytes = 0;
   for (const auto& r : a.regions) bytes += r.bytes;
   if (a.regions.empty()) bad("--region: required with --pid");
-  if (a.fast_mib == 0 || (a.fast_mib << 20) >= bytes)
-    bad("--fast-mib: must be 1 .. the regions' size");
-  auto pol = make_policy(a);
-  ProcessMemoryConfig c{a.pid,       a.regions, a.fast_node, a.slow_node, (a.fast_mib << 20) / 4096,
-                        bytes / 4096};
+  if (a.fast_mib == 0) bad("--fast-mib: must be at least 1");
+  ProcessMemoryConfig c{a.pid,
+                        a.regions,
+                        a.fast_node,
+                        a.slow_node,
+                        std::min((a.fast_mib << 20) / 4096, bytes / 4096),
+                        bytes / 4096,
+                        a.guest && vtmm::platform::needs_page_tables(*pol)};
   c.hint_faults = vtmm::platform::needs_hint_faults(*pol);
   ProcessMemory m(c);
   vtmm::platform::PolicyDriver d(*pol, m, "vm");
-  d.run([&] { return ::kill(a.pid, 0) != 0; }, a.seconds);
-  std::cout << d.report().dump() << "\n";
+  d.run([&] { return g_stop || ::kill(a.pid, 0) != 0; }, a.seconds);
+  Json out = d.report();
+  out["started"] = true;
+  out["regions"] = a.regions.size();
+  out["region_bytes"] = bytes;
+  std::cout << out.dump() << "\n";
   return 0;
 }
 
@@ -402,6 +474,8 @@ int run_pid(const Args& a) {
 int main(int argc, char** argv) {
   try {
     const Args a = parse(argc, argv);
+    ::signal(SIGTERM, on_stop_signal);
+    ::signal(SIGINT, on_stop_signal);
     return a.stand_in ? run_stand_in(a) : run_pid(a);
   } catch (const vtmm::SpecError& e) {
     std::fprintf(stderr, "vtmm-tierd: %s\n", e.what());

@@ -192,6 +192,11 @@ ap::Message AgentLink::next(Wait& w) {
 
 uint32_t AgentLink::send(const std::string& text, const Wait& w) {
   if (!disconnected_.empty()) throw std::runtime_error(disconnected_);
+  // The agent drops a longer frame as invalid: it would never answer.
+  if (text.size() > ap::kMaxText)
+    throw std::invalid_argument("agent: command of " + std::to_string(text.size()) +
+                                " bytes, more than the protocol's " + std::to_string(ap::kMaxText) +
+                                ": " + text.substr(0, 40) + "...");
   const uint32_t seq = seq_++;
   const std::string f = ap::encode({ap::MsgType::Command, seq, ap::Text{text}});
   for (size_t at = 0; at < f.size();) {

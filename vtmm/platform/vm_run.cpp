@@ -36,6 +36,7 @@ namespace {
 struct GuestWorkload {
   std::string command, op_name;
   Json resolved;
+  uint64_t footprint = 0;  // the memory a guest daemon tracks (gups: its table; 0: unknown)
 };
 
 // The guest graph kernels' Kronecker graph: "SCALE EDGE_FACTOR" for the agent.
@@ -192,6 +193,7 @@ GuestWorkload parse_workload(const RunSpec& r) {
   } else if (impl == "gups") {
     w.command = gups_command(p, r);
     w.op_name = "update";
+    w.footprint = p.get_bytes("footprint", uint64_t{1} << 30);
   } else {
     throw SpecError("workload '" + impl +
                     "': not a guest program of the vm platform (redis, redis-ycsb, graph500-bfs, "
@@ -249,15 +251,26 @@ struct VmPolicy {
   std::string impl;
   std::shared_ptr<Policy> design;  // null for guest-tiering
   Json resolved;
+  Json spec;  // as the run spec gave it (a guest daemon resolves it again, the same way)
+  // A registered name bare, a node as JSON: one argument for vtmm-tierd.
+  std::string spec_text() const { return spec.is_string() ? spec.get<std::string>() : spec.dump(); }
   Policy::Sizing sizing() const { return design ? design->sizing() : Policy::Sizing::Ratio; }
-  // Whether it runs in the host daemon: it uses mechanisms (its period is
-  // only known once attached; one that uses none only sizes the cells).
+  // Whether it runs in a daemon: it uses mechanisms (its period is only
+  // known once attached; one that uses none only sizes the cells). A
+  // guest-side design's daemon runs in the guest (on the guest's NUMA nodes,
+  // page tables and hint faults), every other one's in the host.
   bool in_daemon() const { return design && !design->needs().empty(); }
+  bool in_guest() const {
+    if (!design) return false;
+    const auto n = design->needs();
+    return std::find(n.begin(), n.end(), Mechanism::GuestNuma) != n.end();
+  }
 };
 
 VmPolicy parse_policy(const RunSpec& r) {
   VmPolicy v;
   v.impl = r.policy.is_string() ? r.policy.get<std::string>() : r.policy.value("impl", "");
+  v.spec = r.policy;
   if (v.impl == "guest-tiering") {
     Params p(r.policy.is_string() ? Json{{"impl", v.impl}} : r.policy,
              "policy 'guest-tiering' (vm)");
@@ -268,14 +281,36 @@ VmPolicy parse_policy(const RunSpec& r) {
     return v;
   }
   // The guest companion gives the guest's page tables (AgentPageTables).
-  // Hint faults where the companion module is loaded in this (the host's) kernel.
-  v.design =
-      make_real_time_policy(r.policy, "policy '" + v.impl + "'", r.options.seed, &v.resolved,
-                            {.page_tables = true, .hints = ProcessMemory::hint_faults_available()});
+  // A guest-side design's daemon runs in the guest, whose image carries the
+  // companion (page tables, hint faults); a host-side design's hint faults
+  // need the companion loaded in this, the host's, kernel.
+  const std::string where = "policy '" + v.impl + "'";
+  v.design = make_real_time_policy(r.policy, where, r.options.seed, &v.resolved,
+                                   {.page_tables = true, .hints = true, .own = true});
+  if (!v.in_guest() && needs_hint_faults(*v.design) && !ProcessMemory::hint_faults_available())
+    throw SpecError(where +
+                    ": needs NUMA hint faults on QEMU's memory, which needs the companion module "
+                    "(guest/vtmm_gpt) loaded in this host's kernel (docs/vm.md, \"Hint faults\")");
   if (v.design->sizing() == Policy::Sizing::MemoryMode)
     throw SpecError("policy '" + v.impl +
                     "': needs the host's DRAM as a cache of its slow memory (Memory Mode)");
   return v;
+}
+
+// A guest-side design's daemon finds the workload's memory as its
+// anonymous mappings once they hold the workload's footprint: known for
+// gups (its table); the design travels as one agent argument.
+void check_guest_side(const VmPolicy& v, const GuestWorkload& w) {
+  if (!v.in_guest()) return;
+  if (w.footprint == 0)
+    throw SpecError("policy '" + v.impl +
+                    "': a guest-side design runs in the guest against the workload's memory, "
+                    "which the vm platform finds for gups only (its table); this workload needs "
+                    "a host-side design");
+  if (v.spec_text().find_first_of(" \t\n") != std::string::npos)
+    throw SpecError("policy '" + v.impl +
+                    "': must not contain whitespace (it travels to the guest "
+                    "as one argument)");
 }
 
 // Fast share of guest memory for first-touch, rounded to 4 MiB, both cells non-empty.
@@ -307,8 +342,8 @@ bool vm_policy_uses_ratio(const Json& policy, uint64_t seed) {
 }
 
 void validate_vm_run(const RunSpec& r) {
-  parse_workload(r);
-  parse_policy(r);
+  const GuestWorkload w = parse_workload(r);
+  check_guest_side(parse_policy(r), w);
   parse_options(r);
 }
 
@@ -421,10 +456,57 @@ void run_with_daemon(VmRunState& s, GuestRam& ram, const Must& must, GuestSessio
   s.mechanisms = s.daemon_run.at("mechanisms");
 }
 
+// vtmm-tierd's report as the agent flattened it ("a.b" keys; a list of
+// names as "list.name" = 1), nested again as the host daemon's report is.
+Json guest_daemon_report(const std::vector<std::pair<std::string, double>>& metrics) {
+  Json out = {{"side", "guest"}, {"mechanisms", Json::array()}};
+  for (const auto& [key, x] : metrics) {
+    if (key.rfind("mechanisms.", 0) == 0) {
+      out["mechanisms"].push_back(key.substr(11));
+      continue;
+    }
+    Json* at = &out;
+    size_t from = 0;
+    for (size_t dot; (dot = key.find('.', from)) != std::string::npos; from = dot + 1) {
+      Json& next = (*at)[key.substr(from, dot - from)];
+      if (!next.is_object()) next = Json::object();
+      at = &next;
+    }
+    (*at)[key.substr(from)] = x;
+  }
+  return out;
+}
+
+// A guest-side design: vtmm-tierd in the guest against the workload's
+// process, started before the workload (it waits for the workload's memory)
+// and stopped once the workload ends; its report comes back flattened
+// (docs/vm.md, "Hint faults").
+void run_with_guest_daemon(VmRunState& s, const Must& must) {
+  const std::string args =
+      "--guest --pid-file /tmp/vtmm-workload.pid --policy " + s.vp.spec_text() + " --min-mib " +
+      std::to_string(std::max<uint64_t>(1, s.wl.footprint >> 20)) + " --fast-mib " +
+      std::to_string(std::max<uint64_t>(1, s.cells[0].bytes >> 20)) + " --seconds 86400 --seed " +
+      std::to_string(s.r.options.seed) + " --fast-node 0 --slow-node 1";
+  must("daemon-start " + args);
+  try {
+    s.work = must(s.wl.command);
+  } catch (...) {
+    try {
+      must("daemon-stop");
+    } catch (...) {
+    }
+    throw;
+  }
+  s.daemon_run = guest_daemon_report(must("daemon-stop").metrics);
+  s.mechanisms = s.daemon_run.at("mechanisms");
+}
+
 // The workload, under the policy's own loop where it has one.
 void run_workload(VmRunState& s, GuestRam& ram, const Must& must, GuestSession& g) {
   const auto t_wl = std::chrono::steady_clock::now();
-  if (s.vp.in_daemon()) {
+  if (s.vp.in_guest()) {
+    run_with_guest_daemon(s, must);
+  } else if (s.vp.in_daemon()) {
     run_with_daemon(s, ram, must, g);
   } else if (s.vp.impl == "guest-tiering") {
     const CommandReply on = must("tiering-on");
@@ -521,6 +603,7 @@ VmRunState plan_vm(const RunSpec& r) {
   s.wl = parse_workload(r);
   s.opt = parse_options(r);
   s.vp = parse_policy(r);
+  check_guest_side(s.vp, s.wl);
   const KvmStatus kvm = probe_kvm();
   s.use_kvm = s.opt.accel == "kvm" || (s.opt.accel == "auto" && kvm.usable);
   s.numa = probe_numa(s.opt.fast_node >= 0 ? std::optional<int>(s.opt.fast_node) : std::nullopt,
@@ -532,7 +615,7 @@ VmRunState plan_vm(const RunSpec& r) {
   if (!s.numa.slow_node)
     s.notes.push_back("no slow host node: the slow cell is bound to the fast node " +
                       std::to_string(s.fast));
-  if (s.vp.in_daemon() && !s.numa.slow_node)
+  if (s.vp.in_daemon() && !s.vp.in_guest() && !s.numa.slow_node)
     throw std::runtime_error(
         "policy '" + s.vp.impl +
         "': moves guest pages between host nodes, and this host has one NUMA node "

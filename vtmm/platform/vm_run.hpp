@@ -11,11 +11,14 @@
 // The design is a registered one (`vtmm list`), made for real time
 // (make_real_time_policy): one that ticks runs in the host daemon while the
 // guest runs the workload, through ProcessMemory over QEMU's guest RAM
-// (soft-dirty / page_idle, move_pages); one that needs what a stock kernel
-// lacks (PML, guest page tables, sampling, hint faults) is refused at spec
-// load. "guest-tiering" is the guest kernel's own NUMA tiering. A design
-// that moves pages needs two host nodes; on a one-node host the run fails
-// saying so (`vtmm numa-check` proves that path on a two-node guest kernel).
+// (soft-dirty / page_idle, move_pages, the guest's page tables through the
+// agent, hint faults where the companion module is in the host's kernel); a
+// guest-side one (GuestNuma) runs in a daemon inside the guest against the
+// workload's process (gups); one that needs what a stock kernel lacks (PML,
+// sampling) is refused at spec load. "guest-tiering" is the guest kernel's
+// own NUMA tiering. A host-side design that moves pages needs two host
+// nodes; on a one-node host the run fails saying so (`vtmm numa-check`
+// proves that path on a two-node guest kernel).
 //
 // Every run also exercises the migration paths: the agent reports soft-dirty
 // guest frames, the daemon moves their backing with move_pages(2) on the QEMU
