@@ -94,7 +94,7 @@ struct Classifier {
   // without a tracker nothing counts as free.
   const policy::Plan& run(Mechanisms& m, const std::vector<uint8_t>& seen,
                           const policy::PmlGptTracker* t) {
-    static const std::vector<uint8_t> kNone;
+    static const policy::PageBits kNone;
     const policy::WindowClasses c = policy::classify_window(
         hot, seen, m, t ? t->referenced() : kNone, t ? t->is_gpt() : kNone, keys, tiers, free);
     policy::plan_placement(

@@ -318,6 +318,30 @@ TEST(VtmmTracker, RePointedPteStartsItsNewPageOver) {
   EXPECT_EQ(t.tracker.page(moved).level(), 0) << "a new page: its history starts over";
 }
 
+// Two PTEs on one page (a shared mapping, or a stale target): the page
+// stays referenced until the last of them points elsewhere.
+TEST(VtmmTracker, APageTwoPtesPointAtStaysReferencedUntilBothMoveOff) {
+  PmlRig t;
+  for (uint64_t vpn = 0; vpn < 8; ++vpn) t.rig.access(0, vpn, kRead);
+  t.window();
+  const Gpa shared = t.rig.gpa(5), spare = static_cast<Gpa>(kMemPages - 1);
+  const Gpa spare2 = static_cast<Gpa>(kMemPages - 2);
+  sim::VmInternals::set_pte(t.rig.vm, 6, shared);  // vpn 6 now maps vpn 5's page too
+  t.rig.access(0, 0, kRead);
+  t.window();
+  ASSERT_TRUE(t.tracker.referenced()[shared]);
+  sim::VmInternals::set_pte(t.rig.vm, 5, spare);
+  t.rig.access(0, 0, kRead);
+  t.window();
+  EXPECT_TRUE(t.tracker.referenced()[shared]) << "vpn 6 still maps it";
+  sim::VmInternals::set_pte(t.rig.vm, 6, spare2);
+  t.rig.access(0, 0, kRead);
+  t.window();
+  EXPECT_FALSE(t.tracker.referenced()[shared]);
+  EXPECT_TRUE(t.tracker.referenced()[spare]);
+  EXPECT_TRUE(t.tracker.referenced()[spare2]);
+}
+
 TEST(VtmmEptScanner, FlushesEveryVcpuTlbOncePerWindow) {
   EptRig t(2);
   for (uint32_t w = 0; w < 4; ++w) {

@@ -1,7 +1,9 @@
 #include "vtmm/policy/hotness.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <cstring>
 #include <stdexcept>
 
 #include "vtmm/policy/mlq.hpp"
@@ -78,12 +80,34 @@ struct SubHistograms {
   }
 };
 
+// kSpread[b]: byte j is bit j of b, so eight pages' flags become eight bytes
+// with one load.
+constexpr std::array<uint64_t, 256> make_spread() {
+  std::array<uint64_t, 256> t{};
+  for (uint64_t b = 0; b < 256; ++b)
+    for (uint64_t j = 0; j < 8; ++j) t[b] |= ((b >> j) & 1) << (8 * j);
+  return t;
+}
+constexpr std::array<uint64_t, 256> kSpread = make_spread();
+
+// Pages [first, first + n) (first a multiple of 8, as blocks start): free is
+// backed, no PTE's target and no page table (the two flags' words OR-ed).
 // Returns how many of the free pages are in fast memory with key 0.
-uint64_t mark_free(const uint8_t* tiers, const uint8_t* ref, const uint8_t* gpt,
-                   const uint8_t* keys, uint8_t* free, size_t n) {
-  uint32_t cold_fast = 0;           // n is at most a block: no overflow
-  for (size_t i = 0; i < n; ++i) {  // branch-free, so it vectorises
-    free[i] = static_cast<uint8_t>((tiers[i] < 2) & (ref[i] == 0) & (gpt[i] == 0));
+uint64_t mark_free(const uint8_t* tiers, std::span<const uint64_t> ref,
+                   std::span<const uint64_t> gpt, size_t first, const uint8_t* keys, uint8_t* free,
+                   size_t n) {
+  const auto used_bits = [&](size_t g, uint64_t mask) {
+    return ((ref[g >> 6] | gpt[g >> 6]) >> (g & 63)) & mask;
+  };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {  // free[] holds "used" for a moment
+    const uint64_t bytes = kSpread[used_bits(first + i, 0xff)];
+    std::memcpy(free + i, &bytes, 8);
+  }
+  for (; i < n; ++i) free[i] = static_cast<uint8_t>(used_bits(first + i, 1));
+  uint32_t cold_fast = 0;    // n is at most a block: no overflow
+  for (i = 0; i < n; ++i) {  // branch-free, so it vectorises
+    free[i] = static_cast<uint8_t>((tiers[i] < 2) & (free[i] == 0));
     cold_fast += free[i] & (tiers[i] == 0) & (keys[i] == 0);
   }
   return cold_fast;
@@ -150,15 +174,14 @@ BucketCounts count_buckets(std::span<const uint8_t> keys, std::span<const uint8_
 }
 
 WindowClasses classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m,
-                              std::span<const uint8_t> ref, std::span<const uint8_t> gpt,
-                              std::span<uint8_t> keys, std::span<uint8_t> tiers,
-                              std::span<uint8_t> free) {
+                              const PageBits& ref, const PageBits& gpt, std::span<uint8_t> keys,
+                              std::span<uint8_t> tiers, std::span<uint8_t> free) {
   const size_t n = h.pages();
   if (h.max_key() >= 64) throw std::invalid_argument("classify_window: keys above 63");
   if (seen.size() != n || keys.size() != n || tiers.size() != n || free.size() != n)
     throw std::invalid_argument("classify_window: every per-page span must cover every page");
   m.page_tiers(tiers);
-  const bool know_free = ref.size() >= n && gpt.size() >= n;
+  const bool know_free = ref.size() >= n && gpt.size() >= n;  // whole words past n
   if (!know_free) std::fill(free.begin(), free.end(), uint8_t{0});
   SubHistograms sub;
   WindowClasses out;
@@ -166,18 +189,12 @@ WindowClasses classify_window(Hotness& h, std::span<const uint8_t> seen, const M
     const size_t len = std::min(kBlock, n - b);
     h.record_block(b, len, seen.data() + b, keys.data() + b);
     if (know_free)
-      out.free_cold_fast += mark_free(tiers.data() + b, ref.data() + b, gpt.data() + b,
+      out.free_cold_fast += mark_free(tiers.data() + b, ref.words(), gpt.words(), b,
                                       keys.data() + b, free.data() + b, len);
     sub.add(keys.data() + b, tiers.data() + b, len);
   }
   out.counts = sub.sum();
   return out;
-}
-
-uint64_t HotSet::count() const {
-  uint64_t n = 0;
-  for (uint64_t w : words_) n += static_cast<uint64_t>(std::popcount(w));
-  return n;
 }
 
 namespace {

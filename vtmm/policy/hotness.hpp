@@ -14,6 +14,7 @@
 
 #include "vtmm/core/mechanisms.hpp"
 #include "vtmm/core/types.hpp"
+#include "vtmm/policy/page_bits.hpp"
 
 namespace vtmm::policy {
 
@@ -75,32 +76,14 @@ struct WindowClasses {
 // number of free fast pages with key 0. Every per-page span has the
 // history's size.
 WindowClasses classify_window(Hotness& h, std::span<const uint8_t> seen, const Mechanisms& m,
-                              std::span<const uint8_t> ref, std::span<const uint8_t> gpt,
-                              std::span<uint8_t> keys, std::span<uint8_t> tiers,
-                              std::span<uint8_t> free);
+                              const PageBits& ref, const PageBits& gpt, std::span<uint8_t> keys,
+                              std::span<uint8_t> tiers, std::span<uint8_t> free);
 
 // One bit per guest page: the plan's hot set. A byte per page cost 10 MB and
 // a pass of its own to clear at 10 M pages; words also let scoring skip
 // empty stretches.
-class HotSet {
- public:
-  HotSet() = default;
-  explicit HotSet(size_t pages) { reset(pages); }
-  void reset(size_t pages) {  // empty, keeping the words' memory
-    words_.assign((pages + 63) / 64, 0);
-    size_ = pages;
-  }
-  bool operator[](size_t g) const { return (words_[g >> 6] >> (g & 63)) & 1; }
-  void set(size_t g) { words_[g >> 6] |= uint64_t{1} << (g & 63); }
-  size_t size() const { return size_; }
-  std::span<const uint64_t> words() const { return words_; }
-  uint64_t count() const;  // pages in the set
-  bool operator==(const HotSet&) const = default;
-
- private:
-  std::vector<uint64_t> words_;
-  size_t size_ = 0;
-};
+// A set of pages (the hot set): one bit per page.
+using HotSet = PageBits;
 
 inline constexpr uint64_t kUnknownCount = ~uint64_t{0};
 

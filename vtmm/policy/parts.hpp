@@ -42,11 +42,11 @@ class Tracker {
   virtual void window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st) = 0;
   // By GPA: the page is some PTE's target / a page-table page. Empty when
   // the tracker cannot tell (then no page counts as free).
-  virtual const std::vector<uint8_t>& referenced() const { return kNothing; }
-  virtual const std::vector<uint8_t>& is_gpt() const { return kNothing; }
+  virtual const PageBits& referenced() const { return kNothing; }
+  virtual const PageBits& is_gpt() const { return kNothing; }
 
  protected:
-  static inline const std::vector<uint8_t> kNothing{};
+  static inline const PageBits kNothing{};
 };
 using TrackerRegistry = Registry<Tracker, PartEnv>;
 

@@ -28,8 +28,9 @@ void PmlGptTracker::attach(Mechanisms& m) {
   mlq_.clear();
   target_.clear();
   index_.assign(64, kFree);
-  is_gpt_.assign(n, 0);
-  refs_.assign(n, 0);
+  is_gpt_.reset(n);
+  refs_.reset(n);
+  extra_refs_.clear();
   if (pml_) m.pml().set_pml(true);
 }
 
@@ -96,13 +97,13 @@ void PmlGptTracker::hand_over(std::span<const Gpa> gpts) {
     const Gpa g = gpts[handed_];
     const bool inside = g < is_gpt_.size();
     // PML logs guest pages only: a table elsewhere could never be logged.
-    if (inside ? is_gpt_[g] != 0 : (pml_ || g == kNone || slot_of(g) != kNone)) continue;
+    if (inside ? is_gpt_[g] : (pml_ || g == kNone || slot_of(g) != kNone)) continue;
     const auto slot = static_cast<uint32_t>(tables_.size());
     index_insert(g, slot);
     tables_.push_back(Table{.gpa = g});
     mlq_.resize(mlq_.size() + kPtesPerPage);
     target_.resize(target_.size() + kPtesPerPage, kNone);
-    if (inside) is_gpt_[g] = 1;
+    if (inside) is_gpt_.set(g);
     rearm_.push_back(g);
   }
   order_by_gpa();
@@ -165,8 +166,19 @@ void PmlGptTracker::window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen
 // The guest re-pointed a PTE: keep the reverse references right; the MLQ
 // state belongs to the PTE and starts over for the new page.
 void PmlGptTracker::repoint(Gpa& prev, Gpa now, MlqPage& p) {
-  if (prev != kNone && prev < refs_.size() && refs_[prev] > 0) --refs_[prev];
-  if (now != kNone && now < refs_.size() && refs_[now] < 255) ++refs_[now];
+  if (prev != kNone && prev < refs_.size()) {
+    const auto more = extra_refs_.find(prev);
+    if (more == extra_refs_.end())
+      refs_.clear(prev);
+    else if (--more->second == 0)
+      extra_refs_.erase(more);
+  }
+  if (now != kNone && now < refs_.size()) {
+    if (refs_[now])
+      ++extra_refs_[now];
+    else
+      refs_.set(now);
+  }
   prev = now;
   p = MlqPage{};
 }

@@ -14,6 +14,7 @@
 //    cleared each window, then the TLBs are flushed.
 #include <cstdint>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "vtmm/core/mechanisms.hpp"
@@ -48,10 +49,8 @@ class PmlGptTracker : public Tracker {
   void attach(Mechanisms& m) override;
   // Window k: seen[g] for every guest page (Seen::None for pages not seen).
   void window(Mechanisms& m, uint32_t k, std::vector<uint8_t>& seen, TrackStats& st) override;
-  const std::vector<uint8_t>& referenced() const override {
-    return refs_;
-  }  // GPA is some PTE's target
-  const std::vector<uint8_t>& is_gpt() const override { return is_gpt_; }
+  const PageBits& referenced() const override { return refs_; }  // GPA is some PTE's target
+  const PageBits& is_gpt() const override { return is_gpt_; }
   // The MLQ state of the PTE that maps data page g (a search: for tests).
   MlqPage page(Gpa g) const;
 
@@ -84,8 +83,12 @@ class PmlGptTracker : public Tracker {
   std::vector<MlqPage> mlq_;     // by PTE slot
   std::vector<Gpa> target_;      // by PTE slot: its target when last scanned (kNone: not present)
   std::vector<uint64_t> index_;  // open addressing, GPA << 32 | slot (kFree: empty)
-  std::vector<uint8_t> is_gpt_, refs_;  // by GPA
-  std::vector<uint64_t> scan_;          // this window's tables as GPA << 32 | slot, sorted
+  // By GPA, a bit each; a page more PTEs point at than one (rare: a guest's
+  // shared mapping, or a stale target until its PTE is scanned again) keeps
+  // the count beyond one here.
+  PageBits is_gpt_, refs_;
+  std::unordered_map<Gpa, uint32_t> extra_refs_;
+  std::vector<uint64_t> scan_;  // this window's tables as GPA << 32 | slot, sorted
   std::vector<Gpa> log_, rearm_;
   GptCopy copy_{};
   SeenWrites writes_;  // a window's stores to seen[], queued and applied in bursts
