@@ -248,6 +248,7 @@ TEST_F(HintFaultFile, DrainedFaultsArePagesWithTheirArmingTimeAndLossesCounted) 
                         std::chrono::steady_clock::now().time_since_epoch())
                         .count();
   put_faults({{va(2) + 100, static_cast<uint64_t>(mono)},
+              {va(3), static_cast<uint64_t>(mono)},               // not armed by the design
               {va(9) + 4096 * 100, static_cast<uint64_t>(mono)},  // outside the region
               {kHintLost, 5}});
   std::vector<HintFault> fs;
@@ -259,7 +260,10 @@ TEST_F(HintFaultFile, DrainedFaultsArePagesWithTheirArmingTimeAndLossesCounted) 
   EXPECT_LE(fs[0].now_ns, m.now_ns());
   EXPECT_EQ(m.stats().hint_faults, 1u);
   EXPECT_EQ(m.stats().hint_elsewhere, 1u);
+  EXPECT_EQ(m.stats().hint_not_armed, 1u);
   EXPECT_EQ(m.stats().hint_lost, 5u);
+  m.drain_hint_faults(fs);  // the file still holds the same faults: page 2 is no longer armed
+  EXPECT_TRUE(fs.empty());
 }
 
 TEST_F(HintFaultFile, ARequestHoldsAtMostTheModulesBound) {
@@ -305,6 +309,8 @@ TEST_F(HintFaultFile, TheDriverDeliversFaultsBeforeTheNextTick) {
   ProcessMemory m(hint_config());
   FaultLog pol;
   PolicyDriver d(pol, m, "vm");
+  const Gpa armed[] = {0, 3};
+  m.hints().protect_for_hint(armed);
   put_faults({{va(0), 1}, {va(3), 2}});
   d.run([&] { return !pol.ticks_seen_faults.empty(); }, 5);
   ASSERT_FALSE(pol.ticks_seen_faults.empty());

@@ -28,10 +28,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -439,6 +441,10 @@ std::pair<int, std::vector<ProcessRegion>> wait_for_workload(const Args& a) {
 
 int run_pid(Args a) {
   auto pol = make_policy(a);  // a bad --policy fails before anything starts
+  // In the guest, the design is the guest kernel's tiering: its own NUMA
+  // balancing is off while it runs, as in the stand-in's check.
+  std::optional<NumaBalancingOff> balancing;
+  if (a.guest) balancing.emplace();
   if (!a.pid_file.empty()) {
     std::tie(a.pid, a.regions) = wait_for_workload(a);
     if (a.pid == 0) {
@@ -463,6 +469,10 @@ int run_pid(Args a) {
   d.run([&] { return g_stop || ::kill(a.pid, 0) != 0; }, a.seconds);
   Json out = d.report();
   out["started"] = true;
+  // A number, so that it survives the agent's flattening (-1: no such sysctl).
+  if (balancing)
+    out["numa_balancing_was"] =
+        balancing->was() == "absent" ? -1 : std::atoi(balancing->was().c_str());
   out["regions"] = a.regions.size();
   out["region_bytes"] = bytes;
   std::cout << out.dump() << "\n";

@@ -401,6 +401,12 @@ void ProcessMemory::drain_hint_faults(std::vector<HintFault>& out) {
       ++stats_.hint_elsewhere;  // a page outside the regions (not armed by us)
       continue;
     }
+    // The kernel's own NUMA scanner may arm pages too (where it is on): a
+    // fault the design did not arm is not the design's to hear.
+    if (!armed_[g]) {
+      ++stats_.hint_not_armed;
+      continue;
+    }
     ++stats_.hint_faults;
     armed_[g] = 0;
     out.push_back({.gpa = g,
@@ -433,6 +439,7 @@ Json ProcessMemory::report() const {
                                                {"lost", stats_.hint_lost},
                                                {"disarmed_to_move", stats_.hint_disarmed},
                                                {"outside_regions", stats_.hint_elsewhere},
+                                               {"not_armed", stats_.hint_not_armed},
                                                {"protect_s", stats_.hint_s}}
                                         : Json()},
           {"policy_charged_s", charged_ns_ / 1e9},

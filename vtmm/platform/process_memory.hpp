@@ -87,7 +87,7 @@ struct ProcessMemoryStats {
   uint64_t move_calls = 0, moved = 0, to_fast = 0, to_slow = 0, move_failed = 0,
            skipped_no_room = 0, exchanged_pairs = 0;
   uint64_t hint_protected = 0, hint_faults = 0, hint_lost = 0, hint_elsewhere = 0,
-           hint_disarmed = 0;
+           hint_disarmed = 0, hint_not_armed = 0;
   double move_s = 0, scan_s = 0, hint_s = 0;
 };
 
@@ -171,8 +171,9 @@ class ProcessMemory final : public Mechanisms,
   MigrationResult exchange(std::span<const std::pair<Gpa, Gpa>> pairs, uint32_t threads) override;
   // HintFaultArming.
   void protect_for_hint(std::span<const Gpa> gs) override;
-  // The hint faults taken since the last call, oldest first (write unknown:
-  // false; vcpu 0; times on now_ns()'s clock).
+  // The hint faults taken since the last call on pages protect_for_hint
+  // armed, oldest first (write unknown: false; vcpu 0; times on now_ns()'s
+  // clock). Faults on pages it did not arm are counted, not handed over.
   void drain_hint_faults(std::vector<HintFault>& out);
 
  protected:
