@@ -44,6 +44,7 @@
 #include "vtmm/core/rng.hpp"
 #include "vtmm/platform/pagemap.hpp"
 #include "vtmm/platform/policy_driver.hpp"
+#include "vtmm/platform/proc_maps.hpp"
 #include "workloads/gups_hotset.hpp"
 
 namespace {
@@ -381,7 +382,7 @@ int run_stand_in(const Args& a) {
                           (a.fast_mib << 20) / 4096,
                           (a.mib << 20) / 4096,
                           vtmm::platform::needs_page_tables(*pol)};
-    c.hint_faults = vtmm::platform::needs_hint_faults(*pol);
+    c.hint_faults = vtmm::platform::needs(*pol, vtmm::Mechanism::HintFaults);
     ProcessMemory m(c);
     vtmm::platform::PolicyDriver d(*pol, m, "vm");
     d.run([] { return false; }, a.seconds);
@@ -407,18 +408,9 @@ int run_stand_in(const Args& a) {
 // The workload's anonymous private writable mappings of 1 MiB or more, from
 // /proc/PID/maps (the heap included), in address order.
 std::vector<ProcessRegion> anonymous_regions(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
   std::vector<ProcessRegion> out;
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream w(line);
-    std::string range, perms, offset, dev, path;
-    uint64_t inode = 1;
-    w >> range >> perms >> offset >> dev >> inode >> path;
-    if (perms != "rw-p" || inode != 0 || !(path.empty() || path == "[heap]")) continue;
-    const uint64_t lo = std::stoull(range, nullptr, 16),
-                   hi = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
-    if (hi - lo >= (1u << 20)) out.push_back({lo, hi - lo});
-  }
+  for (const auto& m : vtmm::platform::anonymous_mappings(pid))
+    if (m.hi - m.lo >= (1u << 20)) out.push_back({m.lo, m.hi - m.lo});
   return out;
 }
 
@@ -463,7 +455,7 @@ int run_pid(Args a) {
                         std::min((a.fast_mib << 20) / 4096, bytes / 4096),
                         bytes / 4096,
                         a.guest && vtmm::platform::needs_page_tables(*pol)};
-  c.hint_faults = vtmm::platform::needs_hint_faults(*pol);
+  c.hint_faults = vtmm::platform::needs(*pol, vtmm::Mechanism::HintFaults);
   ProcessMemory m(c);
   vtmm::platform::PolicyDriver d(*pol, m, "vm");
   d.run([&] { return g_stop || ::kill(a.pid, 0) != 0; }, a.seconds);

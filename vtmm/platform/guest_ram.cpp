@@ -12,30 +12,20 @@
 #include <stdexcept>
 
 #include "vtmm/platform/page_moves.hpp"
+#include "vtmm/platform/proc_maps.hpp"
 
 namespace vtmm::platform {
 
 GuestRam::GuestRam(int qemu_pid, const std::vector<uint64_t>& cells) : pid_(qemu_pid) {
-  struct Vma {
-    uint64_t lo, hi;
-  };
-  std::vector<Vma> anon;
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/maps");
-  if (!in) throw std::runtime_error("daemon: cannot read /proc/" + std::to_string(pid_) + "/maps");
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream f(line);
-    std::string range, perms, off, dev, ino, path;
-    f >> range >> perms >> off >> dev >> ino >> path;
-    if (perms != "rw-p" || ino != "0" || !path.empty()) continue;
-    const auto dash = range.find('-');
-    anon.push_back({std::stoull(range.substr(0, dash), nullptr, 16),
-                    std::stoull(range.substr(dash + 1), nullptr, 16)});
-  }
+  const std::vector<AnonMapping> anon = anonymous_mappings(pid_);
+  if (anon.empty())
+    throw std::runtime_error("daemon: no anonymous mapping in /proc/" + std::to_string(pid_) +
+                             "/maps");
   uint64_t gpa = 0;
   for (uint64_t bytes : cells) {
     RamCell c{gpa, bytes, {}, 0};
-    for (const Vma& v : anon)
-      if (v.hi - v.lo == bytes) c.candidates.push_back(v.lo);
+    for (const AnonMapping& v : anon)
+      if (!v.heap && v.hi - v.lo == bytes) c.candidates.push_back(v.lo);
     if (c.candidates.empty())
       throw std::runtime_error("daemon: no mapping of " + std::to_string(bytes) +
                                " bytes in QEMU pid " + std::to_string(pid_));

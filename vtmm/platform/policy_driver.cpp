@@ -37,15 +37,13 @@ std::unique_ptr<Policy> make_real_time_policy(const Json& spec, const std::strin
   return pol;
 }
 
-bool needs_page_tables(const Policy& pol) {
-  for (Mechanism x : pol.needs())
-    if (x == Mechanism::GptList || x == Mechanism::PteAdBits) return true;
-  return false;
+bool needs(const Policy& pol, Mechanism x) {
+  const auto n = pol.needs();
+  return std::find(n.begin(), n.end(), x) != n.end();
 }
 
-bool needs_hint_faults(const Policy& pol) {
-  const auto n = pol.needs();
-  return std::find(n.begin(), n.end(), Mechanism::HintFaults) != n.end();
+bool needs_page_tables(const Policy& pol) {
+  return needs(pol, Mechanism::GptList) || needs(pol, Mechanism::PteAdBits);
 }
 
 PolicyDriver::PolicyDriver(Policy& pol, ProcessMemory& m, const std::string& platform)

@@ -21,9 +21,9 @@ namespace vtmm::platform {
 std::unique_ptr<Policy> make_real_time_policy(const Json& spec, const std::string& where,
                                               uint64_t seed, Json* resolved = nullptr,
                                               ProcessMemory::Offer offer = {});
-// Whether the design needs the guest page-table mechanisms; hint faults.
+// Whether the design needs mechanism x; either guest page-table mechanism.
+bool needs(const Policy& pol, Mechanism x);
 bool needs_page_tables(const Policy& pol);
-bool needs_hint_faults(const Policy& pol);
 
 class PolicyDriver {
  public:

@@ -82,9 +82,10 @@ void ycsb_workload(Params& p, const RunSpec& r, const YcsbRun& y, const char* op
 
 // gups with the simulator workload's parameter names and defaults
 // (workloads/gups.cpp), one thread per vCPU; its table must leave the guest
-// room for its kernel and the agent.
-std::string gups_command(Params& p, const RunSpec& r) {
-  const uint64_t footprint = p.get_bytes("footprint", uint64_t{1} << 30);
+// room for its kernel and the agent. Sets `footprint` (a guest daemon's
+// measure of the workload's memory).
+std::string gups_command(Params& p, const RunSpec& r, uint64_t& footprint) {
+  footprint = p.get_bytes("footprint", uint64_t{1} << 30);
   const uint64_t updates = p.get_count("updates", 4'000'000),
                  warmup = p.get_count("warmup_updates", 1'000'000);
   const double hot_fraction = p.get<double>("hot_fraction", 1.0 / 16);
@@ -191,9 +192,8 @@ GuestWorkload parse_workload(const RunSpec& r) {
                 std::to_string(r.options.seed);
     w.op_name = "edge";
   } else if (impl == "gups") {
-    w.command = gups_command(p, r);
+    w.command = gups_command(p, r, w.footprint);
     w.op_name = "update";
-    w.footprint = p.get_bytes("footprint", uint64_t{1} << 30);
   } else {
     throw SpecError("workload '" + impl +
                     "': not a guest program of the vm platform (redis, redis-ycsb, graph500-bfs, "
@@ -260,11 +260,7 @@ struct VmPolicy {
   // guest-side design's daemon runs in the guest (on the guest's NUMA nodes,
   // page tables and hint faults), every other one's in the host.
   bool in_daemon() const { return design && !design->needs().empty(); }
-  bool in_guest() const {
-    if (!design) return false;
-    const auto n = design->needs();
-    return std::find(n.begin(), n.end(), Mechanism::GuestNuma) != n.end();
-  }
+  bool in_guest() const { return design && needs(*design, Mechanism::GuestNuma); }
 };
 
 VmPolicy parse_policy(const RunSpec& r) {
@@ -287,7 +283,8 @@ VmPolicy parse_policy(const RunSpec& r) {
   const std::string where = "policy '" + v.impl + "'";
   v.design = make_real_time_policy(r.policy, where, r.options.seed, &v.resolved,
                                    {.page_tables = true, .hints = true, .own = true});
-  if (!v.in_guest() && needs_hint_faults(*v.design) && !ProcessMemory::hint_faults_available())
+  if (!v.in_guest() && needs(*v.design, Mechanism::HintFaults) &&
+      !ProcessMemory::hint_faults_available())
     throw SpecError(where +
                     ": needs NUMA hint faults on QEMU's memory, which needs the companion module "
                     "(guest/vtmm_gpt) loaded in this host's kernel (docs/vm.md, \"Hint faults\")");
@@ -418,7 +415,7 @@ void run_with_daemon(VmRunState& s, GuestRam& ram, const Must& must, GuestSessio
   ram.verify(mg);
   ProcessMemoryConfig c{
       qemu_pid, {}, s.fast, s.slow, s.cells[0].bytes / kPageSize, s.opt.memory / kPageSize};
-  c.hint_faults = needs_hint_faults(*s.vp.design);
+  c.hint_faults = needs(*s.vp.design, Mechanism::HintFaults);
   for (const auto& cell : ram.cells()) {
     if (cell.hva == 0)
       throw std::runtime_error("daemon: guest RAM of cell at GPA " + std::to_string(cell.gpa) +
