@@ -66,7 +66,12 @@ void add_numa_check(CLI::App& app) {
                 << t.value("stand_in.recall", 0.0) << ", precision "
                 << t.value("stand_in.precision", 0.0) << "\n";
       for (const auto& [k, v] : d.at("checks").items())
-        if (k != "passed") std::cout << "  " << (v.get<bool>() ? "ok   " : "FAIL ") << k << "\n";
+        if (k == "passed")
+          continue;
+        else if (v.is_boolean())
+          std::cout << "  " << (v.get<bool>() ? "ok   " : "FAIL ") << k << "\n";
+        else
+          std::cout << "  " << k << " " << v.dump() << "\n";
     }
     if (!r.at("passed").get<bool>()) set_exit_code(1);
   });
